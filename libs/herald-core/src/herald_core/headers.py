@@ -1,0 +1,36 @@
+"""Kafka record header keys (DESIGN.md §2). They appear nowhere else in the code."""
+
+from __future__ import annotations
+
+CE_ID = "ce_id"
+CE_TYPE = "ce_type"
+CE_SOURCE = "ce_source"
+CE_TIME = "ce_time"
+CE_SPECVERSION = "ce_specversion"
+CE_SUBJECT = "ce_subject"
+TRACEPARENT = "traceparent"
+
+ATTEMPT = "x-attempt"
+DUE_AT = "x-due-at"
+LAST_ERROR = "x-last-error"
+FIRST_FAILED_AT = "x-first-failed-at"
+ORIGINAL_TOPIC = "x-original-topic"
+ORIGINAL_PARTITION = "x-original-partition"
+ORIGINAL_OFFSET = "x-original-offset"
+
+DLQ_REASON = "x-dlq-reason"
+DLQ_DETAIL = "x-dlq-detail"
+DLQ_SOURCE = "x-dlq-source"
+
+DELIVERY_ID = "x-delivery-id"
+
+Headers = list[tuple[str, bytes]]
+
+
+def header(headers: Headers | tuple[tuple[str, bytes], ...] | None, key: str) -> str | None:
+    """The last value of `key` decoded as UTF-8, or None. Pure."""
+    found = None
+    for name, value in headers or ():
+        if name == key:
+            found = value.decode("utf-8", "replace")
+    return found

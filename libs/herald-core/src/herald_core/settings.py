@@ -1,0 +1,43 @@
+"""Settings shared by every service (STYLE.md §5).
+
+Each service owns one `BaseSettings` class (env prefix `HERALD_<SERVICE>_`, nested fields with
+`__`) built from these parts, constructed once in its `__main__` and passed down. Defaults point
+at the local stack on loopback (`herald-dev up`).
+
+    HERALD_ROUTER_KAFKA__BOOTSTRAP_SERVERS=kafka:9092
+    HERALD_INGEST_HTTP__PORT=8080
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
+
+
+class KafkaSettings(BaseModel):
+    """How to reach the broker."""
+
+    model_config = {"frozen": True}
+
+    bootstrap_servers: str = DEFAULT_BOOTSTRAP
+    client_id: str = "herald"
+    request_timeout_ms: int = Field(default=30_000, ge=1_000)
+
+
+class HttpSettings(BaseModel):
+    """Where a service listens (its API, or just /livez, /readyz and /metrics)."""
+
+    model_config = {"frozen": True}
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+
+
+class LogSettings(BaseModel):
+    """Log format and level; JSON in containers, console for people."""
+
+    model_config = {"frozen": True}
+
+    json_output: bool = Field(default=True, alias="json")
+    level: str = "info"
