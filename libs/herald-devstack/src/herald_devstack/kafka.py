@@ -1,0 +1,137 @@
+"""A real Apache Kafka 4.x broker, single node, KRaft combined mode, from Maven Central jars.
+
+The jars come from `deploy/local/kafka/pom.xml` (`mvn dependency:copy-dependencies`, once; they
+land in `deploy/local/kafka/target/lib`). The node is formatted with `kafka.tools.StorageTool`
+and run with `kafka.Kafka server.properties`, advertised on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from herald_devstack.processes import ManagedProcess
+
+PROJECT_ROOT = Path(__file__).resolve().parents[4]
+POM_DIR = PROJECT_ROOT / "deploy" / "local" / "kafka"
+JARS = POM_DIR / "target" / "lib"
+
+SERVER_PROPERTIES = """\
+# Written by herald-dev: a single-node KRaft broker for local runs and tests.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{controller_port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs={log_dir}
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=3
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.cleaner.backoff.ms=1000
+"""
+
+
+class KafkaSetupError(RuntimeError):
+    """The broker could not be installed, formatted or started; the message says why."""
+
+
+def ensure_jars() -> Path:
+    """Download the broker jars with Maven unless they are there. Returns the jar directory."""
+    if JARS.is_dir() and any(JARS.glob("kafka_2.13-*.jar")):
+        return JARS
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise KafkaSetupError("Java 17+ and Maven are needed to fetch and run Kafka (apt-get install openjdk-17-jre-headless maven)")
+    result = subprocess.run(
+        ["mvn", "-B", "-q", "dependency:copy-dependencies", "-DincludeScope=runtime",
+         f"-DoutputDirectory={JARS}"],
+        cwd=POM_DIR, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise KafkaSetupError(f"mvn could not fetch the Kafka jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return JARS
+
+
+def kafka_version() -> str:
+    """The broker version of the fetched jars, e.g. `4.1.1`."""
+    jar = next(JARS.glob("kafka_2.13-*.jar"), None)
+    return jar.stem.removeprefix("kafka_2.13-") if jar else "unknown"
+
+
+@dataclass
+class KafkaNode:
+    """One broker+controller whose state lives under `state_dir/kafka`."""
+
+    state_dir: Path
+    port: int = 19092
+    controller_port: int = 19093
+    heap: str = "1g"
+    process: ManagedProcess = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.process = ManagedProcess("kafka", self.state_dir)
+
+    @property
+    def home(self) -> Path:
+        return self.state_dir / "kafka"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _java(self, *args: str, heap: str = "256m") -> list[str]:
+        return ["java", f"-Xmx{heap}", "-cp", f"{ensure_jars()}/*", *args]
+
+    def prepare(self) -> None:
+        """Write server.properties and format the storage once (a cluster id per state dir)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        config = self.home / "server.properties"
+        config.write_text(SERVER_PROPERTIES.format(
+            port=self.port, controller_port=self.controller_port, log_dir=self.home / "data"))
+        if (self.home / "data" / "meta.properties").exists():
+            return
+        cluster_id = subprocess.run(
+            self._java("kafka.tools.StorageTool", "random-uuid"),
+            capture_output=True, text=True, check=True,
+        ).stdout.strip().splitlines()[-1]
+        result = subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise KafkaSetupError(f"StorageTool format failed:\n{result.stdout}{result.stderr}")
+
+    def start(self) -> float:
+        """Start the broker (if not running); returns when the process is spawned."""
+        self.prepare()
+        started = time.monotonic()
+        self.process.start(
+            self._java(
+                f"-Xms{self.heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "kafka.Kafka", str(self.home / "server.properties"), heap=self.heap,
+            )
+        )
+        return started
+
+    def stop(self) -> bool:
+        return self.process.stop(timeout_s=30)
+
+    def reset(self) -> None:
+        """Stop and delete all data (topics, offsets, cluster id)."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)

@@ -1,0 +1,146 @@
+"""Broker administration: readiness and applying the topic file idempotently.
+
+Readiness means the admin client answers a metadata request, not that a port is open
+(PITFALLS.md). `apply_topics` creates missing topics, raises partition counts, and sets the
+declared configs; it never deletes a topic nor lowers a partition count (Kafka cannot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from herald_core.topics import TopicSpec
+
+
+@dataclass
+class TopicPlan:
+    """What `apply_topics` did (or, with dry_run, would do)."""
+
+    created: list[str] = field(default_factory=list)
+    grown: list[tuple[str, int, int]] = field(default_factory=list)
+    reconfigured: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.grown or self.reconfigured)
+
+
+async def wait_until_ready(bootstrap_servers: str, *, timeout_s: float = 60.0) -> float:
+    """Poll until the broker answers a metadata request; return the seconds it took.
+
+    Raises:
+        TimeoutError: when the broker did not answer within `timeout_s`.
+    """
+    started = time.monotonic()
+    last_error: Exception | None = None
+    while time.monotonic() - started < timeout_s:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.describe_cluster()
+            return time.monotonic() - started
+        except (KafkaError, OSError) as exc:
+            last_error = exc
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"Kafka at {bootstrap_servers} did not answer in {timeout_s}s: {last_error}")
+
+
+async def _current_partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    described = await admin.describe_topics(names)
+    return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+
+
+async def _current_configs(
+    admin: AIOKafkaAdminClient, specs: Sequence[TopicSpec]
+) -> dict[str, dict[str, str]]:
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, s.name, configs=dict(s.config)) for s in specs
+    ]
+    current: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
+        for _code, _msg, _type, name, entries in response.resources:
+            current[name] = {entry[0]: entry[1] for entry in entries}
+    return current
+
+
+def _created(response: Any) -> list[str]:
+    """Names the broker created; an already existing topic is not an error (idempotence)."""
+    created = []
+    for error in response.to_object()["topic_errors"]:
+        code = error["error_code"]
+        if code == 0:
+            created.append(error["topic"])
+        elif for_code(code) is not TopicAlreadyExistsError:
+            raise for_code(code)(f"cannot create {error['topic']}: {error['error_message']}")
+    return created
+
+
+async def _wait_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: float = 30) -> None:
+    """Topic metadata propagates asynchronously in KRaft: wait until every new topic is listed."""
+    deadline = time.monotonic() + timeout_s
+    while not names <= set(await admin.list_topics()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not visible after {timeout_s}s: {sorted(names)[:5]}…")
+        await asyncio.sleep(0.1)
+
+
+async def apply_topics(
+    admin: AIOKafkaAdminClient, specs: Sequence[TopicSpec], *, dry_run: bool = False
+) -> TopicPlan:
+    """Bring the broker's topics in line with `specs`. Idempotent.
+
+    Raises:
+        aiokafka.errors.KafkaError: when the broker refuses a change.
+    """
+    plan = TopicPlan()
+    existing = set(await admin.list_topics())
+    missing = [s for s in specs if s.name not in existing]
+    present = [s for s in specs if s.name in existing]
+    if dry_run:
+        plan.created = [s.name for s in missing]
+    elif missing:
+        for start in range(0, len(missing), 50):
+            batch = missing[start : start + 50]
+            new = [
+                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=dict(s.config))
+                for s in batch
+            ]
+            plan.created.extend(_created(await admin.create_topics(new)))
+        await _wait_visible(admin, {s.name for s in missing})
+        present.extend(s for s in missing if s.name not in plan.created)
+    if not present:
+        return plan
+    partitions = await _current_partitions(admin, [s.name for s in present])
+    configs = await _current_configs(admin, present)
+    grow: dict[str, NewPartitions] = {}
+    alter: list[ConfigResource] = []
+    for spec in present:
+        count = partitions.get(spec.name, spec.partitions)
+        if count < spec.partitions:
+            plan.grown.append((spec.name, count, spec.partitions))
+            grow[spec.name] = NewPartitions(spec.partitions)
+        elif count > spec.partitions:
+            plan.warnings.append(f"{spec.name} has {count} partitions, more than the {spec.partitions} declared")
+        actual = configs.get(spec.name, {})
+        if any(actual.get(k) != v for k, v in spec.config.items()):
+            plan.reconfigured.append(spec.name)
+            alter.append(ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=dict(spec.config)))
+        elif count >= spec.partitions:
+            plan.unchanged.append(spec.name)
+    if not dry_run:
+        if grow:
+            await admin.create_partitions(grow)
+        if alter:
+            await admin.alter_configs(alter)
+    return plan

@@ -1,0 +1,140 @@
+"""A materialised in-memory view of compacted topics (DESIGN.md §1, "Config is a stream").
+
+At start the view reads every partition of its topics from the beginning and notes the end
+offsets it saw; it is `ready` once it has read up to them, and then follows new records.
+A record with a value sets its key; a tombstone (value None) deletes it; records apply in offset
+order within a partition, and a key always lives in one partition, so updates to one key apply
+in order. A value the decoder refuses is logged and skipped: the previous value stays.
+
+No consumer group: every instance reads everything (unlike faust's GlobalTable, see PITFALLS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Generic, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from herald_core.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+V = TypeVar("V")
+Decoder = Callable[[bytes], V]
+ChangeListener = Callable[[str, str, V | None, V | None], None]
+
+
+class MaterializedView(Generic[V]):
+    """Key → decoded value for each of several compacted topics, kept current."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        decoders: Mapping[str, Decoder[V]],
+        *,
+        on_change: ChangeListener[V] | None = None,
+        poll_timeout_ms: int = 200,
+    ) -> None:
+        self._settings = settings
+        self._decoders = dict(decoders)
+        self._on_change = on_change
+        self._poll_timeout_ms = poll_timeout_ms
+        self._tables: dict[str, dict[str, V]] = {topic: {} for topic in decoders}
+        self._ready = asyncio.Event()
+        self._end_offsets: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self.applied = 0
+        self.rejected = 0
+
+    @property
+    def ready(self) -> bool:
+        """True once every partition was read up to the end offset seen at start."""
+        return self._ready.is_set()
+
+    async def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Wait until caught up. Raises TimeoutError after `timeout_s`."""
+        await asyncio.wait_for(self._ready.wait(), timeout_s)
+
+    def table(self, topic: str) -> Mapping[str, V]:
+        """The current key → value mapping of one topic (a live, read-only view)."""
+        return self._tables[topic]
+
+    async def start(self) -> None:
+        """Assign every partition, rewind, and note the end offsets to catch up to."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.bootstrap_servers,
+            client_id=f"{self._settings.client_id}-view",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        self._consumer = consumer
+        partitions = await self._partitions(consumer, list(self._decoders))
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        self._end_offsets = await consumer.end_offsets(partitions)
+        await self._check_caught_up()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Apply records until `stop` is set. `start()` must have been awaited."""
+        assert self._consumer is not None, "start() first"
+        while not stop.is_set():
+            batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
+            for tp, records in batches.items():
+                for record in records:
+                    self._apply(tp.topic, record.key, record.value)
+            if not self.ready:
+                await self._check_caught_up()
+
+    def _apply(self, topic: str, raw_key: bytes | None, raw_value: bytes | None) -> None:
+        if raw_key is None:
+            self.rejected += 1
+            log.warning("config_record_without_key", topic=topic)
+            return
+        key = raw_key.decode("utf-8", "replace")
+        table = self._tables[topic]
+        old = table.get(key)
+        if raw_value is None:
+            table.pop(key, None)
+            new = None
+        else:
+            try:
+                new = self._decoders[topic](raw_value)
+            except Exception as exc:  # a bad config record must not stop the view
+                self.rejected += 1
+                log.warning("config_record_rejected", topic=topic, key=key, error=str(exc)[:300])
+                return
+            table[key] = new
+        self.applied += 1
+        if self._on_change is not None:
+            self._on_change(topic, key, old, new)
+
+    async def _check_caught_up(self) -> None:
+        assert self._consumer is not None
+        for tp, end in self._end_offsets.items():
+            if await self._consumer.position(tp) < end:
+                return
+        if not self.ready:
+            log.info("config_view_ready", records=self.applied, rejected=self.rejected)
+        self._ready.set()
+
+    @staticmethod
+    async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+        partitions: list[TopicPartition] = []
+        for topic in topics:
+            ids = consumer.partitions_for_topic(topic)
+            if ids is None:
+                await consumer._client.force_metadata_update()  # noqa: SLF001 - first look-up
+                ids = consumer.partitions_for_topic(topic)
+            if not ids:
+                raise LookupError(f"topic {topic} does not exist (run `herald-topics apply`)")
+            partitions.extend(TopicPartition(topic, p) for p in sorted(ids))
+        return partitions

@@ -1,0 +1,142 @@
+"""The commit-after-ack consumer shell (STYLE.md §3, §7).
+
+    read a batch → handle each record → produce its outputs → await every ack → commit offset+1
+
+A record whose handler raises is given to `on_error`, which turns it into outputs of its own
+(a dead letter with the reason), so one bad record never blocks its partition. If producing or
+committing fails, the batch's partitions are rewound to the first uncommitted record and the batch
+is tried again after a pause: at-least-once, never a loss. A rebalance waits for the batch in
+flight to be committed before the partitions go (the listener waits on an idle flag that is never
+held across `getmany`, so it cannot deadlock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+from herald_core.settings import KafkaSettings
+
+from herald_kafka.producer import OutgoingRecord, send_all
+
+log = structlog.get_logger(__name__)
+
+Record = ConsumerRecord[bytes, bytes]
+RecordHandler = Callable[[Record], Awaitable[Sequence[OutgoingRecord]]]
+ErrorHandler = Callable[[Record, Exception], Sequence[OutgoingRecord]]
+
+
+def group_consumer(
+    settings: KafkaSettings, group_id: str, *topics: str, **overrides: Any
+) -> AIOKafkaConsumer:
+    """An unstarted group consumer with manual commits, reading from the earliest offset."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": settings.client_id,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+        "request_timeout_ms": settings.request_timeout_ms,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(*topics, **options)
+
+
+class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, idle: asyncio.Event) -> None:
+        self._idle = idle
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._idle.wait()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+
+
+class ConsumerLoop:
+    """Consume, handle, produce, await acks, commit; until `stop` is set."""
+
+    def __init__(
+        self,
+        *,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        handle: RecordHandler,
+        on_error: ErrorHandler,
+        topics: Sequence[str],
+        max_records: int = 500,
+        poll_timeout_ms: int = 200,
+        retry_pause_s: float = 1.0,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._handle = handle
+        self._on_error = on_error
+        self._topics = list(topics)
+        self._max_records = max_records
+        self._poll_timeout_ms = poll_timeout_ms
+        self._retry_pause_s = retry_pause_s
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.processed = 0
+        self.batches = 0
+
+    def subscribe(self) -> None:
+        """Subscribe with the draining rebalance listener; call once, after the consumer started."""
+        self._consumer.subscribe(self._topics, listener=_DrainOnRevoke(self._idle))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; the batch in flight is finished and committed first."""
+        while not stop.is_set():
+            batches = await self._consumer.getmany(
+                timeout_ms=self._poll_timeout_ms, max_records=self._max_records
+            )
+            if not batches:
+                continue
+            self._idle.clear()
+            try:
+                await self._process(batches)
+            finally:
+                self._idle.set()
+
+    async def _process(self, batches: dict[TopicPartition, list[Record]]) -> None:
+        outputs: list[OutgoingRecord] = []
+        for records in batches.values():
+            for record in records:
+                outputs.extend(await self._handle_one(record))
+        try:
+            await send_all(self._producer, outputs)
+            await self._consumer.commit(
+                {tp: OffsetAndMetadata(recs[-1].offset + 1, "") for tp, recs in batches.items()}
+            )
+        except KafkaError as exc:
+            log.warning("batch_failed_rewinding", error=str(exc), retry_in_s=self._retry_pause_s)
+            for tp, recs in batches.items():
+                self._consumer.seek(tp, recs[0].offset)
+            await asyncio.sleep(self._retry_pause_s)
+            return
+        self.processed += sum(len(r) for r in batches.values())
+        self.batches += 1
+
+    async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
+        try:
+            return await self._handle(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the shell: a poison record must not block its partition
+            log.warning(
+                "record_failed",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                error_type=type(exc).__name__,
+                error=str(exc)[:500],
+            )
+            return self._on_error(record, exc)

@@ -1,0 +1,56 @@
+"""Producer factories and the outgoing-record type.
+
+Every Herald producer is idempotent (`enable_idempotence=True`, which forces `acks=all`), so a
+retried send never duplicates a record in a partition. A transactional producer exists for the
+few places that want atomic multi-topic writes; correctness never depends on it (PITFALLS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from herald_core.settings import KafkaSettings
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """A record a handler wants written; the shell produces it and awaits the ack."""
+
+    topic: str
+    value: bytes | None
+    key: bytes | None = None
+    headers: Headers = field(default_factory=list)
+
+
+def idempotent_producer(
+    settings: KafkaSettings, *, linger_ms: int = 5, transactional_id: str | None = None
+) -> AIOKafkaProducer:
+    """An unstarted idempotent producer (acks=all). Pass `transactional_id` for transactions."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=settings.client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=linger_ms,
+        request_timeout_ms=settings.request_timeout_ms,
+        transactional_id=transactional_id,
+        max_request_size=2 * 1024 * 1024,
+    )
+
+
+async def send_all(producer: AIOKafkaProducer, records: Iterable[OutgoingRecord]) -> None:
+    """Send records and return only once the broker acknowledged every one of them.
+
+    Raises:
+        aiokafka.errors.KafkaError: when any send failed; nothing is committed by callers then.
+    """
+    futures: Sequence[asyncio.Future[object]] = [
+        await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers) for r in records
+    ]
+    if futures:
+        await asyncio.gather(*futures)

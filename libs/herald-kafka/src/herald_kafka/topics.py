@@ -1,0 +1,78 @@
+"""`herald-topics`: create or update the topics of the topic file on a broker.
+
+    herald-topics apply [--file deploy/topics.yaml] [--bootstrap-servers 127.0.0.1:19092] [--dry-run]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aiokafka.admin import AIOKafkaAdminClient
+from herald_core.settings import DEFAULT_BOOTSTRAP
+from herald_core.topics import load_topic_file
+
+from herald_kafka.admin import TopicPlan, apply_topics, wait_until_ready
+
+app = typer.Typer(help="Manage Herald's Kafka topics from the declarative topic file.")
+
+
+async def apply_file(
+    bootstrap_servers: str, path: Path | None = None, *, dry_run: bool = False, timeout_s: float = 60
+) -> TopicPlan:
+    """Wait for the broker, then apply the topic file to it."""
+    specs = load_topic_file(path)
+    await wait_until_ready(bootstrap_servers, timeout_s=timeout_s)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        return await apply_topics(admin, specs, dry_run=dry_run)
+    finally:
+        await admin.close()
+
+
+def _default_file() -> Path | None:
+    env = os.environ.get("HERALD_TOPIC_FILE")
+    return Path(env) if env else None
+
+
+@app.command()
+def apply(
+    file: Annotated[
+        Path | None, typer.Option(help="Topic file (default: $HERALD_TOPIC_FILE or deploy/topics.yaml)")
+    ] = None,
+    bootstrap_servers: Annotated[
+        str, typer.Option(envvar="HERALD_KAFKA_BOOTSTRAP_SERVERS", help="Broker to apply to")
+    ] = DEFAULT_BOOTSTRAP,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker")] = 60.0,
+) -> None:
+    """Create missing topics, add partitions and set configs. Never deletes anything."""
+    plan = asyncio.run(apply_file(bootstrap_servers, file or _default_file(), dry_run=dry_run, timeout_s=timeout))
+    verb = "would " if dry_run else ""
+    typer.echo(f"{verb}create {len(plan.created)} topics: {', '.join(plan.created) or '-'}")
+    for name, old, new in plan.grown:
+        typer.echo(f"{verb}grow {name}: {old} → {new} partitions")
+    typer.echo(f"{verb}reconfigure {len(plan.reconfigured)}: {', '.join(plan.reconfigured) or '-'}")
+    typer.echo(f"unchanged: {len(plan.unchanged)}")
+    for warning in plan.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow")
+
+
+@app.command("list")
+def list_topics(file: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Print every topic the file declares, with partitions and configs."""
+    for spec in load_topic_file(file or _default_file()):
+        config = " ".join(f"{k}={v}" for k, v in sorted(spec.config.items()))
+        typer.echo(f"{spec.name}\t{spec.partitions}\t{config}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The service shell shared by every Herald process."""

@@ -1,0 +1,47 @@
+"""`/livez`, `/readyz` and `/metrics` for every service (DESIGN.md §6).
+
+A service adds these routes to its own aiohttp app (ingest, api) or runs them alone on its
+health port (router, sender). Readiness is a callable, so each service says what "ready" means
+(router: config view caught up; sender: consumer assigned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+ReadyCheck = Callable[[], tuple[bool, str]]
+
+
+def add_health_routes(app: web.Application, registry: CollectorRegistry, ready: ReadyCheck) -> None:
+    """Mount the three endpoints on `app`."""
+
+    async def livez(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        ok, detail = ready()
+        return web.json_response({"status": "ready" if ok else "starting", "detail": detail},
+                                 status=200 if ok else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        body = generate_latest(registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/livez", livez)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve `app` on host:port (0 = any free port); returns the runner and the bound port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, int(bound)
