@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -28,12 +28,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-@dataclass(frozen=True)
+@dataclass
 class ManagedProcess:
     """A process started by the stack, known by its pid file under the state directory."""
 
     name: str
     state_dir: Path
+    _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def pid_file(self) -> Path:
@@ -77,6 +78,7 @@ class ManagedProcess:
                 cwd=cwd,
                 start_new_session=True,
             )
+        self._popen = proc  # kept so that stop() reaps it (no zombie, no ResourceWarning)
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
@@ -93,6 +95,9 @@ class ManagedProcess:
         if self._alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
+        if self._popen is not None:
+            self._popen.wait(timeout=5)
+            self._popen = None
         self.pid_file.unlink(missing_ok=True)
         return True
 

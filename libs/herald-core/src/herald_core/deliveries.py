@@ -1,0 +1,120 @@
+"""A delivery: one event for one notifier, as the router hands it to a sender.
+
+The delivery id is deterministic, `uuid5(event id, notifier id)`, so a repeated routing of the
+same event produces the same id: endpoints see it as the idempotency key (`webhook-id`,
+`Message-ID`) and the recorder as a primary key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from herald_core.envelope import Event
+from herald_core.notifiers import Notifier
+from herald_core.topics import Channel
+
+DELIVERY_NAMESPACE = uuid.UUID("6f0c8a52-41b1-5f8e-9a63-4e6a3c1d2b70")
+
+
+def delivery_id(event_id: str, notifier_id: str) -> str:
+    """`uuid5(event id, notifier id)` as a string. Pure."""
+    return str(uuid.uuid5(DELIVERY_NAMESPACE, f"{event_id}\x1f{notifier_id}"))
+
+
+class NotifierSnapshot(BaseModel):
+    """The notifier fields a sender needs, frozen at routing time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    platform: Channel
+    version: int
+    type_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Recipient(BaseModel):
+    """An e-mail (or push) recipient resolved by the router."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    name: str | None = None
+    user_id: str | None = None
+
+
+class Delivery(BaseModel):
+    """What travels on `notify.deliveries.<channel>`, keyed by notifier id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    channel: Channel
+    event: Event
+    notifier: NotifierSnapshot
+    recipients: tuple[Recipient, ...] = ()
+    routed_at: AwareDatetime
+    traceparent: str | None = None
+
+    @classmethod
+    def for_(
+        cls,
+        event: Event,
+        notifier: Notifier,
+        routed_at: datetime,
+        *,
+        recipients: tuple[Recipient, ...] = (),
+        traceparent: str | None = None,
+    ) -> Delivery:
+        """Build the delivery of `event` to `notifier`. Pure."""
+        return cls(
+            id=delivery_id(event.id, notifier.id),
+            channel=notifier.channel,
+            event=event,
+            notifier=NotifierSnapshot(
+                id=notifier.id,
+                name=notifier.name,
+                platform=notifier.platform,
+                version=notifier.version,
+                type_data=notifier.type_data,
+            ),
+            recipients=recipients,
+            routed_at=routed_at,
+            traceparent=traceparent,
+        )
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class AttemptOutcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY_SCHEDULED = "retry_scheduled"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class DeliveryResult(BaseModel):
+    """One attempt's outcome, on `notify.delivery-results` keyed by delivery id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    delivery_id: str
+    event_id: str
+    event_type: str
+    notifier_id: str
+    channel: Channel
+    attempt: int = 1
+    outcome: AttemptOutcome
+    reason: str | None = None
+    detail: str | None = None
+    status_code: int | None = None
+    duration_ms: float
+    at: AwareDatetime
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()

@@ -1,0 +1,1 @@
+"""Test helpers: the real broker and database on loopback, receivers, polling."""

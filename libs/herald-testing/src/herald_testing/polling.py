@@ -1,0 +1,27 @@
+"""Poll until a condition holds, with a deadline: tests never synchronise with bare sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], T | Awaitable[T]], *, timeout_s: float = 20.0, interval_s: float = 0.05,
+    what: str = "condition",
+) -> T:
+    """Call `probe` until it returns something truthy; return that. Raises AssertionError on timeout."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while True:
+        value = probe()
+        last = await value if isinstance(value, Awaitable) else value  # type: ignore[assignment]
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s}s (last: {last!r})")
+        await asyncio.sleep(interval_s)

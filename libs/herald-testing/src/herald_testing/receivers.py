@@ -1,0 +1,75 @@
+"""A real HTTP receiver on 127.0.0.1 that records what it is sent (webhook endpoints in tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from herald_testing.polling import eventually
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpReceiver:
+    """Records every request; answers with `status` (settable per path)."""
+
+    status: int = 200
+    statuses: dict[str, int] = field(default_factory=dict)
+    requests: list[Received] = field(default_factory=list)
+    port: int = 0
+    _runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "/hook") -> str:
+        return self.base_url + path
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.requests.append(Received(request.method, request.path, dict(request.headers), body))
+        return web.Response(status=self.statuses.get(request.path, self.status), text="ok")
+
+    async def start(self) -> HttpReceiver:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def on(self, path: str) -> list[Received]:
+        return [r for r in self.requests if r.path == path]
+
+    async def wait_for(self, path: str, count: int = 1, timeout_s: float = 20.0) -> list[Received]:
+        """Wait until `count` requests reached `path`; return them."""
+        await eventually(lambda: len(self.on(path)) >= count, timeout_s=timeout_s,
+                         what=f"{count} request(s) on {path}")
+        return self.on(path)
+
+    async def assert_nothing(self, path: str, settle_s: float = 1.0) -> None:
+        """Fail if anything reaches `path` within `settle_s` (negative checks need a window)."""
+        await asyncio.sleep(settle_s)
+        assert self.on(path) == [], f"unexpected requests on {path}: {self.on(path)}"

@@ -1,0 +1,18 @@
+"""`python -m herald_ingest`: HTTP intake and the platform.events consumer."""
+
+from __future__ import annotations
+
+from herald_core.logging import configure
+
+from herald_ingest.app import run_forever
+from herald_ingest.settings import IngestSettings
+
+
+def main() -> None:
+    settings = IngestSettings()
+    configure(json=settings.log.json_output, level=settings.log.level, service="ingest")
+    run_forever(settings)
+
+
+if __name__ == "__main__":
+    main()

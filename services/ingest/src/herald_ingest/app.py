@@ -1,0 +1,167 @@
+"""The ingest service: `POST /v1/events` and the `platform.events` consumer.
+
+Both paths triage events the same way (`intake.triage`) and answer, or commit, only after the
+broker acknowledged what they wrote: a 202 means the event is durably on `notify.events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from herald_core.errors import FailureReason, InvalidEvent
+from herald_core.metrics import IngestMetrics
+from herald_core.topics import PLATFORM_EVENTS
+from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
+from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
+from herald_runtime.health import add_health_routes, start_site
+from herald_runtime.problems import problem, problem_middleware
+from prometheus_client import CollectorRegistry
+
+from herald_ingest.dedup import RecentIds
+from herald_ingest.intake import Status, Verdict, decode_body, outcome_status, triage
+from herald_ingest.records import dead_letter
+from herald_ingest.settings import IngestSettings
+
+log = structlog.get_logger(__name__)
+
+
+class IngestService:
+    """Owns the producer, the HTTP site and the consumer loop; an async context manager."""
+
+    def __init__(self, settings: IngestSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or CollectorRegistry()
+        self.metrics = IngestMetrics.create(self.registry)
+        self.recent = RecentIds(settings.dedup_capacity, settings.dedup_window_s)
+        self.producer: AIOKafkaProducer = idempotent_producer(settings.kafka)
+        self.port = settings.http.port
+        self._runner: web.AppRunner | None = None
+        self._stop = asyncio.Event()
+        self._consumer_task: asyncio.Task[None] | None = None
+        self._consumer_ready = not settings.consume_platform_events
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def __aenter__(self) -> IngestService:
+        await self.producer.start()
+        if self.settings.consume_platform_events:
+            self._consumer_task = asyncio.create_task(self._consume(), name="ingest-consumer")
+        self._runner, self.port = await start_site(self.web_app(), self.settings.http.host, self.settings.http.port)
+        log.info("ingest_listening", host=self.settings.http.host, port=self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._consumer_task is not None:
+            await self._consumer_task
+        await self.producer.stop()
+
+    def ready(self) -> tuple[bool, str]:
+        return self._consumer_ready, "consuming platform.events" if self._consumer_ready else "joining group"
+
+    # --- HTTP ------------------------------------------------------------------------------
+    def web_app(self) -> web.Application:
+        app = web.Application(middlewares=[problem_middleware], client_max_size=self.settings.max_body_bytes)
+        app.router.add_post("/v1/events", self.post_events)
+        add_health_routes(app, self.registry, self.ready)
+        return app
+
+    def _authorised(self, request: web.Request) -> bool:
+        token = self.settings.api_token
+        if token is None:
+            return True
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.get_secret_value().encode())
+
+    async def post_events(self, request: web.Request) -> web.Response:
+        """Accept one event or a batch; 202 only once the broker has acknowledged them."""
+        if not self._authorised(request):
+            return problem(401, "a valid bearer token is required", kind="unauthorized")
+        body = await request.read()
+        try:
+            items, batch = decode_body(body)
+        except InvalidEvent as error:
+            await send_all(self.producer, [dead_letter(body, error, source="http")])
+            self.metrics.rejected.labels(error.reason.value).inc()
+            return problem(400, error.detail, kind=error.reason.value.replace("_", "-"), reason=error.reason.value)
+        if len(items) > self.settings.max_batch:
+            return problem(413, f"a batch holds at most {self.settings.max_batch} events, not {len(items)}")
+        if not items:
+            return problem(422, "the batch is empty", kind="empty-batch")
+        verdicts = await self._publish([triage(item, self.recent, time.monotonic(), source="http") for item in items])
+        return self._answer(verdicts, batch)
+
+    def _answer(self, verdicts: Sequence[Verdict], batch: bool) -> web.Response:
+        status = outcome_status(verdicts, batch)
+        if batch:
+            return web.json_response({"results": [v.as_json(i) for i, v in enumerate(verdicts)]}, status=status)
+        verdict = verdicts[0]
+        if verdict.error is not None:
+            return problem(422, verdict.error.detail, kind="invalid-event", reason=verdict.error.reason.value,
+                           errors=verdict.error.errors)
+        return web.json_response(verdict.as_json(), status=status)
+
+    async def _publish(self, judged: Sequence[tuple[Verdict, OutgoingRecord | None]]) -> list[Verdict]:
+        await send_all(self.producer, [record for _, record in judged if record is not None])
+        now = time.monotonic()
+        for verdict, _ in judged:
+            self._count(verdict)
+            if verdict.status is Status.ACCEPTED and verdict.event is not None:
+                self.recent.mark(verdict.event.id, now)
+        return [verdict for verdict, _ in judged]
+
+    def _count(self, verdict: Verdict) -> None:
+        self.metrics.events.labels(verdict.status.value).inc()
+        if verdict.error is not None:
+            self.metrics.rejected.labels(verdict.error.reason.value).inc()
+
+    # --- platform.events ---------------------------------------------------------------------
+    async def _consume(self) -> None:
+        consumer = group_consumer(self.settings.kafka, self.settings.group_id, isolation_level="read_uncommitted")
+        await consumer.start()
+        try:
+            loop = ConsumerLoop(consumer=consumer, producer=self.producer, handle=self._handle_record,
+                                on_error=self._record_failed, topics=[PLATFORM_EVENTS])
+            loop.subscribe()
+            self._consumer_ready = True
+            await loop.run(self._stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _handle_record(self, record: Record) -> list[OutgoingRecord]:
+        verdict, out = triage(None, self.recent, time.monotonic(), source=PLATFORM_EVENTS,
+                              raw=record.value or b"", key=record.key, original_headers=list(record.headers))
+        self._count(verdict)
+        if verdict.status is Status.ACCEPTED and verdict.event is not None:
+            self.recent.mark(verdict.event.id, time.monotonic())
+        return [out] if out is not None else []
+
+    def _record_failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
+        error = InvalidEvent(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])
+        self.metrics.rejected.labels(error.reason.value).inc()
+        return [dead_letter(record.value or b"", error, source=PLATFORM_EVENTS, key=record.key,
+                            original=list(record.headers))]
+
+
+async def serve(settings: IngestSettings) -> None:
+    """Run until SIGTERM/SIGINT, then drain."""
+    from herald_runtime.signals import stop_event_on_signals
+
+    stop = stop_event_on_signals()
+    async with IngestService(settings):
+        await stop.wait()
+        log.info("ingest_stopping")
+
+
+def run_forever(settings: IngestSettings) -> Any:
+    return asyncio.run(serve(settings))

@@ -1,0 +1,91 @@
+"""Triage incoming events: accept, drop as a repeat, or refuse to the DLQ.
+
+Shared by the HTTP endpoint and the `platform.events` consumer, so both paths apply exactly the
+same rules. Pure apart from the `RecentIds` it is handed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from herald_core.envelope import Event
+from herald_core.errors import FailureReason, InvalidEvent
+from herald_core.intake import parse_event
+from herald_kafka.producer import OutgoingRecord
+
+from herald_ingest.dedup import RecentIds
+from herald_ingest.records import dead_letter, event_record
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one incoming event."""
+
+    status: Status
+    event: Event | None = None
+    error: InvalidEvent | None = None
+
+    def as_json(self, index: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status.value}
+        if index is not None:
+            body["index"] = index
+        if self.event is not None:
+            body["id"] = self.event.id
+            body["type"] = self.event.type
+        if self.error is not None:
+            body.update(reason=self.error.reason.value, detail=self.error.detail, errors=self.error.errors)
+        return body
+
+
+def decode_body(body: bytes) -> tuple[list[Any], bool]:
+    """JSON body → (items, is_batch).
+
+    Raises:
+        InvalidEvent: INVALID_JSON when the body is not JSON, or INVALID_ENVELOPE when it is
+            neither an object nor an array of objects.
+    """
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(FailureReason.INVALID_JSON, f"the body is not JSON: {exc}") from exc
+    if isinstance(document, list):
+        return document, True
+    if isinstance(document, dict):
+        return [document], False
+    raise InvalidEvent(FailureReason.INVALID_ENVELOPE, "send one event object or an array of them")
+
+
+def triage(
+    item: Any, recent: RecentIds, now: float, *, source: str, raw: bytes | None = None,
+    key: bytes | None = None, original_headers: list[tuple[str, bytes]] | None = None,
+) -> tuple[Verdict, OutgoingRecord | None]:
+    """Judge one event and say what to write: the event, its dead letter, or nothing."""
+    try:
+        event = parse_event(item if raw is None else raw)
+    except InvalidEvent as error:
+        body = raw if raw is not None else json.dumps(item, default=str).encode()
+        record = dead_letter(body, error, source=source, key=key, original=original_headers)
+        return Verdict(Status.REJECTED, error=error), record
+    if recent.seen(event.id, now):
+        return Verdict(Status.DUPLICATE, event=event), None
+    return Verdict(Status.ACCEPTED, event=event), event_record(event)
+
+
+def outcome_status(verdicts: Sequence[Verdict], batch: bool) -> int:
+    """The HTTP status: 202 all accepted, 422 all refused, 207 a mix (batches only)."""
+    rejected = sum(v.status is Status.REJECTED for v in verdicts)
+    if rejected == 0:
+        return 202
+    if rejected == len(verdicts) or not batch:
+        return 422
+    return 207

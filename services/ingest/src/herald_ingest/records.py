@@ -1,0 +1,44 @@
+"""The records ingest writes, built purely from events and refusals."""
+
+from __future__ import annotations
+
+from herald_core import headers as h
+from herald_core.envelope import Event
+from herald_core.errors import InvalidEvent
+from herald_core.topics import EVENTS, EVENTS_DLQ
+from herald_kafka.producer import OutgoingRecord
+
+CE_SPEC = b"1.0"
+CE_SOURCE_PREFIX = "/herald/"
+
+
+def event_record(event: Event, traceparent: str | None = None) -> OutgoingRecord:
+    """The `notify.events` record: keyed by app id (else owner id), CloudEvents binary headers."""
+    headers = [
+        (h.CE_ID, event.id.encode()),
+        (h.CE_TYPE, event.type.encode()),
+        (h.CE_SOURCE, (CE_SOURCE_PREFIX + event.source).encode()),
+        (h.CE_TIME, event.created_at.isoformat().encode()),
+        (h.CE_SPECVERSION, CE_SPEC),
+    ]
+    if traceparent:
+        headers.append((h.TRACEPARENT, traceparent.encode()))
+    return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
+
+
+def dead_letter(
+    raw: bytes,
+    error: InvalidEvent,
+    *,
+    source: str,
+    key: bytes | None = None,
+    original: list[tuple[str, bytes]] | None = None,
+) -> OutgoingRecord:
+    """The `notify.events.dlq` record: the bytes as received, the reason in headers."""
+    headers = [
+        *(original or []),
+        (h.DLQ_REASON, error.reason.value.encode()),
+        (h.DLQ_DETAIL, error.detail.encode()[:1000]),
+        (h.DLQ_SOURCE, source.encode()),
+    ]
+    return OutgoingRecord(EVENTS_DLQ, raw, key, headers)

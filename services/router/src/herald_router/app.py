@@ -1,0 +1,130 @@
+"""The router service: config view + pure routing → `notify.deliveries.<channel>`.
+
+Start-up order matters: the config view catches up with the compacted topics first (`/readyz`
+says 503 until then), and only then does the router join its group on `notify.events`, so no
+event is ever routed against a half-read configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+from aiohttp import web
+from herald_core.envelope import Event
+from herald_core.errors import FailureReason, InvalidEvent
+from herald_core.metrics import Outcome, RouterMetrics
+from herald_core.notifiers import Notifier
+from herald_core.routing import is_forwarded, route
+from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
+from herald_kafka.config_view import MaterializedView
+from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
+from herald_kafka.producer import OutgoingRecord, idempotent_producer
+from herald_runtime.health import add_health_routes, start_site
+from herald_runtime.signals import stop_event_on_signals
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from herald_router.index import NotifierIndex
+from herald_router.records import delivery_record
+from herald_router.settings import RouterSettings
+
+log = structlog.get_logger(__name__)
+
+
+def _dead_letter(record: Record, reason: FailureReason, detail: str) -> OutgoingRecord:
+    from herald_core import headers as h
+    from herald_core.topics import EVENTS_DLQ
+
+    headers = [*record.headers, (h.DLQ_REASON, reason.value.encode()),
+               (h.DLQ_DETAIL, detail.encode()[:1000]), (h.DLQ_SOURCE, b"router")]
+    return OutgoingRecord(EVENTS_DLQ, record.value, record.key, headers)
+
+
+class RouterService:
+    """Owns the config view, the consumer loop and the health site; an async context manager."""
+
+    def __init__(self, settings: RouterSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or CollectorRegistry()
+        self.metrics = RouterMetrics.create(self.registry)
+        self.index = NotifierIndex()
+        self.view: MaterializedView[Notifier] = MaterializedView(
+            settings.kafka, {CONFIG_NOTIFIERS: Notifier.model_validate_json}, on_change=self.index.on_change
+        )
+        self.producer = idempotent_producer(settings.kafka)
+        self.port = settings.http.port
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+        self._routing = False
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.view.ready:
+            return False, "catching up with notify.config.*"
+        return self._routing, f"{len(self.index)} notifiers; routing" if self._routing else "joining group"
+
+    async def __aenter__(self) -> RouterService:
+        app = web.Application()
+        add_health_routes(app, self.registry, self.ready)
+        self._runner, self.port = await start_site(app, self.settings.http.host, self.settings.http.port)
+        await self.producer.start()
+        await self.view.start()
+        self._tasks.append(asyncio.create_task(self.view.run(self._stop), name="config-view"))
+        self._tasks.append(asyncio.create_task(self._route_events(), name="router-loop"))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.view.stop()
+        await self.producer.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _route_events(self) -> None:
+        await self.view.wait_ready(self.settings.ready_timeout_s)
+        consumer = group_consumer(self.settings.kafka, self.settings.group_id, EVENTS)
+        await consumer.start()
+        try:
+            loop = ConsumerLoop(consumer=consumer, producer=self.producer, handle=self._handle,
+                                on_error=self._failed, topics=[EVENTS])
+            loop.subscribe()
+            self._routing = True
+            log.info("router_routing", notifiers=len(self.index))
+            await loop.run(self._stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _handle(self, record: Record) -> list[OutgoingRecord]:
+        try:
+            event = Event.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            raise InvalidEvent(FailureReason.INVALID_ENVELOPE, str(exc.errors(include_url=False)[:3])) from exc
+        deliveries = route(event, self.index.candidates(event), datetime.now(UTC))
+        outcome = Outcome.ROUTED if deliveries else Outcome.UNMATCHED
+        if not is_forwarded(event):
+            outcome = Outcome.AUDIT_ONLY
+        self.metrics.events.labels(outcome.value).inc()
+        for delivery in deliveries:
+            self.metrics.deliveries.labels(delivery.channel.value).inc()
+            log.info("delivery_routed", event_id=event.id, notifier_id=delivery.notifier.id,
+                     delivery_id=delivery.id, channel=delivery.channel.value)
+        return [delivery_record(d, list(record.headers)) for d in deliveries]
+
+    def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
+        self.metrics.events.labels(Outcome.DEAD_LETTERED.value).inc()
+        reason = exc.reason if isinstance(exc, InvalidEvent) else FailureReason.INTERNAL
+        return [_dead_letter(record, reason, f"{type(exc).__name__}: {exc}")]
+
+
+async def serve(settings: RouterSettings) -> None:
+    """Run until SIGTERM/SIGINT, then drain."""
+    stop = stop_event_on_signals()
+    async with RouterService(settings):
+        await stop.wait()

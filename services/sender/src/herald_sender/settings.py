@@ -1,0 +1,30 @@
+"""Sender settings (env prefix `HERALD_SENDER_`); one process per channel (`--channel`)."""
+
+from __future__ import annotations
+
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.topics import Channel
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SenderSettings(BaseSettings):
+    """Everything a channel sender needs; built once in `__main__`."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_SENDER_", env_nested_delimiter="__", frozen=True,
+        nested_model_default_partial_update=True)
+
+    channel: Channel = Channel.WEBHOOK
+    kafka: KafkaSettings = KafkaSettings(client_id="herald-sender")
+    http: HttpSettings = HttpSettings(port=18090)
+    log: LogSettings = LogSettings()
+    group_id: str | None = Field(default=None, description="Default: herald-sender-<channel>")
+    allow_loopback_targets: bool = Field(
+        default=False, description="Let webhooks reach 127.0.0.0/8 and ::1: tests and local runs only")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    max_response_bytes: int = Field(default=64 * 1024, ge=0)
+
+    @property
+    def consumer_group(self) -> str:
+        return self.group_id or f"herald-sender-{self.channel.value}"
