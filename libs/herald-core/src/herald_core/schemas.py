@@ -164,27 +164,30 @@ def _dump(document: dict[str, Any]) -> str:
 
 def drift(out: Path, catalog: Catalog = CATALOG) -> list[str]:
     """The relative paths under `out` that differ from `render` (changed, missing or stale)."""
+    return _differing(out, render(catalog))
+
+
+def generate(out: Path, catalog: Catalog = CATALOG) -> list[str]:
+    """Write every generated file under `out` and remove stale type schemas; the paths changed."""
     expected = render(catalog)
+    changed = _differing(out, expected)
+    for path in changed:
+        target = out / path
+        if path not in expected:
+            target.unlink()
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(expected[path], encoding="utf-8")
+    return changed
+
+
+def _differing(out: Path, expected: dict[str, str]) -> list[str]:
     differing = [
         path
         for path, text in expected.items()
         if not (out / path).is_file() or (out / path).read_text(encoding="utf-8") != text
     ]
     return sorted(differing + _stale(out, expected))
-
-
-def generate(out: Path, catalog: Catalog = CATALOG) -> list[str]:
-    """Write every generated file under `out` and remove stale type schemas; the paths changed."""
-    changed = drift(out, catalog)
-    expected = render(catalog)
-    for path in _stale(out, expected):
-        (out / path).unlink()
-    for path, text in expected.items():
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            target.write_text(text, encoding="utf-8")
-    return changed
 
 
 def _stale(out: Path, expected: dict[str, str]) -> list[str]:
