@@ -163,12 +163,18 @@ def _dump(document: dict[str, Any]) -> str:
 
 
 def drift(out: Path, catalog: Catalog = CATALOG) -> list[str]:
-    """The relative paths under `out` that differ from `render` (changed, missing or stale)."""
+    """The relative paths under `out` that differ from `render` (changed, missing or stale).
+
+    Reads the files; writes nothing.
+    """
     return _differing(out, render(catalog))
 
 
 def generate(out: Path, catalog: Catalog = CATALOG) -> list[str]:
-    """Write every generated file under `out` and remove stale type schemas; the paths changed."""
+    """Write the generated files that differ under `out`, remove stale type schemas.
+
+    Returns the relative paths it changed. Raises OSError when the files cannot be written.
+    """
     expected = render(catalog)
     changed = _differing(out, expected)
     for path in changed:

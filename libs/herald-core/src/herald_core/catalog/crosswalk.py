@@ -53,7 +53,8 @@ ALIASES: tuple[Alias, ...] = (
         Alias(target, "account.redeploy.fail", ALWAYS, "a failed redeploy is a failed deployment")
         for target in ("app_deployed", "app:promote:errored", "DEPLOYMENT_FAIL")
     ),
-    # A Convox build that did not succeed never reached a release: the deployment failed.
+    # A Convox build that did not succeed (seed 003 calls build:create "Build failed") never
+    # reached a release: the deployment failed.
     Alias("DEPLOYMENT_FAIL", "build:create", FAILED_BUILD, "a failed build fails the deployment"),
     # A deployment started: Cloud 66 says so, Convox promotes a release with status start.
     *same_happening(

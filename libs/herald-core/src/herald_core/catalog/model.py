@@ -161,7 +161,12 @@ class Catalog:
         self._aliases_of: dict[str, tuple[Alias, ...]] = {
             t.id: tuple(a for a in self._aliases if a.type == t.id) for t in self._types
         }
-        self._alias_ids = frozenset(a.id for a in self._aliases)
+        aliased: dict[str, set[str]] = {}
+        for alias in self._aliases:
+            aliased.setdefault(alias.id, set()).add(alias.type)
+        self._aliased = {k: frozenset(v) for k, v in aliased.items()}
+        self._critical = frozenset(t.id for t in self._types if t.critical)
+        self._audit_only = frozenset(t.id for t in self._types if t.audit_only)
         parents: dict[str, set[str]] = {}
         for group in self._groups:
             for member in group.members:
@@ -218,17 +223,17 @@ class Catalog:
 
     def critical_ids(self) -> frozenset[str]:
         """The ids of the critical alerts (the default notifier's preset). Pure."""
-        return frozenset(t.id for t in self._types if t.critical)
+        return self._critical
 
     def audit_only_ids(self) -> frozenset[str]:
         """The ids of the types that are recorded but never forwarded. Pure."""
-        return frozenset(t.id for t in self._types if t.audit_only)
+        return self._audit_only
 
     def is_known(self, selection_id: str) -> bool:
         """Whether a selection may name this id: a type, an alias or a group id. Pure."""
         return (
             selection_id in self._by_id
-            or selection_id in self._alias_ids
+            or selection_id in self._aliased
             or selection_id in self._group_by_id
         )
 
@@ -240,7 +245,7 @@ class Catalog:
         else the empty set.
         """
         type_id = self._legacy.get(selection_id, selection_id)
-        found = {a.type for a in self._aliases if a.id == type_id}
+        found = set(self._aliased.get(type_id, ()))
         if type_id in self._by_id:
             found.add(type_id)
         group = self._group_by_id.get(type_id)

@@ -6,7 +6,8 @@ the seeds document and Herald forwards it. Known fields are typed, so a wrong ty
 except where a type means nothing without one (a deployment result without its status).
 
 Field names follow the Scalingo events API (`developers.scalingo.com/events`) where it has one,
-and Convox's webhook data (`rack`, `app`, release `id` → `release_id`) otherwise. Scalingo's
+and Convox's webhook data (`status`, `message`) otherwise; Convox's bare `id` is spelled
+`release_id` or `build_id` here, and its `rack` and `app` live in the envelope. Scalingo's
 event-log shapes that nest ids (`old_owner.id`, `collaborator.email`) are lifted to flat fields.
 """
 
