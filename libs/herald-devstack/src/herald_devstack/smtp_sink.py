@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import signal
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from herald_devstack.signals import wait_for_signal
 
 _counter = itertools.count()
 
@@ -66,13 +67,6 @@ def main() -> None:
     args = parser.parse_args()
     controller = start_sink(args.dir, args.port, args.host)
     print(f"smtp sink on {args.host}:{args.port}, writing to {args.dir}", flush=True)  # noqa: T201
-
-    async def wait_for_signal() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
 
     try:
         asyncio.run(wait_for_signal())

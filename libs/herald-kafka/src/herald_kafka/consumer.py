@@ -32,10 +32,12 @@ RecordHandler = Callable[[Record], Awaitable[Sequence[OutgoingRecord]]]
 ErrorHandler = Callable[[Record, Exception], Sequence[OutgoingRecord]]
 
 
-def group_consumer(
-    settings: KafkaSettings, group_id: str, *topics: str, **overrides: Any
-) -> AIOKafkaConsumer:
-    """An unstarted group consumer with manual commits, reading from the earliest offset."""
+def group_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
+    """An unstarted group consumer with manual commits, reading from the earliest offset.
+
+    It subscribes to nothing: `ConsumerLoop.subscribe` does, with its rebalance listener.
+    (Subscribing twice changes the assignment under aiokafka's running fetcher and kills it.)
+    """
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "client_id": settings.client_id,
@@ -46,7 +48,7 @@ def group_consumer(
         "request_timeout_ms": settings.request_timeout_ms,
     }
     options.update(overrides)
-    return AIOKafkaConsumer(*topics, **options)
+    return AIOKafkaConsumer(**options)
 
 
 class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]

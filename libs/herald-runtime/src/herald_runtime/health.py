@@ -15,10 +15,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 ReadyCheck = Callable[[], tuple[bool, str]]
 
 
-def add_health_routes(app: web.Application, registry: CollectorRegistry, ready: ReadyCheck) -> None:
-    """Mount the three endpoints on `app`."""
+def add_health_routes(
+    app: web.Application, registry: CollectorRegistry, ready: ReadyCheck,
+    alive: Callable[[], str | None] = lambda: None,
+) -> None:
+    """Mount the three endpoints on `app`; `alive` returns why the process is broken, or None."""
 
     async def livez(_: web.Request) -> web.Response:
+        failure = alive()
+        if failure is not None:
+            return web.json_response({"status": "failed", "detail": failure}, status=500)
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from herald_core.logging import configure
 
-from herald_ingest.app import run_forever
+from herald_ingest.app import serve
 from herald_ingest.settings import IngestSettings
 
 
 def main() -> None:
     settings = IngestSettings()
     configure(json=settings.log.json_output, level=settings.log.level, service="ingest")
-    run_forever(settings)
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

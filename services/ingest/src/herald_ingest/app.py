@@ -11,7 +11,6 @@ import contextlib
 import hmac
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import structlog
 from aiohttp import web
@@ -23,6 +22,8 @@ from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.problems import problem, problem_middleware
+from herald_runtime.signals import stop_event_on_signals
+from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 
 from herald_ingest.dedup import RecentIds
@@ -45,14 +46,14 @@ class IngestService:
         self.port = settings.http.port
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
-        self._consumer_task: asyncio.Task[None] | None = None
+        self.tasks = TaskSupervisor()
         self._consumer_ready = not settings.consume_platform_events
 
     # --- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> IngestService:
         await self.producer.start()
         if self.settings.consume_platform_events:
-            self._consumer_task = asyncio.create_task(self._consume(), name="ingest-consumer")
+            self.tasks.start(self._consume(), "ingest-consumer")
         self._runner, self.port = await start_site(self.web_app(), self.settings.http.host, self.settings.http.port)
         log.info("ingest_listening", host=self.settings.http.host, port=self.port)
         return self
@@ -61,8 +62,7 @@ class IngestService:
         self._stop.set()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._consumer_task is not None:
-            await self._consumer_task
+        await self.tasks.join()
         await self.producer.stop()
 
     def ready(self) -> tuple[bool, str]:
@@ -72,7 +72,7 @@ class IngestService:
     def web_app(self) -> web.Application:
         app = web.Application(middlewares=[problem_middleware], client_max_size=self.settings.max_body_bytes)
         app.router.add_post("/v1/events", self.post_events)
-        add_health_routes(app, self.registry, self.ready)
+        add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
         return app
 
     def _authorised(self, request: web.Request) -> bool:
@@ -155,13 +155,7 @@ class IngestService:
 
 async def serve(settings: IngestSettings) -> None:
     """Run until SIGTERM/SIGINT, then drain."""
-    from herald_runtime.signals import stop_event_on_signals
-
     stop = stop_event_on_signals()
     async with IngestService(settings):
         await stop.wait()
         log.info("ingest_stopping")
-
-
-def run_forever(settings: IngestSettings) -> Any:
-    return asyncio.run(serve(settings))

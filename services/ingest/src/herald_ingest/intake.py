@@ -47,6 +47,10 @@ class Verdict:
         return body
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def decode_body(body: bytes) -> tuple[list[Any], bool]:
     """JSON body → (items, is_batch).
 
@@ -55,9 +59,9 @@ def decode_body(body: bytes) -> tuple[list[Any], bool]:
             neither an object nor an array of objects.
     """
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEvent(FailureReason.INVALID_JSON, f"the body is not JSON: {exc}") from exc
+        document = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InvalidEvent(FailureReason.INVALID_JSON, f"the body is not JSON: {str(exc)[:200]}") from None
     if isinstance(document, list):
         return document, True
     if isinstance(document, dict):

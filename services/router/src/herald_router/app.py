@@ -24,6 +24,7 @@ from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
+from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
@@ -57,7 +58,7 @@ class RouterService:
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self.tasks = TaskSupervisor()
         self._runner: web.AppRunner | None = None
         self._routing = False
 
@@ -68,19 +69,17 @@ class RouterService:
 
     async def __aenter__(self) -> RouterService:
         app = web.Application()
-        add_health_routes(app, self.registry, self.ready)
+        add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
         self._runner, self.port = await start_site(app, self.settings.http.host, self.settings.http.port)
         await self.producer.start()
         await self.view.start()
-        self._tasks.append(asyncio.create_task(self.view.run(self._stop), name="config-view"))
-        self._tasks.append(asyncio.create_task(self._route_events(), name="router-loop"))
+        self.tasks.start(self.view.run(self._stop), "config-view")
+        self.tasks.start(self._route_events(), "router-loop")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.tasks.join()
         await self.view.stop()
         await self.producer.stop()
         if self._runner is not None:
@@ -88,7 +87,7 @@ class RouterService:
 
     async def _route_events(self) -> None:
         await self.view.wait_ready(self.settings.ready_timeout_s)
-        consumer = group_consumer(self.settings.kafka, self.settings.group_id, EVENTS)
+        consumer = group_consumer(self.settings.kafka, self.settings.group_id)
         await consumer.start()
         try:
             loop = ConsumerLoop(consumer=consumer, producer=self.producer, handle=self._handle,

@@ -20,6 +20,7 @@ from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
+from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
@@ -45,7 +46,7 @@ class SenderService:
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.tasks = TaskSupervisor()
         self._runner: web.AppRunner | None = None
         self._consuming = False
 
@@ -54,17 +55,16 @@ class SenderService:
 
     async def __aenter__(self) -> SenderService:
         app = web.Application()
-        add_health_routes(app, self.registry, self.ready)
+        add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
         self._runner, self.port = await start_site(app, self.settings.http.host, self.settings.http.port)
         await self.sender.__aenter__()
         await self.producer.start()
-        self._task = asyncio.create_task(self._consume(), name=f"sender-{self.channel}")
+        self.tasks.start(self._consume(), f"sender-{self.channel}")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
-        if self._task is not None:
-            await self._task
+        await self.tasks.join()
         await self.producer.stop()
         await self.sender.__aexit__(None, None, None)
         if self._runner is not None:

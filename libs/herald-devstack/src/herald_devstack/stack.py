@@ -1,0 +1,194 @@
+"""The whole local stack: Kafka, Postgres, the SMTP and webhook sinks, and every service.
+
+State (data, logs, pid files, received mail and webhooks) lives under one directory,
+`var/` of the checkout unless `HERALD_DEV_HOME` says otherwise. Ports are settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from herald_kafka.admin import wait_until_ready
+from herald_kafka.topics import apply_file
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from herald_devstack.kafka import PROJECT_ROOT, KafkaNode, kafka_version
+from herald_devstack.postgres import PostgresNode
+from herald_devstack.processes import ManagedProcess, port_open
+
+Progress = Callable[[str], None]
+
+
+class DevSettings(BaseSettings):
+    """Where the local stack lives and listens (env prefix `HERALD_DEV_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_DEV_", frozen=True)
+
+    home: Path = Field(default=PROJECT_ROOT / "var")
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    postgres_port: int = 15432
+    smtp_port: int = 12525
+    webhook_sink_port: int = 18099
+    ingest_port: int = 18081
+    router_port: int = 18082
+    sender_webhook_port: int = 18090
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    address: str
+    running: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A Herald service process: its module, arguments, env prefix and health port."""
+
+    name: str
+    argv: tuple[str, ...]
+    env_prefix: str
+    port: int
+
+    def env(self, settings: DevSettings) -> dict[str, str]:
+        p = self.env_prefix
+        env = {
+            f"{p}KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{settings.kafka_port}",
+            f"{p}HTTP__HOST": "127.0.0.1", f"{p}HTTP__PORT": str(self.port), f"{p}LOG__JSON": "false",
+        }
+        if p == "HERALD_SENDER_":
+            env[f"{p}ALLOW_LOOPBACK_TARGETS"] = "true"  # local runs only: the webhook sink is on loopback
+        return env
+
+
+class Stack:
+    """Starts, checks and stops the local stack."""
+
+    def __init__(self, settings: DevSettings | None = None) -> None:
+        self.settings = settings or DevSettings()
+        s = self.settings
+        self.kafka = KafkaNode(s.home, port=s.kafka_port, controller_port=s.kafka_controller_port)
+        self.postgres = PostgresNode(s.home, port=s.postgres_port)
+        self.smtp = ManagedProcess("smtp-sink", s.home)
+        self.webhook_sink = ManagedProcess("webhook-sink", s.home)
+        self.services = [
+            ServiceSpec("ingest", ("-m", "herald_ingest"), "HERALD_INGEST_", s.ingest_port),
+            ServiceSpec("router", ("-m", "herald_router"), "HERALD_ROUTER_", s.router_port),
+            ServiceSpec("sender-webhook", ("-m", "herald_sender", "--channel", "webhook"), "HERALD_SENDER_",
+                        s.sender_webhook_port),
+        ]
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.settings.home / "mail"
+
+    @property
+    def webhook_dir(self) -> Path:
+        return self.settings.home / "webhooks"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.ingest_port}"
+
+    @property
+    def webhook_sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.webhook_sink_port}"
+
+    def process(self, name: str) -> ManagedProcess:
+        return ManagedProcess(name, self.settings.home)
+
+    # --- start -------------------------------------------------------------------------------
+    def up(self, progress: Progress, *, services: bool = True) -> None:
+        """Start whatever is not running yet; each step reports as it finishes."""
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        self.kafka.start()
+        ready_s = asyncio.run(wait_until_ready(self.kafka.bootstrap_servers, timeout_s=120))
+        progress(f"kafka {kafka_version()} ready on {self.kafka.bootstrap_servers} "
+                 f"({time.monotonic() - started:.1f}s; answered after {ready_s:.1f}s of polling)")
+        plan = asyncio.run(apply_file(self.kafka.bootstrap_servers))
+        progress(f"topics: {len(plan.created)} created, {len(plan.reconfigured)} reconfigured, "
+                 f"{len(plan.unchanged)} unchanged")
+        progress(f"postgres ready on {self.postgres.url} ({self.postgres.start():.1f}s)")
+        self._start_sink(self.smtp, "herald_devstack.smtp_sink", self.settings.smtp_port, self.mail_dir)
+        progress(f"smtp sink on 127.0.0.1:{self.settings.smtp_port} → {self.mail_dir}")
+        self._start_sink(self.webhook_sink, "herald_devstack.http_sink", self.settings.webhook_sink_port,
+                         self.webhook_dir)
+        progress(f"webhook sink on {self.webhook_sink_url}/ → {self.webhook_dir}")
+        if services:
+            for spec in self.services:
+                self._start_service(spec)
+                progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
+
+    def _start_sink(self, process: ManagedProcess, module: str, port: int, directory: Path) -> None:
+        process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
+        _wait(lambda: port_open(port), 20, f"{process.name} on port {port}", process)
+
+    def _start_service(self, spec: ServiceSpec) -> None:
+        process = self.process(spec.name)
+        process.start([sys.executable, *spec.argv], env=spec.env(self.settings))
+        _wait(lambda: _http_ok(f"http://127.0.0.1:{spec.port}/readyz"), 90, f"{spec.name} /readyz", process)
+
+    # --- stop / inspect ------------------------------------------------------------------------
+    def down(self, progress: Progress) -> None:
+        """Stop services first (they drain and commit), then the sinks and infrastructure."""
+        for spec in reversed(self.services):
+            if self.process(spec.name).stop():
+                progress(f"stopped {spec.name}")
+        for process in (self.webhook_sink, self.smtp):
+            if process.stop():
+                progress(f"stopped {process.name}")
+        if self.postgres.stop():
+            progress("stopped postgres")
+        if self.kafka.stop():
+            progress("stopped kafka")
+
+    def reset(self, progress: Progress) -> None:
+        """Stop everything and delete all local state."""
+        import shutil
+
+        self.down(progress)
+        shutil.rmtree(self.settings.home, ignore_errors=True)
+        progress(f"removed {self.settings.home}")
+
+    def status(self) -> list[Component]:
+        s = self.settings
+        parts = [
+            Component("kafka", self.kafka.bootstrap_servers, port_open(s.kafka_port), kafka_version()),
+            Component("postgres", self.postgres.url, port_open(s.postgres_port)),
+            Component("smtp-sink", f"127.0.0.1:{s.smtp_port}", port_open(s.smtp_port), str(self.mail_dir)),
+            Component("webhook-sink", self.webhook_sink_url, port_open(s.webhook_sink_port), str(self.webhook_dir)),
+        ]
+        for spec in self.services:
+            url = f"http://127.0.0.1:{spec.port}"
+            ready = _http_ok(url + "/readyz")
+            alive = self.process(spec.name).pid() is not None
+            parts.append(Component(spec.name, url, alive, "ready" if ready else ("starting" if alive else "")))
+        return parts
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _wait(probe: Callable[[], bool], timeout_s: float, what: str, process: ManagedProcess) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not probe():
+        if process.pid() is None:
+            raise RuntimeError(f"{what}: the process exited.\n--- {process.log_file} ---\n{process.tail(30)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not ready after {timeout_s}s.\n--- {process.log_file} ---\n{process.tail(30)}")
+        time.sleep(0.1)

@@ -1,0 +1,36 @@
+"""Read a topic from the beginning until a record matches: for DLQ and result assertions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+
+async def find_record(
+    bootstrap_servers: str, topic: str, match: Callable[[ConsumerRecord[bytes, bytes]], bool],
+    *, timeout_s: float = 20.0,
+) -> ConsumerRecord[bytes, bytes]:
+    """The first record of `topic` (any partition) for which `match` is true.
+
+    Raises:
+        AssertionError: when none arrives within `timeout_s`.
+    """
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    if match(record):
+                        return record
+        raise AssertionError(f"no matching record on {topic} within {timeout_s}s")
+    finally:
+        await consumer.stop()
+
+
+def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    return {k: v.decode("utf-8", "replace") for k, v in record.headers}
