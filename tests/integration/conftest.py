@@ -19,7 +19,10 @@ def infra() -> Iterator[LocalInfra]:
     local = LocalInfra.create()
     try:
         local.start_kafka()
-        print(f"\nkafka ready in {local.timings['kafka_ready_s']:.1f}s, topics in {local.timings['topics_s']:.1f}s")
+        print(
+            f"\nkafka ready in {local.timings['kafka_ready_s']:.1f}s, "
+            f"topics in {local.timings['topics_s']:.1f}s"
+        )
         yield local
     finally:
         local.stop()

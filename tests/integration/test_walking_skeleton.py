@@ -16,10 +16,16 @@ from typing import Any
 import aiohttp
 import pytest
 from herald_core.deliveries import delivery_id
-from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from herald_core.topics import CONFIG_NOTIFIERS, DELIVERY_RESULTS, EVENTS_DLQ, PLATFORM_EVENTS, Channel, delivery_dlq_topic
+from herald_core.topics import (
+    CONFIG_NOTIFIERS,
+    DELIVERY_RESULTS,
+    EVENTS_DLQ,
+    PLATFORM_EVENTS,
+    Channel,
+    delivery_dlq_topic,
+)
 from herald_ingest.app import IngestService
 from herald_ingest.settings import IngestSettings
 from herald_kafka.producer import OutgoingRecord, send_all
@@ -49,14 +55,27 @@ class Herald:
         return f"http://127.0.0.1:{self.ingest.port}/v1/events"
 
     async def add_notifier(self, notifier: Notifier) -> None:
-        await send_all(self.producer, [OutgoingRecord(CONFIG_NOTIFIERS, notifier.model_dump_json().encode(), notifier.id.encode())])
-        await eventually(lambda: self.router.view.table(CONFIG_NOTIFIERS).get(notifier.id) == notifier,
-                         what=f"router sees notifier {notifier.id}")
+        await send_all(
+            self.producer,
+            [
+                OutgoingRecord(
+                    CONFIG_NOTIFIERS, notifier.model_dump_json().encode(), notifier.id.encode()
+                )
+            ],
+        )
+        await eventually(
+            lambda: self.router.view.table(CONFIG_NOTIFIERS).get(notifier.id) == notifier,
+            what=f"router sees notifier {notifier.id}",
+        )
 
     async def remove_notifier(self, notifier_id: str) -> None:
-        await send_all(self.producer, [OutgoingRecord(CONFIG_NOTIFIERS, None, notifier_id.encode())])
-        await eventually(lambda: notifier_id not in self.router.view.table(CONFIG_NOTIFIERS),
-                         what=f"router forgets notifier {notifier_id}")
+        await send_all(
+            self.producer, [OutgoingRecord(CONFIG_NOTIFIERS, None, notifier_id.encode())]
+        )
+        await eventually(
+            lambda: notifier_id not in self.router.view.table(CONFIG_NOTIFIERS),
+            what=f"router forgets notifier {notifier_id}",
+        )
 
 
 @pytest.fixture(scope="session")
@@ -64,38 +83,77 @@ async def herald(kafka_settings: KafkaSettings, producer: Any) -> AsyncIterator[
     quiet = LogSettings(json=False, level="warning")
     ingest = IngestService(IngestSettings(kafka=kafka_settings, http=LOCAL, log=quiet))
     router = RouterService(RouterSettings(kafka=kafka_settings, http=LOCAL, log=quiet))
-    sender = SenderService(SenderSettings(kafka=kafka_settings, http=LOCAL, log=quiet, channel=Channel.WEBHOOK,
-                                          allow_loopback_targets=True, request_timeout_s=3))
+    sender = SenderService(
+        SenderSettings(
+            kafka=kafka_settings,
+            http=LOCAL,
+            log=quiet,
+            channel=Channel.WEBHOOK,
+            allow_loopback_targets=True,
+            request_timeout_s=3,
+        )
+    )
     async with ingest, router, sender:
-        await eventually(lambda: ingest.ready()[0] and router.ready()[0] and sender.ready()[0],
-                         timeout_s=60, what="services ready")
+        await eventually(
+            lambda: ingest.ready()[0] and router.ready()[0] and sender.ready()[0],
+            timeout_s=60,
+            what="services ready",
+        )
         yield Herald(ingest, router, sender, kafka_settings, producer)
 
 
-def webhook(app_id: str, url: str, *, events: tuple[str, ...] = ("app_deployed",), active: bool = True) -> Notifier:
-    return Notifier(id=f"n-{uuid.uuid4().hex[:12]}", name="test hook", scope=Scope.APP, app_id=app_id,
-                    platform=Channel.WEBHOOK, active=active, selection=Selection(selected_event_ids=events),
-                    type_data={"webhook_url": url, "format": "raw"})
+def webhook(
+    app_id: str, url: str, *, events: tuple[str, ...] = ("app_deployed",), active: bool = True
+) -> Notifier:
+    return Notifier(
+        id=f"n-{uuid.uuid4().hex[:12]}",
+        name="test hook",
+        scope=Scope.APP,
+        app_id=app_id,
+        platform=Channel.WEBHOOK,
+        active=active,
+        selection=Selection(selected_event_ids=events),
+        type_data={"webhook_url": url, "format": "raw"},
+    )
 
 
-def deployment(app_id: str, *, event_type: str = "app_deployed", status: str = "success") -> dict[str, Any]:
+def deployment(
+    app_id: str, *, event_type: str = "app_deployed", status: str = "success"
+) -> dict[str, Any]:
     return {
-        "id": f"ev-{uuid.uuid4().hex}", "type": event_type, "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer", "app_id": app_id, "app_name": "my-app", "owner_id": "owner-1",
+        "id": f"ev-{uuid.uuid4().hex}",
+        "type": event_type,
+        "created_at": datetime.now(UTC).isoformat(),
+        "source": "deployer",
+        "app_id": app_id,
+        "app_name": "my-app",
+        "owner_id": "owner-1",
         "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
-        "type_data": {"deployment_id": "d-1", "pusher": "johndoe", "git_ref": "0123456789abcdef",
-                      "status": status, "duration": 40},
+        "type_data": {
+            "deployment_id": "d-1",
+            "pusher": "johndoe",
+            "git_ref": "0123456789abcdef",
+            "status": status,
+            "duration": 40,
+        },
     }
 
 
 async def post(url: str, body: Any) -> tuple[int, str, Any]:
-    async with aiohttp.ClientSession() as session, session.post(url, data=json.dumps(body).encode()
-                                                                   if not isinstance(body, bytes) else body,
-                                                                   headers={"Content-Type": "application/json"}) as r:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url,
+            data=json.dumps(body).encode() if not isinstance(body, bytes) else body,
+            headers={"Content-Type": "application/json"},
+        ) as r,
+    ):
         return r.status, r.headers.get("Content-Type", ""), await r.json(content_type=None)
 
 
-async def test_event_posted_over_http_reaches_the_webhook(herald: Herald, receiver: HttpReceiver, unique: str) -> None:
+async def test_event_posted_over_http_reaches_the_webhook(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
     app_id = f"app-{unique}"
     notifier = webhook(app_id, receiver.url(f"/{app_id}"))
     await herald.add_notifier(notifier)
@@ -109,18 +167,26 @@ async def test_event_posted_over_http_reaches_the_webhook(herald: Herald, receiv
     body = request.json()
     assert {k: body[k] for k in event} == {**event, "created_at": body["created_at"]}
     assert datetime.fromisoformat(body["created_at"]) == datetime.fromisoformat(event["created_at"])
-    result = await find_record(herald.settings.bootstrap_servers, DELIVERY_RESULTS,
-                               lambda r: r.key == request.headers["webhook-id"].encode())
+    result = await find_record(
+        herald.settings.bootstrap_servers,
+        DELIVERY_RESULTS,
+        lambda r: r.key == request.headers["webhook-id"].encode(),
+    )
     assert json.loads(result.value)["outcome"] == "delivered"
 
 
-async def test_event_produced_to_platform_events_reaches_the_webhook(herald: Herald, receiver: HttpReceiver, unique: str) -> None:
+async def test_event_produced_to_platform_events_reaches_the_webhook(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
     app_id = f"app-{unique}"
     notifier = webhook(app_id, receiver.url(f"/{app_id}"))
     await herald.add_notifier(notifier)
     event = deployment(app_id)
 
-    await send_all(herald.producer, [OutgoingRecord(PLATFORM_EVENTS, json.dumps(event).encode(), app_id.encode())])
+    await send_all(
+        herald.producer,
+        [OutgoingRecord(PLATFORM_EVENTS, json.dumps(event).encode(), app_id.encode())],
+    )
 
     [request] = await receiver.wait_for(f"/{app_id}")
     assert request.headers["webhook-id"] == delivery_id(event["id"], notifier.id)
@@ -135,8 +201,13 @@ async def test_invalid_event_is_answered_422_and_dead_lettered(herald: Herald, u
 
     assert status == 422
     assert content_type.startswith("application/problem+json")
-    assert problem["reason"] == "unknown_type" and "app_deploy_typo" in problem["detail"]
-    record = await find_record(herald.settings.bootstrap_servers, EVENTS_DLQ, lambda r: event["id"].encode() in (r.value or b""))
+    assert problem["reason"] == "unknown_type"
+    assert "app_deploy_typo" in problem["detail"]
+    record = await find_record(
+        herald.settings.bootstrap_servers,
+        EVENTS_DLQ,
+        lambda r: event["id"].encode() in (r.value or b""),
+    )
     assert headers_of(record)["x-dlq-reason"] == "unknown_type"
     assert "app_deploy_typo" in headers_of(record)["x-dlq-detail"]
 
@@ -160,17 +231,26 @@ async def test_poison_record_on_platform_events_goes_to_dlq_and_routing_continue
     await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
     poison = f"poison-{unique}".encode() + b"\xff{{"
     good = deployment(app_id)
-    await send_all(herald.producer, [OutgoingRecord(PLATFORM_EVENTS, poison, app_id.encode()),
-                                     OutgoingRecord(PLATFORM_EVENTS, json.dumps(good).encode(), app_id.encode())])
+    await send_all(
+        herald.producer,
+        [
+            OutgoingRecord(PLATFORM_EVENTS, poison, app_id.encode()),
+            OutgoingRecord(PLATFORM_EVENTS, json.dumps(good).encode(), app_id.encode()),
+        ],
+    )
 
     [request] = await receiver.wait_for(f"/{app_id}")
     assert request.json()["id"] == good["id"]
-    record = await find_record(herald.settings.bootstrap_servers, EVENTS_DLQ, lambda r: r.value == poison)
+    record = await find_record(
+        herald.settings.bootstrap_servers, EVENTS_DLQ, lambda r: r.value == poison
+    )
     assert headers_of(record)["x-dlq-reason"] == "invalid_json"
     assert headers_of(record)["x-dlq-source"] == PLATFORM_EVENTS
 
 
-async def test_batch_answers_each_event(herald: Herald, receiver: HttpReceiver, unique: str) -> None:
+async def test_batch_answers_each_event(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
     app_id = f"app-{unique}"
     await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
     good, bad = deployment(app_id), {**deployment(app_id), "created_at": "yesterday"}
@@ -184,7 +264,9 @@ async def test_batch_answers_each_event(herald: Herald, receiver: HttpReceiver, 
     assert request.json()["id"] == good["id"]
 
 
-async def test_repeated_event_id_is_dropped(herald: Herald, receiver: HttpReceiver, unique: str) -> None:
+async def test_repeated_event_id_is_dropped(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
     app_id = f"app-{unique}"
     await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
     event = deployment(app_id)
@@ -205,7 +287,9 @@ async def test_other_app_unselected_type_inactive_and_deleted_notifiers_get_noth
     app_id = f"app-{unique}"
     wanted = webhook(app_id, receiver.url("/wanted"))
     other_app = webhook(f"other-{unique}", receiver.url("/other-app"))
-    unselected = webhook(app_id, receiver.url("/unselected"), events=("app_restarted", "addon_deleted"))
+    unselected = webhook(
+        app_id, receiver.url("/unselected"), events=("app_restarted", "addon_deleted")
+    )
     inactive = webhook(app_id, receiver.url("/inactive"), active=False)
     deleted = webhook(app_id, receiver.url("/deleted"))
     for notifier in (wanted, other_app, unselected, inactive, deleted):
@@ -221,10 +305,14 @@ async def test_other_app_unselected_type_inactive_and_deleted_notifiers_get_noth
         await receiver.assert_nothing(path, settle_s=0.3)
 
 
-async def test_alias_selection_fires_a_clever_cloud_style_selection(herald: Herald, receiver: HttpReceiver, unique: str) -> None:
+async def test_alias_selection_fires_a_clever_cloud_style_selection(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
     app_id = f"app-{unique}"
     await herald.add_notifier(webhook(app_id, receiver.url("/fail"), events=("DEPLOYMENT_FAIL",)))
-    await herald.add_notifier(webhook(app_id, receiver.url("/success"), events=("DEPLOYMENT_SUCCESS",)))
+    await herald.add_notifier(
+        webhook(app_id, receiver.url("/success"), events=("DEPLOYMENT_SUCCESS",))
+    )
 
     await post(herald.events_url, deployment(app_id, status="build-error"))
 
@@ -233,7 +321,9 @@ async def test_alias_selection_fires_a_clever_cloud_style_selection(herald: Hera
     await receiver.assert_nothing("/success", settle_s=0.3)
 
 
-async def test_failing_receiver_is_dead_lettered_with_its_reason(herald: Herald, receiver: HttpReceiver, unique: str) -> None:
+async def test_failing_receiver_is_dead_lettered_with_its_reason(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
     app_id = f"app-{unique}"
     receiver.statuses["/gone"] = 404
     notifier = webhook(app_id, receiver.url("/gone"))
@@ -244,7 +334,10 @@ async def test_failing_receiver_is_dead_lettered_with_its_reason(herald: Herald,
 
     await receiver.wait_for("/gone")
     expected_id = delivery_id(event["id"], notifier.id).encode()
-    record = await find_record(herald.settings.bootstrap_servers, delivery_dlq_topic(Channel.WEBHOOK),
-                               lambda r: dict(r.headers).get("x-delivery-id") == expected_id)
+    record = await find_record(
+        herald.settings.bootstrap_servers,
+        delivery_dlq_topic(Channel.WEBHOOK),
+        lambda r: dict(r.headers).get("x-delivery-id") == expected_id,
+    )
     assert headers_of(record)["x-dlq-reason"] == "client_error"
     assert "404" in headers_of(record)["x-last-error"]

@@ -8,8 +8,8 @@ same event produces the same id: endpoints see it as the idempotency key (`webho
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field

@@ -33,10 +33,18 @@ class IngestMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
         return cls(
-            events=Counter("herald_ingest_events_total", "Events taken in, by outcome",
-                           ["outcome"], registry=registry),
-            rejected=Counter("herald_ingest_rejected_total", "Events refused, by reason",
-                             ["reason"], registry=registry),
+            events=Counter(
+                "herald_ingest_events_total",
+                "Events taken in, by outcome",
+                ["outcome"],
+                registry=registry,
+            ),
+            rejected=Counter(
+                "herald_ingest_rejected_total",
+                "Events refused, by reason",
+                ["reason"],
+                registry=registry,
+            ),
         )
 
 
@@ -48,10 +56,18 @@ class RouterMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> RouterMetrics:
         return cls(
-            events=Counter("herald_router_events_total", "Events routed, by outcome",
-                           ["outcome"], registry=registry),
-            deliveries=Counter("herald_router_deliveries_total", "Deliveries written, by channel",
-                               ["channel"], registry=registry),
+            events=Counter(
+                "herald_router_events_total",
+                "Events routed, by outcome",
+                ["outcome"],
+                registry=registry,
+            ),
+            deliveries=Counter(
+                "herald_router_deliveries_total",
+                "Deliveries written, by channel",
+                ["channel"],
+                registry=registry,
+            ),
         )
 
 
@@ -64,12 +80,23 @@ class SenderMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SenderMetrics:
         return cls(
-            sent=Counter("herald_notifications_total", "Notifications delivered, by channel",
-                         ["channel"], registry=registry),
-            failed=Counter("herald_notifications_failed_total",
-                           "Failed delivery attempts, by channel and reason",
-                           ["channel", "reason"], registry=registry),
-            latency=Histogram("herald_notification_latency_seconds",
-                              "From the event's time to its delivery", ["channel"],
-                              buckets=LATENCY_BUCKETS, registry=registry),
+            sent=Counter(
+                "herald_notifications_total",
+                "Notifications delivered, by channel",
+                ["channel"],
+                registry=registry,
+            ),
+            failed=Counter(
+                "herald_notifications_failed_total",
+                "Failed delivery attempts, by channel and reason",
+                ["channel", "reason"],
+                registry=registry,
+            ),
+            latency=Histogram(
+                "herald_notification_latency_seconds",
+                "From the event's time to its delivery",
+                ["channel"],
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
         )

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Annotated
 
 import typer
+from herald_kafka.topics import apply_file
 from rich.console import Console
 from rich.table import Table
 
@@ -24,7 +26,9 @@ from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import Stack
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, rich_markup_mode=None)
-notifier_app = typer.Typer(help="Write notifiers to notify.config.notifiers (until the config API lands).")
+notifier_app = typer.Typer(
+    help="Write notifiers to notify.config.notifiers (until the config API lands)."
+)
 app.add_typer(notifier_app, name="notifier")
 console = Console()
 
@@ -40,7 +44,9 @@ def _fail(error: Exception) -> None:
 
 @app.command()
 def up(
-    infra_only: Annotated[bool, typer.Option(help="Start Kafka, Postgres and the sinks, not the services")] = False,
+    infra_only: Annotated[
+        bool, typer.Option(help="Start Kafka, Postgres and the sinks, not the services")
+    ] = False,
 ) -> None:
     """Start the local stack (whatever is not running yet) and print where each part listens."""
     stack = Stack()
@@ -50,7 +56,10 @@ def up(
         stack.up(_progress, services=not infra_only)
     except (RuntimeError, OSError) as error:
         _fail(error)
-    console.print(f"up in {time.monotonic() - started:.1f}s. Try: herald-dev demo · herald-dev status · herald-dev down")
+    console.print(
+        f"up in {time.monotonic() - started:.1f}s. "
+        "Try: herald-dev demo · herald-dev status · herald-dev down"
+    )
 
 
 @app.command()
@@ -73,18 +82,25 @@ def status() -> None:
     """Show each component, its address and whether it runs."""
     table = Table("component", "address", "state", "detail")
     for part in Stack().status():
-        table.add_row(part.name, part.address, "[green]up[/green]" if part.running else "[red]down[/red]", part.detail)
+        table.add_row(
+            part.name,
+            part.address,
+            "[green]up[/green]" if part.running else "[red]down[/red]",
+            part.detail,
+        )
     console.print(table)
 
 
 @app.command()
-def topics(dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False) -> None:
+def topics(
+    dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False,
+) -> None:
     """Create or update the topics of deploy/topics.yaml on the local broker."""
-    from herald_kafka.topics import apply_file
-
     plan = asyncio.run(apply_file(Stack().kafka.bootstrap_servers, dry_run=dry_run))
-    _progress(f"created {len(plan.created)}, grown {len(plan.grown)}, reconfigured {len(plan.reconfigured)}, "
-              f"unchanged {len(plan.unchanged)}")
+    _progress(
+        f"created {len(plan.created)}, grown {len(plan.grown)}, "
+        f"reconfigured {len(plan.reconfigured)}, unchanged {len(plan.unchanged)}"
+    )
 
 
 @app.command()
@@ -98,7 +114,9 @@ def mail(last: Annotated[int, typer.Option("-n")] = 10) -> None:
     """List the messages the SMTP sink received."""
     table = Table("date", "from", "to", "subject")
     for message in read_messages(Stack().mail_dir)[-last:]:
-        table.add_row(str(message["Date"]), str(message["From"]), str(message["To"]), str(message["Subject"]))
+        table.add_row(
+            str(message["Date"]), str(message["From"]), str(message["To"]), str(message["Subject"])
+        )
     console.print(table)
 
 
@@ -112,14 +130,19 @@ def webhooks(last: Annotated[int, typer.Option("-n")] = 5) -> None:
 @notifier_app.command("add")
 def notifier_add(
     app_id: Annotated[str, typer.Option("--app", help="App id the notifier watches")],
-    url: Annotated[str | None, typer.Option(help="Webhook URL (default: the local webhook sink)")] = None,
-    event: Annotated[list[str] | None, typer.Option(help="Event type to send (repeat); default all")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Webhook URL (default: the local webhook sink)")
+    ] = None,
+    event: Annotated[
+        list[str] | None, typer.Option(help="Event type to send (repeat); default all")
+    ] = None,
     notifier_id: Annotated[str | None, typer.Option("--id")] = None,
 ) -> None:
     """Add (or replace) an app webhook notifier."""
     stack = Stack()
-    notifier = webhook_notifier(app_id, url or f"{stack.webhook_sink_url}/{app_id}", event or [],
-                                notifier_id=notifier_id)
+    notifier = webhook_notifier(
+        app_id, url or f"{stack.webhook_sink_url}/{app_id}", event or [], notifier_id=notifier_id
+    )
     asyncio.run(put_notifier(stack.kafka.bootstrap_servers, notifier, notifier.id))
     console.print(f"notifier {notifier.id} → {notifier.type_data['webhook_url']}")
 
@@ -138,13 +161,17 @@ def event(
     data: Annotated[str | None, typer.Option(help="type_data as JSON")] = None,
 ) -> None:
     """Post one event to ingest and print its answer."""
-    status_code, body = post_event(Stack().ingest_url, sample_event(app_id, event_type, json.loads(data) if data else None))
+    status_code, body = post_event(
+        Stack().ingest_url, sample_event(app_id, event_type, json.loads(data) if data else None)
+    )
     console.print(f"HTTP {status_code}")
     console.print_json(json.dumps(body))
 
 
 @app.command()
-def demo(timeout: Annotated[float, typer.Option(help="Seconds to wait for the webhook")] = 30.0) -> None:
+def demo(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the webhook")] = 30.0,
+) -> None:
     """Send one deployment through ingest → router → sender and show the webhook it produced."""
     stack = Stack()
     app_id = f"demo-{int(time.time())}"
@@ -160,12 +187,19 @@ def demo(timeout: Annotated[float, typer.Option(help="Seconds to wait for the we
     while time.monotonic() < deadline:
         hits = [r for r in read_requests(stack.webhook_dir) if r["path"] == f"/{app_id}"]
         if hits:
-            _progress(f"webhook received, webhook-id {hits[0]['headers'].get('Webhook-Id')}")
+            headers = {k.lower(): v for k, v in dict(hits[0]["headers"]).items()}  # type: ignore[call-overload]
+            _progress(f"webhook received, webhook-id {headers.get('webhook-id')}")
             console.print_json(str(hits[0]["body"]))
             return
         time.sleep(0.2)
-    _fail(RuntimeError(f"no webhook within {timeout}s; see `herald-dev logs router` and `sender-webhook`"))
+    _fail(
+        RuntimeError(
+            f"no webhook within {timeout}s; see `herald-dev logs router` and `sender-webhook`"
+        )
+    )
 
 
 def main() -> None:
+    # aiokafka logs each refused connection while the broker boots; progress lines say enough.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     app()

@@ -26,14 +26,21 @@ def make_app(directory: Path) -> web.Application:
     async def record(request: web.Request) -> web.Response:
         body = await request.read()
         entry = {
-            "received_at": time.time(), "method": request.method, "path": request.path_qs,
-            "headers": dict(request.headers), "body": body.decode("utf-8", "replace"),
+            "received_at": time.time(),
+            "method": request.method,
+            "path": request.path_qs,
+            "headers": dict(request.headers),
+            "body": body.decode("utf-8", "replace"),
         }
         name = f"{time.time_ns()}.json"
         (directory / f".{name}").write_text(json.dumps(entry, indent=2))
         (directory / f".{name}").rename(directory / name)
         parts = request.path.strip("/").split("/")
-        status = int(parts[1]) if len(parts) == 2 and parts[0] == "status" and parts[1].isdigit() else 200
+        status = (
+            int(parts[1])
+            if len(parts) == 2 and parts[0] == "status" and parts[1].isdigit()
+            else 200
+        )
         return web.json_response({"received": True}, status=status)
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
@@ -60,7 +67,9 @@ async def _serve(host: str, port: int, directory: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18099)
     parser.add_argument("--dir", type=Path, default=Path("var/webhooks"))

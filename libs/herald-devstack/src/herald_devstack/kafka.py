@@ -55,14 +55,28 @@ def ensure_jars() -> Path:
     if JARS.is_dir() and any(JARS.glob("kafka_2.13-*.jar")):
         return JARS
     if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise KafkaSetupError("Java 17+ and Maven are needed to fetch and run Kafka (apt-get install openjdk-17-jre-headless maven)")
+        raise KafkaSetupError(
+            "Java 17+ and Maven are needed to fetch and run Kafka "
+            "(apt-get install openjdk-17-jre-headless maven)"
+        )
     result = subprocess.run(
-        ["mvn", "-B", "-q", "dependency:copy-dependencies", "-DincludeScope=runtime",
-         f"-DoutputDirectory={JARS}"],
-        cwd=POM_DIR, capture_output=True, text=True, check=False,
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={JARS}",
+        ],
+        cwd=POM_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
-        raise KafkaSetupError(f"mvn could not fetch the Kafka jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        raise KafkaSetupError(
+            f"mvn could not fetch the Kafka jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     return JARS
 
 
@@ -100,17 +114,28 @@ class KafkaNode:
         """Write server.properties and format the storage once (a cluster id per state dir)."""
         self.home.mkdir(parents=True, exist_ok=True)
         config = self.home / "server.properties"
-        config.write_text(SERVER_PROPERTIES.format(
-            port=self.port, controller_port=self.controller_port, log_dir=self.home / "data"))
+        config.write_text(
+            SERVER_PROPERTIES.format(
+                port=self.port, controller_port=self.controller_port, log_dir=self.home / "data"
+            )
+        )
         if (self.home / "data" / "meta.properties").exists():
             return
-        cluster_id = subprocess.run(
-            self._java("kafka.tools.StorageTool", "random-uuid"),
-            capture_output=True, text=True, check=True,
-        ).stdout.strip().splitlines()[-1]
+        cluster_id = (
+            subprocess.run(
+                self._java("kafka.tools.StorageTool", "random-uuid"),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         result = subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise KafkaSetupError(f"StorageTool format failed:\n{result.stdout}{result.stderr}")
@@ -121,9 +146,13 @@ class KafkaNode:
         started = time.monotonic()
         self.process.start(
             self._java(
-                f"-Xms{self.heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+                f"-Xms{self.heap}",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "kafka.Kafka", str(self.home / "server.properties"), heap=self.heap,
+                "kafka.Kafka",
+                str(self.home / "server.properties"),
+                heap=self.heap,
             )
         )
         return started

@@ -8,14 +8,18 @@ package creates, and the state directory is handed to that user.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class PostgresSetupError(RuntimeError):
@@ -26,20 +30,28 @@ def _bin_dir() -> Path:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4])
+    )
     if not candidates:
-        raise PostgresSetupError("PostgreSQL server binaries not found (apt-get install postgresql)")
+        raise PostgresSetupError(
+            "PostgreSQL server binaries not found (apt-get install postgresql)"
+        )
     return Path(candidates[-1]).parent
 
 
 @dataclass
 class PostgresNode:
-    """One server on 127.0.0.1:`port` with a `herald` superuser and database (trust auth, loopback)."""
+    """One server on 127.0.0.1:`port`: a `herald` superuser and database, trust auth, loopback."""
 
     state_dir: Path
     port: int = 15432
     user: str = "herald"
     database: str = "herald"
+
+    def __post_init__(self) -> None:
+        if not _IDENTIFIER.match(self.database) or not _IDENTIFIER.match(self.user):
+            raise PostgresSetupError("user and database names must be plain SQL identifiers")
 
     @property
     def home(self) -> Path:
@@ -61,11 +73,13 @@ class PostgresNode:
     def _run(self, argv: list[str], what: str) -> str:
         result = subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise PostgresSetupError(f"{what} failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
+            raise PostgresSetupError(
+                f"{what} failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}"
+            )
         return result.stdout
 
     def _hand_over(self) -> None:
-        """As root, give the state directory to the postgres user (and make the path traversable)."""
+        """As root, give the state directory to the postgres user; make its path traversable."""
         if os.geteuid() != 0:
             return
         entry = pwd.getpwnam("postgres")
@@ -86,8 +100,17 @@ class PostgresNode:
         (self.home / "run").mkdir(exist_ok=True)
         self._hand_over()
         self._run(
-            [str(_bin_dir() / "initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust",
-             "--encoding=UTF8", "--locale=C", "--no-sync"],
+            [
+                str(_bin_dir() / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
             "initdb",
         )
 
@@ -97,7 +120,8 @@ class PostgresNode:
     def _status(self) -> int:
         return subprocess.run(
             self._as_owner([str(_bin_dir() / "pg_ctl"), "-D", str(self.data), "status"]),
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         ).returncode
 
     def start(self, *, timeout_s: float = 60) -> float:
@@ -105,11 +129,24 @@ class PostgresNode:
         started = time.monotonic()
         self.prepare()
         if not self.running():
-            options = (f"-p {self.port} -k {self.home / 'run'} -c listen_addresses=127.0.0.1 "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+            options = (
+                f"-p {self.port} -k {self.home / 'run'} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
             self._run(
-                [str(_bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.home / "postgres.log"),
-                 "-o", options, "-w", "-t", str(int(timeout_s)), "start"],
+                [
+                    str(_bin_dir() / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.home / "postgres.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    str(int(timeout_s)),
+                    "start",
+                ],
                 "pg_ctl start",
             )
         self._ensure_database()
@@ -117,26 +154,39 @@ class PostgresNode:
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         return self._run(
-            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", database,
-             "-tAc", sql],
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
             "psql",
         )
 
     def _ensure_database(self) -> None:
-        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'").strip()
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"  # noqa: S608 - checked name
+        exists = self._psql(query).strip()
         if exists != "1":
             self._psql(f'CREATE DATABASE "{self.database}"')
 
     def stop(self) -> bool:
         if not (self.data / "postmaster.pid").exists():
             return False
-        self._run([str(_bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], "pg_ctl stop")
+        self._run(
+            [str(_bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
+            "pg_ctl stop",
+        )
         return True
 
     def reset(self) -> None:
         if (self.data / "PG_VERSION").exists():
-            try:
+            with contextlib.suppress(PostgresSetupError):
                 self.stop()
-            except PostgresSetupError:
-                pass
         shutil.rmtree(self.home, ignore_errors=True)

@@ -49,18 +49,23 @@ def read_messages(directory: Path) -> list[EmailMessage]:
     if not directory.is_dir():
         return []
     files = sorted(directory.glob("*.eml"), key=lambda p: p.name)
-    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]  # type: ignore[misc]
+    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
 
 
 def start_sink(directory: Path, port: int, host: str = "127.0.0.1") -> Controller:
-    """Start an in-process sink (a thread). Pick the port yourself: aiosmtpd's port 0 fails its self-check."""
+    """Start an in-process sink (a thread).
+
+    Pick the port yourself: aiosmtpd's port 0 fails its own self-check.
+    """
     controller = Controller(MaildirHandler(directory), hostname=host, port=port)
     controller.start()
     return controller
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12525)
     parser.add_argument("--dir", type=Path, default=Path("var/mail"))

@@ -63,10 +63,14 @@ class ServiceSpec:
         p = self.env_prefix
         env = {
             f"{p}KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{settings.kafka_port}",
-            f"{p}HTTP__HOST": "127.0.0.1", f"{p}HTTP__PORT": str(self.port), f"{p}LOG__JSON": "false",
+            f"{p}HTTP__HOST": "127.0.0.1",
+            f"{p}HTTP__PORT": str(self.port),
+            f"{p}LOG__JSON": "false",
         }
         if p == "HERALD_SENDER_":
-            env[f"{p}ALLOW_LOOPBACK_TARGETS"] = "true"  # local runs only: the webhook sink is on loopback
+            env[f"{p}ALLOW_LOOPBACK_TARGETS"] = (
+                "true"  # local runs only: the webhook sink is on loopback
+            )
         return env
 
 
@@ -83,8 +87,12 @@ class Stack:
         self.services = [
             ServiceSpec("ingest", ("-m", "herald_ingest"), "HERALD_INGEST_", s.ingest_port),
             ServiceSpec("router", ("-m", "herald_router"), "HERALD_ROUTER_", s.router_port),
-            ServiceSpec("sender-webhook", ("-m", "herald_sender", "--channel", "webhook"), "HERALD_SENDER_",
-                        s.sender_webhook_port),
+            ServiceSpec(
+                "sender-webhook",
+                ("-m", "herald_sender", "--channel", "webhook"),
+                "HERALD_SENDER_",
+                s.sender_webhook_port,
+            ),
         ]
 
     @property
@@ -113,16 +121,26 @@ class Stack:
         started = time.monotonic()
         self.kafka.start()
         ready_s = asyncio.run(wait_until_ready(self.kafka.bootstrap_servers, timeout_s=120))
-        progress(f"kafka {kafka_version()} ready on {self.kafka.bootstrap_servers} "
-                 f"({time.monotonic() - started:.1f}s; answered after {ready_s:.1f}s of polling)")
+        progress(
+            f"kafka {kafka_version()} ready on {self.kafka.bootstrap_servers} "
+            f"({time.monotonic() - started:.1f}s; answered after {ready_s:.1f}s of polling)"
+        )
         plan = asyncio.run(apply_file(self.kafka.bootstrap_servers))
-        progress(f"topics: {len(plan.created)} created, {len(plan.reconfigured)} reconfigured, "
-                 f"{len(plan.unchanged)} unchanged")
+        progress(
+            f"topics: {len(plan.created)} created, {len(plan.reconfigured)} reconfigured, "
+            f"{len(plan.unchanged)} unchanged"
+        )
         progress(f"postgres ready on {self.postgres.url} ({self.postgres.start():.1f}s)")
-        self._start_sink(self.smtp, "herald_devstack.smtp_sink", self.settings.smtp_port, self.mail_dir)
+        self._start_sink(
+            self.smtp, "herald_devstack.smtp_sink", self.settings.smtp_port, self.mail_dir
+        )
         progress(f"smtp sink on 127.0.0.1:{self.settings.smtp_port} → {self.mail_dir}")
-        self._start_sink(self.webhook_sink, "herald_devstack.http_sink", self.settings.webhook_sink_port,
-                         self.webhook_dir)
+        self._start_sink(
+            self.webhook_sink,
+            "herald_devstack.http_sink",
+            self.settings.webhook_sink_port,
+            self.webhook_dir,
+        )
         progress(f"webhook sink on {self.webhook_sink_url}/ → {self.webhook_dir}")
         if services:
             for spec in self.services:
@@ -136,7 +154,12 @@ class Stack:
     def _start_service(self, spec: ServiceSpec) -> None:
         process = self.process(spec.name)
         process.start([sys.executable, *spec.argv], env=spec.env(self.settings))
-        _wait(lambda: _http_ok(f"http://127.0.0.1:{spec.port}/readyz"), 90, f"{spec.name} /readyz", process)
+        _wait(
+            lambda: _http_ok(f"http://127.0.0.1:{spec.port}/readyz"),
+            90,
+            f"{spec.name} /readyz",
+            process,
+        )
 
     # --- stop / inspect ------------------------------------------------------------------------
     def down(self, progress: Progress) -> None:
@@ -163,16 +186,29 @@ class Stack:
     def status(self) -> list[Component]:
         s = self.settings
         parts = [
-            Component("kafka", self.kafka.bootstrap_servers, port_open(s.kafka_port), kafka_version()),
+            Component(
+                "kafka", self.kafka.bootstrap_servers, port_open(s.kafka_port), kafka_version()
+            ),
             Component("postgres", self.postgres.url, port_open(s.postgres_port)),
-            Component("smtp-sink", f"127.0.0.1:{s.smtp_port}", port_open(s.smtp_port), str(self.mail_dir)),
-            Component("webhook-sink", self.webhook_sink_url, port_open(s.webhook_sink_port), str(self.webhook_dir)),
+            Component(
+                "smtp-sink", f"127.0.0.1:{s.smtp_port}", port_open(s.smtp_port), str(self.mail_dir)
+            ),
+            Component(
+                "webhook-sink",
+                self.webhook_sink_url,
+                port_open(s.webhook_sink_port),
+                str(self.webhook_dir),
+            ),
         ]
         for spec in self.services:
             url = f"http://127.0.0.1:{spec.port}"
             ready = _http_ok(url + "/readyz")
             alive = self.process(spec.name).pid() is not None
-            parts.append(Component(spec.name, url, alive, "ready" if ready else ("starting" if alive else "")))
+            parts.append(
+                Component(
+                    spec.name, url, alive, "ready" if ready else ("starting" if alive else "")
+                )
+            )
         return parts
 
 
@@ -188,7 +224,12 @@ def _wait(probe: Callable[[], bool], timeout_s: float, what: str, process: Manag
     deadline = time.monotonic() + timeout_s
     while not probe():
         if process.pid() is None:
-            raise RuntimeError(f"{what}: the process exited.\n--- {process.log_file} ---\n{process.tail(30)}")
+            raise RuntimeError(
+                f"{what}: the process exited.\n--- {process.log_file} ---\n{process.tail(30)}"
+            )
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not ready after {timeout_s}s.\n--- {process.log_file} ---\n{process.tail(30)}")
+            raise RuntimeError(
+                f"{what} not ready after {timeout_s}s.\n"
+                f"--- {process.log_file} ---\n{process.tail(30)}"
+            )
         time.sleep(0.1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,50 @@ async def _wait_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: 
         await asyncio.sleep(0.1)
 
 
+def plan_existing(
+    specs: Sequence[TopicSpec],
+    partitions: Mapping[str, int],
+    configs: Mapping[str, Mapping[str, str]],
+    plan: TopicPlan,
+) -> tuple[dict[str, int], list[TopicSpec]]:
+    """Compare declared topics with the broker's: what to grow and what to reconfigure. Pure.
+
+    Returns the new partition counts by topic and the specs whose configs differ, and records
+    both (and topics with more partitions than declared, which Kafka cannot shrink) in `plan`.
+    """
+    grow: dict[str, int] = {}
+    alter: list[TopicSpec] = []
+    for spec in specs:
+        count = partitions.get(spec.name, spec.partitions)
+        if count < spec.partitions:
+            plan.grown.append((spec.name, count, spec.partitions))
+            grow[spec.name] = spec.partitions
+        elif count > spec.partitions:
+            plan.warnings.append(
+                f"{spec.name} has {count} partitions, more than the {spec.partitions} declared"
+            )
+        actual = configs.get(spec.name, {})
+        if any(actual.get(k) != v for k, v in spec.config.items()):
+            plan.reconfigured.append(spec.name)
+            alter.append(spec)
+        elif count >= spec.partitions:
+            plan.unchanged.append(spec.name)
+    return grow, alter
+
+
+async def _create_missing(admin: AIOKafkaAdminClient, missing: Sequence[TopicSpec]) -> list[str]:
+    created: list[str] = []
+    for start in range(0, len(missing), 50):
+        batch = missing[start : start + 50]
+        new = [
+            NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=dict(s.config))
+            for s in batch
+        ]
+        created.extend(_created(await admin.create_topics(new)))
+    await _wait_visible(admin, {s.name for s in missing})
+    return created
+
+
 async def apply_topics(
     admin: AIOKafkaAdminClient, specs: Sequence[TopicSpec], *, dry_run: bool = False
 ) -> TopicPlan:
@@ -110,37 +154,18 @@ async def apply_topics(
     if dry_run:
         plan.created = [s.name for s in missing]
     elif missing:
-        for start in range(0, len(missing), 50):
-            batch = missing[start : start + 50]
-            new = [
-                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=dict(s.config))
-                for s in batch
-            ]
-            plan.created.extend(_created(await admin.create_topics(new)))
-        await _wait_visible(admin, {s.name for s in missing})
+        plan.created = await _create_missing(admin, missing)
         present.extend(s for s in missing if s.name not in plan.created)
     if not present:
         return plan
     partitions = await _current_partitions(admin, [s.name for s in present])
     configs = await _current_configs(admin, present)
-    grow: dict[str, NewPartitions] = {}
-    alter: list[ConfigResource] = []
-    for spec in present:
-        count = partitions.get(spec.name, spec.partitions)
-        if count < spec.partitions:
-            plan.grown.append((spec.name, count, spec.partitions))
-            grow[spec.name] = NewPartitions(spec.partitions)
-        elif count > spec.partitions:
-            plan.warnings.append(f"{spec.name} has {count} partitions, more than the {spec.partitions} declared")
-        actual = configs.get(spec.name, {})
-        if any(actual.get(k) != v for k, v in spec.config.items()):
-            plan.reconfigured.append(spec.name)
-            alter.append(ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=dict(spec.config)))
-        elif count >= spec.partitions:
-            plan.unchanged.append(spec.name)
-    if not dry_run:
-        if grow:
-            await admin.create_partitions(grow)
-        if alter:
-            await admin.alter_configs(alter)
+    grow, alter = plan_existing(present, partitions, configs, plan)
+    if not dry_run and grow:
+        await admin.create_partitions({name: NewPartitions(n) for name, n in grow.items()})
+    if not dry_run and alter:
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, s.name, configs=dict(s.config)) for s in alter
+        ]
+        await admin.alter_configs(resources)
     return plan

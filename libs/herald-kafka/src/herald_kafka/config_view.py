@@ -127,12 +127,14 @@ class MaterializedView(Generic[V]):
         self._ready.set()
 
     @staticmethod
-    async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    async def _partitions(
+        consumer: AIOKafkaConsumer, topics: Sequence[str]
+    ) -> list[TopicPartition]:
         partitions: list[TopicPartition] = []
         for topic in topics:
             ids = consumer.partitions_for_topic(topic)
             if ids is None:
-                await consumer._client.force_metadata_update()  # noqa: SLF001 - first look-up
+                await consumer._client.force_metadata_update()
                 ids = consumer.partitions_for_topic(topic)
             if not ids:
                 raise LookupError(f"topic {topic} does not exist (run `herald-topics apply`)")

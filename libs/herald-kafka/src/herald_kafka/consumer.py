@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
@@ -27,7 +27,19 @@ from herald_kafka.producer import OutgoingRecord, send_all
 
 log = structlog.get_logger(__name__)
 
-Record = ConsumerRecord[bytes, bytes]
+
+class Record(Protocol):
+    """The fields of an aiokafka `ConsumerRecord` that Herald reads (aiokafka ships no types)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
 RecordHandler = Callable[[Record], Awaitable[Sequence[OutgoingRecord]]]
 ErrorHandler = Callable[[Record, Exception], Sequence[OutgoingRecord]]
 
@@ -59,7 +71,10 @@ class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._idle.wait()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+        log.info(
+            "partitions_assigned",
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+        )
 
 
 class ConsumerLoop:

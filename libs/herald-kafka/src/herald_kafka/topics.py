@@ -1,6 +1,6 @@
 """`herald-topics`: create or update the topics of the topic file on a broker.
 
-    herald-topics apply [--file deploy/topics.yaml] [--bootstrap-servers 127.0.0.1:19092] [--dry-run]
+herald-topics apply [--file deploy/topics.yaml] [--bootstrap-servers 127.0.0.1:19092] [--dry-run]
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ app = typer.Typer(help="Manage Herald's Kafka topics from the declarative topic 
 
 
 async def apply_file(
-    bootstrap_servers: str, path: Path | None = None, *, dry_run: bool = False, timeout_s: float = 60
+    bootstrap_servers: str,
+    path: Path | None = None,
+    *,
+    dry_run: bool = False,
+    timeout_s: float = 60,
 ) -> TopicPlan:
     """Wait for the broker, then apply the topic file to it."""
     specs = load_topic_file(path)
@@ -42,7 +46,8 @@ def _default_file() -> Path | None:
 @app.command()
 def apply(
     file: Annotated[
-        Path | None, typer.Option(help="Topic file (default: $HERALD_TOPIC_FILE or deploy/topics.yaml)")
+        Path | None,
+        typer.Option(help="Topic file (default: $HERALD_TOPIC_FILE or deploy/topics.yaml)"),
     ] = None,
     bootstrap_servers: Annotated[
         str, typer.Option(envvar="HERALD_KAFKA_BOOTSTRAP_SERVERS", help="Broker to apply to")
@@ -51,7 +56,9 @@ def apply(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker")] = 60.0,
 ) -> None:
     """Create missing topics, add partitions and set configs. Never deletes anything."""
-    plan = asyncio.run(apply_file(bootstrap_servers, file or _default_file(), dry_run=dry_run, timeout_s=timeout))
+    plan = asyncio.run(
+        apply_file(bootstrap_servers, file or _default_file(), dry_run=dry_run, timeout_s=timeout)
+    )
     verb = "would " if dry_run else ""
     typer.echo(f"{verb}create {len(plan.created)} topics: {', '.join(plan.created) or '-'}")
     for name, old, new in plan.grown:

@@ -16,7 +16,9 @@ ReadyCheck = Callable[[], tuple[bool, str]]
 
 
 def add_health_routes(
-    app: web.Application, registry: CollectorRegistry, ready: ReadyCheck,
+    app: web.Application,
+    registry: CollectorRegistry,
+    ready: ReadyCheck,
     alive: Callable[[], str | None] = lambda: None,
 ) -> None:
     """Mount the three endpoints on `app`; `alive` returns why the process is broken, or None."""
@@ -29,8 +31,9 @@ def add_health_routes(
 
     async def readyz(_: web.Request) -> web.Response:
         ok, detail = ready()
-        return web.json_response({"status": "ready" if ok else "starting", "detail": detail},
-                                 status=200 if ok else 503)
+        return web.json_response(
+            {"status": "ready" if ok else "starting", "detail": detail}, status=200 if ok else 503
+        )
 
     async def metrics(_: web.Request) -> web.Response:
         body = generate_latest(registry)
@@ -47,7 +50,7 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+    server = site._server
     sockets = getattr(server, "sockets", None) or []
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, int(bound)

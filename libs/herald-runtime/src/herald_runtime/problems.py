@@ -22,7 +22,9 @@ PROBLEM_BASE = "https://herald.dev/problems/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def problem(status: int, detail: str, *, kind: str | None = None, **extensions: Any) -> web.Response:
+def problem(
+    status: int, detail: str, *, kind: str | None = None, **extensions: Any
+) -> web.Response:
     """A problem+json response; `kind` names the problem type (`invalid-event`, …)."""
     title = HTTPStatus(status).phrase
     body: dict[str, Any] = {

@@ -30,8 +30,13 @@ class TaskSupervisor:
         error = task.exception()
         if error is not None:
             self.failure = f"{task.get_name()}: {type(error).__name__}: {error}"
-            log.error("task_failed", task=task.get_name(), error_type=type(error).__name__, error=str(error),
-                      exc_info=error)
+            log.error(
+                "task_failed",
+                task=task.get_name(),
+                error_type=type(error).__name__,
+                error=str(error),
+                exc_info=error,
+            )
 
     @property
     def alive(self) -> bool:

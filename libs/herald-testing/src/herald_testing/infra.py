@@ -1,7 +1,7 @@
 """The real broker and database for a test session, on free loopback ports, torn down after.
 
-    with LocalInfra.start() as infra:   # Kafka 4.x (KRaft) + topics; Postgres on demand
-        infra.bootstrap_servers
+with LocalInfra.start() as infra:   # Kafka 4.x (KRaft) + topics; Postgres on demand
+    infra.bootstrap_servers
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class LocalInfra:
     @classmethod
     def create(cls) -> LocalInfra:
         state = Path(tempfile.mkdtemp(prefix="herald-test-"))
-        os.chmod(state, 0o755)  # the postgres user must traverse it when we run as root
+        os.chmod(state, 0o755)  # noqa: S103 - the postgres user must read it when we run as root
         return cls(state, KafkaNode(state, port=free_port(), controller_port=free_port()))
 
     @property

@@ -11,15 +11,22 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], T | Awaitable[T]], *, timeout_s: float = 20.0, interval_s: float = 0.05,
+    probe: Callable[[], T | Awaitable[T]],
+    *,
+    timeout_s: float = 20.0,
+    interval_s: float = 0.05,
     what: str = "condition",
 ) -> T:
-    """Call `probe` until it returns something truthy; return that. Raises AssertionError on timeout."""
+    """Call `probe` until it returns something truthy, and return that.
+
+    Raises:
+        AssertionError: when `timeout_s` passes first.
+    """
     deadline = time.monotonic() + timeout_s
     last: T | None = None
     while True:
         value = probe()
-        last = await value if isinstance(value, Awaitable) else value  # type: ignore[assignment]
+        last = await value if isinstance(value, Awaitable) else value
         if last:
             return last
         if time.monotonic() > deadline:

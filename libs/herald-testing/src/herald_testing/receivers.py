@@ -53,7 +53,7 @@ class HttpReceiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
 
     async def stop(self) -> None:
@@ -65,8 +65,11 @@ class HttpReceiver:
 
     async def wait_for(self, path: str, count: int = 1, timeout_s: float = 20.0) -> list[Received]:
         """Wait until `count` requests reached `path`; return them."""
-        await eventually(lambda: len(self.on(path)) >= count, timeout_s=timeout_s,
-                         what=f"{count} request(s) on {path}")
+        await eventually(
+            lambda: len(self.on(path)) >= count,
+            timeout_s=timeout_s,
+            what=f"{count} request(s) on {path}",
+        )
         return self.on(path)
 
     async def assert_nothing(self, path: str, settle_s: float = 1.0) -> None:

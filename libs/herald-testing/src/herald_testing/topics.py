@@ -9,16 +9,24 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 
 async def find_record(
-    bootstrap_servers: str, topic: str, match: Callable[[ConsumerRecord[bytes, bytes]], bool],
-    *, timeout_s: float = 20.0,
+    bootstrap_servers: str,
+    topic: str,
+    match: Callable[[ConsumerRecord[bytes, bytes]], bool],
+    *,
+    timeout_s: float = 20.0,
 ) -> ConsumerRecord[bytes, bytes]:
     """The first record of `topic` (any partition) for which `match` is true.
 
     Raises:
         AssertionError: when none arrives within `timeout_s`.
     """
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout_s

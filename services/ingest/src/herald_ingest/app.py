@@ -54,7 +54,9 @@ class IngestService:
         await self.producer.start()
         if self.settings.consume_platform_events:
             self.tasks.start(self._consume(), "ingest-consumer")
-        self._runner, self.port = await start_site(self.web_app(), self.settings.http.host, self.settings.http.port)
+        self._runner, self.port = await start_site(
+            self.web_app(), self.settings.http.host, self.settings.http.port
+        )
         log.info("ingest_listening", host=self.settings.http.host, port=self.port)
         return self
 
@@ -66,11 +68,16 @@ class IngestService:
         await self.producer.stop()
 
     def ready(self) -> tuple[bool, str]:
-        return self._consumer_ready, "consuming platform.events" if self._consumer_ready else "joining group"
+        return (
+            self._consumer_ready,
+            "consuming platform.events" if self._consumer_ready else "joining group",
+        )
 
     # --- HTTP ------------------------------------------------------------------------------
     def web_app(self) -> web.Application:
-        app = web.Application(middlewares=[problem_middleware], client_max_size=self.settings.max_body_bytes)
+        app = web.Application(
+            middlewares=[problem_middleware], client_max_size=self.settings.max_body_bytes
+        )
         app.router.add_post("/v1/events", self.post_events)
         add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
         return app
@@ -92,25 +99,43 @@ class IngestService:
         except InvalidEvent as error:
             await send_all(self.producer, [dead_letter(body, error, source="http")])
             self.metrics.rejected.labels(error.reason.value).inc()
-            return problem(400, error.detail, kind=error.reason.value.replace("_", "-"), reason=error.reason.value)
+            return problem(
+                400,
+                error.detail,
+                kind=error.reason.value.replace("_", "-"),
+                reason=error.reason.value,
+            )
         if len(items) > self.settings.max_batch:
-            return problem(413, f"a batch holds at most {self.settings.max_batch} events, not {len(items)}")
+            return problem(
+                413, f"a batch holds at most {self.settings.max_batch} events, not {len(items)}"
+            )
         if not items:
             return problem(422, "the batch is empty", kind="empty-batch")
-        verdicts = await self._publish([triage(item, self.recent, time.monotonic(), source="http") for item in items])
+        verdicts = await self._publish(
+            [triage(item, self.recent, time.monotonic(), source="http") for item in items]
+        )
         return self._answer(verdicts, batch)
 
     def _answer(self, verdicts: Sequence[Verdict], batch: bool) -> web.Response:
         status = outcome_status(verdicts, batch)
         if batch:
-            return web.json_response({"results": [v.as_json(i) for i, v in enumerate(verdicts)]}, status=status)
+            return web.json_response(
+                {"results": [v.as_json(i) for i, v in enumerate(verdicts)]}, status=status
+            )
         verdict = verdicts[0]
         if verdict.error is not None:
-            return problem(422, verdict.error.detail, kind="invalid-event", reason=verdict.error.reason.value,
-                           errors=verdict.error.errors)
+            return problem(
+                422,
+                verdict.error.detail,
+                kind="invalid-event",
+                reason=verdict.error.reason.value,
+                errors=verdict.error.errors,
+            )
         return web.json_response(verdict.as_json(), status=status)
 
-    async def _publish(self, judged: Sequence[tuple[Verdict, OutgoingRecord | None]]) -> list[Verdict]:
+    async def _publish(
+        self, judged: Sequence[tuple[Verdict, OutgoingRecord | None]]
+    ) -> list[Verdict]:
         await send_all(self.producer, [record for _, record in judged if record is not None])
         now = time.monotonic()
         for verdict, _ in judged:
@@ -126,11 +151,18 @@ class IngestService:
 
     # --- platform.events ---------------------------------------------------------------------
     async def _consume(self) -> None:
-        consumer = group_consumer(self.settings.kafka, self.settings.group_id, isolation_level="read_uncommitted")
+        consumer = group_consumer(
+            self.settings.kafka, self.settings.group_id, isolation_level="read_uncommitted"
+        )
         await consumer.start()
         try:
-            loop = ConsumerLoop(consumer=consumer, producer=self.producer, handle=self._handle_record,
-                                on_error=self._record_failed, topics=[PLATFORM_EVENTS])
+            loop = ConsumerLoop(
+                consumer=consumer,
+                producer=self.producer,
+                handle=self._handle_record,
+                on_error=self._record_failed,
+                topics=[PLATFORM_EVENTS],
+            )
             loop.subscribe()
             self._consumer_ready = True
             await loop.run(self._stop)
@@ -139,8 +171,15 @@ class IngestService:
                 await consumer.stop()
 
     async def _handle_record(self, record: Record) -> list[OutgoingRecord]:
-        verdict, out = triage(None, self.recent, time.monotonic(), source=PLATFORM_EVENTS,
-                              raw=record.value or b"", key=record.key, original_headers=list(record.headers))
+        verdict, out = triage(
+            None,
+            self.recent,
+            time.monotonic(),
+            source=PLATFORM_EVENTS,
+            raw=record.value or b"",
+            key=record.key,
+            original_headers=list(record.headers),
+        )
         self._count(verdict)
         if verdict.status is Status.ACCEPTED and verdict.event is not None:
             self.recent.mark(verdict.event.id, time.monotonic())
@@ -149,8 +188,15 @@ class IngestService:
     def _record_failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
         error = InvalidEvent(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])
         self.metrics.rejected.labels(error.reason.value).inc()
-        return [dead_letter(record.value or b"", error, source=PLATFORM_EVENTS, key=record.key,
-                            original=list(record.headers))]
+        return [
+            dead_letter(
+                record.value or b"",
+                error,
+                source=PLATFORM_EVENTS,
+                key=record.key,
+                original=list(record.headers),
+            )
+        ]
 
 
 async def serve(settings: IngestSettings) -> None:

@@ -43,7 +43,9 @@ class Verdict:
             body["id"] = self.event.id
             body["type"] = self.event.type
         if self.error is not None:
-            body.update(reason=self.error.reason.value, detail=self.error.detail, errors=self.error.errors)
+            body.update(
+                reason=self.error.reason.value, detail=self.error.detail, errors=self.error.errors
+            )
         return body
 
 
@@ -60,8 +62,13 @@ def decode_body(body: bytes) -> tuple[list[Any], bool]:
     """
     try:
         document = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise InvalidEvent(FailureReason.INVALID_JSON, f"the body is not JSON: {str(exc)[:200]}") from None
+    except (
+        ValueError,
+        RecursionError,
+    ) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InvalidEvent(
+            FailureReason.INVALID_JSON, f"the body is not JSON: {str(exc)[:200]}"
+        ) from None
     if isinstance(document, list):
         return document, True
     if isinstance(document, dict):
@@ -70,8 +77,14 @@ def decode_body(body: bytes) -> tuple[list[Any], bool]:
 
 
 def triage(
-    item: Any, recent: RecentIds, now: float, *, source: str, raw: bytes | None = None,
-    key: bytes | None = None, original_headers: list[tuple[str, bytes]] | None = None,
+    item: Any,
+    recent: RecentIds,
+    now: float,
+    *,
+    source: str,
+    raw: bytes | None = None,
+    key: bytes | None = None,
+    original_headers: list[tuple[str, bytes]] | None = None,
 ) -> tuple[Verdict, OutgoingRecord | None]:
     """Judge one event and say what to write: the event, its dead letter, or nothing."""
     try:

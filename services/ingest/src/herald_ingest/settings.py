@@ -10,15 +10,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class IngestSettings(BaseSettings):
     """Everything ingest needs; built once in `__main__`."""
 
-    model_config = SettingsConfigDict(env_prefix="HERALD_INGEST_", env_nested_delimiter="__", frozen=True,
-        nested_model_default_partial_update=True)
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_INGEST_",
+        env_nested_delimiter="__",
+        frozen=True,
+        nested_model_default_partial_update=True,
+    )
 
     kafka: KafkaSettings = KafkaSettings(client_id="herald-ingest")
     http: HttpSettings = HttpSettings(port=18081)
     log: LogSettings = LogSettings()
     group_id: str = "herald-ingest"
     consume_platform_events: bool = True
-    api_token: SecretStr | None = Field(default=None, description="Bearer token for POST /v1/events")
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token for POST /v1/events"
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch: int = Field(default=500, ge=1)
     dedup_window_s: float = Field(default=3600.0, ge=0)

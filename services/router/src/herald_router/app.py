@@ -39,8 +39,12 @@ def _dead_letter(record: Record, reason: FailureReason, detail: str) -> Outgoing
     from herald_core import headers as h
     from herald_core.topics import EVENTS_DLQ
 
-    headers = [*record.headers, (h.DLQ_REASON, reason.value.encode()),
-               (h.DLQ_DETAIL, detail.encode()[:1000]), (h.DLQ_SOURCE, b"router")]
+    headers = [
+        *record.headers,
+        (h.DLQ_REASON, reason.value.encode()),
+        (h.DLQ_DETAIL, detail.encode()[:1000]),
+        (h.DLQ_SOURCE, b"router"),
+    ]
     return OutgoingRecord(EVENTS_DLQ, record.value, record.key, headers)
 
 
@@ -53,7 +57,9 @@ class RouterService:
         self.metrics = RouterMetrics.create(self.registry)
         self.index = NotifierIndex()
         self.view: MaterializedView[Notifier] = MaterializedView(
-            settings.kafka, {CONFIG_NOTIFIERS: Notifier.model_validate_json}, on_change=self.index.on_change
+            settings.kafka,
+            {CONFIG_NOTIFIERS: Notifier.model_validate_json},
+            on_change=self.index.on_change,
         )
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
@@ -65,12 +71,17 @@ class RouterService:
     def ready(self) -> tuple[bool, str]:
         if not self.view.ready:
             return False, "catching up with notify.config.*"
-        return self._routing, f"{len(self.index)} notifiers; routing" if self._routing else "joining group"
+        return (
+            self._routing,
+            f"{len(self.index)} notifiers; routing" if self._routing else "joining group",
+        )
 
     async def __aenter__(self) -> RouterService:
         app = web.Application()
         add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
-        self._runner, self.port = await start_site(app, self.settings.http.host, self.settings.http.port)
+        self._runner, self.port = await start_site(
+            app, self.settings.http.host, self.settings.http.port
+        )
         await self.producer.start()
         await self.view.start()
         self.tasks.start(self.view.run(self._stop), "config-view")
@@ -90,8 +101,13 @@ class RouterService:
         consumer = group_consumer(self.settings.kafka, self.settings.group_id)
         await consumer.start()
         try:
-            loop = ConsumerLoop(consumer=consumer, producer=self.producer, handle=self._handle,
-                                on_error=self._failed, topics=[EVENTS])
+            loop = ConsumerLoop(
+                consumer=consumer,
+                producer=self.producer,
+                handle=self._handle,
+                on_error=self._failed,
+                topics=[EVENTS],
+            )
             loop.subscribe()
             self._routing = True
             log.info("router_routing", notifiers=len(self.index))
@@ -104,7 +120,9 @@ class RouterService:
         try:
             event = Event.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            raise InvalidEvent(FailureReason.INVALID_ENVELOPE, str(exc.errors(include_url=False)[:3])) from exc
+            raise InvalidEvent(
+                FailureReason.INVALID_ENVELOPE, str(exc.errors(include_url=False)[:3])
+            ) from exc
         deliveries = route(event, self.index.candidates(event), datetime.now(UTC))
         outcome = Outcome.ROUTED if deliveries else Outcome.UNMATCHED
         if not is_forwarded(event):
@@ -112,8 +130,13 @@ class RouterService:
         self.metrics.events.labels(outcome.value).inc()
         for delivery in deliveries:
             self.metrics.deliveries.labels(delivery.channel.value).inc()
-            log.info("delivery_routed", event_id=event.id, notifier_id=delivery.notifier.id,
-                     delivery_id=delivery.id, channel=delivery.channel.value)
+            log.info(
+                "delivery_routed",
+                event_id=event.id,
+                notifier_id=delivery.notifier.id,
+                delivery_id=delivery.id,
+                channel=delivery.channel.value,
+            )
         return [delivery_record(d, list(record.headers)) for d in deliveries]
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:

@@ -17,7 +17,11 @@ class NotifierIndex:
 
     @staticmethod
     def _scope_key(notifier: Notifier) -> tuple[Scope, str]:
-        subject = {Scope.APP: notifier.app_id, Scope.OWNER: notifier.owner_id, Scope.USER: notifier.user_id}
+        subject = {
+            Scope.APP: notifier.app_id,
+            Scope.OWNER: notifier.owner_id,
+            Scope.USER: notifier.user_id,
+        }
         return notifier.scope, subject[notifier.scope] or ""
 
     def on_change(self, topic: str, key: str, old: Notifier | None, new: Notifier | None) -> None:
@@ -31,8 +35,11 @@ class NotifierIndex:
 
     def candidates(self, event: Event) -> list[Notifier]:
         """Notifiers that may care about `event` (routing still checks scope and selection)."""
-        keys = [(Scope.APP, event.app_id), (Scope.OWNER, event.owner_id),
-                (Scope.USER, event.user.id if event.user else None)]
+        keys = [
+            (Scope.APP, event.app_id),
+            (Scope.OWNER, event.owner_id),
+            (Scope.USER, event.user.id if event.user else None),
+        ]
         ids: set[str] = set()
         for scope, subject in keys:
             if subject:

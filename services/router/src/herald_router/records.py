@@ -12,5 +12,9 @@ def delivery_record(delivery: Delivery, event_headers: list[tuple[str, bytes]]) 
     """`notify.deliveries.<channel>`, keyed by notifier id (per-endpoint ordering)."""
     passed_on = [(k, v) for k, v in event_headers if k.startswith("ce_") or k == h.TRACEPARENT]
     headers = [*passed_on, (h.DELIVERY_ID, delivery.id.encode())]
-    return OutgoingRecord(deliveries_topic(delivery.channel), delivery.to_json(),
-                          delivery.notifier.id.encode(), headers)
+    return OutgoingRecord(
+        deliveries_topic(delivery.channel),
+        delivery.to_json(),
+        delivery.notifier.id.encode(),
+        headers,
+    )

@@ -10,11 +10,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class RouterSettings(BaseSettings):
     """Everything the router needs; built once in `__main__`."""
 
-    model_config = SettingsConfigDict(env_prefix="HERALD_ROUTER_", env_nested_delimiter="__", frozen=True,
-        nested_model_default_partial_update=True)
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_ROUTER_",
+        env_nested_delimiter="__",
+        frozen=True,
+        nested_model_default_partial_update=True,
+    )
 
     kafka: KafkaSettings = KafkaSettings(client_id="herald-router")
     http: HttpSettings = HttpSettings(port=18082)
     log: LogSettings = LogSettings()
     group_id: str = "herald-router"
-    ready_timeout_s: float = Field(default=300.0, gt=0, description="Give up catching up after this")
+    ready_timeout_s: float = Field(
+        default=300.0, gt=0, description="Give up catching up after this"
+    )

@@ -14,12 +14,19 @@ from herald_sender.settings import SenderSettings
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m herald_sender", description=__doc__)
-    parser.add_argument("--channel", choices=[c.value for c in Channel],
-                        help="the channel to send (default: $HERALD_SENDER_CHANNEL or webhook)")
+    parser.add_argument(
+        "--channel",
+        choices=[c.value for c in Channel],
+        help="the channel to send (default: $HERALD_SENDER_CHANNEL or webhook)",
+    )
     args = parser.parse_args()
     overrides = {"channel": Channel(args.channel)} if args.channel else {}
     settings = SenderSettings(**overrides)  # type: ignore[arg-type]
-    configure(json=settings.log.json_output, level=settings.log.level, service=f"sender-{settings.channel}")
+    configure(
+        json=settings.log.json_output,
+        level=settings.log.level,
+        service=f"sender-{settings.channel}",
+    )
     asyncio.run(serve(settings))
 
 

@@ -1,6 +1,6 @@
 """The sender service for one channel: deliveries in, attempts out.
 
-    notify.deliveries.<channel> → Sender.send → notify.delivery-results (+ .dlq on failure)
+notify.deliveries.<channel> → Sender.send → notify.delivery-results (+ .dlq on failure)
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ class SenderService:
     def __init__(self, settings: SenderSettings, registry: CollectorRegistry | None = None) -> None:
         factories = sender_factories()
         if settings.channel not in factories:
-            raise ValueError(f"no sender for channel {settings.channel} yet; have {sorted(factories)}")
+            raise ValueError(
+                f"no sender for channel {settings.channel} yet; have {sorted(factories)}"
+            )
         self.settings = settings
         self.channel = settings.channel
         self.registry = registry or CollectorRegistry()
@@ -56,7 +58,9 @@ class SenderService:
     async def __aenter__(self) -> SenderService:
         app = web.Application()
         add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
-        self._runner, self.port = await start_site(app, self.settings.http.host, self.settings.http.port)
+        self._runner, self.port = await start_site(
+            app, self.settings.http.host, self.settings.http.port
+        )
         await self.sender.__aenter__()
         await self.producer.start()
         self.tasks.start(self._consume(), f"sender-{self.channel}")
@@ -75,8 +79,14 @@ class SenderService:
         consumer = group_consumer(self.settings.kafka, self.settings.consumer_group)
         await consumer.start()
         try:
-            loop = ConsumerLoop(consumer=consumer, producer=self.producer, handle=self._attempt,
-                                on_error=self._failed, topics=[topic], max_records=100)
+            loop = ConsumerLoop(
+                consumer=consumer,
+                producer=self.producer,
+                handle=self._attempt,
+                on_error=self._failed,
+                topics=[topic],
+                max_records=100,
+            )
             loop.subscribe()
             self._consuming = True
             await loop.run(self._stop)
@@ -88,9 +98,17 @@ class SenderService:
         try:
             delivery = Delivery.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            return [self._dead_letter(record, FailureReason.INVALID_PAYLOAD, str(exc.errors(include_url=False)[:3]))]
-        log_ = log.bind(delivery_id=delivery.id, event_id=delivery.event.id,
-                        notifier_id=delivery.notifier.id, channel=self.channel.value)
+            return [
+                self._dead_letter(
+                    record, FailureReason.INVALID_PAYLOAD, str(exc.errors(include_url=False)[:3])
+                )
+            ]
+        log_ = log.bind(
+            delivery_id=delivery.id,
+            event_id=delivery.event.id,
+            notifier_id=delivery.notifier.id,
+            channel=self.channel.value,
+        )
         started = time.monotonic()
         try:
             status = await self.sender.send(delivery)
@@ -99,24 +117,56 @@ class SenderService:
         elapsed_ms = (time.monotonic() - started) * 1000
         now = datetime.now(UTC)
         self.metrics.sent.labels(self.channel.value).inc()
-        self.metrics.latency.labels(self.channel.value).observe(max(0.0, (now - delivery.event.created_at).total_seconds()))
+        self.metrics.latency.labels(self.channel.value).observe(
+            max(0.0, (now - delivery.event.created_at).total_seconds())
+        )
         log_.info("delivery_sent", status=status, duration_ms=round(elapsed_ms, 1))
-        return [result_record(delivery, outcome=AttemptOutcome.DELIVERED, at=now, duration_ms=elapsed_ms, status_code=status)]
+        return [
+            result_record(
+                delivery,
+                outcome=AttemptOutcome.DELIVERED,
+                at=now,
+                duration_ms=elapsed_ms,
+                status_code=status,
+            )
+        ]
 
     def _after_failure(
-        self, record: Record, delivery: Delivery, error: DeliveryError, started: float, log_: structlog.BoundLogger,
+        self,
+        record: Record,
+        delivery: Delivery,
+        error: DeliveryError,
+        started: float,
+        log_: structlog.BoundLogger,
     ) -> list[OutgoingRecord]:
         elapsed_ms = (time.monotonic() - started) * 1000
         self.metrics.failed.labels(self.channel.value, error.reason.value).inc()
-        log_.warning("delivery_failed", reason=error.reason.value, detail=error.detail, retryable=error.retryable)
-        result = result_record(delivery, outcome=AttemptOutcome.DEAD_LETTERED, at=datetime.now(UTC),
-                               duration_ms=elapsed_ms, error=error)
+        log_.warning(
+            "delivery_failed",
+            reason=error.reason.value,
+            detail=error.detail,
+            retryable=error.retryable,
+        )
+        result = result_record(
+            delivery,
+            outcome=AttemptOutcome.DEAD_LETTERED,
+            at=datetime.now(UTC),
+            duration_ms=elapsed_ms,
+            error=error,
+        )
         return [result, self._dead_letter(record, error.reason, error.detail)]
 
     def _dead_letter(self, record: Record, reason: FailureReason, detail: str) -> OutgoingRecord:
-        return dead_letter_record(record.value, record.key, list(record.headers), channel=self.channel.value,
-                                  reason=reason.value, detail=detail, attempt=1,
-                                  source=(record.topic, record.partition, record.offset))
+        return dead_letter_record(
+            record.value,
+            record.key,
+            list(record.headers),
+            channel=self.channel.value,
+            reason=reason.value,
+            detail=detail,
+            attempt=1,
+            source=(record.topic, record.partition, record.offset),
+        )
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
         error = RetryableDeliveryError(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])

@@ -16,22 +16,43 @@ from herald_kafka.producer import OutgoingRecord
 
 
 def result_record(
-    delivery: Delivery, *, outcome: AttemptOutcome, at: datetime, duration_ms: float,
-    attempt: int = 1, status_code: int | None = None, error: DeliveryError | None = None,
+    delivery: Delivery,
+    *,
+    outcome: AttemptOutcome,
+    at: datetime,
+    duration_ms: float,
+    attempt: int = 1,
+    status_code: int | None = None,
+    error: DeliveryError | None = None,
 ) -> OutgoingRecord:
     """The `notify.delivery-results` record of one attempt, keyed by delivery id."""
     result = DeliveryResult(
-        delivery_id=delivery.id, event_id=delivery.event.id, event_type=delivery.event.type,
-        notifier_id=delivery.notifier.id, channel=delivery.channel, attempt=attempt, outcome=outcome,
-        reason=error.reason.value if error else None, detail=error.detail[:1000] if error else None,
-        status_code=status_code, duration_ms=round(duration_ms, 3), at=at,
+        delivery_id=delivery.id,
+        event_id=delivery.event.id,
+        event_type=delivery.event.type,
+        notifier_id=delivery.notifier.id,
+        channel=delivery.channel,
+        attempt=attempt,
+        outcome=outcome,
+        reason=error.reason.value if error else None,
+        detail=error.detail[:1000] if error else None,
+        status_code=status_code,
+        duration_ms=round(duration_ms, 3),
+        at=at,
     )
     return OutgoingRecord(DELIVERY_RESULTS, result.to_json(), delivery.id.encode())
 
 
 def dead_letter_record(
-    value: bytes | None, key: bytes | None, original: list[tuple[str, bytes]], *,
-    channel: str, reason: str, detail: str, attempt: int, source: tuple[str, int, int],
+    value: bytes | None,
+    key: bytes | None,
+    original: list[tuple[str, bytes]],
+    *,
+    channel: str,
+    reason: str,
+    detail: str,
+    attempt: int,
+    source: tuple[str, int, int],
 ) -> OutgoingRecord:
     """The channel DLQ record: the delivery as received, why it failed, where it came from."""
     topic, partition, offset = source

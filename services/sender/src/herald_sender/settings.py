@@ -11,8 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SenderSettings(BaseSettings):
     """Everything a channel sender needs; built once in `__main__`."""
 
-    model_config = SettingsConfigDict(env_prefix="HERALD_SENDER_", env_nested_delimiter="__", frozen=True,
-        nested_model_default_partial_update=True)
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_SENDER_",
+        env_nested_delimiter="__",
+        frozen=True,
+        nested_model_default_partial_update=True,
+    )
 
     channel: Channel = Channel.WEBHOOK
     kafka: KafkaSettings = KafkaSettings(client_id="herald-sender")
@@ -20,7 +24,9 @@ class SenderSettings(BaseSettings):
     log: LogSettings = LogSettings()
     group_id: str | None = Field(default=None, description="Default: herald-sender-<channel>")
     allow_loopback_targets: bool = Field(
-        default=False, description="Let webhooks reach 127.0.0.0/8 and ::1: tests and local runs only")
+        default=False,
+        description="Let webhooks reach 127.0.0.0/8 and ::1: tests and local runs only",
+    )
     connect_timeout_s: float = Field(default=5.0, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
     max_response_bytes: int = Field(default=64 * 1024, ge=0)

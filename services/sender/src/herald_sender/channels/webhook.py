@@ -34,7 +34,9 @@ def render_webhook(delivery: Delivery) -> WebhookRequest:
     """
     url = delivery.notifier.type_data.get("webhook_url")
     if not isinstance(url, str) or not url:
-        raise PermanentDeliveryError(FailureReason.INVALID_PAYLOAD, "the notifier has no webhook_url")
+        raise PermanentDeliveryError(
+            FailureReason.INVALID_PAYLOAD, "the notifier has no webhook_url"
+        )
     headers = {
         "content-type": "application/json",
         "webhook-id": delivery.id,
@@ -53,12 +55,14 @@ class WebhookSender:
 
     @classmethod
     def from_settings(cls, settings: SenderSettings) -> WebhookSender:
-        return cls(SafeHttpClient(
-            allow_loopback=settings.allow_loopback_targets,
-            connect_timeout_s=settings.connect_timeout_s,
-            total_timeout_s=settings.request_timeout_s,
-            max_body_bytes=settings.max_response_bytes,
-        ))
+        return cls(
+            SafeHttpClient(
+                allow_loopback=settings.allow_loopback_targets,
+                connect_timeout_s=settings.connect_timeout_s,
+                total_timeout_s=settings.request_timeout_s,
+                max_body_bytes=settings.max_response_bytes,
+            )
+        )
 
     async def __aenter__(self) -> Self:
         await self._client.__aenter__()

@@ -1,0 +1,65 @@
+# Herald — run `make` or `make help` for the list of targets.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV := uv
+
+.DEFAULT_GOAL := help
+
+## Getting started
+help: ## Show this list
+	@awk 'BEGIN {FS = ":.*## "} /^## / {printf "\n\033[1m%s\033[0m\n", substr($$0, 4)} /^[a-z-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: ## Install everything the stack and tests need (uv, Python deps, Kafka jars, Postgres)
+	@bash deploy/local/bootstrap.sh
+
+## The local stack (no Docker: real Kafka 4 from Maven Central, Postgres, SMTP and webhook sinks)
+up: install ## Start the whole stack in the background and print where each part listens
+	@$(UV) run herald-dev up
+
+down: ## Stop the whole stack (data kept)
+	@$(UV) run herald-dev down
+
+status: ## Show what runs where
+	@$(UV) run herald-dev status
+
+demo: ## Send an event through ingest → router → webhook sender and show the webhook
+	@$(UV) run herald-dev demo
+
+reset: ## Stop the stack and delete all local data under var/
+	@$(UV) run herald-dev reset --yes
+
+topics: ## Create or update the topics of deploy/topics.yaml on the local broker
+	@$(UV) run herald-dev topics
+
+## Quality
+test: install ## Run every test: unit, contract and integration (starts its own broker and database)
+	@$(UV) run pytest
+
+test-unit: ## Run the fast tests only (no broker, no database)
+	@$(UV) run pytest tests/unit tests/contract -q
+
+lint: ## ruff lint and format check
+	@$(UV) run ruff check .
+	@$(UV) run ruff format --check .
+
+format: ## Apply ruff's fixes and formatting
+	@$(UV) run ruff check --fix .
+	@$(UV) run ruff format .
+
+typecheck: ## Strict mypy on every library and service
+	@$(UV) run mypy libs/*/src services/*/src
+
+schemas: ## Regenerate the JSON Schemas in schemas/ from the catalog
+	@$(UV) run python -m herald_core.schemas generate
+
+schemas-check: ## Fail if schemas/ drifted from the catalog
+	@$(UV) run python -m herald_core.schemas check
+
+bench: install ## Run the benchmarks (ratios against a baseline measured in the same run)
+	@$(UV) run python bench/run.py
+
+clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
+	@rm -rf .mypy_cache .ruff_cache .pytest_cache
+	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: help install up down status demo reset topics test test-unit lint format typecheck schemas schemas-check bench clean

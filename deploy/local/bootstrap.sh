@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what Herald's local stack and tests need on a fresh machine, and nothing twice:
+#   uv (from PyPI), the Python workspace (uv.lock), the Kafka broker jars (Maven Central),
+#   and PostgreSQL server binaries (the distribution's package, when missing and we are root).
+# Java 17+ and Maven must be on the machine (they are on ours); the script says so if not.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+say() { printf '\033[36m[bootstrap]\033[0m %s\n' "$*"; }
+
+if ! command -v uv >/dev/null 2>&1; then
+  say "installing uv from PyPI"
+  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+
+say "syncing the Python workspace (uv.lock)"
+uv sync --frozen --quiet
+
+for tool in java mvn; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Java 17+ and Maven): apt-get install openjdk-17-jre-headless maven" >&2; exit 1; }
+done
+if ! ls deploy/local/kafka/target/lib/kafka_2.13-*.jar >/dev/null 2>&1; then
+  say "fetching the Apache Kafka broker jars with Maven"
+  (cd deploy/local/kafka && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/lib)
+fi
+
+if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing the PostgreSQL server (apt-get install postgresql)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "error: PostgreSQL server binaries not found; install your distribution's postgresql package" >&2
+    exit 1
+  fi
+fi
+say "ready"
