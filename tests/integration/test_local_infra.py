@@ -1,0 +1,149 @@
+"""The local infrastructure itself: Postgres, the SMTP sink, topic apply, and `herald-dev`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from email.message import EmailMessage
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from herald_core.settings import KafkaSettings
+from herald_core.topics import TopicSpec, load_topic_file
+from herald_devstack.processes import free_port, port_open
+from herald_devstack.smtp_sink import read_messages, start_sink
+from herald_kafka.admin import apply_topics
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_postgres_is_a_real_server(postgres_url: str) -> None:
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        version = await connection.fetchval("SHOW server_version")
+        await connection.execute("CREATE TEMP TABLE t (id int PRIMARY KEY, v jsonb)")
+        await connection.execute("INSERT INTO t VALUES (1, $1::jsonb)", '{"a": 1}')
+        assert await connection.fetchval("SELECT v->>'a' FROM t WHERE id = 1") == "1"
+        assert int(version.split(".")[0]) >= 13
+    finally:
+        await connection.close()
+
+
+def test_smtp_sink_keeps_every_message(tmp_path: Path) -> None:
+    port = free_port()
+    controller = start_sink(tmp_path / "mail", port)
+    try:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = (
+            "herald@example.com",
+            "jo@example.com",
+            "Deployed",
+        )
+        message.set_content("my-app was deployed")
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.send_message(message, to_addrs=["jo@example.com", "al@example.com"])
+    finally:
+        controller.stop()
+    [received] = read_messages(tmp_path / "mail")
+    assert received["Subject"] == "Deployed"
+    assert received["X-Herald-Rcpt-To"] == "jo@example.com, al@example.com"
+    assert received.get_content().strip() == "my-app was deployed"
+
+
+async def test_topic_apply_is_idempotent_and_converges(
+    kafka_settings: KafkaSettings, unique: str
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+    await admin.start()
+    try:
+        again = await apply_topics(admin, load_topic_file())
+        assert (again.created, again.grown, again.reconfigured) == ([], [], [])
+        assert len(again.unchanged) == len(load_topic_file())
+
+        spec = TopicSpec(
+            f"test.apply.{unique}", 1, 1, {"cleanup.policy": "delete", "retention.ms": "60000"}
+        )
+        assert (await apply_topics(admin, [spec])).created == [spec.name]
+        changed = replace(
+            spec, partitions=3, config={"cleanup.policy": "delete", "retention.ms": "120000"}
+        )
+        dry = await apply_topics(admin, [changed], dry_run=True)
+        assert (dry.grown, dry.reconfigured) == ([(spec.name, 1, 3)], [spec.name])
+        plan = await apply_topics(admin, [changed])
+        assert (plan.grown, plan.reconfigured) == ([(spec.name, 1, 3)], [spec.name])
+        settled = await apply_topics(admin, [changed])
+        assert (settled.grown, settled.reconfigured, settled.unchanged) == ([], [], [spec.name])
+    finally:
+        await admin.close()
+
+
+def _herald_dev(
+    env: dict[str, str], *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "herald_devstack", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
+    """The README start command: all comes up, an event reaches the webhook sink, all stops."""
+    home = Path(tempfile.mkdtemp(prefix="herald-dev-test-"))
+    os.chmod(home, 0o755)  # postgres runs as its own user when we are root
+    ports = {
+        name: str(free_port())
+        for name in (
+            "KAFKA_PORT",
+            "KAFKA_CONTROLLER_PORT",
+            "POSTGRES_PORT",
+            "SMTP_PORT",
+            "WEBHOOK_SINK_PORT",
+            "INGEST_PORT",
+            "ROUTER_PORT",
+            "SENDER_WEBHOOK_PORT",
+        )
+    }
+    env = {
+        **os.environ,
+        "HERALD_DEV_HOME": str(home),
+        **{f"HERALD_DEV_{k}": v for k, v in ports.items()},
+    }
+    try:
+        up = _herald_dev(env, "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        for part in (
+            "kafka 4.",
+            "postgres ready",
+            "smtp sink",
+            "webhook sink",
+            "ingest ready",
+            "router ready",
+            "sender-webhook ready",
+        ):
+            assert part in up.stdout, f"{part!r} missing from:\n{up.stdout}"
+        demo = _herald_dev(env, "demo", "--timeout", "60")
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "webhook received" in demo.stdout
+        assert '"type": "app_deployed"' in demo.stdout
+        status = _herald_dev(env, "status")
+        assert status.stdout.count(" up ") >= 7, status.stdout
+    finally:
+        down = _herald_dev(env, "down")
+        shutil.rmtree(home, ignore_errors=True)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert not any(port_open(int(p)) for p in ports.values()), "something still listens after down"
+    assert not list(home.glob("run/*.pid"))
