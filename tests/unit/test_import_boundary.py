@@ -1,0 +1,189 @@
+"""The two unit-test guards (STYLE.md §1, §8).
+
+1. Import boundary: `herald_core` is the pure core and imports no aiokafka, aiohttp or asyncpg,
+   checked at run time (every module imported in a fresh interpreter, so the imports of other
+   tests cannot hide or fake anything) and statically (every file's `import` statements).
+2. No network: the autouse `no_network` fixture of `tests/unit/conftest.py` refuses connects.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import pkgutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+FORBIDDEN = frozenset({"aiokafka", "aiohttp", "asyncpg"})
+CONTROL = "asyncpg"  # the cheapest of the three to import
+CORE_SRC = Path(__file__).resolve().parents[2] / "libs" / "herald-core" / "src"
+CORE_PACKAGE = CORE_SRC / "herald_core"
+
+
+def core_modules() -> list[str]:
+    """Every module and package under herald_core, found by walking the source tree."""
+    found = ["herald_core"]
+    found += [
+        info.name for info in pkgutil.walk_packages([str(CORE_PACKAGE)], prefix="herald_core.")
+    ]
+    return sorted(found)
+
+
+def core_files() -> list[Path]:
+    return sorted(CORE_SRC.rglob("*.py"))
+
+
+# --- run time: a fresh interpreter imports every module ---------------------------------------
+
+PROBE = textwrap.dedent(
+    """
+    import importlib, json, sys
+    forbidden = set(sys.argv[1].split(","))
+    def loaded():
+        return sorted(m for m in sys.modules if m.split(".")[0] in forbidden)
+    for name in sys.argv[3:]:
+        importlib.import_module(name)
+    core = loaded()
+    origin = sys.modules["herald_core"].__file__
+    importlib.import_module(sys.argv[2])  # the control: the probe does see an import
+    print(json.dumps({"core": core, "control": loaded(), "origin": origin}))
+    """
+)
+
+
+def test_walk_finds_the_core_modules():
+    modules = core_modules()
+    for expected in (
+        "herald_core.routing",
+        "herald_core.deliveries",
+        "herald_core.topics",
+        "herald_core.catalog",
+        "herald_core.catalog.aliases",
+    ):
+        assert expected in modules
+
+
+def test_importing_every_core_module_loads_no_io_package():
+    modules = core_modules()
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, ",".join(sorted(FORBIDDEN)), CONTROL, *modules],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(seen["origin"]).resolve().is_relative_to(CORE_PACKAGE)
+    assert seen["core"] == [], f"herald_core pulled in {seen['core']}"
+    # Without the control a broken probe would pass silently.
+    assert CONTROL in seen["control"]
+
+
+# --- static: no file names a forbidden package in an import ---------------------------------
+
+IMPORTERS = frozenset({"import_module", "__import__"})
+
+
+def forbidden_imports(source: str) -> list[str]:
+    """`line: module` for every import of a forbidden package in `source`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            first = node.args[0]
+            if called in IMPORTERS and isinstance(first, ast.Constant):
+                names = [str(first.value)]
+        found += [f"{node.lineno}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ("import aiokafka", True),
+        ("import aiokafka.admin as admin", True),
+        ("from aiohttp import web", True),
+        ("from aiohttp.web import Application", True),
+        ("import os, asyncpg", True),
+        ("def f():\n    import asyncpg\n", True),
+        ("import importlib\nimportlib.import_module('aiokafka.errors')", True),
+        ("__import__('aiohttp')", True),
+        ("import aiohttp_retry", False),
+        ("import asyncpgx", False),
+        ("from . import aiohttp", False),
+        ("from herald_core import topics", False),
+        ("'import aiokafka'", False),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_static_check_recognises_imports(source, flagged):
+    assert bool(forbidden_imports(source)) is flagged
+
+
+@pytest.mark.parametrize(
+    "path", core_files(), ids=lambda p: str(p.relative_to(CORE_SRC)) if p else "?"
+)
+def test_core_file_imports_no_io_package(path):
+    assert forbidden_imports(path.read_text()) == []
+
+
+def test_static_check_covers_every_core_module():
+    files = {
+        ".".join(p.relative_to(CORE_SRC).with_suffix("").parts).removesuffix(".__init__")
+        for p in core_files()
+    }
+    assert set(core_modules()) <= files
+
+
+# --- the no-network fixture ----------------------------------------------------------------
+
+
+def attempt(how, family, host):
+    if how == "create_connection":
+        return socket.create_connection((host, 9), timeout=1)
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        return getattr(sock, how)((host, 9))
+
+
+@pytest.mark.parametrize(
+    ("how", "family", "host"),
+    [
+        ("create_connection", socket.AF_INET, "127.0.0.1"),
+        ("connect", socket.AF_INET, "127.0.0.1"),
+        ("connect", socket.AF_INET6, "::1"),
+        ("connect_ex", socket.AF_INET, "127.0.0.1"),
+    ],
+    ids=["create_connection", "connect-v4", "connect-v6", "connect_ex"],
+)
+def test_connecting_is_refused(no_network, how, family, host):
+    with pytest.raises(RuntimeError, match="must not open network connections"):
+        attempt(how, family, host)
+    assert len(no_network) == 1
+    no_network.clear()  # the attempt was this test's point; do not fail it at teardown
+
+
+async def test_asyncio_connections_are_refused(no_network):
+    with pytest.raises(RuntimeError, match="must not open network connections"):
+        await asyncio.open_connection("127.0.0.1", 9)
+    assert no_network
+    no_network.clear()
+
+
+def test_socketpair_still_works():
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(b"ping")
+        assert right.recv(4) == b"ping"
