@@ -1,89 +1,50 @@
-"""The two unit-test guards (STYLE.md §1, §8).
+"""The two unit-test guards (STYLE.md §1, §8); their machinery is in `conftest.py`.
 
 1. Import boundary: `herald_core` is the pure core and imports no aiokafka, aiohttp or asyncpg,
    checked at run time (every module imported in a fresh interpreter, so the imports of other
    tests cannot hide or fake anything) and statically (every file's `import` statements).
-2. No network: the autouse `no_network` fixture of `tests/unit/conftest.py` refuses connects.
+2. No network: the autouse `no_network` fixture refuses connects.
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
-import json
-import pkgutil
 import socket
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 FORBIDDEN = frozenset({"aiokafka", "aiohttp", "asyncpg"})
-CONTROL = "asyncpg"  # the cheapest of the three to import
 CORE_SRC = Path(__file__).resolve().parents[2] / "libs" / "herald-core" / "src"
 CORE_PACKAGE = CORE_SRC / "herald_core"
-
-
-def core_modules() -> list[str]:
-    """Every module and package under herald_core, found by walking the source tree."""
-    found = ["herald_core"]
-    found += [
-        info.name for info in pkgutil.walk_packages([str(CORE_PACKAGE)], prefix="herald_core.")
-    ]
-    return sorted(found)
 
 
 def core_files() -> list[Path]:
     return sorted(CORE_SRC.rglob("*.py"))
 
 
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(CORE_SRC).with_suffix("").parts).removesuffix(".__init__")
+
+
 # --- run time: a fresh interpreter imports every module ---------------------------------------
 
-PROBE = textwrap.dedent(
-    """
-    import importlib, json, sys
-    forbidden = set(sys.argv[1].split(","))
-    def loaded():
-        return sorted(m for m in sys.modules if m.split(".")[0] in forbidden)
-    for name in sys.argv[3:]:
-        importlib.import_module(name)
-    core = loaded()
-    origin = sys.modules["herald_core"].__file__
-    importlib.import_module(sys.argv[2])  # the control: the probe does see an import
-    print(json.dumps({"core": core, "control": loaded(), "origin": origin}))
-    """
-)
 
-
-def test_walk_finds_the_core_modules():
-    modules = core_modules()
-    for expected in (
-        "herald_core.routing",
-        "herald_core.deliveries",
-        "herald_core.topics",
-        "herald_core.catalog",
-        "herald_core.catalog.aliases",
-    ):
-        assert expected in modules
-
-
-def test_importing_every_core_module_loads_no_io_package():
-    modules = core_modules()
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, ",".join(sorted(FORBIDDEN)), CONTROL, *modules],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+def test_importing_every_core_module_loads_no_io_package(core_import_probe):
+    seen = core_import_probe
+    assert seen["io_packages"] == sorted(FORBIDDEN)
     assert Path(seen["origin"]).resolve().is_relative_to(CORE_PACKAGE)
     assert seen["core"] == [], f"herald_core pulled in {seen['core']}"
     # Without the control a broken probe would pass silently.
-    assert CONTROL in seen["control"]
+    assert "asyncpg" in seen["control"]
+
+
+def test_the_probe_imported_every_core_module(core_import_probe):
+    """pkgutil.walk_packages in the probe found every file: none escaped the check."""
+    imported = set(core_import_probe["modules"])
+    assert imported == {module_name(p) for p in core_files()}
+    assert {"herald_core.routing", "herald_core.catalog.aliases"} <= imported
 
 
 # --- static: no file names a forbidden package in an import ---------------------------------
@@ -138,14 +99,6 @@ def test_static_check_recognises_imports(source, flagged):
 )
 def test_core_file_imports_no_io_package(path):
     assert forbidden_imports(path.read_text()) == []
-
-
-def test_static_check_covers_every_core_module():
-    files = {
-        ".".join(p.relative_to(CORE_SRC).with_suffix("").parts).removesuffix(".__init__")
-        for p in core_files()
-    }
-    assert set(core_modules()) <= files
 
 
 # --- the no-network fixture ----------------------------------------------------------------
