@@ -34,3 +34,19 @@ def header(headers: Headers | tuple[tuple[str, bytes], ...] | None, key: str) ->
         if name == key:
             found = value.decode("utf-8", "replace")
     return found
+
+
+def cloudevent_headers(
+    event_id: str, event_type: str, source: str, time_iso: str, traceparent: str | None = None
+) -> Headers:
+    """CloudEvents binary-mode attributes of a `notify.events` record. Pure."""
+    headers = [
+        (CE_ID, event_id.encode()),
+        (CE_TYPE, event_type.encode()),
+        (CE_SOURCE, f"/herald/{source}".encode()),
+        (CE_TIME, time_iso.encode()),
+        (CE_SPECVERSION, b"1.0"),
+    ]
+    if traceparent:
+        headers.append((TRACEPARENT, traceparent.encode()))
+    return headers

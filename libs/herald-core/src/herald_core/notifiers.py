@@ -57,6 +57,7 @@ class Notifier(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     name: str = Field(default="", max_length=200)
     active: bool = True
+    is_default: bool = False
     scope: Scope = Scope.APP
     app_id: str | None = None
     owner_id: str | None = None

@@ -8,21 +8,11 @@ from herald_core.errors import InvalidEvent
 from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.producer import OutgoingRecord
 
-CE_SPEC = b"1.0"
-CE_SOURCE_PREFIX = "/herald/"
-
-
 def event_record(event: Event, traceparent: str | None = None) -> OutgoingRecord:
     """The `notify.events` record: keyed by app id (else owner id), CloudEvents binary headers."""
-    headers = [
-        (h.CE_ID, event.id.encode()),
-        (h.CE_TYPE, event.type.encode()),
-        (h.CE_SOURCE, (CE_SOURCE_PREFIX + event.source).encode()),
-        (h.CE_TIME, event.created_at.isoformat().encode()),
-        (h.CE_SPECVERSION, CE_SPEC),
-    ]
-    if traceparent:
-        headers.append((h.TRACEPARENT, traceparent.encode()))
+    headers = h.cloudevent_headers(
+        event.id, event.type, event.source, event.created_at.isoformat(), traceparent
+    )
     return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
 
 

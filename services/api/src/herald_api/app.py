@@ -1,0 +1,198 @@
+"""The API service: HTTP, the outbox relay and the directory consumer, around one pool.
+
+ApiService(settings)  — an async context manager; `serve()` runs it until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+from aiohttp import web
+from herald_core.envelope import Event
+from herald_core.topics import EVENTS
+from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
+from herald_kafka.producer import OutgoingRecord, idempotent_producer
+from herald_runtime.health import add_health_routes, start_site
+from herald_runtime.problems import problem_middleware
+from herald_runtime.signals import stop_event_on_signals
+from herald_runtime.tasks import TaskSupervisor
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from herald_api import catalog_api, directory_api, notifiers_api, tokens_api
+from herald_api.auth import TokenScope, create_token
+from herald_api.context import CONTEXT, ApiContext
+from herald_api.directory_consumer import apply_event
+from herald_api.migrate import migrate
+from herald_api.relay import OutboxRelay
+from herald_api.settings import ApiSettings
+from herald_api.web import ApiProblem, problem_response
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def api_problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiProblem as error:
+        return problem_response(error)
+
+
+def build_app(
+    context: ApiContext,
+    registry: CollectorRegistry,
+    ready: Callable[[], tuple[bool, str]],
+    alive: Callable[[], str | None],
+) -> web.Application:
+    """The aiohttp application with every route of the API."""
+    app = web.Application(
+        middlewares=[problem_middleware, api_problems, tokens_api.auth_middleware],
+        client_max_size=1024 * 1024,
+    )
+    app[CONTEXT] = context
+    for module in (tokens_api, catalog_api, directory_api, notifiers_api):
+        module.add_routes(app)
+    add_health_routes(app, registry, ready, alive)
+    return app
+
+
+class ApiService:
+    """Owns the pool, the producer, the relay, the directory consumer and the HTTP site."""
+
+    def __init__(self, settings: ApiSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or CollectorRegistry()
+        self.tasks = TaskSupervisor()
+        self.producer = idempotent_producer(settings.kafka)
+        self.port = settings.http.port
+        self.pool: asyncpg.Pool | None = None
+        self.relay: OutboxRelay | None = None
+        self._stop = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._db_ok = False
+
+    def ready(self) -> tuple[bool, str]:
+        if not self._db_ok:
+            return False, "database unreachable"
+        if not self.producer.client.cluster.brokers():
+            return False, "broker unreachable"
+        return True, "database and broker reachable"
+
+    async def __aenter__(self) -> ApiService:
+        self.pool = await asyncpg.create_pool(
+            self.settings.database_url.get_secret_value(),
+            min_size=self.settings.pool_min_size,
+            max_size=self.settings.pool_max_size,
+        )
+        async with self.pool.acquire() as connection:
+            if self.settings.migrate_on_start:
+                for migration in await migrate(connection):
+                    log.info("migration_applied", version=migration.version, name=migration.name)
+            if self.settings.admin_token is not None:
+                await create_token(
+                    connection,
+                    "bootstrap admin",
+                    TokenScope.ADMIN,
+                    token=self.settings.admin_token.get_secret_value(),
+                )
+        self._db_ok = True
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            self.pool,
+            self.producer,
+            batch=self.settings.relay_batch,
+            poll_s=self.settings.relay_poll_s,
+        )
+        if self.settings.relay_enabled:
+            self.tasks.start(self.relay.run(self._stop), "outbox-relay")
+        if self.settings.directory_consumer_enabled:
+            self.tasks.start(self._follow_directory_events(), "directory-consumer")
+        self.tasks.start(self._probe_database(), "database-probe")
+        app = build_app(
+            ApiContext(self.settings, self.pool),
+            self.registry,
+            self.ready,
+            lambda: self.tasks.failure,
+        )
+        self._runner, self.port = await start_site(
+            app, self.settings.http.host, self.settings.http.port
+        )
+        log.info("api_listening", host=self.settings.http.host, port=self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.tasks.join()
+        await self.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def _probe_database(self) -> None:
+        assert self.pool is not None
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
+                self._db_ok = True
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                self._db_ok = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 2)
+
+    async def _follow_directory_events(self) -> None:
+        consumer = group_consumer(self.settings.kafka, self.settings.directory_group_id)
+        await consumer.start()
+        try:
+            loop = ConsumerLoop(
+                consumer=consumer,
+                producer=self.producer,
+                handle=self._directory_event,
+                on_error=_log_and_skip,
+                topics=[EVENTS],
+            )
+            loop.subscribe()
+            await loop.run(self._stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _directory_event(self, record: Record) -> list[OutgoingRecord]:
+        assert self.pool is not None
+        try:
+            event = Event.model_validate_json(record.value or b"")
+        except ValidationError:
+            return []  # not ours to judge: ingest validated what is on notify.events
+        for attempt in range(3):  # ride out a database blip; then the shell logs and moves on
+            try:
+                await apply_event(self.pool, event)
+                return []
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+        return []
+
+
+def _log_and_skip(record: Record, exc: Exception) -> list[OutgoingRecord]:
+    log.error(
+        "directory_event_failed",
+        offset=record.offset,
+        partition=record.partition,
+        error=str(exc)[:300],
+    )
+    return []
+
+
+async def serve(settings: ApiSettings) -> None:
+    """Run until SIGTERM/SIGINT, then drain."""
+    stop = stop_event_on_signals()
+    async with ApiService(settings):
+        await stop.wait()

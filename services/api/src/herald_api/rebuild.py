@@ -1,0 +1,29 @@
+"""Rebuild the compacted config topics from Postgres (after a topic was lost or reset).
+
+Every current notifier, app and owner is written to the outbox again, in one transaction; the
+relay publishes them. Deleted ones are gone from Postgres: their old records are compacted away
+by their tombstones, or remain harmlessly until then.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from herald_core.topics import CONFIG_NOTIFIERS
+
+from herald_api import directory_store, notifier_store
+from herald_api.outbox import enqueue
+
+
+async def republish_everything(connection: asyncpg.Connection) -> dict[str, int]:
+    """Queue every notifier, app and owner for publication; return the counts."""
+    async with connection.transaction():
+        notifiers = await notifier_store.all_documents(connection)
+        for notifier_id, document in notifiers:
+            await enqueue(connection, CONFIG_NOTIFIERS, notifier_id, document.encode())
+        apps = [r["id"] for r in await connection.fetch("SELECT id FROM apps ORDER BY id")]
+        for app_id in apps:
+            await directory_store.publish_app(connection, app_id)
+        owners = [r["id"] for r in await connection.fetch("SELECT id FROM owners ORDER BY id")]
+        for owner_id in owners:
+            await directory_store.publish_owner(connection, owner_id)
+    return {"notifiers": len(notifiers), "apps": len(apps), "owners": len(owners)}
