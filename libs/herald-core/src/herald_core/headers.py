@@ -27,6 +27,11 @@ DELIVERY_ID = "x-delivery-id"
 Headers = list[tuple[str, bytes]]
 
 
+def text_value(text: str, limit: int = 1000) -> bytes:
+    """`text` as a header value of at most `limit` bytes, never cutting a character in two. Pure."""
+    return text.encode()[:limit].decode("utf-8", "ignore").encode()
+
+
 def header(headers: Headers | tuple[tuple[str, bytes], ...] | None, key: str) -> str | None:
     """The last value of `key` decoded as UTF-8, or None. Pure."""
     found = None

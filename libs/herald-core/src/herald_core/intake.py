@@ -86,7 +86,7 @@ def _decode(raw: Any) -> Any:
         _refuse_shape(raw)
     try:
         text = raw if isinstance(raw, str) else bytes(raw).decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
+        return strict_loads(text)
     except (ValueError, RecursionError) as exc:
         detail = f"the event is not valid JSON: {_short(exc)}"
         raise InvalidEvent(
@@ -96,6 +96,23 @@ def _decode(raw: Any) -> Any:
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} does not fit a 64-bit float")
+    return value
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """JSON as RFC 8259 has it: no NaN or Infinity, no number that overflows to infinity.
+
+    Raises:
+        ValueError: on anything else (JSONDecodeError and UnicodeDecodeError are ValueErrors).
+        RecursionError: on absurdly deep nesting.
+    """
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _validate(document: Any, catalog: Catalog) -> Event:

@@ -65,9 +65,14 @@ _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 
 
 def parse_duration_ms(text: str | int) -> int:
-    """`7d` → 604800000. Raises ValueError on anything else. Pure."""
-    if isinstance(text, int):
+    """`7d` → 604800000; a plain whole number is milliseconds. Raises ValueError on anything else.
+
+    Pure.
+    """
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
         return text
+    if not isinstance(text, str):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 10s, 1m, 6h, 7d)")
     match = _DURATION.match(text.strip())
     if match is None:
         raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 10s, 1m, 6h, 7d)")
@@ -85,17 +90,28 @@ class TopicSpec:
 
 
 def _spec(name: str, entry: Mapping[str, Any], replication: int) -> TopicSpec:
+    try:
+        return _checked_spec(name, entry, replication)
+    except (KeyError, TypeError, ValueError) as error:
+        detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+        raise ValueError(f"{name}: {detail}") from None
+
+
+def _checked_spec(name: str, entry: Mapping[str, Any], replication: int) -> TopicSpec:
     cleanup = entry.get("cleanup", "delete")
     if cleanup not in ("delete", "compact"):
-        raise ValueError(f"{name}: cleanup must be delete or compact, not {cleanup!r}")
+        raise ValueError(f"cleanup must be delete or compact, not {cleanup!r}")
     config = {"cleanup.policy": cleanup}
     if "retention" in entry:
         config["retention.ms"] = str(parse_duration_ms(entry["retention"]))
     for key, value in (entry.get("config") or {}).items():
         config[str(key)] = str(value)
-    partitions = int(entry["partitions"])
+    raw_partitions = entry["partitions"]
+    if isinstance(raw_partitions, bool) or not isinstance(raw_partitions, int):
+        raise ValueError(f"partitions must be a whole number, not {raw_partitions!r}")
+    partitions = raw_partitions
     if partitions < 1:
-        raise ValueError(f"{name}: partitions must be at least 1")
+        raise ValueError("partitions must be at least 1")
     return TopicSpec(name, partitions, replication, config)
 
 

@@ -42,3 +42,37 @@ async def find_record(
 
 def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
     return {k: v.decode("utf-8", "replace") for k, v in record.headers}
+
+
+async def records_for_key(
+    bootstrap_servers: str,
+    topic: str,
+    key: bytes,
+    count: int,
+    *,
+    timeout_s: float = 20.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first `count` records of `topic` with `key`, in offset order (one key, one partition).
+
+    Raises:
+        AssertionError: when fewer arrive within `timeout_s`.
+    """
+    found: list[ConsumerRecord[bytes, bytes]] = []
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and len(found) < count:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(r for r in records if r.key == key)
+        if len(found) < count:
+            raise AssertionError(f"{len(found)} of {count} records for key {key!r} on {topic}")
+        return sorted(found, key=lambda r: r.offset)[:count]
+    finally:
+        await consumer.stop()

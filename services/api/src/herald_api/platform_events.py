@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from herald_core.envelope import Event, EventUser
+from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier
 
 SOURCE = "herald-api"
@@ -23,8 +24,13 @@ def platform_event(
     app_name: str | None = None,
     actor: EventUser | None = None,
 ) -> Event:
-    """A new event of the API's own making (a fresh id every time)."""
-    return Event(
+    """A new event of the API's own making (a fresh id every time), normalised by the catalog
+    exactly as ingest normalises the platform's events.
+
+    Raises:
+        InvalidEvent: if the API built an event the catalog refuses (a bug, never user input).
+    """
+    event = Event(
         id=str(uuid.uuid4()),
         type=event_type,
         created_at=now,
@@ -35,6 +41,7 @@ def platform_event(
         user=actor,
         type_data=type_data,
     )
+    return parse_event(event.model_dump(mode="json"))
 
 
 def notifier_event(

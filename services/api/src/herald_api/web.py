@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from herald_core.intake import strict_loads
 from herald_runtime.problems import problem
 
 FieldErrors = Mapping[str, Sequence[str]]
@@ -64,13 +65,9 @@ async def read_json(request: web.Request) -> Any:
     if not body:
         raise ApiProblem(400, "a JSON body is required", kind="invalid-json")
     try:
-        return json.loads(body, parse_constant=_refuse)
+        return strict_loads(body)
     except (ValueError, RecursionError):
         raise ApiProblem(400, "the body is not valid JSON", kind="invalid-json") from None
-
-
-def _refuse(name: str) -> Any:
-    raise ValueError(name)
 
 
 def wrapped(document: Any, key: str) -> dict[str, Any]:

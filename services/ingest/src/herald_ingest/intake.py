@@ -14,7 +14,7 @@ from typing import Any
 
 from herald_core.envelope import Event
 from herald_core.errors import FailureReason, InvalidEvent
-from herald_core.intake import parse_event
+from herald_core.intake import parse_event, strict_loads
 from herald_kafka.producer import OutgoingRecord
 
 from herald_ingest.dedup import RecentIds
@@ -49,10 +49,6 @@ class Verdict:
         return body
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def decode_body(body: bytes) -> tuple[list[Any], bool]:
     """JSON body → (items, is_batch).
 
@@ -61,7 +57,7 @@ def decode_body(body: bytes) -> tuple[list[Any], bool]:
             neither an object nor an array of objects.
     """
     try:
-        document = json.loads(body, parse_constant=_refuse_constant)
+        document = strict_loads(body)
     except (
         ValueError,
         RecursionError,
@@ -88,6 +84,8 @@ def triage(
 ) -> tuple[Verdict, OutgoingRecord | None]:
     """Judge one event and say what to write: the event, its dead letter, or nothing."""
     try:
+        if raw is None and not isinstance(item, dict):
+            raise InvalidEvent(FailureReason.INVALID_ENVELOPE, "each event must be a JSON object")
         event = parse_event(item if raw is None else raw)
     except InvalidEvent as error:
         body = raw if raw is not None else json.dumps(item, default=str).encode()

@@ -8,6 +8,7 @@ from herald_core.errors import InvalidEvent
 from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.producer import OutgoingRecord
 
+
 def event_record(event: Event, traceparent: str | None = None) -> OutgoingRecord:
     """The `notify.events` record: keyed by app id (else owner id), CloudEvents binary headers."""
     headers = h.cloudevent_headers(
@@ -28,7 +29,7 @@ def dead_letter(
     headers = [
         *(original or []),
         (h.DLQ_REASON, error.reason.value.encode()),
-        (h.DLQ_DETAIL, error.detail.encode()[:1000]),
+        (h.DLQ_DETAIL, h.text_value(error.detail)),
         (h.DLQ_SOURCE, source.encode()),
     ]
     return OutgoingRecord(EVENTS_DLQ, raw, key, headers)

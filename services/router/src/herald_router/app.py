@@ -42,7 +42,7 @@ def _dead_letter(record: Record, reason: FailureReason, detail: str) -> Outgoing
     headers = [
         *record.headers,
         (h.DLQ_REASON, reason.value.encode()),
-        (h.DLQ_DETAIL, detail.encode()[:1000]),
+        (h.DLQ_DETAIL, h.text_value(detail)),
         (h.DLQ_SOURCE, b"router"),
     ]
     return OutgoingRecord(EVENTS_DLQ, record.value, record.key, headers)

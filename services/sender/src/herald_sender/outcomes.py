@@ -56,11 +56,12 @@ def dead_letter_record(
 ) -> OutgoingRecord:
     """The channel DLQ record: the delivery as received, why it failed, where it came from."""
     topic, partition, offset = source
+    delivery_id = dict(original).get(h.DELIVERY_ID)
     headers = [
         *[(k, v) for k, v in original if not k.startswith("x-")],
-        (h.DELIVERY_ID, dict(original).get(h.DELIVERY_ID, b"")),
+        *([(h.DELIVERY_ID, delivery_id)] if delivery_id else []),
         (h.ATTEMPT, str(attempt).encode()),
-        (h.LAST_ERROR, f"{reason}: {detail}".encode()[:1000]),
+        (h.LAST_ERROR, h.text_value(f"{reason}: {detail}")),
         (h.DLQ_REASON, reason.encode()),
         (h.ORIGINAL_TOPIC, topic.encode()),
         (h.ORIGINAL_PARTITION, str(partition).encode()),
