@@ -112,6 +112,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "POSTGRES_PORT",
             "SMTP_PORT",
             "WEBHOOK_SINK_PORT",
+            "API_PORT",
             "INGEST_PORT",
             "ROUTER_PORT",
             "SENDER_WEBHOOK_PORT",
@@ -126,6 +127,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         up = _herald_dev(env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
         for part in (
+            "api ready",
             "kafka 4.",
             "postgres ready",
             "smtp sink",
@@ -140,7 +142,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         assert "webhook received" in demo.stdout
         assert '"type": "app_deployed"' in demo.stdout
         status = _herald_dev(env, "status")
-        assert status.stdout.count(" up ") >= 7, status.stdout
+        assert status.stdout.count(" up ") >= 8, status.stdout
     finally:
         down = _herald_dev(env, "down")
         shutil.rmtree(home, ignore_errors=True)

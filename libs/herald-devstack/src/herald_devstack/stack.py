@@ -37,6 +37,8 @@ class DevSettings(BaseSettings):
     postgres_port: int = 15432
     smtp_port: int = 12525
     webhook_sink_port: int = 18099
+    api_port: int = 18080
+    api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"
     ingest_port: int = 18081
     router_port: int = 18082
     sender_webhook_port: int = 18090
@@ -67,10 +69,15 @@ class ServiceSpec:
             f"{p}HTTP__PORT": str(self.port),
             f"{p}LOG__JSON": "false",
         }
-        if p == "HERALD_SENDER_":
-            env[f"{p}ALLOW_LOOPBACK_TARGETS"] = (
-                "true"  # local runs only: the webhook sink is on loopback
+        if p in ("HERALD_SENDER_", "HERALD_API_"):
+            # local runs only: the webhook sink is on loopback
+            env[f"{p}ALLOW_LOOPBACK_TARGETS"] = "true"
+        if p == "HERALD_API_":
+            env[f"{p}DATABASE_URL"] = (
+                f"postgresql://herald@127.0.0.1:{settings.postgres_port}/herald"
             )
+            env[f"{p}ADMIN_TOKEN"] = settings.api_admin_token
+            env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
         return env
 
 
@@ -85,6 +92,7 @@ class Stack:
         self.smtp = ManagedProcess("smtp-sink", s.home)
         self.webhook_sink = ManagedProcess("webhook-sink", s.home)
         self.services = [
+            ServiceSpec("api", ("-m", "herald_api"), "HERALD_API_", s.api_port),
             ServiceSpec("ingest", ("-m", "herald_ingest"), "HERALD_INGEST_", s.ingest_port),
             ServiceSpec("router", ("-m", "herald_router"), "HERALD_ROUTER_", s.router_port),
             ServiceSpec(
@@ -146,6 +154,7 @@ class Stack:
             for spec in self.services:
                 self._start_service(spec)
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
+            progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
 
     def _start_sink(self, process: ManagedProcess, module: str, port: int, directory: Path) -> None:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
