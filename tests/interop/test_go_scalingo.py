@@ -6,20 +6,19 @@ platforms (list and search), event types, event categories, and a webhook and a 
 provisioned, listed, shown, updated, destroyed. It prints one line per step and exits non-zero on
 the first failure; this test runs it and shows that output when it fails.
 
-Fixtures this test needs, to be written in `tests/interop/conftest.py` with the API (none exists
-yet; the test is skipped while `import herald_api` fails):
+Fixtures (`tests/interop/conftest.py`, on the session's real Kafka and Postgres):
 
-- `herald_api_url` -> str: base URL of a running Herald API on loopback, *without* `/v1`
+- `herald_api_url` -> str: base URL of the in-process Herald API on loopback, *without* `/v1`
   (e.g. `http://127.0.0.1:41234`). It serves `/v1/...` and `POST /v1/tokens/exchange` on that one
-  URL (the Go client is given it as both APIEndpoint and AuthEndpoint), on the session's real
-  Postgres (and Kafka, if the API needs it), with the catalog seeded so that platforms named
-  `webhook` and `slack` exist and event types named `app_deployed` and `app_restarted` are in both
+  URL (the Go client is given it as both APIEndpoint and AuthEndpoint); its catalog has platforms
+  named `webhook` and `slack` and event types named `app_deployed` and `app_restarted` in both
   platforms' `available_event_ids`.
-- `herald_api_token` -> str: a plaintext Herald API token (`hrld_...`) scoped to `herald_app_id`
-  (or admin).
-- `herald_app_id` -> str: an app that exists in Herald; notifier answers carry it as `app_id`.
+- `herald_api_token` -> str: a plaintext Herald API token (`hrld_...`) scoped to `herald_app_id`.
+- `herald_app_id` -> str: an app freshly registered for the test; notifier answers carry it as
+  `app_id`.
 
-Each run creates its own notifiers and removes them, so one app may serve several runs.
+The API runs in this process, on the test's event loop: the test is async and builds and runs the
+program in worker threads, so the loop keeps serving the API meanwhile.
 
 Building: `run_go_client` builds the program once per session, with `go build -o` into a temporary
 directory, from a temporary copy of `go_scalingo/`. It builds with `-mod=mod` because `go.sum`
@@ -31,6 +30,7 @@ turns that skip into a failure. Only the Go module proxy is used; nothing else i
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import functools
 import os
@@ -131,17 +131,19 @@ def run_go_client(
 @pytest.mark.skipif(not HERALD_API_BUILT, reason="herald_api not built yet: issue 4")
 @pytest.mark.timeout(BUILD_TIMEOUT_S + RUN_TIMEOUT_S + 30)
 @pytest.mark.parametrize("auth_mode", ["exchange", "static"])
-def test_scalingo_go_client_manages_notifiers(
+async def test_scalingo_go_client_manages_notifiers(
     herald_api_url: str, herald_api_token: str, herald_app_id: str, auth_mode: str
 ) -> None:
     try:
-        go_client_binary()
+        await asyncio.to_thread(go_client_binary)
     except GoScalingoUnavailableError as exc:
         if os.environ.get("HERALD_INTEROP_STRICT") == "1":
             pytest.fail(str(exc))
         pytest.skip(str(exc))
 
-    proc = run_go_client(herald_api_url, herald_api_token, herald_app_id, auth_mode=auth_mode)
+    proc = await asyncio.to_thread(
+        run_go_client, herald_api_url, herald_api_token, herald_app_id, auth_mode=auth_mode
+    )
 
     report = f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}"
     assert proc.returncode == 0, report
