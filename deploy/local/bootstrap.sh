@@ -17,6 +17,12 @@ fi
 say "syncing the Python workspace (uv.lock)"
 uv sync --frozen --quiet
 
+command -v npm >/dev/null 2>&1 || { echo "error: Node.js 20+ and npm are required (tests/interop): apt-get install nodejs npm" >&2; exit 1; }
+if [ ! -f tests/interop/js_scalingo/node_modules/.package-lock.json ] || [ tests/interop/js_scalingo/package-lock.json -nt tests/interop/js_scalingo/node_modules/.package-lock.json ]; then
+  say "installing Scalingo's JavaScript client for the interop tests (npm ci)"
+  (cd tests/interop/js_scalingo && npm ci --no-audit --no-fund --silent)
+fi
+
 for tool in java mvn; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Java 17+ and Maven): apt-get install openjdk-17-jre-headless maven" >&2; exit 1; }
 done

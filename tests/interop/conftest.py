@@ -19,9 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from herald_testing.fixtures import ADMIN_TOKEN, api, infra, kafka_settings, postgres_url
-
-__all__ = ["ADMIN_TOKEN", "api", "infra", "kafka_settings", "postgres_url"]
+from herald_testing.fixtures import ADMIN_TOKEN
 
 
 @dataclass(frozen=True)

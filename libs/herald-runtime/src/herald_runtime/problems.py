@@ -32,6 +32,7 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail,
+        "error": detail,  # Scalingo's clients show `error` for every 4xx; RFC 9457 allows members
         **extensions,
     }
     return web.Response(status=status, text=json.dumps(body), content_type=PROBLEM_JSON)
