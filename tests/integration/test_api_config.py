@@ -27,8 +27,13 @@ class Client:
     def __init__(self, http: Any, base: str, token: str) -> None:
         self.http, self.base, self.token = http, base, token
 
-    async def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any, Any]:
-        sent = {"Authorization": f"Bearer {self.token}", **{k.replace("_", "-"): v for k, v in headers.items()}}
+    async def call(
+        self, method: str, path: str, body: Any = None, **headers: str
+    ) -> tuple[int, Any, Any]:
+        sent = {
+            "Authorization": f"Bearer {self.token}",
+            **{k.replace("_", "-"): v for k, v in headers.items()},
+        }
         async with self.http.request(method, self.base + path, json=body, headers=sent) as response:
             text = await response.text()
             return response.status, (json.loads(text) if text else None), response.headers
@@ -41,15 +46,23 @@ def admin(api: Any, http: Any) -> Client:
 
 async def register(admin: Client, unique: str, suffix: str = "") -> str:
     app_id = f"app-{unique}{suffix}"
-    status, body, _ = await admin.call("PUT", f"/v1/apps/{app_id}", {"app": {"name": f"my-app{suffix}",
-                                                                            "owner_id": f"owner-{unique}"}})
+    status, body, _ = await admin.call(
+        "PUT",
+        f"/v1/apps/{app_id}",
+        {"app": {"name": f"my-app{suffix}", "owner_id": f"owner-{unique}"}},
+    )
     assert status == 201, body
     return app_id
 
 
 def webhook_body(**changes: Any) -> dict[str, Any]:
-    notifier = {"name": "deploys", "platform_id": "webhook", "selected_event_ids": ["app_deployed"],
-                "type_data": {"webhook_url": "https://hooks.example.com/herald"}, **changes}
+    notifier = {
+        "name": "deploys",
+        "platform_id": "webhook",
+        "selected_event_ids": ["app_deployed"],
+        "type_data": {"webhook_url": "https://hooks.example.com/herald"},
+        **changes,
+    }
     return {"notifier": notifier}
 
 
@@ -60,13 +73,22 @@ async def test_notifier_create_patch_delete_is_published_in_order_with_a_tombsto
     status, created, _ = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body())
     assert status == 201
     notifier_id = created["notifier"]["id"]
-    status, patched, _ = await admin.call("PATCH", f"/v1/apps/{app_id}/notifiers/{notifier_id}",
-                                          {"notifier": {"name": "renamed", "active": False}})
-    assert (status, patched["notifier"]["name"], patched["notifier"]["active"]) == (200, "renamed", False)
+    status, patched, _ = await admin.call(
+        "PATCH",
+        f"/v1/apps/{app_id}/notifiers/{notifier_id}",
+        {"notifier": {"name": "renamed", "active": False}},
+    )
+    assert (status, patched["notifier"]["name"], patched["notifier"]["active"]) == (
+        200,
+        "renamed",
+        False,
+    )
     status, _, _ = await admin.call("DELETE", f"/v1/apps/{app_id}/notifiers/{notifier_id}")
     assert status == 204
 
-    records = await records_for_key(api.settings.kafka.bootstrap_servers, CONFIG_NOTIFIERS, notifier_id.encode(), 3)
+    records = await records_for_key(
+        api.settings.kafka.bootstrap_servers, CONFIG_NOTIFIERS, notifier_id.encode(), 3
+    )
     first, second = (Notifier.model_validate_json(r.value) for r in records[:2])
     assert (first.name, first.active, first.version) == ("deploys", True, 1)
     assert (second.name, second.active, second.version) == ("renamed", False, 2)
@@ -77,9 +99,13 @@ async def test_notifier_create_patch_delete_is_published_in_order_with_a_tombsto
     events = []
     for event_type in ("notifier_added", "notifier_edited", "notifier_removed"):
         record = await find_record(
-            api.settings.kafka.bootstrap_servers, EVENTS,
-            lambda r, t=event_type: json.loads(r.value)["type"] == t
-            and json.loads(r.value)["type_data"].get("notifier_id") == notifier_id)
+            api.settings.kafka.bootstrap_servers,
+            EVENTS,
+            lambda r, t=event_type: (
+                json.loads(r.value)["type"] == t
+                and json.loads(r.value)["type_data"].get("notifier_id") == notifier_id
+            ),
+        )
         events.append(json.loads(record.value))
         assert headers_of(record)["ce_type"] == event_type
     assert {e["app_id"] for e in events} == {app_id}
@@ -89,15 +115,23 @@ async def test_app_registration_creates_its_default_notifier_and_a_view_sees_it(
     api: Any, admin: Client, unique: str
 ) -> None:
     app_id = await register(admin, unique)
-    view: MaterializedView[Any] = MaterializedView(api.settings.kafka, {
-        CONFIG_NOTIFIERS: Notifier.model_validate_json, CONFIG_APPS: AppEntry.model_validate_json})
+    view: MaterializedView[Any] = MaterializedView(
+        api.settings.kafka,
+        {CONFIG_NOTIFIERS: Notifier.model_validate_json, CONFIG_APPS: AppEntry.model_validate_json},
+    )
     stop = asyncio.Event()
     await view.start()
     task = asyncio.create_task(view.run(stop))
     try:
         await view.wait_ready(30)
-        defaults = await eventually(lambda: [n for n in view.table(CONFIG_NOTIFIERS).values()
-                                             if n.app_id == app_id and n.is_default], what="default notifier")
+        defaults = await eventually(
+            lambda: [
+                n
+                for n in view.table(CONFIG_NOTIFIERS).values()
+                if n.app_id == app_id and n.is_default
+            ],
+            what="default notifier",
+        )
         assert view.table(CONFIG_APPS)[app_id].owner_id == f"owner-{unique}"
     finally:
         stop.set()
@@ -105,13 +139,16 @@ async def test_app_registration_creates_its_default_notifier_and_a_view_sees_it(
         await view.stop()
     [default] = defaults
     assert default.platform.value == "email"
-    assert default.selection.preset is not None and default.selection.preset.value == "critical_alerts"
+    assert default.selection.preset is not None
+    assert default.selection.preset.value == "critical_alerts"
     assert default.type_data["owner"] is True
     status, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert [n["id"] for n in listed["notifiers"]] == [default.id]
-    status, _, _ = await admin.call("PUT", f"/v1/apps/{app_id}", {"app": {"name": "renamed",
-                                                                          "owner_id": f"owner-{unique}"}})
-    status, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
+    status, _, _ = await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "renamed", "owner_id": f"owner-{unique}"}}
+    )
+    assert status == 200
+    _, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert len(listed["notifiers"]) == 1, "registering again does not add a second default"
 
 
@@ -121,11 +158,15 @@ async def test_if_match_is_honoured_when_sent(admin: Client, unique: str) -> Non
     path = f"/v1/apps/{app_id}/notifiers/{created['notifier']['id']}"
     first_tag = headers["ETag"]
 
-    status, _, headers = await admin.call("PATCH", path, {"notifier": {"name": "a"}}, If_Match=first_tag)
+    status, _, headers = await admin.call(
+        "PATCH", path, {"notifier": {"name": "a"}}, If_Match=first_tag
+    )
     assert status == 200
     second_tag = headers["ETag"]
     assert second_tag != first_tag
-    status, problem, headers = await admin.call("PATCH", path, {"notifier": {"name": "b"}}, If_Match=first_tag)
+    status, _, headers = await admin.call(
+        "PATCH", path, {"notifier": {"name": "b"}}, If_Match=first_tag
+    )
     assert status == 412
     assert headers["Content-Type"].startswith("application/problem+json")
     status, _, _ = await admin.call("DELETE", path, If_Match=first_tag)
@@ -138,13 +179,20 @@ async def test_if_match_is_honoured_when_sent(admin: Client, unique: str) -> Non
     assert status == 204
 
 
-async def test_idempotency_key_replays_the_same_answer_and_refuses_another_body(admin: Client, unique: str) -> None:
+async def test_idempotency_key_replays_the_same_answer_and_refuses_another_body(
+    admin: Client, unique: str
+) -> None:
     app_id = await register(admin, unique)
     key = str(uuid.uuid4())
-    first = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key)
-    again = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key)
-    other = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(name="other"),
-                             Idempotency_Key=key)
+    first = await admin.call(
+        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key
+    )
+    again = await admin.call(
+        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key
+    )
+    other = await admin.call(
+        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(name="other"), Idempotency_Key=key
+    )
 
     assert (first[0], again[0]) == (201, 201)
     assert first[1] == again[1]
@@ -154,84 +202,145 @@ async def test_idempotency_key_replays_the_same_answer_and_refuses_another_body(
     assert [n["name"] for n in listed["notifiers"] if not n["is_default"]] == ["deploys"]
 
 
-async def test_concurrent_requests_with_one_idempotency_key_create_once(admin: Client, unique: str) -> None:
+async def test_concurrent_requests_with_one_idempotency_key_create_once(
+    admin: Client, unique: str
+) -> None:
     app_id = await register(admin, unique)
     key = str(uuid.uuid4())
-    answers = await asyncio.gather(*[admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(),
-                                                Idempotency_Key=key) for _ in range(5)])
+    answers = await asyncio.gather(
+        *[
+            admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key)
+            for _ in range(5)
+        ]
+    )
     assert {a[0] for a in answers} <= {201, 409}
     _, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert len([n for n in listed["notifiers"] if not n["is_default"]]) == 1
 
 
-async def test_a_token_of_app_a_gets_404_on_app_b(api: Any, admin: Client, http: Any, unique: str) -> None:
+async def test_a_token_of_app_a_gets_404_on_app_b(
+    api: Any, admin: Client, http: Any, unique: str
+) -> None:
     app_a, app_b = await register(admin, unique, "-a"), await register(admin, unique, "-b")
     async with api.pool.acquire() as connection:
         _, token_a = await create_token(connection, "app a", TokenScope.APP, app_a)
-        _, owner_token = await create_token(connection, "owner", TokenScope.OWNER, f"owner-{unique}")
+        _, owner_token = await create_token(
+            connection, "owner", TokenScope.OWNER, f"owner-{unique}"
+        )
     client_a = Client(http, admin.base, token_a)
 
     assert (await client_a.call("GET", f"/v1/apps/{app_a}/notifiers"))[0] == 200
-    for method, path, body in (("GET", f"/v1/apps/{app_b}/notifiers", None),
-                               ("POST", f"/v1/apps/{app_b}/notifiers", webhook_body()),
-                               ("GET", f"/v1/apps/{app_b}", None),
-                               ("DELETE", f"/v1/apps/{app_b}", None)):
+    for method, path, body in (
+        ("GET", f"/v1/apps/{app_b}/notifiers", None),
+        ("POST", f"/v1/apps/{app_b}/notifiers", webhook_body()),
+        ("GET", f"/v1/apps/{app_b}", None),
+        ("DELETE", f"/v1/apps/{app_b}", None),
+    ):
         status, problem, _ = await client_a.call(method, path, body)
         assert (status, problem["resource"]) == (404, "app"), (method, path)
     owner = Client(http, admin.base, owner_token)
     assert (await owner.call("GET", f"/v1/apps/{app_b}/notifiers"))[0] == 200
-    status, _, _ = await owner.call("PUT", f"/v1/apps/app-{unique}-elsewhere",
-                                    {"app": {"name": "x", "owner_id": "someone-else"}})
+    status, _, _ = await owner.call(
+        "PUT",
+        f"/v1/apps/app-{unique}-elsewhere",
+        {"app": {"name": "x", "owner_id": "someone-else"}},
+    )
     assert status == 404
-    assert (await Client(http, admin.base, "hrld_not-a-token").call("GET", f"/v1/apps/{app_a}"))[0] == 401
+    assert (await Client(http, admin.base, "hrld_not-a-token").call("GET", f"/v1/apps/{app_a}"))[
+        0
+    ] == 401
 
 
 async def test_invalid_notifiers_get_422_listing_every_problem(admin: Client, unique: str) -> None:
     app_id = await register(admin, unique)
-    status, problem, headers = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", {"notifier": {
-        "name": "", "platform_id": "webhook", "selected_event_ids": ["app_deployd", "app:budget:set"],
-        "send_all_events": "yes", "colour": "red",
-        "type_data": {"webhook_url": "ftp://user:pw@example.com/x", "headers": {"Host": "evil"}}}})
+    status, problem, headers = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        {
+            "notifier": {
+                "name": "",
+                "platform_id": "webhook",
+                "selected_event_ids": ["app_deployd", "app:budget:set"],
+                "send_all_events": "yes",
+                "colour": "red",
+                "type_data": {
+                    "webhook_url": "ftp://user:pw@example.com/x",
+                    "headers": {"Host": "evil"},
+                },
+            }
+        },
+    )
 
     assert status == 422
     assert headers["Content-Type"].startswith("application/problem+json")
     errors = problem["errors"]
-    assert set(errors) == {"name", "selected_event_ids", "send_all_events", "colour",
-                           "type_data.webhook_url", "type_data.headers"}
+    assert set(errors) == {
+        "name",
+        "selected_event_ids",
+        "send_all_events",
+        "colour",
+        "type_data.webhook_url",
+        "type_data.headers",
+    }
     assert len(errors["selected_event_ids"]) == 2
     assert all(isinstance(m, str) for messages in errors.values() for m in messages)
-    status, problem, _ = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", {
-        "notifier": {"name": "local", "platform_id": "email", "type_data": {"emails": ["not-an-address"]}}})
+    status, problem, _ = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        {
+            "notifier": {
+                "name": "local",
+                "platform_id": "email",
+                "type_data": {"emails": ["not-an-address"]},
+            }
+        },
+    )
     assert (status, list(problem["errors"])) == (422, ["type_data.emails"])
 
 
 async def test_webhook_secret_is_write_only(api: Any, admin: Client, unique: str) -> None:
     app_id = await register(admin, unique)
     secret = "whsec_" + "A" * 32
-    _, created, _ = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(
-        type_data={"webhook_url": "https://hooks.example.com/x", "secret": secret,
-                   "headers": {"Authorization": "Bearer s3cret", "X-Team": "ops"}}))
+    _, created, _ = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        webhook_body(
+            type_data={
+                "webhook_url": "https://hooks.example.com/x",
+                "secret": secret,
+                "headers": {"Authorization": "Bearer s3cret", "X-Team": "ops"},
+            }
+        ),
+    )
     shown = created["notifier"]["type_data"]
     assert shown["secret"] == "********"
     assert shown["headers"] == {"Authorization": "********", "X-Team": "ops"}
     path = f"/v1/apps/{app_id}/notifiers/{created['notifier']['id']}"
-    await admin.call("PATCH", path, {"notifier": {"type_data": shown}})  # a client echoing what it read
-    records = await records_for_key(api.settings.kafka.bootstrap_servers, CONFIG_NOTIFIERS,
-                                    created["notifier"]["id"].encode(), 2)
+    await admin.call(
+        "PATCH", path, {"notifier": {"type_data": shown}}
+    )  # a client echoing what it read
+    records = await records_for_key(
+        api.settings.kafka.bootstrap_servers,
+        CONFIG_NOTIFIERS,
+        created["notifier"]["id"].encode(),
+        2,
+    )
     published = Notifier.model_validate_json(records[1].value)
     assert published.type_data["secret"] == secret, "the sender still gets the real secret"
 
 
-async def test_token_exchange_gives_a_jwt_that_dies_with_its_token(api: Any, admin: Client, http: Any,
-                                                                    unique: str) -> None:
+async def test_token_exchange_gives_a_jwt_that_dies_with_its_token(
+    api: Any, admin: Client, http: Any, unique: str
+) -> None:
     app_id = await register(admin, unique)
     async with api.pool.acquire() as connection:
         token_id, token = await create_token(connection, "cli", TokenScope.APP, app_id)
     import base64
 
     basic = base64.b64encode(f":{token}".encode()).decode()
-    async with http.post(f"{admin.base}/v1/tokens/exchange", json={},
-                         headers={"Authorization": f"Basic {basic}"}) as response:
+    async with http.post(
+        f"{admin.base}/v1/tokens/exchange", json={}, headers={"Authorization": f"Basic {basic}"}
+    ) as response:
         assert response.status == 200
         jwt = (await response.json())["token"]
     assert jwt.count(".") == 2
@@ -240,23 +349,33 @@ async def test_token_exchange_gives_a_jwt_that_dies_with_its_token(api: Any, adm
     async with api.pool.acquire() as connection:
         assert await revoke_token(connection, token_id)
     assert (await with_jwt.call("GET", f"/v1/apps/{app_id}/notifiers"))[0] == 401
-    assert (await Client(http, admin.base, token).call("GET", f"/v1/apps/{app_id}/notifiers"))[0] == 401
-    async with http.post(f"{admin.base}/v1/tokens/exchange", headers={"Authorization": f"Basic {basic}"}) as r:
+    assert (await Client(http, admin.base, token).call("GET", f"/v1/apps/{app_id}/notifiers"))[
+        0
+    ] == 401
+    async with http.post(
+        f"{admin.base}/v1/tokens/exchange", headers={"Authorization": f"Basic {basic}"}
+    ) as r:
         assert r.status == 401
         assert (await r.json())["error"]
 
 
-async def test_catalog_endpoints_are_public_and_shaped_like_scalingo(admin: Client, http: Any) -> None:
+async def test_catalog_endpoints_are_public_and_shaped_like_scalingo(
+    admin: Client, http: Any
+) -> None:
     async with http.get(f"{admin.base}/v1/notification_platforms") as r:
         platforms = (await r.json())["notification_platforms"]
     names = {p["name"] for p in platforms}
     assert {"email", "webhook", "slack", "rocket_chat", "mattermost", "discord"} <= names
     webhook = next(p for p in platforms if p["name"] == "webhook")
     assert "app_deployed" in webhook["available_event_ids"]
-    assert "app:budget:set" not in webhook["available_event_ids"], "audit-only types are carried by none"
+    assert "app:budget:set" not in webhook["available_event_ids"], (
+        "audit-only types are carried by none"
+    )
     async with http.get(f"{admin.base}/v1/event_types") as r:
         body = await r.json()
-    assert list(body) == ["event_types"], "no meta: Scalingo's Go client decodes every member as a list"
+    assert list(body) == ["event_types"], (
+        "no meta: Scalingo's Go client decodes every member as a list"
+    )
     deployed = next(t for t in body["event_types"] if t["id"] == "app_deployed")
     assert deployed["display_name"] == "App deployed"
     assert {"id", "category_id", "name", "display_name", "description", "template"} <= set(deployed)
@@ -273,56 +392,107 @@ async def test_pagination_like_scalingo(admin: Client, unique: str) -> None:
     for i in range(4):
         await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(name=f"n{i}"))
     _, everything, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
-    assert len(everything["notifiers"]) == 5, "no page asked: everything (Scalingo's clients read one page)"
+    assert len(everything["notifiers"]) == 5, (
+        "no page asked: everything (Scalingo's clients read one page)"
+    )
     _, page2, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers?page=2&per_page=2")
     assert [n["name"] for n in page2["notifiers"]] == ["n1", "n2"]
-    assert page2["meta"]["pagination"] == {"prev_page": 1, "current_page": 2, "next_page": 3,
-                                           "total_pages": 3, "total_count": 5}
+    assert page2["meta"]["pagination"] == {
+        "prev_page": 1,
+        "current_page": 2,
+        "next_page": 3,
+        "total_pages": 3,
+        "total_count": 5,
+    }
     status, problem, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers?page=0")
     assert (status, list(problem["errors"])) == (422, ["page"])
 
 
-async def test_directory_changes_are_published_with_their_events(api: Any, admin: Client, unique: str) -> None:
+async def test_directory_changes_are_published_with_their_events(
+    api: Any, admin: Client, unique: str
+) -> None:
     app_id = await register(admin, unique)
     owner_id = f"owner-{unique}"
     user_id = f"user-{unique}"
-    status, _, _ = await admin.call("PUT", f"/v1/users/{user_id}", {"user": {"email": "ann@example.com",
-                                                                            "name": "Ann"}})
+    status, _, _ = await admin.call(
+        "PUT", f"/v1/users/{user_id}", {"user": {"email": "ann@example.com", "name": "Ann"}}
+    )
     assert status == 201
-    status, _, _ = await admin.call("PUT", f"/v1/owners/{owner_id}", {"owner": {
-        "kind": "organisation", "name": "Acme", "members": [{"user_id": user_id, "role": "owner"}]}})
+    status, _, _ = await admin.call(
+        "PUT",
+        f"/v1/owners/{owner_id}",
+        {
+            "owner": {
+                "kind": "organisation",
+                "name": "Acme",
+                "members": [{"user_id": user_id, "role": "owner"}],
+            }
+        },
+    )
     assert status == 201
-    status, collaborator, _ = await admin.call("PUT", f"/v1/apps/{app_id}/collaborators/c1", {
-        "collaborator": {"email": "bob@example.com", "role": "collaborator"}})
+    status, collaborator, _ = await admin.call(
+        "PUT",
+        f"/v1/apps/{app_id}/collaborators/c1",
+        {"collaborator": {"email": "bob@example.com", "role": "collaborator"}},
+    )
     assert (status, collaborator["collaborator"]["status"]) == (201, "invited")
-    await admin.call("PUT", f"/v1/users/{user_id}", {"user": {"email": "ann@acme.example.com", "name": "Ann"}})
+    await admin.call(
+        "PUT", f"/v1/users/{user_id}", {"user": {"email": "ann@acme.example.com", "name": "Ann"}}
+    )
 
     bootstrap = api.settings.kafka.bootstrap_servers
     apps = await records_for_key(bootstrap, CONFIG_APPS, app_id.encode(), 2)
     latest_app = AppEntry.model_validate_json(apps[-1].value)
     assert [(c.id, c.email) for c in latest_app.collaborators] == [("c1", "bob@example.com")]
     owners = await records_for_key(bootstrap, CONFIG_OWNERS, owner_id.encode(), 2)
-    assert OwnerEntry.model_validate_json(owners[-1].value).members[0].email == "ann@acme.example.com"
-    invited = await find_record(bootstrap, EVENTS, lambda r: json.loads(r.value)["type"] == "collaborator_invited"
-                                and json.loads(r.value)["app_id"] == app_id)
+    assert (
+        OwnerEntry.model_validate_json(owners[-1].value).members[0].email == "ann@acme.example.com"
+    )
+    invited = await find_record(
+        bootstrap,
+        EVENTS,
+        lambda r: (
+            json.loads(r.value)["type"] == "collaborator_invited"
+            and json.loads(r.value)["app_id"] == app_id
+        ),
+    )
     assert json.loads(invited.value)["type_data"]["email"] == "bob@example.com"
 
 
-async def test_directory_follows_the_platforms_own_events(api: Any, admin: Client, producer: Any, unique: str) -> None:
+async def test_directory_follows_the_platforms_own_events(
+    api: Any, admin: Client, producer: Any, unique: str
+) -> None:
     app_id = await register(admin, unique)
-    await admin.call("PUT", f"/v1/apps/{app_id}/collaborators/c9", {"collaborator": {"email": "eve@example.com"}})
+    await admin.call(
+        "PUT", f"/v1/apps/{app_id}/collaborators/c9", {"collaborator": {"email": "eve@example.com"}}
+    )
 
     def event(event_type: str, type_data: dict[str, Any]) -> OutgoingRecord:
-        body = {"id": str(uuid.uuid4()), "type": event_type, "created_at": "2026-11-23T10:00:00Z",
-                "source": "deployer", "app_id": app_id, "owner_id": f"owner-{unique}", "type_data": type_data}
+        body = {
+            "id": str(uuid.uuid4()),
+            "type": event_type,
+            "created_at": "2026-11-23T10:00:00Z",
+            "source": "deployer",
+            "app_id": app_id,
+            "owner_id": f"owner-{unique}",
+            "type_data": type_data,
+        }
         # as ingest writes it to notify.events: validated and normalised by the catalog
         return OutgoingRecord(EVENTS, parse_event(body).to_json(), app_id.encode())
 
-    await send_all(producer, [
-        event("app_renamed", {"old_name": "my-app", "new_name": "shiny-app"}),
-        event("collaborator_accepted", {"collaborator": {"id": "c9", "email": "eve@example.com"}}),
-        event("app_transferred", {"old_owner": {"id": f"owner-{unique}"}, "new_owner": {"id": "new-owner"}}),
-    ])
+    await send_all(
+        producer,
+        [
+            event("app_renamed", {"old_name": "my-app", "new_name": "shiny-app"}),
+            event(
+                "collaborator_accepted", {"collaborator": {"id": "c9", "email": "eve@example.com"}}
+            ),
+            event(
+                "app_transferred",
+                {"old_owner": {"id": f"owner-{unique}"}, "new_owner": {"id": "new-owner"}},
+            ),
+        ],
+    )
 
     async def app_now() -> dict[str, Any]:
         return (await admin.call("GET", f"/v1/apps/{app_id}"))[1]["app"]
@@ -336,8 +506,12 @@ async def test_directory_follows_the_platforms_own_events(api: Any, admin: Clien
 
 async def _settled(pending: Any) -> dict[str, Any] | None:
     app = await pending
-    done = app["name"] == "shiny-app" and app["owner_id"] == "new-owner" and app["collaborators"] \
+    done = (
+        app["name"] == "shiny-app"
+        and app["owner_id"] == "new-owner"
+        and app["collaborators"]
         and app["collaborators"][0]["status"] == "accepted"
+    )
     return app if done else None
 
 

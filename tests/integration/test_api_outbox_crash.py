@@ -44,10 +44,14 @@ class ApiProcess:
     def __init__(self, database_url: str, bootstrap: str, log: Path) -> None:
         self.port = free_port()
         self.env = {
-            **os.environ, "HERALD_API_DATABASE_URL": database_url,
-            "HERALD_API_KAFKA__BOOTSTRAP_SERVERS": bootstrap, "HERALD_API_HTTP__PORT": str(self.port),
-            "HERALD_API_ADMIN_TOKEN": TOKEN, "HERALD_API_DIRECTORY_CONSUMER_ENABLED": "false",
-            "HERALD_API_LOG__JSON": "false", "HERALD_API_RELAY_POLL_S": "0.2",
+            **os.environ,
+            "HERALD_API_DATABASE_URL": database_url,
+            "HERALD_API_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "HERALD_API_HTTP__PORT": str(self.port),
+            "HERALD_API_ADMIN_TOKEN": TOKEN,
+            "HERALD_API_DIRECTORY_CONSUMER_ENABLED": "false",
+            "HERALD_API_LOG__JSON": "false",
+            "HERALD_API_RELAY_POLL_S": "0.2",
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
@@ -55,21 +59,25 @@ class ApiProcess:
     def start(self, *, relay: bool) -> None:
         env = {**self.env, "HERALD_API_RELAY_ENABLED": str(relay).lower()}
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "herald_api"], env=env, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "herald_api"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
                 return bool(r.status == 200)
         except OSError:
             return False
 
     def call(self, method: str, path: str, body: Any) -> tuple[int, Any]:
-        request = urllib.request.Request(  # noqa: S310 - loopback
-            f"http://127.0.0.1:{self.port}{path}", data=json.dumps(body).encode(), method=method,
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
 
     def kill(self) -> None:
@@ -98,10 +106,22 @@ async def test_sigkill_between_commit_and_publish_loses_nothing(
     api_process.start(relay=False)  # committed rows stay in the outbox: the crash window, held open
     await eventually(api_process.ready, timeout_s=60, what="API ready")
     app_id = f"crash-{unique}"
-    assert api_process.call("PUT", f"/v1/apps/{app_id}", {"app": {"name": "c", "owner_id": "o"}})[0] == 201
-    status, created = api_process.call("POST", f"/v1/apps/{app_id}/notifiers", {"notifier": {
-        "name": "survivor", "platform_id": "webhook", "selected_event_ids": ["app_deployed"],
-        "type_data": {"webhook_url": "https://hooks.example.com/x"}}})
+    assert (
+        api_process.call("PUT", f"/v1/apps/{app_id}", {"app": {"name": "c", "owner_id": "o"}})[0]
+        == 201
+    )
+    status, created = api_process.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        {
+            "notifier": {
+                "name": "survivor",
+                "platform_id": "webhook",
+                "selected_event_ids": ["app_deployed"],
+                "type_data": {"webhook_url": "https://hooks.example.com/x"},
+            }
+        },
+    )
     assert status == 201
     notifier_id = created["notifier"]["id"]
 
@@ -109,14 +129,26 @@ async def test_sigkill_between_commit_and_publish_loses_nothing(
     connection = await asyncpg.connect(crash_database)
     try:
         pending = await connection.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-        assert pending >= 4, "app, default notifier, notifier and their events are still unpublished"
+        assert pending >= 4, (
+            "app, default notifier, notifier and their events are still unpublished"
+        )
         with pytest.raises(AssertionError):
-            await records_for_key(kafka_settings.bootstrap_servers, CONFIG_NOTIFIERS, notifier_id.encode(), 1,
-                                  timeout_s=1.5)
+            await records_for_key(
+                kafka_settings.bootstrap_servers,
+                CONFIG_NOTIFIERS,
+                notifier_id.encode(),
+                1,
+                timeout_s=1.5,
+            )
 
         api_process.start(relay=True)
-        [record] = await records_for_key(kafka_settings.bootstrap_servers, CONFIG_NOTIFIERS,
-                                         notifier_id.encode(), 1, timeout_s=60)
+        [record] = await records_for_key(
+            kafka_settings.bootstrap_servers,
+            CONFIG_NOTIFIERS,
+            notifier_id.encode(),
+            1,
+            timeout_s=60,
+        )
         assert Notifier.model_validate_json(record.value).name == "survivor"
         await eventually(lambda: _all_sent(connection), what="every outbox row marked sent")
     finally:

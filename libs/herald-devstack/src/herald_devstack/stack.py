@@ -38,7 +38,7 @@ class DevSettings(BaseSettings):
     smtp_port: int = 12525
     webhook_sink_port: int = 18099
     api_port: int = 18080
-    api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"
+    api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"  # noqa: S105 - local
     ingest_port: int = 18081
     router_port: int = 18082
     sender_webhook_port: int = 18090

@@ -38,7 +38,7 @@ def context(request: web.Request) -> ApiContext:
 
 
 def principal(request: web.Request) -> Principal:
-    found = request.get(PRINCIPAL)
+    found: Principal | None = request.get(PRINCIPAL)
     if found is None:
         raise ApiProblem(401, "a valid bearer token is required", kind="unauthorized")
     return found
