@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from herald_core.directory import AppEntry, Directory, MemberEntry, OwnerEntry
 from herald_core.envelope import Event, EventUser
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import CONFIG_NOTIFIERS, Channel
@@ -146,17 +147,18 @@ WATCHERS = [
 @pytest.mark.parametrize(
     ("routed", "expected"),
     [
-        (event("app-a", "org-1"), ["n-app-a", "n-org-1", "n-org-1-filtered"]),
-        (event("app-b", "org-1"), ["n-app-b", "n-org-1", "n-org-1-filtered"]),
-        (event(None, "org-1"), ["n-org-1", "n-org-1-filtered"]),
+        (event("app-a", "org-1"), ["n-app-a", "n-org-1", "n-org-1-filtered", "n-u-1"]),
+        (event("app-b", "org-1"), ["n-app-b", "n-org-1", "n-org-1-filtered", "n-u-1"]),
+        (event(None, "org-1"), ["n-org-1", "n-org-1-filtered", "n-u-1"]),
         (event("app-a", None), ["n-app-a"]),
         (event("app-c", "org-2"), ["n-org-2"]),
+        # user notifiers: the members of the event's owner (u-1 in org-1), and an own account
         (
-            event("app-a", "org-1", user_id="u-1"),
+            event("app-a", "org-1", user_id="u-2"),
             ["n-app-a", "n-org-1", "n-org-1-filtered", "n-u-1"],
         ),
-        (event("app-x", "org-x", user_id="u-2"), ["n-u-2"]),
-        (event("app-x", "org-x", user_id="u-9"), []),
+        (event("app-x", "u-2"), ["n-u-2"]),
+        (event("app-x", "org-x", user_id="u-1"), []),
     ],
     ids=[
         "app-a-of-org-1",
@@ -164,9 +166,9 @@ WATCHERS = [
         "owner-level-event",
         "app-without-owner",
         "other-owner",
-        "with-user",
-        "only-the-user",
-        "nobody",
+        "member-of-the-owner",
+        "own-account",
+        "acting-user-is-not-a-member",
     ],
 )
 def test_candidates_by_app_owner_and_user(routed, expected):
@@ -174,7 +176,24 @@ def test_candidates_by_app_owner_and_user(routed, expected):
     index = NotifierIndex()
     for watcher in reversed(WATCHERS):
         put(index, watcher)
-    assert ids(index.candidates(routed)) == expected
+    directory = Directory(owners=[OwnerEntry(id="org-1", members=(MemberEntry(user_id="u-1"),))])
+    assert ids(index.candidates(routed, directory)) == expected
+
+
+def test_candidates_follow_the_apps_current_owner():
+    index = NotifierIndex()
+    put(index, owner("n-new-owner", "org-2"))
+    moved = Directory(apps=[AppEntry(id="app-a", name="a", owner_id="org-2")])
+    assert ids(index.candidates(event("app-a", "org-1"), moved)) == ["n-new-owner"]
+
+
+def test_alert_events_reach_the_notifiers_they_list():
+    index = NotifierIndex()
+    put(index, app("n-listed", "app-z"))
+    alert = event("app-a", "org-1").model_copy(
+        update={"type_data": {"notifier_ids": ["n-listed", "gone"]}}
+    )
+    assert ids(index.candidates(alert)) == ["n-listed"]
 
 
 def test_candidates_are_sorted_by_id_whatever_the_insertion_order():

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from herald_core.catalog import CATALOG, answers_to
 from herald_core.deliveries import DELIVERY_NAMESPACE, Delivery, NotifierSnapshot, delivery_id
+from herald_core.directory import AppEntry, Directory, MemberEntry, OwnerEntry
 from herald_core.envelope import Event, EventUser
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Preset, Scope, Selection
@@ -99,10 +100,10 @@ ALICE = EventUser(id="u-1", username="alice")
             {"app_id": "app-1", "owner_id": "org-1", "rack": "staging"},
             False,
         ),
-        (USER, {"app_id": "app-1", "user": ALICE}, True),
-        (USER, {"owner_id": "org-1", "user": ALICE}, True),
-        # Membership-based user scope (DESIGN.md §4) needs the owners directory, which
-        # in_scope does not take: without it, another person's event is not in scope.
+        # A user notifier gets the events of the owners the user belongs to (the directory says
+        # who; test_user_scope_follows_membership) and of their own account (the owner u-1).
+        (USER, {"owner_id": "u-1"}, True),
+        (USER, {"owner_id": "org-1", "user": ALICE}, False),
         (USER, {"app_id": "app-1", "user": EventUser(id="u-2")}, False),
         (USER, {"app_id": "app-1", "user": EventUser(username="alice")}, False),
         (USER, {"app_id": "app-1"}, False),
@@ -128,8 +129,8 @@ ALICE = EventUser(id="u-1", username="alice")
         "owner-rack-filter-no-rack",
         "owner-two-filters-hit",
         "owner-two-filters-one-miss",
-        "user-own-app-event",
-        "user-own-owner-event",
+        "user-own-account-event",
+        "user-acting-is-not-membership",
         "user-other-user",
         "user-without-id",
         "user-no-user",
@@ -137,6 +138,34 @@ ALICE = EventUser(id="u-1", username="alice")
 )
 def test_in_scope(scope, event_fields, expected):
     assert in_scope(notifier(**scope), envelope(**event_fields)) is expected
+
+
+MEMBERSHIP = Directory(owners=[OwnerEntry(id="org-1", members=(MemberEntry(user_id="u-1"),))])
+
+
+@pytest.mark.parametrize(
+    ("event_fields", "expected"),
+    [
+        ({"app_id": "app-1", "owner_id": "org-1"}, True),
+        ({"owner_id": "org-1"}, True),
+        ({"app_id": "app-5", "owner_id": "org-2"}, False),
+        ({"owner_id": "u-1"}, True),
+        ({"app_id": "app-1"}, False),
+    ],
+    ids=["member-org-app", "member-org-owner-level", "other-org", "own-account", "owner-unknown"],
+)
+def test_user_scope_follows_membership(event_fields, expected):
+    user = notifier(scope=Scope.USER, user_id="u-1")
+    assert in_scope(user, envelope(**event_fields), MEMBERSHIP) is expected
+
+
+def test_owner_scope_follows_app_transfers():
+    transferred = Directory(apps=[AppEntry(id="app-1", name="a", owner_id="org-2")])
+    old_owner = notifier(scope=Scope.OWNER, owner_id="org-1")
+    new_owner = notifier(scope=Scope.OWNER, owner_id="org-2")
+    stale_event = envelope(app_id="app-1", owner_id="org-1")
+    assert not in_scope(old_owner, stale_event, transferred)
+    assert in_scope(new_owner, stale_event, transferred)
 
 
 # --- selection ------------------------------------------------------------------------------
@@ -335,7 +364,12 @@ def test_other_types_are_forwarded(type_):
 NOTIFIERS = [
     notifier("n-app1-all", selection=ALL_EVENTS),
     notifier("n-app1-inactive", selection=ALL_EVENTS, active=False),
-    notifier("n-app1-default", platform=Channel.EMAIL, selection=CRITICAL),
+    notifier(
+        "n-app1-default",
+        platform=Channel.EMAIL,
+        selection=CRITICAL,
+        type_data={"emails": ["ops@example.com"]},
+    ),
     notifier("n-app1-alerts", platform=Channel.SLACK, selection=ALL_ALERTS),
     notifier("n-app2-all", app_id="app-2", selection=ALL_EVENTS),
     notifier(
@@ -377,7 +411,7 @@ NOTIFIERS = [
         ),
         (
             event("app_deployed", BUILD_ERROR, user={"id": "u-2"}),
-            ["n-app1-all", "n-org1-cc-hook", "n-org1-deploys"],
+            ["n-app1-all", "n-org1-cc-hook", "n-org1-deploys", "n-u1-fails"],
         ),
         (event("app_crashed"), ["n-app1-all", "n-app1-default"]),
         (
@@ -392,8 +426,8 @@ NOTIFIERS = [
     ],
     ids=[
         "deployed-success",
-        "deployed-build-error-by-u1",
-        "deployed-build-error-by-u2",
+        "deployed-build-error-member-u1-acting",
+        "deployed-build-error-member-u1-not-acting",
         "crashed-default-notifier",
         "alert-triggered",
         "alert-resolved-not-critical",
@@ -404,7 +438,7 @@ NOTIFIERS = [
     ],
 )
 def test_route_picks_the_notifiers(routed, expected):
-    deliveries = route(routed, NOTIFIERS, ROUTED_AT)
+    deliveries = route(routed, NOTIFIERS, ROUTED_AT, MEMBERSHIP)
     assert [d.notifier.id for d in deliveries] == expected
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
@@ -52,6 +52,10 @@ class IngestMetrics:
 class RouterMetrics:
     events: Counter
     deliveries: Counter
+    routing_seconds: Histogram
+    event_age: Histogram
+    config_records: Gauge
+    config_ready: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> RouterMetrics:
@@ -66,6 +70,29 @@ class RouterMetrics:
                 "herald_router_deliveries_total",
                 "Deliveries written, by channel",
                 ["channel"],
+                registry=registry,
+            ),
+            routing_seconds=Histogram(
+                "herald_router_routing_seconds",
+                "Time to route one event (rules and recipients)",
+                buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+                registry=registry,
+            ),
+            event_age=Histogram(
+                "herald_router_event_age_seconds",
+                "From the event's time to its routing",
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            config_records=Gauge(
+                "herald_router_config_records",
+                "Records in the router's config view, by kind",
+                ["kind"],
+                registry=registry,
+            ),
+            config_ready=Gauge(
+                "herald_router_config_ready",
+                "1 once the config view caught up with the compacted topics",
                 registry=registry,
             ),
         )
@@ -98,5 +125,37 @@ class SenderMetrics:
                 ["channel"],
                 buckets=LATENCY_BUCKETS,
                 registry=registry,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ApiMetrics:
+    requests: Counter
+    latency: Histogram
+    outbox_published: Counter
+    outbox_pending: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> ApiMetrics:
+        # `route` is the route template (/v1/apps/{app}/notifiers), never a concrete path
+        return cls(
+            requests=Counter(
+                "herald_api_requests_total",
+                "API requests, by route template and status",
+                ["method", "route", "status"],
+                registry=registry,
+            ),
+            latency=Histogram(
+                "herald_api_request_duration_seconds",
+                "API request duration",
+                ["method", "route"],
+                registry=registry,
+            ),
+            outbox_published=Counter(
+                "herald_outbox_published_total", "Outbox rows published to Kafka", registry=registry
+            ),
+            outbox_pending=Gauge(
+                "herald_outbox_pending", "Outbox rows not yet published", registry=registry
             ),
         )

@@ -1,32 +1,83 @@
-"""Who gets an event: the router's pure core (DESIGN.md §4, STYLE.md §3).
+"""Who gets an event, and why not: the router's pure core (DESIGN.md §4, STYLE.md §3).
 
-Every function here is pure: the same inputs always give the same answer, with no I/O, clock
-or logging. The shell (`herald_router.app`) feeds them the config view and the current time.
+`explain` judges every candidate notifier and says, for each, whether it receives the event or
+which rule excluded it; `route` keeps the deliveries. The router runs `route`; the API's
+`POST /v1/events/simulate` shows `explain`. Both are pure: the same inputs always give the same
+answer, with no I/O, clock or logging (the caller passes the time).
+
+Rules, in the order they are checked:
+1. audit-only types are never forwarded (Convox budget configuration and overrides);
+2. inactive notifiers get nothing;
+3. scope: an app notifier gets its app's events; an owner notifier every event of its owner
+   (the app's current owner), narrowed by its app, add-on and rack lists; a user notifier the
+   events of the owners the user belongs to and of their own account;
+4. selection: all events, all alerts, a preset (resolved against the catalog now), or selected
+   ids matched against every id the event answers to (aliases and groups); an alert event also
+   reaches the notifiers its alert lists (`type_data.notifier_ids`);
+5. an e-mail notifier with nobody to mail gets nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from herald_core.catalog import CATALOG, answers_to
-from herald_core.deliveries import Delivery
+from herald_core.deliveries import Delivery, Recipient
+from herald_core.directory import Directory
 from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Preset, Scope, Selection
+from herald_core.recipients import resolve_recipients
+from herald_core.topics import Channel
 
 
-def in_scope(notifier: Notifier, event: Event) -> bool:
+class Exclusion(StrEnum):
+    """Why a notifier does not receive an event."""
+
+    AUDIT_ONLY = "audit_only"
+    INACTIVE = "inactive"
+    SCOPE = "scope"
+    SELECTION = "selection"
+    NO_RECIPIENTS = "no_recipients"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One notifier's verdict for one event."""
+
+    notifier: Notifier
+    exclusion: Exclusion | None = None
+    detail: str = ""
+    recipients: tuple[Recipient, ...] = field(default_factory=tuple)
+
+    @property
+    def delivered(self) -> bool:
+        return self.exclusion is None
+
+
+def event_owner(event: Event, directory: Directory) -> str | None:
+    """The owner the event belongs to now: its app's current owner, else the stated one."""
+    return directory.owner_of(event.app_id, event.owner_id)
+
+
+def in_scope(notifier: Notifier, event: Event, directory: Directory | None = None) -> bool:
     """True when the event concerns what the notifier watches (its app, owner or user)."""
+    directory = directory or Directory()
     if notifier.scope is Scope.APP:
         return event.app_id is not None and event.app_id == notifier.app_id
+    owner = event_owner(event, directory)
     if notifier.scope is Scope.OWNER:
         return (
-            event.owner_id == notifier.owner_id
+            owner is not None
+            and owner == notifier.owner_id
             and (not notifier.app_ids or event.app_id in notifier.app_ids)
             and (not notifier.addon_ids or event.addon_id in notifier.addon_ids)
             and (not notifier.racks or event.rack in notifier.racks)
         )
-    return event.user is not None and event.user.id == notifier.user_id
+    user_id = notifier.user_id or ""
+    return owner is not None and owner in directory.owners_of_user(user_id)
 
 
 def preset_ids(preset: Preset) -> frozenset[str]:
@@ -52,18 +103,63 @@ def selects(selection: Selection, answers: frozenset[str]) -> bool:
     return bool(answers & frozenset(selection.selected_event_ids))
 
 
+def listed_by_alert(notifier: Notifier, event: Event) -> bool:
+    """True when the event is an alert that lists this notifier (`type_data.notifier_ids`)."""
+    listed = event.type_data.get("notifier_ids")
+    return isinstance(listed, list) and notifier.id in listed
+
+
 def is_forwarded(event: Event) -> bool:
     """False for audit-only types, which no selection can forward."""
     return event.type not in CATALOG.audit_only_ids()
 
 
-def route(event: Event, notifiers: Iterable[Notifier], routed_at: datetime) -> list[Delivery]:
-    """One delivery per active notifier in scope whose selection wants the event. Pure."""
+def decide(
+    notifier: Notifier, event: Event, answers: frozenset[str], directory: Directory
+) -> Decision:
+    """The verdict for one notifier (rules 2 to 5; rule 1 is the caller's)."""
+    if not notifier.active:
+        return Decision(notifier, Exclusion.INACTIVE, "the notifier is not active")
+    if not in_scope(notifier, event, directory):
+        return Decision(
+            notifier, Exclusion.SCOPE, f"the event is outside the notifier's {notifier.scope} scope"
+        )
+    if not (selects(notifier.selection, answers) or listed_by_alert(notifier, event)):
+        return Decision(notifier, Exclusion.SELECTION, f"{event.type} is not selected")
+    recipients = resolve_recipients(notifier, event, directory)
+    if notifier.platform is Channel.EMAIL and not recipients:
+        return Decision(notifier, Exclusion.NO_RECIPIENTS, "nobody to e-mail")
+    return Decision(notifier, recipients=recipients)
+
+
+def explain(
+    event: Event, notifiers: Iterable[Notifier], directory: Directory | None = None
+) -> list[Decision]:
+    """A verdict for every candidate notifier, in notifier id order. Pure."""
+    directory = directory or Directory()
+    ordered = sorted(notifiers, key=lambda n: n.id)
     if not is_forwarded(event):
-        return []
+        return [
+            Decision(n, Exclusion.AUDIT_ONLY, f"{event.type} is audit-only: never forwarded")
+            for n in ordered
+        ]
     answers = answers_to(event.type, event.type_data)
+    return [decide(n, event, answers, directory) for n in ordered]
+
+
+def route(
+    event: Event,
+    notifiers: Iterable[Notifier],
+    routed_at: datetime,
+    directory: Directory | None = None,
+    *,
+    traceparent: str | None = None,
+) -> list[Delivery]:
+    """One delivery per notifier that receives the event. Pure."""
     return [
-        Delivery.for_(event, notifier, routed_at)
-        for notifier in sorted(notifiers, key=lambda n: n.id)
-        if notifier.active and in_scope(notifier, event) and selects(notifier.selection, answers)
+        Delivery.for_(
+            event, d.notifier, routed_at, recipients=d.recipients, traceparent=traceparent
+        )
+        for d in explain(event, notifiers, directory)
+        if d.delivered
     ]

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from aiohttp import web
+from herald_core import headers as h
 from herald_core.envelope import Event
 from herald_core.errors import FailureReason, InvalidEvent
+from herald_core.headers import header
 from herald_core.metrics import Outcome, RouterMetrics
-from herald_core.notifiers import Notifier
 from herald_core.routing import is_forwarded, route
-from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
+from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
 from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
@@ -28,7 +31,7 @@ from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_router.index import NotifierIndex
+from herald_router.index import RouterMemory
 from herald_router.records import delivery_record
 from herald_router.settings import RouterSettings
 
@@ -36,9 +39,6 @@ log = structlog.get_logger(__name__)
 
 
 def _dead_letter(record: Record, reason: FailureReason, detail: str) -> OutgoingRecord:
-    from herald_core import headers as h
-    from herald_core.topics import EVENTS_DLQ
-
     headers = [
         *record.headers,
         (h.DLQ_REASON, reason.value.encode()),
@@ -55,11 +55,10 @@ class RouterService:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = RouterMetrics.create(self.registry)
-        self.index = NotifierIndex()
-        self.view: MaterializedView[Notifier] = MaterializedView(
-            settings.kafka,
-            {CONFIG_NOTIFIERS: Notifier.model_validate_json},
-            on_change=self.index.on_change,
+        self.memory = RouterMemory()
+        self.index = self.memory.notifiers
+        self.view: MaterializedView[Any] = MaterializedView(
+            settings.kafka, RouterMemory.decoders(), on_change=self.memory.on_change
         )
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
@@ -69,12 +68,19 @@ class RouterService:
         self._routing = False
 
     def ready(self) -> tuple[bool, str]:
+        self._report_view()
         if not self.view.ready:
             return False, "catching up with notify.config.*"
         return (
             self._routing,
             f"{len(self.index)} notifiers; routing" if self._routing else "joining group",
         )
+
+    def _report_view(self) -> None:
+        self.metrics.config_ready.set(1 if self.view.ready else 0)
+        self.metrics.config_records.labels("notifiers").set(len(self.index))
+        self.metrics.config_records.labels("apps").set(len(self.memory.directory.apps))
+        self.metrics.config_records.labels("owners").set(len(self.memory.directory.owners))
 
     async def __aenter__(self) -> RouterService:
         app = web.Application()
@@ -123,11 +129,19 @@ class RouterService:
             raise InvalidEvent(
                 FailureReason.INVALID_ENVELOPE, str(exc.errors(include_url=False)[:3])
             ) from exc
-        deliveries = route(event, self.index.candidates(event), datetime.now(UTC))
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        traceparent = header(list(record.headers), h.TRACEPARENT)
+        directory = self.memory.directory
+        deliveries = route(
+            event, self.index.candidates(event, directory), now, directory, traceparent=traceparent
+        )
         outcome = Outcome.ROUTED if deliveries else Outcome.UNMATCHED
         if not is_forwarded(event):
             outcome = Outcome.AUDIT_ONLY
         self.metrics.events.labels(outcome.value).inc()
+        self.metrics.routing_seconds.observe(time.perf_counter() - started)
+        self.metrics.event_age.observe(max(0.0, (now - event.created_at).total_seconds()))
         for delivery in deliveries:
             self.metrics.deliveries.labels(delivery.channel.value).inc()
             log.info(

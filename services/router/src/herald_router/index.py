@@ -1,11 +1,19 @@
-"""Notifiers indexed by what they watch, kept current from the config view's changes."""
+"""The router's memory: notifiers indexed by what they watch, and the directory.
+
+Both are kept current from the config view's changes (`on_change`), in offset order per key.
+`candidates` narrows 1 000 000 notifiers to the few that may care about an event with
+dictionary look-ups; the pure routing rules then decide.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
+from herald_core.directory import AppEntry, Directory, OwnerEntry
 from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
+from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS, CONFIG_OWNERS
 
 
 class NotifierIndex:
@@ -25,26 +33,67 @@ class NotifierIndex:
         return notifier.scope, subject[notifier.scope] or ""
 
     def on_change(self, topic: str, key: str, old: Notifier | None, new: Notifier | None) -> None:
-        """The config view's listener: apply one update or tombstone."""
+        """Apply one notifier update or tombstone."""
         previous = self._by_id.pop(key, None)
         if previous is not None:
-            self._by_scope[self._scope_key(previous)].discard(key)
+            bucket = self._by_scope[self._scope_key(previous)]
+            bucket.discard(key)
+            if not bucket:
+                del self._by_scope[self._scope_key(previous)]
         if new is not None:
             self._by_id[key] = new
             self._by_scope[self._scope_key(new)].add(key)
 
-    def candidates(self, event: Event) -> list[Notifier]:
+    def get(self, notifier_id: str) -> Notifier | None:
+        return self._by_id.get(notifier_id)
+
+    def candidates(self, event: Event, directory: Directory | None = None) -> list[Notifier]:
         """Notifiers that may care about `event` (routing still checks scope and selection)."""
-        keys = [
-            (Scope.APP, event.app_id),
-            (Scope.OWNER, event.owner_id),
-            (Scope.USER, event.user.id if event.user else None),
-        ]
+        directory = directory or Directory()
+        owner = directory.owner_of(event.app_id, event.owner_id)
+        keys: list[tuple[Scope, str | None]] = [(Scope.APP, event.app_id), (Scope.OWNER, owner)]
+        if owner:
+            entry = directory.owner(owner)
+            users = {m.user_id for m in entry.members} if entry else set()
+            keys += [(Scope.USER, u) for u in sorted(users | {owner})]
         ids: set[str] = set()
         for scope, subject in keys:
             if subject:
                 ids |= self._by_scope.get((scope, subject), set())
+        listed = event.type_data.get("notifier_ids")
+        if isinstance(listed, list):
+            ids |= {i for i in listed if isinstance(i, str) and i in self._by_id}
         return [self._by_id[i] for i in sorted(ids)]
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+
+class RouterMemory:
+    """Everything the router routes against, fed by the config view."""
+
+    def __init__(self) -> None:
+        self.notifiers = NotifierIndex()
+        self.directory = Directory()
+
+    def on_change(self, topic: str, key: str, old: Any, new: Any) -> None:
+        if topic == CONFIG_NOTIFIERS:
+            self.notifiers.on_change(topic, key, old, new)
+        elif topic == CONFIG_APPS:
+            if new is None:
+                self.directory.remove_app(key)
+            else:
+                self.directory.put_app(new)
+        elif topic == CONFIG_OWNERS:
+            if new is None:
+                self.directory.remove_owner(key)
+            else:
+                self.directory.put_owner(new)
+
+    @staticmethod
+    def decoders() -> dict[str, Any]:
+        return {
+            CONFIG_NOTIFIERS: Notifier.model_validate_json,
+            CONFIG_APPS: AppEntry.model_validate_json,
+            CONFIG_OWNERS: OwnerEntry.model_validate_json,
+        }
