@@ -17,6 +17,7 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from herald_core.metrics import ApiMetrics
 from herald_kafka.producer import OutgoingRecord, send_all
 
 from herald_api.outbox import NOTIFY_CHANNEL
@@ -50,6 +51,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self.published = 0
         self.leader = False
+        self.metrics: ApiMetrics | None = None
 
     async def publish_pending(self, connection: asyncpg.Connection) -> int:
         """Publish one batch of pending rows in id order; return how many were published."""
@@ -66,6 +68,8 @@ class OutboxRelay:
             [r["id"] for r in rows],
         )
         self.published += len(rows)
+        if self.metrics is not None:
+            self.metrics.outbox_published.inc(len(rows))
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -95,6 +99,11 @@ class OutboxRelay:
             if await self.publish_pending(connection) == self._batch:
                 continue  # more are waiting: no pause
             sweeps += 1
+            if self.metrics is not None:
+                pending = await connection.fetchval(
+                    "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+                )
+                self.metrics.outbox_pending.set(pending)
             if sweeps % 600 == 1:
                 await connection.execute(
                     "DELETE FROM outbox WHERE sent_at < now() - $1::interval", SENT_RETENTION
