@@ -103,3 +103,24 @@ async def all_documents(connection: asyncpg.Connection) -> list[tuple[str, str]]
         (r["id"], json.dumps(json.loads(r["document"])))
         for r in await connection.fetch("SELECT id, document FROM notifiers ORDER BY id")
     ]
+
+
+async def candidates(
+    connection: asyncpg.Connection,
+    *,
+    app_id: str | None,
+    owner_id: str | None,
+    user_ids: list[str],
+    notifier_ids: list[str],
+) -> list[Notifier]:
+    """Notifiers that may care about an event: its app's, owner's and users', and listed ones."""
+    rows = await connection.fetch(
+        "SELECT document FROM notifiers WHERE (scope = 'app' AND app_id = $1)"
+        " OR (scope = 'owner' AND owner_id = $2) OR (scope = 'user' AND user_id = ANY($3::text[]))"
+        " OR id = ANY($4::text[]) ORDER BY id",
+        app_id,
+        owner_id,
+        user_ids,
+        notifier_ids,
+    )
+    return [_notifier(r) for r in rows]
