@@ -20,12 +20,14 @@ import pytest
 from herald_core.settings import KafkaSettings
 from herald_kafka.producer import idempotent_producer
 
+from herald_testing.herald import herald
 from herald_testing.infra import LocalInfra
 from herald_testing.receivers import HttpReceiver
 
 __all__ = [
     "ADMIN_TOKEN",
     "api",
+    "herald",
     "http",
     "infra",
     "kafka_settings",
