@@ -222,7 +222,7 @@ async def test_a_burst_produces_exactly_the_expected_deliveries(
         await reader.until(len(expected), timeout_s=180)
         elapsed = time.monotonic() - started
         repeats = reader.check(expected)
-    print(f"\n10 000 events → {len(expected)} deliveries in {elapsed:.1f}s")  # noqa: T201
+    print(f"\n10 000 events → {len(expected)} deliveries in {elapsed:.1f}s")
     assert max(repeats.values()) == 1, "no crash here: no repeats either"
     assert len(expected) > 10_000, "the world fans out (a weak burst would prove little)"
 
@@ -269,9 +269,8 @@ async def test_sigkill_mid_burst_loses_no_delivery(
     finally:
         router.terminate()
         router.wait(timeout=30)
-    print(
-        f"\n{len(expected)} deliveries, {sum(v - 1 for v in repeats.values())} repeated after the kill"
-    )  # noqa: T201
+    repeated = sum(v - 1 for v in repeats.values())
+    print(f"\n{len(expected)} deliveries, {repeated} repeated after the kill")
 
 
 async def _progress(reader: DeliveryReader, count: int) -> bool:
