@@ -1,0 +1,1 @@
+"""herald_derive: stateful derived events (crash counting), a faust-streaming processor."""

@@ -1,0 +1,21 @@
+"""`python -m herald_derive`: count crashes on notify.events, emit app_crashed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from herald_core.logging import configure
+
+from herald_derive.app import serve
+from herald_derive.settings import DeriveSettings
+
+
+def main() -> None:
+    settings = DeriveSettings()
+    configure(json=settings.log.json_output, level=settings.log.level, service="derive")
+    sys.exit(asyncio.run(serve(settings)))
+
+
+if __name__ == "__main__":
+    main()
