@@ -9,12 +9,14 @@ PUT/GET        /v1/users/{user}                     {"user": {...}}
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 from herald_core.directory import AppEntry, OwnerKind
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from herald_api import directory_store as store
 from herald_api import notifier_store
@@ -22,9 +24,21 @@ from herald_api.context import context, parse, principal
 from herald_api.defaults import default_notifier
 from herald_api.outbox import enqueue_event
 from herald_api.platform_events import notifier_event, platform_event
-from herald_api.web import ApiProblem, etag, json_response, not_found, read_json, wrapped
+from herald_api.web import (
+    ApiProblem,
+    etag,
+    invalid,
+    json_response,
+    not_found,
+    read_json,
+    storable,
+    wrapped,
+)
 
-Id = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"  # URL-safe: clients paste ids into paths raw
+ID_MAX_LENGTH = 200
+Id = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
+_ID = re.compile(ID_PATTERN)
 
 
 class AppIn(BaseModel):
@@ -63,7 +77,18 @@ class OwnerIn(BaseModel):
 
     kind: OwnerKind = OwnerKind.ORGANISATION
     name: str = Field(default="", max_length=200)
-    members: list[MemberIn] | None = None
+    members: list[MemberIn] | None = Field(
+        default=None, description="Replaces the members when given; one entry per user"
+    )
+
+    @field_validator("members")
+    @classmethod
+    def _one_entry_per_user(cls, members: list[MemberIn] | None) -> list[MemberIn] | None:
+        counts = Counter(m.user_id for m in members or ())
+        twice = sorted(user_id for user_id, n in counts.items() if n > 1)
+        if twice:
+            raise ValueError(f"lists {', '.join(twice)} more than once")
+        return members
 
 
 class UserIn(BaseModel):
@@ -74,6 +99,17 @@ class UserIn(BaseModel):
     username: str | None = Field(default=None, max_length=200)
 
 
+def new_id(request: web.Request, name: str) -> str:
+    """The id a PUT may create, from the path. Raises ApiProblem 422 unless URL-safe.
+
+    An id with a control character would also break the answer's ETag header.
+    """
+    value = request.match_info[name]
+    if len(value) > ID_MAX_LENGTH or not _ID.fullmatch(value):
+        raise invalid({name: [f"must match {ID_PATTERN}, at most {ID_MAX_LENGTH} characters"]})
+    return value
+
+
 def app_json(app: AppEntry) -> dict[str, Any]:
     return app.model_dump(mode="json")
 
@@ -82,14 +118,14 @@ async def visible_app(
     connection: asyncpg.Connection, request: web.Request, app_id: str
 ) -> AppEntry:
     """The app if it exists and the caller may see it; 404 otherwise (never 403)."""
-    app = await store.load_app(connection, app_id)
+    app = await store.load_app(connection, app_id) if storable(app_id) else None
     if app is None or not principal(request).may_see_app(app.id, app.owner_id):
         raise not_found(f"app {app_id}")
     return app
 
 
 async def put_app(request: web.Request) -> web.Response:
-    app_id = request.match_info["app"]
+    app_id = new_id(request, "app")
     body = parse(AppIn, wrapped(await read_json(request), "app"))
     caller, ctx = principal(request), context(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
@@ -153,7 +189,7 @@ async def list_collaborators(request: web.Request) -> web.Response:
 
 
 async def put_collaborator(request: web.Request) -> web.Response:
-    collaborator_id = request.match_info["id"]
+    collaborator_id = new_id(request, "id")
     body = parse(CollaboratorIn, wrapped(await read_json(request), "collaborator"))
     if body.email is None and body.user_id is None:
         raise ApiProblem(
@@ -246,7 +282,7 @@ async def delete_collaborator(request: web.Request) -> web.Response:
 
 
 async def put_owner(request: web.Request) -> web.Response:
-    owner_id = request.match_info["owner"]
+    owner_id = new_id(request, "owner")
     body = parse(OwnerIn, wrapped(await read_json(request), "owner"))
     if not principal(request).may_see_owner(owner_id):
         raise not_found(f"owner {owner_id}")
@@ -269,7 +305,7 @@ async def get_owner(request: web.Request) -> web.Response:
     if not principal(request).may_see_owner(owner_id):
         raise not_found(f"owner {owner_id}")
     async with context(request).pool.acquire() as connection:
-        owner = await store.load_owner(connection, owner_id)
+        owner = await store.load_owner(connection, owner_id) if storable(owner_id) else None
     if owner is None:
         raise not_found(f"owner {owner_id}")
     return json_response(
@@ -278,7 +314,7 @@ async def get_owner(request: web.Request) -> web.Response:
 
 
 async def put_user(request: web.Request) -> web.Response:
-    user_id = request.match_info["user"]
+    user_id = new_id(request, "user")
     if not principal(request).is_admin:
         raise not_found(f"user {user_id}")
     body = parse(UserIn, wrapped(await read_json(request), "user"))
@@ -304,8 +340,12 @@ async def get_user(request: web.Request) -> web.Response:
     user_id = request.match_info["user"]
     if not principal(request).is_admin:
         raise not_found(f"user {user_id}")
-    row = await context(request).pool.fetchrow(
-        "SELECT id, email, name, username, version FROM users WHERE id = $1", user_id
+    row = (
+        await context(request).pool.fetchrow(
+            "SELECT id, email, name, username, version FROM users WHERE id = $1", user_id
+        )
+        if storable(user_id)
+        else None
     )
     if row is None:
         raise not_found(f"user {user_id}")

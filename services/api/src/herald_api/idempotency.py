@@ -67,6 +67,7 @@ async def claim(
             422,
             "this Idempotency-Key was used with a different request",
             kind="idempotency-key-reused",
+            errors={HEADER: ["was used with a different request"]},  # Scalingo needs `errors`
         )
     if row["status"] == 0:
         raise ApiProblem(

@@ -35,6 +35,7 @@ from herald_api.web import (
     json_response,
     page_of,
     read_json,
+    storable,
     wrapped,
 )
 
@@ -50,7 +51,11 @@ def _answer(notifier: Notifier, status: int = 200) -> web.Response:
 async def _notifier_of(
     connection: asyncpg.Connection, app: AppEntry, notifier_id: str, *, lock: bool = False
 ) -> Notifier:
-    notifier = await notifier_store.load(connection, notifier_id, lock=lock)
+    notifier = (
+        await notifier_store.load(connection, notifier_id, lock=lock)
+        if storable(notifier_id)
+        else None
+    )
     if notifier is None or notifier.app_id != app.id:
         raise ApiProblem(404, f"notifier {notifier_id} not found", kind="not-found").with_resource(
             "notifier"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiohttp import web
 from herald_core.intake import strict_loads
@@ -60,14 +60,65 @@ def problem_response(error: ApiProblem) -> web.Response:
 
 
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON. Raises ApiProblem 400 when it is not JSON."""
+    """The request body as JSON. Raises ApiProblem 400 when it is not JSON, 422 when it holds
+    text Postgres cannot store."""
     body = await request.read()
     if not body:
         raise ApiProblem(400, "a JSON body is required", kind="invalid-json")
     try:
-        return strict_loads(body)
+        document = strict_loads(body)
     except (ValueError, RecursionError):
         raise ApiProblem(400, "the body is not valid JSON", kind="invalid-json") from None
+    errors = unstorable_text(document)
+    if errors:
+        raise invalid(errors)
+    return document
+
+
+def unstorable_text(document: Any) -> dict[str, list[str]]:
+    """Strings Postgres cannot store (NUL, unpaired surrogates), by dotted path. Pure."""
+    errors: dict[str, list[str]] = {}
+    # Iterative, and each path is a linked (key, parent) trail spelled out only on error:
+    # a deep or wide body costs O(size), never a RecursionError or O(depth x width) strings.
+    stack: list[tuple[Any, _Trail]] = [(document, None)]
+    while stack:
+        value, trail = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if storable(key):
+                    stack.append((item, (key, trail)))
+                else:
+                    errors.setdefault(_spell(trail), []).append(f"a member name {_UNSTORABLE}")
+        elif isinstance(value, list):
+            stack.extend((item, (str(i), trail)) for i, item in enumerate(value))
+        elif isinstance(value, str) and not storable(value):
+            errors.setdefault(_spell(trail), []).append(_UNSTORABLE)
+    return errors
+
+
+_Trail: TypeAlias = tuple[str, "_Trail"] | None
+
+
+def _spell(trail: _Trail) -> str:
+    keys = []
+    while trail is not None:
+        key, trail = trail
+        keys.append(key)
+    return ".".join(reversed(keys)) or "body"
+
+
+_UNSTORABLE = "must not contain NUL characters or unpaired surrogates"
+
+
+def storable(text: str) -> bool:
+    """Whether Postgres can store `text`: no NUL, no unpaired surrogate. Pure."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def wrapped(document: Any, key: str) -> dict[str, Any]:
@@ -133,6 +184,9 @@ class Page:
         }
 
 
+MAX_PAGE = 2**31 - 1  # keeps `offset` inside Postgres' bigint whatever the page size
+
+
 def page_of(query: Mapping[str, str], *, default_size: int, max_size: int) -> Page:
     """Parse `page` and `per_page`. Raises ApiProblem 422 on bad values."""
     errors: dict[str, list[str]] = {}
@@ -146,6 +200,8 @@ def page_of(query: Mapping[str, str], *, default_size: int, max_size: int) -> Pa
             continue
         if values[name] < 1:
             errors[name] = ["must be at least 1"]
+        elif name == "page" and values[name] > MAX_PAGE:
+            errors[name] = [f"must be at most {MAX_PAGE}"]
     if errors:
         raise invalid(errors)
     return Page(values["page"], min(values["per_page"], max_size))
