@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from herald_core.envelope import Event
 from herald_core.intake import parse_event
+from herald_core.topics import EVENTS, load_topic_file
 from herald_derive.crashes import (
     HISTORY,
     CrashState,
@@ -337,3 +338,12 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.quiet_period == timedelta(hours=6)
     assert settings.kafka.bootstrap_servers == "kafka:9092"
     assert settings.kafka.client_id == "herald-derive"
+
+
+def test_the_topic_file_declares_the_changelog_faust_needs() -> None:
+    """The broker auto-creates nothing and faust is told to declare nothing (docs/derive.md)."""
+    settings = DeriveSettings()
+    specs = {s.name: s for s in load_topic_file()}
+    changelog = specs[settings.changelog_topic]
+    assert changelog.config["cleanup.policy"] == "compact"
+    assert changelog.partitions == specs[EVENTS].partitions == settings.table_partitions

@@ -25,10 +25,12 @@ from typing import Any
 import faust
 import structlog
 from aiohttp import web
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.envelope import Event
 from herald_core.topics import EVENTS
+from herald_kafka.admin import wait_until_ready
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
@@ -38,18 +40,12 @@ from pydantic import ValidationError
 
 from herald_derive.crashes import CrashState, evaluate
 from herald_derive.metrics import DeriveMetrics, Outcome
-from herald_derive.settings import DeriveSettings
+from herald_derive.settings import TABLE, DeriveSettings
 
 log = structlog.get_logger(__name__)
 
-TABLE = "crash_counts"
 AGENT = "herald_derive.count_crashes"
 EMIT_RETRY_MAX_S = 30.0
-
-
-def changelog_topic(app_id: str) -> str:
-    """The changelog faust keeps the crash table in (declared in deploy/topics.yaml)."""
-    return f"{app_id}-{TABLE}-changelog"
 
 
 def faust_app(settings: DeriveSettings) -> faust.App:
@@ -90,6 +86,42 @@ def emitted_record(event: Event, traceparent: str | None) -> OutgoingRecord:
         event.id, event.type, event.source, event.created_at.isoformat(), traceparent
     )
     return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
+
+
+class TopicsNotReady(RuntimeError):
+    """notify.events or the crash table's changelog is missing or has the wrong partitions."""
+
+
+async def check_topics(settings: DeriveSettings, *, timeout_s: float = 60.0) -> None:
+    """Fail fast unless both topics exist with `table_partitions` partitions each.
+
+    faust declares no topic here; without its changelog every table write fails, after the
+    record was read (and acknowledged): counts would be lost, one warning at a time.
+
+    Raises:
+        TopicsNotReady: naming the topic and what to do.
+        TimeoutError: when the broker does not answer within `timeout_s`.
+    """
+    kafka = settings.kafka
+    await wait_until_ready(kafka.bootstrap_servers, timeout_s=timeout_s)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=kafka.client_id,
+        request_timeout_ms=kafka.request_timeout_ms,
+    )
+    await admin.start()
+    try:
+        described = await admin.describe_topics([EVENTS, settings.changelog_topic])
+    finally:
+        await admin.close()
+    found = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+    for topic in (EVENTS, settings.changelog_topic):
+        if found.get(topic) != settings.table_partitions:
+            raise TopicsNotReady(
+                f"{topic} has {found.get(topic, 'no')} partitions, expected "
+                f"{settings.table_partitions}: declare it in deploy/topics.yaml and run "
+                "`herald-topics apply` (docs/derive.md)"
+            )
 
 
 class DeriveService:
@@ -139,6 +171,12 @@ class DeriveService:
         self._runner, self.port = await start_site(
             app, self.settings.http.host, self.settings.http.port
         )
+        try:
+            await check_topics(self.settings)
+        except BaseException:
+            await self.producer.stop()  # never started, but it must be closed all the same
+            await self._runner.cleanup()
+            raise
         await self.producer.start()
         self.tasks.start(self.app.start(), "faust-app")
         return self
@@ -224,13 +262,20 @@ class DeriveService:
 
 
 async def serve(settings: DeriveSettings) -> int:
-    """Run until SIGTERM/SIGINT, then drain; return the exit status (1 if faust crashed)."""
+    """Run until SIGTERM/SIGINT, then drain; return the exit status.
+
+    1 if faust crashed, 2 if a topic is missing (nothing was read then).
+    """
     stop = stop_event_on_signals()
-    async with DeriveService(settings) as service:
-        while not stop.is_set() and service.alive() is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-        failure = service.alive()
+    try:
+        async with DeriveService(settings) as service:
+            while not stop.is_set() and service.alive() is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+            failure = service.alive()
+    except TopicsNotReady as exc:
+        log.error("derive_topics_not_ready", detail=str(exc))
+        return 2
     if failure is not None:
         log.error("derive_failed", detail=failure)
         return 1

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from herald_derive.crashes import DEFAULT_QUIET_PERIOD, DEFAULT_THRESHOLDS
 
+TABLE = "crash_counts"
+
 
 class DeriveSettings(BaseSettings):
     """Everything the derive processor needs; built once in `__main__`."""
@@ -55,6 +57,11 @@ class DeriveSettings(BaseSettings):
         default=Path(tempfile.gettempdir()) / "herald-derive",
         description="faust's data directory (tables live in memory; faust still creates it)",
     )
+
+    @property
+    def changelog_topic(self) -> str:
+        """faust's changelog of the crash table; deploy/topics.yaml must declare it."""
+        return f"{self.app_id}-{TABLE}-changelog"
 
     @field_validator("thresholds")
     @classmethod

@@ -1,0 +1,230 @@
+"""Crash counting end to end: `python -m herald_derive` as a real process on the session broker.
+
+The processor runs with its production faust app id, `herald-derive`, so its changelog is the
+`herald-derive-crash_counts-changelog` that deploy/topics.yaml declares (the session broker has
+auto-creation off and faust is told to declare nothing): the tests prove the topic file holds
+everything faust needs. Both tests share that consumer group and changelog, one process at a
+time, and keep apart by unique app ids, as every other test on the shared topics does.
+
+Events are written as ingest writes them: validated by `parse_event`, keyed by app id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from herald_core.envelope import Event
+from herald_core.intake import parse_event
+from herald_core.topics import EVENTS
+from herald_derive.crashes import crashed_event_id
+from herald_derive.settings import DeriveSettings
+from herald_devstack.processes import free_port
+from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.polling import eventually
+from herald_testing.topics import records_for_key
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+CHANGELOG = DeriveSettings().changelog_topic
+
+
+class DeriveProcess:
+    """`python -m herald_derive` on the session broker, with its health port."""
+
+    def __init__(self, bootstrap: str, log: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "HERALD_DERIVE_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "HERALD_DERIVE_HTTP__PORT": str(self.port),
+            "HERALD_DERIVE_LOG__JSON": "false",
+            "HERALD_DERIVE_COMMIT_INTERVAL_S": "0.5",
+        }
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "herald_derive"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"derive exited {self.process.returncode}:\n{self.tail()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def terminate(self) -> int:
+        """SIGTERM, then wait for the drain; returns the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def derive(kafka_settings: Any, tmp_path: Path) -> Iterator[DeriveProcess]:
+    process = DeriveProcess(kafka_settings.bootstrap_servers, tmp_path / "derive.log")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def started(derive: DeriveProcess) -> None:
+    started_at = time.monotonic()
+    derive.start()
+    try:
+        await eventually(derive.ready, timeout_s=45, interval_s=0.2, what="derive ready")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- derive log ---\n{derive.tail()}") from None
+    print(f"derive ready in {time.monotonic() - started_at:.1f}s")
+
+
+def event(app_id: str, event_type: str, n: int, **type_data: Any) -> Event:
+    """An event as ingest writes it (validated, canonical), `n` minutes after T0."""
+    return parse_event(
+        {
+            "id": f"{app_id}-{event_type}-{n}",
+            "type": event_type,
+            "created_at": (T0 + timedelta(minutes=n)).isoformat(),
+            "source": "platform",
+            "app_id": app_id,
+            "app_name": "crashy",
+            "owner_id": "owner-crashy",
+            "type_data": type_data,
+        }
+    )
+
+
+def crash(app_id: str, n: int) -> Event:
+    return event(app_id, "app_crashed_repeated", n, container_type="web", exit_code=137)
+
+
+async def produce(producer: Any, *events: Event) -> None:
+    await send_all(
+        producer, [OutgoingRecord(EVENTS, e.to_json(), (e.app_id or "").encode()) for e in events]
+    )
+
+
+async def app_events(
+    bootstrap: str, app_id: str, until: Callable[[list[Event]], bool], timeout_s: float = 30
+) -> list[Event]:
+    """The app's events on notify.events, in order, read until `until` holds on them."""
+    consumer = AIOKafkaConsumer(
+        EVENTS, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[Event] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not until(found):
+            if time.monotonic() > deadline:
+                kinds = [(e.type, e.type_data.get("crash_count")) for e in found]
+                raise AssertionError(f"{app_id}: condition not met in {timeout_s}s: {kinds}")
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(
+                    Event.model_validate_json(r.value) for r in records if r.key == app_id.encode()
+                )
+        return found
+    finally:
+        await consumer.stop()
+
+
+def crashed(events: list[Event]) -> list[Event]:
+    return [e for e in events if e.type == "app_crashed"]
+
+
+def emitted_after(app_id: str, crash_numbers: list[int]) -> Callable[[list[Event]], bool]:
+    wanted = {crashed_event_id(app_id, f"{app_id}-app_crashed_repeated-{n}") for n in crash_numbers}
+    return lambda events: wanted <= {e.id for e in crashed(events)}
+
+
+def assert_crashed_on(events: list[Event], app_id: str, expected: list[tuple[int, int]]) -> None:
+    """`expected`: (crash count, minute of the crash that triggered it), in order."""
+    got = [
+        (e.type_data["crash_count"], e.type_data["crash_event_id"], e.id, e.created_at)
+        for e in crashed(events)
+    ]
+    want = [
+        (
+            count,
+            f"{app_id}-app_crashed_repeated-{n}",
+            crashed_event_id(app_id, f"{app_id}-app_crashed_repeated-{n}"),
+            T0 + timedelta(minutes=n),
+        )
+        for count, n in expected
+    ]
+    assert got == want
+
+
+async def test_app_crashed_on_the_2nd_5th_and_12th_crash_only(
+    derive: DeriveProcess, kafka_settings: Any, producer: Any, unique: str
+) -> None:
+    app_id = f"crashy-{unique}"
+    await started(derive)
+
+    await produce(producer, *(crash(app_id, n) for n in range(1, 14)))
+    # A restart, then two crashes: the 2nd of the new streak (minute 16) emits once more. Its
+    # app_crashed comes after everything derive did for crashes 1 to 13 (one key, one partition,
+    # handled in order), so once it is there nothing else can still be on its way.
+    await produce(producer, event(app_id, "app_restarted", 14), crash(app_id, 15))
+    await produce(producer, crash(app_id, 16))
+    events = await app_events(kafka_settings.bootstrap_servers, app_id, emitted_after(app_id, [16]))
+
+    assert_crashed_on(events, app_id, [(2, 2), (5, 5), (12, 12), (2, 16)])
+    first = crashed(events)[0]
+    assert parse_event(first.to_json()) == first
+    assert (first.source, first.app_name, first.owner_id) == ("derive", "crashy", "owner-crashy")
+    assert first.type_data["container_type"] == "web"
+    assert derive.terminate() == 0
+
+
+async def test_crash_counts_survive_a_restart_of_the_processor(
+    derive: DeriveProcess, kafka_settings: Any, producer: Any, unique: str
+) -> None:
+    app_id = f"crashy-{unique}"
+    bootstrap = kafka_settings.bootstrap_servers
+    await started(derive)
+    await produce(producer, *(crash(app_id, n) for n in range(1, 4)))
+    # The table's changelog shows the third crash counted before the processor stops.
+    states = await records_for_key(bootstrap, CHANGELOG, app_id.encode(), 3, timeout_s=30)
+    assert [json.loads(s.value)["count"] for s in states] == [1, 2, 3]
+    before = await app_events(bootstrap, app_id, emitted_after(app_id, [2]))
+    assert_crashed_on(before, app_id, [(2, 2)])
+
+    assert derive.terminate() == 0
+    await started(derive)
+    await produce(producer, *(crash(app_id, n) for n in range(4, 13)))
+    events = await app_events(bootstrap, app_id, emitted_after(app_id, [12]))
+
+    assert_crashed_on(events, app_id, [(2, 2), (5, 5), (12, 12)])
+    assert derive.terminate() == 0
