@@ -41,6 +41,7 @@ class DevSettings(BaseSettings):
     api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"  # noqa: S105 - local
     ingest_port: int = 18081
     router_port: int = 18082
+    derive_port: int = 18083
     sender_webhook_port: int = 18090
 
 
@@ -95,6 +96,7 @@ class Stack:
             ServiceSpec("api", ("-m", "herald_api"), "HERALD_API_", s.api_port),
             ServiceSpec("ingest", ("-m", "herald_ingest"), "HERALD_INGEST_", s.ingest_port),
             ServiceSpec("router", ("-m", "herald_router"), "HERALD_ROUTER_", s.router_port),
+            ServiceSpec("derive", ("-m", "herald_derive"), "HERALD_DERIVE_", s.derive_port),
             ServiceSpec(
                 "sender-webhook",
                 ("-m", "herald_sender", "--channel", "webhook"),
