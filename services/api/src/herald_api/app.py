@@ -23,7 +23,7 @@ from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_api import catalog_api, directory_api, notifiers_api, tokens_api
+from herald_api import catalog_api, directory_api, notifiers_api, openapi, tokens_api
 from herald_api.auth import TokenScope, create_token
 from herald_api.context import CONTEXT, ApiContext
 from herald_api.directory_consumer import apply_event
@@ -57,7 +57,7 @@ def build_app(
         client_max_size=1024 * 1024,
     )
     app[CONTEXT] = context
-    for module in (tokens_api, catalog_api, directory_api, notifiers_api):
+    for module in (tokens_api, catalog_api, directory_api, notifiers_api, openapi):
         module.add_routes(app)
     add_health_routes(app, registry, ready, alive)
     return app

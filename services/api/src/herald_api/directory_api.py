@@ -37,17 +37,18 @@ from herald_api.web import (
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"  # URL-safe: clients paste ids into paths raw
 ID_MAX_LENGTH = 200
-Id = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
 _ID = re.compile(ID_PATTERN)
 
 
 class AppIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    owner_id: str = Id
-    region: str | None = Field(default=None, max_length=100)
-    url: str | None = Field(default=None, max_length=2000)
+    name: str = Field(min_length=1, max_length=200, examples=["my-app"])
+    owner_id: str = Field(
+        min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, examples=["org-1"]
+    )
+    region: str | None = Field(default=None, max_length=100, examples=["osc-fr1"])
+    url: str | None = Field(default=None, max_length=2000, examples=["https://my-app.example.com"])
     default_notifier_collaborators: bool = Field(
         default=False, description="Whether the default notifier also mails the collaborators"
     )
@@ -57,8 +58,8 @@ class CollaboratorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr | None = None
-    user_id: str | None = Field(default=None, max_length=200)
-    username: str | None = Field(default=None, max_length=200)
+    user_id: str | None = Field(default=None, max_length=200, examples=["us-1"])
+    username: str | None = Field(default=None, max_length=200, examples=["ada"])
     role: str = Field(
         default="collaborator", pattern=r"^(owner|admin|collaborator|limited_collaborator)$"
     )
@@ -68,7 +69,9 @@ class CollaboratorIn(BaseModel):
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str = Id
+    user_id: str = Field(
+        min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, examples=["us-1"]
+    )
     role: str = Field(default="member", max_length=50)
 
 
@@ -95,8 +98,8 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr | None = None
-    name: str | None = Field(default=None, max_length=200)
-    username: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200, examples=["Ada Lovelace"])
+    username: str | None = Field(default=None, max_length=200, examples=["ada"])
 
 
 def new_id(request: web.Request, name: str) -> str:

@@ -1,0 +1,345 @@
+"""The routes of the API as data: method, path, summary, tag, auth, body, parameters and answers
+by status, with the pydantic models of `wire_models`. `openapi.py` builds the OpenAPI document
+from `ROUTES`; `tests/unit/test_openapi.py` fails when `ROUTES` and the aiohttp router disagree.
+
+Answers every route shares come from `shared_answers`: 401 on authenticated routes, 404 on
+routes with a path parameter, 400 and 422 on routes that read a JSON body, 422 on integer
+query parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from herald_api import wire_models as w
+from herald_api.directory_api import ID_MAX_LENGTH, ID_PATTERN
+from herald_api.web import MAX_PAGE
+
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+
+
+class Auth(StrEnum):
+    PUBLIC = "public"
+    BEARER = "bearer"
+    BASIC = "basic"  # the token exchange: Basic with the token as password (Bearer works too)
+
+
+@dataclass(frozen=True)
+class Answer:
+    description: str
+    model: type[BaseModel] | None = None
+    media_type: str = JSON
+    headers: tuple[str, ...] = ()  # names in RESPONSE_HEADERS
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    location: Literal["path", "query", "header"]
+    description: str
+    schema: Mapping[str, Any]
+    required: bool = False
+    example: Any = None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    answers: Mapping[int, Answer]
+    auth: Auth = Auth.BEARER
+    body: type[BaseModel] | None = None
+    body_read: bool = True  # False: a body is accepted and ignored (no 400/422)
+    params: tuple[Param, ...] = ()
+    description: str = ""
+
+
+ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": ID_MAX_LENGTH, "pattern": ID_PATTERN}
+PATH_PARAMS = {
+    "app": Param("app", "path", "The app's id", ID_SCHEMA, True, "app-1"),
+    "id": Param("id", "path", "The collaborator's or notifier's id", ID_SCHEMA, True, "no-1"),
+    "owner": Param("owner", "path", "The owner's id", ID_SCHEMA, True, "org-1"),
+    "user": Param("user", "path", "The user's id", ID_SCHEMA, True, "us-1"),
+}
+PAGE = (
+    Param(
+        "page",
+        "query",
+        "Page number, from 1",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    ),
+    Param(
+        "per_page",
+        "query",
+        "Items per page (capped by the server's maximum); without `page` or `per_page`,"
+        " notifier and platform lists hold every item",
+        {"type": "integer", "minimum": 1},
+    ),
+)
+IF_MATCH = Param(
+    "If-Match",
+    "header",
+    "An ETag from a previous answer: 412 if the resource changed since",
+    {"type": "string"},
+)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    "Replays the first answer for the same key and body; another body gets 422",
+    {"type": "string", "minLength": 1, "maxLength": 200},
+)
+RESPONSE_HEADERS = {
+    "ETag": "The resource's version, for `If-Match`",
+    "Location": "The created notifier's URL",
+    "Idempotent-Replayed": "`true` when the answer is replayed for an `Idempotency-Key`",
+}
+
+
+def _problem(description: str, model: type[BaseModel] = w.Problem) -> Answer:
+    return Answer(description, model, PROBLEM)
+
+
+def _ok(model: type[BaseModel], description: str = "OK", *headers: str) -> Answer:
+    return Answer(description, model, JSON, headers)
+
+
+NO_CONTENT = Answer("Done; no body")
+
+
+def _upserted(model: type[BaseModel], *headers: str) -> dict[int, Answer]:
+    return {200: _ok(model, "Updated", *headers), 201: _ok(model, "Created", *headers)}
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "POST",
+        "/v1/tokens/exchange",
+        "Exchange an API token for a JWT",
+        "tokens",
+        {200: _ok(w.TokenAnswer), 401: _problem("Unknown or revoked token")},
+        auth=Auth.BASIC,
+        body=w.AnyObject,
+        body_read=False,
+        description='Scalingo\'s flow: `Authorization: Basic base64(":" + token)`, body `{}`.',
+    ),
+    Route(
+        "GET",
+        "/v1/notification_platforms",
+        "List notification platforms",
+        "catalog",
+        {200: _ok(w.NotificationPlatformList)},
+        auth=Auth.PUBLIC,
+        params=PAGE,
+    ),
+    Route(
+        "GET",
+        "/v1/notification_platforms/search",
+        "Find platforms by exact name",
+        "catalog",
+        {200: _ok(w.NotificationPlatformSearch, "The matching platforms (maybe none)")},
+        auth=Auth.PUBLIC,
+        params=(Param("name", "query", "The platform name", {"type": "string"}, False, "slack"),),
+    ),
+    Route(
+        "GET",
+        "/v1/event_types",
+        "List event types",
+        "catalog",
+        {200: _ok(w.EventTypeList)},
+        auth=Auth.PUBLIC,
+        description="No `meta`: Scalingo's Go client decodes every member as a list.",
+    ),
+    Route(
+        "GET",
+        "/v1/event_categories",
+        "List event categories",
+        "catalog",
+        {200: _ok(w.EventCategoryList)},
+        auth=Auth.PUBLIC,
+        description="No `meta`, like `/v1/event_types`.",
+    ),
+    Route(
+        "PUT",
+        "/v1/apps/{app}",
+        "Register or update an app",
+        "apps",
+        _upserted(w.AppAnswer, "ETag"),
+        body=w.AppBody,
+        description="A new app also gets its default notifier (critical alerts by e-mail).",
+    ),
+    Route("GET", "/v1/apps/{app}", "Show an app", "apps", {200: _ok(w.AppAnswer, "OK", "ETag")}),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}",
+        "Delete an app, its collaborators and notifiers",
+        "apps",
+        {204: NO_CONTENT},
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/collaborators",
+        "List an app's collaborators",
+        "apps",
+        {200: _ok(w.CollaboratorList)},
+    ),
+    Route(
+        "PUT",
+        "/v1/apps/{app}/collaborators/{id}",
+        "Invite or update a collaborator",
+        "apps",
+        _upserted(w.CollaboratorAnswer),
+        body=w.CollaboratorBody,
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/collaborators/{id}",
+        "Remove a collaborator (by id or user id)",
+        "apps",
+        {204: NO_CONTENT},
+    ),
+    Route(
+        "PUT",
+        "/v1/owners/{owner}",
+        "Register or update an owner",
+        "owners",
+        _upserted(w.OwnerAnswer, "ETag"),
+        body=w.OwnerBody,
+    ),
+    Route("GET", "/v1/owners/{owner}", "Show an owner", "owners", {200: _ok(w.OwnerAnswer)}),
+    Route(
+        "PUT",
+        "/v1/users/{user}",
+        "Register or update a user (admin)",
+        "users",
+        _upserted(w.UserAnswer, "ETag"),
+        body=w.UserBody,
+    ),
+    Route("GET", "/v1/users/{user}", "Show a user (admin)", "users", {200: _ok(w.UserAnswer)}),
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifiers",
+        "List an app's notifiers",
+        "notifiers",
+        {200: _ok(w.NotifierList)},
+        params=PAGE,
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifiers",
+        "Create a notifier",
+        "notifiers",
+        {
+            201: _ok(w.NotifierAnswer, "Created", "ETag", "Location", "Idempotent-Replayed"),
+            409: _problem("A request with this Idempotency-Key is still in progress"),
+        },
+        body=w.NotifierCreateBody,
+        params=(IDEMPOTENCY_KEY,),
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifiers/{id}",
+        "Show a notifier",
+        "notifiers",
+        {200: _ok(w.NotifierAnswer, "OK", "ETag")},
+    ),
+    Route(
+        "PATCH",
+        "/v1/apps/{app}/notifiers/{id}",
+        "Update a notifier",
+        "notifiers",
+        {
+            200: _ok(w.NotifierAnswer, "Updated", "ETag"),
+            412: _problem("The notifier changed since the `If-Match` ETag"),
+        },
+        body=w.NotifierPatchBody,
+        params=(IF_MATCH,),
+        description="Absent members are unchanged; `type_data` is merged key by key.",
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/notifiers/{id}",
+        "Delete a notifier",
+        "notifiers",
+        {204: NO_CONTENT, 412: _problem("The notifier changed since the `If-Match` ETag")},
+        params=(IF_MATCH,),
+    ),
+    Route(
+        "GET",
+        "/livez",
+        "Liveness",
+        "health",
+        {200: _ok(w.Liveness), 500: _ok(w.Liveness, "A supervised task failed")},
+        auth=Auth.PUBLIC,
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        "Readiness",
+        "health",
+        {200: _ok(w.Readiness), 503: _ok(w.Readiness, "Database or broker unreachable")},
+        auth=Auth.PUBLIC,
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        "Prometheus metrics",
+        "health",
+        {200: Answer("Prometheus text exposition format", None, "text/plain")},
+        auth=Auth.PUBLIC,
+    ),
+    Route(
+        "GET",
+        "/openapi.json",
+        "This OpenAPI document",
+        "reference",
+        {200: Answer("The OpenAPI 3.1 document", w.AnyObject)},
+        auth=Auth.PUBLIC,
+    ),
+    Route(
+        "GET",
+        "/docs",
+        "This reference, as a web page",
+        "reference",
+        {200: Answer("An HTML page", None, "text/html")},
+        auth=Auth.PUBLIC,
+    ),
+)
+
+TAGS = {
+    "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
+    "catalog": "Platforms, event types and categories (public, like Scalingo's)",
+    "apps": "Apps and their collaborators, as the PaaS registers them",
+    "owners": "Organisations and accounts, and their members",
+    "users": "Users, for their contact details",
+    "notifiers": "Scalingo's notifiers API, plus Herald's presets",
+    "health": "Probes and metrics",
+    "reference": "This document",
+}
+
+
+def shared_answers(route: Route) -> dict[int, Answer]:
+    """The answers a route gives besides its own: by auth, path and body. Pure."""
+    answers: dict[int, Answer] = {}
+    if route.body is not None and route.body_read:
+        answers[400] = _problem("The body is not JSON, or missing")
+        answers[422] = _problem("The body is invalid", w.ValidationProblem)
+    if any(p.location == "query" and p.schema.get("type") == "integer" for p in route.params):
+        answers[422] = _problem("A query parameter is invalid", w.ValidationProblem)
+    if route.auth is Auth.BEARER:
+        answers[401] = _problem("No valid token")
+    if path_params(route.path):
+        answers[404] = _problem("Unknown, or outside the token's scope", w.NotFoundProblem)
+    return answers
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)

@@ -1,0 +1,309 @@
+"""Every request and response body of the API, as pydantic models: the OpenAPI document's
+components (`openapi.py`). Handlers build their answers by hand; these models describe them
+and the fuzz test (`tests/integration/test_api_fuzz.py`) holds the two together.
+
+Scalingo's wire rules (docs/scalingo-compat.md) show up as constraints: `event_types` and
+`event_categories` forbid any other member (no `meta`), a 422 carries a non-empty `errors`
+object of string lists, a 404 carries `error` and `resource`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from herald_core.catalog import Family, Severity
+from herald_core.directory import AppEntry, CollaboratorEntry, OwnerEntry
+from herald_core.notifiers import Preset, WebhookFormat
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic.json_schema import SkipJsonSchema
+
+from herald_api.directory_api import AppIn, CollaboratorIn, OwnerIn, UserIn
+from herald_api.platforms import PLATFORMS
+
+PLATFORM_IDS: list[JsonValue] = [p.id for p in PLATFORMS]
+IGNORED = "Read-only: accepted (Scalingo's clients always send it) and ignored."
+
+
+class Closed(BaseModel):
+    """A request object that refuses unknown members (422 `unknown field`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ProblemBase(BaseModel):
+    type: str = Field(examples=["https://herald.dev/problems/unauthorized"])
+    title: str = Field(examples=["Unauthorized"])
+    status: int = Field(examples=[401])
+    detail: str = Field(examples=["a valid bearer token is required"])
+    error: str = Field(
+        description="Scalingo's message member: the `detail` again",
+        examples=["a valid bearer token is required"],
+    )
+    instance: str | SkipJsonSchema[None] = Field(default=None, examples=["/v1/apps/app-1"])
+
+
+class Problem(ProblemBase):
+    """RFC 9457 problem details, with Scalingo's `error` (every 4xx)."""
+
+    errors: dict[str, list[str]] | SkipJsonSchema[None] = None
+    resource: str | SkipJsonSchema[None] = None
+
+
+class NotFoundProblem(ProblemBase):
+    """404: `resource` names what is missing (`app`, `notifier`, …)."""
+
+    resource: str = Field(examples=["app"])
+
+
+class ValidationProblem(ProblemBase):
+    """422: `errors` maps each field to its messages (Scalingo parses it, never empty)."""
+
+    errors: dict[str, list[str]] = Field(
+        min_length=1, examples=[{"platform_id": ["unknown platform"]}]
+    )
+
+
+# --- tokens and health --------------------------------------------------------------------
+
+
+class AnyObject(BaseModel):
+    """Any JSON object; ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class TokenAnswer(BaseModel):
+    token: str = Field(
+        description="An HS256 JWT valid one hour (`exp`), for `Authorization: Bearer`",
+        examples=["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJoZXJhbGQifQ.c2ln"],
+    )
+
+
+class Liveness(BaseModel):
+    status: Literal["ok", "failed"]
+    detail: str | SkipJsonSchema[None] = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "starting"]
+    detail: str
+
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+class Pagination(BaseModel):
+    prev_page: int | None = Field(description="null on the first page", examples=[None])
+    current_page: int = Field(examples=[1])
+    next_page: int | None = Field(description="null on the last page", examples=[2])
+    total_pages: int = Field(examples=[3])
+    total_count: int = Field(examples=[47])
+
+
+class Meta(BaseModel):
+    pagination: Pagination
+
+
+class NotificationPlatform(BaseModel):
+    id: str = Field(examples=["webhook"])
+    name: str = Field(description="The notifier `type` it gives", examples=["webhook"])
+    display_name: str = Field(examples=["Webhook"])
+    logo_url: str
+    description: str
+    available_event_ids: list[str] = Field(description="Ids of /v1/event_types")
+
+
+class NotificationPlatformList(BaseModel):
+    notification_platforms: list[NotificationPlatform]
+    meta: Meta
+
+
+class NotificationPlatformSearch(BaseModel):
+    notification_platforms: list[NotificationPlatform]
+
+
+class EventType(BaseModel):
+    id: str = Field(examples=["app_deployed"])
+    category_id: str = Field(examples=["app_operations"])
+    name: str = Field(examples=["app_deployed"])
+    display_name: str = Field(examples=["App deployed"])
+    description: str
+    template: str
+    family: Family
+    severity: Severity
+    critical: bool
+
+
+class EventTypeList(BaseModel):
+    """Only `event_types`: Scalingo's Go client decodes every member as a list (no `meta`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_types: list[EventType]
+
+
+class EventCategory(BaseModel):
+    id: str = Field(examples=["app_operations"])
+    name: str = Field(examples=["app_operations"])
+    display_name: str = Field(examples=["App operations"])
+    position: int
+
+
+class EventCategoryList(BaseModel):
+    """Only `event_categories` (no `meta`), like `event_types`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_categories: list[EventCategory]
+
+
+# --- notifiers ----------------------------------------------------------------------------
+
+
+class Notifier(BaseModel):
+    """A notifier as answered: Scalingo's members plus Herald's `preset` and `is_default`."""
+
+    id: str = Field(examples=["no-824fd8bb-0efe-4b7b-9605-1b98110abeef"])
+    app_id: str = Field(examples=["app-1"])
+    name: str = Field(examples=["deploys"])
+    active: bool
+    type: str = Field(description="The platform's name", examples=["webhook"])
+    platform_id: str = Field(examples=["webhook"])
+    send_all_events: bool
+    send_all_alerts: bool
+    selected_event_ids: list[str] = Field(examples=[["app_deployed"]])
+    preset: Preset | None = Field(description="A catalog selection resolved at routing time")
+    is_default: bool = Field(description="The notifier every app gets at registration")
+    type_data: dict[str, Any] = Field(
+        description="Per platform: `webhook_url`; e-mail `emails`, `user_ids`, `owner`,"
+        " `collaborators`; webhook `format`, `headers`, `secret`. Secrets are shown masked.",
+        examples=[{"webhook_url": "https://hooks.example.com/herald"}],
+    )
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class NotifierAnswer(BaseModel):
+    notifier: Notifier
+
+
+class NotifierList(BaseModel):
+    notifiers: list[Notifier]
+    meta: Meta
+
+
+class TypeDataIn(BaseModel):
+    """Where to send. In a PATCH each member is merged: absent keeps, `null` removes."""
+
+    model_config = ConfigDict(extra="allow")
+
+    webhook_url: str | None = Field(
+        default=None,
+        description="Webhook-like platforms (webhook, slack, rocket_chat, …): required",
+        examples=["https://hooks.example.com/herald"],
+    )
+    emails: list[str] | None = Field(default=None, description="e-mail: addresses")
+    user_ids: list[str] | None = Field(default=None, description="e-mail: users")
+    owner: bool | None = Field(default=None, description="e-mail: also the app's owner")
+    collaborators: bool | None = Field(default=None, description="e-mail: also collaborators")
+    format: WebhookFormat | None = Field(default=None, description="webhook: body format")
+    secret: str | None = Field(
+        default=None, description="webhook: signing secret `whsec_…`, write-only"
+    )
+    headers: dict[str, str] | None = Field(default=None, description="webhook: extra headers")
+
+
+class NotifierIn(Closed):
+    """Members a client may send; unknown members are refused."""
+
+    id: Any = Field(default=None, description=IGNORED)
+    app_id: Any = Field(default=None, description=IGNORED)
+    type: Any = Field(default=None, description=IGNORED)
+    created_at: Any = Field(default=None, description=IGNORED)
+    updated_at: Any = Field(default=None, description=IGNORED)
+    app: Any = Field(default=None, description=IGNORED)
+    is_default: Any = Field(default=None, description=IGNORED)
+    active: bool = True
+    send_all_events: bool = False
+    send_all_alerts: bool = False
+    selected_event_ids: list[str] | None = Field(
+        default=None,
+        description="Ids of /v1/event_types the platform carries; null means none",
+        examples=[["app_deployed"]],
+    )
+    selected_events: list[str] | None = Field(
+        default=None, deprecated=True, description="Event names, instead of ids (deprecated)"
+    )
+    preset: Preset | None = None
+    type_data: TypeDataIn = Field(default_factory=TypeDataIn)
+
+
+class NotifierCreate(NotifierIn):
+    name: str = Field(min_length=1, max_length=200, examples=["deploys"])
+    platform_id: str = Field(json_schema_extra={"enum": PLATFORM_IDS}, examples=["webhook"])
+
+
+class NotifierPatch(NotifierIn):
+    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["renamed"])
+    platform_id: str | None = Field(
+        default=None,
+        description='The notifier\'s own platform, or "" (unchanged): a platform cannot change',
+        examples=[""],
+    )
+
+
+class NotifierCreateBody(Closed):
+    notifier: NotifierCreate
+
+
+class NotifierPatchBody(Closed):
+    notifier: NotifierPatch
+
+
+# --- directory ----------------------------------------------------------------------------
+
+
+class AppBody(Closed):
+    app: AppIn
+
+
+class AppAnswer(BaseModel):
+    app: AppEntry
+
+
+class CollaboratorBody(Closed):
+    collaborator: CollaboratorIn
+
+
+class CollaboratorAnswer(BaseModel):
+    collaborator: CollaboratorEntry
+
+
+class CollaboratorList(BaseModel):
+    collaborators: list[CollaboratorEntry]
+
+
+class OwnerBody(Closed):
+    owner: OwnerIn
+
+
+class OwnerAnswer(BaseModel):
+    owner: OwnerEntry
+
+
+class UserBody(Closed):
+    user: UserIn
+
+
+class User(BaseModel):
+    id: str = Field(examples=["us-1"])
+    email: str | None = Field(examples=["ada@example.com"])
+    name: str | None
+    username: str | None
+
+
+class UserAnswer(BaseModel):
+    user: User
