@@ -115,6 +115,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "API_PORT",
             "INGEST_PORT",
             "ROUTER_PORT",
+            "DERIVE_PORT",
             "SENDER_WEBHOOK_PORT",
         )
     }
@@ -134,6 +135,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "webhook sink",
             "ingest ready",
             "router ready",
+            "derive ready",
             "sender-webhook ready",
         ):
             assert part in up.stdout, f"{part!r} missing from:\n{up.stdout}"
@@ -142,7 +144,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         assert "webhook received" in demo.stdout
         assert '"type": "app_deployed"' in demo.stdout
         status = _herald_dev(env, "status")
-        assert status.stdout.count(" up ") >= 8, status.stdout
+        assert status.stdout.count(" up ") >= 9, status.stdout
     finally:
         down = _herald_dev(env, "down")
         shutil.rmtree(home, ignore_errors=True)
