@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 
 from herald_core.catalog import CATALOG, answers_to
 from herald_core.deliveries import Delivery, Recipient
@@ -80,16 +81,23 @@ def in_scope(notifier: Notifier, event: Event, directory: Directory | None = Non
     return owner is not None and owner in directory.owners_of_user(user_id)
 
 
+@cache
 def preset_ids(preset: Preset) -> frozenset[str]:
-    """The ids a preset stands for, read from the catalog now (so catalog changes apply)."""
+    """The ids a preset stands for, read from the catalog (never stored in notifiers, so a
+    catalog change reaches every notifier with the preset at the next start)."""
     if preset is Preset.CRITICAL_ALERTS:
         return CATALOG.critical_ids()
     return CATALOG.expand(preset.value)
 
 
+@cache
+def _alert_ids() -> frozenset[str]:
+    return CATALOG.expand("alerts")
+
+
 def is_alert(answers: frozenset[str]) -> bool:
     """True when an event answers to any alert type (what `send_all_alerts` selects)."""
-    return bool(answers & CATALOG.expand("alerts"))
+    return bool(answers & _alert_ids())
 
 
 def selects(selection: Selection, answers: frozenset[str]) -> bool:

@@ -23,6 +23,14 @@ class KafkaSettings(BaseModel):
     bootstrap_servers: str = DEFAULT_BOOTSTRAP
     client_id: str = "herald"
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
+    fetch_max_wait_ms: int = Field(
+        default=50,
+        ge=0,
+        le=500,
+        description="How long the broker may hold a fetch for data: low keeps latency low when "
+        "one partition is busy and the others idle (aiokafka keeps one fetch per broker)",
+    )
+    max_partition_fetch_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
 
 
 class HttpSettings(BaseModel):

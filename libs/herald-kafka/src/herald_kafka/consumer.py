@@ -58,6 +58,8 @@ def group_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> 
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
         "request_timeout_ms": settings.request_timeout_ms,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes,
     }
     options.update(overrides)
     return AIOKafkaConsumer(**options)

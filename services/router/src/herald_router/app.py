@@ -144,7 +144,7 @@ class RouterService:
         self.metrics.event_age.observe(max(0.0, (now - event.created_at).total_seconds()))
         for delivery in deliveries:
             self.metrics.deliveries.labels(delivery.channel.value).inc()
-            log.info(
+            log.debug(
                 "delivery_routed",
                 event_id=event.id,
                 notifier_id=delivery.notifier.id,
