@@ -400,6 +400,7 @@ async def test_pagination_like_scalingo(admin: Client, unique: str) -> None:
     assert page2["meta"]["pagination"] == {
         "prev_page": 1,
         "current_page": 2,
+        "per_page": 2,
         "next_page": 3,
         "total_pages": 3,
         "total_count": 5,

@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 from herald_core.envelope import Event
+from herald_core.metrics import ApiMetrics
 from herald_core.topics import EVENTS
 from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
@@ -23,11 +24,19 @@ from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_api import catalog_api, directory_api, notifiers_api, openapi, tokens_api
+from herald_api import (
+    catalog_api,
+    directory_api,
+    notifiers_api,
+    openapi,
+    simulate_api,
+    tokens_api,
+)
 from herald_api.auth import TokenScope, create_token
 from herald_api.context import CONTEXT, ApiContext
 from herald_api.directory_consumer import apply_event
 from herald_api.migrate import migrate
+from herald_api.observability import metrics_middleware
 from herald_api.relay import OutboxRelay
 from herald_api.settings import ApiSettings
 from herald_api.web import ApiProblem, problem_response
@@ -50,14 +59,16 @@ def build_app(
     registry: CollectorRegistry,
     ready: Callable[[], tuple[bool, str]],
     alive: Callable[[], str | None],
+    metrics: ApiMetrics | None = None,
 ) -> web.Application:
     """The aiohttp application with every route of the API."""
+    observe = [metrics_middleware(metrics)] if metrics is not None else []
     app = web.Application(
-        middlewares=[problem_middleware, api_problems, tokens_api.auth_middleware],
+        middlewares=[*observe, problem_middleware, api_problems, tokens_api.auth_middleware],
         client_max_size=1024 * 1024,
     )
     app[CONTEXT] = context
-    for module in (tokens_api, catalog_api, directory_api, notifiers_api, openapi):
+    for module in (tokens_api, catalog_api, directory_api, notifiers_api, simulate_api, openapi):
         module.add_routes(app)
     add_health_routes(app, registry, ready, alive)
     return app
@@ -70,6 +81,7 @@ class ApiService:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.tasks = TaskSupervisor()
+        self.metrics = ApiMetrics.create(self.registry)
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self.pool: asyncpg.Pool | None = None
@@ -110,6 +122,7 @@ class ApiService:
             batch=self.settings.relay_batch,
             poll_s=self.settings.relay_poll_s,
         )
+        self.relay.metrics = self.metrics
         if self.settings.relay_enabled:
             self.tasks.start(self.relay.run(self._stop), "outbox-relay")
         if self.settings.directory_consumer_enabled:
@@ -120,6 +133,7 @@ class ApiService:
             self.registry,
             self.ready,
             lambda: self.tasks.failure,
+            self.metrics,
         )
         self._runner, self.port = await start_site(
             app, self.settings.http.host, self.settings.http.port
@@ -137,13 +151,16 @@ class ApiService:
             await self.pool.close()
 
     async def _probe_database(self) -> None:
+        """Readiness follows the database: three failed probes in a row flip it, not one slow one."""
         assert self.pool is not None
+        failures = 0
         while not self._stop.is_set():
             try:
                 await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
-                self._db_ok = True
+                failures = 0
             except (OSError, asyncpg.PostgresError, TimeoutError):
-                self._db_ok = False
+                failures += 1
+            self._db_ok = failures < 3
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), 2)
 

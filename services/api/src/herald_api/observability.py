@@ -6,10 +6,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from herald_core.metrics import ApiMetrics
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def route_template(request: web.Request) -> str:
@@ -18,7 +18,7 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def metrics_middleware(metrics: ApiMetrics) -> Middleware:
+def metrics_middleware(metrics: ApiMetrics) -> Middleware:  # aiohttp's own protocol
     """Count every request and time it, whatever the outcome."""
 
     @web.middleware

@@ -314,6 +314,20 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
+ROUTES = (
+    *ROUTES,
+    Route(
+        "POST",
+        "/v1/events/simulate",
+        "Who would receive an event, and why the others would not",
+        "routing",
+        {200: _ok(w.SimulateAnswer)},
+        body=w.AnyObject,
+        description="Runs the router's own rules against the current config. The body is an event "
+        "as producers send it; an invalid one is a 422 naming the problem.",
+    ),
+)
+
 TAGS = {
     "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
     "catalog": "Platforms, event types and categories (public, like Scalingo's)",
@@ -321,6 +335,7 @@ TAGS = {
     "owners": "Organisations and accounts, and their members",
     "users": "Users, for their contact details",
     "notifiers": "Scalingo's notifiers API, plus Herald's presets",
+    "routing": "Explain the router's decisions",
     "health": "Probes and metrics",
     "reference": "This document",
 }

@@ -177,6 +177,7 @@ class Page:
             "pagination": {
                 "prev_page": self.number - 1 if self.number > 1 else None,
                 "current_page": self.number,
+                "per_page": self.size,
                 "next_page": self.number + 1 if self.number < pages else None,
                 "total_pages": pages,
                 "total_count": total,

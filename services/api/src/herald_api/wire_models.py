@@ -98,6 +98,7 @@ class Readiness(BaseModel):
 class Pagination(BaseModel):
     prev_page: int | None = Field(description="null on the first page", examples=[None])
     current_page: int = Field(examples=[1])
+    per_page: int = Field(examples=[20])
     next_page: int | None = Field(description="null on the last page", examples=[2])
     total_pages: int = Field(examples=[3])
     total_count: int = Field(examples=[47])
@@ -307,3 +308,37 @@ class User(BaseModel):
 
 class UserAnswer(BaseModel):
     user: User
+
+
+# --- simulate ------------------------------------------------------------------------------
+
+
+class SimulatedRecipient(BaseModel):
+    address: str = Field(examples=["ann@example.com"])
+    name: str | None = None
+    user_id: str | None = None
+
+
+class SimulatedDelivery(BaseModel):
+    notifier_id: str
+    name: str
+    platform: str = Field(examples=["slack"])
+    delivery_id: str = Field(description="uuid5(event id, notifier id): what the router would send")
+    recipients: list[SimulatedRecipient] = Field(description="E-mail recipients, resolved now")
+
+
+class SimulatedExclusion(BaseModel):
+    notifier_id: str
+    name: str
+    platform: str
+    rule: Literal["audit_only", "inactive", "scope", "selection", "no_recipients"]
+    detail: str
+
+
+class SimulateAnswer(BaseModel):
+    event: dict[str, Any] = Field(description="The event as the catalog normalises it")
+    answers_to: list[str] = Field(
+        description="Every id the event answers to: type, aliases, groups"
+    )
+    deliveries: list[SimulatedDelivery]
+    excluded: list[SimulatedExclusion]
