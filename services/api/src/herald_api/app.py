@@ -151,7 +151,7 @@ class ApiService:
             await self.pool.close()
 
     async def _probe_database(self) -> None:
-        """Readiness follows the database: three failed probes in a row flip it, not one slow one."""
+        """Readiness follows the database: three failed probes in a row flip it, not one."""
         assert self.pool is not None
         failures = 0
         while not self._stop.is_set():

@@ -61,7 +61,8 @@ async def insert(connection: asyncpg.Connection, notifier: Notifier) -> None:
     await connection.execute(
         "INSERT INTO notifiers (id, scope, app_id, owner_id, user_id, is_default, document,"
         " version,"
-        " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, coalesce($9, now()), coalesce($10, now()))",
+        " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,"
+        " coalesce($9, now()), coalesce($10, now()))",
         notifier.id,
         notifier.scope.value,
         notifier.app_id,
