@@ -1,4 +1,4 @@
-"""`herald-api` administration commands against a fresh real database: migrate (idempotent),
+"""`herald-api` administration commands against a fresh real fresh_database: migrate (idempotent),
 tokens create / list / revoke, and rebuild-topics republishing everything through the outbox."""
 
 from __future__ import annotations
@@ -19,19 +19,8 @@ from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def database(postgres_url: str, unique: str) -> str:
-    name = f"herald_cli_{unique}"
-    admin = await asyncpg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-def herald_api(database: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HERALD_API_DATABASE_URL": database, "COLUMNS": "200"}
+def herald_api(fresh_database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HERALD_API_DATABASE_URL": fresh_database, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "herald_api", *args],
         env=env,
@@ -42,40 +31,40 @@ def herald_api(database: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_migrate_tokens_and_rebuild(database: str, unique: str) -> None:
-    first = herald_api(database, "migrate")
+async def test_migrate_tokens_and_rebuild(fresh_database: str, unique: str) -> None:
+    first = herald_api(fresh_database, "migrate")
     assert first.returncode == 0, first.stderr
     assert "0001 init" in first.stdout
-    again = herald_api(database, "migrate")
+    again = herald_api(fresh_database, "migrate")
     assert "0 migration(s) applied" in again.stdout
 
-    created = herald_api(database, "tokens", "create", "--name", "ci", "--app", "app-1")
+    created = herald_api(fresh_database, "tokens", "create", "--name", "ci", "--app", "app-1")
     assert created.returncode == 0, created.stderr
     token = re.search(r"token:\s+(hrld_\S+)", created.stdout)
     token_id = re.search(r"token id:\s+(\S+)", created.stdout)
     assert token
     assert token_id
-    refused = herald_api(database, "tokens", "create", "--name", "x", "--admin", "--app", "a")
+    refused = herald_api(fresh_database, "tokens", "create", "--name", "x", "--admin", "--app", "a")
     assert refused.returncode != 0
-    listed = herald_api(database, "tokens", "list")
+    listed = herald_api(fresh_database, "tokens", "list")
     assert token_id.group(1) in listed.stdout
     assert token.group(1) not in listed.stdout, "a token is shown once, at creation"
 
-    connection = await asyncpg.connect(database)
+    connection = await asyncpg.connect(fresh_database)
     try:
         pool: Any = connection  # find_principal only needs fetchrow
         principal = await find_principal(pool, token.group(1))
         assert principal is not None
         assert (principal.scope.value, principal.scope_id) == ("app", "app-1")
-        assert herald_api(database, "tokens", "revoke", token_id.group(1)).returncode == 0
+        assert herald_api(fresh_database, "tokens", "revoke", token_id.group(1)).returncode == 0
         assert await find_principal(pool, token.group(1)) is None
-        assert herald_api(database, "tokens", "revoke", token_id.group(1)).returncode == 1
+        assert herald_api(fresh_database, "tokens", "revoke", token_id.group(1)).returncode == 1
 
         async with connection.transaction():
             await directory_store.upsert_app(connection, f"app-{unique}", name="a", owner_id="o")
             await notifier_store.insert(connection, default_notifier(f"app-{unique}", "o", _now()))
         await connection.execute("UPDATE outbox SET sent_at = now()")
-        rebuilt = herald_api(database, "rebuild-topics")
+        rebuilt = herald_api(fresh_database, "rebuild-topics")
         assert rebuilt.returncode == 0, rebuilt.stderr
         assert "1 notifiers, 1 apps, 0 owners" in rebuilt.stdout
         pending = await connection.fetch(

@@ -29,17 +29,6 @@ pytestmark = pytest.mark.integration
 TOKEN = "hrld_crash-test-admin-token-abcdefghijklmnopqrstuvwxyz"
 
 
-@pytest.fixture
-async def crash_database(postgres_url: str, unique: str) -> str:
-    name = f"herald_crash_{unique}"
-    connection = await asyncpg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 class ApiProcess:
     def __init__(self, database_url: str, bootstrap: str, log: Path) -> None:
         self.port = free_port()
@@ -92,8 +81,8 @@ class ApiProcess:
 
 
 @pytest.fixture
-def api_process(crash_database: str, kafka_settings: Any, tmp_path: Path) -> Iterator[ApiProcess]:
-    process = ApiProcess(crash_database, kafka_settings.bootstrap_servers, tmp_path / "api.log")
+def api_process(fresh_database: str, kafka_settings: Any, tmp_path: Path) -> Iterator[ApiProcess]:
+    process = ApiProcess(fresh_database, kafka_settings.bootstrap_servers, tmp_path / "api.log")
     try:
         yield process
     finally:
@@ -101,7 +90,7 @@ def api_process(crash_database: str, kafka_settings: Any, tmp_path: Path) -> Ite
 
 
 async def test_sigkill_between_commit_and_publish_loses_nothing(
-    api_process: ApiProcess, crash_database: str, kafka_settings: Any, unique: str
+    api_process: ApiProcess, fresh_database: str, kafka_settings: Any, unique: str
 ) -> None:
     api_process.start(relay=False)  # committed rows stay in the outbox: the crash window, held open
     await eventually(api_process.ready, timeout_s=60, what="API ready")
@@ -126,7 +115,7 @@ async def test_sigkill_between_commit_and_publish_loses_nothing(
     notifier_id = created["notifier"]["id"]
 
     api_process.kill()
-    connection = await asyncpg.connect(crash_database)
+    connection = await asyncpg.connect(fresh_database)
     try:
         pending = await connection.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
         assert pending >= 4, (

@@ -13,6 +13,7 @@ held across `getmany`, so it cannot deadlock).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -159,3 +160,39 @@ class ConsumerLoop:
                 error=str(exc)[:500],
             )
             return self._on_error(record, exc)
+
+
+async def run_group(
+    settings: KafkaSettings,
+    group_id: str,
+    topics: Sequence[str],
+    *,
+    producer: AIOKafkaProducer,
+    handle: RecordHandler,
+    on_error: ErrorHandler,
+    stop: asyncio.Event,
+    on_subscribed: Callable[[], None] | None = None,
+    **loop_options: Any,
+) -> None:
+    """The whole life of a service's consumer: start, subscribe, run until `stop`, close.
+
+    `on_subscribed` runs once the group subscription is made (services flip readiness there).
+    """
+    consumer = group_consumer(settings, group_id)
+    await consumer.start()
+    try:
+        loop = ConsumerLoop(
+            consumer=consumer,
+            producer=producer,
+            handle=handle,
+            on_error=on_error,
+            topics=topics,
+            **loop_options,
+        )
+        loop.subscribe()
+        if on_subscribed is not None:
+            on_subscribed()
+        await loop.run(stop)
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()

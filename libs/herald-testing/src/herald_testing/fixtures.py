@@ -27,6 +27,7 @@ from herald_testing.receivers import HttpReceiver
 __all__ = [
     "ADMIN_TOKEN",
     "api",
+    "fresh_database",
     "herald",
     "http",
     "infra",
@@ -113,3 +114,18 @@ async def http() -> AsyncIterator[Any]:
 
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def fresh_database(postgres_url: str, unique: str) -> str:
+    """The URL of a new, empty database on the session's Postgres server (for process tests)."""
+    import asyncpg
+
+    name = f"herald_{unique}"
+    server = postgres_url.rsplit("/", 1)[0]
+    connection = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"{server}/{name}"

@@ -15,7 +15,7 @@ from aiohttp import web
 from herald_core.envelope import Event
 from herald_core.metrics import ApiMetrics
 from herald_core.topics import EVENTS
-from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
+from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.problems import problem_middleware
@@ -165,21 +165,15 @@ class ApiService:
                 await asyncio.wait_for(self._stop.wait(), 2)
 
     async def _follow_directory_events(self) -> None:
-        consumer = group_consumer(self.settings.kafka, self.settings.directory_group_id)
-        await consumer.start()
-        try:
-            loop = ConsumerLoop(
-                consumer=consumer,
-                producer=self.producer,
-                handle=self._directory_event,
-                on_error=_log_and_skip,
-                topics=[EVENTS],
-            )
-            loop.subscribe()
-            await loop.run(self._stop)
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+        await run_group(
+            self.settings.kafka,
+            self.settings.directory_group_id,
+            [EVENTS],
+            producer=self.producer,
+            handle=self._directory_event,
+            on_error=_log_and_skip,
+            stop=self._stop,
+        )
 
     async def _directory_event(self, record: Record) -> list[OutgoingRecord]:
         assert self.pool is not None

@@ -7,7 +7,6 @@ broker acknowledged what they wrote: a 202 means the event is durably on `notify
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import time
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from herald_core.errors import FailureReason, InvalidEvent
 from herald_core.metrics import IngestMetrics
 from herald_core.topics import PLATFORM_EVENTS
-from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
+from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.problems import problem, problem_middleware
@@ -151,24 +150,19 @@ class IngestService:
 
     # --- platform.events ---------------------------------------------------------------------
     async def _consume(self) -> None:
-        consumer = group_consumer(
-            self.settings.kafka, self.settings.group_id, isolation_level="read_uncommitted"
-        )
-        await consumer.start()
-        try:
-            loop = ConsumerLoop(
-                consumer=consumer,
-                producer=self.producer,
-                handle=self._handle_record,
-                on_error=self._record_failed,
-                topics=[PLATFORM_EVENTS],
-            )
-            loop.subscribe()
+        def consuming() -> None:
             self._consumer_ready = True
-            await loop.run(self._stop)
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+
+        await run_group(
+            self.settings.kafka,
+            self.settings.group_id,
+            [PLATFORM_EVENTS],
+            producer=self.producer,
+            handle=self._handle_record,
+            on_error=self._record_failed,
+            stop=self._stop,
+            on_subscribed=consuming,
+        )
 
     async def _handle_record(self, record: Record) -> list[OutgoingRecord]:
         verdict, out = triage(

@@ -8,7 +8,6 @@ event is ever routed against a half-read configuration.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,7 @@ from herald_core.metrics import Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, route
 from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
-from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
+from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
@@ -104,23 +103,21 @@ class RouterService:
 
     async def _route_events(self) -> None:
         await self.view.wait_ready(self.settings.ready_timeout_s)
-        consumer = group_consumer(self.settings.kafka, self.settings.group_id)
-        await consumer.start()
-        try:
-            loop = ConsumerLoop(
-                consumer=consumer,
-                producer=self.producer,
-                handle=self._handle,
-                on_error=self._failed,
-                topics=[EVENTS],
-            )
-            loop.subscribe()
+
+        def routing() -> None:
             self._routing = True
             log.info("router_routing", notifiers=len(self.index))
-            await loop.run(self._stop)
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+
+        await run_group(
+            self.settings.kafka,
+            self.settings.group_id,
+            [EVENTS],
+            producer=self.producer,
+            handle=self._handle,
+            on_error=self._failed,
+            stop=self._stop,
+            on_subscribed=routing,
+        )
 
     async def _handle(self, record: Record) -> list[OutgoingRecord]:
         try:

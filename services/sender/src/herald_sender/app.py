@@ -6,7 +6,6 @@ notify.deliveries.<channel> → Sender.send → notify.delivery-results (+ .dlq 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from datetime import UTC, datetime
 
@@ -16,7 +15,7 @@ from herald_core.deliveries import AttemptOutcome, Delivery
 from herald_core.errors import DeliveryError, FailureReason, RetryableDeliveryError
 from herald_core.metrics import SenderMetrics
 from herald_core.topics import deliveries_topic
-from herald_kafka.consumer import ConsumerLoop, Record, group_consumer
+from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
@@ -75,24 +74,20 @@ class SenderService:
             await self._runner.cleanup()
 
     async def _consume(self) -> None:
-        topic = deliveries_topic(self.channel)
-        consumer = group_consumer(self.settings.kafka, self.settings.consumer_group)
-        await consumer.start()
-        try:
-            loop = ConsumerLoop(
-                consumer=consumer,
-                producer=self.producer,
-                handle=self._attempt,
-                on_error=self._failed,
-                topics=[topic],
-                max_records=100,
-            )
-            loop.subscribe()
+        def consuming() -> None:
             self._consuming = True
-            await loop.run(self._stop)
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+
+        await run_group(
+            self.settings.kafka,
+            self.settings.consumer_group,
+            [deliveries_topic(self.channel)],
+            producer=self.producer,
+            handle=self._attempt,
+            on_error=self._failed,
+            stop=self._stop,
+            on_subscribed=consuming,
+            max_records=100,
+        )
 
     async def _attempt(self, record: Record) -> list[OutgoingRecord]:
         try:
