@@ -1,0 +1,151 @@
+"""Standard Webhooks signing (https://www.standardwebhooks.com, DESIGN.md §5). Pure.
+
+Every webhook carries
+
+    webhook-id:        the delivery id (the receiver's idempotency key)
+    webhook-timestamp: integer seconds since the epoch, when the attempt was rendered
+    webhook-signature: "v1,<base64 HMAC-SHA256>" per active secret, space-separated
+
+where the HMAC is over ``f"{id}.{timestamp}.".encode() + body`` with the secret's key. A secret
+is ``whsec_`` followed by base64; the key is the decoded bytes (the prefix is optional, as in
+the reference libraries).
+
+Secret rotation. A webhook notifier's ``type_data`` may hold
+
+    secret:  "whsec_…"             the current secret
+    secrets: ["whsec_…", …]        more secrets still accepted, newest first
+
+The active secrets are ``secret`` followed by ``secrets``, duplicates dropped, at most
+`MAX_SIGNATURES` of them (the newest; the rest are ignored at send time). Rotating is: add the
+new secret in front (or make it `secret` and move the old one to `secrets`), let the receiver
+switch, then remove the old one. A receiver verifies if any signature matches one of its keys.
+Both keys are already write-only in the API (`herald_api.notifier_face.SECRET_KEYS`).
+
+Hand-written rather than built on the `standardwebhooks` package (MIT, checked at 1.1.0):
+its `Webhook` holds one key per instance, signs a `str` body, and turns the timestamp into
+seconds with ``timestamp.replace(tzinfo=UTC)``, which silently signs the wrong second for an
+aware non-UTC datetime. Signing here is a dozen lines over `hmac`; the package stays a test
+dependency, the independent implementation the golden vectors and integration tests verify
+against (tests/contract/test_signing_vectors.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from herald_core.errors import FailureReason, PermanentDeliveryError
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
+SIGNATURE_VERSION = "v1"
+MAX_SIGNATURES = 3
+"""Signatures per request: the current secret and up to two older ones during a rotation."""
+
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
+SIGNING_HEADERS = frozenset({HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE})
+
+
+def decode_secret(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` secret (prefix optional, padding optional). Pure.
+
+    Raises:
+        ValueError: when the rest is not base64 or decodes to nothing. The message never
+            contains the secret.
+    """
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError("the secret is not base64") from None
+    if not key:
+        raise ValueError("the secret is empty")
+    return key
+
+
+def timestamp_of(now: datetime) -> int:
+    """`webhook-timestamp`: whole seconds since the epoch. Pure.
+
+    Raises:
+        ValueError: for a naive datetime (its epoch second depends on the host's zone).
+    """
+    if now.tzinfo is None:
+        raise ValueError("the signing clock must be timezone-aware")
+    return math.floor(now.timestamp())
+
+
+def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """One ``v1,<base64>`` signature of `body` for `msg_id` at `timestamp`. Pure."""
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
+
+
+def signature_header(keys: Sequence[bytes], msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: one signature per key, in order, space-separated. Pure."""
+    return " ".join(sign(key, msg_id, timestamp, body) for key in keys)
+
+
+def active_secrets(type_data: Mapping[str, Any]) -> list[str]:
+    """The secrets a notifier signs with: `secret`, then `secrets`, deduplicated, capped. Pure.
+
+    Raises:
+        PermanentDeliveryError: INVALID_PAYLOAD when `secret` is not a string or `secrets` not
+            a list of strings: a misconfigured notifier fails loudly rather than sending
+            unsigned. The detail never contains a secret.
+    """
+    found: list[str] = []
+    secret = type_data.get("secret")
+    if secret is not None:
+        if not isinstance(secret, str):
+            raise _invalid("type_data.secret must be a string")
+        found.append(secret)
+    listed = type_data.get("secrets")
+    if listed is not None:
+        if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
+            raise _invalid("type_data.secrets must be a list of strings")
+        found.extend(listed)
+    return list(dict.fromkeys(found))[:MAX_SIGNATURES]
+
+
+def signing_keys(type_data: Mapping[str, Any]) -> list[bytes]:
+    """The HMAC keys of a notifier's active secrets; empty when it has none. Pure.
+
+    Raises:
+        PermanentDeliveryError: INVALID_PAYLOAD when a secret is malformed (see
+            `active_secrets`, `decode_secret`).
+    """
+    keys: list[bytes] = []
+    for position, secret in enumerate(active_secrets(type_data)):
+        try:
+            keys.append(decode_secret(secret))
+        except ValueError as exc:
+            raise _invalid(f"signing secret #{position + 1}: {exc}") from None
+    return keys
+
+
+def signing_headers(
+    type_data: Mapping[str, Any], msg_id: str, now: datetime, body: bytes
+) -> dict[str, str]:
+    """`webhook-id`, `webhook-timestamp`, and `webhook-signature` when there are secrets. Pure.
+
+    Raises:
+        PermanentDeliveryError: INVALID_PAYLOAD for a malformed secret.
+    """
+    timestamp = timestamp_of(now)
+    headers = {HEADER_ID: msg_id, HEADER_TIMESTAMP: str(timestamp)}
+    keys = signing_keys(type_data)
+    if keys:
+        headers[HEADER_SIGNATURE] = signature_header(keys, msg_id, timestamp, body)
+    return headers
+
+
+def _invalid(detail: str) -> PermanentDeliveryError:
+    return PermanentDeliveryError(FailureReason.INVALID_PAYLOAD, detail)
