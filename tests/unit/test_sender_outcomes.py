@@ -21,6 +21,7 @@ from herald_sender.outcomes import dead_letter_record, result_record
 
 ROUTED_AT = datetime(2026, 3, 12, 16, 5, 20, tzinfo=UTC)
 ATTEMPTED_AT = datetime(2026, 3, 12, 16, 5, 21, 500_000, tzinfo=UTC)
+SENT_AT = datetime(2026, 3, 12, 16, 5, 21, tzinfo=UTC)
 URL = "https://hooks.example.com/herald/T0001?token=s3cr3t"
 
 
@@ -53,7 +54,7 @@ def delivery(type_data=None, platform=Channel.WEBHOOK):
 
 def test_render_webhook_posts_the_event_to_the_notifier_url():
     routed = delivery()
-    request = render_webhook(routed)
+    request = render_webhook(routed, SENT_AT)
     assert request.url == URL
     assert request.body == routed.event.to_json()
     assert request.headers["webhook-id"] == routed.id
@@ -64,18 +65,19 @@ def test_render_webhook_posts_the_event_to_the_notifier_url():
 def test_render_webhook_body_is_the_raw_envelope_byte_for_byte():
     """The `raw` format is the envelope exactly as on notify.events and the live stream."""
     routed = delivery()
-    body = render_webhook(routed).body
+    body = render_webhook(routed, SENT_AT).body
     assert body == routed.event.to_json()
     assert parse_event(body) == routed.event
 
 
 def test_render_webhook_is_pure():
     routed = delivery()
-    assert render_webhook(routed) == render_webhook(routed)
+    assert render_webhook(routed, SENT_AT) == render_webhook(routed, SENT_AT)
 
 
 def test_render_webhook_id_is_stable_across_routings():
-    ids = {render_webhook(delivery()).headers["webhook-id"] for _ in range(3)}  # routed anew
+    routed_anew = (delivery() for _ in range(3))
+    ids = {render_webhook(routed, SENT_AT).headers["webhook-id"] for routed in routed_anew}
     assert ids == {delivery().id}
 
 
@@ -93,7 +95,7 @@ def test_render_webhook_id_is_stable_across_routings():
 )
 def test_render_webhook_without_url_is_permanent(type_data):
     with pytest.raises(PermanentDeliveryError) as caught:
-        render_webhook(delivery(type_data=type_data))
+        render_webhook(delivery(type_data=type_data), SENT_AT)
     assert caught.value.retryable is False
     assert caught.value.reason is FailureReason.INVALID_PAYLOAD
     assert "webhook_url" in caught.value.detail

@@ -1,22 +1,71 @@
-"""The webhook channel: POST the event to the notifier's URL.
+"""The webhook channel: POST the event to the notifier's URL, signed.
 
-Formats (DESIGN.md §4) start with `raw`: the envelope exactly as on `notify.events` and the live
-stream. The delivery id is sent as `webhook-id`, the receiver's idempotency key.
+The notifier's `type_data` (validated by the API at creation, read defensively here):
+
+    webhook_url   where to POST (the SSRF-safe client checks it again on every attempt)
+    format        raw (default) | scalingo | cloud66 | cloudevents (`herald_sender.formats`)
+    secret        "whsec_…", and `secrets: [...]` during a rotation (`herald_sender.signing`)
+    headers       {name: value} added to every request
+
+Every request carries `webhook-id` (the delivery id, the receiver's idempotency key) and
+`webhook-timestamp`; `webhook-signature` only when the notifier has a secret. Custom headers
+never replace Herald's own: hop-by-hop headers, Host, Content-Length, Content-Type, the
+signing headers and any header Herald sets are dropped at send time, and so are names or values
+that are not valid HTTP (the API refuses all of these at creation already).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from herald_core.deliveries import Delivery
 from herald_core.errors import FailureReason, PermanentDeliveryError
 from herald_core.topics import Channel
 
 from herald_sender.classify import classify_http
+from herald_sender.formats import content_type, render_body, webhook_format
 from herald_sender.safe_http import SafeHttpClient
 from herald_sender.settings import SenderSettings
+from herald_sender.signing import SIGNING_HEADERS, signing_headers
+
+EVENT_TYPE_HEADER = "x-herald-event-type"
+
+RESERVED_HEADERS = frozenset(
+    {
+        # hop-by-hop (RFC 9110 §7.6.1, plus the old Proxy-Connection and "Trailers")
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        # what the client and the format decide
+        "host",
+        "content-length",
+        "content-type",
+        EVENT_TYPE_HEADER,
+        *SIGNING_HEADERS,
+    }
+)
+"""Lower-case names a notifier's `headers` may not set; a superset of the API's list."""
+
+MAX_HEADER_VALUE = 2000
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
+_HEADER_VALUE_FORBIDDEN = frozenset("\r\n\x00")
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -26,23 +75,55 @@ class WebhookRequest:
     headers: dict[str, str]
 
 
-def render_webhook(delivery: Delivery) -> WebhookRequest:
-    """The request for one delivery. Pure.
+def render_webhook(delivery: Delivery, now: datetime) -> WebhookRequest:
+    """The request for one delivery attempt at `now` (the signing and `timestamp` clock). Pure.
 
     Raises:
-        PermanentDeliveryError: when the notifier has no webhook_url.
+        PermanentDeliveryError: INVALID_PAYLOAD when the notifier has no webhook_url, an
+            unknown or non-webhook format, or a malformed secret.
     """
-    url = delivery.notifier.type_data.get("webhook_url")
+    type_data = delivery.notifier.type_data
+    url = type_data.get("webhook_url")
     if not isinstance(url, str) or not url:
         raise PermanentDeliveryError(
             FailureReason.INVALID_PAYLOAD, "the notifier has no webhook_url"
         )
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": delivery.id,
-        "x-herald-event-type": delivery.event.type,
+    fmt = webhook_format(type_data)
+    body = render_body(delivery, fmt, now)
+    own = {
+        "content-type": content_type(fmt),
+        EVENT_TYPE_HEADER: delivery.event.type,
+        **signing_headers(type_data, delivery.id, now, body),
     }
-    return WebhookRequest(url=url, body=delivery.event.to_json(), headers=headers)
+    return WebhookRequest(url=url, body=body, headers={**custom_headers(type_data), **own})
+
+
+def custom_headers(type_data: Mapping[str, Any]) -> dict[str, str]:
+    """The notifier's own `headers` that may be sent; the others are dropped silently. Pure.
+
+    A name is kept once (case-insensitively, first wins), if it is a valid token not in
+    `RESERVED_HEADERS`, with a string value free of CR, LF and NUL of at most
+    `MAX_HEADER_VALUE` characters.
+    """
+    given = type_data.get("headers")
+    if not isinstance(given, dict):
+        return {}
+    kept: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in given.items():
+        lowered = name.lower() if isinstance(name, str) else ""
+        if (
+            not _HEADER_NAME.fullmatch(lowered)
+            or lowered in RESERVED_HEADERS
+            or lowered in seen
+            or not isinstance(value, str)
+            or len(value) > MAX_HEADER_VALUE
+            or _HEADER_VALUE_FORBIDDEN.intersection(value)
+        ):
+            continue
+        seen.add(lowered)
+        kept[name] = value
+    return kept
 
 
 class WebhookSender:
@@ -50,8 +131,9 @@ class WebhookSender:
 
     channel: ClassVar[Channel] = Channel.WEBHOOK
 
-    def __init__(self, client: SafeHttpClient) -> None:
+    def __init__(self, client: SafeHttpClient, clock: Clock = _utc_now) -> None:
         self._client = client
+        self._clock = clock
 
     @classmethod
     def from_settings(cls, settings: SenderSettings) -> WebhookSender:
@@ -72,9 +154,9 @@ class WebhookSender:
         await self._client.aclose()
 
     async def send(self, delivery: Delivery) -> int | None:
-        request = render_webhook(delivery)
+        request = render_webhook(delivery, self._clock())
         result = await self._client.post(request.url, body=request.body, headers=request.headers)
-        error = classify_http(result.status, result.headers, now=datetime.now(UTC))
+        error = classify_http(result.status, result.headers, now=self._clock())
         if error is not None:
             raise error
         return result.status
