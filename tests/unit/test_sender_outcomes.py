@@ -152,6 +152,8 @@ def test_result_record(outcome, error, status_code, reason, detail):
         delivery_id=routed.id,
         event_id="evt-1",
         event_type="app_deployed",
+        app_id="app-1",
+        owner_id="org-1",
         notifier_id="n-1",
         channel=Channel.WEBHOOK,
         attempt=2,
@@ -169,6 +171,20 @@ def test_result_record_defaults_to_the_first_attempt():
         delivery(), outcome=AttemptOutcome.DELIVERED, at=ATTEMPTED_AT, duration_ms=1.0
     )
     assert DeliveryResult.model_validate_json(record.value).attempt == 1
+
+
+def test_result_record_keeps_a_capped_response_excerpt():
+    record = result_record(
+        delivery(),
+        outcome=AttemptOutcome.DELIVERED,
+        at=ATTEMPTED_AT,
+        duration_ms=1.0,
+        status_code=200,
+        response_excerpt="ok" + "z" * 5000,
+    )
+    excerpt = DeliveryResult.model_validate_json(record.value).response_excerpt
+    assert excerpt is not None
+    assert (excerpt[:2], len(excerpt)) == ("ok", 1000)
 
 
 def test_result_record_caps_the_detail():

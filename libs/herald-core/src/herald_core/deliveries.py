@@ -99,13 +99,20 @@ class AttemptOutcome(StrEnum):
 
 
 class DeliveryResult(BaseModel):
-    """One attempt's outcome, on `notify.delivery-results` keyed by delivery id."""
+    """One attempt's outcome, on `notify.delivery-results` keyed by delivery id.
+
+    `app_id` and `owner_id` (the event's) let the recorder file the attempt under its app;
+    `response_excerpt` is the start of the endpoint's answer, when the channel read one. All
+    three are optional: results written before they existed still parse.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     delivery_id: str
     event_id: str
     event_type: str
+    app_id: str | None = None
+    owner_id: str | None = None
     notifier_id: str
     channel: Channel
     attempt: int = 1
@@ -115,6 +122,7 @@ class DeliveryResult(BaseModel):
     status_code: int | None = None
     duration_ms: float
     at: AwareDatetime
+    response_excerpt: str | None = None
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()

@@ -14,6 +14,8 @@ from herald_core.errors import DeliveryError
 from herald_core.topics import DELIVERY_RESULTS, delivery_dlq_topic
 from herald_kafka.producer import OutgoingRecord
 
+RESPONSE_EXCERPT_MAX = 1000  # characters of the endpoint's answer kept with the attempt
+
 
 def result_record(
     delivery: Delivery,
@@ -24,12 +26,15 @@ def result_record(
     attempt: int = 1,
     status_code: int | None = None,
     error: DeliveryError | None = None,
+    response_excerpt: str | None = None,
 ) -> OutgoingRecord:
     """The `notify.delivery-results` record of one attempt, keyed by delivery id."""
     result = DeliveryResult(
         delivery_id=delivery.id,
         event_id=delivery.event.id,
         event_type=delivery.event.type,
+        app_id=delivery.event.app_id,
+        owner_id=delivery.event.owner_id,
         notifier_id=delivery.notifier.id,
         channel=delivery.channel,
         attempt=attempt,
@@ -39,6 +44,7 @@ def result_record(
         status_code=status_code,
         duration_ms=round(duration_ms, 3),
         at=at,
+        response_excerpt=response_excerpt[:RESPONSE_EXCERPT_MAX] if response_excerpt else None,
     )
     return OutgoingRecord(DELIVERY_RESULTS, result.to_json(), delivery.id.encode())
 
