@@ -46,6 +46,9 @@ _BLOCKED_NETWORKS: tuple[tuple[IPv4Network | IPv6Network, str], ...] = (
     (IPv4Network("192.0.0.0/24"), "IETF protocol assignments 192.0.0.0/24"),
     (IPv4Network("192.88.99.0/24"), "6to4 relay anycast 192.88.99.0/24"),
     (IPv4Network("198.18.0.0/15"), "benchmarking 198.18.0.0/15"),
+    # Azure's platform endpoint (WireServer): public-looking, answers only inside Azure, and
+    # hands out VM configuration, like 169.254.169.254 does.
+    (IPv4Network("168.63.129.16/32"), "the Azure platform endpoint 168.63.129.16"),
     (IPv6Network("::/96"), "IPv4-compatible IPv6 ::/96"),
     (IPv6Network("64:ff9b::/96"), "NAT64 64:ff9b::/96"),
     (IPv6Network("64:ff9b:1::/48"), "local-use NAT64 64:ff9b:1::/48"),
@@ -53,6 +56,7 @@ _BLOCKED_NETWORKS: tuple[tuple[IPv4Network | IPv6Network, str], ...] = (
     (IPv6Network("2001::/32"), "Teredo 2001::/32"),
     (IPv6Network("2001:db8::/32"), "documentation 2001:db8::/32"),
     (IPv6Network("2002::/16"), "6to4 2002::/16"),
+    (IPv6Network("3fff::/20"), "documentation 3fff::/20"),  # RFC 9637; Python 3.11 says global
     (IPv6Network("fec0::/10"), "site-local fec0::/10"),
 )
 
