@@ -1,0 +1,131 @@
+"""Where a failed delivery goes next: a retry tier or the dead-letter queue (DESIGN.md §5). Pure.
+
+    permanent error                   → DeadLetter(error.reason)
+    retryable, attempt n ≤ len(tiers) → RetryHop(tiers[n-1], now + delay)
+    retryable, Retry-After given      → the first tier at or after n-1 whose delay ≥ Retry-After
+                                        (none: the last tier, and never before Retry-After)
+    retryable, attempt n > len(tiers) → DeadLetter(EXHAUSTED)
+
+The retry state travels in record headers (STYLE.md §3), never in memory: `x-attempt` is the
+number of attempts made so far, `x-due-at` the epoch milliseconds before which the record must
+not be attempted again, `x-first-failed-at` an RFC 3339 time, `x-original-*` the record's place
+on the channel's deliveries topic. `RetryState` reads and writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from herald_core import headers as h
+from herald_core.errors import DeliveryError, FailureReason
+
+
+@dataclass(frozen=True)
+class RetryTier:
+    """One retry tier: its name (`10s`, `1m`, …, the topic suffix) and its delay."""
+
+    name: str
+    delay_s: float
+
+
+@dataclass(frozen=True)
+class RetryHop:
+    """Try again from `tier`'s topic, not before `due_at`."""
+
+    tier: RetryTier
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Give up: the delivery goes to the channel's DLQ with `reason`."""
+
+    reason: FailureReason
+    detail: str
+
+
+def retry_tiers_of(names: Sequence[str], delays_s: Sequence[float]) -> tuple[RetryTier, ...]:
+    """Pair tier names (from the topic file) with delays (from settings). Pure.
+
+    Raises:
+        ValueError: when the counts differ or a delay is negative.
+    """
+    if len(names) != len(delays_s):
+        raise ValueError(
+            f"retry_delays_s has {len(delays_s)} delays but the topic file declares "
+            f"{len(names)} retry tiers {list(names)}"
+        )
+    if any(d < 0 for d in delays_s):
+        raise ValueError(f"retry delays must be ≥ 0, not {list(delays_s)}")
+    return tuple(RetryTier(n, float(d)) for n, d in zip(names, delays_s, strict=True))
+
+
+def next_hop(
+    attempt: int, error: DeliveryError, tiers: Sequence[RetryTier], now: datetime
+) -> RetryHop | DeadLetter:
+    """Decide what follows failed attempt number `attempt` (≥ 1). Pure.
+
+    Raises:
+        ValueError: when `attempt` < 1.
+    """
+    if attempt < 1:
+        raise ValueError(f"attempt counts from 1, not {attempt}")
+    if not error.retryable:
+        return DeadLetter(error.reason, error.detail)
+    index = attempt - 1
+    if index >= len(tiers):
+        return DeadLetter(
+            FailureReason.EXHAUSTED,
+            f"gave up after {attempt} attempts; last: {error.reason}: {error.detail}",
+        )
+    tier = tiers[index]
+    wait = tier.delay_s
+    if error.retry_after is not None:
+        later = [t for t in tiers[index:] if t.delay_s >= error.retry_after]
+        tier = later[0] if later else tiers[-1]
+        wait = max(tier.delay_s, error.retry_after)
+    return RetryHop(tier, now + timedelta(seconds=wait))
+
+
+@dataclass(frozen=True)
+class RetryState:
+    """What the headers of a delivery record say about its past attempts."""
+
+    attempts: int
+    """Attempts made before this record was read (0 on the deliveries topic)."""
+    first_failed_at: str | None
+    source: tuple[str, int, int]
+    """Topic, partition and offset on the channel's deliveries topic."""
+
+    @classmethod
+    def of(cls, headers: Sequence[tuple[str, bytes]], here: tuple[str, int, int]) -> RetryState:
+        """Read the state from a record's `headers`; `here` is where the record was read. Pure.
+
+        Missing or malformed headers read as a first attempt from `here`.
+        """
+        listed = list(headers)
+        try:
+            attempts = max(0, int(h.header(listed, h.ATTEMPT) or 0))
+        except ValueError:
+            attempts = 0
+        topic = h.header(listed, h.ORIGINAL_TOPIC)
+        partition = h.header(listed, h.ORIGINAL_PARTITION)
+        offset = h.header(listed, h.ORIGINAL_OFFSET)
+        source = here
+        if topic and partition and offset and partition.isdigit() and offset.isdigit():
+            source = (topic, int(partition), int(offset))
+        return cls(attempts, h.header(listed, h.FIRST_FAILED_AT), source)
+
+
+def due_at_ms(headers: Sequence[tuple[str, bytes]]) -> int | None:
+    """The `x-due-at` header as epoch milliseconds, or None when absent or malformed. Pure."""
+    value = h.header(list(headers), h.DUE_AT)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def epoch_ms(moment: datetime) -> int:
+    """An aware datetime as whole epoch milliseconds (rounded up: never early). Pure."""
+    micros = int(moment.timestamp() * 1_000_000)
+    return -(-micros // 1000)
