@@ -1,0 +1,221 @@
+"""A consumer loop for records that must not be handled before their due time (retry tiers).
+
+    read a batch → per partition, handle records while they are due
+                 → at the first record not yet due: seek back to it and pause its partition
+                 → produce the outputs, await every ack, commit up to the last handled record
+    each poll    → resume the partitions whose head record has come due
+
+A paused partition returns nothing from `getmany` while the others keep flowing, and the
+consumer keeps polling, so the group membership and heartbeats stay alive however long a tier's
+delay is. Nothing is held in memory that Kafka does not also hold: the due time is read from
+the record (`due_at`), and the pause is only an optimisation of "seek back and wait". A
+rebalance forgets pauses (aiokafka resets them, PITFALLS.md); the loop re-pauses when it meets
+the head record again, since it was never committed.
+
+Failure handling is that of `herald_kafka.consumer.ConsumerLoop`: a handler that raises is
+turned into outputs by `on_error`; a failed produce or commit rewinds the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+from herald_core.settings import KafkaSettings
+
+from herald_kafka.consumer import ErrorHandler, Record, RecordHandler, group_consumer
+from herald_kafka.producer import OutgoingRecord, send_all
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], float]
+"""Wall-clock seconds since the epoch (`time.time`); a parameter so tests can move time."""
+DueAt = Callable[[Record], float | None]
+"""When a record may be handled, in epoch seconds; None means now."""
+
+
+class _ForgetPausesOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, idle: asyncio.Event, paused: dict[TopicPartition, float]) -> None:
+        self._idle = idle
+        self._paused = paused
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._idle.wait()
+        for tp in revoked:
+            self._paused.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # aiokafka resumes every newly assigned partition: whatever we paused is forgotten too.
+        self._paused.clear()
+        log.info(
+            "partitions_assigned",
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+        )
+
+
+class DelayedConsumerLoop:
+    """Handle each record once it is due, pausing partitions whose head is not; until `stop`."""
+
+    def __init__(
+        self,
+        *,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        handle: RecordHandler,
+        on_error: ErrorHandler,
+        topics: Sequence[str],
+        due_at: DueAt,
+        clock: Clock = time.time,
+        max_records: int = 100,
+        poll_timeout_ms: int = 200,
+        retry_pause_s: float = 1.0,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._handle = handle
+        self._on_error = on_error
+        self._topics = list(topics)
+        self._due_at = due_at
+        self._clock = clock
+        self._max_records = max_records
+        self._poll_timeout_ms = poll_timeout_ms
+        self._retry_pause_s = retry_pause_s
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._paused: dict[TopicPartition, float] = {}
+        self.processed = 0
+        self.pauses = 0
+
+    @property
+    def paused(self) -> dict[TopicPartition, float]:
+        """The partitions this loop paused, with the due time of their head record."""
+        return dict(self._paused)
+
+    def subscribe(self) -> None:
+        """Subscribe with the rebalance listener; call once, after the consumer started."""
+        self._consumer.subscribe(
+            self._topics, listener=_ForgetPausesOnRevoke(self._idle, self._paused)
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; the batch in flight is finished and committed first."""
+        while not stop.is_set():
+            self._resume_due()
+            batches = await self._consumer.getmany(
+                timeout_ms=self._poll_ms(), max_records=self._max_records
+            )
+            if not batches:
+                continue
+            self._idle.clear()
+            try:
+                await self._process(batches)
+            finally:
+                self._idle.set()
+
+    def _poll_ms(self) -> int:
+        if not self._paused:
+            return self._poll_timeout_ms
+        until_next = (min(self._paused.values()) - self._clock()) * 1000
+        return max(1, min(self._poll_timeout_ms, int(until_next) + 1))
+
+    def _resume_due(self) -> None:
+        now = self._clock()
+        due = [tp for tp, at in self._paused.items() if at <= now]
+        if not due:
+            return
+        assigned = self._consumer.assignment()
+        for tp in due:
+            del self._paused[tp]
+        self._consumer.resume(*[tp for tp in due if tp in assigned])
+
+    async def _process(self, batches: dict[TopicPartition, list[Record]]) -> None:
+        outputs: list[OutgoingRecord] = []
+        commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        handled = 0
+        for tp, records in batches.items():
+            for record in records:
+                due = self._due_at(record)
+                if due is not None and due > self._clock():
+                    self._pause(tp, record.offset, due)
+                    break
+                outputs.extend(await self._handle_one(record))
+                handled += 1
+                commits[tp] = OffsetAndMetadata(record.offset + 1, "")
+        try:
+            await send_all(self._producer, outputs)
+            if commits:
+                await self._consumer.commit(commits)
+        except KafkaError as exc:
+            log.warning("batch_failed_rewinding", error=str(exc), retry_in_s=self._retry_pause_s)
+            for tp, recs in batches.items():
+                self._consumer.seek(tp, recs[0].offset)
+            await asyncio.sleep(self._retry_pause_s)
+            return
+        self.processed += handled
+
+    def _pause(self, tp: TopicPartition, offset: int, due: float) -> None:
+        """Park `tp` on its head record: read it again once it is due, not before."""
+        self._consumer.seek(tp, offset)
+        self._consumer.pause(tp)
+        self._paused[tp] = due
+        self.pauses += 1
+        log.debug("partition_paused", partition=f"{tp.topic}:{tp.partition}", offset=offset)
+
+    async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
+        try:
+            return await self._handle(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the shell: a poison record must not block its partition
+            log.warning(
+                "record_failed",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                error_type=type(exc).__name__,
+                error=str(exc)[:500],
+            )
+            return self._on_error(record, exc)
+
+
+async def run_delayed_group(
+    settings: KafkaSettings,
+    group_id: str,
+    topics: Sequence[str],
+    *,
+    producer: AIOKafkaProducer,
+    handle: RecordHandler,
+    on_error: ErrorHandler,
+    due_at: DueAt,
+    stop: asyncio.Event,
+    on_subscribed: Callable[[], None] | None = None,
+    **loop_options: Any,
+) -> None:
+    """The whole life of a delayed consumer: start, subscribe, run until `stop`, close."""
+    consumer = group_consumer(settings, group_id)
+    await consumer.start()
+    try:
+        loop = DelayedConsumerLoop(
+            consumer=consumer,
+            producer=producer,
+            handle=handle,
+            on_error=on_error,
+            topics=topics,
+            due_at=due_at,
+            **loop_options,
+        )
+        loop.subscribe()
+        if on_subscribed is not None:
+            on_subscribed()
+        await loop.run(stop)
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
