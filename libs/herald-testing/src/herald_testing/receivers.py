@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0
+    """`time.monotonic()` when the request arrived."""
 
     def json(self) -> Any:
         import json
@@ -24,12 +27,25 @@ class Received:
         return json.loads(self.body)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer: `status` with `headers`, after `delay_s` (a slow or silent endpoint)."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
 @dataclass
 class HttpReceiver:
-    """Records every request; answers with `status` (settable per path)."""
+    """Records every request; answers with `status` (settable per path).
+
+    `scripts[path]` is a list of `Reply`s used one per request, in order, before `statuses`.
+    """
 
     status: int = 200
     statuses: dict[str, int] = field(default_factory=dict)
+    scripts: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -43,7 +59,14 @@ class HttpReceiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.requests.append(Received(request.method, request.path, dict(request.headers), body))
+        self.requests.append(
+            Received(request.method, request.path, dict(request.headers), body, time.monotonic())
+        )
+        script = self.scripts.get(request.path)
+        if script:
+            reply = script.pop(0)
+            await asyncio.sleep(reply.delay_s)
+            return web.Response(status=reply.status, headers=reply.headers, text="scripted")
         return web.Response(status=self.statuses.get(request.path, self.status), text="ok")
 
     async def start(self) -> HttpReceiver:

@@ -1,21 +1,36 @@
 """The sender service for one channel: deliveries in, attempts out.
 
-notify.deliveries.<channel> → Sender.send → notify.delivery-results (+ .dlq on failure)
+    notify.deliveries.<channel>          ─┐
+    notify.deliveries.<channel>.retry.*  ─┴→ Sender.send → notify.delivery-results
+                                              failure → next_hop → .retry.<tier> or .dlq
+
+Two consumers run in the process: the main one (group `herald-sender-<channel>`) on the
+deliveries topic, and the retry one (`herald-sender-<channel>-retry`) on every tier topic, a
+`DelayedConsumerLoop` that handles a record only once its `x-due-at` has passed. Both share
+the attempt handler; the attempt number comes from the record's `x-attempt` header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
 from herald_core.deliveries import AttemptOutcome, Delivery
-from herald_core.errors import DeliveryError, FailureReason, RetryableDeliveryError
+from herald_core.errors import (
+    DeliveryError,
+    FailureReason,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+)
 from herald_core.metrics import SenderMetrics
-from herald_core.topics import deliveries_topic
+from herald_core.retry import RetryHop, RetryState, due_at_ms, next_hop, retry_tiers_of
+from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
 from herald_kafka.consumer import Record, run_group
+from herald_kafka.delayed import run_delayed_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
@@ -24,7 +39,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from herald_sender.channels import Sender, sender_factories
-from herald_sender.outcomes import dead_letter_record, result_record
+from herald_sender.outcomes import dead_letter_record, result_record, retry_record
 from herald_sender.settings import SenderSettings
 
 log = structlog.get_logger(__name__)
@@ -33,26 +48,41 @@ log = structlog.get_logger(__name__)
 class SenderService:
     """Owns one channel's sender, consumer loop and health site; an async context manager."""
 
-    def __init__(self, settings: SenderSettings, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        settings: SenderSettings,
+        registry: CollectorRegistry | None = None,
+        *,
+        sender_factory: Callable[[SenderSettings], Sender] | None = None,
+    ) -> None:
+        """Build the service; nothing starts before `__aenter__`.
+
+        `sender_factory` replaces the channel's own (tests run the webhook sender on a channel
+        no other test consumes). Raises ValueError when the channel has no sender or the retry
+        delays do not match the topic file's tiers.
+        """
         factories = sender_factories()
-        if settings.channel not in factories:
+        factory = sender_factory or factories.get(settings.channel)
+        if factory is None:
             raise ValueError(
                 f"no sender for channel {settings.channel} yet; have {sorted(factories)}"
             )
         self.settings = settings
         self.channel = settings.channel
+        self.tiers = retry_tiers_of(retry_tiers(), settings.retry_delays_s)
         self.registry = registry or CollectorRegistry()
         self.metrics = SenderMetrics.create(self.registry)
-        self.sender: Sender = factories[settings.channel](settings)
+        self.sender: Sender = factory(settings)
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()
         self.tasks = TaskSupervisor()
         self._runner: web.AppRunner | None = None
-        self._consuming = False
+        self._subscribed: set[str] = set()
 
     def ready(self) -> tuple[bool, str]:
-        return self._consuming, f"sending {self.channel}" if self._consuming else "joining group"
+        consuming = len(self._subscribed) == 2
+        return consuming, f"sending {self.channel}" if consuming else "joining groups"
 
     async def __aenter__(self) -> SenderService:
         app = web.Application()
@@ -63,6 +93,7 @@ class SenderService:
         await self.sender.__aenter__()
         await self.producer.start()
         self.tasks.start(self._consume(), f"sender-{self.channel}")
+        self.tasks.start(self._consume_retries(), f"sender-{self.channel}-retry")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -74,9 +105,6 @@ class SenderService:
             await self._runner.cleanup()
 
     async def _consume(self) -> None:
-        def consuming() -> None:
-            self._consuming = True
-
         await run_group(
             self.settings.kafka,
             self.settings.consumer_group,
@@ -85,30 +113,43 @@ class SenderService:
             handle=self._attempt,
             on_error=self._failed,
             stop=self._stop,
-            on_subscribed=consuming,
+            on_subscribed=lambda: self._subscribed.add("main"),
+            max_records=100,
+        )
+
+    async def _consume_retries(self) -> None:
+        await run_delayed_group(
+            self.settings.kafka,
+            self.settings.retry_consumer_group,
+            [retry_topic(self.channel, tier.name) for tier in self.tiers],
+            producer=self.producer,
+            handle=self._attempt,
+            on_error=self._failed,
+            due_at=_due_at_s,
+            stop=self._stop,
+            on_subscribed=lambda: self._subscribed.add("retry"),
             max_records=100,
         )
 
     async def _attempt(self, record: Record) -> list[OutgoingRecord]:
+        state = _state(record)
         try:
             delivery = Delivery.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            return [
-                self._dead_letter(
-                    record, FailureReason.INVALID_PAYLOAD, str(exc.errors(include_url=False)[:3])
-                )
-            ]
+            detail = str(exc.errors(include_url=False)[:3])
+            return [self._dead_letter(record, state, FailureReason.INVALID_PAYLOAD, detail)]
         log_ = log.bind(
             delivery_id=delivery.id,
             event_id=delivery.event.id,
             notifier_id=delivery.notifier.id,
             channel=self.channel.value,
+            attempt=state.attempts + 1,
         )
         started = time.monotonic()
         try:
             status = await self.sender.send(delivery)
         except DeliveryError as error:
-            return self._after_failure(record, delivery, error, started, log_)
+            return self._after_failure(record, state, delivery, error, started, log_)
         elapsed_ms = (time.monotonic() - started) * 1000
         now = datetime.now(UTC)
         self.metrics.sent.labels(self.channel.value).inc()
@@ -122,6 +163,7 @@ class SenderService:
                 outcome=AttemptOutcome.DELIVERED,
                 at=now,
                 duration_ms=elapsed_ms,
+                attempt=state.attempts + 1,
                 status_code=status,
             )
         ]
@@ -129,6 +171,7 @@ class SenderService:
     def _after_failure(
         self,
         record: Record,
+        state: RetryState,
         delivery: Delivery,
         error: DeliveryError,
         started: float,
@@ -142,16 +185,55 @@ class SenderService:
             detail=error.detail,
             retryable=error.retryable,
         )
+        now = datetime.now(UTC)
+        attempt = state.attempts + 1
+        hop = next_hop(attempt, error, self.tiers, now)
+        if isinstance(hop, RetryHop):
+            log_.info("delivery_retry_scheduled", tier=hop.tier.name, due_at=hop.due_at.isoformat())
+            outcome, last = AttemptOutcome.RETRY_SCHEDULED, error
+            follow_up = self._retry(record, state, hop, now, error)
+        else:
+            log_.warning("delivery_dead_lettered", reason=hop.reason.value, attempt=attempt)
+            outcome, last = (
+                AttemptOutcome.DEAD_LETTERED,
+                PermanentDeliveryError(hop.reason, hop.detail),
+            )
+            follow_up = self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)
         result = result_record(
-            delivery,
-            outcome=AttemptOutcome.DEAD_LETTERED,
-            at=datetime.now(UTC),
-            duration_ms=elapsed_ms,
-            error=error,
+            delivery, outcome=outcome, at=now, duration_ms=elapsed_ms, attempt=attempt, error=last
         )
-        return [result, self._dead_letter(record, error.reason, error.detail)]
+        return [result, follow_up]
 
-    def _dead_letter(self, record: Record, reason: FailureReason, detail: str) -> OutgoingRecord:
+    def _retry(
+        self,
+        record: Record,
+        state: RetryState,
+        hop: RetryHop,
+        now: datetime,
+        error: DeliveryError,
+    ) -> OutgoingRecord:
+        return retry_record(
+            record.value,
+            record.key,
+            list(record.headers),
+            topic=retry_topic(self.channel, hop.tier.name),
+            attempt=state.attempts + 1,
+            due_at=hop.due_at,
+            state=state,
+            failed_at=now,
+            last_error=f"{error.reason}: {error.detail}",
+        )
+
+    def _dead_letter(
+        self,
+        record: Record,
+        state: RetryState,
+        reason: FailureReason,
+        detail: str,
+        *,
+        failed_at: datetime | None = None,
+    ) -> OutgoingRecord:
+        first_failed_at = state.first_failed_at or (failed_at or datetime.now(UTC)).isoformat()
         return dead_letter_record(
             record.value,
             record.key,
@@ -159,14 +241,29 @@ class SenderService:
             channel=self.channel.value,
             reason=reason.value,
             detail=detail,
-            attempt=1,
-            source=(record.topic, record.partition, record.offset),
+            attempt=state.attempts + 1,
+            source=state.source,
+            first_failed_at=first_failed_at,
         )
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
+        """The shell's last resort: an unexpected error is routed as retryable (STYLE.md §4)."""
         error = RetryableDeliveryError(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])
         self.metrics.failed.labels(self.channel.value, error.reason.value).inc()
-        return [self._dead_letter(record, error.reason, error.detail)]
+        state, now = _state(record), datetime.now(UTC)
+        hop = next_hop(state.attempts + 1, error, self.tiers, now)
+        if isinstance(hop, RetryHop):
+            return [self._retry(record, state, hop, now, error)]
+        return [self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)]
+
+
+def _state(record: Record) -> RetryState:
+    return RetryState.of(record.headers, (record.topic, record.partition, record.offset))
+
+
+def _due_at_s(record: Record) -> float | None:
+    due_ms = due_at_ms(record.headers)
+    return None if due_ms is None else due_ms / 1000
 
 
 async def serve(settings: SenderSettings) -> None:

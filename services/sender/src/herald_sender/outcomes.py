@@ -1,7 +1,8 @@
-"""What the sender writes after an attempt: a result, and for failures a dead letter. Pure.
+"""What the sender writes after an attempt: a result, and for a failure either the record on
+its next retry tier's topic or a dead letter on the channel DLQ (`herald_core.retry`). Pure.
 
-Until retry tiers land (issue 6) every failed attempt is dead-lettered with its reason; the
-record carries the attempt headers retries will use.
+Retry state travels in headers (STYLE.md §3): incoming `x-` headers are dropped and the sender's
+own are written again, so a record never carries two versions of its state.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from herald_core import headers as h
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
 from herald_core.errors import DeliveryError
+from herald_core.retry import RetryState, epoch_ms
 from herald_core.topics import DELIVERY_RESULTS, delivery_dlq_topic
 from herald_kafka.producer import OutgoingRecord
 
@@ -59,18 +61,62 @@ def dead_letter_record(
     detail: str,
     attempt: int,
     source: tuple[str, int, int],
+    first_failed_at: str | None = None,
 ) -> OutgoingRecord:
-    """The channel DLQ record: the delivery as received, why it failed, where it came from."""
+    """The channel DLQ record: the delivery as received, why it failed, where it came from.
+
+    `source` is the record's place on the deliveries topic (`RetryState.source`), also when it
+    was dead-lettered from a retry tier.
+    """
     topic, partition, offset = source
-    delivery_id = dict(original).get(h.DELIVERY_ID)
     headers = [
-        *[(k, v) for k, v in original if not k.startswith("x-")],
-        *([(h.DELIVERY_ID, delivery_id)] if delivery_id else []),
+        *_passed_on(original),
         (h.ATTEMPT, str(attempt).encode()),
         (h.LAST_ERROR, h.text_value(f"{reason}: {detail}")),
         (h.DLQ_REASON, reason.encode()),
         (h.ORIGINAL_TOPIC, topic.encode()),
         (h.ORIGINAL_PARTITION, str(partition).encode()),
         (h.ORIGINAL_OFFSET, str(offset).encode()),
+        *([(h.FIRST_FAILED_AT, first_failed_at.encode())] if first_failed_at else []),
     ]
     return OutgoingRecord(delivery_dlq_topic(channel), value, key, headers)
+
+
+def retry_record(
+    value: bytes | None,
+    key: bytes | None,
+    original: list[tuple[str, bytes]],
+    *,
+    topic: str,
+    attempt: int,
+    due_at: datetime,
+    state: RetryState,
+    failed_at: datetime,
+    last_error: str,
+) -> OutgoingRecord:
+    """The delivery as received, on the retry tier `topic`, after failed attempt `attempt`.
+
+    `x-due-at` is in epoch milliseconds (what the delayed consumer compares with its clock);
+    `x-first-failed-at` is RFC 3339, kept from `state` once set.
+    """
+    source_topic, partition, offset = state.source
+    headers = [
+        *_passed_on(original),
+        (h.ATTEMPT, str(attempt).encode()),
+        (h.DUE_AT, str(epoch_ms(due_at)).encode()),
+        (h.FIRST_FAILED_AT, (state.first_failed_at or failed_at.isoformat()).encode()),
+        (h.LAST_ERROR, h.text_value(last_error)),
+        (h.ORIGINAL_TOPIC, source_topic.encode()),
+        (h.ORIGINAL_PARTITION, str(partition).encode()),
+        (h.ORIGINAL_OFFSET, str(offset).encode()),
+    ]
+    return OutgoingRecord(topic, value, key, headers)
+
+
+def _passed_on(original: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Incoming headers that are not Herald's retry state, then the delivery id."""
+    delivery_id = dict(original).get(h.DELIVERY_ID)
+    return [
+        *[(k, v) for k, v in original if not k.startswith("x-")],
+        *([(h.DELIVERY_ID, delivery_id)] if delivery_id else []),
+    ]

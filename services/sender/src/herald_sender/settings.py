@@ -30,7 +30,18 @@ class SenderSettings(BaseSettings):
     connect_timeout_s: float = Field(default=5.0, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
     max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    retry_delays_s: tuple[float, ...] = Field(
+        default=(10, 60, 600, 3600, 21600),
+        description="One delay per retry tier of the topic file, in its order (10s … 6h)",
+    )
+    retry_group_id: str | None = Field(
+        default=None, description="Default: <group id>-retry (herald-sender-<channel>-retry)"
+    )
 
     @property
     def consumer_group(self) -> str:
         return self.group_id or f"herald-sender-{self.channel.value}"
+
+    @property
+    def retry_consumer_group(self) -> str:
+        return self.retry_group_id or f"{self.consumer_group}-retry"

@@ -1,0 +1,233 @@
+"""Retry tiers on the real broker: a failed delivery hops through `notify.deliveries.<channel>
+.retry.<tier>` until it is delivered, dead-lettered, or exhausted (DESIGN.md §5, issue 6).
+
+Isolation: the session `herald` fixture's sender consumes `notify.deliveries.webhook`, so this
+module runs its own `SenderService` on the Rocket.Chat channel's topics (which no other test
+consumes), with the webhook sender injected through `sender_factory`, its own consumer groups,
+and tier delays scaled down from 10 s … 6 h to 0.2 … 1.2 s. Deliveries are produced directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from herald_core import headers as h
+from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
+from herald_core.intake import parse_event
+from herald_core.notifiers import Notifier, Selection
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.topics import (
+    DELIVERY_RESULTS,
+    Channel,
+    deliveries_topic,
+    delivery_dlq_topic,
+    retry_topic,
+)
+from herald_kafka.producer import OutgoingRecord, send_all
+from herald_sender.app import SenderService
+from herald_sender.channels.webhook import WebhookSender
+from herald_sender.settings import SenderSettings
+from herald_testing.polling import eventually
+from herald_testing.receivers import HttpReceiver, Received, Reply
+from herald_testing.topics import find_record, headers_of, records_for_key
+
+pytestmark = pytest.mark.integration
+
+CHANNEL = Channel.ROCKETCHAT
+DELAYS = (0.2, 0.3, 0.4, 0.5, 1.2)  # the tiers 10s, 1m, 10m, 1h, 6h, scaled down
+EARLY_S = 0.05  # clock and poll slack when checking that an attempt was not early
+
+
+@pytest.fixture(scope="module")
+async def retrying_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
+    group = f"herald-test-retries-{uuid.uuid4().hex[:8]}"
+    settings = SenderSettings(
+        kafka=kafka_settings,
+        http=HttpSettings(host="127.0.0.1", port=0),
+        log=LogSettings(json=False, level="warning"),
+        channel=CHANNEL,
+        group_id=group,
+        allow_loopback_targets=True,
+        connect_timeout_s=0.5,
+        request_timeout_s=0.5,
+        retry_delays_s=DELAYS,
+    )
+    async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
+        await eventually(lambda: service.ready()[0], timeout_s=30, what="retrying sender ready")
+        yield service
+
+
+async def deliver(producer: Any, url: str) -> Delivery:
+    """Put one delivery to `url` on the channel's deliveries topic, as the router would."""
+    event = parse_event(
+        {
+            "id": f"ev-{uuid.uuid4().hex}",
+            "type": "app_deployed",
+            "created_at": datetime.now(UTC).isoformat(),
+            "source": "deployer",
+            "app_id": "app-retries",
+            "owner_id": "owner-1",
+            "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
+            "type_data": {"status": "success", "git_ref": "0a1b2c", "duration": 40},
+        }
+    )
+    notifier = Notifier(
+        id=f"n-{uuid.uuid4().hex[:12]}",
+        name="retry hook",
+        app_id="app-retries",
+        platform=CHANNEL,
+        selection=Selection(send_all_events=True),
+        type_data={"webhook_url": url, "format": "raw"},
+    )
+    delivery = Delivery.for_(event, notifier, datetime.now(UTC))
+    record = OutgoingRecord(
+        deliveries_topic(CHANNEL),
+        delivery.to_json(),
+        notifier.id.encode(),
+        [(h.DELIVERY_ID, delivery.id.encode())],
+    )
+    await send_all(producer, [record])
+    return delivery
+
+
+async def results_of(settings: KafkaSettings, delivery: Delivery, count: int) -> list[Any]:
+    records = await records_for_key(
+        settings.bootstrap_servers, DELIVERY_RESULTS, delivery.id.encode(), count
+    )
+    return [DeliveryResult.model_validate_json(r.value) for r in records]
+
+
+async def dead_letter_of(settings: KafkaSettings, delivery: Delivery) -> dict[str, str]:
+    record = await find_record(
+        settings.bootstrap_servers,
+        delivery_dlq_topic(CHANNEL),
+        lambda r: dict(r.headers).get(h.DELIVERY_ID) == delivery.id.encode(),
+    )
+    return headers_of(record)
+
+
+def webhook_id(request: Received) -> str:
+    return {k.lower(): v for k, v in request.headers.items()}["webhook-id"]
+
+
+def gaps(requests: list[Received]) -> list[float]:
+    return [later.at - earlier.at for earlier, later in itertools.pairwise(requests)]
+
+
+async def test_a_receiver_failing_three_times_gets_the_fourth_attempt(
+    retrying_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    receiver.scripts["/flaky"] = [Reply(503), Reply(503), Reply(503)]
+
+    delivery = await deliver(producer, receiver.url("/flaky"))
+
+    requests = await receiver.wait_for("/flaky", 4, timeout_s=15)
+    assert {webhook_id(r) for r in requests} == {delivery.id}
+    for gap, delay in zip(gaps(requests), DELAYS, strict=False):
+        assert gap >= delay - EARLY_S, f"attempt came {gap:.2f}s after the last, tier {delay}s"
+    results = await results_of(kafka_settings, delivery, 4)
+    assert [(r.attempt, r.outcome) for r in results] == [
+        (1, AttemptOutcome.RETRY_SCHEDULED),
+        (2, AttemptOutcome.RETRY_SCHEDULED),
+        (3, AttemptOutcome.RETRY_SCHEDULED),
+        (4, AttemptOutcome.DELIVERED),
+    ]
+    assert {r.reason for r in results[:3]} == {"server_error"}
+    await receiver.assert_nothing("/elsewhere", settle_s=0.5)
+    assert len(receiver.on("/flaky")) == 4
+
+
+async def test_retry_after_is_honoured_rounded_up_to_a_tier(
+    retrying_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    receiver.scripts["/busy"] = [Reply(429, {"Retry-After": "1"})]
+
+    delivery = await deliver(producer, receiver.url("/busy"))
+
+    requests = await receiver.wait_for("/busy", 2, timeout_s=15)
+    # 1 s rounds up to the first tier at least that long: the last one (1.2 s here, 6 h live).
+    assert gaps(requests)[0] >= DELAYS[-1] - EARLY_S
+    hop = await find_record(
+        kafka_settings.bootstrap_servers,
+        retry_topic(CHANNEL, "6h"),
+        lambda r: dict(r.headers).get(h.DELIVERY_ID) == delivery.id.encode(),
+    )
+    headers = headers_of(hop)
+    assert headers[h.ATTEMPT] == "1"
+    assert headers[h.LAST_ERROR] == "rate_limited: HTTP 429 Too Many Requests"
+    assert int(headers[h.DUE_AT]) - hop.timestamp >= 1000 - 50  # due ≥ 1 s after it was written
+    results = await results_of(kafka_settings, delivery, 2)
+    assert [(r.attempt, r.outcome) for r in results] == [
+        (1, AttemptOutcome.RETRY_SCHEDULED),
+        (2, AttemptOutcome.DELIVERED),
+    ]
+
+
+async def test_gone_is_dead_lettered_at_once(
+    retrying_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    receiver.statuses["/gone"] = 410
+
+    delivery = await deliver(producer, receiver.url("/gone"))
+
+    dead = await dead_letter_of(kafka_settings, delivery)
+    assert dead[h.DLQ_REASON] == "client_error"
+    assert dead[h.ATTEMPT] == "1"
+    assert "410" in dead[h.LAST_ERROR]
+    assert dead[h.ORIGINAL_TOPIC] == deliveries_topic(CHANNEL)
+    [result] = await results_of(kafka_settings, delivery, 1)
+    assert (result.attempt, result.outcome) == (1, AttemptOutcome.DEAD_LETTERED)
+    await receiver.assert_nothing("/elsewhere", settle_s=2 * DELAYS[0] + 0.3)
+    assert len(receiver.on("/gone")) == 1
+
+
+async def test_a_silent_receiver_times_out_and_is_retried(
+    retrying_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    receiver.scripts["/silent"] = [Reply(200, delay_s=2.0)]
+
+    delivery = await deliver(producer, receiver.url("/silent"))
+
+    requests = await receiver.wait_for("/silent", 2, timeout_s=15)
+    assert {webhook_id(r) for r in requests} == {delivery.id}
+    results = await results_of(kafka_settings, delivery, 2)
+    assert [(r.attempt, r.outcome, r.reason) for r in results] == [
+        (1, AttemptOutcome.RETRY_SCHEDULED, "timeout"),
+        (2, AttemptOutcome.DELIVERED, None),
+    ]
+
+
+async def test_exhausted_after_the_last_tier(
+    retrying_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    receiver.statuses["/down"] = 503
+
+    delivery = await deliver(producer, receiver.url("/down"))
+
+    requests = await receiver.wait_for("/down", len(DELAYS) + 1, timeout_s=20)
+    for gap, delay in zip(gaps(requests), DELAYS, strict=True):
+        assert gap >= delay - EARLY_S, f"attempt came {gap:.2f}s after the last, tier {delay}s"
+    dead = await dead_letter_of(kafka_settings, delivery)
+    assert dead[h.DLQ_REASON] == "exhausted"
+    assert dead[h.ATTEMPT] == str(len(DELAYS) + 1)
+    assert dead[h.LAST_ERROR].startswith("exhausted: gave up after 6 attempts")
+    assert "server_error: HTTP 503" in dead[h.LAST_ERROR]
+    assert dead[h.DELIVERY_ID] == delivery.id
+    assert dead[h.ORIGINAL_TOPIC] == deliveries_topic(CHANNEL)
+    assert dead[h.ORIGINAL_PARTITION].isdigit()
+    assert dead[h.ORIGINAL_OFFSET].isdigit()
+    assert datetime.fromisoformat(dead[h.FIRST_FAILED_AT]) <= datetime.now(UTC)
+    assert h.DUE_AT not in dead
+    results = await results_of(kafka_settings, delivery, len(DELAYS) + 1)
+    assert [r.attempt for r in results] == [1, 2, 3, 4, 5, 6]
+    assert [r.outcome for r in results] == [AttemptOutcome.RETRY_SCHEDULED] * 5 + [
+        AttemptOutcome.DEAD_LETTERED
+    ]
+    assert results[-1].reason == "exhausted"
+    await receiver.assert_nothing("/elsewhere", settle_s=0.5)
+    assert len(receiver.on("/down")) == len(DELAYS) + 1
