@@ -116,6 +116,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "INGEST_PORT",
             "ROUTER_PORT",
             "DERIVE_PORT",
+            "RECORDER_PORT",
             "SENDER_WEBHOOK_PORT",
         )
     }
@@ -136,6 +137,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "ingest ready",
             "router ready",
             "derive ready",
+            "recorder ready",
             "sender-webhook ready",
         ):
             assert part in up.stdout, f"{part!r} missing from:\n{up.stdout}"
@@ -144,7 +146,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         assert "webhook received" in demo.stdout
         assert '"type": "app_deployed"' in demo.stdout
         status = _herald_dev(env, "status")
-        assert status.stdout.count(" up ") >= 9, status.stdout
+        assert status.stdout.count(" up ") >= 10, status.stdout
     finally:
         down = _herald_dev(env, "down")
         shutil.rmtree(home, ignore_errors=True)

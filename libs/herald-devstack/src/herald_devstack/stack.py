@@ -42,6 +42,7 @@ class DevSettings(BaseSettings):
     ingest_port: int = 18081
     router_port: int = 18082
     derive_port: int = 18083
+    recorder_port: int = 18084
     sender_webhook_port: int = 18090
 
 
@@ -73,10 +74,11 @@ class ServiceSpec:
         if p in ("HERALD_SENDER_", "HERALD_API_"):
             # local runs only: the webhook sink is on loopback
             env[f"{p}ALLOW_LOOPBACK_TARGETS"] = "true"
-        if p == "HERALD_API_":
+        if p in ("HERALD_API_", "HERALD_RECORDER_"):
             env[f"{p}DATABASE_URL"] = (
                 f"postgresql://herald@127.0.0.1:{settings.postgres_port}/herald"
             )
+        if p == "HERALD_API_":
             env[f"{p}ADMIN_TOKEN"] = settings.api_admin_token
             env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
         return env
@@ -97,6 +99,7 @@ class Stack:
             ServiceSpec("ingest", ("-m", "herald_ingest"), "HERALD_INGEST_", s.ingest_port),
             ServiceSpec("router", ("-m", "herald_router"), "HERALD_ROUTER_", s.router_port),
             ServiceSpec("derive", ("-m", "herald_derive"), "HERALD_DERIVE_", s.derive_port),
+            ServiceSpec("recorder", ("-m", "herald_recorder"), "HERALD_RECORDER_", s.recorder_port),
             ServiceSpec(
                 "sender-webhook",
                 ("-m", "herald_sender", "--channel", "webhook"),

@@ -1,0 +1,40 @@
+"""Recorder settings (env prefix `HERALD_RECORDER_`)."""
+
+from __future__ import annotations
+
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://herald@127.0.0.1:15432/herald"
+
+
+class RecorderSettings(BaseSettings):
+    """Everything the recorder needs; built once in `__main__`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_RECORDER_",
+        env_nested_delimiter="__",
+        frozen=True,
+        nested_model_default_partial_update=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings(client_id="herald-recorder")
+    http: HttpSettings = HttpSettings(port=18084)
+    log: LogSettings = LogSettings()
+    database_url: SecretStr = Field(
+        default=SecretStr(DEFAULT_DATABASE_URL),
+        description="The api's database: the api's migrations create the history tables",
+    )
+    group_id: str = "herald-recorder"
+    batch_max: int = Field(
+        default=500, ge=1, le=10_000, description="Results per batch, written in one transaction"
+    )
+    pool_max_size: int = Field(default=2, ge=1)
+    retry_initial_s: float = Field(
+        default=0.2, gt=0, description="First pause after a failed write; doubles up to the max"
+    )
+    retry_max_s: float = Field(default=10.0, gt=0)
+    schema_poll_s: float = Field(
+        default=1.0, gt=0, description="How often to look for the history tables at start"
+    )
