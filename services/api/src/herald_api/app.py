@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from herald_api import (
     catalog_api,
     directory_api,
+    history_api,
     notifiers_api,
     openapi,
     simulate_api,
@@ -68,7 +69,15 @@ def build_app(
         client_max_size=1024 * 1024,
     )
     app[CONTEXT] = context
-    for module in (tokens_api, catalog_api, directory_api, notifiers_api, simulate_api, openapi):
+    for module in (
+        tokens_api,
+        catalog_api,
+        directory_api,
+        notifiers_api,
+        history_api,
+        simulate_api,
+        openapi,
+    ):
         module.add_routes(app)
     add_health_routes(app, registry, ready, alive)
     return app

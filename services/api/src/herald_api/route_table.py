@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from herald_core.deliveries import AttemptOutcome
 from pydantic import BaseModel
 
 from herald_api import wire_models as w
 from herald_api.directory_api import ID_MAX_LENGTH, ID_PATTERN
+from herald_api.history_api import DEFAULT_LIMIT, MAX_LIMIT
 from herald_api.web import MAX_PAGE
 
 JSON = "application/json"
@@ -66,7 +68,9 @@ class Route:
 ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": ID_MAX_LENGTH, "pattern": ID_PATTERN}
 PATH_PARAMS = {
     "app": Param("app", "path", "The app's id", ID_SCHEMA, True, "app-1"),
-    "id": Param("id", "path", "The collaborator's or notifier's id", ID_SCHEMA, True, "no-1"),
+    "id": Param(
+        "id", "path", "The collaborator's, notifier's or delivery's id", ID_SCHEMA, True, "no-1"
+    ),
     "owner": Param("owner", "path", "The owner's id", ID_SCHEMA, True, "org-1"),
     "user": Param("user", "path", "The user's id", ID_SCHEMA, True, "us-1"),
 }
@@ -328,6 +332,51 @@ ROUTES = (
     ),
 )
 
+TIME = {"type": "string", "format": "date-time"}
+HISTORY_FILTERS = (
+    Param("notifier_id", "query", "Only this notifier's deliveries", {"type": "string"}),
+    Param(
+        "status",
+        "query",
+        "Only deliveries whose latest attempt had this outcome",
+        {"type": "string", "enum": [o.value for o in AttemptOutcome]},
+        example="dead_lettered",
+    ),
+    Param("event_type", "query", "Only deliveries of this event type", {"type": "string"}),
+    Param("since", "query", "First attempt at or after this RFC 3339 time", TIME),
+    Param("until", "query", "First attempt before this RFC 3339 time", TIME),
+    Param(
+        "limit",
+        "query",
+        f"Items per page, {DEFAULT_LIMIT} by default; more than {MAX_LIMIT} is capped",
+        {"type": "integer", "minimum": 1},
+    ),
+    Param("cursor", "query", "The `next_cursor` of the previous page", {"type": "string"}),
+)
+
+ROUTES = (
+    *ROUTES,
+    Route(
+        "GET",
+        "/v1/apps/{app}/deliveries",
+        "List an app's deliveries, newest first",
+        "deliveries",
+        {200: _ok(w.DeliveryList)},
+        params=HISTORY_FILTERS,
+        description="Ordered by first attempt time, then id. Pages with `limit` and the opaque "
+        "`next_cursor`; a page never skips or repeats a delivery while new ones arrive.",
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/deliveries/{id}",
+        "Show a delivery and every attempt",
+        "deliveries",
+        {200: _ok(w.DeliveryAnswer)},
+        description="Each attempt's outcome, status code, duration, failure reason and detail, "
+        "and the start of the endpoint's answer when the channel read it.",
+    ),
+)
+
 TAGS = {
     "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
     "catalog": "Platforms, event types and categories (public, like Scalingo's)",
@@ -336,6 +385,7 @@ TAGS = {
     "users": "Users, for their contact details",
     "notifiers": "Scalingo's notifiers API, plus Herald's presets",
     "routing": "Explain the router's decisions",
+    "deliveries": "Delivery history: every attempt, as the senders reported it",
     "health": "Probes and metrics",
     "reference": "This document",
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from herald_core.catalog import Family, Severity
+from herald_core.deliveries import AttemptOutcome
 from herald_core.directory import AppEntry, CollaboratorEntry, OwnerEntry
 from herald_core.notifiers import Preset, WebhookFormat
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
@@ -342,3 +343,63 @@ class SimulateAnswer(BaseModel):
     )
     deliveries: list[SimulatedDelivery]
     excluded: list[SimulatedExclusion]
+
+
+# --- delivery history ----------------------------------------------------------------------
+
+
+class DeliverySummary(BaseModel):
+    """One delivery (an event for a notifier) and the state of its latest attempt."""
+
+    id: str = Field(
+        description="uuid5(event id, notifier id): the `webhook-id` the endpoint saw",
+        examples=["0b7c4a53-8a0e-5d5f-9b0c-3b3f0e0d7a11"],
+    )
+    app_id: str | None = Field(examples=["app-1"])
+    owner_id: str | None = Field(examples=["org-1"])
+    event_id: str = Field(examples=["evt-1"])
+    event_type: str = Field(examples=["app_deployed"])
+    notifier_id: str = Field(examples=["no-824fd8bb-0efe-4b7b-9605-1b98110abeef"])
+    channel: str = Field(examples=["webhook"])
+    status: AttemptOutcome = Field(description="The outcome of the highest attempt number")
+    status_code: int | None = Field(
+        description="The latest attempt's HTTP or SMTP status", examples=[200]
+    )
+    reason: str | None = Field(
+        description="Why the latest attempt failed (a failure reason); null when it succeeded",
+        examples=[None],
+    )
+    attempt_count: int = Field(description="Attempts recorded", examples=[1])
+    latest_attempt: int = Field(description="The highest attempt number", examples=[1])
+    first_attempt_at: AwareDatetime
+    last_attempt_at: AwareDatetime
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliverySummary] = Field(description="Newest first")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page",
+        examples=["WyIyMDI2LTAzLTEyVDE2OjA1OjIxKzAwOjAwIiwiZDEiXQ"],
+    )
+
+
+class DeliveryAttempt(BaseModel):
+    attempt: int = Field(examples=[1])
+    outcome: AttemptOutcome
+    status_code: int | None = Field(examples=[200])
+    duration_ms: float = Field(description="Time the attempt took", examples=[41.7])
+    reason: str | None = Field(description="A failure reason, e.g. server_error", examples=[None])
+    detail: str | None = Field(description="What went wrong, for people", examples=[None])
+    response_excerpt: str | None = Field(
+        description="The start of the endpoint's answer, when the channel read it",
+        examples=[None],
+    )
+    at: AwareDatetime
+
+
+class DeliveryDetail(DeliverySummary):
+    attempts: list[DeliveryAttempt] = Field(description="Every attempt, in attempt order")
+
+
+class DeliveryAnswer(BaseModel):
+    delivery: DeliveryDetail
