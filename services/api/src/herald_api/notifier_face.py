@@ -207,6 +207,15 @@ def _check_webhook_extras(data: Mapping[str, Any], errors: Errors) -> None:
     secret = data.get("secret")
     if secret is not None and (not isinstance(secret, str) or not _SECRET.match(secret)):
         errors.setdefault("type_data.secret", []).append("must look like whsec_<base64, 24+ chars>")
+    rotated = data.get("secrets")
+    if rotated is not None and (
+        not isinstance(rotated, list)
+        or len(rotated) > 2
+        or not all(isinstance(s, str) and _SECRET.match(s) for s in rotated)
+    ):
+        errors.setdefault("type_data.secrets", []).append(
+            "must be a list of at most 2 more secrets (whsec_…), newest first, during a rotation"
+        )
     headers = data.get("headers")
     if headers is None:
         return
