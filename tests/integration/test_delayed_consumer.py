@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 PAUSING = retry_topic(Channel.MATTERMOST, "10s")
 REJOINING = retry_topic(Channel.MATTERMOST, "1m")
+REBALANCING = retry_topic(Channel.MATTERMOST, "10m")
 NOW = 1_000.0
 LATER = 2_000.0
 
@@ -158,6 +159,41 @@ async def test_a_new_member_pauses_again_at_the_uncommitted_head(
     assert second.handled == []  # "ready" was committed by the first member, "later" is not due
     clock.now = LATER
     await eventually(lambda: second.handled == ["later"], what="later handled once due")
+
+
+async def test_a_rebalance_forgets_the_pause_and_the_head_is_paused_again(
+    kafka_settings, producer, members, unique
+) -> None:
+    clock = Clock()
+    group = f"delayed-{unique}"
+    await put(producer, REBALANCING, unique, "later", 1, LATER)
+    tp1 = TopicPartition(REBALANCING, 1)
+    first = await Running(kafka_settings, REBALANCING, group, unique, clock).start(producer)
+    members.append(first)
+    assert first.loop is not None
+    await eventually(lambda: tp1 in first.loop.paused, what="first member paused")
+    pauses_before = first.loop.pauses
+
+    second = await Running(kafka_settings, REBALANCING, group, unique, clock).start(producer)
+    members.append(second)
+    assert second.loop is not None
+    await eventually(
+        lambda: second.consumer.assignment() and len(first.consumer.assignment()) < 3,
+        timeout_s=30,
+        what="the group rebalanced over two members",
+    )
+    owner = first if tp1 in first.consumer.assignment() else second
+    assert owner.loop is not None
+    await eventually(
+        lambda: tp1 in owner.loop.paused and owner.consumer.paused() >= {tp1},
+        what="the owner of partition 1 paused it again",
+    )
+    assert owner is second or first.loop.pauses > pauses_before
+    assert first.handled == second.handled == []
+
+    clock.now = LATER
+    await eventually(lambda: owner.handled == ["later"], what="later handled once due")
+    assert (first.handled + second.handled) == ["later"]
 
 
 async def _committed(member: Running, tp: TopicPartition, offset: int) -> bool:
