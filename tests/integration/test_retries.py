@@ -229,5 +229,11 @@ async def test_exhausted_after_the_last_tier(
         AttemptOutcome.DEAD_LETTERED
     ]
     assert results[-1].reason == "exhausted"
+    exhausted = {"channel": CHANNEL.value, "reason": "exhausted"}
+    metric = "herald_notification_dead_letters_total"
+    assert (retrying_sender.registry.get_sample_value(metric, exhausted) or 0) >= 1
+    retried = {"channel": CHANNEL.value, "reason": "server_error"}
+    metric = "herald_notification_retries_total"
+    assert (retrying_sender.registry.get_sample_value(metric, retried) or 0) >= len(DELAYS)
     await receiver.assert_nothing("/elsewhere", settle_s=0.5)
     assert len(receiver.on("/down")) == len(DELAYS) + 1

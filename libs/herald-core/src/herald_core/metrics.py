@@ -103,6 +103,8 @@ class SenderMetrics:
     sent: Counter
     failed: Counter
     latency: Histogram
+    retries: Counter
+    dead_letters: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SenderMetrics:
@@ -124,6 +126,18 @@ class SenderMetrics:
                 "From the event's time to its delivery",
                 ["channel"],
                 buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            retries=Counter(
+                "herald_notification_retries_total",
+                "Failed attempts sent to a retry tier, by channel and the attempt's failure reason",
+                ["channel", "reason"],
+                registry=registry,
+            ),
+            dead_letters=Counter(
+                "herald_notification_dead_letters_total",
+                "Deliveries given up (permanent failure or exhausted), by channel and DLQ reason",
+                ["channel", "reason"],
                 registry=registry,
             ),
         )

@@ -212,6 +212,7 @@ class SenderService:
         now: datetime,
         error: DeliveryError,
     ) -> OutgoingRecord:
+        self.metrics.retries.labels(self.channel.value, error.reason.value).inc()
         return retry_record(
             record.value,
             record.key,
@@ -234,6 +235,7 @@ class SenderService:
         failed_at: datetime | None = None,
     ) -> OutgoingRecord:
         first_failed_at = state.first_failed_at or (failed_at or datetime.now(UTC)).isoformat()
+        self.metrics.dead_letters.labels(self.channel.value, reason.value).inc()
         return dead_letter_record(
             record.value,
             record.key,
