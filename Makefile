@@ -58,8 +58,11 @@ schemas-check: ## Fail if schemas/ drifted from the catalog
 bench: install ## Run the benchmarks (ratios against a baseline measured in the same run)
 	@$(UV) run python bench/run.py
 
+bench-router: install ## Router vs raw aiokafka (fan-out 1, 10), config view at 100k and 1M notifiers (~5 min)
+	@$(UV) run python bench/router.py
+
 clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit lint format typecheck schemas schemas-check bench clean
+.PHONY: help install up down status demo reset topics test test-unit lint format typecheck schemas schemas-check bench bench-router clean

@@ -120,9 +120,12 @@ class TopicCount:
     async def __aexit__(self, *exc: object) -> None:
         await self._consumer.stop()
 
+    async def ends(self) -> dict[TopicPartition, int]:
+        """The end offset of each partition (the offset its next record will get)."""
+        return dict(await self._consumer.end_offsets(self._partitions))
+
     async def total(self) -> int:
-        offsets = await self._consumer.end_offsets(self._partitions)
-        return int(sum(offsets.values()))
+        return int(sum((await self.ends()).values()))
 
     async def reach(self, target: int, timeout_s: float) -> None:
         """Return once the topic holds `target` records. Raises TimeoutError after `timeout_s`."""
