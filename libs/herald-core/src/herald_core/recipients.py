@@ -8,8 +8,10 @@ transferred takes effect for the next event without touching the notifier:
     members: true        every member of the notifier's owner (Clever Cloud's "organisation")
     user_ids: [...]      these users
     emails: [...]        these addresses
+    unsubscribed: [...]  addresses that used the one-click unsubscribe link: never mailed
 
-A user-scoped notifier (Cloud 66) mails its user. Addresses are de-duplicated case-insensitively.
+A user-scoped notifier (Cloud 66) mails its user. Addresses are de-duplicated and compared with
+`unsubscribed` case-insensitively.
 Pure functions over plain data.
 """
 
@@ -93,4 +95,10 @@ def resolve_recipients(
         )
     candidates += _users(data.get("user_ids") or [], directory)
     candidates += _addresses(data.get("emails") or [])
-    return unique_recipients(candidates)
+    unsubscribed = data.get("unsubscribed")
+    dropped = {
+        a.strip().lower()
+        for a in (unsubscribed if isinstance(unsubscribed, list) else [])
+        if isinstance(a, str)
+    }
+    return unique_recipients(r for r in candidates if r.address.strip().lower() not in dropped)

@@ -32,6 +32,7 @@ from herald_api import (
     openapi,
     simulate_api,
     tokens_api,
+    unsubscribe_api,
 )
 from herald_api.auth import TokenScope, create_token
 from herald_api.context import CONTEXT, ApiContext
@@ -76,6 +77,7 @@ def build_app(
         notifiers_api,
         history_api,
         simulate_api,
+        unsubscribe_api,
         openapi,
     ):
         module.add_routes(app)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from herald_core.deliveries import AttemptOutcome
+from herald_core.unsubscribe import MAX_TOKEN_LENGTH
 from pydantic import BaseModel
 
 from herald_api import wire_models as w
@@ -66,6 +67,12 @@ class Route:
 
 
 ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": ID_MAX_LENGTH, "pattern": ID_PATTERN}
+TOKEN_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_TOKEN_LENGTH,
+    "pattern": r"^[A-Za-z0-9_.\-]+$",
+}
 PATH_PARAMS = {
     "app": Param("app", "path", "The app's id", ID_SCHEMA, True, "app-1"),
     "id": Param(
@@ -73,6 +80,14 @@ PATH_PARAMS = {
     ),
     "owner": Param("owner", "path", "The owner's id", ID_SCHEMA, True, "org-1"),
     "user": Param("user", "path", "The user's id", ID_SCHEMA, True, "us-1"),
+    "token": Param(
+        "token",
+        "path",
+        "The signed token of an e-mail's unsubscribe link",
+        TOKEN_SCHEMA,
+        True,
+        "v1.bm8tMR9hbm4.c2ln",
+    ),
 }
 PAGE = (
     Param(
@@ -374,6 +389,38 @@ ROUTES = (
         {200: _ok(w.DeliveryAnswer)},
         description="Each attempt's outcome, status code, duration, failure reason and detail, "
         "and the start of the endpoint's answer when the channel read it.",
+    ),
+)
+
+UNSUBSCRIBE_NOTE = (
+    "The link of an e-mail's `List-Unsubscribe` header (RFC 8058); the token is the credential."
+    " A bad token or a notifier that is gone is a 404."
+)
+ROUTES = (
+    *ROUTES,
+    Route(
+        "GET",
+        "/v1/unsubscribe/{token}",
+        "A page confirming an unsubscribe, with a button that POSTs",
+        "notifiers",
+        {200: Answer("An HTML page", None, "text/html")},
+        auth=Auth.PUBLIC,
+        description=UNSUBSCRIBE_NOTE,
+    ),
+    Route(
+        "POST",
+        "/v1/unsubscribe/{token}",
+        "One-click unsubscribe: stop a notifier's e-mail to one address",
+        "notifiers",
+        {
+            200: _ok(w.UnsubscribeAnswer),
+            400: _problem("The body is not `List-Unsubscribe=One-Click`"),
+            413: _problem("The body is too large"),
+        },
+        auth=Auth.PUBLIC,
+        description=UNSUBSCRIBE_NOTE + " The body is form-encoded `List-Unsubscribe=One-Click`;"
+        " the address joins the notifier's `type_data.unsubscribed` (a new version, and a"
+        " `notifier_edited` event). Idempotent. With `Accept: text/html` the answer is a page.",
     ),
 )
 

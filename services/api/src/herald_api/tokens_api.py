@@ -93,6 +93,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request.path.startswith("/v1/")
         and request.path not in PUBLIC_PATHS
         and request.path != "/v1/tokens/exchange"
+        and not request.path.startswith("/v1/unsubscribe/")  # one-click links: the token is the key
     ):
         caller = await authenticate(request, request.headers.get("Authorization"))
         if caller is None:

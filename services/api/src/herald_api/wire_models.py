@@ -403,3 +403,12 @@ class DeliveryDetail(DeliverySummary):
 
 class DeliveryAnswer(BaseModel):
     delivery: DeliveryDetail
+
+
+class Unsubscribed(BaseModel):
+    notifier_id: str = Field(description="The notifier that stops mailing", examples=["no-1"])
+    address: str = Field(description="The address, lower-case", examples=["ann@example.com"])
+
+
+class UnsubscribeAnswer(BaseModel):
+    unsubscribed: Unsubscribed

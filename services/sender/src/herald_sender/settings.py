@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import Channel
-from pydantic import Field
+from herald_core.unsubscribe import DEV_SECRET
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"  # plain SMTP: the local sink, or a relay on a trusted network
+    STARTTLS = "starttls"  # port 587: upgrade after EHLO
+    TLS = "tls"  # port 465: implicit TLS from the first byte
+
+
+class SmtpSettings(BaseModel):
+    """The e-mail channel's SMTP server, sender address and unsubscribe links."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=12525, ge=1, le=65535, description="12525: the local sink")
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: SmtpTls = SmtpTls.NONE
+    from_address: str = "Herald <notifications@herald.local>"
+    timeout_s: float = Field(default=10.0, gt=0)
+    unsubscribe_base_url: str = Field(
+        default="http://127.0.0.1:18080",
+        description="The API's public base URL; links are <base>/v1/unsubscribe/<token>",
+    )
+    unsubscribe_secret: SecretStr = Field(
+        default=SecretStr(DEV_SECRET),
+        description="Signs unsubscribe tokens; the API's HERALD_UNSUBSCRIBE_SECRET must match",
+    )
 
 
 class SenderSettings(BaseSettings):
@@ -22,6 +53,7 @@ class SenderSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings(client_id="herald-sender")
     http: HttpSettings = HttpSettings(port=18090)
     log: LogSettings = LogSettings()
+    smtp: SmtpSettings = SmtpSettings()
     group_id: str | None = Field(default=None, description="Default: herald-sender-<channel>")
     allow_loopback_targets: bool = Field(
         default=False,

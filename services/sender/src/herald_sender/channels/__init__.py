@@ -31,6 +31,7 @@ class Sender(Protocol):
 
 def sender_factories() -> Mapping[Channel, Callable[[SenderSettings], Sender]]:
     """The channels this build can send on."""
+    from herald_sender.channels.email import EmailSender
     from herald_sender.channels.webhook import WebhookSender
 
-    return {Channel.WEBHOOK: WebhookSender.from_settings}
+    return {Channel.WEBHOOK: WebhookSender.from_settings, Channel.EMAIL: EmailSender.from_settings}
