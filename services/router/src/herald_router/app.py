@@ -8,6 +8,7 @@ event is ever routed against a half-read configuration.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +89,10 @@ class RouterService:
             app, self.settings.http.host, self.settings.http.port
         )
         await self.producer.start()
+        # Catching up decodes up to millions of config records that all stay alive: the cyclic
+        # collector would walk them again and again (half the catch-up time at 1M notifiers,
+        # docs/benchmarks.md). Pause it until the view is ready, then freeze what survived.
+        gc.disable()
         await self.view.start()
         self.tasks.start(self.view.run(self._stop), "config-view")
         self.tasks.start(self._route_events(), "router-loop")
@@ -102,7 +107,11 @@ class RouterService:
             await self._runner.cleanup()
 
     async def _route_events(self) -> None:
-        await self.view.wait_ready(self.settings.ready_timeout_s)
+        try:
+            await self.view.wait_ready(self.settings.ready_timeout_s)
+        finally:
+            gc.freeze()  # the config read so far is long-lived: keep it out of future collections
+            gc.enable()
 
         def routing() -> None:
             self._routing = True
