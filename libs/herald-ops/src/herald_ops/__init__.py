@@ -1,0 +1,1 @@
+"""herald-ops: the operator CLI of Herald (`herald-ops --help`)."""

@@ -1,0 +1,168 @@
+"""`herald-ops dlq` on the real broker: stats, a dry run, replays filtered by reason and notifier
+that a real sender delivers again with the same `webhook-id`, and a purge (issue 6).
+
+Isolation: no session service reads or writes the Google Chat channel's topics, so this module
+writes its dead letters to `notify.deliveries.googlechat.dlq` and runs its own `SenderService`
+on `notify.deliveries.googlechat` with the webhook sender injected through `sender_factory`
+(as test_retries.py does) and its own consumer group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from herald_core import headers as h
+from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
+from herald_core.intake import parse_event
+from herald_core.notifiers import Notifier, Selection
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.topics import DELIVERY_RESULTS, Channel, deliveries_topic, delivery_dlq_topic
+from herald_kafka.producer import send_all
+from herald_ops.cli import app
+from herald_ops.dlq import DlqFilter
+from herald_ops.replay import DlqReader, ReplayOptions, collect_stats, replay
+from herald_sender.app import SenderService
+from herald_sender.channels.webhook import WebhookSender
+from herald_sender.outcomes import dead_letter_record
+from herald_sender.settings import SenderSettings
+from herald_testing.polling import eventually
+from herald_testing.receivers import HttpReceiver, Received
+from herald_testing.topics import records_for_key
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.integration
+
+CHANNEL = Channel.GOOGLECHAT
+NAME = CHANNEL.value
+
+
+@pytest.fixture(scope="module")
+async def googlechat_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
+    settings = SenderSettings(
+        kafka=kafka_settings,
+        http=HttpSettings(host="127.0.0.1", port=0),
+        log=LogSettings(json=False, level="warning"),
+        channel=CHANNEL,
+        group_id=f"herald-test-dlq-replay-{uuid.uuid4().hex[:8]}",
+        allow_loopback_targets=True,
+        connect_timeout_s=0.5,
+        request_timeout_s=0.5,
+        retry_delays_s=(0.2, 0.3, 0.4, 0.5, 0.6),
+    )
+    async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
+        await eventually(lambda: service.ready()[0], timeout_s=30, what="googlechat sender ready")
+        yield service
+
+
+def a_delivery(url: str, unique: str) -> Delivery:
+    event = parse_event(
+        {
+            "id": f"ev-{uuid.uuid4().hex}",
+            "type": "app_deployed",
+            "created_at": datetime.now(UTC).isoformat(),
+            "source": "deployer",
+            "app_id": f"app-{unique}",
+            "owner_id": "owner-1",
+            "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
+            "type_data": {"status": "success", "git_ref": "0a1b2c", "duration": 40},
+        }
+    )
+    notifier = Notifier(
+        id=f"n-{uuid.uuid4().hex[:12]}",
+        name="replayed hook",
+        app_id=f"app-{unique}",
+        platform=CHANNEL,
+        selection=Selection(send_all_events=True),
+        type_data={"webhook_url": url, "format": "raw"},
+    )
+    return Delivery.for_(event, notifier, datetime.now(UTC))
+
+
+async def dead_letter(producer: Any, delivery: Delivery, reason: str) -> None:
+    """Put `delivery` on the channel DLQ exactly as the sender does after its last attempt."""
+    record = dead_letter_record(
+        delivery.to_json(),
+        delivery.notifier.id.encode(),
+        [(h.DELIVERY_ID, delivery.id.encode())],
+        channel=NAME,
+        reason=reason,
+        detail="HTTP 500 from http://127.0.0.1/…",
+        attempt=6,
+        source=(deliveries_topic(CHANNEL), 0, 7),
+        first_failed_at=datetime.now(UTC).isoformat(),
+    )
+    await send_all(producer, [record])
+
+
+def webhook_id(request: Received) -> str:
+    return {k.lower(): v for k, v in request.headers.items()}["webhook-id"]
+
+
+async def ops(kafka_settings: KafkaSettings, *args: str) -> Any:
+    """Run the real CLI (its own `asyncio.run`) in a thread, beside the test's event loop."""
+    argv = [*args, "--bootstrap-servers", kafka_settings.bootstrap_servers]
+    result = await asyncio.to_thread(CliRunner().invoke, app, argv)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+async def test_stats_dry_run_replay_by_reason_and_notifier_then_purge(
+    googlechat_sender, producer, receiver: HttpReceiver, kafka_settings, unique
+) -> None:
+    failed = a_delivery(receiver.url("/failed"), unique)
+    refused = a_delivery(receiver.url("/refused"), unique)
+    await dead_letter(producer, failed, "server_error")
+    await dead_letter(producer, refused, "client_error")
+
+    rows = await collect_stats(kafka_settings, [NAME])
+    assert sorted((r.dlq, r.reason, r.count) for r in rows) == [
+        (NAME, "client_error", 1),
+        (NAME, "server_error", 1),
+    ]
+    printed = json.loads((await ops(kafka_settings, "dlq", "stats", "-c", NAME, "--json")).output)
+    assert sorted((r["reason"], r["count"]) for r in printed) == [
+        ("client_error", 1),
+        ("server_error", 1),
+    ]
+
+    shown = await ops(kafka_settings, "dlq", "show", "-c", NAME, "--reason", "server_error")
+    assert failed.id in shown.output
+    assert refused.id not in shown.output
+    assert "/failed" not in shown.output  # the webhook URL: type_data keys only, never values
+    assert "1 dead letter(s) shown" in shown.output
+
+    dry = await replay(kafka_settings, NAME, DlqFilter(), ReplayOptions(dry_run=True))
+    assert (dry.scanned, dry.matched, dry.produced) == (2, 2, 0)
+    await receiver.assert_nothing("/failed", settle_s=1.0)
+
+    by_reason = DlqFilter(reasons=frozenset({"server_error"}))
+    done = await replay(kafka_settings, NAME, by_reason, ReplayOptions(rate=20))
+    assert (done.scanned, done.matched, done.produced) == (2, 1, 1)
+    [request] = await receiver.wait_for("/failed", 1, timeout_s=15)
+    assert webhook_id(request) == failed.id  # the same idempotency key as the first attempts
+    [result] = await records_for_key(
+        kafka_settings.bootstrap_servers, DELIVERY_RESULTS, failed.id.encode(), 1
+    )
+    fresh = DeliveryResult.model_validate_json(result.value)
+    assert (fresh.attempt, fresh.outcome) == (1, AttemptOutcome.DELIVERED)
+    await receiver.assert_nothing("/refused", settle_s=0.5)
+
+    await ops(
+        kafka_settings, "dlq", "replay", "-c", NAME, "--notifier", refused.notifier.id, "--yes"
+    )
+    [request] = await receiver.wait_for("/refused", 1, timeout_s=15)
+    assert webhook_id(request) == refused.id
+    assert len(receiver.on("/failed")) == 1
+
+    purged = await ops(kafka_settings, "dlq", "purge", "-c", NAME, "--yes")
+    assert "deleted 2 record(s)" in purged.output
+    async with DlqReader(kafka_settings, delivery_dlq_topic(CHANNEL)) as reader:
+        assert reader.total == 0
+        assert all(low == end > 0 for low, end in reader.bounds.values())
+    assert await collect_stats(kafka_settings, [NAME]) == []
