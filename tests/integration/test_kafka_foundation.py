@@ -217,6 +217,7 @@ async def test_view_catches_up_on_compacted_topic_with_tombstones(
             what="follow-up records applied",
         )
         assert ("d", None) in changes
+        await eventually(lambda: view.lag == 0, what="no config lag once everything is applied")
     finally:
         stop.set()
         await task

@@ -56,6 +56,7 @@ class RouterMetrics:
     event_age: Histogram
     config_records: Gauge
     config_ready: Gauge
+    config_lag: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> RouterMetrics:
@@ -93,6 +94,11 @@ class RouterMetrics:
             config_ready=Gauge(
                 "herald_router_config_ready",
                 "1 once the config view caught up with the compacted topics",
+                registry=registry,
+            ),
+            config_lag=Gauge(
+                "herald_router_config_lag_records",
+                "Config records on the brokers the router has not applied yet",
                 registry=registry,
             ),
         )

@@ -47,6 +47,8 @@ class MaterializedView(Generic[V]):
         self._consumer: AIOKafkaConsumer | None = None
         self.applied = 0
         self.rejected = 0
+        self._next_offsets: dict[TopicPartition, int] = {}
+        self.lag = 0
 
     @property
     def ready(self) -> bool:
@@ -91,6 +93,9 @@ class MaterializedView(Generic[V]):
             for tp, records in batches.items():
                 for record in records:
                     self._apply(tp.topic, record.key, record.value)
+                if records:
+                    self._next_offsets[tp] = records[-1].offset + 1
+            self.lag = self._measure_lag()
             if not self.ready:
                 await self._check_caught_up()
 
@@ -116,6 +121,16 @@ class MaterializedView(Generic[V]):
         self.applied += 1
         if self._on_change is not None:
             self._on_change(topic, key, old, new)
+
+    def _measure_lag(self) -> int:
+        """Records the brokers have that the view has not applied yet (from the last fetches)."""
+        assert self._consumer is not None
+        behind = 0
+        for tp in self._end_offsets:
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                behind += max(0, highwater - self._next_offsets.get(tp, 0))
+        return behind
 
     async def _check_caught_up(self) -> None:
         assert self._consumer is not None

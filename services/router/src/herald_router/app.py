@@ -78,6 +78,7 @@ class RouterService:
 
     def _report_view(self) -> None:
         self.metrics.config_ready.set(1 if self.view.ready else 0)
+        self.metrics.config_lag.set(self.view.lag)
         self.metrics.config_records.labels("notifiers").set(len(self.index))
         self.metrics.config_records.labels("apps").set(len(self.memory.directory.apps))
         self.metrics.config_records.labels("owners").set(len(self.memory.directory.owners))
