@@ -118,6 +118,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "DERIVE_PORT",
             "RECORDER_PORT",
             "SENDER_WEBHOOK_PORT",
+            "SENDER_EMAIL_PORT",
         )
     }
     env = {
@@ -139,6 +140,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "derive ready",
             "recorder ready",
             "sender-webhook ready",
+            "sender-email ready",
         ):
             assert part in up.stdout, f"{part!r} missing from:\n{up.stdout}"
         demo = _herald_dev(env, "demo", "--timeout", "60")
@@ -146,7 +148,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         assert "webhook received" in demo.stdout
         assert '"type": "app_deployed"' in demo.stdout
         status = _herald_dev(env, "status")
-        assert status.stdout.count(" up ") >= 10, status.stdout
+        assert status.stdout.count(" up ") >= 11, status.stdout
     finally:
         down = _herald_dev(env, "down")
         shutil.rmtree(home, ignore_errors=True)

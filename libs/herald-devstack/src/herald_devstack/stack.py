@@ -44,6 +44,7 @@ class DevSettings(BaseSettings):
     derive_port: int = 18083
     recorder_port: int = 18084
     sender_webhook_port: int = 18090
+    sender_email_port: int = 18091
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class ServiceSpec:
             env[f"{p}DATABASE_URL"] = (
                 f"postgresql://herald@127.0.0.1:{settings.postgres_port}/herald"
             )
+        if p == "HERALD_SENDER_":
+            env[f"{p}SMTP__PORT"] = str(settings.smtp_port)  # the local SMTP sink
+            env[f"{p}SMTP__UNSUBSCRIBE_BASE_URL"] = f"http://127.0.0.1:{settings.api_port}"
         if p == "HERALD_API_":
             env[f"{p}ADMIN_TOKEN"] = settings.api_admin_token
             env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
@@ -105,6 +109,12 @@ class Stack:
                 ("-m", "herald_sender", "--channel", "webhook"),
                 "HERALD_SENDER_",
                 s.sender_webhook_port,
+            ),
+            ServiceSpec(
+                "sender-email",
+                ("-m", "herald_sender", "--channel", "email"),
+                "HERALD_SENDER_",
+                s.sender_email_port,
             ),
         ]
 
