@@ -59,13 +59,6 @@ _DOWNLOAD_FAILURES = (
     "connection refused",
 )
 
-try:
-    import herald_api  # noqa: F401
-except ImportError:
-    HERALD_API_BUILT = False
-else:
-    HERALD_API_BUILT = True
-
 
 class GoScalingoUnavailableError(RuntimeError):
     """go-scalingo could not be downloaded, so the interop program cannot be built."""
@@ -128,7 +121,6 @@ def run_go_client(
     )
 
 
-@pytest.mark.skipif(not HERALD_API_BUILT, reason="herald_api not built yet: issue 4")
 @pytest.mark.timeout(BUILD_TIMEOUT_S + RUN_TIMEOUT_S + 30)
 @pytest.mark.parametrize("auth_mode", ["exchange", "static"])
 async def test_scalingo_go_client_manages_notifiers(
