@@ -66,6 +66,30 @@ def group_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> 
     return AIOKafkaConsumer(**options)
 
 
+async def handle_guarded(
+    handle: RecordHandler, on_error: ErrorHandler, record: Record
+) -> Sequence[OutgoingRecord]:
+    """Run the handler; a record it cannot handle becomes `on_error`'s outputs (a dead letter).
+
+    This is the only place a bare `except Exception` is allowed: a poison record must never
+    block its partition. Cancellation passes through.
+    """
+    try:
+        return await handle(record)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning(
+            "record_failed",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error_type=type(exc).__name__,
+            error=str(exc)[:500],
+        )
+        return on_error(record, exc)
+
+
 class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, idle: asyncio.Event) -> None:
         self._idle = idle
@@ -146,20 +170,7 @@ class ConsumerLoop:
         self.batches += 1
 
     async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
-        try:
-            return await self._handle(record)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the shell: a poison record must not block its partition
-            log.warning(
-                "record_failed",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                error_type=type(exc).__name__,
-                error=str(exc)[:500],
-            )
-            return self._on_error(record, exc)
+        return await handle_guarded(self._handle, self._on_error, record)
 
 
 async def run_group(

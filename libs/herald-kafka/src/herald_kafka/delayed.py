@@ -31,7 +31,13 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from herald_core.settings import KafkaSettings
 
-from herald_kafka.consumer import ErrorHandler, Record, RecordHandler, group_consumer
+from herald_kafka.consumer import (
+    ErrorHandler,
+    Record,
+    RecordHandler,
+    group_consumer,
+    handle_guarded,
+)
 from herald_kafka.producer import OutgoingRecord, send_all
 
 log = structlog.get_logger(__name__)
@@ -170,20 +176,7 @@ class DelayedConsumerLoop:
         log.debug("partition_paused", partition=f"{tp.topic}:{tp.partition}", offset=offset)
 
     async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
-        try:
-            return await self._handle(record)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the shell: a poison record must not block its partition
-            log.warning(
-                "record_failed",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                error_type=type(exc).__name__,
-                error=str(exc)[:500],
-            )
-            return self._on_error(record, exc)
+        return await handle_guarded(self._handle, self._on_error, record)
 
 
 async def run_delayed_group(
