@@ -155,3 +155,27 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stdout + down.stderr
     assert not any(port_open(int(p)) for p in ports.values()), "something still listens after down"
     assert not list(home.glob("run/*.pid"))
+
+
+def test_a_killed_sessions_infra_is_reaped_by_the_next_one() -> None:
+    from herald_devstack.processes import ManagedProcess
+    from herald_testing.infra import OWNER, PREFIX, reap_orphans
+
+    dead = Path(tempfile.mkdtemp(prefix=PREFIX))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (dead / OWNER).write_text(str(gone.pid))  # its session's process no longer exists
+    stray = ManagedProcess("kafka", dead)  # stands in for the broker it left running
+    pid = stray.start([sys.executable, "-c", "import time; time.sleep(600)"])
+    alive = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (alive / OWNER).write_text(str(os.getpid()))  # a session still running: left alone
+    try:
+        reaped = reap_orphans()
+        assert dead in reaped
+        assert not dead.exists()
+        assert alive.exists()
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", "stopped"
+    finally:
+        stray.stop()
+        shutil.rmtree(alive, ignore_errors=True)

@@ -86,6 +86,10 @@ class ManagedProcess:
         """SIGTERM, wait, then SIGKILL. Returns True if something was stopped."""
         pid = self.pid()
         if pid is None:
+            if self._popen is not None:  # stopped by someone else: still reap our child
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._popen.wait(timeout=5)
+                self._popen = None
             return False
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)

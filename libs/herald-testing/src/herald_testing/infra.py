@@ -7,6 +7,7 @@ with LocalInfra.start() as infra:   # Kafka 4.x (KRaft) + topics; Postgres on de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -20,6 +21,43 @@ from herald_devstack.processes import free_port
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
 
+PREFIX = "herald-test-"
+OWNER = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans() -> list[Path]:
+    """Stop and delete the brokers and databases of test sessions whose process is gone.
+
+    A session killed before its finaliser ran (SIGKILL, a CI time limit) leaves its Kafka and
+    Postgres running; the next session cleans them up, so a machine never accumulates them.
+    """
+    reaped = []
+    for state in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((state / OWNER).read_text())
+        except (OSError, ValueError):
+            owner = 0
+        if owner and _alive(owner):
+            continue
+        KafkaNode(state).stop()
+        postgres = PostgresNode(state)
+        if (postgres.data / "postmaster.pid").exists():
+            with contextlib.suppress(Exception):
+                postgres.stop()
+        shutil.rmtree(state, ignore_errors=True)
+        reaped.append(state)
+    return reaped
+
 
 @dataclass
 class LocalInfra:
@@ -32,8 +70,10 @@ class LocalInfra:
 
     @classmethod
     def create(cls) -> LocalInfra:
-        state = Path(tempfile.mkdtemp(prefix="herald-test-"))
+        reap_orphans()
+        state = Path(tempfile.mkdtemp(prefix=PREFIX))
         os.chmod(state, 0o755)  # noqa: S103 - the postgres user must read it when we run as root
+        (state / OWNER).write_text(str(os.getpid()))
         return cls(state, KafkaNode(state, port=free_port(), controller_port=free_port()))
 
     @property
