@@ -173,6 +173,14 @@ class ConsumerLoop:
         return await handle_guarded(self._handle, self._on_error, record)
 
 
+class GroupLoop(Protocol):
+    """What `run_group` needs of a consumer loop."""
+
+    def subscribe(self) -> None: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
 async def run_group(
     settings: KafkaSettings,
     group_id: str,
@@ -183,16 +191,18 @@ async def run_group(
     on_error: ErrorHandler,
     stop: asyncio.Event,
     on_subscribed: Callable[[], None] | None = None,
+    loop_class: Callable[..., GroupLoop] | None = None,
     **loop_options: Any,
 ) -> None:
     """The whole life of a service's consumer: start, subscribe, run until `stop`, close.
 
     `on_subscribed` runs once the group subscription is made (services flip readiness there).
+    `loop_class` is `ConsumerLoop` unless given (the retry consumer passes its delayed loop).
     """
     consumer = group_consumer(settings, group_id)
     await consumer.start()
     try:
-        loop = ConsumerLoop(
+        loop = (loop_class or ConsumerLoop)(
             consumer=consumer,
             producer=producer,
             handle=handle,

@@ -19,7 +19,6 @@ turned into outputs by `on_error`; a failed produce or commit rewinds the batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -35,8 +34,8 @@ from herald_kafka.consumer import (
     ErrorHandler,
     Record,
     RecordHandler,
-    group_consumer,
     handle_guarded,
+    run_group,
 )
 from herald_kafka.producer import OutgoingRecord, send_all
 
@@ -192,23 +191,17 @@ async def run_delayed_group(
     on_subscribed: Callable[[], None] | None = None,
     **loop_options: Any,
 ) -> None:
-    """The whole life of a delayed consumer: start, subscribe, run until `stop`, close."""
-    consumer = group_consumer(settings, group_id)
-    await consumer.start()
-    try:
-        loop = DelayedConsumerLoop(
-            consumer=consumer,
-            producer=producer,
-            handle=handle,
-            on_error=on_error,
-            topics=topics,
-            due_at=due_at,
-            **loop_options,
-        )
-        loop.subscribe()
-        if on_subscribed is not None:
-            on_subscribed()
-        await loop.run(stop)
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
+    """The whole life of a delayed consumer: `run_group` with a `DelayedConsumerLoop`."""
+    await run_group(
+        settings,
+        group_id,
+        topics,
+        producer=producer,
+        handle=handle,
+        on_error=on_error,
+        stop=stop,
+        on_subscribed=on_subscribed,
+        loop_class=DelayedConsumerLoop,
+        due_at=due_at,
+        **loop_options,
+    )
