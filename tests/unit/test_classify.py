@@ -78,7 +78,7 @@ def test_410_gone_is_permanent_and_flagged():
     assert isinstance(error, EndpointGoneError)
     assert isinstance(error, PermanentDeliveryError)
     assert error.gone is True
-    assert error.reason is FailureReason.CLIENT_ERROR
+    assert error.reason is FailureReason.GONE
     assert "410 Gone" in error.detail
 
 

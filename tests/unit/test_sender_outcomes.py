@@ -163,6 +163,7 @@ def test_result_record(outcome, error, status_code, reason, detail):
         status_code=status_code,
         duration_ms=123.457,
         at=ATTEMPTED_AT,
+        delivery=routed,
     )
 
 

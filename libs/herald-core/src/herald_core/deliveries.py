@@ -102,8 +102,9 @@ class DeliveryResult(BaseModel):
     """One attempt's outcome, on `notify.delivery-results` keyed by delivery id.
 
     `app_id` and `owner_id` (the event's) let the recorder file the attempt under its app;
-    `response_excerpt` is the start of the endpoint's answer, when the channel read one. All
-    three are optional: results written before they existed still parse.
+    `response_excerpt` is the start of the endpoint's answer, when the channel read one;
+    `delivery` is the delivery itself, which the recorder keeps so that the API can redeliver it.
+    All four are optional: results written before they existed still parse.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -123,6 +124,7 @@ class DeliveryResult(BaseModel):
     duration_ms: float
     at: AwareDatetime
     response_excerpt: str | None = None
+    delivery: Delivery | None = None
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()

@@ -21,6 +21,7 @@ class FailureReason(StrEnum):
     """Why something failed; a closed set, safe as a metric label."""
 
     CLIENT_ERROR = "client_error"
+    GONE = "gone"  # 410: the endpoint will never come back; the notifier gets disabled
     SERVER_ERROR = "server_error"
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"

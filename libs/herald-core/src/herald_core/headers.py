@@ -24,6 +24,10 @@ DLQ_SOURCE = "x-dlq-source"
 
 DELIVERY_ID = "x-delivery-id"
 
+TEST = "herald-test"
+"""On a delivery record: a notifier test (`POST …/notifiers/{id}/test`). The sender makes one
+attempt and writes its result; a failure is neither retried nor dead-lettered."""
+
 Headers = list[tuple[str, bytes]]
 
 

@@ -7,7 +7,7 @@
     5xx         → RetryableDeliveryError(SERVER_ERROR)
     3xx         → PermanentDeliveryError(REDIRECT)       redirects are never followed
     401, 403    → PermanentDeliveryError(AUTH_ERROR)
-    410         → EndpointGoneError(CLIENT_ERROR)        permanent, and `gone`: disable the notifier
+    410         → EndpointGoneError(GONE)                permanent, and `gone`: disable the notifier
     other 4xx   → PermanentDeliveryError(CLIENT_ERROR)
     other       → RetryableDeliveryError(SERVER_ERROR)   1xx or out of range: a confused server
 
@@ -73,7 +73,7 @@ def classify_http(
     if status in _AUTH_4XX:
         return PermanentDeliveryError(FailureReason.AUTH_ERROR, detail)
     if status == HTTPStatus.GONE:
-        return EndpointGoneError(FailureReason.CLIENT_ERROR, detail)
+        return EndpointGoneError(FailureReason.GONE, detail)
     return PermanentDeliveryError(FailureReason.CLIENT_ERROR, detail)
 
 

@@ -47,6 +47,7 @@ def result_record(
         duration_ms=round(duration_ms, 3),
         at=at,
         response_excerpt=response_excerpt[:RESPONSE_EXCERPT_MAX] if response_excerpt else None,
+        delivery=delivery,
     )
     return OutgoingRecord(DELIVERY_RESULTS, result.to_json(), delivery.id.encode())
 
