@@ -63,7 +63,10 @@ async def test_simulate_agrees_with_the_router(
         http, api, "PUT", f"/v1/apps/{app_id}", {"app": {"name": "shop", "owner_id": owner_id}}
     )
     assert status == 201
-    hook = {"webhook_url": "https://chat.example.com/hook"}
+    hooks = {
+        "slack": {"webhook_url": "https://hooks.slack.com/services/T0/B0/simulate"},
+        "discord": {"webhook_url": "https://discord.com/api/webhooks/1/simulate"},
+    }
     for name, platform, selected, active in (
         ("crashes on slack", "slack", ["app_crashed"], True),
         ("restarts", "discord", ["app_restarted"], False),
@@ -76,7 +79,7 @@ async def test_simulate_agrees_with_the_router(
                 "selected_event_ids": selected,
                 "active": active,
                 "send_all_alerts": name == "alerts",
-                "type_data": hook,
+                "type_data": hooks[platform],
             }
         }
         assert (await call(http, api, "POST", f"/v1/apps/{app_id}/notifiers", body))[0] == 201
@@ -91,7 +94,7 @@ async def test_simulate_agrees_with_the_router(
                     app_ids=apps,
                     platform=Channel.SLACK,
                     selection=Selection(send_all_events=True),
-                    type_data=hook,
+                    type_data=hooks["slack"],
                 ),
             )
 

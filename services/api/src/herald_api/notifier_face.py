@@ -19,6 +19,7 @@ from herald_core.errors import UnsafeUrl
 from herald_core.notifiers import Notifier, Preset, Scope, Selection, WebhookFormat
 from herald_core.urlpolicy import check_url
 
+from herald_api.chat_hosts import ChatHosts, chat_host_problem
 from herald_api.platforms import Platform, available_event_ids, platform_by_id, platform_of
 
 Errors = dict[str, list[str]]
@@ -154,11 +155,29 @@ def _preset(body: Mapping[str, Any], errors: Errors) -> Preset | bool | None:
         return False
 
 
-def check_type_data(platform: Platform, data: Mapping[str, Any], *, allow_loopback: bool) -> Errors:
-    """Problems of a complete type_data for a platform. Pure."""
+def check_type_data(
+    platform: Platform,
+    data: Mapping[str, Any],
+    *,
+    allow_loopback: bool,
+    chat_hosts: ChatHosts | None = None,
+) -> Errors:
+    """Problems of a complete type_data for a platform. Pure.
+
+    `chat_hosts` adds host patterns per platform to `herald_api.chat_hosts.KNOWN_HOSTS`.
+    """
     errors: Errors = {}
     if platform.webhook_like:
         _check_webhook_url(data.get("webhook_url"), errors, allow_loopback)
+        if "type_data.webhook_url" not in errors:
+            problem = chat_host_problem(
+                platform.name,
+                data["webhook_url"],
+                extra=chat_hosts,
+                allow_loopback=allow_loopback,
+            )
+            if problem is not None:
+                errors.setdefault("type_data.webhook_url", []).append(problem)
     extra = _PLATFORM_CHECKS.get(platform.name)
     if extra is not None:
         extra(data, errors)
@@ -299,6 +318,7 @@ def notifier_from_create(
     owner_id: str,
     now: datetime,
     allow_loopback: bool,
+    chat_hosts: ChatHosts | None = None,
 ) -> Notifier:
     """A new app notifier from a POST body. Pure.
 
@@ -325,7 +345,7 @@ def notifier_from_create(
             {
                 k: v
                 for k, v in check_type_data(
-                    platform, type_data, allow_loopback=allow_loopback
+                    platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
                 ).items()
                 if k not in errors
             }
@@ -354,7 +374,12 @@ def notifier_from_create(
 
 
 def notifier_patched(
-    current: Notifier, body: Mapping[str, Any], *, now: datetime, allow_loopback: bool
+    current: Notifier,
+    body: Mapping[str, Any],
+    *,
+    now: datetime,
+    allow_loopback: bool,
+    chat_hosts: ChatHosts | None = None,
 ) -> Notifier:
     """`current` with a PATCH body applied (absent = unchanged; type_data merged). Pure.
 
@@ -376,7 +401,7 @@ def notifier_patched(
             {
                 k: v
                 for k, v in check_type_data(
-                    platform, type_data, allow_loopback=allow_loopback
+                    platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
                 ).items()
                 if k not in errors
             }

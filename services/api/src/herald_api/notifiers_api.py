@@ -103,6 +103,7 @@ async def create_notifier(request: web.Request) -> web.Response:
                 owner_id=app.owner_id,
                 now=now,
                 allow_loopback=ctx.settings.allow_loopback_targets,
+                chat_hosts=ctx.settings.chat_hosts,
             )
         except InvalidNotifier as error:
             raise invalid(error.errors) from None
@@ -137,7 +138,11 @@ async def update_notifier(request: web.Request) -> web.Response:
         now = ctx.clock()
         try:
             notifier = notifier_patched(
-                current, body, now=now, allow_loopback=ctx.settings.allow_loopback_targets
+                current,
+                body,
+                now=now,
+                allow_loopback=ctx.settings.allow_loopback_targets,
+                chat_hosts=ctx.settings.chat_hosts,
             )
         except InvalidNotifier as error:
             raise invalid(error.errors) from None

@@ -44,6 +44,13 @@ class ApiSettings(BaseSettings):
     allow_loopback_targets: bool = Field(
         default=False, description="Accept webhook URLs on loopback: tests and local runs only"
     )
+    chat_hosts: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "More webhook hosts per chat platform (self-hosted Mattermost, Rocket.Chat, Hipchat…),"
+            ' e.g. {"mattermost": ["chat.example.org", "*.example.net"]}'
+        ),
+    )
     default_per_page: int = Field(default=30, ge=1)
     max_per_page: int = Field(default=100, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=60)
