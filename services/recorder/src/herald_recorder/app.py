@@ -3,6 +3,9 @@
     batch of results → parse each (unparsable: log, count, skip) → write the batch in one
     transaction (HistorySink) → commit the offsets
 
+A second consumer group on the same topic tracks endpoint health (tracker.py): it disables,
+through the config API, a notifier whose endpoint keeps failing.
+
 Start-up waits for the history tables (the api's migrations create them; `/readyz` says 503
 until then), and only then joins the group, so no batch fails for want of a table.
 """
@@ -28,10 +31,12 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from herald_recorder import store
+from herald_recorder.disabler import ApiDisabler
 from herald_recorder.metrics import RecorderMetrics, ResultOutcome
 from herald_recorder.rows import Unrecordable, recordable
 from herald_recorder.settings import RecorderSettings
 from herald_recorder.sink import TRANSIENT, HistorySink, HistoryUnavailable, HistoryWriter
+from herald_recorder.tracker import HealthTracker
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +66,9 @@ class RecorderService:
         self._runner: web.AppRunner | None = None
         self._schema_ready = False
         self._consuming = False
+        self.tracker: HealthTracker | None = None
+        self._disabler: ApiDisabler | None = None
+        self._exits = contextlib.AsyncExitStack()
 
     def ready(self) -> tuple[bool, str]:
         if not self._schema_ready:
@@ -91,11 +99,35 @@ class RecorderService:
             clock=self._clock,
         )
         self.tasks.start(self._record(), "recorder-loop")
+        if self.settings.health_enabled:
+            await self._start_tracker()
         return self
+
+    async def _start_tracker(self) -> None:
+        """Endpoint health (tracker.py): its own consumer group, the same pool."""
+        assert self.pool is not None
+        s = self.settings
+        if s.api_url is not None:
+            token = s.api_token.get_secret_value() if s.api_token else None
+            self._disabler = await self._exits.enter_async_context(
+                ApiDisabler(
+                    s.api_url,
+                    token,
+                    self._stop,
+                    timeout_s=s.api_timeout_s,
+                    attempts=s.disable_attempts,
+                    backoff_s=s.disable_backoff_s,
+                )
+            )
+        self.tracker = HealthTracker(
+            s, self.pool, self._stop, self.registry, self._clock, self._disabler
+        )
+        self.tasks.start(self.tracker.run(), "health-tracker")
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
         await self.tasks.join()
+        await self._exits.aclose()
         if self.pool is not None:
             await self.pool.close()
         if self._runner is not None:

@@ -38,3 +38,29 @@ class RecorderSettings(BaseSettings):
     schema_poll_s: float = Field(
         default=1.0, gt=0, description="How often to look for the history tables at start"
     )
+    # Endpoint health (health.py): a second consumer group on the same topic.
+    health_enabled: bool = Field(default=True, description="Track endpoint health at all")
+    health_group_id: str = "herald-recorder-health"
+    health_window_s: float = Field(
+        default=5 * 86_400.0,
+        gt=0,
+        description="Disable a notifier whose failures in a row span at least this long",
+    )
+    health_min_failures: int = Field(
+        default=3, ge=1, description="... and number at least this many (one success resets)"
+    )
+    api_url: str | None = Field(
+        default=None,
+        description="The config API that disables notifiers; unset: failing notifiers are"
+        " only logged",
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="An admin token of that API (POST /v1/notifiers/{id}/disable)"
+    )
+    api_timeout_s: float = Field(default=5.0, gt=0)
+    disable_attempts: int = Field(
+        default=3, ge=1, description="Tries of one disable call before giving up until next time"
+    )
+    disable_backoff_s: float = Field(
+        default=0.5, gt=0, description="Pause after the first failed disable call; doubles"
+    )
