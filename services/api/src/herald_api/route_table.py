@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from herald_api import wire_models as w
 from herald_api.directory_api import ID_MAX_LENGTH, ID_PATTERN
 from herald_api.history_api import DEFAULT_LIMIT, MAX_LIMIT
+from herald_api.notifier_health_api import NotifierDisableBody
 from herald_api.web import MAX_PAGE
 
 JSON = "application/json"
@@ -421,6 +422,21 @@ ROUTES = (
         description=UNSUBSCRIBE_NOTE + " The body is form-encoded `List-Unsubscribe=One-Click`;"
         " the address joins the notifier's `type_data.unsubscribed` (a new version, and a"
         " `notifier_edited` event). Idempotent. With `Accept: text/html` the answer is a page.",
+    ),
+)
+
+ROUTES = (
+    *ROUTES,
+    Route(
+        "POST",
+        "/v1/notifiers/{id}/disable",
+        "Disable a failing notifier (admin: the recorder's endpoint health)",
+        "notifiers",
+        {200: _ok(w.NotifierDisabledAnswer, "Disabled, now or before", "ETag")},
+        body=NotifierDisableBody,
+        description="Sets the notifier inactive (a new version) and emits `notifier_disabled` to"
+        " its owner. Idempotent: an inactive notifier is answered as it is, without an event."
+        " Tokens other than admin tokens get 404.",
     ),
 )
 

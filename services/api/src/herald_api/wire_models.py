@@ -412,3 +412,13 @@ class Unsubscribed(BaseModel):
 
 class UnsubscribeAnswer(BaseModel):
     unsubscribed: Unsubscribed
+
+
+# --- endpoint health ----------------------------------------------------------------------
+
+
+class NotifierDisabledAnswer(BaseModel):
+    notifier: Notifier
+    changed: bool = Field(
+        description="False when the notifier was inactive already (nothing changed, no event)"
+    )
