@@ -67,15 +67,25 @@ class UnsafeUrl(NotifyError):
 
 
 class DeliveryError(NotifyError):
-    """A failed delivery attempt. The channel classifies; the sender shell acts."""
+    """A failed delivery attempt. The channel classifies; the sender shell acts.
+
+    `response_excerpt` is the start of the receiver's answer when it sent one (an HTTP error
+    body), kept with the attempt in the delivery history; the channel sets it.
+    """
 
     retryable: ClassVar[bool] = False
 
     def __init__(
-        self, reason: FailureReason, detail: str, *, retry_after: float | None = None
+        self,
+        reason: FailureReason,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        response_excerpt: str | None = None,
     ) -> None:
         super().__init__(reason, detail)
         self.retry_after = retry_after
+        self.response_excerpt = response_excerpt
 
 
 class RetryableDeliveryError(DeliveryError):

@@ -2,6 +2,16 @@
 
     read a batch → handle each record → produce its outputs → await every ack → commit offset+1
 
+With `concurrency` above 1 the records of a batch are handled concurrently (a sender waiting on
+slow receivers): records with the same key on the same partition stay in order, one after the
+other, in a chain of their own; chains run side by side, at most `concurrency` handlers at once
+(an `asyncio.Semaphore`). Outputs are still produced in the records' order, once the whole
+batch is handled, and the commit still comes after every ack, so an offset is only committed
+when every record up to it has its outputs on Kafka. The price of this simple design is
+head-of-line blocking between batches: the next batch waits for the slowest record of this
+one (bounded by the handler's own timeouts). A key's order holds across batches too, since
+batches never overlap.
+
 A record whose handler raises is given to `on_error`, which turns it into outputs of its own
 (a dead letter with the reason), so one bad record never blocks its partition. If producing or
 committing fails, the batch's partitions are rewound to the first uncommitted record and the batch
@@ -118,7 +128,10 @@ class ConsumerLoop:
         max_records: int = 500,
         poll_timeout_ms: int = 200,
         retry_pause_s: float = 1.0,
+        concurrency: int = 1,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
         self._consumer = consumer
         self._producer = producer
         self._handle = handle
@@ -127,6 +140,7 @@ class ConsumerLoop:
         self._max_records = max_records
         self._poll_timeout_ms = poll_timeout_ms
         self._retry_pause_s = retry_pause_s
+        self._concurrency = concurrency
         self._idle = asyncio.Event()
         self._idle.set()
         self.processed = 0
@@ -151,10 +165,13 @@ class ConsumerLoop:
                 self._idle.set()
 
     async def _process(self, batches: dict[TopicPartition, list[Record]]) -> None:
-        outputs: list[OutgoingRecord] = []
-        for records in batches.values():
+        records = [record for recs in batches.values() for record in recs]
+        if self._concurrency == 1:
+            outputs: list[OutgoingRecord] = []
             for record in records:
                 outputs.extend(await self._handle_one(record))
+        else:
+            outputs = await self._handle_concurrently(records)
         try:
             await send_all(self._producer, outputs)
             await self._consumer.commit(
@@ -169,8 +186,36 @@ class ConsumerLoop:
         self.processed += sum(len(r) for r in batches.values())
         self.batches += 1
 
+    async def _handle_concurrently(self, records: Sequence[Record]) -> list[OutgoingRecord]:
+        """Handle `records`, each key's in order, up to `concurrency` at once; outputs in order."""
+        results: list[Sequence[OutgoingRecord]] = [()] * len(records)
+        limit = asyncio.Semaphore(self._concurrency)
+
+        async def run_chain(indexes: list[int]) -> None:
+            for index in indexes:
+                async with limit:
+                    results[index] = await self._handle_one(records[index])
+
+        async with asyncio.TaskGroup() as group:
+            for indexes in ordering_chains(records).values():
+                group.create_task(run_chain(indexes))
+        return [output for outputs in results for output in outputs]
+
     async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
         return await handle_guarded(self._handle, self._on_error, record)
+
+
+def ordering_chains(records: Sequence[Record]) -> dict[tuple[str, int, bytes | int], list[int]]:
+    """The positions of `records` grouped into chains that must run in order. Pure.
+
+    Records with the same key on the same partition form one chain, in offset order; a record
+    without a key is a chain of its own (nothing orders it against the others).
+    """
+    chains: dict[tuple[str, int, bytes | int], list[int]] = {}
+    for index, record in enumerate(records):
+        key = record.key if record.key is not None else record.offset
+        chains.setdefault((record.topic, record.partition, key), []).append(index)
+    return chains
 
 
 class GroupLoop(Protocol):

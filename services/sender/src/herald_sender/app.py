@@ -8,6 +8,15 @@ Two consumers run in the process: the main one (group `herald-sender-<channel>`)
 deliveries topic, and the retry one (`herald-sender-<channel>-retry`) on every tier topic, a
 `DelayedConsumerLoop` that handles a record only once its `x-due-at` has passed. Both share
 the attempt handler; the attempt number comes from the record's `x-attempt` header.
+
+The main consumer sends up to `concurrency` deliveries at once (`ConsumerLoop(concurrency=)`:
+each notifier's deliveries in order, since they are keyed by notifier id) and commits a batch of
+`max_records` once every one of them is delivered, on a retry tier or dead-lettered. HTTP
+channels also wait for their endpoint's limits (`herald_sender.endpoints`). The retry consumer
+stays sequential: its records are few, and it pauses partitions on records not yet due.
+
+A delivery with the `herald-test` header is a notifier test: one attempt, and a failure is
+written as a `dead_lettered` result only (no retry tier, no DLQ record).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
+from herald_core import headers as h
 from herald_core.deliveries import AttemptOutcome, Delivery
 from herald_core.errors import (
     DeliveryError,
@@ -26,6 +36,7 @@ from herald_core.errors import (
     PermanentDeliveryError,
     RetryableDeliveryError,
 )
+from herald_core.headers import header
 from herald_core.metrics import SenderMetrics
 from herald_core.retry import RetryHop, RetryState, due_at_ms, next_hop, retry_tiers_of
 from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
@@ -43,6 +54,8 @@ from herald_sender.outcomes import dead_letter_record, result_record, retry_reco
 from herald_sender.settings import SenderSettings
 
 log = structlog.get_logger(__name__)
+
+TEST_DETAIL_PREFIX = "test delivery, not retried: "
 
 
 class SenderService:
@@ -114,7 +127,8 @@ class SenderService:
             on_error=self._failed,
             stop=self._stop,
             on_subscribed=lambda: self._subscribed.add("main"),
-            max_records=100,
+            max_records=self.settings.max_records,
+            concurrency=self.settings.concurrency,
         )
 
     async def _consume_retries(self) -> None:
@@ -133,10 +147,14 @@ class SenderService:
 
     async def _attempt(self, record: Record) -> list[OutgoingRecord]:
         state = _state(record)
+        test = is_test(record)
         try:
             delivery = Delivery.model_validate_json(record.value or b"")
         except ValidationError as exc:
             detail = str(exc.errors(include_url=False)[:3])
+            if test:
+                log.warning("test_delivery_invalid", detail=detail)
+                return []  # no result without a delivery, and a test is never dead-lettered
             return [self._dead_letter(record, state, FailureReason.INVALID_PAYLOAD, detail)]
         log_ = log.bind(
             delivery_id=delivery.id,
@@ -144,11 +162,14 @@ class SenderService:
             notifier_id=delivery.notifier.id,
             channel=self.channel.value,
             attempt=state.attempts + 1,
+            test=test,
         )
         started = time.monotonic()
         try:
-            status = await self.sender.send(delivery)
+            report = await self.sender.send(delivery)
         except DeliveryError as error:
+            if test:
+                return [self._test_failed(delivery, error, started, log_)]
             return self._after_failure(record, state, delivery, error, started, log_)
         elapsed_ms = (time.monotonic() - started) * 1000
         now = datetime.now(UTC)
@@ -156,7 +177,7 @@ class SenderService:
         self.metrics.latency.labels(self.channel.value).observe(
             max(0.0, (now - delivery.event.created_at).total_seconds())
         )
-        log_.info("delivery_sent", status=status, duration_ms=round(elapsed_ms, 1))
+        log_.info("delivery_sent", status=report.status, duration_ms=round(elapsed_ms, 1))
         return [
             result_record(
                 delivery,
@@ -164,9 +185,32 @@ class SenderService:
                 at=now,
                 duration_ms=elapsed_ms,
                 attempt=state.attempts + 1,
-                status_code=status,
+                status_code=report.status,
+                response_excerpt=report.response_excerpt,
             )
         ]
+
+    def _test_failed(
+        self,
+        delivery: Delivery,
+        error: DeliveryError,
+        started: float,
+        log_: structlog.BoundLogger,
+    ) -> OutgoingRecord:
+        """A notifier test gets one attempt: its failure is final, written as a result only."""
+        elapsed_ms = (time.monotonic() - started) * 1000
+        self.metrics.failed.labels(self.channel.value, error.reason.value).inc()
+        log_.info("test_delivery_failed", reason=error.reason.value, detail=error.detail)
+        final = PermanentDeliveryError(error.reason, f"{TEST_DETAIL_PREFIX}{error.detail}")
+        return result_record(
+            delivery,
+            outcome=AttemptOutcome.DEAD_LETTERED,
+            at=datetime.now(UTC),
+            duration_ms=elapsed_ms,
+            attempt=1,
+            error=final,
+            response_excerpt=error.response_excerpt,
+        )
 
     def _after_failure(
         self,
@@ -200,7 +244,13 @@ class SenderService:
             )
             follow_up = self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)
         result = result_record(
-            delivery, outcome=outcome, at=now, duration_ms=elapsed_ms, attempt=attempt, error=last
+            delivery,
+            outcome=outcome,
+            at=now,
+            duration_ms=elapsed_ms,
+            attempt=attempt,
+            error=last,
+            response_excerpt=error.response_excerpt,
         )
         return [result, follow_up]
 
@@ -249,14 +299,29 @@ class SenderService:
         )
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
-        """The shell's last resort: an unexpected error is routed as retryable (STYLE.md §4)."""
+        """The shell's last resort: an unexpected error is routed as retryable (STYLE.md §4).
+
+        A notifier test is not retried: it gets its failed result, nothing else.
+        """
         error = RetryableDeliveryError(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])
+        if is_test(record):
+            try:
+                delivery = Delivery.model_validate_json(record.value or b"")
+            except ValidationError:
+                return []
+            return [self._test_failed(delivery, error, time.monotonic(), log.bind())]
         self.metrics.failed.labels(self.channel.value, error.reason.value).inc()
         state, now = _state(record), datetime.now(UTC)
         hop = next_hop(state.attempts + 1, error, self.tiers, now)
         if isinstance(hop, RetryHop):
             return [self._retry(record, state, hop, now, error)]
         return [self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)]
+
+
+def is_test(record: Record) -> bool:
+    """Whether the record is a notifier test (`herald-test` header, any value but 0/false)."""
+    value = header(tuple(record.headers), h.TEST)
+    return value is not None and value.strip().lower() not in ("0", "false", "no")
 
 
 def _state(record: Record) -> RetryState:

@@ -66,6 +66,22 @@ class SenderSettings(BaseSettings):
         default=(10, 60, 600, 3600, 21600),
         description="One delay per retry tier of the topic file, in its order (10s … 6h)",
     )
+    concurrency: int = Field(
+        default=64,
+        ge=1,
+        description="Deliveries in flight per process (each notifier's in order)",
+    )
+    max_records: int = Field(
+        default=500, ge=1, description="Records per batch; a batch commits once it is all sent"
+    )
+    endpoint_rate_per_s: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests per second to one HTTP endpoint (host), bursts of as many; 0: off",
+    )
+    endpoint_concurrency: int = Field(
+        default=10, ge=1, description="Requests in flight to one HTTP endpoint (host)"
+    )
     retry_group_id: str | None = Field(
         default=None, description="Default: <group id>-retry (herald-sender-<channel>-retry)"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from herald_core.deliveries import Delivery
@@ -11,17 +12,30 @@ from herald_core.topics import Channel
 from herald_sender.settings import SenderSettings
 
 
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """What a successful attempt tells the shell: the receiver's status and answer, if any.
+
+    `response_excerpt` is the start of the receiver's answer, for the delivery history; the
+    shell caps it (`herald_sender.outcomes.RESPONSE_EXCERPT_MAX`).
+    """
+
+    status: int | None = None
+    response_excerpt: str | None = None
+
+
 class Sender(Protocol):
     """Delivers one delivery once; classifies failures by raising, never retries or sleeps."""
 
     channel: ClassVar[Channel]
 
-    async def send(self, delivery: Delivery) -> int | None:
-        """Deliver once; return the receiver's status code if it has one.
+    async def send(self, delivery: Delivery) -> SendReport:
+        """Deliver once; report the receiver's status code and answer if it has them.
 
         Raises:
-            RetryableDeliveryError: worth another attempt later.
-            PermanentDeliveryError: will never succeed; dead-letter it.
+            RetryableDeliveryError: worth another attempt later; `response_excerpt` set when
+                the receiver answered.
+            PermanentDeliveryError: will never succeed; dead-letter it (same excerpt rule).
         """
 
     async def __aenter__(self) -> Sender: ...

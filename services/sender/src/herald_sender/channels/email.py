@@ -50,6 +50,7 @@ from herald_core.unsubscribe import unsubscribe_token
 from jinja2 import PackageLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
+from herald_sender.channels import SendReport
 from herald_sender.settings import SenderSettings, SmtpSettings, SmtpTls
 
 MAX_ROWS = 30  # type_data fields shown in the table
@@ -331,7 +332,7 @@ class EmailSender:
         while len(self._accepted) > REMEMBERED:
             self._accepted.popitem(last=False)
 
-    async def send(self, delivery: Delivery) -> int | None:
+    async def send(self, delivery: Delivery) -> SendReport:
         if not delivery.recipients:
             raise PermanentDeliveryError(
                 FailureReason.INVALID_RECIPIENT, "the delivery has no recipients"
@@ -373,7 +374,7 @@ class EmailSender:
         retryable = [e for e in errors if e.retryable]
         if retryable or errors:
             raise (retryable or errors)[0]
-        return 250
+        return SendReport(status=250)
 
     async def _drop(self) -> None:
         client, self._client = self._client, None

@@ -26,9 +26,12 @@ from herald_core.deliveries import Delivery
 from herald_core.errors import FailureReason, PermanentDeliveryError
 from herald_core.topics import Channel
 
+from herald_sender.channels import SendReport
 from herald_sender.classify import classify_http
+from herald_sender.endpoints import EndpointLimits
 from herald_sender.formats import content_type, render_body, webhook_format
-from herald_sender.safe_http import SafeHttpClient
+from herald_sender.outcomes import RESPONSE_EXCERPT_MAX
+from herald_sender.safe_http import DEFAULT_LIMIT_PER_HOST, SafeHttpClient
 from herald_sender.settings import SenderSettings
 from herald_sender.signing import SIGNING_HEADERS, signing_headers
 
@@ -131,9 +134,15 @@ class WebhookSender:
 
     channel: ClassVar[Channel] = Channel.WEBHOOK
 
-    def __init__(self, client: SafeHttpClient, clock: Clock = _utc_now) -> None:
+    def __init__(
+        self,
+        client: SafeHttpClient,
+        clock: Clock = _utc_now,
+        limits: EndpointLimits | None = None,
+    ) -> None:
         self._client = client
         self._clock = clock
+        self._limits = limits or EndpointLimits(rate_per_s=0, concurrency=DEFAULT_LIMIT_PER_HOST)
 
     @classmethod
     def from_settings(cls, settings: SenderSettings) -> WebhookSender:
@@ -143,7 +152,12 @@ class WebhookSender:
                 connect_timeout_s=settings.connect_timeout_s,
                 total_timeout_s=settings.request_timeout_s,
                 max_body_bytes=settings.max_response_bytes,
-            )
+                limit_per_host=settings.endpoint_concurrency,
+            ),
+            limits=EndpointLimits(
+                rate_per_s=settings.endpoint_rate_per_s,
+                concurrency=settings.endpoint_concurrency,
+            ),
         )
 
     async def __aenter__(self) -> Self:
@@ -153,10 +167,25 @@ class WebhookSender:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
-    async def send(self, delivery: Delivery) -> int | None:
-        request = render_webhook(delivery, self._clock())
-        result = await self._client.post(request.url, body=request.body, headers=request.headers)
+    async def send(self, delivery: Delivery) -> SendReport:
+        url = delivery.notifier.type_data.get("webhook_url")
+        async with self._limits.slot(url if isinstance(url, str) else ""):
+            # Rendered (and signed) once the endpoint's limits let it go: a fresh timestamp.
+            request = render_webhook(delivery, self._clock())
+            result = await self._client.post(
+                request.url, body=request.body, headers=request.headers
+            )
+        excerpt = response_excerpt(result.body)
         error = classify_http(result.status, result.headers, now=self._clock())
         if error is not None:
+            error.response_excerpt = excerpt
             raise error
-        return result.status
+        return SendReport(status=result.status, response_excerpt=excerpt)
+
+
+def response_excerpt(body: bytes) -> str | None:
+    """The start of a response body as text (UTF-8, bad bytes replaced); None when empty. Pure."""
+    if not body:
+        return None
+    # Decode a little more than needed: a multi-byte character cut at the limit is replaced.
+    return body[: RESPONSE_EXCERPT_MAX * 4].decode("utf-8", errors="replace")[:RESPONSE_EXCERPT_MAX]

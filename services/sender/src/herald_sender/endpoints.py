@@ -1,0 +1,117 @@
+"""Per-endpoint limits for HTTP channels: a request rate and a number of requests in flight.
+
+An endpoint is the URL's host (`hooks.slack.com`, `ci.example.com`): every notifier posting to
+one host shares its limits, so a thousand notifiers of one receiver cannot flood it even when
+the sender runs 64 deliveries at once. Each endpoint has
+
+    an `aiolimiter.AsyncLimiter`   `rate_per_s` requests per second, bursts of as many (leaky
+                                   bucket); below 1/s, one request every 1/rate seconds
+    an `asyncio.Semaphore`         at most `concurrency` requests in flight
+
+and a request waits for both *before* its timeouts start (aiohttp counts the wait for a pooled
+connection against the connect timeout, which would turn a queue into false timeouts).
+
+The limits live in memory, in a dict bounded to `max_endpoints` hosts, least recently used
+first out: a forgotten endpoint starts afresh, so its next burst is allowed at once. That is
+the trade for bounded memory with an unbounded set of receivers; limits are per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiolimiter import AsyncLimiter
+
+DEFAULT_MAX_ENDPOINTS = 10_000
+
+
+@dataclass(slots=True)
+class _Endpoint:
+    rate: AsyncLimiter | None
+    in_flight: asyncio.Semaphore
+    users: int = 0  # requests holding or waiting for this endpoint's limits
+
+
+def endpoint_of(url: str) -> str:
+    """The endpoint key of a URL: its lower-case host, or "" when it has none. Pure."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+class EndpointLimits:
+    """The rate and concurrency limits of every endpoint, created on first use.
+
+    Args:
+        rate_per_s: requests per second per endpoint; 0 turns the rate limit off.
+        concurrency: requests in flight per endpoint.
+        max_endpoints: endpoints remembered; the least recently used idle one goes first.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate_per_s: float,
+        concurrency: int,
+        max_endpoints: int = DEFAULT_MAX_ENDPOINTS,
+    ) -> None:
+        if rate_per_s < 0 or concurrency < 1 or max_endpoints < 1:
+            raise ValueError("rate_per_s >= 0, concurrency >= 1 and max_endpoints >= 1")
+        self._rate_per_s = rate_per_s
+        self._concurrency = concurrency
+        self._max_endpoints = max_endpoints
+        self._endpoints: OrderedDict[str, _Endpoint] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._endpoints)
+
+    @asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        """Wait until a request to `url`'s endpoint may start; hold its place until it ends."""
+        endpoint = self._endpoint(endpoint_of(url))
+        endpoint.users += 1
+        try:
+            async with endpoint.in_flight:
+                if endpoint.rate is not None:
+                    await endpoint.rate.acquire()
+                yield
+        finally:
+            endpoint.users -= 1
+
+    def _endpoint(self, key: str) -> _Endpoint:
+        endpoint = self._endpoints.get(key)
+        if endpoint is not None:
+            self._endpoints.move_to_end(key)
+            return endpoint
+        endpoint = _Endpoint(self._limiter(), asyncio.Semaphore(self._concurrency))
+        self._endpoints[key] = endpoint
+        self._evict()
+        return endpoint
+
+    def _limiter(self) -> AsyncLimiter | None:
+        if self._rate_per_s == 0:
+            return None
+        if self._rate_per_s >= 1:
+            return AsyncLimiter(self._rate_per_s, 1.0)
+        return AsyncLimiter(1, 1 / self._rate_per_s)
+
+    def _evict(self) -> None:
+        # Only idle endpoints go: forgetting one in use would let a second set of limits
+        # admit requests next to the first.
+        excess = len(self._endpoints) - self._max_endpoints
+        if excess <= 0:
+            return
+        idle: list[str] = []
+        for key, endpoint in self._endpoints.items():
+            if len(idle) == excess:
+                break
+            if endpoint.users == 0:
+                idle.append(key)
+        for key in idle:
+            del self._endpoints[key]

@@ -1,0 +1,234 @@
+"""The delivery engine on the real broker (issue 6): concurrent sends with each notifier's
+deliveries in order, the per-endpoint rate, the receiver's answer in the results, and notifier
+tests attempted once.
+
+Isolation: the session `herald` fixture's sender consumes `notify.deliveries.webhook`, so this
+module runs its own `SenderService`s with the webhook sender injected (`sender_factory`), on
+channels no other test consumes (HipChat, and Flowdock for the rate-limited one), with their
+own consumer groups and tier delays scaled down. Deliveries are produced directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from herald_core import headers as h
+from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
+from herald_core.intake import parse_event
+from herald_core.notifiers import Notifier, Selection
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.topics import (
+    DELIVERY_RESULTS,
+    Channel,
+    deliveries_topic,
+    delivery_dlq_topic,
+    retry_topic,
+)
+from herald_kafka.producer import OutgoingRecord, send_all
+from herald_sender.app import TEST_DETAIL_PREFIX, SenderService
+from herald_sender.channels.webhook import WebhookSender
+from herald_sender.settings import SenderSettings
+from herald_testing.polling import eventually
+from herald_testing.receivers import HttpReceiver, Received, Reply
+from herald_testing.topics import find_record, records_for_key
+
+pytestmark = pytest.mark.integration
+
+FAST = Channel.HIPCHAT
+LIMITED = Channel.FLOWDOCK
+DELAYS = (0.2, 0.3, 0.4, 0.5, 1.2)  # the tiers 10s … 6h, scaled down
+SLOW_S = 0.2  # how long the slow receiver takes per request
+RATE = 5.0  # requests per second to one endpoint, for the rate-limited sender
+
+
+def settings_for(kafka: KafkaSettings, channel: Channel, **options: Any) -> SenderSettings:
+    return SenderSettings(
+        kafka=kafka,
+        http=HttpSettings(host="127.0.0.1", port=0),
+        log=LogSettings(json=False, level="warning"),
+        channel=channel,
+        group_id=f"herald-test-{channel}-{uuid.uuid4().hex[:8]}",
+        allow_loopback_targets=True,
+        connect_timeout_s=2,
+        request_timeout_s=3,
+        retry_delays_s=DELAYS,
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+async def fast_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
+    settings = settings_for(
+        kafka_settings, FAST, concurrency=64, endpoint_concurrency=64, endpoint_rate_per_s=0
+    )
+    async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
+        await eventually(lambda: service.ready()[0], timeout_s=30, what="fast sender ready")
+        yield service
+
+
+@pytest.fixture(scope="module")
+async def limited_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
+    settings = settings_for(
+        kafka_settings, LIMITED, concurrency=64, endpoint_concurrency=64, endpoint_rate_per_s=RATE
+    )
+    async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
+        await eventually(lambda: service.ready()[0], timeout_s=30, what="limited sender ready")
+        yield service
+
+
+def a_delivery(channel: Channel, url: str, notifier_id: str | None = None) -> Delivery:
+    event = parse_event(
+        {
+            "id": f"ev-{uuid.uuid4().hex}",
+            "type": "app_deployed",
+            "created_at": datetime.now(UTC).isoformat(),
+            "source": "deployer",
+            "app_id": "app-engine",
+            "owner_id": "owner-1",
+            "type_data": {"status": "success", "git_ref": "0a1b2c"},
+        }
+    )
+    notifier = Notifier(
+        id=notifier_id or f"n-{uuid.uuid4().hex[:12]}",
+        name="engine hook",
+        app_id="app-engine",
+        platform=channel,
+        selection=Selection(send_all_events=True),
+        type_data={"webhook_url": url, "format": "raw"},
+    )
+    return Delivery.for_(event, notifier, datetime.now(UTC))
+
+
+async def produce(
+    producer: Any, channel: Channel, deliveries: list[Delivery], *, test: bool = False
+) -> None:
+    """Put deliveries on the channel's topic as the router (or the API, for tests) would."""
+    extra = [(h.TEST, b"1")] if test else []
+    await send_all(
+        producer,
+        [
+            OutgoingRecord(
+                deliveries_topic(channel),
+                d.to_json(),
+                d.notifier.id.encode(),
+                [(h.DELIVERY_ID, d.id.encode()), *extra],
+            )
+            for d in deliveries
+        ],
+    )
+
+
+async def results_of(kafka: KafkaSettings, delivery: Delivery, count: int, **kw: Any) -> list[Any]:
+    records = await records_for_key(
+        kafka.bootstrap_servers, DELIVERY_RESULTS, delivery.id.encode(), count, **kw
+    )
+    return [DeliveryResult.model_validate_json(r.value) for r in records]
+
+
+def webhook_id(request: Received) -> str:
+    return {k.lower(): v for k, v in request.headers.items()}["webhook-id"]
+
+
+async def test_a_slow_receiver_gets_many_deliveries_at_once(
+    fast_sender, producer, receiver: HttpReceiver
+) -> None:
+    count = 40
+    receiver.scripts["/slow"] = [Reply(200, delay_s=SLOW_S) for _ in range(count)]
+    deliveries = [a_delivery(FAST, receiver.url("/slow")) for _ in range(count)]
+
+    await produce(producer, FAST, deliveries)
+
+    requests = await receiver.wait_for("/slow", count, timeout_s=30)
+    assert {webhook_id(r) for r in requests} == {d.id for d in deliveries}
+    spread = requests[-1].at - requests[0].at
+    # One after the other they would take count x SLOW_S = 8 s.
+    assert spread < count * SLOW_S / 4, f"requests spread over {spread:.2f}s"
+
+
+async def test_one_notifiers_deliveries_stay_in_order(
+    fast_sender, producer, receiver: HttpReceiver
+) -> None:
+    notifier_id = f"n-{uuid.uuid4().hex[:12]}"
+    receiver.scripts["/ordered"] = [Reply(200, delay_s=0.05) for _ in range(8)]
+    deliveries = [a_delivery(FAST, receiver.url("/ordered"), notifier_id) for _ in range(8)]
+
+    await produce(producer, FAST, deliveries)
+
+    requests = await receiver.wait_for("/ordered", 8, timeout_s=30)
+    assert [webhook_id(r) for r in requests] == [d.id for d in deliveries]
+    for earlier, later in itertools.pairwise(requests):
+        assert later.at - earlier.at >= 0.04, "two deliveries of one notifier overlapped"
+
+
+async def test_the_endpoint_rate_holds_a_burst_back(
+    limited_sender, producer, receiver: HttpReceiver
+) -> None:
+    count = 15
+    deliveries = [a_delivery(LIMITED, receiver.url("/limited")) for _ in range(count)]
+
+    await produce(producer, LIMITED, deliveries)
+
+    requests = await receiver.wait_for("/limited", count, timeout_s=30)
+    assert {webhook_id(r) for r in requests} == {d.id for d in deliveries}
+    # A burst of RATE, then the rest at RATE per second; a lower bound only, with slack.
+    expected = (count - RATE) / RATE
+    spread = requests[-1].at - requests[0].at
+    assert spread >= expected * 0.8, f"{count} requests in {spread:.2f}s at {RATE}/s"
+
+
+async def test_results_carry_the_receivers_answer(
+    fast_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    receiver.scripts["/answers"] = [Reply(503)]  # answers "scripted", then 200 "ok"
+    delivery = a_delivery(FAST, receiver.url("/answers"))
+
+    await produce(producer, FAST, [delivery])
+
+    results = await results_of(kafka_settings, delivery, 2)
+    assert [(r.outcome, r.response_excerpt) for r in results] == [
+        (AttemptOutcome.RETRY_SCHEDULED, "scripted"),
+        (AttemptOutcome.DELIVERED, "ok"),
+    ]
+    assert results[1].status_code == 200
+
+
+async def test_a_notifier_test_that_fails_is_attempted_once_and_only_reported(
+    fast_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    receiver.statuses["/test-fails"] = 500
+    delivery = a_delivery(FAST, receiver.url("/test-fails"))
+
+    await produce(producer, FAST, [delivery], test=True)
+
+    [result] = await results_of(kafka_settings, delivery, 1)
+    assert result.outcome is AttemptOutcome.DEAD_LETTERED
+    assert result.reason == "server_error"
+    assert result.detail.startswith(TEST_DETAIL_PREFIX)
+    assert result.response_excerpt == "ok"
+    await receiver.assert_nothing("/nothing", settle_s=DELAYS[0] + 1)
+    assert len(receiver.on("/test-fails")) == 1
+
+    def this_delivery(record: Any) -> bool:
+        return dict(record.headers).get(h.DELIVERY_ID) == delivery.id.encode()
+
+    for topic in (retry_topic(FAST, "10s"), delivery_dlq_topic(FAST)):
+        with pytest.raises(AssertionError, match="no matching record"):
+            await find_record(kafka_settings.bootstrap_servers, topic, this_delivery, timeout_s=1)
+    with pytest.raises(AssertionError, match="1 of 2 records"):
+        await results_of(kafka_settings, delivery, 2, timeout_s=1)
+
+
+async def test_a_notifier_test_that_succeeds_is_a_normal_result(
+    fast_sender, producer, receiver: HttpReceiver, kafka_settings
+) -> None:
+    delivery = a_delivery(FAST, receiver.url("/test-ok"))
+
+    await produce(producer, FAST, [delivery], test=True)
+
+    [result] = await results_of(kafka_settings, delivery, 1)
+    assert (result.outcome, result.status_code) == (AttemptOutcome.DELIVERED, 200)

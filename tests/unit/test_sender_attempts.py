@@ -1,0 +1,175 @@
+"""One attempt through the sender shell, with a fake channel sender (no broker, no network):
+the result record carries the receiver's answer, and a notifier test is attempted once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import pytest
+from herald_core import headers as h
+from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
+from herald_core.errors import (
+    DeliveryError,
+    FailureReason,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+)
+from herald_core.intake import parse_event
+from herald_core.notifiers import Notifier, Selection
+from herald_core.topics import DELIVERY_RESULTS, Channel
+from herald_sender.app import TEST_DETAIL_PREFIX, SenderService, is_test
+from herald_sender.channels import SendReport
+from herald_sender.channels.webhook import response_excerpt
+from herald_sender.outcomes import RESPONSE_EXCERPT_MAX
+from herald_sender.settings import SenderSettings
+
+
+@dataclass(frozen=True)
+class FakeRecord:
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    topic: str = "notify.deliveries.webhook"
+    partition: int = 0
+    offset: int = 7
+    key: bytes | None = b"n-1"
+    timestamp: int = 0
+
+
+class FakeSender:
+    channel: ClassVar[Channel] = Channel.WEBHOOK
+
+    def __init__(self, outcome: SendReport | DeliveryError) -> None:
+        self.outcome = outcome
+        self.calls = 0
+
+    async def send(self, delivery: Delivery) -> SendReport:
+        self.calls += 1
+        if isinstance(self.outcome, DeliveryError):
+            raise self.outcome
+        return self.outcome
+
+    async def __aenter__(self) -> FakeSender:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def a_delivery() -> Delivery:
+    event = parse_event(
+        {
+            "id": "evt-1",
+            "type": "app_deployed",
+            "created_at": "2026-03-12T17:05:14+01:00",
+            "source": "deployer",
+            "app_id": "app-1",
+            "owner_id": "org-1",
+            "type_data": {"status": "success"},
+        }
+    )
+    notifier = Notifier(
+        id="n-1",
+        name="ops",
+        app_id="app-1",
+        platform=Channel.WEBHOOK,
+        selection=Selection(send_all_events=True),
+        type_data={"webhook_url": "https://hooks.example.com/x"},
+    )
+    return Delivery.for_(event, notifier, datetime(2026, 3, 12, tzinfo=UTC))
+
+
+async def attempt(outcome, headers=()):
+    sender = FakeSender(outcome)
+    service = SenderService(SenderSettings(), sender_factory=lambda _settings: sender)
+    try:
+        outputs = await service._attempt(FakeRecord(a_delivery().to_json(), tuple(headers)))
+    finally:
+        await service.producer.stop()
+    return sender, outputs
+
+
+def result_of(outputs) -> DeliveryResult:
+    [result] = [o for o in outputs if o.topic == DELIVERY_RESULTS]
+    return DeliveryResult.model_validate_json(result.value)
+
+
+async def test_a_delivered_attempt_carries_status_and_answer():
+    _, outputs = await attempt(SendReport(202, "queued as 42"))
+    result = result_of(outputs)
+    assert (result.outcome, result.status_code, result.response_excerpt) == (
+        AttemptOutcome.DELIVERED,
+        202,
+        "queued as 42",
+    )
+
+
+async def test_a_failed_attempt_carries_the_answer_too():
+    error = RetryableDeliveryError(FailureReason.SERVER_ERROR, "HTTP 503 Service Unavailable")
+    error.response_excerpt = "try later"
+    _, outputs = await attempt(error)
+    assert [o.topic for o in outputs] == [DELIVERY_RESULTS, "notify.deliveries.webhook.retry.10s"]
+    assert result_of(outputs).response_excerpt == "try later"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RetryableDeliveryError(FailureReason.SERVER_ERROR, "HTTP 503 Service Unavailable"),
+        PermanentDeliveryError(FailureReason.CLIENT_ERROR, "HTTP 404 Not Found"),
+    ],
+)
+async def test_a_failed_test_delivery_is_only_a_dead_lettered_result(error):
+    sender, outputs = await attempt(error, [(h.TEST, b"1")])
+    assert sender.calls == 1
+    assert [o.topic for o in outputs] == [DELIVERY_RESULTS]
+    result = result_of(outputs)
+    assert result.outcome is AttemptOutcome.DEAD_LETTERED
+    assert result.reason == error.reason.value
+    assert result.detail == TEST_DETAIL_PREFIX + error.detail
+    assert result.attempt == 1
+
+
+async def test_a_delivered_test_delivery_is_a_normal_result():
+    _, outputs = await attempt(SendReport(200, "ok"), [(h.TEST, b"1")])
+    assert [o.topic for o in outputs] == [DELIVERY_RESULTS]
+    assert result_of(outputs).outcome is AttemptOutcome.DELIVERED
+
+
+async def test_an_unexpected_error_on_a_test_delivery_is_not_retried():
+    sender = FakeSender(SendReport(200))
+    service = SenderService(SenderSettings(), sender_factory=lambda _settings: sender)
+    try:
+        record = FakeRecord(a_delivery().to_json(), ((h.TEST, b"1"),))
+        outputs = service._failed(record, RuntimeError("boom"))
+    finally:
+        await service.producer.stop()
+    assert [o.topic for o in outputs] == [DELIVERY_RESULTS]
+    assert result_of(outputs).outcome is AttemptOutcome.DEAD_LETTERED
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ((), False),
+        (((h.TEST, b"1"),), True),
+        (((h.TEST, b"true"),), True),
+        (((h.TEST, b"0"),), False),
+    ],
+)
+def test_is_test_reads_the_header(headers, expected):
+    assert is_test(FakeRecord(b"", headers)) is expected
+
+
+@pytest.mark.parametrize(
+    ("body", "excerpt"),
+    [
+        (b"", None),
+        (b"ok", "ok"),
+        (b"caf\xc3\xa9 \xff", "café \ufffd"),
+        (b"x" * 5000, "x" * RESPONSE_EXCERPT_MAX),
+    ],
+)
+def test_response_excerpt_decodes_and_caps(body, excerpt):
+    assert response_excerpt(body) == excerpt

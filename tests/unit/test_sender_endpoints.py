@@ -1,0 +1,97 @@
+"""Per-endpoint limits (`herald_sender.endpoints`): the key, the rate, the cap, the bound."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from herald_sender.endpoints import EndpointLimits, endpoint_of
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://Hooks.Example.com/a?token=x", "hooks.example.com"),
+        ("https://hooks.example.com:8443/b", "hooks.example.com"),
+        ("http://user:pw@127.0.0.1:9/x", "127.0.0.1"),
+        ("http://[::1]:8080/", "::1"),
+        ("not a url", ""),
+        ("http://[::1/", ""),
+    ],
+)
+def test_endpoint_of_is_the_lower_case_host(url, key):
+    assert endpoint_of(url) == key
+
+
+async def hit(limits: EndpointLimits, url: str, times: list[float], hold_s: float = 0.0):
+    async with limits.slot(url):
+        times.append(time.monotonic())
+        await asyncio.sleep(hold_s)
+
+
+async def test_the_rate_holds_requests_to_one_endpoint_back():
+    limits = EndpointLimits(rate_per_s=40, concurrency=100)
+    times: list[float] = []
+    started = time.monotonic()
+    await asyncio.gather(*(hit(limits, "http://a.example/x", times) for _ in range(50)))
+    # A burst of 40, then 10 more at 40/s: at least 0.25 s (lower bound only).
+    assert time.monotonic() - started >= 0.2
+
+
+async def test_endpoints_do_not_share_a_rate():
+    limits = EndpointLimits(rate_per_s=5, concurrency=100)
+    times: list[float] = []
+    started = time.monotonic()
+    urls = [f"http://host{i}.example/x" for i in range(20)]
+    await asyncio.gather(*(hit(limits, url, times) for url in urls))
+    assert time.monotonic() - started < 0.5  # one request each, within every burst
+
+
+async def test_a_rate_below_one_per_second_spaces_requests():
+    limits = EndpointLimits(rate_per_s=0.5, concurrency=10)
+    assert limits._limiter().time_period == 2  # one request every 2 s
+
+
+async def test_at_most_concurrency_requests_are_in_flight_per_endpoint():
+    limits = EndpointLimits(rate_per_s=0, concurrency=3)
+    in_flight = peak = 0
+
+    async def one() -> None:
+        nonlocal in_flight, peak
+        async with limits.slot("http://a.example/"):
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+
+    await asyncio.gather(*(one() for _ in range(12)))
+    assert peak == 3
+
+
+async def test_the_endpoints_remembered_are_bounded_and_idle_ones_go_first():
+    limits = EndpointLimits(rate_per_s=10, concurrency=2, max_endpoints=3)
+    busy = asyncio.Event()
+
+    async def hold() -> None:
+        async with limits.slot("http://busy.example/"):
+            await busy.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    for i in range(10):
+        async with limits.slot(f"http://h{i}.example/"):
+            pass
+    assert len(limits) == 3
+    assert "busy.example" in limits._endpoints  # in use: never forgotten
+    busy.set()
+    await holder
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"rate_per_s": -1, "concurrency": 1}, {"rate_per_s": 1, "concurrency": 0}],
+)
+def test_limits_refuse_nonsense(kwargs):
+    with pytest.raises(ValueError, match="rate_per_s >= 0"):
+        EndpointLimits(**kwargs)
