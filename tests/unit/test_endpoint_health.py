@@ -1,0 +1,198 @@
+"""The endpoint health state machine (herald_recorder.health), and the API's disable event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from herald_api.notifier_health_api import NotifierDisableBody, disabled_event
+from herald_core.deliveries import AttemptOutcome, DeliveryResult
+from herald_core.notifiers import Notifier
+from herald_core.topics import Channel
+from herald_recorder.health import (
+    RECENT_MAX,
+    Change,
+    Policy,
+    Streak,
+    Verdict,
+    disabled,
+    step,
+)
+from herald_recorder.settings import RecorderSettings
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+POLICY = Policy(window=timedelta(days=5), min_failures=3)
+FAIL, OK = AttemptOutcome.RETRY_SCHEDULED, AttemptOutcome.DELIVERED
+
+
+def result(
+    n: int, outcome: AttemptOutcome = FAIL, *, hours: float | None = None, **changes: Any
+) -> DeliveryResult:
+    """Result of delivery `d-n`, at T0 + `hours` (default: n hours)."""
+    fields: dict[str, Any] = {
+        "delivery_id": f"d-{n}",
+        "event_id": f"e-{n}",
+        "event_type": "app_deployed",
+        "notifier_id": "no-1",
+        "channel": Channel.WEBHOOK,
+        "outcome": outcome,
+        "reason": None if outcome is OK else "server_error",
+        "duration_ms": 5.0,
+        "at": T0 + timedelta(hours=n if hours is None else hours),
+        **changes,
+    }
+    return DeliveryResult(**fields)
+
+
+def run(
+    results: list[DeliveryResult], policy: Policy = POLICY, streak: Streak | None = None
+) -> tuple[Streak, list[Verdict]]:
+    current, verdicts = streak or Streak(), []
+    for r in results:
+        current, verdict = step(current, r, policy)
+        verdicts.append(verdict)
+    return current, verdicts
+
+
+DAY = 24.0
+
+
+@pytest.mark.parametrize(
+    ("hours", "outcomes", "disables"),
+    [
+        ((0, 2 * DAY, 5 * DAY), (FAIL, FAIL, FAIL), [False, False, True]),
+        ((0, 2 * DAY, 4 * DAY), (FAIL, FAIL, FAIL), [False, False, False]),  # window not spanned
+        ((0, 5 * DAY), (FAIL, FAIL), [False, False]),  # too few failures
+        ((0, 1, 5 * DAY, 6 * DAY), (FAIL, FAIL, FAIL, FAIL), [False, False, True, True]),
+        ((0, 2 * DAY, 3 * DAY, 5 * DAY), (FAIL, FAIL, OK, FAIL), [False] * 4),  # success resets
+        (
+            (0, 1, 2, 3),
+            (FAIL, AttemptOutcome.DEAD_LETTERED, FAIL, FAIL),
+            [False] * 4,
+        ),
+    ],
+)
+def test_disable_after_min_failures_spanning_the_window(
+    hours: tuple[float, ...], outcomes: tuple[AttemptOutcome, ...], disables: list[bool]
+) -> None:
+    results = [result(i, o, hours=h) for i, (h, o) in enumerate(zip(hours, outcomes, strict=True))]
+    _, verdicts = run(results)
+    assert [v.disable for v in verdicts] == disables
+
+
+def test_streak_fields_and_reason() -> None:
+    streak, verdicts = run([result(1, hours=0), result(2, hours=60), result(3, hours=120)])
+    assert streak.consecutive_failures == 3
+    assert (streak.first_failure_at, streak.last_failure_at) == (T0, T0 + timedelta(hours=120))
+    assert verdicts[-1] == Verdict(Change.FAILED, disable=True, reason="server_error")
+
+
+def test_gone_disables_at_once() -> None:
+    gone = result(1, AttemptOutcome.DEAD_LETTERED, reason="gone", status_code=410)
+    streak, verdict = step(Streak(), gone, POLICY)
+    assert verdict == Verdict(Change.FAILED, disable=True, reason="gone")
+    assert streak.consecutive_failures == 1
+
+
+def test_a_success_resets_and_older_results_are_stale() -> None:
+    streak, verdicts = run([result(1), result(2), result(5, OK)])
+    assert streak == Streak(reset_at=T0 + timedelta(hours=5))
+    assert verdicts[-1].change is Change.RESET
+    # A failure from before the success, arriving late (another partition), changes nothing.
+    late, verdict = step(streak, result(3), POLICY)
+    assert (late, verdict.change) == (streak, Change.STALE)
+    # An older success too.
+    assert step(streak, result(4, OK), POLICY) == (streak, Verdict(Change.STALE))
+
+
+def test_duplicates_count_once() -> None:
+    once, _ = run([result(1), result(2, hours=2 * DAY)])
+    twice, verdicts = run(
+        [result(1), result(2, hours=2 * DAY), result(1), result(2, hours=2 * DAY)]
+    )
+    assert twice == once
+    assert [v.change for v in verdicts[2:]] == [Change.DUPLICATE, Change.DUPLICATE]
+    # The same delivery's next attempt is another failure.
+    again, _ = run([result(1), result(1, attempt=2, hours=3)])
+    assert again.consecutive_failures == 2
+
+
+def test_a_duplicate_cannot_reach_min_failures() -> None:
+    repeated = [result(1, hours=0), result(2, hours=6 * DAY)] * 5
+    streak, verdicts = run(repeated)
+    assert streak.consecutive_failures == 2
+    assert not any(v.disable for v in verdicts)
+
+
+def test_out_of_order_failures_widen_the_streak() -> None:
+    streak, verdicts = run([result(3, hours=5 * DAY), result(1, hours=0), result(2, hours=DAY)])
+    assert (streak.first_failure_at, streak.last_failure_at) == (T0, T0 + timedelta(days=5))
+    assert [m.key for m in streak.recent] == ["d-1:1", "d-2:1", "d-3:1"]
+    assert verdicts[-1].disable, "three failures now span the window, whatever their order"
+
+
+def test_a_late_success_keeps_only_the_failures_after_it() -> None:
+    # Failures at 0h, 10h and 20h; then a success made at 5h arrives (another partition).
+    streak, _ = run([result(1, hours=0), result(2, hours=10), result(3, hours=20)])
+    streak, verdict = step(streak, result(4, OK, hours=5), POLICY)
+    assert verdict.change is Change.RESET
+    assert streak.consecutive_failures == 2
+    assert streak.first_failure_at == T0 + timedelta(hours=10)
+    assert streak.last_failure_at == T0 + timedelta(hours=20)
+    assert streak.reset_at == T0 + timedelta(hours=5)
+    # A success older than the whole streak was already superseded: only reset_at moves.
+    early, _ = step(
+        Streak(consecutive_failures=1, first_failure_at=T0, last_failure_at=T0, reset_at=None),
+        result(9, OK, hours=-1),
+        POLICY,
+    )
+    assert early.consecutive_failures == 0, "no failure remembered after it: a plain reset"
+
+
+def test_results_that_are_not_the_endpoints_fault_are_ignored() -> None:
+    blocked = result(1, AttemptOutcome.DEAD_LETTERED, reason="notifier_disabled")
+    assert step(Streak(), blocked, POLICY) == (Streak(), Verdict(Change.IGNORED))
+
+
+def test_recent_failures_are_bounded() -> None:
+    streak, _ = run([result(i, hours=i / 100) for i in range(RECENT_MAX + 10)])
+    assert len(streak.recent) == RECENT_MAX
+    assert streak.consecutive_failures == RECENT_MAX + 10
+    assert streak.recent[0].key == "d-10:1", "the oldest are forgotten"
+
+
+def test_disabled_starts_afresh_after_the_last_failure() -> None:
+    streak, _ = run([result(1, hours=0), result(2, hours=5 * DAY), result(3, hours=6 * DAY)])
+    fresh = disabled(streak)
+    assert fresh == Streak(reset_at=T0 + timedelta(days=6))
+    # Retries already in flight when it was disabled are stale, not a new streak.
+    assert step(fresh, result(4, hours=3 * DAY), POLICY)[1].change is Change.STALE
+    assert disabled(Streak()) == Streak()
+
+
+def test_settings_defaults() -> None:
+    settings = RecorderSettings()
+    assert settings.health_window_s == 5 * 86_400
+    assert settings.health_min_failures == 3
+    assert settings.api_url is None
+
+
+def test_disable_event_carries_the_streak() -> None:
+    notifier = Notifier(
+        id="no-1", name="hooks", app_id="app-1", owner_id="org-1", platform=Channel.WEBHOOK
+    )
+    why = NotifierDisableBody(reason="gone", failing_since=T0, consecutive_failures=4)
+    event = disabled_event(notifier, why, now=T0, app=("my-app", "org-2"))
+    assert (event.type, event.app_id, event.owner_id, event.app_name) == (
+        "notifier_disabled",
+        "app-1",
+        "org-2",
+        "my-app",
+    )
+    data = event.type_data
+    assert data["notifier_id"] == "no-1"
+    assert data["notifier_name"] == "hooks"
+    assert data["reason"] == "gone"
+    assert data["consecutive_failures"] == 4
+    assert str(data["failing_since"]).startswith("2026-03-01")
