@@ -99,8 +99,8 @@ def _spec(name: str, entry: Mapping[str, Any], replication: int) -> TopicSpec:
 
 def _checked_spec(name: str, entry: Mapping[str, Any], replication: int) -> TopicSpec:
     cleanup = entry.get("cleanup", "delete")
-    if cleanup not in ("delete", "compact"):
-        raise ValueError(f"cleanup must be delete or compact, not {cleanup!r}")
+    if cleanup not in ("delete", "compact", "compact,delete"):
+        raise ValueError(f"cleanup must be delete, compact or compact,delete, not {cleanup!r}")
     config = {"cleanup.policy": cleanup}
     if "retention" in entry:
         config["retention.ms"] = str(parse_duration_ms(entry["retention"]))
