@@ -29,11 +29,13 @@ class Received:
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: `status` with `headers`, after `delay_s` (a slow or silent endpoint)."""
+    """One scripted answer: `status` with `headers` and `body`, after `delay_s` (a slow or
+    silent endpoint)."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    body: str = "scripted"
 
 
 @dataclass
@@ -66,7 +68,7 @@ class HttpReceiver:
         if script:
             reply = script.pop(0)
             await asyncio.sleep(reply.delay_s)
-            return web.Response(status=reply.status, headers=reply.headers, text="scripted")
+            return web.Response(status=reply.status, headers=reply.headers, text=reply.body)
         return web.Response(status=self.statuses.get(request.path, self.status), text="ok")
 
     async def start(self) -> HttpReceiver:
