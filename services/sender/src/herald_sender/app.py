@@ -187,7 +187,8 @@ class SenderService:
                 attempt=state.attempts + 1,
                 status_code=report.status,
                 response_excerpt=report.response_excerpt,
-            )
+            ),
+            *report.outputs,
         ]
 
     def _test_failed(

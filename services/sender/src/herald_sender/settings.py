@@ -39,6 +39,25 @@ class SmtpSettings(BaseModel):
     )
 
 
+class ChatSettings(BaseModel):
+    """The chat channels' rendering and Slack's Web API (issue 7)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dashboard_url_template: str = Field(
+        default="https://dashboard.example.com/apps/{app_name}",
+        description="The app's dashboard page in messages: {app_name} {app_id} {owner_id} {rack}",
+    )
+    event_url_template: str | None = Field(
+        default=None, description="An optional second link, to the event; same placeholders"
+    )
+    product_name: str = Field(default="Herald", description="The name messages are sent as")
+    slack_api_base_url: str = Field(
+        default="https://slack.com/api",
+        description="Slack's Web API for bot-token notifiers (chat.postMessage, chat.update)",
+    )
+
+
 class SenderSettings(BaseSettings):
     """Everything a channel sender needs; built once in `__main__`."""
 
@@ -54,6 +73,7 @@ class SenderSettings(BaseSettings):
     http: HttpSettings = HttpSettings(port=18090)
     log: LogSettings = LogSettings()
     smtp: SmtpSettings = SmtpSettings()
+    chat: ChatSettings = ChatSettings()
     group_id: str | None = Field(default=None, description="Default: herald-sender-<channel>")
     allow_loopback_targets: bool = Field(
         default=False,

@@ -8,6 +8,7 @@ from typing import ClassVar, Protocol
 
 from herald_core.deliveries import Delivery
 from herald_core.topics import Channel
+from herald_kafka.producer import OutgoingRecord
 
 from herald_sender.settings import SenderSettings
 
@@ -22,6 +23,9 @@ class SendReport:
 
     status: int | None = None
     response_excerpt: str | None = None
+    outputs: tuple[OutgoingRecord, ...] = ()
+    """Records the shell produces with the attempt's result (a channel's own state, e.g.
+    Slack's deploy threads): acknowledged before the delivery's offset is committed."""
 
 
 class Sender(Protocol):
