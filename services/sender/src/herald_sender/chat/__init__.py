@@ -1,7 +1,7 @@
 """Chat payloads: one pure renderer per chat service, `render_<service>(delivery, options)`.
 
-    from herald_sender.chat import RENDERERS, ChatOptions
-    body = RENDERERS[Channel.SLACK](delivery, ChatOptions(dashboard_url_template=...))
+    from herald_sender.chat import ChatOptions, render_chat
+    body = render_chat(Channel.SLACK, delivery, ChatOptions(dashboard_url_template=...))
 
 Each renderer turns a `Delivery` into the JSON body (a dict) the service's incoming webhook
 takes; it does no I/O, reads no clock and raises only `PermanentDeliveryError` (Hipchat without
@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from herald_core.deliveries import Delivery
+from herald_core.errors import FailureReason, PermanentDeliveryError
 from herald_core.notifiers import WebhookFormat
 from herald_core.topics import Channel
 
@@ -68,6 +69,22 @@ WEBHOOK_FORMAT_RENDERERS: Mapping[WebhookFormat, Renderer] = {
 }
 """The webhook formats (DESIGN.md §4) that are chat payloads, for the webhook channel."""
 
+
+def render_chat(channel: Channel, delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
+    """The JSON body of `delivery` for a chat `channel`. Pure.
+
+    Raises:
+        PermanentDeliveryError: INVALID_PAYLOAD for a channel that is not a chat service, or
+            what the service's renderer raises (Hipchat without a room).
+    """
+    renderer = RENDERERS.get(channel)
+    if renderer is None:
+        raise PermanentDeliveryError(
+            FailureReason.INVALID_PAYLOAD, f"{channel.value!r} is not a chat channel"
+        )
+    return renderer(delivery, options)
+
+
 __all__ = [
     "RENDERERS",
     "WEBHOOK_FORMAT_RENDERERS",
@@ -81,6 +98,7 @@ __all__ = [
     "hipchat_form",
     "hipchat_room",
     "hipchat_url",
+    "render_chat",
     "render_discord",
     "render_flowdock",
     "render_gitter",
