@@ -20,6 +20,8 @@ class Received:
     body: bytes
     at: float = 0.0
     """`time.monotonic()` when the request arrived."""
+    query: str = ""
+    """The query string, without its `?`."""
 
     def json(self) -> Any:
         import json
@@ -62,7 +64,14 @@ class HttpReceiver:
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.requests.append(
-            Received(request.method, request.path, dict(request.headers), body, time.monotonic())
+            Received(
+                request.method,
+                request.path,
+                dict(request.headers),
+                body,
+                time.monotonic(),
+                request.query_string,
+            )
         )
         script = self.scripts.get(request.path)
         if script:
