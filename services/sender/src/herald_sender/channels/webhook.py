@@ -142,7 +142,11 @@ class WebhookSender:
     ) -> None:
         self._client = client
         self._clock = clock
-        self._limits = limits or EndpointLimits(rate_per_s=0, concurrency=DEFAULT_LIMIT_PER_HOST)
+        self._limits = (
+            limits
+            if limits is not None  # an EndpointLimits without endpoints yet is falsy
+            else EndpointLimits(rate_per_s=0, concurrency=DEFAULT_LIMIT_PER_HOST)
+        )
 
     @classmethod
     def from_settings(cls, settings: SenderSettings) -> WebhookSender:
