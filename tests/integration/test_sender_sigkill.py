@@ -106,9 +106,7 @@ async def slow_receiver() -> AsyncIterator[SlowReceiver]:
 
 
 @pytest.fixture
-def spawn(
-    kafka_settings: KafkaSettings, tmp_path: Path
-) -> Iterator[Any]:
+def spawn(kafka_settings: KafkaSettings, tmp_path: Path) -> Iterator[Any]:
     """Start runner subprocesses in one consumer group; every one still alive is killed after."""
     group = f"herald-test-sigkill-{uuid.uuid4().hex[:8]}"
     env = {
@@ -209,7 +207,7 @@ async def test_a_sender_killed_mid_burst_loses_no_delivery(
     assert not missing
     assert set(slow_receiver.seen) == expected  # and nothing else
     duplicates = sum(slow_receiver.seen.values()) - COUNT
-    print(  # noqa: T201 - shown with -s
+    print(
         f"\nkilled at {seen_at_kill}/{COUNT}, {duplicates} duplicates, "
         f"{time.monotonic() - started:.1f}s"
     )
