@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from herald_api.notifier_health_api import NotifierDisableBody, disabled_event
-from herald_core.deliveries import AttemptOutcome, DeliveryResult
+from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
+from herald_core.envelope import Event
 from herald_core.notifiers import Notifier
 from herald_core.topics import Channel
 from herald_recorder.health import (
@@ -153,6 +154,24 @@ def test_a_late_success_keeps_only_the_failures_after_it() -> None:
 def test_results_that_are_not_the_endpoints_fault_are_ignored() -> None:
     blocked = result(1, AttemptOutcome.DEAD_LETTERED, reason="notifier_disabled")
     assert step(Streak(), blocked, POLICY) == (Streak(), Verdict(Change.IGNORED))
+
+
+def test_notifier_tests_count_neither_way() -> None:
+    failed_test = result(1, AttemptOutcome.DEAD_LETTERED, detail="test delivery, not retried: 503")
+    assert step(Streak(), failed_test, POLICY) == (Streak(), Verdict(Change.IGNORED))
+    streak, _ = run([result(1), result(2)])
+    event = Event(
+        id="e-t",
+        type="app_deployed",
+        created_at=T0,
+        source="herald-test",
+        app_id="app-1",
+        type_data={},
+    )
+    notifier = Notifier(id="no-1", app_id="app-1", platform=Channel.WEBHOOK)
+    delivery = Delivery.for_(event, notifier, T0)
+    passed_test = result(3, OK, delivery=delivery)
+    assert step(streak, passed_test, POLICY) == (streak, Verdict(Change.IGNORED))
 
 
 def test_recent_failures_are_bounded() -> None:

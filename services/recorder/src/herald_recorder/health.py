@@ -16,7 +16,7 @@ results are spread over partitions), hence:
   them): a duplicate of one of them is not counted twice, and a success that arrives after
   failures that happened later than it keeps exactly those later failures;
 - a result whose reason says the notifier was already disabled is not the endpoint's fault,
-  and neither is a test delivery (the tracker skips those before calling `step`).
+  and a notifier test counts neither way (its failure is shown to whoever ran it).
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ RECENT_MAX = 64  # failures remembered per notifier, for duplicates and out-of-o
 
 # Failures that say nothing about the endpoint.
 NOT_THE_ENDPOINT = frozenset({FailureReason.NOTIFIER_DISABLED.value})
+# How a notifier test's result shows (its record has no `herald-test` header): the sample event's
+# source (herald_api.sample_events.SOURCE) and the sender's detail of a failed test
+# (herald_sender.app.TEST_DETAIL_PREFIX). The recorder imports neither service.
+TEST_EVENT_SOURCE = "herald-test"
+TEST_DETAIL_PREFIX = "test delivery, not retried: "
 
 
 @dataclass(frozen=True)
@@ -80,9 +85,18 @@ def result_key(result: DeliveryResult) -> str:
     return f"{result.delivery_id}:{result.attempt}"
 
 
+def is_test(result: DeliveryResult) -> bool:
+    """Whether `result` is a notifier test's (POST …/notifiers/{id}/test). Pure."""
+    if result.delivery is not None and result.delivery.event.source == TEST_EVENT_SOURCE:
+        return True
+    return (result.detail or "").startswith(TEST_DETAIL_PREFIX)
+
+
 def step(streak: Streak, result: DeliveryResult, policy: Policy) -> tuple[Streak, Verdict]:
     """The streak after `result`, and whether the notifier is to be disabled now. Pure."""
-    if result.outcome is not AttemptOutcome.DELIVERED and result.reason in NOT_THE_ENDPOINT:
+    if is_test(result) or (
+        result.outcome is not AttemptOutcome.DELIVERED and result.reason in NOT_THE_ENDPOINT
+    ):
         return streak, Verdict(Change.IGNORED)
     if streak.reset_at is not None and result.at <= streak.reset_at:
         return streak, Verdict(Change.STALE)
