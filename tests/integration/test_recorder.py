@@ -151,6 +151,7 @@ async def test_recorder_is_idempotent_keeps_the_highest_attempt_and_skips_garbag
         "last_attempt_at": third.at,
         "recorded_at": None,
         "updated_at": None,
+        "delivery": None,  # these results carried no delivery (written before they did)
     }
     assert [(a["attempt"], a["outcome"], a["reason"], a["detail"]) for a in attempts] == [
         (1, "retry_scheduled", "server_error", None),  # the first write won

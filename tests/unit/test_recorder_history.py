@@ -89,6 +89,7 @@ def test_attempt_row_follows_the_staging_columns():
         "duration_ms": 12.5,
         "at": AT,
         "response_excerpt": "busy",
+        "delivery": None,
     }
 
 
@@ -471,3 +472,40 @@ def test_recorder_settings_defaults_point_at_the_local_stack():
     settings = RecorderSettings()
     assert (settings.http.port, settings.group_id) == (18084, "herald-recorder")
     assert "127.0.0.1:15432" in settings.database_url.get_secret_value()
+
+
+# --- the delivery a result carries (for redelivery) ------------------------------------------
+
+
+def a_delivery(**type_data):
+    from herald_core.deliveries import Delivery, NotifierSnapshot
+    from herald_core.envelope import Event
+
+    event = Event(id="evt-1", type="app_deployed", created_at=AT, app_id="app-1", type_data={})
+    return Delivery(
+        id="d-1",
+        channel=Channel.WEBHOOK,
+        event=event,
+        notifier=NotifierSnapshot(
+            id="n-1", name="hook", platform=Channel.WEBHOOK, version=1, type_data=type_data
+        ),
+        routed_at=AT,
+    )
+
+
+def test_the_delivery_a_result_carries_goes_in_its_row_as_json():
+    delivery = a_delivery(webhook_url="https://example.com/hook")
+    row = dict(zip(STAGING_COLUMNS, attempt_row(result(delivery=delivery)), strict=True))
+    assert json.loads(row["delivery"]) == json.loads(delivery.model_dump_json())
+
+
+@pytest.mark.parametrize(
+    "type_data",
+    [{"note": "a\x00b"}, {"note": "x" * 1_000_001}],
+    ids=["nul", "too-long"],
+)
+def test_a_delivery_postgres_cannot_hold_is_dropped_not_the_attempt(type_data):
+    row = dict(
+        zip(STAGING_COLUMNS, attempt_row(result(delivery=a_delivery(**type_data))), strict=True)
+    )
+    assert (row["delivery"], row["attempt"], row["outcome"]) == (None, 1, "delivered")

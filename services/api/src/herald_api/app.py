@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 from herald_core.envelope import Event
 from herald_core.metrics import ApiMetrics
 from herald_core.topics import EVENTS
@@ -29,14 +30,18 @@ from herald_api import (
     directory_api,
     history_api,
     notifier_health_api,
+    notifier_test_api,
     notifiers_api,
     openapi,
+    redeliver_api,
     simulate_api,
     tokens_api,
     unsubscribe_api,
 )
 from herald_api.auth import TokenScope, create_token
 from herald_api.context import CONTEXT, ApiContext
+from herald_api.delivery_queue import DELIVERY_PRODUCER
+from herald_api.delivery_results import RESULT_WAITERS, ResultWaiters
 from herald_api.directory_consumer import apply_event
 from herald_api.migrate import migrate
 from herald_api.observability import metrics_middleware
@@ -63,6 +68,9 @@ def build_app(
     ready: Callable[[], tuple[bool, str]],
     alive: Callable[[], str | None],
     metrics: ApiMetrics | None = None,
+    *,
+    producer: AIOKafkaProducer | None = None,
+    results: ResultWaiters | None = None,
 ) -> web.Application:
     """The aiohttp application with every route of the API."""
     observe = [metrics_middleware(metrics)] if metrics is not None else []
@@ -71,13 +79,19 @@ def build_app(
         client_max_size=1024 * 1024,
     )
     app[CONTEXT] = context
+    if producer is not None:  # the notifier test and redelivery produce deliveries
+        app[DELIVERY_PRODUCER] = producer
+    if results is not None:  # the notifier test awaits its result
+        app[RESULT_WAITERS] = results
     for module in (
         tokens_api,
         catalog_api,
         directory_api,
+        notifier_test_api,
         notifiers_api,
         notifier_health_api,
         history_api,
+        redeliver_api,
         simulate_api,
         unsubscribe_api,
         openapi,
@@ -96,6 +110,7 @@ class ApiService:
         self.tasks = TaskSupervisor()
         self.metrics = ApiMetrics.create(self.registry)
         self.producer = idempotent_producer(settings.kafka)
+        self.results = ResultWaiters(settings.kafka, max_waiters=settings.notifier_test_max_waiting)
         self.port = settings.http.port
         self.pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
@@ -129,6 +144,9 @@ class ApiService:
                 )
         self._db_ok = True
         await self.producer.start()
+        # Positioned at the end of the results before the first request can wait for one.
+        await self.results.start()
+        self.tasks.start(self.results.run(self._stop), "delivery-results")
         self.relay = OutboxRelay(
             self.pool,
             self.producer,
@@ -147,6 +165,8 @@ class ApiService:
             self.ready,
             lambda: self.tasks.failure,
             self.metrics,
+            producer=self.producer,
+            results=self.results,
         )
         self._runner, self.port = await start_site(
             app, self.settings.http.host, self.settings.http.port
@@ -159,6 +179,7 @@ class ApiService:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.tasks.join()
+        await self.results.stop()
         await self.producer.stop()
         if self.pool is not None:
             await self.pool.close()

@@ -121,7 +121,7 @@ def operation(route: Route, components: Components) -> dict[str, Any]:
         spec["description"] = route.description
     if route.body is not None:
         spec["requestBody"] = {
-            "required": route.body_read,
+            "required": route.body_read and route.body_required,
             "content": {JSON: {"schema": components.ref(route.body, "validation")}},
         }
     return spec

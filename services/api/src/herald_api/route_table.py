@@ -23,6 +23,7 @@ from herald_api import wire_models as w
 from herald_api.directory_api import ID_MAX_LENGTH, ID_PATTERN
 from herald_api.history_api import DEFAULT_LIMIT, MAX_LIMIT
 from herald_api.notifier_health_api import NotifierDisableBody
+from herald_api.notifier_test_api import NotifierTestRequest
 from herald_api.web import MAX_PAGE
 
 JSON = "application/json"
@@ -63,6 +64,7 @@ class Route:
     auth: Auth = Auth.BEARER
     body: type[BaseModel] | None = None
     body_read: bool = True  # False: a body is accepted and ignored (no 400/422)
+    body_required: bool = True  # False: the body may be left out
     params: tuple[Param, ...] = ()
     description: str = ""
 
@@ -437,6 +439,44 @@ ROUTES = (
         description="Sets the notifier inactive (a new version) and emits `notifier_disabled` to"
         " its owner. Idempotent: an inactive notifier is answered as it is, without an event."
         " Tokens other than admin tokens get 404.",
+    ),
+)
+
+ROUTES = (
+    *ROUTES,
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifiers/{id}/test",
+        "Test a notifier: send it a sample event now, and answer how it went",
+        "notifiers",
+        {
+            200: _ok(w.NotifierTestAnswer, "The attempt's result, whatever its outcome"),
+            503: _problem("Too many tests are waiting, or the broker did not take the delivery"),
+            504: _problem("No result in time: is the channel's sender running?"),
+        },
+        body=NotifierTestRequest,
+        body_required=False,
+        description="Scalingo's \"Test a notifier\". The body is optional (Scalingo's clients send"
+        " none): `event_type` picks the sample event's type, `app_deployed` by default. The"
+        " sample goes to the notifier even when it is inactive or does not select the type; the"
+        " sender makes one attempt (no retry, no dead letter) and the answer is its result: a 4xx"
+        " from the endpoint is a 200 here, with `outcome` `dead_lettered` and its `status_code`.",
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/deliveries/{id}/redeliver",
+        "Send a delivery again, to its notifier as configured now",
+        "deliveries",
+        {
+            202: _ok(w.RedeliveryAnswer, "Queued for the channel's sender"),
+            409: _problem(
+                "No stored payload, the notifier is gone or inactive, or a retry is scheduled"
+            ),
+            503: _problem("The broker did not take the delivery"),
+        },
+        description="The recorded delivery, with the notifier's current settings (a fixed URL is"
+        " used) and the same id (`webhook-id`), goes back to the channel's sender as the next"
+        " attempt: the history shows it as one more attempt of the delivery.",
     ),
 )
 

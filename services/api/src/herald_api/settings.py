@@ -54,3 +54,9 @@ class ApiSettings(BaseSettings):
     default_per_page: int = Field(default=30, ge=1)
     max_per_page: int = Field(default=100, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=60)
+    notifier_test_timeout_s: float = Field(
+        default=15.0, gt=0, description="How long POST …/notifiers/{id}/test waits for a result"
+    )
+    notifier_test_max_waiting: int = Field(
+        default=100, ge=1, description="Notifier tests awaiting their result at once; more get 503"
+    )

@@ -422,3 +422,53 @@ class NotifierDisabledAnswer(BaseModel):
     changed: bool = Field(
         description="False when the notifier was inactive already (nothing changed, no event)"
     )
+
+
+# --- notifier test and redelivery ------------------------------------------------------------
+
+
+class NotifierTestResult(BaseModel):
+    """The one attempt of a notifier test, as the sender reported it."""
+
+    delivery_id: str = Field(
+        description="A fresh delivery id: the `webhook-id` the endpoint saw",
+        examples=["2d1c7f9e-6a55-5b1e-8f0a-64b0a9c1d2e3"],
+    )
+    event_id: str = Field(examples=["test-0b7c4a53-8a0e-4d5f-9b0c-3b3f0e0d7a11"])
+    event_type: str = Field(examples=["app_deployed"])
+    notifier_id: str = Field(examples=["no-824fd8bb-0efe-4b7b-9605-1b98110abeef"])
+    channel: str = Field(examples=["webhook"])
+    outcome: AttemptOutcome = Field(
+        description="`delivered`, or `dead_lettered` when the attempt failed: a test is never"
+        " retried"
+    )
+    status_code: int | None = Field(
+        description="The endpoint's HTTP (or SMTP) status; null when none answered",
+        examples=[200],
+    )
+    latency_ms: float = Field(description="How long the attempt took", examples=[41.7])
+    reason: str | None = Field(description="A failure reason, e.g. client_error", examples=[None])
+    detail: str | None = Field(description="What went wrong, for people", examples=[None])
+    response_excerpt: str | None = Field(
+        description="The start of the endpoint's answer, when the channel read it", examples=["ok"]
+    )
+    at: AwareDatetime
+
+
+class NotifierTestAnswer(BaseModel):
+    test: NotifierTestResult
+
+
+class Redelivery(BaseModel):
+    delivery_id: str = Field(
+        description="The delivery's id, unchanged: the endpoint sees the same `webhook-id`",
+        examples=["0b7c4a53-8a0e-5d5f-9b0c-3b3f0e0d7a11"],
+    )
+    notifier_id: str = Field(examples=["no-824fd8bb-0efe-4b7b-9605-1b98110abeef"])
+    channel: str = Field(examples=["webhook"])
+    attempt: int = Field(description="The attempt number the sender will make", examples=[4])
+    status: Literal["queued"]
+
+
+class RedeliveryAnswer(BaseModel):
+    redelivery: Redelivery

@@ -9,6 +9,10 @@ A result the database could not store whole is either cleaned or refused:
   make the result `Unrecordable`: the recorder logs it, counts it and moves on, so one bad record
   never blocks its partition.
 
+The delivery a result carries (`DeliveryResult.delivery`, kept for redelivery) is stored as
+JSON when Postgres can hold it: one holding a NUL (which `jsonb` refuses) or longer than
+`DELIVERY_MAX` characters is dropped from the row, never the attempt with it.
+
 A batch becomes one row per (delivery id, attempt), in arrival order, the first of any repeats
 kept: the database would keep the first anyway (`ON CONFLICT DO NOTHING`), and a batch without
 repeats lets one statement count each delivery's new attempts.
@@ -24,6 +28,7 @@ from herald_core.deliveries import DeliveryResult
 
 INT4_MAX = 2**31 - 1
 TEXT_MAX = 2000
+DELIVERY_MAX = 1_000_000  # characters of a delivery's JSON; records are at most 2 MiB anyway
 
 # The staging table's columns, in the order of `attempt_row`.
 STAGING_COLUMNS = (
@@ -42,6 +47,7 @@ STAGING_COLUMNS = (
     "duration_ms",
     "at",
     "response_excerpt",
+    "delivery",
 )
 
 AttemptRow = tuple[
@@ -60,6 +66,7 @@ AttemptRow = tuple[
     float,  # duration_ms
     datetime,  # at
     str | None,  # response_excerpt
+    str | None,  # delivery (JSON)
 ]
 
 
@@ -126,6 +133,19 @@ def recordable(result: DeliveryResult) -> DeliveryResult:
     )
 
 
+def delivery_json(result: DeliveryResult) -> str | None:
+    """The JSON of the delivery `result` carries, or None when absent or not storable. Pure."""
+    if result.delivery is None:
+        return None
+    try:
+        text = result.delivery.model_dump_json()
+    except ValueError:  # a string pydantic cannot encode (an unpaired surrogate)
+        return None
+    if "\\u0000" in text or len(text) > DELIVERY_MAX or not storable(text):
+        return None
+    return text
+
+
 def attempt_row(result: DeliveryResult) -> AttemptRow:
     """The staging row of one (recordable) result, in `STAGING_COLUMNS` order. Pure."""
     return (
@@ -144,6 +164,7 @@ def attempt_row(result: DeliveryResult) -> AttemptRow:
         result.duration_ms,
         result.at,
         result.response_excerpt,
+        delivery_json(result),
     )
 
 

@@ -1,0 +1,177 @@
+"""POST /v1/apps/{app}/notifiers/{id}/test through the real path: API → notify.deliveries.webhook
+→ the session's webhook sender → a local receiver → notify.delivery-results → the API's answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from herald_api.app import ApiService
+from herald_api.settings import ApiSettings
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_testing.fixtures import ADMIN_TOKEN
+from herald_testing.herald import Herald
+from herald_testing.receivers import HttpReceiver
+from pydantic import SecretStr
+
+pytestmark = pytest.mark.integration
+
+
+class Api:
+    """A JSON client of an in-process API, as admin."""
+
+    def __init__(self, http: Any, port: int) -> None:
+        self.http, self.base = http, f"http://127.0.0.1:{port}"
+
+    async def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        async with self.http.request(
+            method, self.base + path, data=data, headers=headers
+        ) as response:
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
+
+
+@pytest.fixture
+def admin(api: Any, http: Any) -> Api:
+    return Api(http, api.port)
+
+
+async def notifier_for(admin: Api, app_id: str, platform: str, url: str) -> str:
+    status, body = await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": f"org-{app_id}"}}
+    )
+    assert status == 201, body
+    status, created = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        {
+            "notifier": {
+                "name": "tested",
+                "platform_id": platform,
+                "selected_event_ids": ["app_crashed"],  # the test ignores the selection
+                "type_data": {"webhook_url": url},
+            }
+        },
+    )
+    assert status == 201, created
+    return str(created["notifier"]["id"])
+
+
+async def test_a_test_reaches_the_endpoint_and_answers_its_status_and_latency(
+    admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    notifier_id = await notifier_for(admin, app_id, "webhook", receiver.url(f"/{unique}"))
+
+    status, body = await admin.call("POST", f"/v1/apps/{app_id}/notifiers/{notifier_id}/test")
+
+    assert status == 200, body
+    test = body["test"]
+    assert (test["outcome"], test["status_code"], test["reason"]) == ("delivered", 200, None)
+    assert (test["notifier_id"], test["channel"], test["event_type"]) == (
+        notifier_id,
+        "webhook",
+        "app_deployed",
+    )
+    assert test["latency_ms"] >= 0
+    [request] = receiver.on(f"/{unique}")
+    assert request.headers["webhook-id"] == test["delivery_id"]
+    assert "herald" in json.dumps(request.json())  # the sample event: pushed by "herald"
+
+    # Another test is another event, so another delivery id; a legacy type name works too.
+    status, again = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers/{notifier_id}/test",
+        {"event_type": "deployment"},
+    )
+    assert status == 200, again
+    assert again["test"]["event_type"] == "app_deployed"
+    assert again["test"]["delivery_id"] != test["delivery_id"]
+    assert len(receiver.on(f"/{unique}")) == 2
+
+
+async def test_a_failing_endpoint_is_a_200_with_the_failure(
+    admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    receiver.statuses[f"/{unique}"] = 404
+    notifier_id = await notifier_for(admin, app_id, "webhook", receiver.url(f"/{unique}"))
+
+    status, body = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers/{notifier_id}/test",
+        {"event_type": "app_crashed"},
+    )
+
+    assert status == 200, body
+    test = body["test"]
+    assert (test["outcome"], test["status_code"], test["event_type"]) == (
+        "dead_lettered",
+        404,
+        "app_crashed",
+    )
+    assert test["reason"] == "client_error"
+    assert "404" in test["detail"]
+    assert len(receiver.on(f"/{unique}")) == 1  # one attempt: a test is never retried
+
+
+async def test_what_cannot_be_tested(admin: Api, receiver: HttpReceiver, unique: str) -> None:
+    app_id = f"app-{unique}"
+    notifier_id = await notifier_for(admin, app_id, "webhook", receiver.url(f"/{unique}"))
+    path = f"/v1/apps/{app_id}/notifiers/{notifier_id}/test"
+
+    status, body = await admin.call("POST", path, {"event_type": "no_such_type"})
+    assert (status, list(body["errors"])) == (422, ["event_type"])
+    status, body = await admin.call("POST", path, {"event": "app_deployed"})
+    assert (status, list(body["errors"])) == (422, ["event"])
+    status, body = await admin.call("POST", path, raw=b"{not json")
+    assert status == 400, body
+    status, body = await admin.call("POST", f"/v1/apps/{app_id}/notifiers/no-nobody/test")
+    assert (status, body["resource"]) == (404, "notifier")
+    status, body = await admin.call("POST", f"/v1/apps/app-{unique}-none/notifiers/x/test")
+    assert (status, body["resource"]) == (404, "app")
+    assert receiver.requests == []
+
+
+@pytest.fixture
+async def impatient_api(
+    api: Any, kafka_settings: KafkaSettings, postgres_url: str
+) -> AsyncIterator[ApiService]:
+    """A second API on the same database that waits one second for a test's result."""
+    settings = ApiSettings(
+        database_url=SecretStr(postgres_url),
+        kafka=kafka_settings,
+        http=HttpSettings(port=0),
+        log=LogSettings(json=False, level="warning"),
+        allow_loopback_targets=True,
+        relay_enabled=False,
+        directory_consumer_enabled=False,
+        notifier_test_timeout_s=1.0,
+    )
+    async with ApiService(settings) as service:
+        yield service
+
+
+async def test_no_result_in_time_is_a_504(
+    admin: Api, impatient_api: ApiService, http: Any, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    # No Slack sender runs in the tests: nothing answers.
+    notifier_id = await notifier_for(
+        admin, app_id, "slack", "https://hooks.slack.com/services/T000/B000/XXXX"
+    )
+
+    status, body = await Api(http, impatient_api.port).call(
+        "POST", f"/v1/apps/{app_id}/notifiers/{notifier_id}/test"
+    )
+
+    assert status == 504, body
+    assert "slack" in body["error"]
+    assert impatient_api.results.waiting == 0
