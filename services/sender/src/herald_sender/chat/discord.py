@@ -63,7 +63,7 @@ def discord_payload(message: ChatMessage) -> dict[str, Any]:
         for f in message.facts[: min(FIELDS, DISCORD_MAX_FIELDS)]
     ]
     embed["timestamp"] = message.occurred_at.isoformat()
-    embed["footer"] = {"text": fit(message.footer, FOOTER, escape.neutralise_mentions)}
+    embed["footer"] = {"text": fit(message.footer, FOOTER, escape.plain)}
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
 
 

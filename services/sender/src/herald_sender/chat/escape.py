@@ -8,7 +8,10 @@ notify on plain `@name`; the others are covered twice, which costs nothing).
 
     slack_mrkdwn      `&`, `<`, `>` as entities (Slack's own rule): `<!channel>`, `<@U123>`,
                       `<http://evil|click>` become text
-    slack_plain       `plain_text` objects are never parsed for links or mentions: mentions only
+    plain             fields no service parses (fallbacks, footers, card headers): mentions
+                      neutralised, a zero-width space after each `<` and inside each `](`, as
+                      a second line of defence
+    slack_plain       `plain_text` objects are never parsed for links or mentions: `plain`
     markdown          CommonMark backslash escapes for `\\ ` * _ ~ | > < [ ] ( ) #`: Discord,
                       Gitter, Teams Adaptive Card TextBlocks
     mattermost        Mattermost turns Slack's `<url|label>` and `<!channel>` into Markdown
@@ -52,9 +55,19 @@ def slack_mrkdwn(text: str) -> str:
     return neutralise_mentions(escaped)
 
 
+def plain(text: str) -> str:
+    """Text for fields no service parses (fallbacks, footers, card headers). Pure.
+
+    Mentions are neutralised and a zero-width space follows each `<` and separates `](`, so
+    that the text stays inert even if a client parses `<!channel>`, `<url|label>` or
+    `[label](url)` there.
+    """
+    return neutralise_mentions(text.replace("<", "<" + ZWSP).replace("](", "]" + ZWSP + "("))
+
+
 def slack_plain(text: str) -> str:
     """Text for a Slack `plain_text` object (headers, button labels). Pure."""
-    return neutralise_mentions(text)
+    return plain(text)
 
 
 def markdown(text: str) -> str:
@@ -79,5 +92,5 @@ def html(text: str) -> str:
 
 
 def googlechat_text(text: str) -> str:
-    """Text for Google Chat's plain `text` field. Pure."""
-    return neutralise_mentions(text.replace("<", "<" + ZWSP))
+    """Text for Google Chat's `text` field (its `<url|label>` and `<users/all>` syntax). Pure."""
+    return plain(text)

@@ -69,8 +69,8 @@ def googlechat_payload(message: ChatMessage, *, card_id: str) -> dict[str, Any]:
         ]
         sections.append({"widgets": [{"buttonList": {"buttons": buttons}}]})
     header = {
-        "title": fit(message.subject, TITLE, escape.neutralise_mentions),
-        "subtitle": fit(f"{message.footer} · {message.when}", 300, escape.neutralise_mentions),
+        "title": fit(message.subject, TITLE, escape.plain),
+        "subtitle": fit(f"{message.footer} · {message.when}", 300, escape.plain),
     }
     return {
         "text": fit(message.subject, min(TITLE, GOOGLECHAT_TEXT), escape.googlechat_text),

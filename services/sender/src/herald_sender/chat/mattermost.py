@@ -26,9 +26,7 @@ def render_mattermost(delivery: Delivery, options: ChatOptions) -> dict[str, Any
 def mattermost_payload(message: ChatMessage) -> dict[str, Any]:
     """The Mattermost body of an already summarised message."""
     attachment: dict[str, Any] = {
-        "fallback": fit(
-            f"{message.subject} — {message.summary}", SUMMARY, escape.neutralise_mentions
-        ),
+        "fallback": fit(f"{message.subject} — {message.summary}", SUMMARY, escape.plain),
         "color": message.colour,
         "title": fit(message.subject, TITLE, escape.mattermost),
     }

@@ -91,7 +91,7 @@ def adaptive_card(message: ChatMessage) -> dict[str, Any]:
         "$schema": CARD_SCHEMA,
         "type": "AdaptiveCard",
         "version": CARD_VERSION,
-        "fallbackText": one_line(fit(message.subject, TITLE, escape.neutralise_mentions)),
+        "fallbackText": one_line(fit(message.subject, TITLE, escape.plain)),
         "body": body,
     }
     if message.links:
