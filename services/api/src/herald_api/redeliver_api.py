@@ -83,7 +83,7 @@ async def _rebuilt(request: web.Request) -> tuple[Delivery, int]:
         ctx.clock(),
         recipients=resolve_recipients(notifier, stored.event, directory),
         traceparent=stored.traceparent,
-    ).model_copy(update={"id": stored.id})
+    ).model_copy(update={"id": row["id"]})
     return delivery, int(row["latest_attempt"])
 
 

@@ -1,0 +1,257 @@
+"""POST /v1/apps/{app}/deliveries/{id}/redeliver through the real path: an event is routed, the
+endpoint refuses it (404: dead-lettered at once), the recorder keeps the delivery, the notifier's
+URL is fixed, and the redelivery reaches the fixed URL with the same `webhook-id` as attempt 2.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from herald_api.auth import TokenScope, create_token
+from herald_core.deliveries import Delivery, delivery_id
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.topics import CONFIG_NOTIFIERS
+from herald_recorder.app import RecorderService
+from herald_recorder.settings import RecorderSettings
+from herald_testing.fixtures import ADMIN_TOKEN
+from herald_testing.herald import Herald
+from herald_testing.polling import eventually
+from herald_testing.receivers import HttpReceiver
+from pydantic import SecretStr
+
+pytestmark = pytest.mark.integration
+
+
+class Api:
+    def __init__(self, http: Any, port: int, token: str = ADMIN_TOKEN) -> None:
+        self.http, self.base, self.token = http, f"http://127.0.0.1:{port}", token
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        async with self.http.request(
+            method, self.base + path, json=body, headers={"Authorization": f"Bearer {self.token}"}
+        ) as response:
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
+
+
+@pytest.fixture
+def admin(api: Any, http: Any) -> Api:
+    return Api(http, api.port)
+
+
+@asynccontextmanager
+async def running_recorder(
+    kafka_settings: KafkaSettings, database_url: str, unique: str
+) -> AsyncIterator[RecorderService]:
+    settings = RecorderSettings(
+        kafka=kafka_settings,
+        http=HttpSettings(port=0),
+        log=LogSettings(json=False, level="warning"),
+        database_url=SecretStr(database_url),
+        group_id=f"herald-recorder-{unique}-{uuid.uuid4().hex[:6]}",
+        retry_initial_s=0.05,
+        schema_poll_s=0.1,
+    )
+    async with RecorderService(settings) as recorder:
+        await eventually(lambda: recorder.ready()[0], timeout_s=30, what="recorder ready")
+        yield recorder
+
+
+async def app_with_webhook(admin: Api, app_id: str, url: str) -> str:
+    status, body = await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": f"org-{app_id}"}}
+    )
+    assert status == 201, body
+    status, created = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        {
+            "notifier": {
+                "name": "deploys",
+                "platform_id": "webhook",
+                "selected_event_ids": ["app_deployed"],
+                "type_data": {"webhook_url": url},
+            }
+        },
+    )
+    assert status == 201, created
+    return str(created["notifier"]["id"])
+
+
+async def test_a_dead_lettered_delivery_is_redelivered_to_the_fixed_url(
+    api: Any,
+    admin: Api,
+    herald: Herald,
+    receiver: HttpReceiver,
+    kafka_settings: KafkaSettings,
+    unique: str,
+) -> None:
+    app_id = f"app-{unique}"
+    broken, fixed = f"/{unique}/broken", f"/{unique}/fixed"
+    receiver.statuses[broken] = 404
+    notifier_id = await app_with_webhook(admin, app_id, receiver.url(broken))
+    await eventually(
+        lambda: notifier_id in herald.router.view.table(CONFIG_NOTIFIERS),
+        what="the router sees the notifier",
+    )
+    event_id = f"ev-{uuid.uuid4().hex}"
+    event = {
+        "id": event_id,
+        "type": "app_deployed",
+        "created_at": datetime.now(UTC).isoformat(),
+        "source": "deployer",
+        "app_id": app_id,
+        "app_name": "my-app",
+        "owner_id": f"org-{app_id}",
+        "type_data": {"deployment_id": "d-1", "git_ref": "0a1b2c", "status": "success"},
+    }
+    expected_id = delivery_id(event_id, notifier_id)
+    history = f"/v1/apps/{app_id}/deliveries/{expected_id}"
+
+    async def shown() -> Any:
+        status, body = await admin.call("GET", history)
+        return body["delivery"] if status == 200 else None
+
+    database_url = api.settings.database_url.get_secret_value()
+    async with running_recorder(kafka_settings, database_url, unique):
+        async with admin.http.post(herald.events_url, json=event) as response:
+            assert response.status == 202, await response.text()
+        [first] = await receiver.wait_for(broken)
+        assert first.headers["webhook-id"] == expected_id
+
+        dead = await eventually(
+            lambda: _with(shown(), status="dead_lettered"), what="the delivery dead-lettered"
+        )
+        assert (dead["latest_attempt"], dead["status_code"] in (None, 404)) == (1, True)
+        async with api.pool.acquire() as connection:
+            stored = await connection.fetchval(
+                "SELECT delivery FROM deliveries WHERE id = $1", expected_id
+            )
+        kept = Delivery.model_validate_json(stored)
+        assert (kept.id, kept.event.id, kept.notifier.type_data["webhook_url"]) == (
+            expected_id,
+            event_id,
+            receiver.url(broken),
+        )
+
+        status, patched = await admin.call(
+            "PATCH",
+            f"/v1/apps/{app_id}/notifiers/{notifier_id}",
+            {"notifier": {"type_data": {"webhook_url": receiver.url(fixed)}}},
+        )
+        assert status == 200, patched
+
+        status, answer = await admin.call("POST", history + "/redeliver")
+        assert status == 202, answer
+        assert answer == {
+            "redelivery": {
+                "delivery_id": expected_id,
+                "notifier_id": notifier_id,
+                "channel": "webhook",
+                "attempt": 2,
+                "status": "queued",
+            }
+        }
+        [again] = await receiver.wait_for(fixed)
+        assert again.headers["webhook-id"] == expected_id
+        assert len(receiver.on(broken)) == 1
+
+        delivered = await eventually(
+            lambda: _with(shown(), status="delivered"), what="the redelivery recorded"
+        )
+    assert (delivered["latest_attempt"], delivered["attempt_count"]) == (2, 2)
+    assert [(a["attempt"], a["outcome"]) for a in delivered["attempts"]] == [
+        (1, "dead_lettered"),
+        (2, "delivered"),
+    ]
+    assert delivered["attempts"][1]["status_code"] == 200
+
+
+async def _with(delivery: Any, **wanted: Any) -> Any:
+    found = await delivery
+    return found if found and all(found[k] == v for k, v in wanted.items()) else None
+
+
+async def insert_delivery(
+    api: Any, app_id: str, notifier_id: str, *, status: str, payload: str | None
+) -> str:
+    made = f"d-{uuid.uuid4().hex}"
+    async with api.pool.acquire() as connection:
+        await connection.execute(
+            "INSERT INTO deliveries (id, event_id, event_type, app_id, owner_id, notifier_id,"
+            " channel, status, latest_attempt, attempt_count, first_attempt_at, last_attempt_at,"
+            " delivery) VALUES ($1, 'evt-1', 'app_deployed', $2, 'org-1', $3, 'webhook', $4, 3,"
+            " 3, now(), now(), $5::jsonb)",
+            made,
+            app_id,
+            notifier_id,
+            status,
+            payload,
+        )
+    return made
+
+
+def payload_for(app_id: str, made_for: str) -> str:
+    return json.dumps(
+        {
+            "id": made_for,
+            "channel": "webhook",
+            "event": {
+                "id": "evt-1",
+                "type": "app_deployed",
+                "created_at": "2026-01-05T09:00:00Z",
+                "app_id": app_id,
+                "type_data": {"status": "success"},
+            },
+            "notifier": {"id": "n", "name": "n", "platform": "webhook", "version": 1},
+            "routed_at": "2026-01-05T09:00:00Z",
+        }
+    )
+
+
+async def test_what_cannot_be_redelivered(
+    api: Any, admin: Api, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    notifier_id = await app_with_webhook(admin, app_id, receiver.url(f"/{unique}"))
+    payload = payload_for(app_id, "x")
+    cases = {
+        "no stored payload": await insert_delivery(
+            api, app_id, notifier_id, status="dead_lettered", payload=None
+        ),
+        "no longer exists": await insert_delivery(
+            api, app_id, f"{notifier_id}-gone", status="dead_lettered", payload=payload
+        ),
+        "retry scheduled": await insert_delivery(
+            api, app_id, notifier_id, status="retry_scheduled", payload=payload
+        ),
+    }
+    for words, made in cases.items():
+        status, body = await admin.call("POST", f"/v1/apps/{app_id}/deliveries/{made}/redeliver")
+        assert (status, words in body["error"]) == (409, True), body
+
+    inactive = await insert_delivery(
+        api, app_id, notifier_id, status="dead_lettered", payload=payload
+    )
+    status, body = await admin.call(
+        "PATCH", f"/v1/apps/{app_id}/notifiers/{notifier_id}", {"notifier": {"active": False}}
+    )
+    assert status == 200, body
+    status, body = await admin.call("POST", f"/v1/apps/{app_id}/deliveries/{inactive}/redeliver")
+    assert (status, "inactive" in body["error"]) == (409, True), body
+
+    status, body = await admin.call("POST", f"/v1/apps/{app_id}/deliveries/d-none/redeliver")
+    assert (status, body["resource"]) == (404, "delivery")
+    async with api.pool.acquire() as connection:
+        _, stranger = await create_token(connection, "stranger", TokenScope.APP, f"{app_id}-x")
+    status, body = await Api(admin.http, api.port, stranger).call(
+        "POST", f"/v1/apps/{app_id}/deliveries/{inactive}/redeliver"
+    )
+    assert (status, body["resource"]) == (404, "app")
+    assert receiver.requests == []
