@@ -10,6 +10,8 @@ a room). Sending, rate limits and auth (Hipchat's token, Flowdock's flow token: 
 
     message     `summarize`: the delivery as a service-neutral `ChatMessage` (title, summary,
                 severity and tone, app, rack, actor, status, facts, links)
+    facts       per-kind facts (deployment, crash, alert, budget, generic) and value display
+    links       the dashboard link (`ChatOptions.dashboard_url_template`), `*_url` fields
     escape      per-service escaping of user-controlled text (mentions, disguised links)
     limits      the services' limits as named constants, and `fit` (escape, then cut with "…")
     slack, mattermost, rocketchat, discord, msteams, googlechat, hipchat, flowdock, gitter

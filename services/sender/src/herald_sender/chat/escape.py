@@ -12,7 +12,7 @@ notify on plain `@name`; the others are covered twice, which costs nothing).
                       neutralised, a zero-width space after each `<` and inside each `](`, as
                       a second line of defence
     slack_plain       `plain_text` objects are never parsed for links or mentions: `plain`
-    markdown          CommonMark backslash escapes for `\\ ` * _ ~ | > < [ ] ( ) #`: Discord,
+    markdown          CommonMark backslash escapes for `\\ ` * _ ~ | > < [ ] #`: Discord,
                       Gitter, Teams Adaptive Card TextBlocks
     mattermost        Mattermost turns Slack's `<url|label>` and `<!channel>` into Markdown
                       before rendering, so `&`, `<`, `>` become entities first (Markdown shows
@@ -36,8 +36,9 @@ import re
 ZWSP = "\u200b"
 
 _MENTION = re.compile(r"(?<![\w.+-])@(?=\w)")
-_MARKDOWN = re.compile(r"([\\`*_~|><\[\]()#])")
-_MARKDOWN_NO_ANGLES = re.compile(r"([\\`*_~|\[\]()#])")
+# Brackets suffice to stop `[label](url)`; parentheses stay as they are (readable "(limit 80)").
+_MARKDOWN = re.compile(r"([\\`*_~|><\[\]#])")
+_MARKDOWN_NO_ANGLES = re.compile(r"([\\`*_~|\[\]#])")
 
 
 def neutralise_mentions(text: str) -> str:

@@ -16,33 +16,23 @@ limits are the renderers' business (`escape`, `limits.fit`).
 
 from __future__ import annotations
 
-import json
-import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote
 
 from herald_core.catalog import CATALOG, EventType, Severity
 from herald_core.deliveries import Delivery
 from herald_core.envelope import Event
 
-from herald_sender.chat.limits import FACT_VALUE, SUMMARY, one_line
+from herald_sender.chat.facts import Fact, Kind, kind_facts, label, shown
+from herald_sender.chat.limits import SUMMARY, one_line
+from herald_sender.chat.links import Link, links_of
 from herald_sender.chat.options import ChatOptions
 
-MAX_LINKS = 5
-MAX_URL = 1000
-
-
-class Kind(StrEnum):
-    DEPLOYMENT = "deployment"
-    CRASH = "crash"
-    ALERT = "alert"
-    BUDGET = "budget"
-    GENERIC = "generic"
+__all__ = ["ChatMessage", "Fact", "Kind", "Link", "Tone", "summarize"]
 
 
 class Tone(StrEnum):
@@ -60,18 +50,6 @@ TONE_HEX: Mapping[Tone, str] = {
     Tone.WARNING: "#ECB22E",
     Tone.DANGER: "#E01E5A",
 }
-
-
-@dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Link:
-    label: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -147,8 +125,6 @@ _PENDING_STATUSES = frozenset(
     {"start", "started", "starting", "pending", "queued", "building", "pushing", "in-progress"}
 )
 _FAILURE_WORDS = ("error", "fail", "abort", "crash", "timeout", "cancel")
-_SHA = re.compile(r"[0-9a-f]{40}")
-_URL_FORBIDDEN = re.compile(r"[\s<>\"'`|\\{}^\x00-\x1f\x7f]")
 
 
 def summarize(delivery: Delivery, options: ChatOptions) -> ChatMessage:
@@ -160,9 +136,17 @@ def summarize(delivery: Delivery, options: ChatOptions) -> ChatMessage:
     actor = _actor(event)
     status = _status(kind, event.type, data)
     severity = known.severity if known else Severity.INFO
-    facts, used = _facts(kind, event, actor, status)
+    common = [
+        ("App", _app_name(event)),
+        ("Rack", event.rack),
+        ("Status", status),
+        ("Actor", actor),
+    ]
+    facts, used = kind_facts(kind, data, common, actor)
+    if not (event.app_name or event.app_id):
+        used.add("stack_name")  # shown as the app
     extra = [
-        Fact(_label(key), _shown(value))
+        Fact(label(key), shown(value))
         for key, value in data.items()
         if key not in used
         and not key.endswith("_url")
@@ -172,7 +156,7 @@ def summarize(delivery: Delivery, options: ChatOptions) -> ChatMessage:
     return ChatMessage(
         event_id=event.id,
         event_type=event.type,
-        display_name=known.display_name if known else _label(event.type),
+        display_name=known.display_name if known else label(event.type),
         category=_CATEGORY_NAMES.get(known.category, "Other") if known else "Other",
         kind=kind,
         severity=severity,
@@ -184,7 +168,7 @@ def summarize(delivery: Delivery, options: ChatOptions) -> ChatMessage:
         summary=_summary(known, event, actor),
         description=known.description if known else f"A {event.type} event",
         facts=tuple([f for f in (*facts, *extra) if f.value][: max(options.max_facts, 0)]),
-        links=_links(event, options),
+        links=links_of(event, options),
         occurred_at=event.created_at,
     )
 
@@ -225,7 +209,7 @@ def _status(kind: Kind, type_id: str, data: Mapping[str, Any]) -> str | None:
         return "Resolved" if resolved else "Firing"
     if raw is None or raw == "":
         return None
-    return _shown(raw)
+    return shown(raw)
 
 
 def _tone(kind: Kind, severity: Severity, status: str | None, type_id: str) -> Tone:
@@ -239,108 +223,6 @@ def _tone(kind: Kind, severity: Severity, status: str | None, type_id: str) -> T
     if lowered and (kind is Kind.DEPLOYMENT or any(w in lowered for w in _FAILURE_WORDS)):
         return Tone.DANGER
     return {Severity.CRITICAL: Tone.DANGER, Severity.WARNING: Tone.WARNING}.get(severity, Tone.INFO)
-
-
-def _facts(
-    kind: Kind, event: Event, actor: str | None, status: str | None
-) -> tuple[list[Fact], set[str]]:
-    """The common facts (app, rack, status, actor), then the kind's; and the keys they used."""
-    facts = [
-        Fact(label, value)
-        for label, value in (
-            ("App", _app_name(event)),
-            ("Rack", event.rack),
-            ("Status", status),
-            ("Actor", actor),
-        )
-        if value
-    ]
-    data = event.type_data
-    used = {"status", "actor"} | (set() if event.app_name or event.app_id else {"stack_name"})
-    used |= _CONSUMED.get(kind, set())
-    for label, key, show in _KIND_FACTS.get(kind, ()):
-        value = data.get(key)
-        if value is None or value == "" or (key == "pusher" and value == actor):
-            used.add(key)
-            continue
-        facts.append(Fact(label, show(value, data)))
-        used.add(key)
-    return facts, used
-
-
-def _plain(value: Any, data: Mapping[str, Any]) -> str:
-    return _shown(value)
-
-
-def _git_ref(value: Any, data: Mapping[str, Any]) -> str:
-    text = _shown(value)
-    return text[:12] if _SHA.fullmatch(text) else text
-
-
-def _duration(value: Any, data: Mapping[str, Any]) -> str:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        return _shown(value)
-    hours, rest = divmod(value, 3600)
-    minutes, seconds = divmod(rest, 60)
-    parts = [f"{hours}h"] if hours else []
-    parts += [f"{minutes}m"] if minutes or hours else []
-    return " ".join([*parts, f"{seconds}s"])
-
-
-def _container(value: Any, data: Mapping[str, Any]) -> str:
-    index = data.get("container_index")
-    return f"{_shown(value)}-{index}" if isinstance(index, int) else _shown(value)
-
-
-def _money(value: Any, data: Mapping[str, Any]) -> str:
-    currency = data.get("currency")
-    return f"{_shown(value)} {_shown(currency)}" if currency else _shown(value)
-
-
-def _limit(value: Any, data: Mapping[str, Any]) -> str:
-    below = data.get("send_when_below") is True
-    return f"{_shown(value)} ({'alerts below' if below else 'alerts above'})"
-
-
-_Shower = Callable[[Any, Mapping[str, Any]], str]
-_KIND_FACTS: Mapping[Kind, tuple[tuple[str, str, _Shower], ...]] = {
-    Kind.DEPLOYMENT: (
-        ("Duration", "duration", _duration),
-        ("Git ref", "git_ref", _git_ref),
-        ("Pusher", "pusher", _plain),
-        ("Deployment", "deployment_id", _plain),
-        ("Release", "release_id", _plain),
-        ("Build", "build_id", _plain),
-        ("Stack", "stack", _plain),
-        ("Message", "message", _plain),
-    ),
-    Kind.CRASH: (
-        ("Crashes", "crash_count", _plain),
-        ("Container", "container_type", _container),
-        ("Exit code", "exit_code", _plain),
-        ("Reason", "reason", _plain),
-    ),
-    Kind.ALERT: (
-        ("Alert", "name", _plain),
-        ("Metric", "metric", _plain),
-        ("Value", "value", _plain),
-        ("Limit", "limit", _limit),
-        ("Container type", "container_type", _plain),
-    ),
-    Kind.BUDGET: (
-        ("Spend", "spend", _money),
-        ("Threshold", "threshold", _money),
-        ("Cap", "cap", _money),
-        ("Message", "message", _plain),
-    ),
-}
-
-
-_CONSUMED: Mapping[Kind, set[str]] = {
-    Kind.CRASH: {"container_index"},
-    Kind.ALERT: {"send_when_below"},
-    Kind.BUDGET: {"currency"},
-}
 
 
 def _summary(known: EventType | None, event: Event, actor: str | None) -> str:
@@ -364,79 +246,7 @@ def _summary(known: EventType | None, event: Event, actor: str | None) -> str:
                 value = values.get(field)
                 if value is None or value == "":
                     return known.description
-                parts.append(_shown(value))
+                parts.append(shown(value))
     except ValueError:
         return known.description
     return one_line("".join(parts))[:SUMMARY]
-
-
-def _links(event: Event, options: ChatOptions) -> tuple[Link, ...]:
-    found: list[Link] = []
-    dashboard = _fill_url(options.dashboard_url_template, event)
-    if dashboard:
-        found.append(Link("Open dashboard", dashboard))
-    for key, value in event.type_data.items():
-        if key.endswith("_url") and isinstance(value, str) and _safe_url(value):
-            found.append(Link(_label(key.removesuffix("_url")) or "Link", value))
-    event_link = _fill_url(options.event_url_template or "", event)
-    if event_link:
-        found.append(Link("View event", event_link))
-    return tuple(found[:MAX_LINKS])
-
-
-def _fill_url(template: str, event: Event) -> str | None:
-    """The template with the event's values URL-quoted; None if one is unknown or unsafe."""
-    values = {
-        "app_name": event.app_name,
-        "app_id": event.app_id,
-        "owner_id": event.owner_id,
-        "rack": event.rack,
-        "event_id": event.id,
-        "event_type": event.type,
-    }
-    parts: list[str] = []
-    try:
-        for literal, field, _spec, _conversion in string.Formatter().parse(template):
-            parts.append(literal)
-            if field is not None:
-                value = values.get(field)
-                if not value:
-                    return None
-                parts.append(quote(value, safe=""))
-    except ValueError:
-        return None
-    url = "".join(parts)
-    return url if _safe_url(url) else None
-
-
-def _safe_url(url: str) -> bool:
-    """An absolute http(s) URL without characters that chat link syntaxes treat specially."""
-    return (
-        url.lower().startswith(("https://", "http://"))
-        and len(url) <= MAX_URL
-        and len(url) > len("https://")
-        and not _URL_FORBIDDEN.search(url)
-    )
-
-
-def _label(key: str) -> str:
-    words = re.sub(r"[_:.\-]+", " ", key).strip()
-    return words[:1].upper() + words[1:]
-
-
-def _shown(value: Any) -> str:
-    """One value as one line of at most FACT_VALUE characters."""
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, bool):
-        text = "yes" if value else "no"
-    elif isinstance(value, int):
-        text = str(value)
-    elif isinstance(value, float):
-        text = format(value, ".15g")
-    elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        text = ", ".join(_shown(v) for v in value)
-    else:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    flat = one_line(text)
-    return flat if len(flat) <= FACT_VALUE else flat[: FACT_VALUE - 1] + "…"
