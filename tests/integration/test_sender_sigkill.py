@@ -1,13 +1,13 @@
 """A sender killed with SIGKILL mid-burst loses nothing (issue 6): at-least-once, end to end.
 
-5 000 deliveries (unique ids) go to the Gitter deliveries topic, which no other test consumes.
-A webhook sender runs as a subprocess (a small runner: the CLI only sends a channel with its
-own sender, and Gitter has none, so the runner injects the webhook sender as the in-process
-tests do with `sender_factory`), in a consumer group of its own, against a slow local receiver
-(20 ms per request). When the receiver has seen about 40 % of the deliveries the sender is
-killed with SIGKILL: no drain, no commit. A second sender in the same group must bring every
-delivery to the receiver: duplicates are allowed (the batch in flight is sent again), a missing
-delivery is not.
+5 000 deliveries (unique ids) go to the Web Push deliveries topic, which no other test
+consumes. A webhook sender runs as a subprocess (a small runner: the CLI only sends a channel
+with its own sender, and Web Push has none, so the runner injects the webhook sender as the
+in-process tests do with `sender_factory`), in a consumer group of its own, against a slow
+local receiver (20 ms per request). When the receiver has seen about 40 % of the deliveries
+the sender is killed with SIGKILL: no drain, no commit. A second sender in the same group
+must bring every delivery to the receiver: duplicates are allowed (the batch in flight is
+sent again), a missing delivery is not.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from herald_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
-CHANNEL = Channel.GITTER
+CHANNEL = Channel.WEBPUSH
 COUNT = 5_000
 NOTIFIERS = 250  # deliveries are keyed by notifier: 20 each, in order
 RECEIVER_DELAY_S = 0.02

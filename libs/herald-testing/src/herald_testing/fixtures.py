@@ -20,7 +20,7 @@ import pytest
 from herald_core.settings import KafkaSettings
 from herald_kafka.producer import idempotent_producer
 
-from herald_testing.herald import herald
+from herald_testing.herald import herald, herald_mail, mail_sink
 from herald_testing.infra import LocalInfra
 from herald_testing.receivers import HttpReceiver
 
@@ -29,9 +29,11 @@ __all__ = [
     "api",
     "fresh_database",
     "herald",
+    "herald_mail",
     "http",
     "infra",
     "kafka_settings",
+    "mail_sink",
     "postgres_url",
     "producer",
     "receiver",

@@ -3,29 +3,83 @@
 The `herald` fixture starts them once per test session; tests keep apart by unique ids.
 Every test router joins the default `herald-router` group, so routers never duplicate each
 other's work.
+
+E-mail, end to end: the `herald_mail` fixture adds the e-mail sender (group
+`herald-sender-email`) and a local SMTP sink (`MailSink`, aiosmtpd on a free port, one file per
+message) to the session's `herald`, and returns the sink; `herald.email` and `herald.mail` are
+set from then on. It starts only when a test asks for it: a second e-mail sender in the same
+session (tests/integration/test_email_channel.py runs its own, with its own sink) reads the same
+`notify.deliveries.email` records in its own group, so each delivery is then sent twice, once to
+each sink, and has two results. Tests that use both should share `herald_mail` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from herald_core.notifiers import Notifier
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS, Channel
+from herald_devstack.processes import free_port
+from herald_devstack.smtp_sink import MaildirHandler, read_messages
 from herald_ingest.app import IngestService
 from herald_ingest.settings import IngestSettings
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_router.app import RouterService
 from herald_router.settings import RouterSettings
 from herald_sender.app import SenderService
-from herald_sender.settings import SenderSettings
+from herald_sender.settings import SenderSettings, SmtpSettings
 
 from herald_testing.polling import eventually
 
 LOCAL = HttpSettings(host="127.0.0.1", port=0)
+QUIET = LogSettings(json=False, level="warning")
+REFUSED_DOMAIN = "refused.example"
+"""Recipients at this domain get a permanent 550 from `MailSink` (a bounced address)."""
+
+
+class _Sink(MaildirHandler):
+    """The dev sink, but recipients at REFUSED_DOMAIN get a permanent 550."""
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower().endswith("@" + REFUSED_DOMAIN):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@dataclass
+class MailSink:
+    """A local SMTP server (aiosmtpd) on `port` writing every message to `directory`."""
+
+    directory: Path
+    port: int
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        """The messages received so far, oldest first; only those to `to` when given."""
+        found = read_messages(self.directory)
+        if to is None:
+            return found
+        return [m for m in found if to.lower() in str(m.get("To", "")).lower()]
+
+    async def wait_for(
+        self, count: int = 1, *, to: str | None = None, timeout_s: float = 20.0
+    ) -> list[EmailMessage]:
+        """Wait until `count` messages (to `to`, when given) arrived; return them."""
+        await eventually(
+            lambda: len(self.messages(to)) >= count,
+            timeout_s=timeout_s,
+            what=f"{count} message(s){f' to {to}' if to else ''} at the mail sink",
+        )
+        return self.messages(to)
 
 
 @dataclass
@@ -35,6 +89,10 @@ class Herald:
     sender: SenderService
     settings: KafkaSettings
     producer: Any
+    email: SenderService | None = None
+    """The e-mail sender, once a test asked for `herald_mail`."""
+    mail: MailSink | None = None
+    """Where the e-mail sender delivers, once a test asked for `herald_mail`."""
 
     @property
     def events_url(self) -> str:
@@ -66,17 +124,19 @@ class Herald:
 
 @pytest.fixture(scope="session")
 async def herald(kafka_settings: KafkaSettings, producer: Any) -> AsyncIterator[Herald]:
-    quiet = LogSettings(json=False, level="warning")
-    ingest = IngestService(IngestSettings(kafka=kafka_settings, http=LOCAL, log=quiet))
-    router = RouterService(RouterSettings(kafka=kafka_settings, http=LOCAL, log=quiet))
+    ingest = IngestService(IngestSettings(kafka=kafka_settings, http=LOCAL, log=QUIET))
+    router = RouterService(RouterSettings(kafka=kafka_settings, http=LOCAL, log=QUIET))
     sender = SenderService(
         SenderSettings(
             kafka=kafka_settings,
             http=LOCAL,
-            log=quiet,
+            log=QUIET,
             channel=Channel.WEBHOOK,
             allow_loopback_targets=True,
             request_timeout_s=3,
+            # Every test receiver is on 127.0.0.1, one endpoint: no rate between tests.
+            endpoint_rate_per_s=0,
+            endpoint_concurrency=64,
         )
     )
     async with ingest, router, sender:
@@ -86,3 +146,39 @@ async def herald(kafka_settings: KafkaSettings, producer: Any) -> AsyncIterator[
             what="services ready",
         )
         yield Herald(ingest, router, sender, kafka_settings, producer)
+
+
+@pytest.fixture(scope="session")
+def mail_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSink]:
+    """A local SMTP sink for the session (refuses REFUSED_DOMAIN with 550)."""
+    directory = tmp_path_factory.mktemp("herald-mail")
+    port = free_port()  # aiosmtpd's Controller(port=0) fails its own self-check (PITFALLS.md)
+    controller = Controller(_Sink(directory), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield MailSink(directory, port)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+async def herald_mail(
+    herald: Herald, mail_sink: MailSink, kafka_settings: KafkaSettings
+) -> AsyncIterator[MailSink]:
+    """The e-mail sender on the session's `herald`, delivering to `mail_sink`; returns the sink."""
+    email = SenderService(
+        SenderSettings(
+            kafka=kafka_settings,
+            http=LOCAL,
+            log=QUIET,
+            channel=Channel.EMAIL,
+            smtp=SmtpSettings(port=mail_sink.port, timeout_s=5),
+        )
+    )
+    async with email:
+        await eventually(lambda: email.ready()[0], timeout_s=60, what="e-mail sender ready")
+        herald.email, herald.mail = email, mail_sink
+        try:
+            yield mail_sink
+        finally:
+            herald.email, herald.mail = None, None
