@@ -7,7 +7,8 @@ after the `@`, which looks the same to a reader but no longer pings (Mattermost 
 notify on plain `@name`; the others are covered twice, which costs nothing).
 
     slack_mrkdwn      `&`, `<`, `>` as entities (Slack's own rule): `<!channel>`, `<@U123>`,
-                      `<http://evil|click>` become text
+                      `<http://evil|click>` become text (mrkdwn has no escape for `*_~`, so
+                      user text may still be bold; it can no longer link or mention)
     plain             fields no service parses (fallbacks, footers, card headers): mentions
                       neutralised, a zero-width space after each `<` and inside each `](`, as
                       a second line of defence

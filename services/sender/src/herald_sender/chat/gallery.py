@@ -118,7 +118,8 @@ def slack_preview(payload: Mapping[str, Any]) -> list[str]:
         lines.append(f"┃ colour {attachment.get('color')}")
         for block in attachment.get("blocks", []):
             lines += _block_lines(block, "┃ ")
-    return [line[:160] + ("…" if len(line) > 160 else "") for line in lines]
+    cut = [line[:160] + ("…" if len(line) > 160 else "") for line in lines]
+    return [line.replace(ZWSP, "\\u200b") for line in cut]
 
 
 def _block_lines(block: Mapping[str, Any], prefix: str) -> list[str]:

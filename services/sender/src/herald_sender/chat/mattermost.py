@@ -3,7 +3,8 @@
 One attachment: `fallback` (notifications), `color` (the tone), `title` (the subject) linked
 to the dashboard, `text` (the summary), short `fields` (the facts and the other links) and a
 `footer` (event type, category, rack, time). Mattermost renders attachment text as Markdown
-after turning Slack's `<url|label>` syntax into links, hence `escape.mattermost`.
+after turning Slack's `<url|label>` syntax into links, hence `escape.mattermost`; the
+fallback (push notifications) and footer are shown as they are, hence `escape.plain`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,5 @@ def mattermost_payload(message: ChatMessage) -> dict[str, Any]:
         links = " · ".join(f"[{escape.mattermost(k.label)}]({k.url})" for k in message.links[1:])
         fields.append({"short": False, "title": "Links", "value": links})
     attachment["fields"] = fields
-    attachment["footer"] = one_line(
-        fit(f"{message.footer} · {message.when}", 300, escape.mattermost)
-    )
+    attachment["footer"] = one_line(fit(f"{message.footer} · {message.when}", 300, escape.plain))
     return {"attachments": [attachment]}

@@ -151,7 +151,8 @@ def summarize(delivery: Delivery, options: ChatOptions) -> ChatMessage:
         if key not in used
         and not key.endswith("_url")
         and key != "notifier_ids"
-        and value not in (None, "", [], {})
+        and value not in (None, "", [])
+        and not isinstance(value, dict)  # nested objects: lifted by the catalog, or noise
     ]
     return ChatMessage(
         event_id=event.id,
