@@ -104,7 +104,11 @@ async def register_app(admin: Api, unique: str) -> tuple[str, str]:
 
 
 def results(
-    notifier_id: str, app_id: str, start: datetime, *steps: tuple[float, AttemptOutcome]
+    notifier_id: str,
+    app_id: str,
+    start: datetime,
+    *steps: tuple[float, AttemptOutcome],
+    reason: str = "server_error",
 ) -> list[OutgoingRecord]:
     """One result per (seconds after `start`, outcome), each its own delivery."""
     out = []
@@ -118,7 +122,7 @@ def results(
             notifier_id=notifier_id,
             channel=Channel.WEBHOOK,
             outcome=outcome,
-            reason=None if outcome is AttemptOutcome.DELIVERED else "server_error",
+            reason=None if outcome is AttemptOutcome.DELIVERED else reason,
             status_code=200 if outcome is AttemptOutcome.DELIVERED else 503,
             duration_ms=3.0,
             at=start + timedelta(seconds=offset),
@@ -150,19 +154,30 @@ async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_reset
     app_id, owner_id = await register_app(admin, unique)
     failing = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/failing")
     recovering = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/recovering")
+    backlog = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/backlog")
     start = datetime.now(UTC)
     fail, ok = AttemptOutcome.RETRY_SCHEDULED, AttemptOutcome.DELIVERED
     async with tracking_recorder(api, unique) as recorder:
         # Three failures in a row over 1.5 s; two over 0.5 s, a success, then two more over
-        # 0.9 s: five failures spanning 2 s in all, but never three in a row over the window.
+        # 0.9 s: four failures spanning 2 s in all, but never three in a row over the window.
+        # (Each result is its own delivery, so on any partition: the success is sent, and
+        # handled, before the failures after it, as happens when they are seconds apart.)
         await send_all(
             producer,
             [
                 *results(failing, app_id, start, (0, fail), (0.7, fail)),
                 *results(recovering, app_id, start, (0, fail), (0.5, fail), (0.6, ok)),
-                *results(recovering, app_id, start, (1.1, fail), (2.0, fail)),
             ],
         )
+        await eventually(
+            lambda: api.pool.fetchval(
+                "SELECT reset_at IS NOT NULL AND consecutive_failures = 0 FROM endpoint_health"
+                " WHERE notifier_id = $1",
+                recovering,
+            ),
+            what="the success handled",
+        )
+        await send_all(producer, results(recovering, app_id, start, (1.1, fail), (2.0, fail)))
         # Not yet: the failing streak spans 0.7 s of the 1 s window.
         await eventually(
             lambda: api.pool.fetchval(
@@ -181,17 +196,34 @@ async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_reset
 
         await eventually(inactive, what="the failing notifier disabled through the API")
         assert recorder.tracker is not None
+        await eventually(
+            lambda: api.pool.fetchval(
+                "SELECT consecutive_failures = 2 FROM endpoint_health WHERE notifier_id = $1",
+                recovering,
+            ),
+            what="the failures after the success handled",
+        )
         health = await api.pool.fetchrow(
             "SELECT * FROM endpoint_health WHERE notifier_id = $1", recovering
         )
-        assert (health["consecutive_failures"], health["reset_at"]) == (
-            2,
-            start + timedelta(seconds=0.6),
-        ), "the success reset the streak: only the two failures after it count"
+        assert health["reset_at"] == start + timedelta(seconds=0.6), "the success reset it"
+        # Failures two hours old (a backlog read after an outage) are counted but not acted on.
+        long_ago = start - timedelta(hours=2)
+        await send_all(
+            producer, results(backlog, app_id, long_ago, (0, fail), (1, fail), (2, fail))
+        )
+        await eventually(
+            lambda: api.pool.fetchval(
+                "SELECT consecutive_failures = 3 FROM endpoint_health WHERE notifier_id = $1",
+                backlog,
+            ),
+            what="the old failures counted",
+        )
 
     disabled = await notifier_of(admin, app_id, failing)
     assert disabled["active"] is False
     assert (await notifier_of(admin, app_id, recovering))["active"] is True
+    assert (await notifier_of(admin, app_id, backlog))["active"] is True
     stored = await api.pool.fetchrow(
         "SELECT version, disabled_at FROM notifiers n LEFT JOIN endpoint_health h"
         " ON h.notifier_id = n.id WHERE n.id = $1",
@@ -301,3 +333,40 @@ async def test_a_410_from_the_endpoint_disables_at_once_and_the_owner_hears_of_i
     assert "notifier_disabled" in told.body.decode()
     assert gone in told.body.decode()
     assert len(receiver.on(f"/{unique}/gone")) == 1, "no retry of a 410"
+
+
+async def test_an_api_that_is_down_keeps_the_streak_and_holds_nothing_up(
+    api: Any, admin: Api, producer: Any, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id, _ = await register_app(admin, unique)
+    first = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/first")
+    second = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/second")
+    receiver.status = 503  # the "API" the recorder calls answers 503 to everything
+    start = datetime.now(UTC)
+    dead = AttemptOutcome.DEAD_LETTERED
+    async with tracking_recorder(
+        api, unique, api_url=receiver.base_url, disable_cooldown_s=0.0
+    ) as recorder:
+        await send_all(producer, results(first, app_id, start, (0, dead), reason="gone"))
+        await receiver.wait_for(f"/v1/notifiers/{first}/disable", count=3)
+        await send_all(producer, results(second, app_id, start, (0, dead)))
+        await eventually(
+            lambda: api.pool.fetchval(
+                "SELECT consecutive_failures = 1 FROM endpoint_health WHERE notifier_id = $1",
+                second,
+            ),
+            what="later results still handled",
+        )
+        failed = recorder.registry.get_sample_value(
+            "herald_recorder_notifier_disables_total", {"outcome": "failed"}
+        )
+        assert failed is not None
+        assert failed >= 1
+        assert recorder.tasks.failure is None, "the tracker is still running"
+    kept = await api.pool.fetchrow(
+        "SELECT consecutive_failures, disabled_at FROM endpoint_health WHERE notifier_id = $1",
+        first,
+    )
+    assert (kept["consecutive_failures"], kept["disabled_at"]) == (1, None), "the streak is kept"
+    assert len(receiver.on(f"/v1/notifiers/{first}/disable")) == 3, "three tries, then no more"
+    assert (await notifier_of(admin, app_id, first))["active"] is True

@@ -117,6 +117,7 @@ class RecorderService:
                     timeout_s=s.api_timeout_s,
                     attempts=s.disable_attempts,
                     backoff_s=s.disable_backoff_s,
+                    cooldown_s=s.disable_cooldown_s,
                 )
             )
         self.tracker = HealthTracker(

@@ -7,12 +7,15 @@ hears of it through their other notifiers; disabling a disabled notifier changes
 A connection error, a timeout, a 5xx, 408 or 429 is tried again, `attempts` times in all with a
 doubling pause; then, or on any other answer, the call gives up and says so. It never raises for
 the API's sake: the tracker keeps the streak, and the next failure of the endpoint tries again.
+After a call that found the API unreachable, calls give up at once for `cooldown_s`, so a batch
+full of failing notifiers does not wait out every timeout while the API is down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import datetime
 from enum import StrEnum
 from urllib.parse import quote
@@ -43,6 +46,7 @@ class ApiDisabler:
         timeout_s: float = 5.0,
         attempts: int = 3,
         backoff_s: float = 0.5,
+        cooldown_s: float = 30.0,
     ) -> None:
         self._base = api_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -50,6 +54,8 @@ class ApiDisabler:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
         self._backoff_s = backoff_s
+        self._cooldown_s = cooldown_s
+        self._down_until = 0.0
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> ApiDisabler:
@@ -75,11 +81,16 @@ class ApiDisabler:
             "consecutive_failures": consecutive_failures,
         }
         url = f"{self._base}/v1/notifiers/{quote(notifier_id, safe='')}/disable"
+        if time.monotonic() < self._down_until:
+            log.info("notifier_disable_deferred_api_down", notifier_id=notifier_id)
+            return DisableOutcome.FAILED
         pause = self._backoff_s
+        status: int | None = None
         problem = ""
         for attempt in range(1, self._attempts + 1):
             status, problem = await self._post(url, body)
             if status == 200:
+                self._down_until = 0.0
                 return DisableOutcome.DISABLED
             if status == 404:
                 return DisableOutcome.UNKNOWN
@@ -90,6 +101,8 @@ class ApiDisabler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), pause)
             pause *= 2
+        if status is None or status >= 500 or status in RETRYABLE_STATUSES:
+            self._down_until = time.monotonic() + self._cooldown_s
         log.warning("notifier_disable_failed", notifier_id=notifier_id, problem=problem[:300])
         return DisableOutcome.FAILED
 

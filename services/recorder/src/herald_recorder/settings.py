@@ -49,6 +49,12 @@ class RecorderSettings(BaseSettings):
     health_min_failures: int = Field(
         default=3, ge=1, description="... and number at least this many (one success resets)"
     )
+    health_act_within_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Disable only on a result at most this old: a backlog (a new group reading"
+        " from the start, a long outage) is read out of order across partitions",
+    )
     api_url: str | None = Field(
         default=None,
         description="The config API that disables notifiers; unset: failing notifiers are"
@@ -63,4 +69,7 @@ class RecorderSettings(BaseSettings):
     )
     disable_backoff_s: float = Field(
         default=0.5, gt=0, description="Pause after the first failed disable call; doubles"
+    )
+    disable_cooldown_s: float = Field(
+        default=30.0, ge=0, description="After the API was found down, defer disables this long"
     )

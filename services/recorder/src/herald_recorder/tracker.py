@@ -5,6 +5,8 @@
            notifier through the API (disabler) → on success start a fresh streak
 
 It writes nothing to Kafka, so its offsets are committed once each batch's streaks are stored.
+It acts only on recent results (`health_act_within_s`): in a backlog, one notifier's results
+(keyed by delivery id, so on every partition) are read far out of order.
 A disable the API did not take (down, 5xx) is logged and the streak is kept: the endpoint's next
 failure tries again. Without an API URL the tracker only logs the notifiers it would disable.
 """
@@ -115,9 +117,26 @@ class HealthTracker:
                 self._pool, result.notifier_id, lambda s: step(s, result, self.policy)
             )
         )
-        if verdict.disable:
+        if verdict.disable and self._recent(result):
             await self._disable(result.notifier_id, streak, verdict)
         return []
+
+    def _recent(self, result: DeliveryResult) -> bool:
+        """Whether `result` is recent enough to act on (see `health_act_within_s`).
+
+        A backlog is read partition by partition, so a success may wait on one partition while
+        the failures after it are read on another. The streak is kept: the first live failure
+        acts on it, once the tracker has caught up.
+        """
+        age = (self._clock() - result.at).total_seconds()
+        if age <= self.settings.health_act_within_s:
+            return True
+        log.info(
+            "notifier_disable_deferred_old_result",
+            notifier_id=result.notifier_id,
+            age_s=round(age),
+        )
+        return False
 
     async def _disable(self, notifier_id: str, streak: Streak, verdict: Verdict) -> None:
         fields = {
