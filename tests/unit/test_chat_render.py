@@ -477,3 +477,25 @@ def test_flow_token_is_added_only_on_request():
     payload = render_chat(Channel.FLOWDOCK, sample_delivery("crash", Channel.FLOWDOCK), OPTIONS)
     assert with_flow_token(payload, "tok")["flow_token"] == "tok"
     assert "flow_token" not in payload
+
+
+@pytest.mark.parametrize("channel", CHAT_CHANNELS)
+def test_a_type_the_catalog_does_not_know_still_renders(channel):
+    event = Event(
+        id="ev-unknown",
+        type="custom:thing-happened",
+        created_at=ROUTED_AT,
+        owner_id="owner-1",
+        type_data={"detail": "something", "count": 3, "ratio": 0.25, "ok": True},
+    )
+    payload = render_chat(channel, delivery_of(event, channel), OPTIONS)
+    CHECKS[channel](payload)
+    message = summarize(delivery_of(event, channel), OPTIONS)
+    assert message.display_name == "Custom thing happened"
+    assert message.category == "Other"
+    assert [(f.label, f.value) for f in message.facts] == [
+        ("Detail", "something"),
+        ("Count", "3"),
+        ("Ratio", "0.25"),
+        ("Ok", "yes"),
+    ]
