@@ -129,12 +129,13 @@ _CONSUMED: Mapping[Kind, set[str]] = {
 
 
 def label(key: str) -> str:
+    """A field name or type id as a label: `addon_name` → "Addon name". Pure."""
     words = re.sub(r"[_:.\-]+", " ", key).strip()
     return words[:1].upper() + words[1:]
 
 
 def shown(value: Any) -> str:
-    """One value as one line of at most FACT_VALUE characters."""
+    """One value as one line of at most FACT_VALUE characters. Pure; never raises."""
     if isinstance(value, str):
         text = value
     elif isinstance(value, bool):

@@ -55,6 +55,7 @@ def dump(payload: Mapping[str, Any]) -> str:
 
 
 def golden_path(root: Path, channel: Channel, case: str) -> Path:
+    """Where the golden file of (channel, case) lives under the repository `root`. Pure."""
     return root / GOLDEN_DIR / channel.value / f"{case}.json"
 
 
@@ -166,6 +167,7 @@ def write_all(root: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (1: stale files with `--check`)."""
     parser = argparse.ArgumentParser(prog="python -m herald_sender.chat.gallery")
     parser.add_argument("--check", action="store_true", help="report stale files, write none")
     parser.add_argument("--root", type=Path, default=Path.cwd())

@@ -29,6 +29,7 @@ class Link:
 
 
 def links_of(event: Event, options: ChatOptions) -> tuple[Link, ...]:
+    """The dashboard, the safe `*_url` fields and the event page, at most MAX_LINKS. Pure."""
     found: list[Link] = []
     dashboard = _fill_url(options.dashboard_url_template, event)
     if dashboard:
