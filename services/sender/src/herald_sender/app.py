@@ -9,11 +9,12 @@ deliveries topic, and the retry one (`herald-sender-<channel>-retry`) on every t
 `DelayedConsumerLoop` that handles a record only once its `x-due-at` has passed. Both share
 the attempt handler; the attempt number comes from the record's `x-attempt` header.
 
-The main consumer sends up to `concurrency` deliveries at once (`ConsumerLoop(concurrency=)`:
-each notifier's deliveries in order, since they are keyed by notifier id) and commits a batch of
-`max_records` once every one of them is delivered, on a retry tier or dead-lettered. HTTP
-channels also wait for their endpoint's limits (`herald_sender.endpoints`). The retry consumer
-stays sequential: its records are few, and it pauses partitions on records not yet due.
+The main consumer (`herald_kafka.pipelined.PipelinedConsumerLoop`) sends up to `concurrency`
+deliveries at once, each notifier's in order (deliveries are keyed by notifier id), fetches on
+while slow receivers answer, and commits an offset once every delivery up to it is delivered,
+on a retry tier or dead-lettered. HTTP channels also wait for their endpoint's limits
+(`herald_sender.endpoints`). The retry consumer stays sequential: its records are few, and it
+pauses partitions on records not yet due.
 
 A delivery with the `herald-test` header is a notifier test: one attempt, and a failure is
 written as a `dead_lettered` result only (no retry tier, no DLQ record).
@@ -42,6 +43,7 @@ from herald_core.retry import RetryHop, RetryState, due_at_ms, next_hop, retry_t
 from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.delayed import run_delayed_group
+from herald_kafka.pipelined import PipelinedConsumerLoop
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
@@ -127,6 +129,7 @@ class SenderService:
             on_error=self._failed,
             stop=self._stop,
             on_subscribed=lambda: self._subscribed.add("main"),
+            loop_class=PipelinedConsumerLoop,
             max_records=self.settings.max_records,
             concurrency=self.settings.concurrency,
         )

@@ -1,0 +1,239 @@
+"""A commit-after-ack consumer loop that keeps many records in flight, with no batch barrier.
+
+`ConsumerLoop(concurrency=n)` handles a batch concurrently but waits for its slowest record
+before it fetches again, so one slow receiver stalls every other. This loop slides instead:
+
+    fetch   while fewer than `max_pending` records are in flight: getmany, and start a task
+            per record; at most `concurrency` handlers run at once (a semaphore), and a record
+            starts only once the previous record of its key on its partition has finished
+            (records of one key stay in order; a record without a key orders nothing)
+    flush   every `commit_interval_s`: per partition, take the longest run of finished records
+            at the head of its queue (offset order), produce their outputs in that order, await
+            every ack, then commit offset+1 of the last one
+
+So an offset is committed only once every record up to it has its outputs on Kafka, as in
+`ConsumerLoop`; a slow record holds back its partition's commit (and, once `max_pending` records
+wait behind it, the fetch), not the handling of the records after it. Handlers keep running
+while a flush awaits its acks.
+
+Failures: a handler that raises becomes `on_error`'s outputs (`handle_guarded`). If producing
+or committing fails, every task in flight is cancelled, each partition is rewound to its first
+uncommitted record and the loop pauses `retry_pause_s`: at-least-once, never a loss.
+Rebalances: the revoke listener stops the fetching and waits until every record in flight is
+flushed and committed (the loop keeps flushing meanwhile), then lets the partitions go. Stop:
+fetching stops, the records in flight are finished and committed, the loop returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from herald_kafka.consumer import ErrorHandler, Record, RecordHandler, handle_guarded
+from herald_kafka.producer import OutgoingRecord, send_all
+
+log = structlog.get_logger(__name__)
+
+ChainKey = tuple[str, int, bytes | int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    record: Record
+    task: asyncio.Task[Sequence[OutgoingRecord]]
+
+
+class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: PipelinedConsumerLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._loop.drain()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info(
+            "partitions_assigned",
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+        )
+
+
+class PipelinedConsumerLoop:
+    """Consume, handle many at once, produce, await acks, commit in order; until `stop`."""
+
+    def __init__(
+        self,
+        *,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        handle: RecordHandler,
+        on_error: ErrorHandler,
+        topics: Sequence[str],
+        concurrency: int = 64,
+        max_records: int = 500,
+        max_pending: int | None = None,
+        poll_timeout_ms: int = 200,
+        commit_interval_s: float = 0.05,
+        retry_pause_s: float = 1.0,
+    ) -> None:
+        if concurrency < 1 or max_records < 1:
+            raise ValueError("concurrency and max_records must be >= 1")
+        self._consumer = consumer
+        self._producer = producer
+        self._handle = handle
+        self._on_error = on_error
+        self._topics = list(topics)
+        self._concurrency = concurrency
+        self._max_records = max_records
+        self._max_pending = max_pending or max(2 * max_records, 4 * concurrency)
+        self._poll_timeout_ms = poll_timeout_ms
+        self._commit_interval_s = commit_interval_s
+        self._retry_pause_s = retry_pause_s
+        self._limit = asyncio.Semaphore(concurrency)
+        self._queues: dict[TopicPartition, deque[_Slot]] = {}
+        self._chains: dict[ChainKey, asyncio.Task[Sequence[OutgoingRecord]]] = {}
+        self._group: asyncio.TaskGroup | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._progress = asyncio.Event()
+        self._draining = 0
+        self.processed = 0
+        self.commits = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Records fetched and not yet committed."""
+        return self._in_flight
+
+    def subscribe(self) -> None:
+        """Subscribe with the draining rebalance listener; call once, after the consumer started."""
+        self._consumer.subscribe(self._topics, listener=_DrainOnRevoke(self))
+
+    async def drain(self) -> None:
+        """Stop fetching until every record in flight is committed (a rebalance waits here)."""
+        self._draining += 1
+        try:
+            await self._idle.wait()
+        finally:
+            self._draining -= 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; the records in flight are finished and committed first."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            try:
+                await self._loop(stop)
+            finally:
+                self._cancel_all()
+                self._group = None
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        last_flush = time.monotonic()
+        while not (stop.is_set() and self._in_flight == 0):
+            fetching = not stop.is_set() and not self._draining
+            if fetching and self._in_flight < self._max_pending:
+                timeout_ms = self._poll_timeout_ms if self._in_flight == 0 else 10
+                room = min(self._max_records, self._max_pending - self._in_flight)
+                self._start(await self._consumer.getmany(timeout_ms=timeout_ms, max_records=room))
+            else:
+                await self._wait_progress(self._poll_timeout_ms / 1000)
+            hurry = stop.is_set() or self._draining or self._in_flight >= self._max_pending
+            if hurry or time.monotonic() - last_flush >= self._commit_interval_s:
+                await self._flush()
+                last_flush = time.monotonic()
+
+    def _start(self, batches: dict[TopicPartition, list[Record]]) -> None:
+        assert self._group is not None
+        for tp, records in batches.items():
+            queue = self._queues.setdefault(tp, deque())
+            for record in records:
+                key: ChainKey = (
+                    tp.topic,
+                    tp.partition,
+                    record.key if record.key is not None else record.offset,
+                )
+                task = self._group.create_task(self._run_one(record, self._chains.get(key)))
+                self._chains[key] = task
+                task.add_done_callback(functools.partial(self._finished, key))
+                queue.append(_Slot(record, task))
+                self._in_flight += 1
+        if self._in_flight:
+            self._idle.clear()
+
+    async def _run_one(
+        self, record: Record, previous: asyncio.Task[Sequence[OutgoingRecord]] | None
+    ) -> Sequence[OutgoingRecord]:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])  # its order, without its outcome or cancellation
+        async with self._limit:
+            return await handle_guarded(self._handle, self._on_error, record)
+
+    def _finished(self, key: ChainKey, task: asyncio.Task[Sequence[OutgoingRecord]]) -> None:
+        if self._chains.get(key) is task:
+            del self._chains[key]
+        self._progress.set()
+
+    async def _wait_progress(self, timeout_s: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), timeout_s)
+        self._progress.clear()
+
+    async def _flush(self) -> None:
+        """Produce and commit every partition's finished head; rewind everything on failure."""
+        outputs: list[OutgoingRecord] = []
+        commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        firsts: dict[TopicPartition, int] = {}
+        for tp, queue in self._queues.items():
+            while queue and queue[0].task.done():
+                slot = queue.popleft()
+                outputs.extend(slot.task.result())
+                firsts.setdefault(tp, slot.record.offset)
+                commits[tp] = OffsetAndMetadata(slot.record.offset + 1, "")
+        if not commits:
+            return
+        try:
+            await send_all(self._producer, outputs)
+            await self._consumer.commit(commits)
+        except KafkaError as exc:
+            await self._rewind(firsts, exc)
+            return
+        self.commits += 1
+        self._recount()
+
+    def _recount(self) -> None:
+        before = self._in_flight
+        self._in_flight = sum(len(queue) for queue in self._queues.values())
+        self.processed += before - self._in_flight
+        if self._in_flight == 0:
+            self._idle.set()
+
+    async def _rewind(self, firsts: dict[TopicPartition, int], exc: KafkaError) -> None:
+        log.warning("flush_failed_rewinding", error=str(exc), retry_in_s=self._retry_pause_s)
+        starts = dict(firsts)
+        for tp, queue in self._queues.items():
+            if queue and tp not in starts:
+                starts[tp] = queue[0].record.offset
+        self._cancel_all()
+        for tp, offset in starts.items():
+            self._consumer.seek(tp, offset)
+        self._in_flight = 0
+        self._idle.set()
+        await asyncio.sleep(self._retry_pause_s)
+
+    def _cancel_all(self) -> None:
+        for queue in self._queues.values():
+            for slot in queue:
+                slot.task.cancel()
+        self._queues.clear()
+        self._chains.clear()
