@@ -15,6 +15,7 @@ redacted URL: aiohttp's own messages may contain the full URL, so they are not c
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from collections.abc import Mapping
@@ -199,18 +200,11 @@ class SafeHttpClient:
 
     def _checked_target(self, url: str) -> URL:
         try:
-            check_url(url, allow_loopback=self._allow_loopback)
-            target = URL(url)
-            # Check the host exactly as aiohttp will see it, so a parser differential between
-            # urllib and yarl cannot smuggle an unchecked IP literal through.
-            host = target.raw_host or ""
-            bracketed = f"[{host}]" if ":" in host else host
-            check_url(f"{target.scheme}://{bracketed}/", allow_loopback=self._allow_loopback)
+            return _checked_url(url, self._allow_loopback)
         except UnsafeUrl as exc:
             raise _unsafe(url, exc.detail) from None
         except ValueError:
             raise _unsafe(url, "malformed URL") from None
-        return target
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
         # The status line decides the outcome; the body is only kept for diagnostics. So a body
@@ -230,6 +224,24 @@ class SafeHttpClient:
         if truncated:
             response.close()  # unread bytes make the connection unusable; drop it
         return b"".join(chunks), truncated
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_url(url: str, allow_loopback: bool) -> URL:
+    """`url` parsed, once the policy accepts it. Pure, so cached: a sender posts to the same
+    URLs over and over. A refusal raises and is not cached.
+
+    Raises:
+        UnsafeUrl, ValueError: when the policy refuses the URL or it does not parse.
+    """
+    check_url(url, allow_loopback=allow_loopback)
+    target = URL(url)
+    # Check the host exactly as aiohttp will see it, so a parser differential between urllib
+    # and yarl cannot smuggle an unchecked IP literal through.
+    host = target.raw_host or ""
+    bracketed = f"[{host}]" if ":" in host else host
+    check_url(f"{target.scheme}://{bracketed}/", allow_loopback=allow_loopback)
+    return target
 
 
 def _unsafe(url: str, detail: str) -> PermanentDeliveryError:
