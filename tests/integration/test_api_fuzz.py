@@ -190,8 +190,10 @@ def fuzz(document: Any, seeds: Seeds, token: str) -> Report:
 
 
 async def test_every_operation_survives_the_fuzzer_and_matches_its_document(
-    api: Any, http: Any, unique: str
+    api: Any, http: Any, unique: str, herald: Any
 ) -> None:
+    # `herald` runs the webhook sender: POST …/notifiers/{id}/test waits for its attempt's result
+    # (a 504 without a sender, which `not_a_server_error` would count).
     base = f"http://127.0.0.1:{api.port}"
     async with http.get(f"{base}/openapi.json") as response:
         assert response.status == 200
