@@ -49,7 +49,14 @@ class Sender(Protocol):
 
 def sender_factories() -> Mapping[Channel, Callable[[SenderSettings], Sender]]:
     """The channels this build can send on."""
+    from herald_sender.channels.chat import CHAT_SENDERS
     from herald_sender.channels.email import EmailSender
+    from herald_sender.channels.slack import SlackSender
     from herald_sender.channels.webhook import WebhookSender
 
-    return {Channel.WEBHOOK: WebhookSender.from_settings, Channel.EMAIL: EmailSender.from_settings}
+    return {
+        Channel.WEBHOOK: WebhookSender.from_settings,
+        Channel.EMAIL: EmailSender.from_settings,
+        Channel.SLACK: SlackSender.from_settings,
+        **{sender.channel: sender.from_settings for sender in CHAT_SENDERS},
+    }
