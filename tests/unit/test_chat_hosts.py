@@ -106,3 +106,32 @@ def test_the_api_refuses_a_slack_notifier_with_a_non_slack_url():
         body, notifier_id="n-1", app_id="a", owner_id="o", now=NOW, allow_loopback=False
     )
     assert created.type_data["webhook_url"].startswith("https://hooks.slack.com/")
+
+
+def _slack(type_data):
+    body = {"name": "deploys", "platform_id": "slack", "type_data": type_data}
+    return notifier_from_create(
+        body, notifier_id="n-1", app_id="a", owner_id="o", now=NOW, allow_loopback=False
+    )
+
+
+def test_a_slack_notifier_in_bot_token_mode_needs_no_webhook_url():
+    created = _slack({"bot_token": "xoxb-1234-5678-abcdef", "channel": "C0DEPLOYS"})
+    assert created.type_data["channel"] == "C0DEPLOYS"
+    from herald_api.notifier_face import to_wire
+
+    assert to_wire(created)["type_data"]["bot_token"] == "********", "the token is write-only"
+
+
+@pytest.mark.parametrize(
+    ("type_data", "field"),
+    [
+        ({"bot_token": "hunter2", "channel": "C0DEPLOYS"}, "type_data.bot_token"),
+        ({"bot_token": "xoxb-1234-5678-abcdef"}, "type_data.channel"),
+        ({"bot_token": "xoxb-1234-5678-abcdef", "channel": "<!channel>"}, "type_data.channel"),
+    ],
+)
+def test_bot_token_mode_is_checked(type_data, field):
+    with pytest.raises(InvalidNotifier) as refused:
+        _slack(type_data)
+    assert field in refused.value.errors

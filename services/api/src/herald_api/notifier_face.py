@@ -38,7 +38,7 @@ WRITABLE = frozenset(
         "preset",
     }
 )
-SECRET_KEYS = frozenset({"secret", "secrets", "token", "auth_token"})
+SECRET_KEYS = frozenset({"secret", "secrets", "token", "auth_token", "bot_token", "flow_token"})
 MASK = "********"
 FORBIDDEN_HEADERS = frozenset(
     {
@@ -60,6 +60,8 @@ FORBIDDEN_HEADERS = frozenset(
 )
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 _SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{24,200}$")
+_SLACK_BOT_TOKEN = re.compile(r"^xox[bp]-[A-Za-z0-9-]{8,250}$")
+_SLACK_CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,30}|#[a-z0-9_-]{1,80})$")
 
 
 def new_notifier_id() -> str:
@@ -167,7 +169,9 @@ def check_type_data(
     `chat_hosts` adds host patterns per platform to `herald_api.chat_hosts.KNOWN_HOSTS`.
     """
     errors: Errors = {}
-    if platform.webhook_like:
+    if platform.name == "slack" and "webhook_url" not in data and "bot_token" in data:
+        _check_slack_bot(data, errors)
+    elif platform.webhook_like:
         _check_webhook_url(data.get("webhook_url"), errors, allow_loopback)
         if "type_data.webhook_url" not in errors:
             problem = chat_host_problem(
@@ -182,6 +186,17 @@ def check_type_data(
     if extra is not None:
         extra(data, errors)
     return errors
+
+
+def _check_slack_bot(data: Mapping[str, Any], errors: Errors) -> None:
+    """Slack's bot-token mode (deploy threads): a bot token and the channel to post in."""
+    token, channel = data.get("bot_token"), data.get("channel")
+    if not isinstance(token, str) or not _SLACK_BOT_TOKEN.match(token):
+        errors.setdefault("type_data.bot_token", []).append("must be a Slack bot token (xoxb-…)")
+    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
+        errors.setdefault("type_data.channel", []).append(
+            "must be a Slack channel id (C…, G…) or #name"
+        )
 
 
 def _check_hipchat(data: Mapping[str, Any], errors: Errors) -> None:
