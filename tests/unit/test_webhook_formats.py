@@ -214,9 +214,16 @@ def test_unknown_format_is_permanent(given):
 
 
 @pytest.mark.parametrize("fmt", ["slack", "flowdock", "gitter"])
-def test_chat_formats_are_not_rendered_here(fmt):
-    with pytest.raises(PermanentDeliveryError, match="not available on the webhook channel"):
-        render_webhook(delivery(format=fmt), SENT_AT)
+def test_clever_clouds_chat_formats_are_the_chat_payloads_signed(fmt):
+    from herald_sender.chat import ChatOptions, render_chat
+
+    routed = delivery(format=fmt, secret=SECRET)
+    request = render_webhook(routed, SENT_AT, ChatOptions(product_name="Clever"))
+    channel = {"slack": Channel.SLACK, "flowdock": Channel.FLOWDOCK, "gitter": Channel.GITTER}
+    expected = render_chat(channel[fmt], routed, ChatOptions(product_name="Clever"))
+    assert json.loads(request.body) == expected
+    assert request.headers["content-type"] == "application/json"
+    assert "webhook-signature" in request.headers
 
 
 @pytest.mark.parametrize("fmt", ["raw", "scalingo", "cloud66", "cloudevents"])

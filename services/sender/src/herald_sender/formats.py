@@ -17,9 +17,11 @@
                  owner id), all as in the `ce_*` headers on `notify.events`; `data` is the
                  envelope.
 
-`slack`, `flowdock` and `gitter` belong to the chat renderers; asking this module for them, or
-for a format it does not know, is a permanent delivery error: sending some other shape to a
-chat service would only fail at the receiver.
+    slack        Clever Cloud's hook formats (seed 001): the chat payloads of `herald_sender.chat`,
+    flowdock     rendered with the sender's `ChatOptions`, signed like every other webhook
+    gitter
+
+A format this module does not know is a permanent delivery error.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from herald_core.deliveries import Delivery
 from herald_core.errors import FailureReason, PermanentDeliveryError
 from herald_core.notifiers import WebhookFormat
 
+from herald_sender.chat import WEBHOOK_FORMAT_RENDERERS, ChatOptions
 from herald_sender.signing import timestamp_of
 
 JSON = "application/json"
@@ -74,12 +77,19 @@ def content_type(fmt: WebhookFormat) -> str:
     return CLOUDEVENTS_JSON if fmt is WebhookFormat.CLOUDEVENTS else JSON
 
 
-def render_body(delivery: Delivery, fmt: WebhookFormat, now: datetime) -> bytes:
+def render_body(
+    delivery: Delivery, fmt: WebhookFormat, now: datetime, options: ChatOptions | None = None
+) -> bytes:
     """The request body of `delivery` in `fmt`; `now` is the time of sending. Pure.
+
+    `options` render the chat formats (`slack`, `flowdock`, `gitter`); defaults otherwise.
 
     Raises:
         PermanentDeliveryError: INVALID_PAYLOAD for a format this module does not render.
     """
+    chat = WEBHOOK_FORMAT_RENDERERS.get(fmt)
+    if chat is not None:
+        return _dumps(chat(delivery, options or ChatOptions()))
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise PermanentDeliveryError(

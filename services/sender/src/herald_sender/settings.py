@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import Channel
 from herald_core.unsubscribe import DEV_SECRET
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from herald_sender.chat.options import ChatOptions
 
 
 class SmtpTls(StrEnum):
@@ -56,6 +60,16 @@ class ChatSettings(BaseModel):
         default="https://slack.com/api",
         description="Slack's Web API for bot-token notifiers (chat.postMessage, chat.update)",
     )
+
+    def options(self) -> ChatOptions:
+        """The renderers' options (`herald_sender.chat`)."""
+        from herald_sender.chat.options import ChatOptions
+
+        return ChatOptions(
+            dashboard_url_template=self.dashboard_url_template,
+            event_url_template=self.event_url_template,
+            product_name=self.product_name,
+        )
 
 
 class SenderSettings(BaseSettings):

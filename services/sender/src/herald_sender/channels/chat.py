@@ -151,7 +151,7 @@ class ChatSender:
     def from_settings(cls, settings: SenderSettings) -> Self:
         return cls(
             client_of(settings),
-            chat_options_of(settings),
+            settings.chat.options(),
             limits=EndpointLimits(
                 rate_per_s=settings.endpoint_rate_per_s,
                 concurrency=settings.endpoint_concurrency,
@@ -197,14 +197,6 @@ def client_of(settings: SenderSettings) -> SafeHttpClient:
         total_timeout_s=settings.request_timeout_s,
         max_body_bytes=settings.max_response_bytes,
         limit_per_host=settings.endpoint_concurrency,
-    )
-
-
-def chat_options_of(settings: SenderSettings) -> ChatOptions:
-    return ChatOptions(
-        dashboard_url_template=settings.chat.dashboard_url_template,
-        event_url_template=settings.chat.event_url_template,
-        product_name=settings.chat.product_name,
     )
 
 

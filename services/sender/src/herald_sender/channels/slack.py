@@ -48,7 +48,7 @@ from herald_kafka.config_view import MaterializedView
 from herald_kafka.producer import OutgoingRecord
 
 from herald_sender.channels import SendReport
-from herald_sender.channels.chat import ChatRequest, ChatSender, chat_options_of, client_of
+from herald_sender.channels.chat import ChatRequest, ChatSender, client_of
 from herald_sender.chat import ChatOptions, render_chat
 from herald_sender.endpoints import EndpointLimits
 from herald_sender.safe_http import SafeHttpClient
@@ -180,7 +180,7 @@ class SlackSender(ChatSender):
     def from_settings(cls, settings: SenderSettings) -> Self:
         return cls(
             client_of(settings),
-            chat_options_of(settings),
+            settings.chat.options(),
             limits=EndpointLimits(
                 rate_per_s=settings.endpoint_rate_per_s,
                 concurrency=settings.endpoint_concurrency,

@@ -27,6 +27,7 @@ from herald_core.errors import FailureReason, PermanentDeliveryError
 from herald_core.topics import Channel
 
 from herald_sender.channels import SendReport
+from herald_sender.chat import ChatOptions
 from herald_sender.classify import classify_http
 from herald_sender.endpoints import EndpointLimits
 from herald_sender.formats import content_type, render_body, webhook_format
@@ -78,7 +79,9 @@ class WebhookRequest:
     headers: dict[str, str]
 
 
-def render_webhook(delivery: Delivery, now: datetime) -> WebhookRequest:
+def render_webhook(
+    delivery: Delivery, now: datetime, options: ChatOptions | None = None
+) -> WebhookRequest:
     """The request for one delivery attempt at `now` (the signing and `timestamp` clock). Pure.
 
     Raises:
@@ -92,7 +95,7 @@ def render_webhook(delivery: Delivery, now: datetime) -> WebhookRequest:
             FailureReason.INVALID_PAYLOAD, "the notifier has no webhook_url"
         )
     fmt = webhook_format(type_data)
-    body = render_body(delivery, fmt, now)
+    body = render_body(delivery, fmt, now, options)
     own = {
         "content-type": content_type(fmt),
         EVENT_TYPE_HEADER: delivery.event.type,
@@ -139,9 +142,11 @@ class WebhookSender:
         client: SafeHttpClient,
         clock: Clock = _utc_now,
         limits: EndpointLimits | None = None,
+        options: ChatOptions | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
+        self._options = options or ChatOptions()
         self._limits = (
             limits
             if limits is not None  # an EndpointLimits without endpoints yet is falsy
@@ -162,6 +167,7 @@ class WebhookSender:
                 rate_per_s=settings.endpoint_rate_per_s,
                 concurrency=settings.endpoint_concurrency,
             ),
+            options=settings.chat.options(),
         )
 
     async def __aenter__(self) -> Self:
@@ -175,7 +181,7 @@ class WebhookSender:
         url = delivery.notifier.type_data.get("webhook_url")
         async with self._limits.slot(url if isinstance(url, str) else ""):
             # Rendered (and signed) once the endpoint's limits let it go: a fresh timestamp.
-            request = render_webhook(delivery, self._clock())
+            request = render_webhook(delivery, self._clock(), self._options)
             result = await self._client.post(
                 request.url, body=request.body, headers=request.headers
             )
