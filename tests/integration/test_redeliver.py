@@ -255,3 +255,60 @@ async def test_what_cannot_be_redelivered(
     )
     assert (status, body["resource"]) == (404, "app")
     assert receiver.requests == []
+
+
+async def test_the_recorder_keeps_the_payload_of_the_highest_attempt(
+    kafka_settings: KafkaSettings, fresh_database: str, producer: Any, unique: str
+) -> None:
+    import asyncpg
+    from herald_api.migrate import migrate
+    from herald_core.deliveries import AttemptOutcome, DeliveryResult
+    from herald_core.topics import DELIVERY_RESULTS
+    from herald_kafka.producer import OutgoingRecord, send_all
+
+    made = f"d-{unique}"
+
+    def result(attempt: int, url: str | None) -> OutgoingRecord:
+        payload = json.loads(payload_for("app-1", made))
+        payload["notifier"]["type_data"] = {"webhook_url": url}
+        carried = Delivery.model_validate(payload) if url else None
+        value = DeliveryResult(
+            delivery_id=made,
+            event_id="evt-1",
+            event_type="app_deployed",
+            app_id="app-1",
+            notifier_id="n",
+            channel="webhook",
+            attempt=attempt,
+            outcome=AttemptOutcome.DEAD_LETTERED,
+            duration_ms=1.0,
+            at=datetime.now(UTC),
+            delivery=carried,
+        ).to_json()
+        return OutgoingRecord(DELIVERY_RESULTS, value, made.encode())
+
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await migrate(connection)
+
+        async def kept(count: int) -> Any:
+            row = await connection.fetchrow(
+                "SELECT attempt_count, delivery FROM deliveries WHERE id = $1", made
+            )
+            if row is None or row["attempt_count"] != count:
+                return None
+            if row["delivery"] is None:
+                return "none"
+            return Delivery.model_validate_json(row["delivery"]).notifier.type_data["webhook_url"]
+
+        async with running_recorder(kafka_settings, fresh_database, unique):
+            await send_all(producer, [result(2, "https://two")])
+            assert await eventually(lambda: kept(1), what="attempt 2") == "https://two"
+            await send_all(producer, [result(1, "https://one")])  # late: an older payload
+            assert await eventually(lambda: kept(2), what="attempt 1") == "https://two"
+            await send_all(producer, [result(3, None)])  # no payload: keeps the stored one
+            assert await eventually(lambda: kept(3), what="attempt 3") == "https://two"
+            await send_all(producer, [result(4, "https://four"), result(5, None)])
+            assert await eventually(lambda: kept(5), what="attempts 4 and 5") == "https://four"
+    finally:
+        await connection.close()
