@@ -10,7 +10,8 @@ batch is handled, and the commit still comes after every ack, so an offset is on
 when every record up to it has its outputs on Kafka. The price of this simple design is
 head-of-line blocking between batches: the next batch waits for the slowest record of this
 one (bounded by the handler's own timeouts). A key's order holds across batches too, since
-batches never overlap.
+batches never overlap. `herald_kafka.pipelined.PipelinedConsumerLoop` removes that barrier
+(the sender uses it).
 
 A record whose handler raises is given to `on_error`, which turns it into outputs of its own
 (a dead letter with the reason), so one bad record never blocks its partition. If producing or
