@@ -17,8 +17,9 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from herald_core.settings import KafkaSettings
 from herald_core.topics import TopicSpec, load_topic_file
-from herald_devstack.processes import free_port, port_open
+from herald_devstack.processes import free_port, free_ports, port_open
 from herald_devstack.smtp_sink import read_messages, start_sink
+from herald_devstack.stack import CHAT_CHANNELS
 from herald_kafka.admin import apply_topics
 
 pytestmark = pytest.mark.integration
@@ -121,9 +122,11 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "SENDER_EMAIL_PORT",
         )
     }
+    chat_base = free_ports(len(CHAT_CHANNELS))
     env = {
         **os.environ,
         "HERALD_DEV_HOME": str(home),
+        "HERALD_DEV_CHAT_SENDERS_BASE_PORT": str(chat_base),
         **{f"HERALD_DEV_{k}": v for k, v in ports.items()},
     }
     try:
@@ -141,6 +144,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "recorder ready",
             "sender-webhook ready",
             "sender-email ready",
+            *(f"sender-{channel} ready" for channel in CHAT_CHANNELS),
         ):
             assert part in up.stdout, f"{part!r} missing from:\n{up.stdout}"
         demo = _herald_dev(env, "demo", "--timeout", "60")
@@ -148,12 +152,13 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         assert "webhook received" in demo.stdout
         assert '"type": "app_deployed"' in demo.stdout
         status = _herald_dev(env, "status")
-        assert status.stdout.count(" up ") >= 11, status.stdout
+        assert status.stdout.count(" up ") >= 11 + len(CHAT_CHANNELS), status.stdout
     finally:
         down = _herald_dev(env, "down")
         shutil.rmtree(home, ignore_errors=True)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert not any(port_open(int(p)) for p in ports.values()), "something still listens after down"
+    every_port = [*map(int, ports.values()), *range(chat_base, chat_base + len(CHAT_CHANNELS))]
+    assert not any(port_open(p) for p in every_port), "something still listens after down"
     assert not list(home.glob("run/*.pid"))
 
 

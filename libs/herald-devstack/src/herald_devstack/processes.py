@@ -21,6 +21,30 @@ def free_port() -> int:
         return port
 
 
+def free_ports(count: int, *, attempts: int = 200) -> int:
+    """The first of `count` consecutive TCP ports on 127.0.0.1 that are free right now.
+
+    Raises:
+        RuntimeError: when no such block was found in `attempts` tries.
+    """
+    for _ in range(attempts):
+        first = free_port()
+        if first + count > 65535:
+            continue
+        if all(_bindable(first + offset) for offset in range(1, count)):
+            return first
+    raise RuntimeError(f"no block of {count} free ports found")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     """True when something accepts TCP connections on host:port."""
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from herald_core.topics import Channel
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
 from pydantic import Field
@@ -24,6 +25,19 @@ from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import ManagedProcess, port_open
 
 Progress = Callable[[str], None]
+
+CHAT_CHANNELS = (
+    Channel.SLACK,
+    Channel.MATTERMOST,
+    Channel.ROCKETCHAT,
+    Channel.DISCORD,
+    Channel.MSTEAMS,
+    Channel.GOOGLECHAT,
+    Channel.HIPCHAT,
+    Channel.FLOWDOCK,
+    Channel.GITTER,
+)
+"""The chat senders the local stack runs, one process each (issue 7)."""
 
 
 class DevSettings(BaseSettings):
@@ -45,6 +59,10 @@ class DevSettings(BaseSettings):
     recorder_port: int = 18084
     sender_webhook_port: int = 18090
     sender_email_port: int = 18091
+    chat_senders_base_port: int = Field(
+        default=18110,
+        description="The chat senders' health ports, one each from here (slack … gitter)",
+    )
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,15 @@ class Stack:
                 "HERALD_SENDER_",
                 s.sender_email_port,
             ),
+            *(
+                ServiceSpec(
+                    f"sender-{channel}",
+                    ("-m", "herald_sender", "--channel", channel.value),
+                    "HERALD_SENDER_",
+                    s.chat_senders_base_port + index,
+                )
+                for index, channel in enumerate(CHAT_CHANNELS)
+            ),
         ]
 
     @property
@@ -170,8 +197,11 @@ class Stack:
         )
         progress(f"webhook sink on {self.webhook_sink_url}/ → {self.webhook_dir}")
         if services:
-            for spec in self.services:
-                self._start_service(spec)
+            # All start at once (each takes a few seconds to join its consumer groups), then
+            # each is awaited in order.
+            pending = [(spec, self._start_service(spec)) for spec in self.services]
+            for spec, process in pending:
+                self._wait_ready(spec, process)
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
             progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
 
@@ -179,9 +209,12 @@ class Stack:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
         _wait(lambda: port_open(port), 20, f"{process.name} on port {port}", process)
 
-    def _start_service(self, spec: ServiceSpec) -> None:
+    def _start_service(self, spec: ServiceSpec) -> ManagedProcess:
         process = self.process(spec.name)
         process.start([sys.executable, *spec.argv], env=spec.env(self.settings))
+        return process
+
+    def _wait_ready(self, spec: ServiceSpec, process: ManagedProcess) -> None:
         _wait(
             lambda: _http_ok(f"http://127.0.0.1:{spec.port}/readyz"),
             90,
