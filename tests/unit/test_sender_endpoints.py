@@ -95,3 +95,17 @@ async def test_the_endpoints_remembered_are_bounded_and_idle_ones_go_first():
 def test_limits_refuse_nonsense(kwargs):
     with pytest.raises(ValueError, match="rate_per_s >= 0"):
         EndpointLimits(**kwargs)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])  # waiting for a place, or for the rate
+async def test_a_request_cancelled_while_waiting_gives_its_place_back(concurrency):
+    limits = EndpointLimits(rate_per_s=0.5, concurrency=concurrency)
+    async with limits.slot("http://a.example/"):  # uses the burst of one
+        waiting = asyncio.create_task(hit(limits, "http://a.example/", []))
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    endpoint = limits._endpoints["a.example"]
+    assert endpoint.users == 0
+    assert endpoint.in_flight._value == concurrency

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -35,6 +33,39 @@ class _Endpoint:
     rate: AsyncLimiter | None
     in_flight: asyncio.Semaphore
     users: int = 0  # requests holding or waiting for this endpoint's limits
+
+
+class _Slot:
+    """One request's place at an endpoint (a class, not an async generator: it is per request,
+    and generators cost more)."""
+
+    __slots__ = ("_endpoint", "_entered")
+
+    def __init__(self, endpoint: _Endpoint) -> None:
+        self._endpoint = endpoint
+        self._entered = False
+
+    async def __aenter__(self) -> None:
+        endpoint = self._endpoint
+        endpoint.users += 1
+        try:
+            await endpoint.in_flight.acquire()
+        except BaseException:
+            endpoint.users -= 1
+            raise
+        self._entered = True
+        try:
+            if endpoint.rate is not None:
+                await endpoint.rate.acquire()
+        except BaseException:
+            await self.__aexit__()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._entered:
+            self._entered = False
+            self._endpoint.in_flight.release()
+            self._endpoint.users -= 1
 
 
 def endpoint_of(url: str) -> str:
@@ -71,18 +102,10 @@ class EndpointLimits:
     def __len__(self) -> int:
         return len(self._endpoints)
 
-    @asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
-        """Wait until a request to `url`'s endpoint may start; hold its place until it ends."""
-        endpoint = self._endpoint(endpoint_of(url))
-        endpoint.users += 1
-        try:
-            async with endpoint.in_flight:
-                if endpoint.rate is not None:
-                    await endpoint.rate.acquire()
-                yield
-        finally:
-            endpoint.users -= 1
+    def slot(self, url: str) -> _Slot:
+        """`async with limits.slot(url)`: wait until a request to `url`'s endpoint may start,
+        and hold its place until the block ends."""
+        return _Slot(self._endpoint(endpoint_of(url)))
 
     def _endpoint(self, key: str) -> _Endpoint:
         endpoint = self._endpoints.get(key)
