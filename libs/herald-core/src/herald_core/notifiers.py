@@ -36,6 +36,7 @@ class WebhookFormat(StrEnum):
     SLACK = "slack"
     FLOWDOCK = "flowdock"
     GITTER = "gitter"
+    CONVOX = "convox"
 
 
 class Selection(BaseModel):

@@ -38,7 +38,18 @@ WRITABLE = frozenset(
         "preset",
     }
 )
-SECRET_KEYS = frozenset({"secret", "secrets", "token", "auth_token", "bot_token", "flow_token"})
+SECRET_KEYS = frozenset(
+    {
+        "secret",
+        "secrets",
+        "token",
+        "auth_token",
+        "bot_token",
+        "flow_token",
+        "convox_signing_key",
+        "convox_signing_keys",
+    }
+)
 MASK = "********"
 FORBIDDEN_HEADERS = frozenset(
     {
@@ -250,6 +261,7 @@ def _check_webhook_extras(data: Mapping[str, Any], errors: Errors) -> None:
         errors.setdefault("type_data.secrets", []).append(
             "must be a list of at most 2 more secrets (whsec_…), newest first, during a rotation"
         )
+    _check_convox_keys(data, errors)
     headers = data.get("headers")
     if headers is None:
         return
@@ -261,6 +273,43 @@ def _check_webhook_extras(data: Mapping[str, Any], errors: Errors) -> None:
             errors.setdefault("type_data.headers", []).append(f"{name!r} cannot be set")
         elif not isinstance(value, str) or any(c in value for c in "\r\n\x00") or len(value) > 2000:
             errors.setdefault("type_data.headers", []).append(f"{name!r} has an invalid value")
+
+
+CONVOX_KEY_MAX = 500
+CONVOX_MORE_KEYS = 3  # Convox: up to 4 keys during a rotation
+
+
+def _check_convox_keys(data: Mapping[str, Any], errors: Errors) -> None:
+    """`convox_signing_key` (+ `convox_signing_keys` during a rotation): format `convox` only."""
+    key, more = data.get("convox_signing_key"), data.get("convox_signing_keys")
+    if key is None and more is None:
+        return
+    if data.get("format") != "convox":
+        errors.setdefault("type_data.format", []).append(
+            "must be convox when a convox_signing_key is set"
+        )
+    if key is not None and not _convox_key(key):
+        errors.setdefault("type_data.convox_signing_key", []).append(
+            f"must be a string of 16 to {CONVOX_KEY_MAX} printable characters"
+        )
+    if more is not None and (
+        not isinstance(more, list)
+        or len(more) > CONVOX_MORE_KEYS
+        or not all(_convox_key(k) for k in more)
+        or key is None
+    ):
+        errors.setdefault("type_data.convox_signing_keys", []).append(
+            f"must be a list of at most {CONVOX_MORE_KEYS} older keys, beside a convox_signing_key"
+        )
+
+
+def _convox_key(key: Any) -> bool:
+    return (
+        isinstance(key, str)
+        and 16 <= len(key) <= CONVOX_KEY_MAX
+        and key.isprintable()
+        and key.isascii()
+    )
 
 
 def _check_email(data: Mapping[str, Any], errors: Errors) -> None:

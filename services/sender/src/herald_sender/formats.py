@@ -17,6 +17,9 @@
                  owner id), all as in the `ce_*` headers on `notify.events`; `data` is the
                  envelope.
 
+    convox       Convox's webhook JSON (`action`, `status`, `timestamp`, `data`), signed with
+                 `Convox-Signature` when the notifier has a key (`herald_sender.convox`)
+
     slack        Clever Cloud's hook formats (seed 001): the chat payloads of `herald_sender.chat`,
     flowdock     rendered with the sender's `ChatOptions`, signed like every other webhook
     gitter
@@ -38,6 +41,7 @@ from herald_core.errors import FailureReason, PermanentDeliveryError
 from herald_core.notifiers import WebhookFormat
 
 from herald_sender.chat import WEBHOOK_FORMAT_RENDERERS, ChatOptions
+from herald_sender.convox import render_convox
 from herald_sender.signing import timestamp_of
 
 JSON = "application/json"
@@ -160,4 +164,5 @@ _RENDERERS: Mapping[WebhookFormat, Callable[[Delivery, datetime], bytes]] = {
     WebhookFormat.SCALINGO: lambda delivery, now: _dumps(scalingo_body(delivery)),
     WebhookFormat.CLOUD66: lambda delivery, now: _dumps(cloud66_body(delivery, now)),
     WebhookFormat.CLOUDEVENTS: lambda delivery, now: _dumps(cloudevents_body(delivery)),
+    WebhookFormat.CONVOX: render_convox,
 }

@@ -3,7 +3,8 @@
 The notifier's `type_data` (validated by the API at creation, read defensively here):
 
     webhook_url   where to POST (the SSRF-safe client checks it again on every attempt)
-    format        raw (default) | scalingo | cloud66 | cloudevents (`herald_sender.formats`)
+    format        raw (default) | scalingo | cloud66 | cloudevents | convox | … (`formats`)
+    convox_signing_key(s)  format convox: `Convox-Signature` keys (`herald_sender.convox`)
     secret        "whsec_…", and `secrets: [...]` during a rotation (`herald_sender.signing`)
     headers       {name: value} added to every request
 
@@ -24,11 +25,13 @@ from typing import Any, ClassVar, Self
 
 from herald_core.deliveries import Delivery
 from herald_core.errors import FailureReason, PermanentDeliveryError
+from herald_core.notifiers import WebhookFormat
 from herald_core.topics import Channel
 
 from herald_sender.channels import SendReport
 from herald_sender.chat import ChatOptions
 from herald_sender.classify import classify_http
+from herald_sender.convox import convox_headers
 from herald_sender.endpoints import EndpointLimits
 from herald_sender.formats import content_type, render_body, webhook_format
 from herald_sender.outcomes import RESPONSE_EXCERPT_MAX
@@ -56,6 +59,7 @@ RESERVED_HEADERS = frozenset(
         "content-length",
         "content-type",
         EVENT_TYPE_HEADER,
+        "convox-signature",
         *SIGNING_HEADERS,
     }
 )
@@ -101,6 +105,8 @@ def render_webhook(
         EVENT_TYPE_HEADER: delivery.event.type,
         **signing_headers(type_data, delivery.id, now, body),
     }
+    if fmt is WebhookFormat.CONVOX:  # Convox's own signature, beside Standard Webhooks'
+        own.update(convox_headers(type_data, now, body))
     return WebhookRequest(url=url, body=body, headers={**custom_headers(type_data), **own})
 
 
