@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://herald@127.0.0.1:15432/herald"
+
+
+class OAuthProviderSettings(BaseModel):
+    """A chat service's OAuth 2 endpoints and this deployment's client (Convox integrations)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    authorize_url: str
+    token_url: str
+    scope: str
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+
+
+SLACK_OAUTH = OAuthProviderSettings(
+    authorize_url="https://slack.com/oauth/v2/authorize",
+    token_url="https://slack.com/api/oauth.v2.access",  # noqa: S106 - a URL
+    scope="incoming-webhook",
+)
+DISCORD_OAUTH = OAuthProviderSettings(
+    authorize_url="https://discord.com/oauth2/authorize",
+    token_url="https://discord.com/api/oauth2/token",  # noqa: S106 - a URL
+    scope="webhook.incoming",
+)
 
 
 class ApiSettings(BaseSettings):
@@ -59,4 +83,20 @@ class ApiSettings(BaseSettings):
     )
     notifier_test_max_waiting: int = Field(
         default=100, ge=1, description="Notifier tests awaiting their result at once; more get 503"
+    )
+    # Convox organisation integrations (integrations_api): OAuth 2 with Slack and Discord.
+    slack_oauth: OAuthProviderSettings = Field(
+        default=SLACK_OAUTH, description="Slack's OAuth endpoints and this app's client id/secret"
+    )
+    discord_oauth: OAuthProviderSettings = Field(
+        default=DISCORD_OAUTH, description="Discord's OAuth endpoints and this app's client"
+    )
+    oauth_state_ttl_s: int = Field(
+        default=600, ge=30, description="How long an authorize link's `state` may be used"
+    )
+    oauth_timeout_s: float = Field(default=10.0, gt=0, description="The code exchange's timeout")
+    integrations_done_url: str | None = Field(
+        default=None,
+        description="Where the OAuth callback sends the browser once connected (302, with"
+        " `integration` and `provider` in the query); unset: a JSON answer",
     )
