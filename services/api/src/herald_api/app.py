@@ -26,9 +26,11 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from herald_api import (
+    audit_api,
     catalog_api,
     directory_api,
     history_api,
+    integrations_api,
     notifier_health_api,
     notifier_test_api,
     notifiers_api,
@@ -94,6 +96,8 @@ def build_app(
         redeliver_api,
         simulate_api,
         unsubscribe_api,
+        integrations_api,
+        audit_api,
         openapi,
     ):
         module.add_routes(app)

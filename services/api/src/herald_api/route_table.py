@@ -82,6 +82,14 @@ PATH_PARAMS = {
         "id", "path", "The collaborator's, notifier's or delivery's id", ID_SCHEMA, True, "no-1"
     ),
     "owner": Param("owner", "path", "The owner's id", ID_SCHEMA, True, "org-1"),
+    "provider": Param(
+        "provider",
+        "path",
+        "The chat service of a Convox integration",
+        {"type": "string", "enum": ["slack", "discord"]},
+        True,
+        "slack",
+    ),
     "user": Param("user", "path", "The user's id", ID_SCHEMA, True, "us-1"),
     "token": Param(
         "token",
@@ -480,7 +488,83 @@ ROUTES = (
     ),
 )
 
+AUDIT_FILTERS = (
+    Param("app", "query", "Only this app's entries (its id or name)", {"type": "string"}),
+    Param("type", "query", "Only this event type", {"type": "string"}, example="app:budget:set"),
+    Param("since", "query", "Events at or after this RFC 3339 time", TIME),
+    Param("until", "query", "Events before this RFC 3339 time", TIME),
+    Param(
+        "limit",
+        "query",
+        f"Items per page, {DEFAULT_LIMIT} by default; more than {MAX_LIMIT} is capped",
+        {"type": "integer", "minimum": 1},
+    ),
+    Param("cursor", "query", "The `next_cursor` of the previous page", {"type": "string"}),
+)
+ROUTES = (
+    *ROUTES,
+    Route(
+        "GET",
+        "/v1/owners/{owner}/integrations/{provider}/authorize",
+        "Connect Slack or Discord to an organisation: redirect to the provider (OAuth 2)",
+        "integrations",
+        {
+            302: Answer("To the provider's consent page, with client_id, scope and state"),
+            503: _problem("No OAuth client is configured for this provider"),
+        },
+        description="Convox's organisation integrations. The `state` is random, single-use,"
+        " bound to the owner and expires (`oauth_state_ttl_s`). Once connected, the"
+        " integration forwards every event of every rack of the owner, audit-only ones"
+        " excepted.",
+    ),
+    Route(
+        "GET",
+        "/v1/integrations/{provider}/callback",
+        "The OAuth 2 callback: exchange the code, create the integration",
+        "integrations",
+        {
+            201: _ok(w.IntegrationAnswer, "Connected"),
+            302: Answer("Connected; to `integrations_done_url` when it is set"),
+            400: _problem("Unknown, expired or used state; or the provider refused the code"),
+            502: _problem("The provider could not be reached, or answered no usable webhook"),
+        },
+        auth=Auth.PUBLIC,
+        params=(
+            Param("code", "query", "The provider's authorization code", {"type": "string"}),
+            Param("state", "query", "The state of the authorize redirect", {"type": "string"}),
+            Param("error", "query", "The provider's error (the user declined)", {"type": "string"}),
+        ),
+        description="Public: the browser arrives from the provider; the state is the credential.",
+    ),
+    Route(
+        "GET",
+        "/v1/owners/{owner}/integrations",
+        "List an organisation's Slack and Discord integrations",
+        "integrations",
+        {200: _ok(w.IntegrationList)},
+        description="Webhook URLs are not shown (Discord's carries its token).",
+    ),
+    Route(
+        "DELETE",
+        "/v1/owners/{owner}/integrations/{id}",
+        "Remove an integration: its notifications stop",
+        "integrations",
+        {204: NO_CONTENT},
+    ),
+    Route(
+        "GET",
+        "/v1/owners/{owner}/audit-log",
+        "List an owner's audit-only events (recorded, never forwarded), newest first",
+        "integrations",
+        {200: _ok(w.AuditLog)},
+        params=AUDIT_FILTERS,
+        description="Convox's budget-configuration and override events. Keyset pages with"
+        " `limit` and the opaque `next_cursor`.",
+    ),
+)
+
 TAGS = {
+    "integrations": "Convox's organisation integrations (Slack, Discord over OAuth) and audit log",
     "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
     "catalog": "Platforms, event types and categories (public, like Scalingo's)",
     "apps": "Apps and their collaborators, as the PaaS registers them",

@@ -94,12 +94,19 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         and request.path not in PUBLIC_PATHS
         and request.path != "/v1/tokens/exchange"
         and not request.path.startswith("/v1/unsubscribe/")  # one-click links: the token is the key
+        and not _is_oauth_callback(request.path)  # from the provider: the state is the key
     ):
         caller = await authenticate(request, request.headers.get("Authorization"))
         if caller is None:
             raise ApiProblem(401, "a valid bearer token is required", kind="unauthorized")
         request[PRINCIPAL] = caller
     return await handler(request)
+
+
+def _is_oauth_callback(path: str) -> bool:
+    """`/v1/integrations/{provider}/callback` (integrations_api): public."""
+    parts = path.split("/")
+    return len(parts) == 5 and parts[2] == "integrations" and parts[4] == "callback"
 
 
 def add_routes(app: web.Application) -> None:

@@ -554,3 +554,44 @@ class AlertCreateBody(Closed):
 
 class AlertPatchBody(Closed):
     alert: AlertPatch
+
+
+# Convox organisation integrations and the audit log (integrations_api, audit_api).
+
+
+class Integration(BaseModel):
+    id: str = Field(description="The owner-scoped notifier's id", examples=["no-6c1f…"])
+    owner_id: str = Field(examples=["org-1"])
+    provider: Literal["slack", "discord"]
+    name: str = Field(examples=["Slack #deploys (organisation integration)"])
+    channel: str | None = Field(description="Where the provider posts", examples=["#deploys"])
+    workspace: str | None = Field(
+        description="Slack's workspace name, Discord's guild id", examples=["Acme"]
+    )
+    active: bool
+    created_at: AwareDatetime | None
+
+
+class IntegrationAnswer(BaseModel):
+    integration: Integration
+
+
+class IntegrationList(BaseModel):
+    integrations: list[Integration]
+
+
+class AuditEntry(BaseModel):
+    id: str = Field(description="The event's id")
+    type: str = Field(examples=["app:budget:set"])
+    created_at: AwareDatetime
+    owner_id: str | None
+    app_id: str | None
+    app_name: str | None
+    rack: str | None
+    actor: str | None = Field(examples=["alice@example.com"])
+    event: dict[str, JsonValue] = Field(description="The event as it was on notify.events")
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditEntry]
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last page")
