@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from herald_api import (
+    alerts_api,
     audit_api,
     catalog_api,
     directory_api,
@@ -91,6 +92,7 @@ def build_app(
         directory_api,
         notifier_test_api,
         notifiers_api,
+        alerts_api,
         notifier_health_api,
         history_api,
         redeliver_api,

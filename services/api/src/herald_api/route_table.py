@@ -304,6 +304,63 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/v1/apps/{app}/alerts",
+        "List an app's alerts",
+        "alerts",
+        {200: _ok(w.AlertList)},
+        params=PAGE,
+        description="Without `page` or `per_page`, every alert of the app (at most 100).",
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/alerts",
+        "Create an alert",
+        "alerts",
+        {
+            201: _ok(w.AlertAnswer, "Created", "ETag", "Location", "Idempotent-Replayed"),
+            409: _problem("A request with this Idempotency-Key is still in progress"),
+        },
+        body=w.AlertCreateBody,
+        params=(IDEMPOTENCY_KEY,),
+        description="Scalingo's encodings: `duration_before_trigger` in nanoseconds,"
+        " `remind_every` as a Go duration string (nanoseconds accepted). `notifiers` must be"
+        " notifiers of the app. Emits `alert_added`.",
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/alerts/{id}",
+        "Show an alert",
+        "alerts",
+        {200: _ok(w.AlertAnswer, "OK", "ETag")},
+    ),
+    *(
+        Route(
+            method,
+            "/v1/apps/{app}/alerts/{id}",
+            "Update an alert",
+            "alerts",
+            {
+                200: _ok(w.AlertAnswer, "Updated", "ETag"),
+                412: _problem("The alert changed since the `If-Match` ETag"),
+            },
+            body=w.AlertPatchBody,
+            params=(IF_MATCH,),
+            description="Absent members are unchanged (PUT is the same, as at Scalingo).",
+        )
+        for method in ("PATCH", "PUT")
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/alerts/{id}",
+        "Delete an alert",
+        "alerts",
+        {204: NO_CONTENT, 412: _problem("The alert changed since the `If-Match` ETag")},
+        params=(IF_MATCH,),
+        description="Emits `alert_deleted`; the app's last alert leaves a tombstone on"
+        " `notify.config.alerts`.",
+    ),
+    Route(
+        "GET",
         "/livez",
         "Liveness",
         "health",
@@ -571,6 +628,7 @@ TAGS = {
     "owners": "Organisations and accounts, and their members",
     "users": "Users, for their contact details",
     "notifiers": "Scalingo's notifiers API, plus Herald's presets",
+    "alerts": "Scalingo's metric alerts: thresholds that notify the notifiers they list",
     "routing": "Explain the router's decisions",
     "deliveries": "Delivery history: every attempt, as the senders reported it",
     "health": "Probes and metrics",
