@@ -4,7 +4,8 @@
     transaction (HistorySink) → commit the offsets
 
 A second consumer group on the same topic tracks endpoint health (tracker.py): it disables,
-through the config API, a notifier whose endpoint keeps failing.
+through the config API, a notifier whose endpoint keeps failing. A third group, on
+`notify.events`, keeps the audit-only events in the audit log (audit.py).
 
 Start-up waits for the history tables (the api's migrations create them; `/readyz` says 503
 until then), and only then joins the group, so no batch fails for want of a table.
@@ -31,6 +32,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from herald_recorder import store
+from herald_recorder.audit import AuditRecorder
 from herald_recorder.disabler import ApiDisabler
 from herald_recorder.metrics import RecorderMetrics, ResultOutcome
 from herald_recorder.rows import Unrecordable, recordable
@@ -67,6 +69,7 @@ class RecorderService:
         self._schema_ready = False
         self._consuming = False
         self.tracker: HealthTracker | None = None
+        self.audit: AuditRecorder | None = None
         self._disabler: ApiDisabler | None = None
         self._exits = contextlib.AsyncExitStack()
 
@@ -101,6 +104,9 @@ class RecorderService:
         self.tasks.start(self._record(), "recorder-loop")
         if self.settings.health_enabled:
             await self._start_tracker()
+        if self.settings.audit_enabled:
+            self.audit = AuditRecorder(self.settings, self.pool, self._stop)
+            self.tasks.start(self.audit.run(), "audit-log")
         return self
 
     async def _start_tracker(self) -> None:

@@ -41,6 +41,11 @@ class RecorderSettings(BaseSettings):
     # Endpoint health (health.py): a second consumer group on the same topic.
     health_enabled: bool = Field(default=True, description="Track endpoint health at all")
     health_group_id: str = "herald-recorder-health"
+    # The audit log (audit.py): a third consumer group, on notify.events.
+    audit_enabled: bool = Field(
+        default=True, description="Record the audit-only events of notify.events (audit_log)"
+    )
+    audit_group_id: str = "herald-recorder-audit"
     health_window_s: float = Field(
         default=5 * 86_400.0,
         gt=0,
