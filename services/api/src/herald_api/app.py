@@ -26,12 +26,14 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from herald_api import (
+    account_notifications_api,
     alerts_api,
     audit_api,
     catalog_api,
     directory_api,
     history_api,
     integrations_api,
+    legacy_notifications_api,
     notifier_health_api,
     notifier_test_api,
     notifiers_api,
@@ -100,6 +102,8 @@ def build_app(
         unsubscribe_api,
         integrations_api,
         audit_api,
+        legacy_notifications_api,
+        account_notifications_api,
         openapi,
     ):
         module.add_routes(app)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from herald_api import directory_store as store
 from herald_api import notifier_store
+from herald_api.account_defaults import ensure_email_notifier
 from herald_api.context import context, parse, principal
 from herald_api.defaults import default_notifier
 from herald_api.outbox import enqueue_event
@@ -325,6 +326,8 @@ async def put_user(request: web.Request) -> web.Response:
         created, owners, apps = await store.upsert_user(
             connection, user_id, email=body.email, name=body.name, username=body.username
         )
+        if created:  # Cloud 66: e-mail account notifications are on for every new user
+            await ensure_email_notifier(connection, user_id, context(request).clock())
         for owner_id in owners:
             await store.publish_owner(connection, owner_id)
         for app_id in apps:

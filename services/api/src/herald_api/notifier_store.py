@@ -49,6 +49,27 @@ async def list_for_app(
     return [], int(total)
 
 
+async def list_by_face(
+    connection: asyncpg.Connection,
+    face: str,
+    *,
+    app_id: str | None = None,
+    user_id: str | None = None,
+) -> list[Notifier]:
+    """The notifiers another platform's face made (`type_data.face`), of an app or a user,
+    oldest first."""
+    rows = await connection.fetch(
+        "SELECT document FROM notifiers WHERE document->'type_data'->>'face' = $1"
+        " AND (($2::text IS NOT NULL AND scope = 'app' AND app_id = $2)"
+        " OR ($3::text IS NOT NULL AND scope = 'user' AND user_id = $3))"
+        " ORDER BY created_at, id",
+        face,
+        app_id,
+        user_id,
+    )
+    return [_notifier(r) for r in rows]
+
+
 async def publish(
     connection: asyncpg.Connection, notifier_id: str, notifier: Notifier | None
 ) -> None:

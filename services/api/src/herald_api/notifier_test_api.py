@@ -60,7 +60,8 @@ async def notifier_of(connection: asyncpg.Connection, app: AppEntry, notifier_id
     return notifier
 
 
-async def _request_of(request: web.Request) -> NotifierTestRequest:
+async def read_test_request(request: web.Request) -> NotifierTestRequest:
+    """The optional body. Raises ApiProblem 400/422 on a bad one."""
     if not (await request.read()).strip():
         return NotifierTestRequest()  # Scalingo's clients send no body
     return parse(NotifierTestRequest, await read_json(request))
@@ -121,9 +122,15 @@ async def _test_delivery(request: web.Request, wanted: NotifierTestRequest) -> D
     return Delivery.for_(event, notifier, now, recipients=recipients)
 
 
-async def run_notifier_test(request: web.Request) -> web.Response:
-    wanted = await _request_of(request)
-    delivery = await _test_delivery(request, wanted)
+async def await_test_result(request: web.Request, delivery: Delivery) -> DeliveryResult:
+    """Queue a test delivery (one attempt, never retried) and wait for its result.
+
+    Other faces' test actions call this too (Cloud 66's account webhook test).
+
+    Raises:
+        ApiProblem: 503 when too many tests wait or the broker refused it, 504 without a result
+            within `notifier_test_timeout_s`.
+    """
     timeout_s = context(request).settings.notifier_test_timeout_s
     try:
         async with request.app[RESULT_WAITERS].wait_for(delivery.id) as result:
@@ -133,7 +140,7 @@ async def run_notifier_test(request: web.Request) -> web.Response:
             log.info(
                 "notifier_test_queued", delivery_id=delivery.id, notifier_id=delivery.notifier.id
             )
-            answer = await asyncio.wait_for(result, timeout_s)
+            return await asyncio.wait_for(result, timeout_s)
     except TooManyWaiters:
         raise ApiProblem(
             503, "too many notifier tests are waiting; try again shortly", kind="busy"
@@ -149,7 +156,12 @@ async def run_notifier_test(request: web.Request) -> web.Response:
             f"no result within {timeout_s:g}s: is the {delivery.channel.value} sender running?",
             kind="test-timeout",
         ) from None
-    return json_response({"test": result_json(answer)})
+
+
+async def run_notifier_test(request: web.Request) -> web.Response:
+    wanted = await read_test_request(request)
+    delivery = await _test_delivery(request, wanted)
+    return json_response({"test": result_json(await await_test_result(request, delivery))})
 
 
 def add_routes(app: web.Application) -> None:

@@ -20,6 +20,7 @@ from herald_core.unsubscribe import MAX_TOKEN_LENGTH
 from pydantic import BaseModel
 
 from herald_api import wire_models as w
+from herald_api.account_notifications_api import AccountNotificationsBody
 from herald_api.directory_api import ID_MAX_LENGTH, ID_PATTERN
 from herald_api.history_api import DEFAULT_LIMIT, MAX_LIMIT
 from herald_api.notifier_health_api import NotifierDisableBody
@@ -620,6 +621,86 @@ ROUTES = (
     ),
 )
 
+FACES_NOTE = "A thin face over the one notifier model (docs/faces.md)."
+ROUTES = (
+    *ROUTES,
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifications",
+        "List an app's notifications (Scalingo's legacy API)",
+        "notifications",
+        {200: _ok(w.LegacyNotificationList)},
+        description=FACES_NOTE + " Each notification is an app notifier, also listed by"
+        " `GET /v1/apps/{app}/notifiers`.",
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifications",
+        "Add a notification: deployment events to a webhook or a Slack channel",
+        "notifications",
+        {201: _ok(w.LegacyNotificationAnswer, "Created")},
+        body=w.LegacyNotificationCreateBody,
+        description="The type is read from `webhook_url` (a Slack incoming webhook makes `slack`,"
+        " any other URL `webhook`). Enabled by default; a second enabled notification of one type"
+        " is a 422. Only deployment events are sent: seed 002's JSON to a webhook, a message to"
+        " Slack.",
+    ),
+    Route(
+        "PATCH",
+        "/v1/apps/{app}/notifications/{id}",
+        "Change a notification's URL or enable/disable it",
+        "notifications",
+        {200: _ok(w.LegacyNotificationAnswer, "Updated")},
+        body=w.LegacyNotificationPatchBody,
+        description="A URL of another type is refused (a `slack` notification takes Slack URLs"
+        " only), and so is enabling a second notification of one type (422).",
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/notifications/{id}",
+        "Remove a notification",
+        "notifications",
+        {204: NO_CONTENT},
+    ),
+    Route(
+        "GET",
+        "/v1/users/{user}/account_notifications",
+        "A user's account notifications: event types by channels (Cloud 66)",
+        "account_notifications",
+        {200: _ok(w.AccountNotificationsAnswer)},
+        description=FACES_NOTE + " One user notifier per channel set up; e-mail is on by default"
+        " for every type but `account_suspended`. Admin tokens, or the owner token of the user's"
+        " own account.",
+    ),
+    Route(
+        "PATCH",
+        "/v1/users/{user}/account_notifications",
+        "Change channel settings and per-type toggles",
+        "account_notifications",
+        {200: _ok(w.AccountNotificationsAnswer, "Updated")},
+        body=AccountNotificationsBody,
+        description="`channels` merges each channel's settings (`null` removes a channel);"
+        " `event_types` switches types on or off per channel. A type can be switched on only on"
+        " a channel that is set up.",
+    ),
+    Route(
+        "POST",
+        "/v1/users/{user}/account_notifications/webhook/test",
+        "Send a sample account event to the user's webhook, and answer how it went",
+        "account_notifications",
+        {
+            200: _ok(w.NotifierTestAnswer, "The attempt's result, whatever its outcome"),
+            409: _problem("The webhook channel is not set up"),
+            503: _problem("Too many tests are waiting, or the broker did not take the delivery"),
+            504: _problem("No result in time: is the webhook sender running?"),
+        },
+        body=NotifierTestRequest,
+        body_required=False,
+        description="The body is optional: `event_type` picks an account type (`server.stopped`"
+        " by default). The payload is Cloud 66's: the event plus `timestamp` and `event_type`.",
+    ),
+)
+
 TAGS = {
     "integrations": "Convox's organisation integrations (Slack, Discord over OAuth) and audit log",
     "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
@@ -630,6 +711,8 @@ TAGS = {
     "notifiers": "Scalingo's notifiers API, plus Herald's presets",
     "alerts": "Scalingo's metric alerts: thresholds that notify the notifiers they list",
     "routing": "Explain the router's decisions",
+    "notifications": "Scalingo's legacy notifications API (deployment events only)",
+    "account_notifications": "Cloud 66's account notifications: per-type, per-channel toggles",
     "deliveries": "Delivery history: every attempt, as the senders reported it",
     "health": "Probes and metrics",
     "reference": "This document",

@@ -595,3 +595,90 @@ class AuditEntry(BaseModel):
 class AuditLog(BaseModel):
     entries: list[AuditEntry]
     next_cursor: str | None = Field(description="The next page's `cursor`; null on the last page")
+
+
+# --- other platforms' faces: Scalingo's legacy notifications, Cloud 66 account notifications --
+
+
+class LegacyNotification(BaseModel):
+    """Seed 002's notification: a notifier underneath (`GET /v1/apps/{app}/notifiers` too)."""
+
+    id: str = Field(examples=["no-824fd8bb-0efe-4b7b-9605-1b98110abeef"])
+    app_id: str = Field(examples=["app-1"])
+    type: Literal["webhook", "slack"] = Field(description="Read from `webhook_url`")
+    webhook_url: str = Field(examples=["https://hooks.slack.com/services/TXXXX/BXXXX/XXXXXXXX"])
+    active: bool
+
+
+class LegacyNotificationIn(Closed):
+    webhook_url: str = Field(
+        min_length=1,
+        description="A Slack incoming webhook makes a `slack` notification, any other URL a"
+        " `webhook` one (deployment events as seed 002's JSON)",
+        examples=["https://example.com/hooks/scalingo"],
+    )
+    active: bool | Literal["true", "false"] = Field(
+        default=True, description="Enabled by default; one enabled notification per type"
+    )
+    id: str | SkipJsonSchema[None] = Field(default=None, description=IGNORED)
+    app_id: str | SkipJsonSchema[None] = Field(default=None, description=IGNORED)
+    type: Literal["webhook", "slack"] | SkipJsonSchema[None] = Field(
+        default=None, description="Read-only: must match the type the URL makes"
+    )
+
+
+class LegacyNotificationPatch(LegacyNotificationIn):
+    webhook_url: str | SkipJsonSchema[None] = Field(  # type: ignore[assignment]
+        default=None,
+        min_length=1,
+        description="A URL of the notification's own type (a Slack URL for `slack`)",
+        examples=["https://example.com/hooks/scalingo"],
+    )
+    active: bool | Literal["true", "false"] | SkipJsonSchema[None] = None  # type: ignore[assignment]
+
+
+class LegacyNotificationCreateBody(Closed):
+    notification: LegacyNotificationIn
+
+
+class LegacyNotificationPatchBody(Closed):
+    notification: LegacyNotificationPatch
+
+
+class LegacyNotificationAnswer(BaseModel):
+    notification: LegacyNotification
+
+
+class LegacyNotificationList(BaseModel):
+    notifications: list[LegacyNotification]
+
+
+class AccountChannel(BaseModel):
+    """One channel of a user's account notifications and its settings (secrets masked)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    configured: bool = Field(description="Whether the channel is set up (it has a notifier)")
+    notifier_id: str | None = Field(description="The notifier underneath, if any")
+    active: bool = Field(description="False when endpoint health disabled the channel")
+
+
+class AccountEventType(BaseModel):
+    id: str = Field(examples=["server.stopped"])
+    name: str = Field(examples=["Server stopped"])
+    description: str
+    channels: dict[str, bool] = Field(
+        description="Channel name → enabled", examples=[{"email": True, "webhook": False}]
+    )
+
+
+class AccountNotifications(BaseModel):
+    user_id: str = Field(examples=["us-1"])
+    channels: dict[str, AccountChannel] = Field(
+        description="email (the user's address), slack, webhook, hipchat, ios_push, browser"
+    )
+    event_types: list[AccountEventType]
+
+
+class AccountNotificationsAnswer(BaseModel):
+    account_notifications: AccountNotifications

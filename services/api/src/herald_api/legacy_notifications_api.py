@@ -1,0 +1,159 @@
+"""Scalingo's legacy notifications API (seed 002, docs/faces.md), on the one notifier model:
+
+GET    /v1/apps/{app}/notifications        200 {"notifications": [...]}
+POST   /v1/apps/{app}/notifications        201 {"notification": {...}}
+PATCH  /v1/apps/{app}/notifications/{id}   200 {"notification": {...}}
+DELETE /v1/apps/{app}/notifications/{id}   204
+
+Each notification is a notifier (`herald_api.legacy_notifications`), stored, published and
+routed like any other, and listed by `GET /v1/apps/{app}/notifiers` too. Changes emit
+`notifier_added`, `notifier_edited` and `notifier_removed`, as the notifiers API does. The app's
+row is locked while a change is checked against the app's other notifications, so two requests
+cannot both enable a notification of one type.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+from herald_core.directory import AppEntry
+from herald_core.notifiers import Notifier
+
+from herald_api import notifier_store
+from herald_api.context import context
+from herald_api.directory_api import visible_app
+from herald_api.legacy_notifications import (
+    FACE,
+    conflict,
+    conflict_errors,
+    is_legacy,
+    notification_from_create,
+    notification_patched,
+    to_wire,
+)
+from herald_api.notifier_face import InvalidNotifier, new_notifier_id
+from herald_api.outbox import enqueue_event
+from herald_api.platform_events import notifier_event
+from herald_api.web import invalid, json_response, not_found, read_json, storable, wrapped
+
+
+def _answer(notifier: Notifier, status: int = 200) -> web.Response:
+    return json_response({"notification": to_wire(notifier)}, status=status)
+
+
+async def _app_locked(connection: asyncpg.Connection, request: web.Request) -> AppEntry:
+    app = await visible_app(connection, request, request.match_info["app"])
+    await connection.execute("SELECT 1 FROM apps WHERE id = $1 FOR UPDATE", app.id)
+    return app
+
+
+async def _notification_of(
+    connection: asyncpg.Connection, app: AppEntry, notification_id: str
+) -> Notifier:
+    notifier = (
+        await notifier_store.load(connection, notification_id, lock=True)
+        if storable(notification_id)
+        else None
+    )
+    if notifier is None or notifier.app_id != app.id or not is_legacy(notifier):
+        raise not_found(f"notification {notification_id}")
+    return notifier
+
+
+async def _refuse_a_second_enabled(
+    connection: asyncpg.Connection, app: AppEntry, notifier: Notifier
+) -> None:
+    others = await notifier_store.list_by_face(connection, FACE, app_id=app.id)
+    other = conflict(notifier, others)
+    if other is not None:
+        raise invalid(conflict_errors(notifier, other))
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    async with context(request).pool.acquire() as connection:
+        app = await visible_app(connection, request, request.match_info["app"])
+        notifiers = await notifier_store.list_by_face(connection, FACE, app_id=app.id)
+    return json_response({"notifications": [to_wire(n) for n in notifiers if is_legacy(n)]})
+
+
+async def create_notification(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = wrapped(await read_json(request), "notification")
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        app = await _app_locked(connection, request)
+        now = ctx.clock()
+        try:
+            notifier = notification_from_create(
+                body,
+                notifier_id=new_notifier_id(),
+                app_id=app.id,
+                owner_id=app.owner_id,
+                now=now,
+                allow_loopback=ctx.settings.allow_loopback_targets,
+                chat_hosts=ctx.settings.chat_hosts,
+            )
+        except InvalidNotifier as error:
+            raise invalid(error.errors) from None
+        await _refuse_a_second_enabled(connection, app, notifier)
+        await notifier_store.insert(connection, notifier)
+        await enqueue_event(
+            connection,
+            notifier_event(
+                "notifier_added", notifier, now=now, owner_id=app.owner_id, app_name=app.name
+            ),
+        )
+    return _answer(notifier, status=201)
+
+
+async def update_notification(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = wrapped(await read_json(request), "notification")
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        app = await _app_locked(connection, request)
+        current = await _notification_of(connection, app, request.match_info["id"])
+        now = ctx.clock()
+        try:
+            notifier = notification_patched(
+                current,
+                body,
+                now=now,
+                allow_loopback=ctx.settings.allow_loopback_targets,
+                chat_hosts=ctx.settings.chat_hosts,
+            )
+        except InvalidNotifier as error:
+            raise invalid(error.errors) from None
+        await _refuse_a_second_enabled(connection, app, notifier)
+        await notifier_store.update(connection, notifier)
+        await enqueue_event(
+            connection,
+            notifier_event(
+                "notifier_edited", notifier, now=now, owner_id=app.owner_id, app_name=app.name
+            ),
+        )
+    return _answer(notifier)
+
+
+async def delete_notification(request: web.Request) -> web.Response:
+    ctx = context(request)
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        app = await _app_locked(connection, request)
+        current = await _notification_of(connection, app, request.match_info["id"])
+        await notifier_store.delete(connection, current.id)
+        await enqueue_event(
+            connection,
+            notifier_event(
+                "notifier_removed",
+                current,
+                now=ctx.clock(),
+                owner_id=app.owner_id,
+                app_name=app.name,
+            ),
+        )
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/apps/{app}/notifications", list_notifications)
+    app.router.add_post("/v1/apps/{app}/notifications", create_notification)
+    app.router.add_patch("/v1/apps/{app}/notifications/{id}", update_notification)
+    app.router.add_delete("/v1/apps/{app}/notifications/{id}", delete_notification)
