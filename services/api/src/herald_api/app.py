@@ -40,6 +40,7 @@ from herald_api import (
     openapi,
     redeliver_api,
     simulate_api,
+    stream_api,
     tokens_api,
     unsubscribe_api,
 )
@@ -100,6 +101,7 @@ def build_app(
         redeliver_api,
         simulate_api,
         unsubscribe_api,
+        stream_api,
         integrations_api,
         audit_api,
         legacy_notifications_api,

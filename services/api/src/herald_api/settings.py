@@ -100,3 +100,18 @@ class ApiSettings(BaseSettings):
         description="Where the OAuth callback sends the browser once connected (302, with"
         " `integration` and `provider` in the query); unset: a JSON answer",
     )
+    stream_max_connections: int = Field(
+        default=200, ge=0, description="Live event streams open at once per process; more get 503"
+    )
+    stream_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="A live stream idle this long gets a heartbeat"
+    )
+    stream_queue_size: int = Field(
+        default=256, ge=1, description="Events queued for one live stream client at most"
+    )
+    stream_slow_client_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A live stream client whose queue stays full, or one of whose writes does"
+        " not finish, this long is dropped",
+    )
