@@ -15,6 +15,7 @@ from herald_core.alerts import AlertRule, AppAlerts
 from herald_core.directory import AppEntry
 from herald_core.topics import CONFIG_ALERTS
 
+from herald_api import directory_store
 from herald_api.alert_face import without_notifier
 from herald_api.outbox import enqueue
 
@@ -108,24 +109,42 @@ async def delete(connection: asyncpg.Connection, alert_id: str) -> None:
 
 
 async def forget_notifier(
-    connection: asyncpg.Connection, app: AppEntry, notifier_id: str, now: datetime
+    connection: asyncpg.Connection, app_id: str, notifier_id: str
 ) -> list[AlertRule]:
-    """Remove a deleted notifier from the app's rules that list it; republish if any changed.
+    """Take a deleted notifier out of the app's rules that list it (each gets a new version),
+    and republish them if any changed. Returns the changed rules.
 
-    Returns the changed rules. Call it in the transaction that deletes the notifier.
+    Called by `notifier_store.delete`, in the transaction that deletes the notifier: an alert
+    never lists a notifier that is gone (docs/alerts.md).
     """
-    await lock_app(connection, app.id)
+    if not await lock_app(connection, app_id):
+        return []
     rows = await connection.fetch(
         "SELECT document FROM alerts WHERE app_id = $1 AND document -> 'notifier_ids' ? $2",
-        app.id,
+        app_id,
         notifier_id,
     )
+    if not rows:
+        return []
+    now: datetime = await connection.fetchval("SELECT now()")
     changed = [r for r in (without_notifier(_rule(row), notifier_id, now) for row in rows) if r]
     for rule in changed:
         await update(connection, rule)
-    if changed:
+    app = await directory_store.load_app(connection, app_id)
+    if changed and app is not None:
         await publish(connection, app)
     return changed
+
+
+async def delete_for_app(connection: asyncpg.Connection, app_id: str) -> int:
+    """Delete the app's rules (the app is being deleted) and tombstone its record if it had any.
+
+    Returns how many rules were deleted.
+    """
+    deleted = await connection.fetch("DELETE FROM alerts WHERE app_id = $1 RETURNING id", app_id)
+    if deleted:
+        await enqueue(connection, CONFIG_ALERTS, app_id, None)
+    return len(deleted)
 
 
 async def apps_with_alerts(connection: asyncpg.Connection) -> list[str]:

@@ -18,8 +18,8 @@ from aiohttp import web
 from herald_core.directory import AppEntry, OwnerKind
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from herald_api import alert_store, notifier_store
 from herald_api import directory_store as store
-from herald_api import notifier_store
 from herald_api.account_defaults import ensure_email_notifier
 from herald_api.context import context, parse, principal
 from herald_api.defaults import default_notifier
@@ -180,6 +180,7 @@ async def get_app(request: web.Request) -> web.Response:
 async def delete_app(request: web.Request) -> web.Response:
     async with context(request).pool.acquire() as connection, connection.transaction():
         app = await visible_app(connection, request, request.match_info["app"])
+        await alert_store.delete_for_app(connection, app.id)  # tombstones its alert record
         for notifier_id in await store.delete_app(connection, app.id):
             await notifier_store.publish(connection, notifier_id, None)
         await store.publish_app(connection, app.id)

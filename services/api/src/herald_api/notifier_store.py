@@ -8,6 +8,7 @@ import asyncpg
 from herald_core.notifiers import Notifier
 from herald_core.topics import CONFIG_NOTIFIERS
 
+from herald_api import alert_store
 from herald_api.outbox import enqueue
 
 _LOAD = "SELECT document FROM notifiers WHERE id = $1"
@@ -115,8 +116,13 @@ async def update(connection: asyncpg.Connection, notifier: Notifier) -> None:
 
 
 async def delete(connection: asyncpg.Connection, notifier_id: str) -> None:
-    await connection.execute("DELETE FROM notifiers WHERE id = $1", notifier_id)
+    """Delete a notifier (a tombstone), and take it out of the alerts of its app that list it."""
+    row = await connection.fetchrow(
+        "DELETE FROM notifiers WHERE id = $1 RETURNING scope, app_id", notifier_id
+    )
     await publish(connection, notifier_id, None)
+    if row is not None and row["scope"] == "app" and row["app_id"] is not None:
+        await alert_store.forget_notifier(connection, row["app_id"], notifier_id)
 
 
 async def all_documents(connection: asyncpg.Connection) -> list[tuple[str, str]]:
