@@ -1,0 +1,317 @@
+"""Metric alerts end to end: `python -m herald_alerter` as a real process on the session broker.
+
+The alerter runs with its production faust app id, `herald-alerter`, so its changelogs are the
+ones deploy/topics.yaml declares (the broker creates nothing, faust is told to declare nothing).
+The tests share that consumer group and those changelogs, one process at a time, and keep apart
+by unique app ids.
+
+Rules are written to `notify.config.alerts` as the API's outbox relay writes them (an `AppAlerts`
+keyed by app id); points to `platform.metrics` as the metrics pipeline does (keyed by app id).
+Metric time is a fixed T0: the alerter never reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from herald_alerter.app import state_key
+from herald_alerter.settings import AlerterSettings
+from herald_core.alerts import AlertRule, AppAlerts, Metric, MetricPoint
+from herald_core.envelope import Event
+from herald_core.notifiers import Notifier, Scope
+from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS, Channel
+from herald_devstack.processes import free_port
+from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.herald import Herald, MailSink
+from herald_testing.polling import eventually
+from herald_testing.receivers import HttpReceiver
+from herald_testing.topics import records_for_key
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+SETTINGS = AlerterSettings()
+
+
+class AlerterProcess:
+    """`python -m herald_alerter` on the session broker, with its health port."""
+
+    def __init__(self, bootstrap: str, log: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "HERALD_ALERTER_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "HERALD_ALERTER_HTTP__PORT": str(self.port),
+            "HERALD_ALERTER_LOG__JSON": "false",
+            "HERALD_ALERTER_COMMIT_INTERVAL_S": "0.5",
+        }
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "herald_alerter"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"alerter exited {self.process.returncode}:\n{self.tail()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+            return str(r.read().decode())
+
+    def terminate(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def alerter(kafka_settings: Any, tmp_path: Path) -> Iterator[AlerterProcess]:
+    process = AlerterProcess(kafka_settings.bootstrap_servers, tmp_path / "alerter.log")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def started(alerter: AlerterProcess) -> None:
+    started_at = time.monotonic()
+    alerter.start()
+    try:
+        await eventually(alerter.ready, timeout_s=60, interval_s=0.2, what="alerter ready")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- alerter log ---\n{alerter.tail()}") from None
+    print(f"alerter ready in {time.monotonic() - started_at:.1f}s")
+
+
+def app_alerts(app_id: str, notifier_ids: tuple[str, ...], **changes: Any) -> AppAlerts:
+    rule = AlertRule(
+        id=f"al-{app_id}",
+        app_id=app_id,
+        metric=Metric.CPU,
+        limit=80,
+        duration_before_trigger_s=60,
+        notifier_ids=notifier_ids,
+        **changes,
+    )
+    return AppAlerts(app_id=app_id, owner_id=f"owner-{app_id}", app_name="shop", alerts=(rule,))
+
+
+async def put_rules(producer: Any, bootstrap: str, alerts: AppAlerts) -> None:
+    """Write the app's rules and wait until the alerter stored them (its rules changelog)."""
+    key = alerts.app_id.encode()
+    await send_all(
+        producer, [OutgoingRecord(CONFIG_ALERTS, alerts.model_dump_json().encode(), key)]
+    )
+    await records_for_key(bootstrap, SETTINGS.rules_changelog, key, 1, timeout_s=30)
+
+
+async def points(producer: Any, app_id: str, *series: tuple[int, float]) -> None:
+    """Points (second after T0, cpu value) of the app's web containers, in order."""
+    records = [
+        OutgoingRecord(
+            PLATFORM_METRICS,
+            MetricPoint(app_id=app_id, metric=Metric.CPU, value=v, at=T0 + timedelta(seconds=s))
+            .model_dump_json()
+            .encode(),
+            app_id.encode(),
+        )
+        for s, v in series
+    ]
+    await send_all(producer, records)
+
+
+async def app_events(
+    bootstrap: str, app_id: str, until: Callable[[list[Event]], bool], timeout_s: float = 40
+) -> list[Event]:
+    """The app's events on notify.events, in order, read until `until` holds on them."""
+    consumer = AIOKafkaConsumer(
+        EVENTS, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[Event] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not until(found):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{app_id}: not met in {timeout_s}s: {[e.type for e in found]}"
+                )
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(
+                    Event.model_validate_json(r.value) for r in records if r.key == app_id.encode()
+                )
+        return found
+    finally:
+        await consumer.stop()
+
+
+def has(event_type: str) -> Callable[[list[Event]], bool]:
+    return lambda events: any(e.type == event_type for e in events)
+
+
+def types(events: list[Event]) -> list[str]:
+    return [e.type for e in events]
+
+
+async def test_points_beyond_the_limit_fire_then_resolve(
+    alerter: AlerterProcess, kafka_settings: Any, producer: Any, unique: str
+) -> None:
+    app_id = f"hot-{unique}"
+    bootstrap = kafka_settings.bootstrap_servers
+    await started(alerter)
+    await put_rules(producer, bootstrap, app_alerts(app_id, ("n-mail", "n-hook")))
+    # Bad input first: neither a malformed record nor an unknown metric stops the agent.
+    key = app_id.encode()
+    bad = {"app_id": app_id, "metric": "disk_io", "value": 1, "at": T0.isoformat()}
+    await send_all(
+        producer,
+        [
+            OutgoingRecord(PLATFORM_METRICS, b"{not json", key),
+            OutgoingRecord(PLATFORM_METRICS, json.dumps(bad).encode(), key),
+        ],
+    )
+    await points(producer, app_id, (0, 90), (30, 95), (59, 99))  # not for 60 s yet
+    await points(producer, app_id, (60, 97), (90, 98))  # fires at 60
+    fired = await app_events(bootstrap, app_id, has("alert:firing"))
+    assert types(fired) == ["app_alert_triggered", "alert:firing"]
+    triggered = fired[0]
+    assert triggered.source == "alerter"
+    assert triggered.created_at == T0 + timedelta(seconds=60)
+    assert triggered.type_data["notifier_ids"] == ["n-mail", "n-hook"]
+    assert triggered.type_data["status"] == "firing"
+    assert (triggered.app_name, triggered.owner_id) == ("shop", f"owner-{app_id}")
+
+    await points(producer, app_id, (120, 40))
+    events = await app_events(bootstrap, app_id, has("alert:resolved"))
+    assert types(events) == [
+        "app_alert_triggered",
+        "alert:firing",
+        "app_alert_resolved",
+        "alert:resolved",
+    ]
+    resolved = events[2]
+    assert resolved.type_data["status"] == "resolved"
+    assert resolved.type_data["duration_s"] == 120
+    assert resolved.type_data["notifier_ids"] == ["n-mail", "n-hook"]
+    scraped = alerter.metrics()
+    assert 'herald_alerter_points_total{outcome="unparsable"}' in scraped
+    assert 'herald_alerter_points_total{outcome="unknown_metric"} 1.0' in scraped
+    assert alerter.terminate() == 0
+
+
+async def test_a_restart_mid_incident_neither_refires_nor_forgets(
+    alerter: AlerterProcess, kafka_settings: Any, producer: Any, unique: str
+) -> None:
+    app_id = f"restart-{unique}"
+    bootstrap = kafka_settings.bootstrap_servers
+    alerts = app_alerts(app_id, ("n-1",))
+    await started(alerter)
+    await put_rules(producer, bootstrap, alerts)
+    await points(producer, app_id, (0, 90), (60, 91))
+    await app_events(bootstrap, app_id, has("alert:firing"))
+    # The state changelog holds the firing incident before the process stops.
+    skey = state_key(app_id, alerts.alerts[0].id)
+    states = await records_for_key(bootstrap, SETTINGS.state_changelog, skey, 2, timeout_s=30)
+    assert json.loads(states[-1].value)["fired_at"] is not None
+
+    assert alerter.terminate() == 0
+    await started(alerter)
+    await points(producer, app_id, (90, 92), (120, 93), (150, 20))
+    events = await app_events(bootstrap, app_id, has("alert:resolved"))
+    assert types(events) == [
+        "app_alert_triggered",
+        "alert:firing",
+        "app_alert_resolved",
+        "alert:resolved",
+    ]
+    assert events[2].type_data["since"] == T0.isoformat()
+    assert events[2].type_data["duration_s"] == 150
+    assert alerter.terminate() == 0
+
+
+def notifier(
+    notifier_id: str, app_id: str, platform: Channel, type_data: dict[str, Any]
+) -> Notifier:
+    """A notifier that selects nothing: only the alert that lists it reaches it."""
+    return Notifier(
+        id=notifier_id,
+        name=f"alert {platform}",
+        scope=Scope.APP,
+        app_id=app_id,
+        platform=platform,
+        type_data=type_data,
+    )
+
+
+async def test_an_alert_reaches_its_email_and_webhook_notifiers_then_resolves(
+    alerter: AlerterProcess,
+    herald: Herald,
+    herald_mail: MailSink,
+    receiver: HttpReceiver,
+    kafka_settings: Any,
+    producer: Any,
+    unique: str,
+) -> None:
+    app_id = f"e2e-{unique}"
+    address = f"ops-{unique}@example.com"
+    mail = notifier(f"n-mail-{unique}", app_id, Channel.EMAIL, {"emails": [address]})
+    hook = notifier(
+        f"n-hook-{unique}",
+        app_id,
+        Channel.WEBHOOK,
+        {"webhook_url": receiver.url("/alerts"), "format": "raw"},
+    )
+    await herald.add_notifier(mail)
+    await herald.add_notifier(hook)
+    await started(alerter)
+    await put_rules(
+        producer, kafka_settings.bootstrap_servers, app_alerts(app_id, (mail.id, hook.id))
+    )
+
+    await points(producer, app_id, (0, 90), (30, 95), (60, 97))
+    [fired] = await receiver.wait_for("/alerts", 1, timeout_s=40)
+    assert fired.json()["type"] == "app_alert_triggered"
+    assert fired.json()["type_data"]["alert_id"] == f"al-{app_id}"
+    [message] = await herald_mail.wait_for(1, to=address, timeout_s=40)
+
+    await points(producer, app_id, (90, 30))
+    hooks = await receiver.wait_for("/alerts", 2, timeout_s=40)
+    assert [h.json()["type"] for h in hooks] == ["app_alert_triggered", "app_alert_resolved"]
+    messages = await herald_mail.wait_for(2, to=address, timeout_s=40)
+    print("subjects:", [m["Subject"] for m in messages])
+    assert message["Subject"] != messages[1]["Subject"]
+    assert len(receiver.on("/alerts")) == 2  # alert:firing/resolved name no notifier
+    assert alerter.terminate() == 0
