@@ -87,6 +87,22 @@ ALICE = EventUser(id="u-1", username="alice")
         ({**OWNER, "addon_ids": ("ad-1",)}, {"owner_id": "org-1", "addon_id": "ad-1"}, True),
         ({**OWNER, "addon_ids": ("ad-1",)}, {"owner_id": "org-1", "addon_id": "ad-2"}, False),
         ({**OWNER, "addon_ids": ("ad-1",)}, {"owner_id": "org-1"}, False),
+        # Apps and add-ons are one list of resources (Clever Cloud's hook scope): either matches.
+        (
+            {**OWNER, "app_ids": ("app-1",), "addon_ids": ("ad-1",)},
+            {"app_id": "app-1", "owner_id": "org-1"},
+            True,
+        ),
+        (
+            {**OWNER, "app_ids": ("app-1",), "addon_ids": ("ad-1",)},
+            {"app_id": "app-2", "owner_id": "org-1", "addon_id": "ad-1"},
+            True,
+        ),
+        (
+            {**OWNER, "app_ids": ("app-1",), "addon_ids": ("ad-1",)},
+            {"app_id": "app-2", "owner_id": "org-1", "addon_id": "ad-2"},
+            False,
+        ),
         ({**OWNER, "racks": ("prod",)}, {"owner_id": "org-1", "rack": "prod"}, True),
         ({**OWNER, "racks": ("prod",)}, {"owner_id": "org-1", "rack": "staging"}, False),
         ({**OWNER, "racks": ("prod",)}, {"owner_id": "org-1"}, False),
@@ -124,6 +140,9 @@ ALICE = EventUser(id="u-1", username="alice")
         "owner-addon-filter-hit",
         "owner-addon-filter-miss",
         "owner-addon-filter-no-addon",
+        "owner-resources-app-listed",
+        "owner-resources-addon-listed",
+        "owner-resources-neither-listed",
         "owner-rack-filter-hit",
         "owner-rack-filter-miss",
         "owner-rack-filter-no-rack",

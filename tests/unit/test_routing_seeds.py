@@ -114,13 +114,27 @@ CC_HOOK = Notifier(
         ),
         (
             event("app_deployed", DEPLOYED, app_id="app-3", owner_id="org-1", addon_id="addon-pg"),
-            False,
+            False,  # app-3 is another owner's (u-solo): an org hook never sees it
         ),
-        (event("app_deployed", DEPLOYED, addon_id="addon-redis"), False),
-        (event("app_deployed", DEPLOYED), False),
+        # The scope is one list of resources: app-1 is listed, whatever the add-on.
+        (event("app_deployed", DEPLOYED, addon_id="addon-redis"), True),
+        (event("app_deployed", DEPLOYED), True),
+        (event("app_deployed", DEPLOYED, app_id="app-2", addon_id="addon-redis"), True),
+        (event("addon_updated", {}, app_id=None, addon_id="addon-pg"), True),
+        (event("addon_updated", {}, app_id=None, addon_id="addon-redis"), False),
         (event("app_restarted", {}, addon_id="addon-pg"), False),
     ],
-    ids=["app-1-pg", "app-2-failed-deploy", "third-app", "other-addon", "no-addon", "not-selected"],
+    ids=[
+        "app-1-pg",
+        "app-2-failed-deploy",
+        "third-app",
+        "app-1-other-addon",
+        "app-1-no-addon",
+        "app-2-other-addon",
+        "listed-addon-alone",
+        "unlisted-addon-alone",
+        "not-selected",
+    ],
 )
 def test_clever_cloud_hook_restricted_to_two_apps_and_one_addon(
     routed: Event, delivered: bool

@@ -9,7 +9,8 @@ Rules, in the order they are checked:
 1. audit-only types are never forwarded (Convox budget configuration and overrides);
 2. inactive notifiers get nothing;
 3. scope: an app notifier gets its app's events; an owner notifier every event of its owner
-   (the app's current owner), narrowed by its app, add-on and rack lists; a user notifier the
+   (the app's current owner), narrowed to its listed apps and add-ons (an event of either
+   kind) and to its racks; a user notifier the
    events of the owners the user belongs to and of their own account;
 4. selection: all events, all alerts, a preset (resolved against the catalog now), or selected
    ids matched against every id the event answers to (aliases and groups); an alert event also
@@ -73,12 +74,22 @@ def in_scope(notifier: Notifier, event: Event, directory: Directory | None = Non
         return (
             owner is not None
             and owner == notifier.owner_id
-            and (not notifier.app_ids or event.app_id in notifier.app_ids)
-            and (not notifier.addon_ids or event.addon_id in notifier.addon_ids)
+            and in_resources(notifier, event)
             and (not notifier.racks or event.rack in notifier.racks)
         )
     user_id = notifier.user_id or ""
     return owner is not None and owner in directory.owners_of_user(user_id)
+
+
+def in_resources(notifier: Notifier, event: Event) -> bool:
+    """An owner notifier's app and add-on lists are one list of resources (Clever Cloud's hook
+    `scope`): without either it watches everything; otherwise the event's app or add-on must
+    be listed."""
+    if not notifier.app_ids and not notifier.addon_ids:
+        return True
+    return (event.app_id is not None and event.app_id in notifier.app_ids) or (
+        event.addon_id is not None and event.addon_id in notifier.addon_ids
+    )
 
 
 @cache

@@ -30,6 +30,7 @@ from herald_api import (
     alerts_api,
     audit_api,
     catalog_api,
+    clevercloud_api,
     directory_api,
     history_api,
     integrations_api,
@@ -92,6 +93,7 @@ def build_app(
     for module in (
         tokens_api,
         catalog_api,
+        clevercloud_api,
         directory_api,
         notifier_test_api,
         notifiers_api,

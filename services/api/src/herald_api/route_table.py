@@ -21,6 +21,16 @@ from pydantic import BaseModel
 
 from herald_api import wire_models as w
 from herald_api.account_notifications_api import AccountNotificationsBody
+from herald_api.clevercloud_wire import (
+    CcEmailhook,
+    CcEmailhookIn,
+    CcEmailhookList,
+    CcEventInfo,
+    CcWebhook,
+    CcWebhookFormats,
+    CcWebhookIn,
+    CcWebhookList,
+)
 from herald_api.directory_api import ID_MAX_LENGTH, ID_PATTERN
 from herald_api.history_api import DEFAULT_LIMIT, MAX_LIMIT
 from herald_api.notifier_health_api import NotifierDisableBody
@@ -751,6 +761,82 @@ ROUTES = (
     ),
 )
 
+CC_OWNER_NOTE = (
+    "Clever Cloud's API, on its paths and shapes (docs/faces.md, section Clever Cloud). `owner` is"
+    " a registered owner (`PUT /v1/owners/{owner}`) the token may see: its owner token or an"
+    " admin token, as `Authorization: Bearer` (what Clever Cloud's clients send)."
+)
+ROUTES = (
+    *ROUTES,
+    Route(
+        "GET",
+        "/v2/notifications/webhooks/{owner}",
+        "List an owner's webhook hooks",
+        "clevercloud",
+        {200: _ok(CcWebhookList)},
+        description=CC_OWNER_NOTE + " Each hook shows its `state` and recent `failures`.",
+    ),
+    Route(
+        "POST",
+        "/v2/notifications/webhooks/{owner}",
+        "Create a webhook hook: one or more URLs, each in its format",
+        "clevercloud",
+        {200: _ok(CcWebhook, "Created")},
+        body=CcWebhookIn,
+        description=CC_OWNER_NOTE + " One owner-scoped webhook notifier per URL.",
+    ),
+    Route(
+        "DELETE",
+        "/v2/notifications/webhooks/{owner}/{id}",
+        "Delete a webhook hook",
+        "clevercloud",
+        {204: NO_CONTENT},
+        description=CC_OWNER_NOTE,
+    ),
+    Route(
+        "GET",
+        "/v2/notifications/emailhooks/{owner}",
+        "List an owner's e-mail hooks",
+        "clevercloud",
+        {200: _ok(CcEmailhookList)},
+        description=CC_OWNER_NOTE + ' Every owner starts with "Default deployment result e-mails".',
+    ),
+    Route(
+        "POST",
+        "/v2/notifications/emailhooks/{owner}",
+        "Create an e-mail hook",
+        "clevercloud",
+        {200: _ok(CcEmailhook, "Created")},
+        body=CcEmailhookIn,
+        description=CC_OWNER_NOTE + " One owner-scoped e-mail notifier.",
+    ),
+    Route(
+        "DELETE",
+        "/v2/notifications/emailhooks/{owner}/{id}",
+        "Delete an e-mail hook (the default one too: its mails stop)",
+        "clevercloud",
+        {204: NO_CONTENT},
+        description=CC_OWNER_NOTE,
+    ),
+    Route(
+        "GET",
+        "/v2/notifications/info/events",
+        "Clever Cloud's event ids and meta-events",
+        "clevercloud",
+        {200: _ok(CcEventInfo)},
+        auth=Auth.PUBLIC,
+    ),
+    Route(
+        "GET",
+        "/v2/notifications/info/webhookformats",
+        "The webhook formats",
+        "clevercloud",
+        {200: _ok(CcWebhookFormats)},
+        auth=Auth.PUBLIC,
+    ),
+)
+
+
 TAGS = {
     "integrations": "Convox's organisation integrations (Slack, Discord over OAuth) and audit log",
     "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
@@ -759,6 +845,7 @@ TAGS = {
     "owners": "Organisations and accounts, and their members",
     "users": "Users, for their contact details",
     "notifiers": "Scalingo's notifiers API, plus Herald's presets",
+    "clevercloud": "Clever Cloud's organisation notifications: webhook and e-mail hooks",
     "alerts": "Scalingo's metric alerts: thresholds that notify the notifiers they list",
     "routing": "Explain the router's decisions",
     "notifications": "Scalingo's legacy notifications API (deployment events only)",

@@ -1,0 +1,108 @@
+"""The pydantic models of Clever Cloud's hooks on the wire, for the OpenAPI document
+(`route_table`). The handlers (`clevercloud_api`) check bodies with `clevercloud_face`, which
+lists every problem at once; these models describe the same shapes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+
+HookFormat = Literal["raw", "slack", "flowdock", "gitter"]
+EVENTS_NOTE = (
+    "Clever Cloud event ids or `META_*` meta-events (expanded at routing time, so new types"
+    " join them); absent: every event"
+)
+SCOPE_NOTE = "Apps of the owner and add-on ids (`addon_…`); absent: everything of the owner"
+
+
+class CcHookUrl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: HookFormat = "raw"
+    url: str = Field(examples=["https://hooks.slack.com/services/T000/B000/XXXX"])
+
+
+class CcWebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200, examples=["deploys to Slack"])
+    urls: list[CcHookUrl] = Field(min_length=1, max_length=10)
+    events: list[str] | None = Field(
+        default=None, description=EVENTS_NOTE, examples=[["META_DEPLOYMENT_RESULT"]]
+    )
+    scope: list[str] | None = Field(default=None, description=SCOPE_NOTE, examples=[["app_1"]])
+
+
+class CcFailure(BaseModel):
+    url: str
+    status: int | None = Field(default=None, description="The endpoint's HTTP status")
+    networkFailure: str | None = Field(  # noqa: N815 - Clever Cloud's member name
+        default=None, description="Why no status came (timeout, connection refused, …)"
+    )
+    partialBody: str | None = Field(default=None, description="The start of the answer")  # noqa: N815
+    createdAt: AwareDatetime  # noqa: N815
+
+
+class CcWebhook(BaseModel):
+    id: str = Field(examples=["5c1e1c43-4c4a-4b3e-9d67-0b0f8d3b9a11"])
+    ownerId: str = Field(examples=["orga_1"])  # noqa: N815
+    name: str | None = None
+    urls: list[CcHookUrl]
+    events: list[str] | None = Field(default=None, description=EVENTS_NOTE)
+    scope: list[str] | None = Field(default=None, description=SCOPE_NOTE)
+    createdAt: AwareDatetime  # noqa: N815
+    state: Literal["ENABLED", "DISABLED"] = Field(
+        description="DISABLED once a URL's notifier was disabled for failing"
+    )
+    failures: list[CcFailure] = Field(description="Recent failed attempts, newest first")
+
+
+class CcWebhookList(RootModel[list[CcWebhook]]):
+    pass
+
+
+class CcNotified(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["email", "userid", "organisation"]
+    target: str | None = Field(
+        default=None,
+        description="email: comma-separated addresses; userid: a user id (absent: the owner's"
+        " account); organisation: none (every member)",
+        examples=["ops@example.com,cto@example.com"],
+    )
+
+
+class CcEmailhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    notified: list[CcNotified] = Field(min_length=1)
+    events: list[str] | None = Field(default=None, description=EVENTS_NOTE)
+    scope: list[str] | None = Field(default=None, description=SCOPE_NOTE)
+
+
+class CcEmailhook(BaseModel):
+    id: str
+    ownerId: str  # noqa: N815
+    name: str | None = Field(default=None, examples=["Default deployment result e-mails"])
+    notified: list[CcNotified]
+    events: list[str] | None = Field(default=None, description=EVENTS_NOTE)
+    scope: list[str] | None = Field(default=None, description=SCOPE_NOTE)
+    createdAt: AwareDatetime  # noqa: N815
+
+
+class CcEmailhookList(RootModel[list[CcEmailhook]]):
+    pass
+
+
+class CcEventInfo(BaseModel):
+    events: list[str] = Field(examples=[["DEPLOYMENT_FAIL", "DEPLOYMENT_SUCCESS"]])
+    meta_events: dict[str, list[str]] = Field(
+        examples=[{"META_DEPLOYMENT_RESULT": ["DEPLOYMENT_FAIL", "DEPLOYMENT_SUCCESS"]}]
+    )
+
+
+class CcWebhookFormats(RootModel[list[HookFormat]]):
+    pass
