@@ -117,6 +117,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "INGEST_PORT",
             "ROUTER_PORT",
             "DERIVE_PORT",
+            "ALERTER_PORT",
             "RECORDER_PORT",
             "SENDER_WEBHOOK_PORT",
             "SENDER_EMAIL_PORT",
@@ -141,6 +142,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "ingest ready",
             "router ready",
             "derive ready",
+            "alerter ready",
             "recorder ready",
             "sender-webhook ready",
             "sender-email ready",
@@ -152,7 +154,7 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         assert "webhook received" in demo.stdout
         assert '"type": "app_deployed"' in demo.stdout
         status = _herald_dev(env, "status")
-        assert status.stdout.count(" up ") >= 11 + len(CHAT_CHANNELS), status.stdout
+        assert status.stdout.count(" up ") >= 12 + len(CHAT_CHANNELS), status.stdout
     finally:
         down = _herald_dev(env, "down")
         shutil.rmtree(home, ignore_errors=True)

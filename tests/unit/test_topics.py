@@ -283,9 +283,14 @@ DESIGN_PER_CHANNEL = [
 ]
 
 
-# faust's internal topics (services/derive, docs/derive.md): the broker creates no topic by
-# itself, so the topic file declares them too. Compacted: a table's changelog.
-FAUST_TOPICS = ["herald-derive-crash_counts-changelog"]
+# faust's internal topics (services/derive, docs/derive.md; services/alerter, docs/alerts.md):
+# the broker creates no topic by itself, so the topic file declares them too. Compacted: a
+# table's changelog.
+FAUST_TOPICS = [
+    "herald-derive-crash_counts-changelog",
+    "herald-alerter-alert_rules-changelog",
+    "herald-alerter-alert_state-changelog",
+]
 
 # Services' own state (compacted, and forgotten after a while): the Slack deploy threads.
 STATE_TOPICS = [("notify.state.slack-threads", "compact,delete", "7d")]

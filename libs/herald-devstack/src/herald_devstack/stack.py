@@ -57,6 +57,7 @@ class DevSettings(BaseSettings):
     router_port: int = 18082
     derive_port: int = 18083
     recorder_port: int = 18084
+    alerter_port: int = 18085
     sender_webhook_port: int = 18090
     sender_email_port: int = 18091
     chat_senders_base_port: int = Field(
@@ -125,6 +126,7 @@ class Stack:
             ServiceSpec("ingest", ("-m", "herald_ingest"), "HERALD_INGEST_", s.ingest_port),
             ServiceSpec("router", ("-m", "herald_router"), "HERALD_ROUTER_", s.router_port),
             ServiceSpec("derive", ("-m", "herald_derive"), "HERALD_DERIVE_", s.derive_port),
+            ServiceSpec("alerter", ("-m", "herald_alerter"), "HERALD_ALERTER_", s.alerter_port),
             ServiceSpec("recorder", ("-m", "herald_recorder"), "HERALD_RECORDER_", s.recorder_port),
             ServiceSpec(
                 "sender-webhook",
