@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 
 import pytest
@@ -101,7 +102,9 @@ def test_limits_refuse_nonsense(kwargs):
 async def test_a_request_cancelled_while_waiting_gives_its_place_back(concurrency):
     limits = EndpointLimits(rate_per_s=0.5, concurrency=concurrency)
     async with limits.slot("http://a.example/"):  # uses the burst of one
-        waiting = asyncio.create_task(hit(limits, "http://a.example/", []))
+        # Another request: a task of its own context (a task created in here inherits the place).
+        request = hit(limits, "http://a.example/", [])
+        waiting = asyncio.create_task(request, context=contextvars.Context())
         await asyncio.sleep(0.01)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -109,3 +112,17 @@ async def test_a_request_cancelled_while_waiting_gives_its_place_back(concurrenc
     endpoint = limits._endpoints["a.example"]
     assert endpoint.users == 0
     assert endpoint.in_flight._value == concurrency
+
+
+async def test_a_slot_inside_the_same_endpoints_slot_is_the_same_place():
+    limits = EndpointLimits(rate_per_s=0, concurrency=1)
+    admitted, sending = limits.slot("http://a.example/x"), limits.slot("https://A.example/y")
+    async with admitted, asyncio.timeout(1), sending:  # one place, or a deadlock
+        assert limits._endpoints["a.example"].users == 1
+    assert limits._endpoints["a.example"].users == 0
+
+
+async def test_a_slot_elsewhere_inside_one_is_a_place_of_its_own():
+    limits = EndpointLimits(rate_per_s=0, concurrency=1)
+    async with limits.slot("http://a.example/"), limits.slot("http://b.example/"):
+        assert limits._endpoints["b.example"].in_flight.locked()

@@ -217,3 +217,36 @@ async def test_drain_returns_once_everything_in_flight_is_committed():
 def test_settings_must_be_positive():
     with pytest.raises(ValueError, match="concurrency"):
         make_loop(None, None, None, concurrency=0)
+
+
+async def test_records_waiting_for_admission_hold_no_slot():
+    gate = asyncio.Event()
+    handled: list[bytes] = []
+
+    class Admission:
+        def __init__(self, record) -> None:
+            self.record = record
+
+        async def __aenter__(self):
+            if self.record.key.startswith(b"busy"):
+                await gate.wait()
+
+        async def __aexit__(self, *exc):
+            return None
+
+    async def handle(record):
+        handled.append(record.key)
+        return []
+
+    keys = [b"busy-1", b"busy-2", b"busy-3", b"free-1", b"free-2"]
+    consumer = FakeConsumer([{P0: recs(P0, keys)}])
+    loop = make_loop(consumer, FakeProducer(), handle, concurrency=1, admit=Admission)
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    await until(lambda: len(handled) == 2)
+    assert handled == [b"free-1", b"free-2"]
+    assert consumer.committed(P0) == 0  # the busy records come first in the partition
+    gate.set()
+    await until(lambda: consumer.committed(P0) == 5)
+    stop.set()
+    await task

@@ -6,7 +6,9 @@ before it fetches again, so one slow receiver stalls every other. This loop slid
     fetch   while fewer than `max_pending` records are in flight: getmany, and start a task
             per record; at most `concurrency` handlers run at once (a semaphore), and a record
             starts only once the previous record of its key on its partition has finished
-            (records of one key stay in order; a record without a key orders nothing)
+            (records of one key stay in order; a record without a key orders nothing); with
+            `admit`, a record also enters `admit(record)` before it takes a slot (a sender waits
+            for its endpoint's limits there, so a busy endpoint's queue holds no slot)
     flush   every `commit_interval_s`: per partition, take the longest run of finished records
             at the head of its queue (offset order), produce their outputs in that order, await
             every ack, then commit offset+1 of the last one
@@ -31,7 +33,8 @@ import contextlib
 import functools
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import structlog
@@ -46,6 +49,8 @@ from herald_kafka.producer import OutgoingRecord, send_all
 log = structlog.get_logger(__name__)
 
 ChainKey = tuple[str, int, bytes | int]
+Admission = Callable[[Record], AbstractAsyncContextManager[object]]
+"""Entered before a record takes a concurrency slot, held until it is handled; must not raise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,7 @@ class PipelinedConsumerLoop:
         poll_timeout_ms: int = 200,
         commit_interval_s: float = 0.05,
         retry_pause_s: float = 1.0,
+        admit: Admission | None = None,
     ) -> None:
         if concurrency < 1 or max_records < 1:
             raise ValueError("concurrency and max_records must be >= 1")
@@ -99,6 +105,7 @@ class PipelinedConsumerLoop:
         self._poll_timeout_ms = poll_timeout_ms
         self._commit_interval_s = commit_interval_s
         self._retry_pause_s = retry_pause_s
+        self._admit = admit
         self._limit = asyncio.Semaphore(concurrency)
         self._queues: dict[TopicPartition, deque[_Slot]] = {}
         self._chains: dict[ChainKey, asyncio.Task[Sequence[OutgoingRecord]]] = {}
@@ -176,7 +183,10 @@ class PipelinedConsumerLoop:
     ) -> Sequence[OutgoingRecord]:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])  # its order, without its outcome or cancellation
-        async with self._limit:
+        if self._admit is None:
+            async with self._limit:
+                return await handle_guarded(self._handle, self._on_error, record)
+        async with self._admit(record), self._limit:
             return await handle_guarded(self._handle, self._on_error, record)
 
     def _finished(self, key: ChainKey, task: asyncio.Task[Sequence[OutgoingRecord]]) -> None:

@@ -13,8 +13,10 @@ The main consumer (`herald_kafka.pipelined.PipelinedConsumerLoop`) sends up to `
 deliveries at once, each notifier's in order (deliveries are keyed by notifier id), fetches on
 while slow receivers answer, and commits an offset once every delivery up to it is delivered,
 on a retry tier or dead-lettered. HTTP channels also wait for their endpoint's limits
-(`herald_sender.endpoints`). The retry consumer stays sequential: its records are few, and it
-pauses partitions on records not yet due.
+(`herald_sender.endpoints`), before a delivery takes one of the `concurrency` slots (the loop's
+`admit`, the sender's `admission`), so one busy host's queue does not hold up the others.
+The retry consumer stays sequential: its records are few, and it pauses partitions on records
+not yet due.
 
 A delivery with the `herald-test` header is a notifier test: one attempt, and a failure is
 written as a `dead_lettered` result only (no retry tier, no DLQ record).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 import structlog
@@ -120,6 +123,8 @@ class SenderService:
             await self._runner.cleanup()
 
     async def _consume(self) -> None:
+        admission: Callable[[bytes | None], AbstractAsyncContextManager[object]] | None
+        admission = getattr(self.sender, "admission", None)  # HTTP senders: endpoint limits
         await run_group(
             self.settings.kafka,
             self.settings.consumer_group,
@@ -130,6 +135,7 @@ class SenderService:
             stop=self._stop,
             on_subscribed=lambda: self._subscribed.add("main"),
             loop_class=PipelinedConsumerLoop,
+            admit=(lambda record: admission(record.value)) if admission else None,
             max_records=self.settings.max_records,
             concurrency=self.settings.concurrency,
         )

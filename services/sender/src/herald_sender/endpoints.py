@@ -11,6 +11,13 @@ the sender runs 64 deliveries at once. Each endpoint has
 and a request waits for both *before* its timeouts start (aiohttp counts the wait for a pooled
 connection against the connect timeout, which would turn a queue into false timeouts).
 
+A consumer loop can take a delivery's place at its endpoint *before* it takes one of its own
+`concurrency` slots (`PipelinedConsumerLoop(admit=...)`, `WebhookSender.admission`), so that
+deliveries queued for one busy host do not hold slots that other hosts' deliveries could use.
+The place is then held in a context variable for the task, and the sender's own `slot` for the
+same endpoint inside it is a no-op: one place per request, never two. (A task created inside a
+slot inherits that variable; nothing in the sender sends from such a task.)
+
 The limits live in memory, in a dict bounded to `max_endpoints` hosts, least recently used
 first out: a forgotten endpoint starts afresh, so its next burst is allowed at once. That is
 the trade for bounded memory with an unbounded set of receivers; limits are per process.
@@ -20,12 +27,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
 
 DEFAULT_MAX_ENDPOINTS = 10_000
+
+_Held = tuple[int, str]  # (id of the EndpointLimits, endpoint key)
+_HELD: ContextVar[_Held | None] = ContextVar("herald_endpoint_held", default=None)
 
 
 @dataclass(slots=True)
@@ -39,13 +50,17 @@ class _Slot:
     """One request's place at an endpoint (a class, not an async generator: it is per request,
     and generators cost more)."""
 
-    __slots__ = ("_endpoint", "_entered")
+    __slots__ = ("_endpoint", "_entered", "_held", "_token")
 
-    def __init__(self, endpoint: _Endpoint) -> None:
+    def __init__(self, endpoint: _Endpoint, held: _Held) -> None:
         self._endpoint = endpoint
+        self._held = held
         self._entered = False
+        self._token: Token[_Held | None] | None = None
 
     async def __aenter__(self) -> None:
+        if _HELD.get() == self._held:
+            return  # this task holds the endpoint's place already (taken at admission)
         endpoint = self._endpoint
         endpoint.users += 1
         try:
@@ -60,8 +75,12 @@ class _Slot:
         except BaseException:
             await self.__aexit__()
             raise
+        self._token = _HELD.set(self._held)
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _HELD.reset(self._token)
+            self._token = None
         if self._entered:
             self._entered = False
             self._endpoint.in_flight.release()
@@ -105,7 +124,8 @@ class EndpointLimits:
     def slot(self, url: str) -> _Slot:
         """`async with limits.slot(url)`: wait until a request to `url`'s endpoint may start,
         and hold its place until the block ends."""
-        return _Slot(self._endpoint(endpoint_of(url)))
+        key = endpoint_of(url)
+        return _Slot(self._endpoint(key), (id(self), key))
 
     def _endpoint(self, key: str) -> _Endpoint:
         endpoint = self._endpoints.get(key)

@@ -17,8 +17,11 @@ that are not valid HTTP (the API refuses all of these at creation already).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -183,9 +186,22 @@ class WebhookSender:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
+    def admission(self, value: bytes | None) -> AbstractAsyncContextManager[object]:
+        """The endpoint place of a delivery record, taken before the consumer's slot.
+
+        Reads only the notifier's URL (a record that does not parse is admitted at once; the
+        shell dead-letters it). Inside it, `send` does not wait for the endpoint again.
+        """
+        try:
+            type_data = json.loads(value or b"")["notifier"]["type_data"]
+        except (ValueError, KeyError, TypeError):
+            return contextlib.nullcontext()
+        if not isinstance(type_data, dict):
+            return contextlib.nullcontext()
+        return self._limits.slot(_endpoint_url(type_data))
+
     async def send(self, delivery: Delivery) -> SendReport:
-        url = delivery.notifier.type_data.get("webhook_url")
-        async with self._limits.slot(url if isinstance(url, str) else ""):
+        async with self._limits.slot(_endpoint_url(delivery.notifier.type_data)):
             # Rendered (and signed) once the endpoint's limits let it go: a fresh timestamp.
             request = render_webhook(delivery, self._clock(), self._options)
             result = await self._client.post(
@@ -197,6 +213,11 @@ class WebhookSender:
             error.response_excerpt = excerpt
             raise error
         return SendReport(status=result.status, response_excerpt=excerpt)
+
+
+def _endpoint_url(type_data: Mapping[str, Any]) -> str:
+    url = type_data.get("webhook_url")
+    return url if isinstance(url, str) else ""
 
 
 def response_excerpt(body: bytes) -> str | None:
