@@ -336,3 +336,35 @@ async def test_other_tenants_get_404(api: Any, admin: Client, http: Any, unique:
     status, problem, _ = await client_a.call("GET", f"/v1/apps/{app_a}/alerts/{alert_b}")
     assert (status, problem["resource"]) == (404, "alert")
     assert (await admin.call("GET", f"/v1/apps/{app_b}/alerts/{alert_b}"))[0] == 200
+
+
+async def test_idempotency_key_replays_the_first_creation(
+    api: Any, admin: Client, unique: str
+) -> None:
+    app_id = await register(admin, unique)
+    body = {"alert": {"metric": "cpu", "limit": 0.7}}
+    first = await admin.call("POST", f"/v1/apps/{app_id}/alerts", body, Idempotency_Key=unique)
+    again = await admin.call("POST", f"/v1/apps/{app_id}/alerts", body, Idempotency_Key=unique)
+    assert (first[0], again[0]) == (201, 201)
+    assert again[1] == first[1]
+    assert again[2]["Idempotent-Replayed"] == "true"
+    assert len((await admin.call("GET", f"/v1/apps/{app_id}/alerts"))[1]["alerts"]) == 1
+
+
+async def test_rebuild_topics_republishes_the_apps_alerts(
+    api: Any, admin: Client, unique: str
+) -> None:
+    from herald_api.rebuild import republish_everything
+
+    app_id = await register(admin, unique)
+    status, created, _ = await admin.call(
+        "POST", f"/v1/apps/{app_id}/alerts", {"alert": {"metric": "rpm", "limit": 100}}
+    )
+    assert status == 201
+    async with api.pool.acquire() as connection:
+        counts = await republish_everything(connection)
+    assert counts["apps with alerts"] >= 1
+    original, rebuilt = await alert_records(api, app_id, 2)
+    assert rebuilt == original
+    assert rebuilt is not None
+    assert [r.id for r in rebuilt.alerts] == [created["alert"]["id"]]
