@@ -1,0 +1,222 @@
+"""Scalingo's legacy notifications API (seed 002) through the real path: the face's own call →
+Postgres → outbox → notify.config.notifiers → router → webhook sender → a local receiver.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from herald_core.topics import CONFIG_NOTIFIERS
+from herald_testing.fixtures import ADMIN_TOKEN
+from herald_testing.herald import Herald
+from herald_testing.polling import eventually
+from herald_testing.receivers import HttpReceiver
+
+pytestmark = pytest.mark.integration
+
+SLACK = "https://hooks.slack.com/services/TXXXXX/BXXXXX/XXXXXXXXXX"
+
+
+class Api:
+    """A JSON client of the in-process API, as admin."""
+
+    def __init__(self, http: Any, port: int) -> None:
+        self.http, self.base = http, f"http://127.0.0.1:{port}"
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        data = json.dumps(body).encode() if body is not None else None
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        async with self.http.request(
+            method, self.base + path, data=data, headers=headers
+        ) as response:
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
+
+
+@pytest.fixture
+def admin(api: Any, http: Any) -> Api:
+    return Api(http, api.port)
+
+
+def event(app_id: str, event_type: str, type_data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"ev-{uuid.uuid4().hex}",
+        "type": event_type,
+        "created_at": datetime.now(UTC).isoformat(),
+        "source": "deployer",
+        "app_id": app_id,
+        "app_name": "appname",
+        "owner_id": f"org-{app_id}",
+        "user": {"id": "51e6bc626edfe40bbb000001", "username": "johndoe", "email": "john@doe.com"},
+        "type_data": type_data,
+    }
+
+
+DEPLOYED = {
+    "deployment_id": "5343eccd646aa3012a140230",
+    "pusher": "johndoe",
+    "git_ref": "0123456789abcdef",
+    "status": "success",
+    "duration": 40,
+}
+
+
+async def ingest(admin: Api, herald: Herald, body: dict[str, Any]) -> None:
+    async with admin.http.post(herald.events_url, json=body) as response:
+        assert response.status == 202, await response.text()
+
+
+async def routed(herald: Herald, notifier_id: str, present: bool = True) -> None:
+    await eventually(
+        lambda: (notifier_id in herald.router.view.table(CONFIG_NOTIFIERS)) is present,
+        what=f"the router {'sees' if present else 'forgets'} {notifier_id}",
+    )
+
+
+async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_nothing_else(
+    admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id = f"legacy-{unique}"
+    status, _ = await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "appname", "owner_id": f"org-{app_id}"}}
+    )
+    assert status == 201
+    url = receiver.url(f"/{unique}/first")
+
+    status, body = await admin.call(
+        "POST", f"/v1/apps/{app_id}/notifications", {"notification": {"webhook_url": url}}
+    )
+
+    assert status == 201, body
+    notification = body["notification"]
+    assert notification == {
+        "id": notification["id"],
+        "app_id": app_id,
+        "type": "webhook",
+        "webhook_url": url,
+        "active": True,
+    }
+    status, listed = await admin.call("GET", f"/v1/apps/{app_id}/notifications")
+    assert (status, listed) == (200, {"notifications": [notification]})
+    # A notifier underneath, in the notifiers API too.
+    status, notifiers = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
+    [notifier] = [n for n in notifiers["notifiers"] if n["id"] == notification["id"]]
+    assert notifier["selected_event_ids"] == ["app_deployed"]
+    assert notifier["type_data"]["format"] == "scalingo"
+    assert notifier["type_data"]["face"] == "scalingo_legacy"
+
+    await routed(herald, notification["id"])
+    crash = event(app_id, "app_crashed", {"crash_count": 2})
+    deployment = event(app_id, "app_deployed", DEPLOYED)
+    await ingest(admin, herald, crash)  # same app, same partition: routed before the deployment
+    await ingest(admin, herald, deployment)
+
+    [request] = await receiver.wait_for(f"/{unique}/first")
+    sent = request.json()
+    assert sent == {
+        "id": deployment["id"],
+        "created_at": sent["created_at"],
+        "user": deployment["user"],
+        "app_id": app_id,
+        "app_name": "appname",
+        "type": "deployment",
+        "type_data": DEPLOYED,
+    }
+    # Milliseconds, as in the seed: "2015-02-12T18:05:14.226+01:00".
+    sent_at = datetime.fromisoformat(sent["created_at"])
+    assert abs(sent_at - datetime.fromisoformat(deployment["created_at"])) < timedelta(
+        milliseconds=1
+    )
+    assert len(receiver.on(f"/{unique}/first")) == 1  # the crash never came
+
+    # One enabled notification per type: a second one is refused, a disabled one is fine.
+    second_url = receiver.url(f"/{unique}/second")
+    status, refused = await admin.call(
+        "POST", f"/v1/apps/{app_id}/notifications", {"notification": {"webhook_url": second_url}}
+    )
+    assert status == 422, refused
+    assert list(refused["errors"]) == ["type"]
+    assert "already enabled" in refused["errors"]["type"][0]
+    status, body = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifications",
+        {"notification": {"webhook_url": second_url, "active": False}},
+    )
+    assert status == 201, body
+    second = body["notification"]
+    status, refused = await admin.call(
+        "PATCH",
+        f"/v1/apps/{app_id}/notifications/{second['id']}",
+        {"notification": {"active": "true"}},
+    )
+    assert (status, list(refused["errors"])) == (422, ["type"])
+
+    # DELETE stops the delivery; then the second one may be enabled, and it gets the next one.
+    status, _ = await admin.call("DELETE", f"/v1/apps/{app_id}/notifications/{notification['id']}")
+    assert status == 204
+    status, body = await admin.call(
+        "PATCH",
+        f"/v1/apps/{app_id}/notifications/{second['id']}",
+        {"notification": {"active": True}},
+    )
+    assert (status, body["notification"]["active"]) == (200, True), body
+    await routed(herald, notification["id"], present=False)
+    await eventually(
+        lambda: (
+            herald.router.view.table(CONFIG_NOTIFIERS).get(second["id"]) is not None
+            and herald.router.view.table(CONFIG_NOTIFIERS)[second["id"]].active
+        ),
+        what="the router sees the second notification enabled",
+    )
+    again = event(app_id, "app_deployed", DEPLOYED)
+    await ingest(admin, herald, again)
+    [request] = await receiver.wait_for(f"/{unique}/second")
+    assert request.json()["id"] == again["id"]
+    assert len(receiver.on(f"/{unique}/first")) == 1
+    status, listed = await admin.call("GET", f"/v1/apps/{app_id}/notifications")
+    assert [n["id"] for n in listed["notifications"]] == [second["id"]]
+
+
+async def test_slack_notifications_take_slack_urls_only(admin: Api, unique: str) -> None:
+    app_id = f"legacy-slack-{unique}"
+    await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "appname", "owner_id": f"org-{app_id}"}}
+    )
+    status, body = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifications",
+        {"notification": {"webhook_url": SLACK, "active": False}},
+    )
+    assert status == 201, body
+    slack = body["notification"]
+    assert (slack["type"], slack["active"]) == ("slack", False)
+    path = f"/v1/apps/{app_id}/notifications/{slack['id']}"
+
+    status, refused = await admin.call(
+        "PATCH", path, {"notification": {"webhook_url": "https://myendpoint.com", "active": True}}
+    )
+
+    assert status == 422, refused
+    assert list(refused["errors"]) == ["webhook_url"]
+    assert "slack" in refused["errors"]["webhook_url"][0]
+    status, body = await admin.call("PATCH", path, {"notification": {"active": True}})
+    assert (status, body["notification"]["webhook_url"]) == (200, SLACK)
+    # A slack one and a webhook one may both be enabled: one per type.
+    status, _ = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifications",
+        {"notification": {"webhook_url": "https://myendpoint.example.com/h"}},
+    )
+    assert status == 201
+    status, body = await admin.call("PATCH", path, {"notification": {"webhook_url": ""}})
+    assert (status, list(body["errors"])) == (422, ["webhook_url"])
+    status, body = await admin.call("DELETE", f"/v1/apps/{app_id}/notifications/no-nothing")
+    assert (status, body["resource"]) == (404, "notification")
+    status, body = await admin.call("GET", f"/v1/apps/{app_id}-none/notifications")
+    assert (status, body["resource"]) == (404, "app")
