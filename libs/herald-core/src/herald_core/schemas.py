@@ -9,6 +9,8 @@ Files, under the project's `schemas/` unless `--out` says otherwise:
                                      type's `type_data` must match its schema (relative `$ref`)
     events/<id>.v1.schema.json       one per type's `type_data` (`:` in an id becomes `_`)
     catalog.v1.json                  the catalog as data: types, categories, aliases, groups
+    metric_point.v1.schema.json      a `platform.metrics` value (herald_core.alerts.MetricPoint)
+    app_alerts.v1.schema.json        a `notify.config.alerts` value (herald_core.alerts.AppAlerts)
 
 `render` is pure: the same catalog always gives byte-identical text (sorted keys, two-space
 indent, trailing newline). Only `generate` and `check` touch the file system, and only those
@@ -24,12 +26,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from herald_core.alerts import AppAlerts, MetricPoint
 from herald_core.catalog import CATALOG, Catalog, EventType
 from herald_core.envelope import Event
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE_FILE = "event.v1.schema.json"
 CATALOG_FILE = "catalog.v1.json"
+METRIC_POINT_FILE = "metric_point.v1.schema.json"
+APP_ALERTS_FILE = "app_alerts.v1.schema.json"
 EVENTS_DIR = "events"
 _SUFFIX = ".v1.schema.json"
 
@@ -96,6 +103,24 @@ def envelope_schema(catalog: Catalog) -> dict[str, Any]:
     return schema
 
 
+def alert_schemas() -> dict[str, dict[str, Any]]:
+    """The schemas of the alerter's inputs (issue 9), by file name. Pure."""
+    documents: dict[str, tuple[type[BaseModel], str, str]] = {
+        METRIC_POINT_FILE: (MetricPoint, "platform.metrics", "one measurement, keyed by app id"),
+        APP_ALERTS_FILE: (
+            AppAlerts,
+            "notify.config.alerts",
+            "every alert rule of one app, keyed by app id (a tombstone when it has none)",
+        ),
+    }
+    found = {}
+    for name, (model, topic, what) in documents.items():
+        schema = model.model_json_schema(mode="validation")
+        schema.update({"$schema": DIALECT, "description": f"A {topic} value: {what}"})
+        found[name] = schema
+    return found
+
+
 def catalog_document(catalog: Catalog) -> dict[str, Any]:
     """The catalog as plain JSON data. Pure."""
     return {
@@ -149,6 +174,7 @@ def render(catalog: Catalog = CATALOG) -> dict[str, str]:
     files = {
         ENVELOPE_FILE: _dump(envelope_schema(catalog)),
         CATALOG_FILE: _dump(catalog_document(catalog)),
+        **{name: _dump(schema) for name, schema in alert_schemas().items()},
     }
     for event_type in catalog.types():
         path = f"{EVENTS_DIR}/{schema_file_name(event_type.id)}"
