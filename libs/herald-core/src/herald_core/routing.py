@@ -123,7 +123,9 @@ def selects(selection: Selection, answers: frozenset[str]) -> bool:
 
 
 def listed_by_alert(notifier: Notifier, event: Event) -> bool:
-    """True when the event is an alert that lists this notifier (`type_data.notifier_ids`)."""
+    """True when the event lists this notifier (`type_data.notifier_ids`). Only alert events
+    route by it: `alert_added` and `alert_deleted` carry the rule's list too, but they are
+    ordinary events that only notifiers selecting them get."""
     listed = event.type_data.get("notifier_ids")
     return isinstance(listed, list) and notifier.id in listed
 
@@ -143,7 +145,8 @@ def decide(
         return Decision(
             notifier, Exclusion.SCOPE, f"the event is outside the notifier's {notifier.scope} scope"
         )
-    if not (selects(notifier.selection, answers) or listed_by_alert(notifier, event)):
+    listed = is_alert(answers) and listed_by_alert(notifier, event)
+    if not (selects(notifier.selection, answers) or listed):
         return Decision(notifier, Exclusion.SELECTION, f"{event.type} is not selected")
     recipients = resolve_recipients(notifier, event, directory)
     if notifier.platform is Channel.EMAIL and not recipients:
