@@ -89,6 +89,7 @@ class StreamHub:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.open = 0
+        self.dropped = 0  # slow clients dropped since start
         self.closing = asyncio.Event()
 
     @contextlib.contextmanager
@@ -310,7 +311,7 @@ def _now() -> datetime:
 
 async def _run(
     sink: Sink, tail: EventTail, stream: StreamFilter, settings: ApiSettings, hub: StreamHub
-) -> str:
+) -> tuple[str, bool]:
     """Stream until the client leaves, is dropped, or the API shuts down; say goodbye."""
     queue: asyncio.Queue[Item] = asyncio.Queue(settings.stream_queue_size)
     reader = asyncio.create_task(tail.pump(stream, queue, settings.stream_slow_client_s))
@@ -337,7 +338,14 @@ async def _run(
             if error is not None and not isinstance(error, ConnectionError):
                 log.error("event_stream_failed", error=repr(error)[:300])
                 outcome = "failed"
-    with contextlib.suppress(Exception):
+    if outcome == "dropped":
+        hub.dropped += 1
+    return outcome, await _say_goodbye(sink, outcome, settings)
+
+
+async def _say_goodbye(sink: Sink, outcome: str, settings: ApiSettings) -> bool:
+    """Tell the client why the stream ends; False when it could not be told in time."""
+    try:
         if outcome == "dropped":
             reason = (
                 f"too slow: fell behind by {settings.stream_queue_size} events for"
@@ -346,7 +354,9 @@ async def _run(
             await asyncio.wait_for(sink.dropped(reason), CLOSE_TIMEOUT_S)
         elif outcome in ("shutdown", "failed"):
             await asyncio.wait_for(sink.going_away(), CLOSE_TIMEOUT_S)
-    return outcome
+    except (TimeoutError, ConnectionError):
+        return False
+    return True
 
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
@@ -419,12 +429,12 @@ async def _serve(
             sink.opened(tail.cursor), context(request).settings.stream_slow_client_s
         )
     except (TimeoutError, ConnectionError):
-        outcome = "left"
+        outcome, told = "left", False
     else:
-        outcome = await _run(sink, tail, stream, context(request).settings, hub)
+        outcome, told = await _run(sink, tail, stream, context(request).settings, hub)
     log.info("event_stream_closed", owner_id=stream.owner_id, transport=transport, outcome=outcome)
-    if outcome == "dropped" and request.transport is not None:
-        request.transport.abort()  # its buffers may still be full
+    if not told and outcome != "left" and request.transport is not None:
+        request.transport.abort()  # a client that cannot be told: its buffers are full
     return response
 
 
@@ -436,6 +446,7 @@ def _sse_response() -> web.StreamResponse:
             "X-Accel-Buffering": "no",  # nginx: do not buffer the stream
         }
     )
+    response.force_close()  # the connection ends with the stream
     return response
 
 
