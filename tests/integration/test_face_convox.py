@@ -1,0 +1,502 @@
+"""The Convox face through the real path (seed 003).
+
+OAuth: API authorize → the OAuth stand-in (plays Slack and Discord) → API callback → code
+       exchange → an owner-scoped notifier through the store and outbox
+events: ingest → router (never audit-only types) → notify.deliveries.discord → the Discord
+        sender, in-process → a local receiver playing Discord's webhook
+audit: notify.events → the recorder's audit consumer, in-process → audit_log → the API
+webhooks: format convox, signed with Convox-Signature, checked by an independent verifier
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import pytest
+from herald_api.app import ApiService
+from herald_api.settings import ApiSettings, OAuthProviderSettings
+from herald_core.catalog import CATALOG, Family
+from herald_core.notifiers import Notifier, Scope, Selection
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.topics import CONFIG_NOTIFIERS, Channel
+from herald_devstack.processes import free_port
+from herald_recorder.audit import AuditRecorder
+from herald_recorder.settings import RecorderSettings
+from herald_sender.app import SenderService
+from herald_sender.settings import SenderSettings
+from herald_testing.fixtures import ADMIN_TOKEN
+from herald_testing.herald import Herald
+from herald_testing.oauth_standin import OAuthStandIn
+from herald_testing.polling import eventually
+from herald_testing.receivers import HttpReceiver
+from pydantic import SecretStr
+
+pytestmark = pytest.mark.integration
+
+DISCORD_HOOK = "/api/webhooks/1234/standin-token"
+SLACK_HOOK = "/services/T1/B1/standin"
+AUDIT_ONLY = sorted(
+    t.id for t in CATALOG.types() if t.family is Family.CONVOX and t.id in CATALOG.audit_only_ids()
+)
+
+
+@pytest.fixture
+async def standin(receiver: HttpReceiver) -> AsyncIterator[OAuthStandIn]:
+    s = OAuthStandIn(
+        webhook_urls={"discord": receiver.url(DISCORD_HOOK), "slack": receiver.url(SLACK_HOOK)}
+    )
+    await s.start()
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+async def convox_api(
+    kafka_settings: KafkaSettings, postgres_url: str, standin: OAuthStandIn, api: Any
+) -> AsyncIterator[ApiService]:
+    """An API whose Slack and Discord are the stand-in (the session `api` migrated first)."""
+    port = free_port()
+
+    def oauth(provider: str, scope: str) -> OAuthProviderSettings:
+        return OAuthProviderSettings(
+            authorize_url=standin.url(f"/{provider}/authorize"),
+            token_url=standin.url(f"/{provider}/token"),
+            scope=scope,
+            client_id=standin.client_id,
+            client_secret=SecretStr(standin.client_secret),
+        )
+
+    settings = ApiSettings(
+        database_url=SecretStr(postgres_url),
+        kafka=kafka_settings,
+        http=HttpSettings(host="127.0.0.1", port=port),
+        public_url=f"http://127.0.0.1:{port}",
+        log=LogSettings(json=False, level="warning"),
+        allow_loopback_targets=True,
+        relay_poll_s=0.2,
+        directory_consumer_enabled=False,
+        slack_oauth=oauth("slack", "incoming-webhook"),
+        discord_oauth=oauth("discord", "webhook.incoming"),
+    )
+    async with ApiService(settings) as service:
+        yield service
+
+
+@pytest.fixture
+async def discord_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
+    service = SenderService(
+        SenderSettings(
+            kafka=kafka_settings,
+            http=HttpSettings(host="127.0.0.1", port=0),
+            log=LogSettings(json=False, level="warning"),
+            channel=Channel.DISCORD,
+            allow_loopback_targets=True,
+            request_timeout_s=3,
+            retry_delays_s=(0.3, 0.6, 1.0, 2.0, 3.0),
+            group_id=f"test-convox-discord-{uuid.uuid4().hex[:8]}",
+        )
+    )
+    async with service:
+        await eventually(lambda: service.ready()[0], timeout_s=60, what="discord sender ready")
+        yield service
+
+
+@pytest.fixture
+async def audit_recorder(
+    kafka_settings: KafkaSettings, postgres_url: str, api: Any
+) -> AsyncIterator[AuditRecorder]:
+    import asyncpg
+
+    pool = await asyncpg.create_pool(postgres_url, min_size=0, max_size=2)
+    stop = asyncio.Event()
+    recorder = AuditRecorder(
+        RecorderSettings(kafka=kafka_settings, database_url=SecretStr(postgres_url)),
+        pool,
+        stop,
+        group_id=f"test-convox-audit-{uuid.uuid4().hex[:8]}",
+    )
+    task = asyncio.create_task(recorder.run())
+    await eventually(lambda: recorder.subscribed, timeout_s=30, what="audit consumer subscribed")
+    yield recorder
+    stop.set()
+    await task
+    await pool.close()
+
+
+class Client:
+    def __init__(self, http: aiohttp.ClientSession, base: str, token: str = ADMIN_TOKEN) -> None:
+        self.http, self.base, self.token = http, base, token
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with self.http.request(
+            method, self.base + path, json=body, headers=headers, allow_redirects=False
+        ) as response:
+            text = await response.text()
+            try:
+                parsed = json.loads(text) if text else None
+            except ValueError:
+                parsed = text
+            return response.status, parsed, response.headers
+
+
+async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any, Any]:
+    async with http.get(url, allow_redirects=False) as response:
+        text = await response.text()
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        return response.status, parsed, response.headers
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+async def connect(
+    client: Client, http: aiohttp.ClientSession, owner: str, provider: str
+) -> tuple[str, Any]:
+    """authorize → the stand-in consents → the callback URL it redirects to."""
+    status, _, headers = await client.call(
+        "GET", f"/v1/owners/{owner}/integrations/{provider}/authorize"
+    )
+    assert status == 302
+    status, _, headers = await get(http, headers["Location"])
+    assert status == 302, "the stand-in consents and redirects back"
+    return headers["Location"], None
+
+
+def convox_event(
+    event_type: str, owner: str, app_id: str, *, at: datetime | None = None, **data: Any
+) -> dict[str, Any]:
+    return {
+        "id": f"ev-{uuid.uuid4().hex}",
+        "type": event_type,
+        "created_at": (at or datetime.now(UTC)).isoformat(),
+        "source": "convox-rack",
+        "app_id": app_id,
+        "app_name": f"{app_id}-name",
+        "owner_id": owner,
+        "rack": "production-rack",
+        "type_data": {"actor": "alice@example.com", **data},
+    }
+
+
+async def post_event(http: aiohttp.ClientSession, herald: Herald, event: dict[str, Any]) -> None:
+    async with http.post(herald.events_url, json=event) as response:
+        assert response.status == 202, await response.text()
+
+
+async def assert_audit_log(
+    client: Client, owner: str, app_id: str, audit_ids: list[str], base: datetime
+) -> None:
+    """The audit log lists every audit-only event, with filters and keyset pages."""
+    # The audit log has them all, with filters and pagination.
+    audit_path = f"/v1/owners/{owner}/audit-log"
+
+    async def audit_count() -> int:
+        _, body, _ = await client.call("GET", audit_path + "?limit=200")
+        return len(body["entries"])
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while await audit_count() < len(AUDIT_ONLY):
+        assert asyncio.get_running_loop().time() < deadline, "audit entries recorded"
+        await asyncio.sleep(0.3)
+    _, body, _ = await client.call("GET", audit_path)
+    assert [e["id"] for e in body["entries"]] == list(reversed(audit_ids)), "newest first"
+    assert {e["actor"] for e in body["entries"]} == {"alice@example.com"}
+    assert all(e["rack"] == "production-rack" for e in body["entries"])
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = "?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        status, page, _ = await client.call("GET", audit_path + query)
+        assert status == 200
+        pages += 1
+        seen += [e["id"] for e in page["entries"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(audit_ids))
+    assert pages == -(-len(AUDIT_ONLY) // 3)
+
+    _, page, _ = await client.call("GET", audit_path + "?type=app:budget:set")
+    assert [e["type"] for e in page["entries"]] == ["app:budget:set"]
+    _, page, _ = await client.call("GET", audit_path + f"?app={app_id}-name&limit=200")
+    assert len(page["entries"]) == len(AUDIT_ONLY)
+    _, page, _ = await client.call("GET", audit_path + "?app=another-app")
+    assert page["entries"] == []
+    since = (base + timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
+    until = (base + timedelta(minutes=4)).isoformat().replace("+00:00", "Z")
+    _, page, _ = await client.call("GET", audit_path + f"?since={since}&until={until}")
+    assert [e["id"] for e in page["entries"]] == [audit_ids[3], audit_ids[2]]
+    status, _, _ = await client.call("GET", audit_path + "?since=yesterday")
+    assert status == 422
+
+
+async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_removal(
+    convox_api: ApiService,
+    standin: OAuthStandIn,
+    receiver: HttpReceiver,
+    herald: Herald,
+    discord_sender: SenderService,
+    audit_recorder: AuditRecorder,
+    http: aiohttp.ClientSession,
+    unique: str,
+) -> None:
+    client = Client(http, f"http://127.0.0.1:{convox_api.port}")
+    owner = f"org-{unique}"
+    status, _, _ = await client.call("PUT", f"/v1/owners/{owner}", {"owner": {"name": "Acme"}})
+    assert status == 201
+
+    # The authorize redirect names the client, the callback, the scope and a state.
+    status, _, headers = await client.call(
+        "GET", f"/v1/owners/{owner}/integrations/discord/authorize"
+    )
+    assert status == 302
+    consent = query_of(headers["Location"])
+    assert headers["Location"].startswith(standin.url("/discord/authorize"))
+    redirect_uri = f"http://127.0.0.1:{convox_api.port}/v1/integrations/discord/callback"
+    assert consent["client_id"] == standin.client_id
+    assert consent["scope"] == "webhook.incoming"
+    assert consent["redirect_uri"] == redirect_uri
+    assert consent["response_type"] == "code"
+    assert len(consent["state"]) >= 32
+
+    # A wrong state is refused before any exchange; so is a missing one.
+    for bad in (f"{redirect_uri}?code=x&state=forged", f"{redirect_uri}?code=x"):
+        status, body, _ = await get(http, bad)
+        assert status == 400, body
+        assert "state" in body["detail"]
+    assert standin.exchanges == []
+
+    # The user consents: the stand-in sends the browser back with a code and the state.
+    status, _, headers = await get(http, headers["Location"])
+    assert status == 302
+    callback = headers["Location"]
+    status, body, _ = await get(http, callback)
+    assert status == 201, body
+    integration = body["integration"]
+    assert (integration["provider"], integration["owner_id"]) == ("discord", owner)
+    exchange = standin.exchanges[-1]
+    assert exchange["client_secret"] == standin.client_secret
+    assert exchange["redirect_uri"] == redirect_uri
+    assert exchange["grant_type"] == "authorization_code"
+
+    # The same callback again: the state is used. A fresh state with the used code: the
+    # provider refuses the code, and so does the API.
+    status, _, _ = await get(http, callback)
+    assert status == 400
+    used_code = query_of(callback)["code"]
+    next_callback, _ = await connect(client, http, owner, "discord")
+    replay = f"{redirect_uri}?code={used_code}&state={query_of(next_callback)['state']}"
+    status, body, _ = await get(http, replay)
+    assert status == 400, body
+    assert standin.refusals == ["invalid_grant"]
+    # The stand-in also refuses a redirect_uri other than the authorize request's.
+    fresh = query_of(next_callback)["code"]
+    async with http.post(
+        standin.url("/discord/token"),
+        data={
+            "grant_type": "authorization_code",
+            "code": fresh,
+            "redirect_uri": redirect_uri + "/elsewhere",
+            "client_id": standin.client_id,
+            "client_secret": standin.client_secret,
+        },
+    ) as response:
+        assert response.status == 400
+    assert standin.refusals[-1] == "invalid_grant"
+
+    # A Slack integration too: the list shows both, never their webhook URLs.
+    slack_callback, _ = await connect(client, http, owner, "slack")
+    assert query_of(slack_callback)["state"]
+    status, body, _ = await get(http, slack_callback)
+    assert status == 201, body
+    slack_id = body["integration"]["id"]
+    assert body["integration"]["channel"] == "#deploys"
+    status, listed, _ = await client.call("GET", f"/v1/owners/{owner}/integrations")
+    assert status == 200
+    assert {i["provider"] for i in listed["integrations"]} == {"discord", "slack"}
+    assert "standin" not in json.dumps(listed)
+
+    discord_id = integration["id"]
+    await eventually(
+        lambda: herald.router.view.table(CONFIG_NOTIFIERS).get(discord_id) is not None,
+        timeout_s=30,
+        what="router sees the discord integration",
+    )
+
+    # Every audit-only Convox type, then one forwarded event, all for one app (one partition).
+    app_id = f"app-{unique}"
+    base = datetime.now(UTC) - timedelta(hours=1)
+    audit_ids = []
+    for i, event_type in enumerate(AUDIT_ONLY):
+        event = convox_event(event_type, owner, app_id, at=base + timedelta(minutes=i))
+        audit_ids.append(event["id"])
+        await post_event(http, herald, event)
+    promote = convox_event(
+        "release:promote", owner, app_id, status="success", release_id="RPROMOTE123"
+    )
+    await post_event(http, herald, promote)
+
+    def at_discord() -> list[str]:
+        return [json.dumps(r.json()) for r in receiver.requests if r.path == DISCORD_HOOK]
+
+    await eventually(
+        lambda: any("RPROMOTE123" in m for m in at_discord()),
+        timeout_s=45,
+        what="the forwarded event at Discord",
+    )
+    await asyncio.sleep(1.0)  # anything else in flight for the hook would have come by now
+    # (The integration also hears Herald's own events of the owner, e.g. `notifier_added`.)
+    rack_messages = [m for m in at_discord() if "production-rack" in m]
+    assert len(rack_messages) == 1, rack_messages
+    embed = json.loads(rack_messages[0])["embeds"][0]
+    text = json.dumps(embed)
+    for expected in (
+        "production-rack",
+        "release:promote",
+        "success",
+        f"{app_id}-name",
+        "RPROMOTE123",
+        "alice@example.com",
+    ):
+        assert expected in text, expected
+    for event_type in AUDIT_ONLY:
+        assert all(event_type not in m for m in at_discord()), event_type
+
+    await assert_audit_log(client, owner, app_id, audit_ids, base)
+
+    # Removing the integration stops notifications; an owner webhook shows events still flow.
+    control = Notifier(
+        id=f"n-{uuid.uuid4().hex[:12]}",
+        scope=Scope.OWNER,
+        owner_id=owner,
+        platform=Channel.WEBHOOK,
+        selection=Selection(send_all_events=True),
+        type_data={"webhook_url": receiver.url(f"/control-{unique}")},
+    )
+    await herald.add_notifier(control)
+    for gone in (discord_id, slack_id):
+        status, _, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{gone}")
+        assert status == 204
+    status, _, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{discord_id}")
+    assert status == 404
+    await eventually(
+        lambda: discord_id not in herald.router.view.table(CONFIG_NOTIFIERS),
+        timeout_s=30,
+        what="router forgets the integration",
+    )
+    status, listed, _ = await client.call("GET", f"/v1/owners/{owner}/integrations")
+    assert listed["integrations"] == []
+    after = convox_event("release:promote", owner, app_id, status="success", release_id="R2")
+    await post_event(http, herald, after)
+    await eventually(
+        lambda: any(r.path == f"/control-{unique}" and b"R2" in r.body for r in receiver.requests),
+        timeout_s=45,
+        what="the control webhook gets the next event",
+    )
+    await asyncio.sleep(1.5)
+    assert [m for m in at_discord() if "production-rack" in m] == rack_messages
+    await herald.remove_notifier(control.id)
+
+
+def verify_convox(header: str, body: bytes, key: str, now: int, tolerance: int = 300) -> bool:
+    """An independent Convox-Signature check, as docs.convox.com's receiver example does."""
+    timestamp, signatures = None, []
+    for segment in header.split(","):
+        name, _, value = segment.strip().partition("=")
+        if name == "t":
+            timestamp = int(value)
+        elif name == "v1":
+            signatures.append(value)
+    if timestamp is None or abs(now - timestamp) > tolerance:
+        return False
+    expected = hmac.new(key.encode(), b"%d." % timestamp + body, hashlib.sha256).hexdigest()
+    return any(hmac.compare_digest(expected, s) for s in signatures)
+
+
+async def test_convox_webhook_is_signed_with_every_key_during_rotation(
+    api: Any, herald: Herald, receiver: HttpReceiver, http: aiohttp.ClientSession, unique: str
+) -> None:
+    client = Client(http, f"http://127.0.0.1:{api.port}")
+    app_id = f"app-{unique}"
+    owner = f"org-{unique}"
+    status, _, _ = await client.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "convox-app", "owner_id": owner}}
+    )
+    assert status == 201
+    new_key, old_key = f"new-key-{unique}-0123456789", f"old-key-{unique}-0123456789"
+    status, created, _ = await client.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        {
+            "notifier": {
+                "name": "convox hook",
+                "platform_id": "webhook",
+                "selected_event_ids": ["app:budget:cap"],
+                "type_data": {
+                    "webhook_url": receiver.url("/convox"),
+                    "format": "convox",
+                    "convox_signing_key": new_key,
+                    "convox_signing_keys": [old_key],
+                },
+            }
+        },
+    )
+    assert status == 201, created
+    shown = created["notifier"]["type_data"]
+    assert new_key not in json.dumps(shown)
+    assert old_key not in json.dumps(shown)
+    notifier_id = created["notifier"]["id"]
+    await eventually(
+        lambda: herald.router.view.table(CONFIG_NOTIFIERS).get(notifier_id) is not None,
+        timeout_s=30,
+        what="router sees the convox webhook",
+    )
+    status, bad, _ = await client.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        {
+            "notifier": {
+                "name": "bad",
+                "platform_id": "webhook",
+                "type_data": {"webhook_url": receiver.url("/x"), "convox_signing_key": "short"},
+            }
+        },
+    )
+    assert status == 422
+    assert {"type_data.format", "type_data.convox_signing_key"} <= set(bad["errors"])
+
+    event = convox_event("app:budget:cap", owner, app_id, status="success", cap=100)
+    event["app_name"] = "convox-app"
+    await post_event(http, herald, event)
+    (request,) = await receiver.wait_for("/convox", 1, timeout_s=45)
+    body = request.json()
+    assert body["action"] == "app:budget:cap"
+    assert body["status"] == "success"
+    assert body["timestamp"].endswith("Z")
+    assert body["data"]["app"] == "convox-app"
+    assert body["data"]["rack"] == "production-rack"
+    assert body["data"]["actor"] == "alice@example.com"
+    assert body["data"]["cap"] == 100
+    header = request.headers["Convox-Signature"]
+    now = int(datetime.now(UTC).timestamp())
+    assert header.count("v1=") == 2
+    assert verify_convox(header, request.body, new_key, now)
+    assert verify_convox(header, request.body, old_key, now)
+    assert not verify_convox(header, request.body, "some-other-key-0123456789", now)
+    assert not verify_convox(header, request.body + b" ", new_key, now)
+    assert not verify_convox(header, request.body, new_key, now + 3600), "outside tolerance"
+    assert request.headers["webhook-id"]  # Standard Webhooks' headers still come along
