@@ -368,3 +368,20 @@ async def test_rebuild_topics_republishes_the_apps_alerts(
     assert rebuilt == original
     assert rebuilt is not None
     assert [r.id for r in rebuilt.alerts] == [created["alert"]["id"]]
+
+
+async def test_renaming_or_transferring_the_app_republishes_its_alerts(
+    api: Any, admin: Client, unique: str
+) -> None:
+    app_id = await register(admin, unique)
+    status, _, _ = await admin.call(
+        "POST", f"/v1/apps/{app_id}/alerts", {"alert": {"metric": "cpu", "limit": 0.9}}
+    )
+    assert status == 201
+    status, _, _ = await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "renamed", "owner_id": f"new-{unique}"}}
+    )
+    assert status == 200
+    _, moved = await alert_records(api, app_id, 2)
+    assert moved is not None
+    assert (moved.app_name, moved.owner_id) == ("renamed", f"new-{unique}")

@@ -136,6 +136,15 @@ async def forget_notifier(
     return changed
 
 
+async def republish_if_any(connection: asyncpg.Connection, app: AppEntry) -> bool:
+    """Republish the app's rules when it has any: its name or owner changed, and the record
+    carries both. True when something was queued."""
+    if not await count_for_app(connection, app.id):
+        return False
+    await publish(connection, app)
+    return True
+
+
 async def delete_for_app(connection: asyncpg.Connection, app_id: str) -> int:
     """Delete the app's rules (the app is being deleted) and tombstone its record if it had any.
 

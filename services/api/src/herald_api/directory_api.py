@@ -137,6 +137,7 @@ async def put_app(request: web.Request) -> web.Response:
         existing = await store.load_app(connection, app_id)
         if existing is not None and not caller.may_see_app(existing.id, existing.owner_id):
             raise not_found(f"app {app_id}")
+        was = (existing.name, existing.owner_id) if existing is not None else None
         if not caller.may_see_app(app_id, body.owner_id):
             raise not_found(f"app {app_id}")
         created = await store.upsert_app(
@@ -150,6 +151,8 @@ async def put_app(request: web.Request) -> web.Response:
         if created:
             await _create_default_notifier(connection, app_id, body, ctx.clock())
         app = await store.publish_app(connection, app_id)
+        if app is not None and was not in (None, (app.name, app.owner_id)):
+            await alert_store.republish_if_any(connection, app)  # its record names both
     assert app is not None
     return json_response(
         {"app": app_json(app)}, status=201 if created else 200, tag=etag(app.id, app.version)

@@ -1,7 +1,8 @@
 """Keeps the directory in step with the platform's own events on `notify.events`.
 
     collaborator_invited / _accepted / _role_changed / _removed, app_renamed,
-    app_transferred, app_deleted  →  Postgres (+ outbox to notify.config.apps)
+    app_transferred, app_deleted  →  Postgres (+ outbox to notify.config.apps, and to
+                                     notify.config.alerts when the app has alerts)
 
 Events the API itself emitted (source `herald-api`) are skipped: their change is already made.
 Applying an event twice gives the same state, so redelivery is harmless.
@@ -15,8 +16,8 @@ import asyncpg
 import structlog
 from herald_core.envelope import Event
 
+from herald_api import alert_store, notifier_store
 from herald_api import directory_store as store
-from herald_api import notifier_store
 from herald_api.platform_events import SOURCE
 
 log = structlog.get_logger(__name__)
@@ -76,6 +77,7 @@ async def _transferred(connection: asyncpg.Connection, event: Event) -> bool:
 async def _deleted(connection: asyncpg.Connection, event: Event) -> bool:
     if event.app_id is None:
         return False
+    await alert_store.delete_for_app(connection, event.app_id)  # tombstones its alert record
     for notifier_id in await store.delete_app(connection, event.app_id):
         await notifier_store.publish(connection, notifier_id, None)
     return True
@@ -106,7 +108,9 @@ async def apply_event(pool: asyncpg.Pool, event: Event) -> bool:
             return False
         changed = await handler(connection, event)
         if changed:
-            await store.publish_app(connection, event.app_id)
+            app = await store.publish_app(connection, event.app_id)
+            if app is not None and event.type in ("app_renamed", "app_transferred"):
+                await alert_store.republish_if_any(connection, app)  # it names app and owner
     if changed:
         log.info("directory_updated", event_type=event.type, event_id=event.id, app_id=event.app_id)
     return changed
