@@ -158,6 +158,13 @@ def test_go_sends_an_empty_container_type_when_unset_and_gets_web():
         ({"metric": "cpu", "limit": "high"}, "limit", "must be a number"),
         ({"metric": "cpu", "limit": True}, "limit", "must be a number"),
         ({"metric": "cpu", "limit": -1}, "limit", "must not be negative"),
+        ({"metric": "cpu", "limit": 10**400}, "limit", "must be a number"),
+        (
+            {"metric": "cpu", "limit": 1, "duration_before_trigger": 10**400},
+            "duration_before_trigger",
+            "at most",
+        ),
+        ({"metric": "cpu", "limit": 1, "remind_every": 1e300}, "remind_every", "at most"),
         (
             {"metric": "cpu", "limit": 1, "duration_before_trigger": -1},
             "duration_before_trigger",

@@ -192,13 +192,21 @@ def _remind_every_s(value: Any, errors: Errors) -> float | None:
 
 
 def _limit(value: Any, errors: Errors) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:  # an integer too large for a float overflows here, not later
+        limit = (
+            float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else None
+        )
+    except OverflowError:
+        limit = None
+    if limit is None or not math.isfinite(limit):
         errors.setdefault("limit", []).append("must be a number")
         return None
-    if value < 0:
+    if limit < 0:
         errors.setdefault("limit", []).append("must not be negative")
         return None
-    return float(value)
+    return limit
 
 
 def _metric(value: Any, errors: Errors) -> Metric | None:
