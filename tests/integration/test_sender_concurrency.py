@@ -138,8 +138,8 @@ async def test_a_slow_receiver_gets_many_deliveries_at_once(
     requests = await receiver.wait_for("/slow", count, timeout_s=30)
     assert {webhook_id(r) for r in requests} == {d.id for d in deliveries}
     spread = requests[-1].at - requests[0].at
-    # One after the other they would take count x SLOW_S = 8 s.
-    assert spread < count * SLOW_S / 4, f"requests spread over {spread:.2f}s"
+    # One after the other they would take count x SLOW_S = 8 s; at once, about SLOW_S.
+    assert spread < count * SLOW_S / 3, f"requests spread over {spread:.2f}s"
 
 
 async def test_one_notifiers_deliveries_stay_in_order(

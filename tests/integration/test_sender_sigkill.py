@@ -188,7 +188,7 @@ async def test_a_sender_killed_mid_burst_loses_no_delivery(
     first = spawn("first")
     await eventually(
         lambda: sum(slow_receiver.seen.values()) >= COUNT * KILL_AT,
-        timeout_s=40,
+        timeout_s=90,  # about 10 s on a quiet machine; generous for a loaded one
         what=f"{KILL_AT:.0%} of the burst at the receiver",
     )
     first.send_signal(signal.SIGKILL)
@@ -199,7 +199,7 @@ async def test_a_sender_killed_mid_burst_loses_no_delivery(
     spawn("second")
     await eventually(
         lambda: expected <= set(slow_receiver.seen),
-        timeout_s=50,
+        timeout_s=90,
         what="every delivery at the receiver",
     )
 
