@@ -260,8 +260,11 @@ async def test_an_sse_client_resumes_with_last_event_id(streams, http, producer,
     again.response.close()
 
 
-async def test_idle_streams_get_heartbeats(streams, http, unique):
+async def test_idle_streams_get_heartbeats_and_free_their_slot_when_the_client_leaves(
+    streams, http, unique
+):
     owner = f"owner-{unique}"
+    hub = streams._runner.app[STREAMS]
     sse = await open_sse(http, url(streams, owner), SSE)
     ws = await open_ws(http, url(streams, owner))
     for _ in range(2):
@@ -270,8 +273,10 @@ async def test_idle_streams_get_heartbeats(streams, http, unique):
         assert message.data is None
         frame = json.loads((await ws.receive(timeout=HEARTBEAT_S * 6)).data)
         assert set(frame) == {"cursor", "heartbeat"}
+    assert hub.open >= 2
     await ws.close()
     sse.response.close()
+    await eventually(lambda: hub.open == 0, what="both streams closed", timeout_s=10)
 
 
 async def test_a_slow_client_is_dropped_and_never_slows_another(streams, http, producer, unique):

@@ -77,6 +77,7 @@ PATH = "/v1/owners/{owner}/events/stream"
 EVENT_STREAM = "text/event-stream"
 SSE_RETRY_MS = 2000
 CLOSE_TIMEOUT_S = 1.0  # the last words to a client that is leaving or dropped
+CLIENT_CHECK_S = 1.0  # how often an SSE stream checks that its client is still connected
 
 
 class StreamsFull(Exception):
@@ -143,8 +144,8 @@ class EventTail:
             auto_offset_reset="earliest",  # only if retention overtakes a resumed stream
             max_poll_records=500,
         )
-        await consumer.start()
         try:
+            await consumer.start()
             found = consumer.partitions_for_topic(EVENTS)
             if found is None:  # no metadata yet (as in herald_kafka.config_view)
                 await consumer._client.force_metadata_update()
@@ -191,11 +192,14 @@ class EventTail:
                     if item is not None:
                         positions = {**self.positions, tp.partition: record.offset + 1}
                         queued = Item(encode_cursor(positions), item)
-                        try:
-                            await asyncio.wait_for(queue.put(queued), patience_s)
-                        except TimeoutError:
-                            self.dropped = True
-                            return
+                        if queue.full():
+                            try:
+                                await asyncio.wait_for(queue.put(queued), patience_s)
+                            except TimeoutError:
+                                self.dropped = True
+                                return
+                        else:
+                            queue.put_nowait(queued)
                     self.positions[tp.partition] = record.offset + 1
 
     @staticmethod
@@ -221,12 +225,13 @@ class Sink(Protocol):
     async def dropped(self, reason: str) -> None: ...
     async def going_away(self) -> None: ...
     async def client_left(self) -> None:
-        """Return when the client leaves (a transport that cannot tell never returns)."""
+        """Return when the client leaves."""
         ...
 
 
 class SseSink:
-    def __init__(self, response: web.StreamResponse) -> None:
+    def __init__(self, request: web.Request, response: web.StreamResponse) -> None:
+        self.request = request
         self.response = response
 
     async def opened(self, cursor: str) -> None:
@@ -250,7 +255,13 @@ class SseSink:
         return None  # the end of the body says it; EventSource reconnects with Last-Event-ID
 
     async def client_left(self) -> None:
-        await asyncio.Event().wait()  # SSE cannot tell; a failed write does
+        # The client sends nothing after its request; aiohttp drops the transport when the
+        # connection is lost (the next write would fail too, but heartbeats are far apart).
+        while True:
+            transport = self.request.transport
+            if transport is None or transport.is_closing():
+                return
+            await asyncio.sleep(CLIENT_CHECK_S)
 
 
 class WsSink:
@@ -421,7 +432,7 @@ async def _serve(
     else:
         response = _sse_response()
         await response.prepare(request)
-        sink = SseSink(response)
+        sink = SseSink(request, response)
     transport = "websocket" if ws is not None else "sse"
     log.info("event_stream_opened", owner_id=stream.owner_id, transport=transport)
     try:
