@@ -1,7 +1,8 @@
 """Clever Cloud's organisation notifications face (docs/faces.md, "Clever Cloud"): hooks ⇄ the
 one notifier model. Pure functions; `clevercloud_api` is the HTTP shell around them.
 
-A hook is one or more owner-scoped notifiers that share `type_data.hook_id`:
+A hook is one or more owner-scoped notifiers that share `type_data.hook_id` (all marked
+`type_data.face = "clevercloud"`, like every face's notifiers):
 
     webhook    one webhook notifier per URL, id `<hook id>.<position>`, type_data
                {webhook_url, format, hook_id, hook_kind: "webhook", hook_position}
@@ -22,6 +23,7 @@ E-mail targets (`notified`) map onto the recipients the router resolves:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from herald_core.topics import Channel
 from herald_api.notifier_face import Errors, InvalidNotifier, check_type_data
 from herald_api.platforms import platform_of
 
+FACE = "clevercloud"
 WEBHOOK = "webhook"
 EMAILHOOK = "emailhook"
 FORMATS = ("raw", "slack", "flowdock", "gitter")
@@ -316,7 +319,7 @@ def _notifier(
         addon_ids=common.scope.addon_ids,
         platform=channel,
         selection=common.selection,
-        type_data={**type_data, "hook_id": hook_id, "hook_position": position},
+        type_data={**type_data, "face": FACE, "hook_id": hook_id, "hook_position": position},
         created_at=now,
         updated_at=now,
     )
@@ -409,14 +412,25 @@ def _common_wire(first: Notifier, hook_id: str) -> dict[str, Any]:
 def failure_wire(failure: Failure, url: str) -> dict[str, Any]:
     """A failed attempt as Clever Cloud shows it: a status, or a network failure. Pure."""
     wire: dict[str, Any] = {"url": url}
-    if failure.status_code is not None:
-        wire["status"] = failure.status_code
+    status = failure.status_code or _status_in(failure.detail)
+    if status is not None:
+        wire["status"] = status
     else:
         wire["networkFailure"] = ": ".join(p for p in (failure.reason, failure.detail) if p)
     if failure.response_excerpt:
         wire["partialBody"] = failure.response_excerpt[:1000]
     wire["createdAt"] = _time(failure.at)
     return wire
+
+
+_HTTP_STATUS = re.compile(r"^HTTP (\d{3})\b")
+
+
+def _status_in(detail: str | None) -> int | None:
+    """The status of a failed attempt whose result carried none: the senders record HTTP
+    failures with only their detail (`HTTP 404 Not Found`, `classify_http`). Pure."""
+    found = _HTTP_STATUS.match(detail or "")
+    return int(found.group(1)) if found else None
 
 
 def webhook_to_wire(

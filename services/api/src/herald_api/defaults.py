@@ -73,6 +73,7 @@ def default_deployment_hook(owner_id: str, kind: OwnerKind, now: datetime) -> No
             "members": False,
             "owner": False,
             **recipients,
+            "face": "clevercloud",
             "hook_id": hook_id,
             "hook_kind": "emailhook",
             "hook_position": 0,
