@@ -5,8 +5,10 @@ integration then "forwards all events from all Racks in the organization", audit
 excepted (the router's rule 1). On the one notifier model an integration is:
 
     scope owner (the organisation), platform slack | discord, selection send_all_events,
-    type_data {"webhook_url": <the provider's incoming webhook>,
-               "integration": {"kind": "convox", "provider", "channel", "workspace"}}
+    type_data {"webhook_url": <the provider's incoming webhook>, "face": "convox",
+               "integration": {"provider", "channel", "workspace"}}
+
+(`type_data.face` marks a face's notifiers, as every face does: docs/faces.md.)
 
 The OAuth dialects:
 
@@ -37,7 +39,7 @@ from yarl import URL
 
 from herald_api.settings import ApiSettings, OAuthProviderSettings
 
-INTEGRATION_KIND = "convox"
+FACE = "convox"
 DISCORD_WEBHOOK_BASE = "https://discord.com/api/webhooks"
 
 
@@ -175,8 +177,8 @@ def integration_notifier(
         selection=Selection(send_all_events=True),
         type_data={
             "webhook_url": webhook.url,
+            "face": FACE,
             "integration": {
-                "kind": INTEGRATION_KIND,
                 "provider": provider.value,
                 "channel": webhook.channel,
                 "workspace": webhook.workspace,
@@ -189,12 +191,7 @@ def integration_notifier(
 
 def is_integration(notifier: Notifier) -> bool:
     """Whether a notifier is a Convox organisation integration. Pure."""
-    info = notifier.type_data.get("integration")
-    return (
-        notifier.scope is Scope.OWNER
-        and isinstance(info, dict)
-        and info.get("kind") == INTEGRATION_KIND
-    )
+    return notifier.scope is Scope.OWNER and notifier.type_data.get("face") == FACE
 
 
 def integration_json(notifier: Notifier) -> dict[str, Any]:

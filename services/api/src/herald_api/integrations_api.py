@@ -204,7 +204,7 @@ async def list_integrations(request: web.Request) -> web.Response:
         owner_id = await _visible_owner(connection, request)
         rows = await connection.fetch(
             "SELECT document FROM notifiers WHERE scope = 'owner' AND owner_id = $1"
-            " AND document->'type_data'->'integration'->>'kind' = 'convox'"
+            " AND document->'type_data'->>'face' = 'convox'"
             " ORDER BY created_at, id",
             owner_id,
         )
