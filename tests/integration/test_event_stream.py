@@ -382,3 +382,46 @@ async def get(http: Any, target: str, headers: dict[str, str]) -> tuple[int, Any
     async with http.get(target, headers=headers) as response:
         assert response.headers["Content-Type"].startswith("application/problem+json")
         return response.status, await response.json(content_type=None)
+
+
+async def test_streams_are_capped_and_closed_cleanly_when_the_api_stops(
+    api, kafka_settings, postgres_url, http, unique
+):
+    settings = ApiSettings(
+        database_url=SecretStr(postgres_url),
+        kafka=kafka_settings,
+        http=HttpSettings(port=0),
+        log=LogSettings(json=False, level="warning"),
+        migrate_on_start=False,
+        relay_enabled=False,
+        directory_consumer_enabled=False,
+        stream_max_connections=2,
+        stream_heartbeat_s=HEARTBEAT_S,
+    )
+    owner = f"owner-{unique}"
+    service = ApiService(settings)
+    await service.__aenter__()
+    try:
+        ws = await open_ws(http, url(service, owner))
+        sse = await open_sse(http, url(service, owner), SSE)
+        status, body = await get(http, url(service, owner), SSE)
+        assert status == 503, "beyond stream_max_connections"
+        assert body["type"].endswith("/unavailable")
+    finally:
+        started = time.monotonic()
+        await service.__aexit__(None, None, None)
+    assert time.monotonic() - started < 10, "open streams do not hold the shutdown"
+    async with asyncio.timeout(10):
+        while (message := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+            pass
+    assert message.type is aiohttp.WSMsgType.CLOSE
+    assert message.data == aiohttp.WSCloseCode.GOING_AWAY
+    with pytest.raises(EOFError):
+        await read_every_message(sse)
+    sse.response.close()
+    await ws.close()
+
+
+async def read_every_message(sse: SseClient) -> None:
+    while True:
+        await sse.message(timeout_s=10)
