@@ -17,6 +17,7 @@ from herald_alerter.evaluate import (
     alert_event_id,
     dropped_rules,
     evaluate,
+    needs_checkpoint,
     rules_for,
 )
 from herald_alerter.settings import AlerterSettings
@@ -293,3 +294,21 @@ def test_settings_and_topic_file_declare_both_changelogs() -> None:
     for topic in (settings.rules_changelog, settings.state_changelog):
         assert specs[topic] == settings.table_partitions
     assert specs["platform.metrics"] == specs["notify.config.alerts"] == settings.table_partitions
+
+
+def test_transitions_are_checkpointed_and_quiet_points_only_now_and_then() -> None:
+    r = rule(duration_before_trigger_s=0)
+    app = alerts(r)
+    first = evaluate(None, point(0, 50), r, app).state
+    assert first is not None
+    assert needs_checkpoint(None, first, 300)
+    quiet = evaluate(first, point(10, 60), r, app).state
+    assert quiet is not None
+    assert not needs_checkpoint(first, quiet, 300)  # only last_at moved
+    assert needs_checkpoint(first, quiet, 0)
+    later = evaluate(quiet, point(300, 60), r, app).state
+    assert later is not None
+    assert needs_checkpoint(first, later, 300)
+    fired = evaluate(quiet, point(20, 90), r, app).state
+    assert fired is not None
+    assert needs_checkpoint(first, fired, 300)

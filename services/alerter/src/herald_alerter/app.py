@@ -41,7 +41,13 @@ from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_alerter.evaluate import AlertState, dropped_rules, evaluate, rules_for
+from herald_alerter.evaluate import (
+    AlertState,
+    dropped_rules,
+    evaluate,
+    needs_checkpoint,
+    rules_for,
+)
 from herald_alerter.metrics import AlerterMetrics, ConfigOutcome, PointOutcome
 from herald_alerter.settings import RULES_TABLE, STATE_TABLE, AlerterSettings
 
@@ -168,7 +174,9 @@ class AlerterService:
         )
         # Parsed forms of the tables' values, valid while the table holds the very same bytes.
         self._parsed_rules: dict[bytes, tuple[bytes, AppAlerts]] = {}
-        self._parsed_states: dict[bytes, tuple[bytes, AlertState]] = {}
+        # Per state key: (the bytes in the table, their parsed state, the latest state), the
+        # latest being newer than the stored one by `last_at` only (needs_checkpoint).
+        self._parsed_states: dict[bytes, tuple[bytes, AlertState, AlertState]] = {}
         metrics_topic = self.app.topic(PLATFORM_METRICS, schema=_raw_schema())
         config_topic = self.app.topic(CONFIG_ALERTS, schema=_raw_schema())
         self.app.agent(metrics_topic, name=METRICS_AGENT)(self._metrics_agent)
@@ -250,16 +258,31 @@ class AlerterService:
         self._parsed_rules[app_key] = (raw, alerts)
         return alerts
 
-    def _state(self, key: bytes) -> AlertState | None:
+    def _state(self, key: bytes) -> tuple[bytes | None, AlertState | None, AlertState | None]:
+        """(stored bytes, stored state, latest state) of one rule."""
         raw = self.states.get(key)
         if raw is None:
-            return None
+            return None, None, None
         cached = self._parsed_states.get(key)
         if cached is not None and cached[0] is raw:
-            return cached[1]
+            return cached
         state = AlertState.model_validate_json(raw)
-        self._parsed_states[key] = (raw, state)
-        return state
+        self._parsed_states[key] = (raw, state, state)
+        return raw, state, state
+
+    def _keep(self, key: bytes, new: AlertState) -> None:
+        """Keep `new` in memory, and write it to the table when `needs_checkpoint` says so."""
+        raw, stored, _ = self._state(key)
+        if (
+            raw is None
+            or stored is None
+            or needs_checkpoint(stored, new, self.settings.state_checkpoint_s)
+        ):
+            raw = new.model_dump_json().encode()
+            self.states[key] = raw
+            self._parsed_states[key] = (raw, new, new)
+        else:
+            self._parsed_states[key] = (raw, stored, new)
 
     def handle_config(self, key: Any, value: Any) -> None:
         """Apply one `notify.config.alerts` record: store the rules, drop orphaned states."""
@@ -314,7 +337,7 @@ class AlerterService:
             return
         for rule in rules:
             skey = state_key(point.app_id, rule.id)
-            state = self._state(skey)
+            _, _, state = self._state(skey)
             result = evaluate(state, point, rule, alerts)
             self.metrics.evaluations.labels(result.verdict.value).inc()
             if result.events:
@@ -329,9 +352,7 @@ class AlerterService:
                     event_ids=[e.id for e in result.events],
                 )
             if result.state is not None and result.state is not state:
-                raw = result.state.model_dump_json().encode()
-                self.states[skey] = raw
-                self._parsed_states[skey] = (raw, result.state)
+                self._keep(skey, result.state)
         self.metrics.points.labels(PointOutcome.EVALUATED.value).inc()
 
     async def _emit(self, records: list[OutgoingRecord]) -> None:

@@ -161,6 +161,21 @@ def evaluate(
     return Evaluation(_reset(current, point), (), Verdict.WITHIN)
 
 
+def needs_checkpoint(stored: AlertState | None, new: AlertState, every_s: float) -> bool:
+    """True when `new` must be written to the state table rather than only kept in memory. Pure.
+
+    Every transition is written (anything but `last_at` differs from the stored state); a
+    `last_at` alone only once it is `every_s` (metric time) past the stored one, which bounds
+    how far back the late-point rule may see after a restart without a changelog record per
+    point.
+    """
+    if stored is None:
+        return True
+    if new.model_copy(update={"last_at": stored.last_at}) != stored:
+        return True
+    return (new.last_at - stored.last_at).total_seconds() >= every_s
+
+
 def _beyond(
     current: AlertState, point: MetricPoint, rule: AlertRule, alerts: AppAlerts
 ) -> Evaluation:

@@ -41,6 +41,12 @@ class AlerterSettings(BaseSettings):
         description="partitions of both changelogs: those of platform.metrics and "
         "notify.config.alerts (co-partitioned)",
     )
+    state_checkpoint_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="metric time after which a rule's latest point time is written to the state "
+        "table even without a transition (transitions are always written; 0: every point)",
+    )
     auto_offset_reset: str = Field(
         default="earliest",
         pattern="^(earliest|latest)$",
