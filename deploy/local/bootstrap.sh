@@ -22,6 +22,10 @@ if [ ! -f tests/interop/js_scalingo/node_modules/.package-lock.json ] || [ tests
   say "installing Scalingo's JavaScript client for the interop tests (npm ci)"
   (cd tests/interop/js_scalingo && npm ci --no-audit --no-fund --silent)
 fi
+if [ ! -f tests/interop/js_clevercloud/node_modules/.package-lock.json ] || [ tests/interop/js_clevercloud/package-lock.json -nt tests/interop/js_clevercloud/node_modules/.package-lock.json ]; then
+  say "installing Clever Cloud's JavaScript client for the interop tests (npm ci)"
+  (cd tests/interop/js_clevercloud && npm ci --no-audit --no-fund --silent)
+fi
 
 for tool in java mvn; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Java 17+ and Maven): apt-get install openjdk-17-jre-headless maven" >&2; exit 1; }

@@ -364,7 +364,7 @@ async def recorder(
         yield service
 
 
-async def test_a_failing_url_shows_up_in_failures(
+async def test_failing_urls_show_up_in_failures(
     api: Any,
     admin: Client,
     herald: Herald,
@@ -376,6 +376,7 @@ async def test_a_failing_url_shows_up_in_failures(
     owner_id, [app_id], _ = await organisation(admin, herald, unique)
     broken, fine = f"/{unique}/broken", f"/{unique}/fine"
     receiver.statuses[broken] = 404
+    unreachable = f"http://127.0.0.1:1/{unique}"  # nothing listens: connection refused
     hook = await create_webhook(
         admin,
         owner_id,
@@ -383,29 +384,33 @@ async def test_a_failing_url_shows_up_in_failures(
             "urls": [
                 {"format": "raw", "url": receiver.url(broken)},
                 {"format": "raw", "url": receiver.url(fine)},
+                {"format": "raw", "url": unreachable},
             ],
             "events": ["DEPLOYMENT_SUCCESS"],
         },
     )
-    await router_sees(herald, hook_notifier_ids(hook, 2))
+    await router_sees(herald, hook_notifier_ids(hook, 3))
 
     await post_event(http, herald, deployed(app_id, owner_id))
     await receiver.wait_for(broken, 1)
     await receiver.wait_for(fine, 1)
 
-    async def failures() -> list[dict[str, Any]]:
+    async def failures() -> dict[str, dict[str, Any]]:
         status, listed = await admin.call("GET", f"{HOOKS}/webhooks/{owner_id}")
         assert status == 200, listed
         [shown] = listed
-        return list(shown["failures"])
+        found = {f["url"]: f for f in shown["failures"]}
+        return found if len(found) == 2 else {}
 
-    await eventually(failures, timeout_s=30, what="the failed attempt in the hook's failures")
-    [failure] = await failures()
-    assert failure["url"] == receiver.url(broken)
-    assert failure["status"] == 404
-    assert failure["partialBody"] == "ok"
-    assert "networkFailure" not in failure
-    assert datetime.fromisoformat(failure["createdAt"]).tzinfo is not None
+    found = await eventually(failures, timeout_s=30, what="both failed URLs in the failures")
+    refused, not_found = found[unreachable], found[receiver.url(broken)]
+    assert not_found["status"] == 404
+    assert not_found["partialBody"] == "ok"
+    assert "networkFailure" not in not_found
+    assert "status" not in refused
+    assert refused["networkFailure"], refused
+    for failure in (refused, not_found):
+        assert datetime.fromisoformat(failure["createdAt"]).tzinfo is not None
 
 
 async def test_the_api_checks_tokens_owners_and_scopes(

@@ -1,5 +1,5 @@
-"""Clever Cloud's hooks ⇄ the one notifier model (`herald_api.clevercloud_face`), and how the
-router treats the notifiers a hook becomes."""
+"""Clever Cloud's hooks ⇄ the one notifier model (`herald_api.clevercloud_face`,
+`clevercloud_render`), and how the router treats the notifiers a hook becomes."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ import pytest
 from herald_api.clevercloud_face import (
     EMAILHOOK,
     WEBHOOK,
-    Failure,
     ScopeFacts,
     emailhook_notifier,
-    emailhook_to_wire,
     event_ids,
-    group_hooks,
     meta_events,
     parse_emailhook,
     parse_webhook,
     scope_ids,
     webhook_notifiers,
+)
+from herald_api.clevercloud_render import (
+    Failure,
+    emailhook_to_wire,
+    group_hooks,
     webhook_to_wire,
 )
 from herald_api.defaults import DEFAULT_HOOK_NAME, default_deployment_hook, default_hook_id

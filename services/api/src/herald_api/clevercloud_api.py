@@ -9,12 +9,13 @@ DELETE /v2/notifications/emailhooks/{owner}/{id}   204
 GET    /v2/notifications/info/events               200 {"events": [...], "meta_events": {...}}
 GET    /v2/notifications/info/webhookformats       200 ["raw", "slack", "flowdock", "gitter"]
 
-The translation is `clevercloud_face`; hooks are stored as the one notifier model (owner-scoped
-notifiers, `notifier_store`) and published like every notifier. `/v2` is outside the `/v1`
-auth middleware: these handlers authenticate themselves, with the same tokens (Clever Cloud's
-clients send `Authorization: Bearer <API token>`). The owner must be registered
-(`PUT /v1/owners/{owner}`) and visible to the token (its owner token, or an admin one); otherwise
-404, which Clever Cloud's client reads as an empty list.
+The translation is `clevercloud_face` (requests) and `clevercloud_render` (answers); hooks
+are stored as the one notifier model (owner-scoped notifiers, `notifier_store`) and published
+like every notifier. `/v2` is outside the `/v1` auth middleware: these handlers authenticate
+themselves, with the same tokens (Clever Cloud's clients send `Authorization: Bearer <API
+token>`). The owner must be registered (`PUT /v1/owners/{owner}`) and visible to the token
+(its owner token, or an admin one); otherwise 404, which Clever Cloud's client reads as an
+empty list.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from herald_api.clevercloud_face import (
     FORMATS,
     WEBHOOK,
     emailhook_notifier,
-    emailhook_to_wire,
     event_ids,
     meta_events,
     new_hook_id,
@@ -41,8 +41,8 @@ from herald_api.clevercloud_face import (
     parse_webhook,
     scope_ids,
     webhook_notifiers,
-    webhook_to_wire,
 )
+from herald_api.clevercloud_render import emailhook_to_wire, webhook_to_wire
 from herald_api.context import context
 from herald_api.notifier_face import InvalidNotifier
 from herald_api.outbox import enqueue_event

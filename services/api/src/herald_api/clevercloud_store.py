@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncpg
 from herald_core.notifiers import Notifier
 
-from herald_api.clevercloud_face import MAX_FAILURES, Failure, ScopeFacts, group_hooks
+from herald_api.clevercloud_face import MAX_FAILURES, ScopeFacts
+from herald_api.clevercloud_render import Failure, group_hooks
 
 _HOOKS = (
     "SELECT document FROM notifiers WHERE scope = 'owner' AND owner_id = $1"
