@@ -176,12 +176,16 @@ async def test_gone_is_dead_lettered_at_once(
     delivery = await deliver(producer, receiver.url("/gone"))
 
     dead = await dead_letter_of(kafka_settings, delivery)
-    assert dead[h.DLQ_REASON] == "client_error"
+    assert dead[h.DLQ_REASON] == "gone", "the reason endpoint health disables the notifier on"
     assert dead[h.ATTEMPT] == "1"
     assert "410" in dead[h.LAST_ERROR]
     assert dead[h.ORIGINAL_TOPIC] == deliveries_topic(CHANNEL)
     [result] = await results_of(kafka_settings, delivery, 1)
-    assert (result.attempt, result.outcome) == (1, AttemptOutcome.DEAD_LETTERED)
+    assert (result.attempt, result.outcome, result.reason) == (
+        1,
+        AttemptOutcome.DEAD_LETTERED,
+        "gone",
+    )
     await receiver.assert_nothing("/elsewhere", settle_s=2 * DELAYS[0] + 0.3)
     assert len(receiver.on("/gone")) == 1
 
