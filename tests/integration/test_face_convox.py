@@ -244,6 +244,28 @@ async def assert_audit_log(
     assert status == 422
 
 
+async def assert_an_expired_state_is_refused(
+    client: Client, http: aiohttp.ClientSession, owner: str, postgres_url: str
+) -> None:
+    """A state past its expiry is a 400, like an unknown one, and nothing is exchanged."""
+    import asyncpg
+
+    callback, _ = await connect(client, http, owner, "slack")
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        expired = await connection.execute(
+            "UPDATE oauth_states SET expires_at = now() - interval '1 second'"
+            " WHERE owner_id = $1 AND provider = 'slack' AND used_at IS NULL",
+            owner,
+        )
+    finally:
+        await connection.close()
+    assert expired == "UPDATE 1"
+    status, body, _ = await get(http, callback)
+    assert status == 400, body
+    assert "expired" in body["detail"]
+
+
 async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_removal(
     convox_api: ApiService,
     standin: OAuthStandIn,
@@ -253,6 +275,7 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
     audit_recorder: AuditRecorder,
     http: aiohttp.ClientSession,
     unique: str,
+    postgres_url: str,
 ) -> None:
     client = Client(http, f"http://127.0.0.1:{convox_api.port}")
     owner = f"org-{unique}"
@@ -278,6 +301,7 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
         status, body, _ = await get(http, bad)
         assert status == 400, body
         assert "state" in body["detail"]
+    await assert_an_expired_state_is_refused(client, http, owner, postgres_url)
     assert standin.exchanges == []
 
     # The user consents: the stand-in sends the browser back with a code and the state.
