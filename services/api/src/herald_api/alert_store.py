@@ -108,6 +108,9 @@ async def delete(connection: asyncpg.Connection, alert_id: str) -> None:
     await connection.execute("DELETE FROM alerts WHERE id = $1", alert_id)
 
 
+_LISTING = "SELECT document FROM alerts WHERE app_id = $1 AND document -> 'notifier_ids' ? $2"
+
+
 async def forget_notifier(
     connection: asyncpg.Connection, app_id: str, notifier_id: str
 ) -> list[AlertRule]:
@@ -115,17 +118,18 @@ async def forget_notifier(
     and republish them if any changed. Returns the changed rules.
 
     Called by `notifier_store.delete`, in the transaction that deletes the notifier: an alert
-    never lists a notifier that is gone (docs/alerts.md).
+    never lists a notifier that is gone (docs/alerts.md). The app's lock is taken only when a
+    rule lists the notifier: a notifier deletion holds the notifier's row lock already, and an
+    `app_deleted` event takes them the other way round (app, then notifiers), so locking the
+    app on every notifier deletion would invite deadlocks for nothing. (A rule created
+    concurrently, listing the notifier, may keep its id; the router skips ids it does not
+    know.)
     """
+    if not await connection.fetch(_LISTING, app_id, notifier_id):
+        return []
     if not await lock_app(connection, app_id):
         return []
-    rows = await connection.fetch(
-        "SELECT document FROM alerts WHERE app_id = $1 AND document -> 'notifier_ids' ? $2",
-        app_id,
-        notifier_id,
-    )
-    if not rows:
-        return []
+    rows = await connection.fetch(_LISTING, app_id, notifier_id)  # again, under the lock
     now: datetime = await connection.fetchval("SELECT now()")
     changed = [r for r in (without_notifier(_rule(row), notifier_id, now) for row in rows) if r]
     for rule in changed:
