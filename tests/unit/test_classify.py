@@ -154,3 +154,10 @@ def test_classify_is_pure():
         second.retry_after,
     )
     assert headers == {"Retry-After": "Sat, 01 Mar 2025 12:01:00 GMT"}
+
+
+@pytest.mark.parametrize("status", [301, 404, 410, 429, 503, 101])
+def test_every_failure_carries_the_receivers_status(status):
+    error = classify_http(status, {}, now=NOW)
+    assert error is not None
+    assert error.status_code == status

@@ -157,6 +157,9 @@ def test_results_that_are_not_the_endpoints_fault_are_ignored() -> None:
 
 
 def test_notifier_tests_count_neither_way() -> None:
+    flagged = result(1, AttemptOutcome.DEAD_LETTERED, test=True)
+    assert step(Streak(), flagged, POLICY) == (Streak(), Verdict(Change.IGNORED))
+    # results written before `DeliveryResult.test` existed are recognised too
     failed_test = result(1, AttemptOutcome.DEAD_LETTERED, detail="test delivery, not retried: 503")
     assert step(Streak(), failed_test, POLICY) == (Streak(), Verdict(Change.IGNORED))
     streak, _ = run([result(1), result(2)])

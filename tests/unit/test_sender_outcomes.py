@@ -310,3 +310,26 @@ def test_dead_letter_record_keeps_a_null_value():
     assert record.value is None
     assert record.key is None
     assert header(record.headers, h.DELIVERY_ID) == DELIVERY_ID.decode()
+
+
+def test_a_failed_attempts_result_carries_the_receivers_status():
+    from herald_sender.classify import classify_http
+
+    error = classify_http(404, {}, now=ATTEMPTED_AT)
+    assert error is not None
+    record = result_record(
+        delivery(),
+        outcome=AttemptOutcome.DEAD_LETTERED,
+        at=ATTEMPTED_AT,
+        duration_ms=1.0,
+        error=error,
+    )
+    result = DeliveryResult.model_validate_json(record.value)
+    assert (result.status_code, result.reason, result.test) == (404, "client_error", False)
+
+
+def test_a_notifier_tests_result_says_so():
+    record = result_record(
+        delivery(), outcome=AttemptOutcome.DELIVERED, at=ATTEMPTED_AT, duration_ms=1.0, test=True
+    )
+    assert DeliveryResult.model_validate_json(record.value).test is True

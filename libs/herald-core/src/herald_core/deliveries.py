@@ -125,6 +125,8 @@ class DeliveryResult(BaseModel):
     at: AwareDatetime
     response_excerpt: str | None = None
     delivery: Delivery | None = None
+    test: bool = False
+    """A notifier test's attempt (`herald-test` header): endpoint health does not count it."""
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()

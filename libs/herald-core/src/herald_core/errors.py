@@ -70,7 +70,8 @@ class DeliveryError(NotifyError):
     """A failed delivery attempt. The channel classifies; the sender shell acts.
 
     `response_excerpt` is the start of the receiver's answer when it sent one (an HTTP error
-    body), kept with the attempt in the delivery history; the channel sets it.
+    body), kept with the attempt in the delivery history; the channel sets it. `status_code` is
+    the receiver's HTTP status when it answered one (set by `classify_http`).
     """
 
     retryable: ClassVar[bool] = False
@@ -82,10 +83,12 @@ class DeliveryError(NotifyError):
         *,
         retry_after: float | None = None,
         response_excerpt: str | None = None,
+        status_code: int | None = None,
     ) -> None:
         super().__init__(reason, detail)
         self.retry_after = retry_after
         self.response_excerpt = response_excerpt
+        self.status_code = status_code
 
 
 class RetryableDeliveryError(DeliveryError):

@@ -73,8 +73,8 @@ _HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 def status_of(result: DeliveryResult) -> int | None:
     """The endpoint's status: the result's, else the one a failure's detail names. Pure.
 
-    Failed attempts' results carry no `status_code` yet (a `DeliveryError` has none); the
-    sender's classification spells it in `detail`: `HTTP 404 Not Found`.
+    Failed attempts' results carry the status since `DeliveryError.status_code`; older ones
+    only spell it in `detail` (`HTTP 404 Not Found`).
     """
     if result.status_code is not None:
         return result.status_code

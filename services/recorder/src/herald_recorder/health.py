@@ -32,9 +32,9 @@ RECENT_MAX = 64  # failures remembered per notifier, for duplicates and out-of-o
 
 # Failures that say nothing about the endpoint.
 NOT_THE_ENDPOINT = frozenset({FailureReason.NOTIFIER_DISABLED.value})
-# How a notifier test's result shows (its record has no `herald-test` header): the sample event's
-# source (herald_api.sample_events.SOURCE) and the sender's detail of a failed test
-# (herald_sender.app.TEST_DETAIL_PREFIX). The recorder imports neither service.
+# A notifier test's result says so (`DeliveryResult.test`); results written before that field
+# existed are recognised by the sample event's source (herald_api.sample_events.SOURCE) and the
+# sender's detail of a failed test (herald_sender.app.TEST_DETAIL_PREFIX).
 TEST_EVENT_SOURCE = "herald-test"
 TEST_DETAIL_PREFIX = "test delivery, not retried: "
 
@@ -87,6 +87,8 @@ def result_key(result: DeliveryResult) -> str:
 
 def is_test(result: DeliveryResult) -> bool:
     """Whether `result` is a notifier test's (POST …/notifiers/{id}/test). Pure."""
+    if result.test:
+        return True
     if result.delivery is not None and result.delivery.event.source == TEST_EVENT_SOURCE:
         return True
     return (result.detail or "").startswith(TEST_DETAIL_PREFIX)

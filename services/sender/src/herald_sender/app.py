@@ -196,6 +196,7 @@ class SenderService:
                 attempt=state.attempts + 1,
                 status_code=report.status,
                 response_excerpt=report.response_excerpt,
+                test=test,
             ),
             *report.outputs,
         ]
@@ -211,7 +212,9 @@ class SenderService:
         elapsed_ms = (time.monotonic() - started) * 1000
         self.metrics.failed.labels(self.channel.value, error.reason.value).inc()
         log_.info("test_delivery_failed", reason=error.reason.value, detail=error.detail)
-        final = PermanentDeliveryError(error.reason, f"{TEST_DETAIL_PREFIX}{error.detail}")
+        final = PermanentDeliveryError(
+            error.reason, f"{TEST_DETAIL_PREFIX}{error.detail}", status_code=error.status_code
+        )
         return result_record(
             delivery,
             outcome=AttemptOutcome.DEAD_LETTERED,
@@ -220,6 +223,7 @@ class SenderService:
             attempt=1,
             error=final,
             response_excerpt=error.response_excerpt,
+            test=True,
         )
 
     def _after_failure(
@@ -250,7 +254,7 @@ class SenderService:
             log_.warning("delivery_dead_lettered", reason=hop.reason.value, attempt=attempt)
             outcome, last = (
                 AttemptOutcome.DEAD_LETTERED,
-                PermanentDeliveryError(hop.reason, hop.detail),
+                PermanentDeliveryError(hop.reason, hop.detail, status_code=error.status_code),
             )
             follow_up = self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)
         result = result_record(

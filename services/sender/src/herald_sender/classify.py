@@ -57,8 +57,16 @@ def classify_http(
         now: the current time (aware), to turn an HTTP-date `Retry-After` into seconds.
 
     Returns:
-        None for 2xx, else the error to raise (see the module docstring); never raises.
+        None for 2xx, else the error to raise (see the module docstring), carrying `status` as
+        its `status_code`; never raises.
     """
+    error = _classify(status, headers, now)
+    if error is not None:
+        error.status_code = status
+    return error
+
+
+def _classify(status: int, headers: Mapping[str, str], now: datetime) -> DeliveryError | None:
     if 200 <= status <= 299:
         return None
     detail = _describe(status)

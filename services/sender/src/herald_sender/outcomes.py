@@ -29,8 +29,12 @@ def result_record(
     status_code: int | None = None,
     error: DeliveryError | None = None,
     response_excerpt: str | None = None,
+    test: bool = False,
 ) -> OutgoingRecord:
-    """The `notify.delivery-results` record of one attempt, keyed by delivery id."""
+    """The `notify.delivery-results` record of one attempt, keyed by delivery id.
+
+    `status_code` defaults to the error's (the receiver answered, but not with a success).
+    """
     result = DeliveryResult(
         delivery_id=delivery.id,
         event_id=delivery.event.id,
@@ -43,13 +47,20 @@ def result_record(
         outcome=outcome,
         reason=error.reason.value if error else None,
         detail=error.detail[:1000] if error else None,
-        status_code=status_code,
+        status_code=_status_code(status_code, error),
         duration_ms=round(duration_ms, 3),
         at=at,
         response_excerpt=response_excerpt[:RESPONSE_EXCERPT_MAX] if response_excerpt else None,
         delivery=delivery,
+        test=test,
     )
     return OutgoingRecord(DELIVERY_RESULTS, result.to_json(), delivery.id.encode())
+
+
+def _status_code(given: int | None, error: DeliveryError | None) -> int | None:
+    if given is not None or error is None:
+        return given
+    return error.status_code
 
 
 def dead_letter_record(
