@@ -449,6 +449,37 @@ async def test_the_api_checks_tokens_owners_and_scopes(
     status, _ = await owner.call("DELETE", f"{HOOKS}/emailhooks/{owner_id}/{created['id']}")
     assert status == 404, "a webhook is not an e-mail hook"
 
+    # Edited (PUT): replaced whole, same id and creation time; a URL more is a notifier more.
+    edited = {
+        "name": "edited",
+        "urls": [
+            {"format": "raw", "url": "https://hooks.example.com/cc"},
+            {"format": "gitter", "url": "https://webhooks.gitter.im/e/abc"},
+        ],
+        "events": ["META_CREDITS"],
+    }
+    hook_path = f"{HOOKS}/webhooks/{owner_id}/{created['id']}"
+    status, answer = await owner.call("PUT", hook_path, edited)
+    assert status == 200, answer
+    assert (answer["id"], answer["createdAt"]) == (created["id"], created["createdAt"])
+    assert (answer["name"], answer["events"], len(answer["urls"])) == (
+        "edited",
+        ["META_CREDITS"],
+        2,
+    )
+    assert "scope" not in answer
+    status, listed = await owner.call("GET", f"{HOOKS}/webhooks/{owner_id}")
+    assert (status, listed) == (200, [answer])
+    status, answer = await owner.call("PUT", hook_path, {**edited, "urls": edited["urls"][:1]})
+    assert (status, len(answer["urls"])) == (200, 1), answer
+    async with api.pool.acquire() as connection:
+        ids = await connection.fetch(
+            "SELECT id FROM notifiers WHERE id LIKE $1 ORDER BY id", f"{created['id']}.%"
+        )
+    assert [r["id"] for r in ids] == [f"{created['id']}.0"]
+    assert (await owner.call("PUT", hook_path, {"urls": []}))[0] == 422
+    assert (await owner.call("PUT", f"{HOOKS}/webhooks/{owner_id}/nope", edited))[0] == 404
+
     bad = {
         "urls": [{"format": "teams", "url": "http://10.0.0.1/x"}],
         "events": ["NOT_AN_EVENT"],

@@ -13,6 +13,7 @@ from herald_api.clevercloud_face import (
     ScopeFacts,
     emailhook_notifier,
     event_ids,
+    hook_replaced,
     meta_events,
     parse_emailhook,
     parse_webhook,
@@ -352,3 +353,30 @@ def test_a_scoped_hook_ignores_the_other_apps_and_the_default_hook_mails_the_mem
         NOW,
         DIRECTORY,
     )
+
+
+def test_an_edited_hook_keeps_its_notifiers_by_position():
+    first, second = webhook(
+        {"urls": [{"url": "https://a.example.com"}, {"url": "https://b.example.com"}]}
+    )
+    second = second.model_copy(update={"active": False, "version": 4})
+    later = NOW.replace(hour=18)
+    wanted = webhook_notifiers(
+        "hk-1",
+        OWNER,
+        parse_webhook(
+            {"urls": [{"format": "slack", "url": "https://c.example.com"}]},
+            owner_id=OWNER,
+            facts=FACTS,
+            allow_loopback=False,
+        ),
+        later,
+    )
+    added, updated, removed = hook_replaced([first, second], wanted, later)
+    assert added == []
+    assert [n.id for n in removed] == ["hk-1.1"]
+    [kept] = updated
+    assert (kept.id, kept.created_at, kept.updated_at) == ("hk-1.0", NOW, later)
+    assert (kept.version, kept.type_data["format"]) == (2, "slack")
+    added, updated, removed = hook_replaced([first], [*wanted, second], later)
+    assert ([n.id for n in added], removed) == (["hk-1.1"], [])

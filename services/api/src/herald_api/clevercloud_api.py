@@ -2,9 +2,11 @@
 
 GET    /v2/notifications/webhooks/{owner}          200 [webhook hook, …]
 POST   /v2/notifications/webhooks/{owner}          200 webhook hook
+PUT    /v2/notifications/webhooks/{owner}/{id}     200 webhook hook (replaced whole)
 DELETE /v2/notifications/webhooks/{owner}/{id}     204
 GET    /v2/notifications/emailhooks/{owner}        200 [e-mail hook, …]
 POST   /v2/notifications/emailhooks/{owner}        200 e-mail hook
+PUT    /v2/notifications/emailhooks/{owner}/{id}   200 e-mail hook (replaced whole)
 DELETE /v2/notifications/emailhooks/{owner}/{id}   204
 GET    /v2/notifications/info/events               200 {"events": [...], "meta_events": {...}}
 GET    /v2/notifications/info/webhookformats       200 ["raw", "slack", "flowdock", "gitter"]
@@ -33,8 +35,10 @@ from herald_api.clevercloud_face import (
     EMAILHOOK,
     FORMATS,
     WEBHOOK,
+    ScopeFacts,
     emailhook_notifier,
     event_ids,
+    hook_replaced,
     meta_events,
     new_hook_id,
     parse_emailhook,
@@ -43,7 +47,7 @@ from herald_api.clevercloud_face import (
     webhook_notifiers,
 )
 from herald_api.clevercloud_render import emailhook_to_wire, webhook_to_wire
-from herald_api.context import context
+from herald_api.context import ApiContext, context
 from herald_api.notifier_face import InvalidNotifier
 from herald_api.outbox import enqueue_event
 from herald_api.platform_events import notifier_event
@@ -83,6 +87,13 @@ async def _insert(connection: asyncpg.Connection, notifiers: list[Notifier], now
         )
 
 
+async def _remove(connection: asyncpg.Connection, notifiers: list[Notifier], now: Any) -> None:
+    for notifier in notifiers:
+        await notifier_store.delete(connection, notifier.id)
+        event = notifier_event("notifier_removed", notifier, now=now, owner_id=notifier.owner_id)
+        await enqueue_event(connection, event)
+
+
 async def _delete_hook(request: web.Request, kind: str) -> web.Response:
     ctx, caller = context(request), await _caller(request)
     hook_id = request.match_info["id"]
@@ -91,12 +102,7 @@ async def _delete_hook(request: web.Request, kind: str) -> web.Response:
         hook = (await store.owner_hooks(connection, owner_id, kind, lock=True)).get(hook_id)
         if hook is None:
             raise not_found(f"{kind} {hook_id}")
-        now = ctx.clock()
-        for notifier in hook:
-            await notifier_store.delete(connection, notifier.id)
-            await enqueue_event(
-                connection, notifier_event("notifier_removed", notifier, now=now, owner_id=owner_id)
-            )
+        await _remove(connection, hook, ctx.clock())
     return web.Response(status=204)
 
 
@@ -118,27 +124,67 @@ async def list_webhooks(request: web.Request) -> web.Response:
     )
 
 
-async def create_webhook(request: web.Request) -> web.Response:
+def _hook_notifiers(
+    body: Any, kind: str, hook_id: str, owner_id: str, facts: ScopeFacts, ctx: ApiContext
+) -> list[Notifier]:
+    """The notifiers a POST or PUT body makes. Raises ApiProblem 422 listing every problem."""
+    now = ctx.clock()
+    try:
+        if kind == WEBHOOK:
+            allow_loopback = ctx.settings.allow_loopback_targets
+            parsed = parse_webhook(
+                body, owner_id=owner_id, facts=facts, allow_loopback=allow_loopback
+            )
+            return webhook_notifiers(hook_id, owner_id, parsed, now)
+        request = parse_emailhook(body, owner_id=owner_id, facts=facts)
+        return [emailhook_notifier(hook_id, owner_id, request, now)]
+    except InvalidNotifier as error:
+        raise invalid(error.errors) from None
+
+
+def _hook_answer(kind: str, hook_id: str, notifiers: list[Notifier]) -> web.Response:
+    if kind == WEBHOOK:
+        return json_response(webhook_to_wire(hook_id, notifiers))
+    return json_response(emailhook_to_wire(hook_id, notifiers[0]))
+
+
+async def _save_hook(request: web.Request, kind: str, *, edit: bool) -> web.Response:
+    """POST (a new hook) or PUT (the hook `id`, replaced whole: Clever Cloud's edit)."""
     ctx, caller = context(request), await _caller(request)
     body = await read_json(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
         owner_id = await _visible_owner(request, connection, caller)
-        facts = await store.scope_facts(
-            connection, scope_ids(body) if isinstance(body, dict) else []
-        )
-        try:
-            parsed = parse_webhook(
-                body,
-                owner_id=owner_id,
-                facts=facts,
-                allow_loopback=ctx.settings.allow_loopback_targets,
-            )
-        except InvalidNotifier as error:
-            raise invalid(error.errors) from None
-        hook_id, now = new_hook_id(), ctx.clock()
-        notifiers = webhook_notifiers(hook_id, owner_id, parsed, now)
-        await _insert(connection, notifiers, now)
-    return json_response(webhook_to_wire(hook_id, notifiers))
+        current: list[Notifier] = []
+        hook_id = new_hook_id()
+        if edit:
+            hook_id = request.match_info["id"]
+            found = (await store.owner_hooks(connection, owner_id, kind, lock=True)).get(hook_id)
+            if found is None:
+                raise not_found(f"{kind} {hook_id}")
+            current = found
+        facts = await store.scope_facts(connection, scope_ids(body))
+        wanted = _hook_notifiers(body, kind, hook_id, owner_id, facts, ctx)
+        now = ctx.clock()
+        added, updated, removed = hook_replaced(current, wanted, now)
+        await _insert(connection, added, now)
+        for notifier in updated:
+            await notifier_store.update(connection, notifier)
+            event = notifier_event("notifier_edited", notifier, now=now, owner_id=owner_id)
+            await enqueue_event(connection, event)
+        await _remove(connection, removed, now)
+    return _hook_answer(kind, hook_id, _ordered(added, updated))
+
+
+def _ordered(added: list[Notifier], updated: list[Notifier]) -> list[Notifier]:
+    return sorted([*added, *updated], key=lambda n: int(n.type_data.get("hook_position", 0)))
+
+
+async def create_webhook(request: web.Request) -> web.Response:
+    return await _save_hook(request, WEBHOOK, edit=False)
+
+
+async def edit_webhook(request: web.Request) -> web.Response:
+    return await _save_hook(request, WEBHOOK, edit=True)
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
@@ -156,21 +202,11 @@ async def list_emailhooks(request: web.Request) -> web.Response:
 
 
 async def create_emailhook(request: web.Request) -> web.Response:
-    ctx, caller = context(request), await _caller(request)
-    body = await read_json(request)
-    async with ctx.pool.acquire() as connection, connection.transaction():
-        owner_id = await _visible_owner(request, connection, caller)
-        facts = await store.scope_facts(
-            connection, scope_ids(body) if isinstance(body, dict) else []
-        )
-        try:
-            parsed = parse_emailhook(body, owner_id=owner_id, facts=facts)
-        except InvalidNotifier as error:
-            raise invalid(error.errors) from None
-        hook_id, now = new_hook_id(), ctx.clock()
-        notifier = emailhook_notifier(hook_id, owner_id, parsed, now)
-        await _insert(connection, [notifier], now)
-    return json_response(emailhook_to_wire(hook_id, notifier))
+    return await _save_hook(request, EMAILHOOK, edit=False)
+
+
+async def edit_emailhook(request: web.Request) -> web.Response:
+    return await _save_hook(request, EMAILHOOK, edit=True)
 
 
 async def delete_emailhook(request: web.Request) -> web.Response:
@@ -188,9 +224,11 @@ async def info_webhook_formats(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/webhooks/{{owner}}", list_webhooks)
     app.router.add_post(f"{PREFIX}/webhooks/{{owner}}", create_webhook)
+    app.router.add_put(f"{PREFIX}/webhooks/{{owner}}/{{id}}", edit_webhook)
     app.router.add_delete(f"{PREFIX}/webhooks/{{owner}}/{{id}}", delete_webhook)
     app.router.add_get(f"{PREFIX}/emailhooks/{{owner}}", list_emailhooks)
     app.router.add_post(f"{PREFIX}/emailhooks/{{owner}}", create_emailhook)
+    app.router.add_put(f"{PREFIX}/emailhooks/{{owner}}/{{id}}", edit_emailhook)
     app.router.add_delete(f"{PREFIX}/emailhooks/{{owner}}/{{id}}", delete_emailhook)
     app.router.add_get(f"{PREFIX}/info/events", info_events)
     app.router.add_get(f"{PREFIX}/info/webhookformats", info_webhook_formats)

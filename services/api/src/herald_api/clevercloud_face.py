@@ -24,7 +24,7 @@ E-mail targets (`notified`) map onto the recipients the router resolves:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -361,3 +361,25 @@ def emailhook_notifier(
         now,
         is_default=is_default,
     )
+
+
+def hook_replaced(
+    current: Sequence[Notifier], wanted: Sequence[Notifier], now: datetime
+) -> tuple[list[Notifier], list[Notifier], list[Notifier]]:
+    """An edited hook (`PUT`): (notifiers to add, to update, to remove), by position. Pure.
+
+    A position that stays is the same notifier, updated: it keeps its id, `created_at`,
+    `is_default` and version history, and is active again (saving a hook switches a URL that
+    endpoint health disabled back on). Positions beyond the new URLs are removed.
+    """
+    by_id = {n.id: n for n in current}
+    added, updated = [], []
+    for notifier in wanted:
+        before = by_id.pop(notifier.id, None)
+        if before is None:
+            added.append(notifier)
+            continue
+        kept = {"created_at": before.created_at, "version": before.version}
+        kept["is_default"] = before.is_default
+        updated.append(notifier.model_copy(update=kept).touched(now))
+    return added, updated, list(by_id.values())

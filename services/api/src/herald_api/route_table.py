@@ -786,6 +786,15 @@ ROUTES = (
         description=CC_OWNER_NOTE + " One owner-scoped webhook notifier per URL.",
     ),
     Route(
+        "PUT",
+        "/v2/notifications/webhooks/{owner}/{id}",
+        "Edit a webhook hook: the body replaces it whole, as a POST body would",
+        "clevercloud",
+        {200: _ok(CcWebhook, "Updated")},
+        body=CcWebhookIn,
+        description=CC_OWNER_NOTE + " Same id and `createdAt`; a disabled URL is on again.",
+    ),
+    Route(
         "DELETE",
         "/v2/notifications/webhooks/{owner}/{id}",
         "Delete a webhook hook",
@@ -809,6 +818,15 @@ ROUTES = (
         {200: _ok(CcEmailhook, "Created")},
         body=CcEmailhookIn,
         description=CC_OWNER_NOTE + " One owner-scoped e-mail notifier.",
+    ),
+    Route(
+        "PUT",
+        "/v2/notifications/emailhooks/{owner}/{id}",
+        "Edit an e-mail hook: the body replaces it whole, as a POST body would",
+        "clevercloud",
+        {200: _ok(CcEmailhook, "Updated")},
+        body=CcEmailhookIn,
+        description=CC_OWNER_NOTE + " Same id and `createdAt`; a disabled URL is on again.",
     ),
     Route(
         "DELETE",
