@@ -131,6 +131,8 @@ async def test_what_cannot_be_tested(admin: Api, receiver: HttpReceiver, unique:
     assert (status, list(body["errors"])) == (422, ["event_type"])
     status, body = await admin.call("POST", path, {"event": "app_deployed"})
     assert (status, list(body["errors"])) == (422, ["event"])
+    status, body = await admin.call("POST", path, {"event_type": "app:budget:set"})  # audit-only
+    assert (status, list(body["errors"])) == (422, ["event_type"]), body
     status, body = await admin.call("POST", path, raw=b"{not json")
     assert status == 400, body
     status, body = await admin.call("POST", f"/v1/apps/{app_id}/notifiers/no-nobody/test")

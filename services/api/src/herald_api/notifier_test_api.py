@@ -26,6 +26,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 from aiokafka.errors import KafkaError
+from herald_core.catalog import CATALOG
 from herald_core.deliveries import Delivery, DeliveryResult
 from herald_core.directory import AppEntry
 from herald_core.notifiers import Notifier
@@ -108,6 +109,10 @@ async def _test_delivery(request: web.Request, wanted: NotifierTestRequest) -> D
         event_type = resolve_type(wanted.event_type)
         if event_type is None:
             raise invalid({"event_type": [f"unknown event type {wanted.event_type!r}"]})
+        if event_type.id in CATALOG.audit_only_ids():
+            raise invalid(
+                {"event_type": [f"{event_type.id!r} is audit-only: it is never sent to notifiers"]}
+            )
         now = ctx.clock()
         event = sample_event(
             event_type,
