@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from herald_core.topics import CONFIG_NOTIFIERS
+from herald_api.app import ApiService
+from herald_api.settings import ApiSettings
+from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.topics import CONFIG_NOTIFIERS, Channel
+from herald_sender.app import SenderService
+from herald_sender.settings import SenderSettings
 from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
+from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
 
@@ -220,3 +227,73 @@ async def test_slack_notifications_take_slack_urls_only(admin: Api, unique: str)
     assert (status, body["resource"]) == (404, "notification")
     status, body = await admin.call("GET", f"/v1/apps/{app_id}-none/notifications")
     assert (status, body["resource"]) == (404, "app")
+
+
+@pytest.fixture
+async def slack_here_api(
+    api: Any, kafka_settings: KafkaSettings, postgres_url: str
+) -> AsyncIterator[ApiService]:
+    """A second API on the same database, for which a loopback host is a Slack host (the
+    session's `api` relays the outbox)."""
+    settings = ApiSettings(
+        database_url=SecretStr(postgres_url),
+        kafka=kafka_settings,
+        http=HttpSettings(port=0),
+        log=LogSettings(json=False, level="warning"),
+        allow_loopback_targets=True,
+        relay_enabled=False,
+        directory_consumer_enabled=False,
+        chat_hosts={"slack": ["127.0.0.1"]},
+    )
+    async with ApiService(settings) as service:
+        yield service
+
+
+@pytest.fixture
+async def slack_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
+    service = SenderService(
+        SenderSettings(
+            kafka=kafka_settings,
+            http=HttpSettings(host="127.0.0.1", port=0),
+            log=LogSettings(json=False, level="warning"),
+            channel=Channel.SLACK,
+            allow_loopback_targets=True,
+            request_timeout_s=3,
+            group_id=f"test-legacy-slack-{uuid.uuid4().hex[:8]}",
+        )
+    )
+    async with service:
+        await eventually(lambda: service.ready()[0], timeout_s=60, what="slack sender ready")
+        yield service
+
+
+async def test_a_slack_notification_posts_deployments_as_slack_messages(
+    slack_here_api: ApiService,
+    slack_sender: SenderService,
+    http: Any,
+    herald: Herald,
+    receiver: HttpReceiver,
+    unique: str,
+) -> None:
+    admin = Api(http, slack_here_api.port)
+    app_id = f"legacy-slack-msg-{unique}"
+    await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "appname", "owner_id": f"org-{app_id}"}}
+    )
+    status, body = await admin.call(
+        "POST",
+        f"/v1/apps/{app_id}/notifications",
+        {"notification": {"webhook_url": receiver.url(f"/{unique}/slack")}},
+    )
+    assert status == 201, body
+    assert body["notification"]["type"] == "slack"
+    await routed(herald, body["notification"]["id"])
+
+    await ingest(admin, herald, event(app_id, "app_crashed", {"crash_count": 2}))
+    await ingest(admin, herald, event(app_id, "app_deployed", DEPLOYED))
+
+    [request] = await receiver.wait_for(f"/{unique}/slack", timeout_s=40)
+    message = request.json()
+    assert "type_data" not in message, "a Slack message, not seed 002's JSON"
+    assert "appname" in json.dumps(message)
+    assert len(receiver.on(f"/{unique}/slack")) == 1
