@@ -76,8 +76,8 @@ def failure_wire(failure: Failure, url: str) -> dict[str, Any]:
 
 
 def _status_in(detail: str | None) -> int | None:
-    """The status of a failed attempt whose result carried none: the senders record HTTP
-    failures with only their detail (`HTTP 404 Not Found`, `classify_http`). Pure."""
+    """The status of a failed attempt recorded without one (results from before failed
+    attempts carried `status_code`), read from its detail (`HTTP 404 Not Found`). Pure."""
     found = _HTTP_STATUS.match(detail or "")
     return int(found.group(1)) if found else None
 
