@@ -148,7 +148,7 @@ async def put_app(request: web.Request) -> web.Response:
             region=body.region,
             url=body.url,
         )
-        if created:
+        if created and "scalingo" in ctx.settings.default_faces:
             await _create_default_notifier(connection, app_id, body, ctx.clock())
         app = await store.publish_app(connection, app_id)
         if app is not None and was not in (None, (app.name, app.owner_id)):
@@ -301,7 +301,7 @@ async def put_owner(request: web.Request) -> web.Response:
             connection, owner_id, kind=body.kind, name=body.name, members=members
         )
         owner = await store.publish_owner(connection, owner_id)
-        if created:
+        if created and "clevercloud" in context(request).settings.default_faces:
             await _create_default_hook(connection, owner_id, body.kind, context(request).clock())
     assert owner is not None
     return json_response(
@@ -345,7 +345,8 @@ async def put_user(request: web.Request) -> web.Response:
         created, owners, apps = await store.upsert_user(
             connection, user_id, email=body.email, name=body.name, username=body.username
         )
-        if created:  # Cloud 66: e-mail account notifications are on for every new user
+        if created and "cloud66" in context(request).settings.default_faces:
+            # Cloud 66: e-mail account notifications are on for every new user
             await ensure_email_notifier(connection, user_id, context(request).clock())
         for owner_id in owners:
             await store.publish_owner(connection, owner_id)

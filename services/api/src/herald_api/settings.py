@@ -75,6 +75,15 @@ class ApiSettings(BaseSettings):
             ' e.g. {"mattermost": ["chat.example.org", "*.example.net"]}'
         ),
     )
+    default_faces: frozenset[str] = Field(
+        default=frozenset({"scalingo", "clevercloud", "cloud66"}),
+        description=(
+            "Whose defaults new directory entries get: scalingo (an app's default notifier,"
+            " critical alerts by e-mail), clevercloud (an owner's deployment result e-mails),"
+            " cloud66 (a user's account e-mails). A deployment serving one platform keeps its"
+            " own: with several, a member can get one e-mail per face for one deployment."
+        ),
+    )
     default_per_page: int = Field(default=30, ge=1)
     max_per_page: int = Field(default=100, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=60)
