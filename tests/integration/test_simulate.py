@@ -15,6 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from herald_api import notifier_store
 from herald_api.account_notifications import notifier_id_for
+from herald_api.defaults import default_hook_id
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import (
@@ -114,12 +115,12 @@ async def test_simulate_agrees_with_the_router(
         d["notifier_id"]: sorted(r["address"] for r in d["recipients"])
         for d in simulated["deliveries"]
     }
-    # Ann's and Bob's Cloud 66 account e-mail notifiers (made with the users) are candidates too.
-    account_mail = {notifier_id_for(f"{user}-{unique}", "email") for user in ("ann", "bob")}
+    # The other faces' defaults are candidates too: Ann's and Bob's Cloud 66 account e-mails
+    # (made with the users) and the owner's Clever Cloud deployment hook (made with the owner).
+    faces = {notifier_id_for(f"{user}-{unique}", "email") for user in ("ann", "bob")}
+    faces.add(f"{default_hook_id(owner_id)}.0")
     rules = {
-        e["notifier_id"]: e["rule"]
-        for e in simulated["excluded"]
-        if e["notifier_id"] not in account_mail
+        e["notifier_id"]: e["rule"] for e in simulated["excluded"] if e["notifier_id"] not in faces
     }
     assert sorted(rules.values()) == ["inactive", "scope", "selection"]
     assert len(predicted) == 3, "default notifier, the slack crash notifier, the owner-wide one"
