@@ -78,7 +78,13 @@ async def authorize(request: web.Request) -> web.Response:
     ctx, provider = context(request), _provider(request)
     oauth = provider_settings(ctx.settings, provider)
     if not oauth.client_id:
-        raise ApiProblem(503, f"no {provider.display_name} OAuth client is configured")
+        # Not a server failure: this Herald does not offer the integration (no client set up).
+        raise ApiProblem(
+            404,
+            f"the {provider.display_name} integration is not available here:"
+            " no OAuth client is configured",
+            kind="not-found",
+        ).with_resource("provider")
     state = secrets.token_urlsafe(32)
     redirect_uri = callback_url(ctx.settings.public_url, provider)
     now = ctx.clock()

@@ -578,7 +578,10 @@ ROUTES = (
         "integrations",
         {
             302: Answer("To the provider's consent page, with client_id, scope and state"),
-            503: _problem("No OAuth client is configured for this provider"),
+            404: _problem(
+                "Unknown owner, or no OAuth client is configured for this provider",
+                w.NotFoundProblem,
+            ),
         },
         description="Convox's organisation integrations. The `state` is random, single-use,"
         " bound to the owner and expires (`oauth_state_ttl_s`). Once connected, the"
@@ -628,6 +631,56 @@ ROUTES = (
         params=AUDIT_FILTERS,
         description="Convox's budget-configuration and override events. Keyset pages with"
         " `limit` and the opaque `next_cursor`.",
+    ),
+)
+
+STREAM_NOTE = (
+    "One route, two transports: a WebSocket upgrade gets a WebSocket (text frames"
+    ' `{"cursor": …, "event": <envelope>}` and `{"cursor": …, "heartbeat": …}`), `Accept:'
+    " text/event-stream` gets Server-Sent Events (`id:` the cursor, `data:` the envelope,"
+    " `: heartbeat` comments). The envelope is `notify.events`' bytes, as a `raw` webhook gets"
+    " them. Resume with the last cursor (`Last-Event-ID` or `cursor`): nothing within retention"
+    " is lost. A client that falls behind is dropped (`event: dropped`; WS close 1008)."
+    ' An app token streams only its app. See docs/faces.md, "Live event stream".'
+)
+STREAM_PARAMS = (
+    Param("app_id", "query", "Only this app's events (repeatable)", {"type": "string"}),
+    Param("addon_id", "query", "Only this add-on's events (repeatable)", {"type": "string"}),
+    Param(
+        "type",
+        "query",
+        "Only events answering to this type, alias or group id (repeatable)",
+        {"type": "string"},
+        example="deployments",
+    ),
+    Param(
+        "cursor", "query", "Resume after the message that carried this cursor", {"type": "string"}
+    ),
+    Param(
+        "Last-Event-ID",
+        "header",
+        "SSE: resume after this cursor (wins over `cursor`)",
+        {"type": "string"},
+    ),
+)
+ROUTES = (
+    *ROUTES,
+    Route(
+        "GET",
+        "/v1/owners/{owner}/events/stream",
+        "Follow an owner's events live (WebSocket or Server-Sent Events)",
+        "events",
+        {
+            101: Answer("Switching to the WebSocket protocol"),
+            200: Answer("The Server-Sent Events stream", None, "text/event-stream"),
+            400: _problem("The cursor is malformed"),
+            406: _problem("Neither a WebSocket upgrade nor `Accept: text/event-stream`"),
+            410: _problem("The cursor names events that retention deleted: reconnect without"),
+            422: _problem("An unknown event type, or bad filter values", w.ValidationProblem),
+            503: _problem("Too many streams are open, or the event log is unreachable"),
+        },
+        params=STREAM_PARAMS,
+        description=STREAM_NOTE,
     ),
 )
 
@@ -708,56 +761,6 @@ ROUTES = (
         body_required=False,
         description="The body is optional: `event_type` picks an account type (`server.stopped`"
         " by default). The payload is Cloud 66's: the event plus `timestamp` and `event_type`.",
-    ),
-)
-
-STREAM_NOTE = (
-    "One route, two transports: a WebSocket upgrade gets a WebSocket (text frames"
-    ' `{"cursor": …, "event": <envelope>}` and `{"cursor": …, "heartbeat": …}`), `Accept:'
-    " text/event-stream` gets Server-Sent Events (`id:` the cursor, `data:` the envelope,"
-    " `: heartbeat` comments). The envelope is `notify.events`' bytes, as a `raw` webhook gets"
-    " them. Resume with the last cursor (`Last-Event-ID` or `cursor`): nothing within retention"
-    " is lost. A client that falls behind is dropped (`event: dropped`; WS close 1008)."
-    " An app token streams only its app. See docs/faces.md, \"Live event stream\"."
-)
-STREAM_PARAMS = (
-    Param("app_id", "query", "Only this app's events (repeatable)", {"type": "string"}),
-    Param("addon_id", "query", "Only this add-on's events (repeatable)", {"type": "string"}),
-    Param(
-        "type",
-        "query",
-        "Only events answering to this type, alias or group id (repeatable)",
-        {"type": "string"},
-        example="deployments",
-    ),
-    Param(
-        "cursor", "query", "Resume after the message that carried this cursor", {"type": "string"}
-    ),
-    Param(
-        "Last-Event-ID",
-        "header",
-        "SSE: resume after this cursor (wins over `cursor`)",
-        {"type": "string"},
-    ),
-)
-ROUTES = (
-    *ROUTES,
-    Route(
-        "GET",
-        "/v1/owners/{owner}/events/stream",
-        "Follow an owner's events live (WebSocket or Server-Sent Events)",
-        "events",
-        {
-            101: Answer("Switching to the WebSocket protocol"),
-            200: Answer("The Server-Sent Events stream", None, "text/event-stream"),
-            400: _problem("The cursor is malformed"),
-            406: _problem("Neither a WebSocket upgrade nor `Accept: text/event-stream`"),
-            410: _problem("The cursor names events that retention deleted: reconnect without"),
-            422: _problem("An unknown event type, or bad filter values", w.ValidationProblem),
-            503: _problem("Too many streams are open, or the event log is unreachable"),
-        },
-        params=STREAM_PARAMS,
-        description=STREAM_NOTE,
     ),
 )
 
@@ -854,7 +857,6 @@ ROUTES = (
     ),
 )
 
-
 TAGS = {
     "integrations": "Convox's organisation integrations (Slack, Discord over OAuth) and audit log",
     "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
@@ -863,8 +865,8 @@ TAGS = {
     "owners": "Organisations and accounts, and their members",
     "users": "Users, for their contact details",
     "notifiers": "Scalingo's notifiers API, plus Herald's presets",
-    "clevercloud": "Clever Cloud's organisation notifications: webhook and e-mail hooks",
     "alerts": "Scalingo's metric alerts: thresholds that notify the notifiers they list",
+    "clevercloud": "Clever Cloud's organisation notifications: webhook and e-mail hooks",
     "routing": "Explain the router's decisions",
     "notifications": "Scalingo's legacy notifications API (deployment events only)",
     "account_notifications": "Cloud 66's account notifications: per-type, per-channel toggles",
