@@ -22,7 +22,14 @@ from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Selection
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from herald_core.topics import DELIVERY_RESULTS, Channel, deliveries_topic, delivery_dlq_topic
+from herald_core.topics import (
+    DELIVERY_RESULTS,
+    Channel,
+    deliveries_topic,
+    delivery_dlq_topic,
+    retry_tiers,
+    retry_topic,
+)
 from herald_kafka.producer import send_all
 from herald_ops.cli import app
 from herald_ops.dlq import DlqFilter
@@ -33,7 +40,7 @@ from herald_sender.outcomes import dead_letter_record
 from herald_sender.settings import SenderSettings
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver, Received
-from herald_testing.topics import records_for_key
+from herald_testing.topics import commit_at_end, records_for_key
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
@@ -54,6 +61,14 @@ async def googlechat_sender(kafka_settings: KafkaSettings) -> AsyncIterator[Send
         connect_timeout_s=0.5,
         request_timeout_s=0.5,
         retry_delays_s=(0.2, 0.3, 0.4, 0.5, 0.6),
+    )
+    # Other tests' deliveries on this channel's topics are not this module's business.
+    bootstrap = kafka_settings.bootstrap_servers
+    await commit_at_end(bootstrap, settings.consumer_group, [deliveries_topic(CHANNEL)])
+    await commit_at_end(
+        bootstrap,
+        settings.retry_consumer_group,
+        [retry_topic(CHANNEL, tier) for tier in retry_tiers()],
     )
     async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
         await eventually(lambda: service.ready()[0], timeout_s=30, what="googlechat sender ready")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from herald_core.topics import load_topic_file
 
 
 async def find_record(
@@ -74,5 +76,22 @@ async def records_for_key(
         if len(found) < count:
             raise AssertionError(f"{len(found)} of {count} records for key {key!r} on {topic}")
         return sorted(found, key=lambda r: r.offset)[:count]
+    finally:
+        await consumer.stop()
+
+
+async def commit_at_end(bootstrap_servers: str, group_id: str, topics: list[str]) -> None:
+    """Commit `group_id`'s offsets at the current end of `topics`, so that a consumer of that
+    group starts after what earlier tests left there (several tests share a channel's topics)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        counts = {spec.name: spec.partitions for spec in load_topic_file()}
+        partitions = [TopicPartition(topic, p) for topic in topics for p in range(counts[topic])]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
     finally:
         await consumer.stop()
