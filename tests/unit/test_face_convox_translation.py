@@ -20,7 +20,7 @@ from herald_api.convox_face import (
     is_integration,
     token_request,
 )
-from herald_api.history_api import Cursor, encode_cursor
+from herald_api.keyset import Cursor, encode_cursor
 from herald_api.notifier_face import check_type_data, mask_type_data
 from herald_api.platforms import platform_by_id
 from herald_api.settings import DISCORD_OAUTH, SLACK_OAUTH, ApiSettings

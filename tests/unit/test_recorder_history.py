@@ -12,17 +12,19 @@ import asyncpg
 import pytest
 from herald_api import wire_models as w
 from herald_api.history_api import (
+    HistoryQuery,
+    attempt_json,
+    list_sql,
+    parse_history_query,
+    summary_json,
+)
+from herald_api.keyset import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Cursor,
-    HistoryQuery,
-    attempt_json,
     decode_cursor,
     encode_cursor,
-    list_sql,
-    parse_history_query,
     parse_time,
-    summary_json,
 )
 from herald_api.web import ApiProblem
 from herald_core.deliveries import AttemptOutcome, DeliveryResult

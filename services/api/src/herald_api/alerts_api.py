@@ -14,13 +14,14 @@ of the app's rules to `notify.config.alerts`; creating and deleting also emit `a
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import asyncpg
 from aiohttp import web
 from herald_core.alerts import AlertRule
 from herald_core.directory import AppEntry
 
-from herald_api import alert_store, idempotency
+from herald_api import alert_store
 from herald_api.alert_face import (
     InvalidAlert,
     alert_from_create,
@@ -29,41 +30,32 @@ from herald_api.alert_face import (
     new_alert_id,
     to_wire,
 )
-from herald_api.context import context, principal
+from herald_api.app_resource import (
+    check_version,
+    create_once,
+    owned_or_404,
+    scalingo_page,
+    versioned_answer,
+)
+from herald_api.context import context
 from herald_api.directory_api import visible_app
 from herald_api.outbox import enqueue_event
 from herald_api.platform_events import platform_event
-from herald_api.web import (
-    ApiProblem,
-    Page,
-    check_if_match,
-    etag,
-    invalid,
-    json_response,
-    page_of,
-    read_json,
-    storable,
-    wrapped,
-)
+from herald_api.web import invalid, json_response, not_found, read_json, wrapped
 
 
-def _answer(rule: AlertRule, status: int = 200) -> web.Response:
-    return json_response({"alert": to_wire(rule)}, status=status, tag=etag(rule.id, rule.version))
+def _answer(rule: AlertRule, status: int = 200, location: str | None = None) -> web.Response:
+    return versioned_answer("alert", rule, to_wire(rule), status=status, location=location)
 
 
 async def _alert_of(connection: asyncpg.Connection, app: AppEntry, alert_id: str) -> AlertRule:
-    rule = await alert_store.load(connection, alert_id) if storable(alert_id) else None
-    if rule is None or rule.app_id != app.id:
-        raise ApiProblem(404, f"alert {alert_id} not found", kind="not-found").with_resource(
-            "alert"
-        )
-    return rule
+    return await owned_or_404(partial(alert_store.load, connection), app, "alert", alert_id)
 
 
 async def _lock(connection: asyncpg.Connection, app: AppEntry) -> None:
     """Take the app's lock; 404 when the app went away meanwhile."""
     if not await alert_store.lock_app(connection, app.id):
-        raise ApiProblem(404, f"app {app.id} not found", kind="not-found").with_resource("app")
+        raise not_found(f"app {app.id}")
 
 
 async def _emit(
@@ -84,14 +76,7 @@ async def _emit(
 
 async def list_alerts(request: web.Request) -> web.Response:
     ctx = context(request)
-    explicit = "page" in request.query or "per_page" in request.query
-    page = page_of(
-        request.query,
-        default_size=alert_store.MAX_PER_APP,
-        max_size=alert_store.MAX_PER_APP if not explicit else ctx.settings.max_per_page,
-    )
-    if explicit and "per_page" not in request.query:
-        page = Page(page.number, ctx.settings.default_per_page)
+    page = scalingo_page(request, unpaged=alert_store.MAX_PER_APP)
     async with ctx.pool.acquire() as connection:
         app = await visible_app(connection, request, request.match_info["app"])
         rules, total = await alert_store.list_for_app(
@@ -101,18 +86,10 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 async def create_alert(request: web.Request) -> web.Response:
-    ctx, caller = context(request), principal(request)
-    raw = await request.read()
+    ctx = context(request)
     body = wrapped(await read_json(request), "alert")
-    key = request.headers.get(idempotency.HEADER)
-    async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
-        if key is not None:
-            replay = await idempotency.claim(
-                connection, caller, key, request, raw, ctx.settings.idempotency_ttl_s
-            )
-            if replay is not None:
-                return replay
+
+    async def create(connection: asyncpg.Connection, app: AppEntry) -> web.Response:
         await _lock(connection, app)
         now = ctx.clock()
         try:
@@ -130,11 +107,9 @@ async def create_alert(request: web.Request) -> web.Response:
         await alert_store.insert(connection, rule)
         await alert_store.publish(connection, app)
         await _emit(connection, "alert_added", rule, app, now)
-        response = _answer(rule, status=201)
-        response.headers["Location"] = f"/v1/apps/{app.id}/alerts/{rule.id}"
-        if key is not None:
-            await idempotency.remember(connection, caller, key, response)
-    return response
+        return _answer(rule, status=201, location=f"/v1/apps/{app.id}/alerts/{rule.id}")
+
+    return await create_once(request, create)
 
 
 async def get_alert(request: web.Request) -> web.Response:
@@ -151,7 +126,7 @@ async def update_alert(request: web.Request) -> web.Response:
         app = await visible_app(connection, request, request.match_info["app"])
         await _lock(connection, app)
         current = await _alert_of(connection, app, request.match_info["id"])
-        check_if_match(request, etag(current.id, current.version))
+        check_version(request, current)
         try:
             rule = alert_patched(
                 current,
@@ -172,7 +147,7 @@ async def delete_alert(request: web.Request) -> web.Response:
         app = await visible_app(connection, request, request.match_info["app"])
         await _lock(connection, app)
         current = await _alert_of(connection, app, request.match_info["id"])
-        check_if_match(request, etag(current.id, current.version))
+        check_version(request, current)
         await alert_store.delete(connection, current.id)
         await alert_store.publish(connection, app)
         await _emit(connection, "alert_deleted", current, app, ctx.clock())

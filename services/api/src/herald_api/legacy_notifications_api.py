@@ -14,12 +14,15 @@ cannot both enable a notification of one type.
 
 from __future__ import annotations
 
+from functools import partial
+
 import asyncpg
 from aiohttp import web
 from herald_core.directory import AppEntry
 from herald_core.notifiers import Notifier
 
-from herald_api import notifier_store
+from herald_api import notifier_changes, notifier_store
+from herald_api.app_resource import owned_or_404
 from herald_api.context import context
 from herald_api.directory_api import visible_app
 from herald_api.legacy_notifications import (
@@ -31,10 +34,7 @@ from herald_api.legacy_notifications import (
     notification_patched,
     to_wire,
 )
-from herald_api.notifier_face import InvalidNotifier, new_notifier_id
-from herald_api.outbox import enqueue_event
-from herald_api.platform_events import notifier_event
-from herald_api.web import invalid, json_response, not_found, read_json, storable, wrapped
+from herald_api.web import invalid, json_response, read_json, wrapped
 
 
 def _answer(notifier: Notifier, status: int = 200) -> web.Response:
@@ -47,17 +47,16 @@ async def _app_locked(connection: asyncpg.Connection, request: web.Request) -> A
     return app
 
 
+async def _legacy_locked(connection: asyncpg.Connection, notifier_id: str) -> Notifier | None:
+    notifier = await notifier_store.load(connection, notifier_id, lock=True)
+    return notifier if notifier is not None and is_legacy(notifier) else None
+
+
 async def _notification_of(
     connection: asyncpg.Connection, app: AppEntry, notification_id: str
 ) -> Notifier:
-    notifier = (
-        await notifier_store.load(connection, notification_id, lock=True)
-        if storable(notification_id)
-        else None
-    )
-    if notifier is None or notifier.app_id != app.id or not is_legacy(notifier):
-        raise not_found(f"notification {notification_id}")
-    return notifier
+    load = partial(_legacy_locked, connection)
+    return await owned_or_404(load, app, "notification", notification_id)
 
 
 async def _refuse_a_second_enabled(
@@ -82,26 +81,11 @@ async def create_notification(request: web.Request) -> web.Response:
     async with ctx.pool.acquire() as connection, connection.transaction():
         app = await _app_locked(connection, request)
         now = ctx.clock()
-        try:
-            notifier = notification_from_create(
-                body,
-                notifier_id=new_notifier_id(),
-                app_id=app.id,
-                owner_id=app.owner_id,
-                now=now,
-                allow_loopback=ctx.settings.allow_loopback_targets,
-                chat_hosts=ctx.settings.chat_hosts,
-            )
-        except InvalidNotifier as error:
-            raise invalid(error.errors) from None
-        await _refuse_a_second_enabled(connection, app, notifier)
-        await notifier_store.insert(connection, notifier)
-        await enqueue_event(
-            connection,
-            notifier_event(
-                "notifier_added", notifier, now=now, owner_id=app.owner_id, app_name=app.name
-            ),
+        notifier = notifier_changes.created(
+            notification_from_create, body, app, now=now, settings=ctx.settings
         )
+        await _refuse_a_second_enabled(connection, app, notifier)
+        await notifier_changes.add(connection, app, notifier, now)
     return _answer(notifier, status=201)
 
 
@@ -112,24 +96,11 @@ async def update_notification(request: web.Request) -> web.Response:
         app = await _app_locked(connection, request)
         current = await _notification_of(connection, app, request.match_info["id"])
         now = ctx.clock()
-        try:
-            notifier = notification_patched(
-                current,
-                body,
-                now=now,
-                allow_loopback=ctx.settings.allow_loopback_targets,
-                chat_hosts=ctx.settings.chat_hosts,
-            )
-        except InvalidNotifier as error:
-            raise invalid(error.errors) from None
-        await _refuse_a_second_enabled(connection, app, notifier)
-        await notifier_store.update(connection, notifier)
-        await enqueue_event(
-            connection,
-            notifier_event(
-                "notifier_edited", notifier, now=now, owner_id=app.owner_id, app_name=app.name
-            ),
+        notifier = notifier_changes.patched(
+            notification_patched, current, body, now=now, settings=ctx.settings
         )
+        await _refuse_a_second_enabled(connection, app, notifier)
+        await notifier_changes.edit(connection, app, notifier, now)
     return _answer(notifier)
 
 
@@ -138,17 +109,7 @@ async def delete_notification(request: web.Request) -> web.Response:
     async with ctx.pool.acquire() as connection, connection.transaction():
         app = await _app_locked(connection, request)
         current = await _notification_of(connection, app, request.match_info["id"])
-        await notifier_store.delete(connection, current.id)
-        await enqueue_event(
-            connection,
-            notifier_event(
-                "notifier_removed",
-                current,
-                now=ctx.clock(),
-                owner_id=app.owner_id,
-                app_name=app.name,
-            ),
-        )
+        await notifier_changes.remove(connection, app, current, ctx.clock())
     return web.Response(status=204)
 
 

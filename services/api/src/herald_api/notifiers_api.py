@@ -9,70 +9,44 @@ DELETE /v1/apps/{app}/notifiers/{id}     204                       (If-Match)
 
 from __future__ import annotations
 
+from functools import partial
+
 import asyncpg
 from aiohttp import web
 from herald_core.directory import AppEntry
 from herald_core.notifiers import Notifier
 
-from herald_api import idempotency, notifier_store
-from herald_api.context import context, principal
+from herald_api import notifier_changes, notifier_store
+from herald_api.app_resource import (
+    check_version,
+    create_once,
+    owned_or_404,
+    scalingo_page,
+    versioned_answer,
+)
+from herald_api.context import context
 from herald_api.directory_api import visible_app
-from herald_api.notifier_face import (
-    InvalidNotifier,
-    new_notifier_id,
-    notifier_from_create,
-    notifier_patched,
-    to_wire,
-)
-from herald_api.outbox import enqueue_event
-from herald_api.platform_events import notifier_event
-from herald_api.web import (
-    ApiProblem,
-    Page,
-    check_if_match,
-    etag,
-    invalid,
-    json_response,
-    page_of,
-    read_json,
-    storable,
-    wrapped,
-)
+from herald_api.notifier_face import notifier_from_create, notifier_patched, to_wire
+from herald_api.web import json_response, read_json, wrapped
 
 UNPAGED = 10_000  # Scalingo's clients read one page and send no `page`: all by default
 
 
-def _answer(notifier: Notifier, status: int = 200) -> web.Response:
-    return json_response(
-        {"notifier": to_wire(notifier)}, status=status, tag=etag(notifier.id, notifier.version)
-    )
+def _answer(notifier: Notifier, status: int = 200, location: str | None = None) -> web.Response:
+    wire = to_wire(notifier)
+    return versioned_answer("notifier", notifier, wire, status=status, location=location)
 
 
 async def _notifier_of(
     connection: asyncpg.Connection, app: AppEntry, notifier_id: str, *, lock: bool = False
 ) -> Notifier:
-    notifier = (
-        await notifier_store.load(connection, notifier_id, lock=lock)
-        if storable(notifier_id)
-        else None
-    )
-    if notifier is None or notifier.app_id != app.id:
-        raise ApiProblem(404, f"notifier {notifier_id} not found", kind="not-found").with_resource(
-            "notifier"
-        )
-    return notifier
+    load = partial(notifier_store.load, connection, lock=lock)
+    return await owned_or_404(load, app, "notifier", notifier_id)
 
 
 async def list_notifiers(request: web.Request) -> web.Response:
     ctx = context(request)
-    explicit = "page" in request.query or "per_page" in request.query
-    page = page_of(
-        request.query,
-        default_size=UNPAGED,
-        max_size=UNPAGED if not explicit else ctx.settings.max_per_page,
-    )
-    if explicit and "per_page" not in request.query:
-        page = Page(page.number, ctx.settings.default_per_page)
+    page = scalingo_page(request, unpaged=UNPAGED)
     async with ctx.pool.acquire() as connection:
         app = await visible_app(connection, request, request.match_info["app"])
         notifiers, total = await notifier_store.list_for_app(
@@ -82,43 +56,18 @@ async def list_notifiers(request: web.Request) -> web.Response:
 
 
 async def create_notifier(request: web.Request) -> web.Response:
-    ctx, caller = context(request), principal(request)
-    raw = await request.read()
+    ctx = context(request)
     body = wrapped(await read_json(request), "notifier")
-    key = request.headers.get(idempotency.HEADER)
-    async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
-        if key is not None:
-            replay = await idempotency.claim(
-                connection, caller, key, request, raw, ctx.settings.idempotency_ttl_s
-            )
-            if replay is not None:
-                return replay
+
+    async def create(connection: asyncpg.Connection, app: AppEntry) -> web.Response:
         now = ctx.clock()
-        try:
-            notifier = notifier_from_create(
-                body,
-                notifier_id=new_notifier_id(),
-                app_id=app.id,
-                owner_id=app.owner_id,
-                now=now,
-                allow_loopback=ctx.settings.allow_loopback_targets,
-                chat_hosts=ctx.settings.chat_hosts,
-            )
-        except InvalidNotifier as error:
-            raise invalid(error.errors) from None
-        await notifier_store.insert(connection, notifier)
-        await enqueue_event(
-            connection,
-            notifier_event(
-                "notifier_added", notifier, now=now, owner_id=app.owner_id, app_name=app.name
-            ),
+        notifier = notifier_changes.created(
+            notifier_from_create, body, app, now=now, settings=ctx.settings
         )
-        response = _answer(notifier, status=201)
-        response.headers["Location"] = f"/v1/apps/{app.id}/notifiers/{notifier.id}"
-        if key is not None:
-            await idempotency.remember(connection, caller, key, response)
-    return response
+        await notifier_changes.add(connection, app, notifier, now)
+        return _answer(notifier, status=201, location=f"/v1/apps/{app.id}/notifiers/{notifier.id}")
+
+    return await create_once(request, create)
 
 
 async def get_notifier(request: web.Request) -> web.Response:
@@ -134,25 +83,12 @@ async def update_notifier(request: web.Request) -> web.Response:
     async with ctx.pool.acquire() as connection, connection.transaction():
         app = await visible_app(connection, request, request.match_info["app"])
         current = await _notifier_of(connection, app, request.match_info["id"], lock=True)
-        check_if_match(request, etag(current.id, current.version))
+        check_version(request, current)
         now = ctx.clock()
-        try:
-            notifier = notifier_patched(
-                current,
-                body,
-                now=now,
-                allow_loopback=ctx.settings.allow_loopback_targets,
-                chat_hosts=ctx.settings.chat_hosts,
-            )
-        except InvalidNotifier as error:
-            raise invalid(error.errors) from None
-        await notifier_store.update(connection, notifier)
-        await enqueue_event(
-            connection,
-            notifier_event(
-                "notifier_edited", notifier, now=now, owner_id=app.owner_id, app_name=app.name
-            ),
+        notifier = notifier_changes.patched(
+            notifier_patched, current, body, now=now, settings=ctx.settings
         )
+        await notifier_changes.edit(connection, app, notifier, now)
     return _answer(notifier)
 
 
@@ -161,18 +97,8 @@ async def delete_notifier(request: web.Request) -> web.Response:
     async with ctx.pool.acquire() as connection, connection.transaction():
         app = await visible_app(connection, request, request.match_info["app"])
         current = await _notifier_of(connection, app, request.match_info["id"], lock=True)
-        check_if_match(request, etag(current.id, current.version))
-        await notifier_store.delete(connection, current.id)
-        await enqueue_event(
-            connection,
-            notifier_event(
-                "notifier_removed",
-                current,
-                now=ctx.clock(),
-                owner_id=app.owner_id,
-                app_name=app.name,
-            ),
-        )
+        check_version(request, current)
+        await notifier_changes.remove(connection, app, current, ctx.clock())
     return web.Response(status=204)
 
 

@@ -32,7 +32,7 @@ from herald_api.clevercloud_wire import (
     CcWebhookList,
 )
 from herald_api.directory_api import ID_MAX_LENGTH, ID_PATTERN
-from herald_api.history_api import DEFAULT_LIMIT, MAX_LIMIT
+from herald_api.keyset import DEFAULT_LIMIT, MAX_LIMIT
 from herald_api.notifier_health_api import NotifierDisableBody
 from herald_api.notifier_test_api import NotifierTestRequest
 from herald_api.web import MAX_PAGE
