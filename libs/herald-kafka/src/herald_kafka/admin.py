@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from herald_core.settings import KafkaSettings
 from herald_core.topics import TopicSpec
 
 
@@ -59,6 +60,29 @@ async def wait_until_ready(bootstrap_servers: str, *, timeout_s: float = 60.0) -
 async def _current_partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     described = await admin.describe_topics(names)
     return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+
+
+async def partition_counts(
+    kafka: KafkaSettings, names: Sequence[str], *, timeout_s: float = 60.0
+) -> dict[str, int]:
+    """The partition count of each existing topic of `names` (a missing topic is left out).
+
+    Waits for the broker first (`wait_until_ready`).
+
+    Raises:
+        TimeoutError: when the broker does not answer within `timeout_s`.
+    """
+    await wait_until_ready(kafka.bootstrap_servers, timeout_s=timeout_s)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=kafka.client_id,
+        request_timeout_ms=kafka.request_timeout_ms,
+    )
+    await admin.start()
+    try:
+        return await _current_partitions(admin, list(names))
+    finally:
+        await admin.close()
 
 
 async def _current_configs(

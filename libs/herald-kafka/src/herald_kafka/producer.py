@@ -12,7 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
+from herald_core import headers as h
+from herald_core.envelope import Event
 from herald_core.settings import KafkaSettings
+from herald_core.topics import EVENTS
 
 Headers = list[tuple[str, bytes]]
 
@@ -25,6 +28,17 @@ class OutgoingRecord:
     value: bytes | None
     key: bytes | None = None
     headers: Headers = field(default_factory=list)
+
+
+def event_record(event: Event, traceparent: str | None = None) -> OutgoingRecord:
+    """The `notify.events` record: keyed by app id (else owner id), CloudEvents binary headers.
+
+    Pure. Shared by every writer of events: ingest, derive and alerter.
+    """
+    headers = h.cloudevent_headers(
+        event.id, event.type, event.source, event.created_at.isoformat(), traceparent
+    )
+    return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
 
 
 def idempotent_producer(

@@ -13,31 +13,40 @@ partitions of both (and of both changelogs) to one worker: the join is local. Th
 first and stores the state second: a crash between the two repeats the same events (same
 deterministic ids) after a restart, it never loses one.
 
-As in services/derive: faust's web server is off (`herald_runtime.health` serves `/livez`,
-`/readyz`, `/metrics`), faust declares no topic (deploy/topics.yaml does) and has no leader.
+The service shell is `herald_runtime.faust_service`, shared with services/derive: faust's web
+server is off (the shell serves `/livez`, `/readyz`, `/metrics`), faust declares no topic
+(deploy/topics.yaml does) and has no leader. This module keeps the alerter's own tables,
+topics and agents.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 import structlog
-from aiohttp import web
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.alerts import AppAlerts, MetricPoint
-from herald_core.envelope import Event
 from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS
-from herald_kafka.admin import wait_until_ready
-from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
-from herald_runtime.health import add_health_routes, start_site
-from herald_runtime.signals import stop_event_on_signals
-from herald_runtime.tasks import TaskSupervisor
+from herald_kafka.admin import partition_counts
+from herald_kafka.producer import (
+    OutgoingRecord,
+    event_record,
+    idempotent_producer,
+    send_all,
+)
+from herald_runtime.faust_service import (
+    RAW_SCHEMA,
+    FaustService,
+    TopicsNotReady,
+    check_partitions,
+    faust_options,
+    handle_each,
+    send_until_acked,
+    serve_until_stopped,
+)
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
@@ -55,7 +64,6 @@ log = structlog.get_logger(__name__)
 
 METRICS_AGENT = "herald_alerter.evaluate_points"
 CONFIG_AGENT = "herald_alerter.apply_rules"
-EMIT_RETRY_MAX_S = 30.0
 
 
 def state_key(app_id: str, alert_id: str) -> bytes:
@@ -65,46 +73,12 @@ def state_key(app_id: str, alert_id: str) -> bytes:
 
 def faust_app(settings: AlerterSettings) -> faust.App:
     """An unstarted faust App configured from `settings` (no web server, no topic creation)."""
-    brokers = [
-        f"kafka://{server.strip()}" for server in settings.kafka.bootstrap_servers.split(",")
-    ]
-    return faust.App(
-        settings.app_id,
-        broker=brokers,
-        broker_client_id=settings.kafka.client_id,
-        broker_commit_interval=settings.commit_interval_s,
-        consumer_auto_offset_reset=settings.auto_offset_reset,
-        store="memory://",
-        datadir=str(settings.data_dir),
-        processing_guarantee="at_least_once",
-        producer_acks=-1,
-        # Changelog writes are not awaited: batch them (5 ms) instead of one request per write.
-        producer_linger=0.005,
-        topic_partitions=settings.table_partitions,
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        web_enabled=False,
-        autodiscover=False,
-        stream_ack_cancelled_tasks=False,
-    )
+    # Changelog writes are not awaited: batch them (5 ms) instead of one request per write.
+    return faust.App(settings.app_id, **faust_options(settings, producer_linger=0.005))
 
 
 def _raw_schema() -> faust.Schema[bytes, bytes]:
-    return faust.Schema(
-        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
-
-
-def emitted_record(event: Event, traceparent: str | None) -> OutgoingRecord:
-    """The `notify.events` record of an alert event: keyed by app id, CloudEvents headers."""
-    headers = h.cloudevent_headers(
-        event.id, event.type, event.source, event.created_at.isoformat(), traceparent
-    )
-    return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
-
-
-class TopicsNotReady(RuntimeError):
-    """A source topic or changelog is missing or has the wrong partitions."""
+    return faust.Schema(**RAW_SCHEMA)
 
 
 async def check_topics(settings: AlerterSettings, *, timeout_s: float = 60.0) -> None:
@@ -114,51 +88,33 @@ async def check_topics(settings: AlerterSettings, *, timeout_s: float = 60.0) ->
         TopicsNotReady: naming the topic and what to do.
         TimeoutError: when the broker does not answer within `timeout_s`.
     """
-    kafka = settings.kafka
-    await wait_until_ready(kafka.bootstrap_servers, timeout_s=timeout_s)
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=kafka.client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-    )
     co_partitioned = [
         PLATFORM_METRICS,
         CONFIG_ALERTS,
         settings.rules_changelog,
         settings.state_changelog,
     ]
-    await admin.start()
-    try:
-        described = await admin.describe_topics([*co_partitioned, EVENTS])
-    finally:
-        await admin.close()
-    found = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+    found = await partition_counts(settings.kafka, [*co_partitioned, EVENTS], timeout_s=timeout_s)
     if EVENTS not in found:
         raise TopicsNotReady(f"{EVENTS} is missing: run `herald-topics apply`")
-    for topic in co_partitioned:
-        if found.get(topic) != settings.table_partitions:
-            raise TopicsNotReady(
-                f"{topic} has {found.get(topic, 'no')} partitions, expected "
-                f"{settings.table_partitions}: declare it in deploy/topics.yaml and run "
-                "`herald-topics apply` (docs/alerts.md)"
-            )
+    check_partitions(found, co_partitioned, settings.table_partitions, "docs/alerts.md")
 
 
-class AlerterService:
+class AlerterService(FaustService):
     """Owns the faust app, the producer of alert events and the health site."""
+
+    settings: AlerterSettings
+    app: faust.App
+    recovering = "joining the group and recovering the rule and state tables"
 
     def __init__(
         self, settings: AlerterSettings, registry: CollectorRegistry | None = None
     ) -> None:
-        self.settings = settings
-        self.registry = registry or CollectorRegistry()
+        app = faust_app(settings)
+        super().__init__(settings, app, idempotent_producer(settings.kafka), registry)
         self.metrics = AlerterMetrics.create(self.registry)
-        self.producer = idempotent_producer(settings.kafka)
-        self.port = settings.http.port
-        self.tasks = TaskSupervisor()
-        self.app = faust_app(settings)
         # bytes in, bytes out (the `raw` codec, see docs/derive.md): Herald encodes JSON itself.
-        self.rules = self.app.Table(
+        self.rules = app.Table(
             RULES_TABLE,
             default=None,
             partitions=settings.table_partitions,
@@ -166,7 +122,7 @@ class AlerterService:
             value_type=bytes,
             help="AppAlerts JSON per app id",
         )
-        self.states = self.app.Table(
+        self.states = app.Table(
             STATE_TABLE,
             default=None,
             partitions=settings.table_partitions,
@@ -179,74 +135,37 @@ class AlerterService:
         # Per state key: (the bytes in the table, their parsed state, the latest state), the
         # latest being newer than the stored one by `last_at` only (needs_checkpoint).
         self._parsed_states: dict[bytes, tuple[bytes, AlertState, AlertState]] = {}
-        metrics_topic = self.app.topic(PLATFORM_METRICS, schema=_raw_schema())
-        config_topic = self.app.topic(CONFIG_ALERTS, schema=_raw_schema())
-        self.app.agent(metrics_topic, name=METRICS_AGENT)(self._metrics_agent)
-        self.app.agent(config_topic, name=CONFIG_AGENT)(self._config_agent)
-        self.app.on_startup_finished = self._on_startup_finished
-        self._runner: web.AppRunner | None = None
-        self._started = False
+        metrics_topic = app.topic(PLATFORM_METRICS, schema=_raw_schema())
+        config_topic = app.topic(CONFIG_ALERTS, schema=_raw_schema())
+        app.agent(metrics_topic, name=METRICS_AGENT)(self._metrics_agent)
+        app.agent(config_topic, name=CONFIG_AGENT)(self._config_agent)
 
-    def ready(self) -> tuple[bool, str]:
-        if not self._started:
-            return False, "joining the group and recovering the rule and state tables"
-        if self.app.rebalancing or self.app.in_recovery:
-            return False, "rebalancing"
-        return True, f"watching the rules of {len(self.rules)} apps"
+    async def check_topics(self) -> None:
+        await check_topics(self.settings)
 
-    def alive(self) -> str | None:
-        if self.tasks.failure is not None:
-            return self.tasks.failure
-        if self.app.crashed:
-            return f"faust app crashed: {self.app.crash_reason!r}"
-        return None
+    def status(self) -> str:
+        return f"watching the rules of {len(self.rules)} apps"
 
-    async def __aenter__(self) -> AlerterService:
-        app = web.Application()
-        add_health_routes(app, self.registry, self.ready, self.alive)
-        self._runner, self.port = await start_site(
-            app, self.settings.http.host, self.settings.http.port
-        )
-        try:
-            await check_topics(self.settings)
-        except BaseException:
-            await self.producer.stop()
-            await self._runner.cleanup()
-            raise
-        await self.producer.start()
-        self.tasks.start(self.app.start(), "faust-app")
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.app.stop()
-        await self.tasks.join()
-        await self.producer.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _on_startup_finished(self) -> None:
-        self._started = True
+    def on_started(self) -> None:
         log.info("alerter_started", apps=len(self.rules), states=len(self.states))
 
     async def _metrics_agent(self, stream: faust.StreamT[bytes]) -> None:
-        async for record in stream.events():
-            try:
-                await self.handle_point(record.key, record.value, record.message.headers)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the shell: one bad record must not kill the agent
-                self.metrics.points.labels(PointOutcome.FAILED.value).inc()
-                _log_failure(record, exc)
+        await handle_each(stream, self._handle_point_event, self._count_point_failure)
 
     async def _config_agent(self, stream: faust.StreamT[bytes]) -> None:
-        async for record in stream.events():
-            try:
-                self.handle_config(record.key, record.value)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the shell: one bad record must not kill the agent
-                self.metrics.configs.labels(ConfigOutcome.FAILED.value).inc()
-                _log_failure(record, exc)
+        await handle_each(stream, self._handle_config_event, self._count_config_failure)
+
+    async def _handle_point_event(self, record: Any) -> None:
+        await self.handle_point(record.key, record.value, record.message.headers)
+
+    async def _handle_config_event(self, record: Any) -> None:
+        self.handle_config(record.key, record.value)
+
+    def _count_point_failure(self) -> None:
+        self.metrics.points.labels(PointOutcome.FAILED.value).inc()
+
+    def _count_config_failure(self) -> None:
+        self.metrics.configs.labels(ConfigOutcome.FAILED.value).inc()
 
     def app_alerts(self, app_key: bytes) -> AppAlerts | None:
         """The app's rules from the table, parsed once per stored value."""
@@ -344,7 +263,7 @@ class AlerterService:
             self.metrics.evaluations.labels(result.verdict.value).inc()
             if result.events:
                 traceparent = h.header(list(headers), h.TRACEPARENT)
-                await self._emit([emitted_record(e, traceparent) for e in result.events])
+                await self._emit([event_record(e, traceparent) for e in result.events])
                 self.metrics.emitted.labels(result.verdict.value).inc(len(result.events))
                 log.info(
                     "alert_events_emitted",
@@ -359,26 +278,7 @@ class AlerterService:
 
     async def _emit(self, records: list[OutgoingRecord]) -> None:
         """Send and await the acks; retry while the broker refuses (the point stays unacked)."""
-        delay = 0.5
-        while True:
-            try:
-                await send_all(self.producer, records)
-                return
-            except KafkaError as exc:
-                log.warning("emit_failed_retrying", error=str(exc)[:300], retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, EMIT_RETRY_MAX_S)
-
-
-def _log_failure(record: Any, exc: Exception) -> None:
-    log.warning(
-        "record_failed",
-        topic=record.message.topic,
-        partition=record.message.partition,
-        offset=record.message.offset,
-        error_type=type(exc).__name__,
-        error=str(exc)[:500],
-    )
+        await send_until_acked(lambda: send_all(self.producer, records), KafkaError)
 
 
 async def serve(settings: AlerterSettings) -> int:
@@ -386,17 +286,4 @@ async def serve(settings: AlerterSettings) -> int:
 
     1 if faust crashed, 2 if a topic is missing (nothing was read then).
     """
-    stop = stop_event_on_signals()
-    try:
-        async with AlerterService(settings) as service:
-            while not stop.is_set() and service.alive() is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-            failure = service.alive()
-    except TopicsNotReady as exc:
-        log.error("alerter_topics_not_ready", detail=str(exc))
-        return 2
-    if failure is not None:
-        log.error("alerter_failed", detail=failure)
-        return 1
-    return 0
+    return await serve_until_stopped(lambda: AlerterService(settings), "alerter")

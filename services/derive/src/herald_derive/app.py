@@ -9,32 +9,39 @@ The agent emits first and stores the state second: a crash between the two repea
 changelog before it commits offsets, so a restart replays at most the events since the last
 commit, and `evaluate` recognises them by id.
 
-faust's web server is off: `/livez`, `/readyz` and `/metrics` come from `herald_runtime.health`
-on the service's HTTP port. faust declares no topic (`topic_allow_declare=False`): every topic,
-the changelog included, comes from deploy/topics.yaml. The leader topic is disabled: nothing
-here needs a leader.
+The service shell (faust options, the health site with `/livez`, `/readyz` and `/metrics`,
+readiness, start and stop) is `herald_runtime.faust_service`: faust's web server is off, faust
+declares no topic (every topic, the changelog included, comes from deploy/topics.yaml) and the
+leader topic is disabled. This module keeps what is derive's own: its table, topic and agent.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 import structlog
-from aiohttp import web
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.envelope import Event
 from herald_core.topics import EVENTS
-from herald_kafka.admin import wait_until_ready
-from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
-from herald_runtime.health import add_health_routes, start_site
-from herald_runtime.signals import stop_event_on_signals
-from herald_runtime.tasks import TaskSupervisor
+from herald_kafka.admin import partition_counts
+from herald_kafka.producer import (
+    OutgoingRecord,
+    event_record,
+    idempotent_producer,
+    send_all,
+)
+from herald_runtime.faust_service import (
+    RAW_SCHEMA,
+    FaustService,
+    check_partitions,
+    faust_options,
+    handle_each,
+    send_until_acked,
+    serve_until_stopped,
+)
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
@@ -45,55 +52,19 @@ from herald_derive.settings import TABLE, DeriveSettings
 log = structlog.get_logger(__name__)
 
 AGENT = "herald_derive.count_crashes"
-EMIT_RETRY_MAX_S = 30.0
 
 
 def faust_app(settings: DeriveSettings) -> faust.App:
     """An unstarted faust App configured from `settings` (no web server, no topic creation)."""
-    brokers = [
-        f"kafka://{server.strip()}" for server in settings.kafka.bootstrap_servers.split(",")
-    ]
-    return faust.App(
-        settings.app_id,
-        broker=brokers,
-        broker_client_id=settings.kafka.client_id,
-        broker_commit_interval=settings.commit_interval_s,
-        consumer_auto_offset_reset=settings.auto_offset_reset,
-        store="memory://",
-        datadir=str(settings.data_dir),
-        processing_guarantee="at_least_once",
-        producer_acks=-1,
-        topic_partitions=settings.table_partitions,
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        web_enabled=False,
-        autodiscover=False,
-        # An event whose handling was cancelled (shutdown mid-retry) is handled again.
-        stream_ack_cancelled_tasks=False,
-    )
+    return faust.App(settings.app_id, **faust_options(settings))
 
 
 def _raw_schema() -> faust.Schema[bytes, bytes]:
-    """Keys and values as bytes, untouched: Herald decodes them itself."""
-    return faust.Schema(
-        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
-
-
-def emitted_record(event: Event, traceparent: str | None) -> OutgoingRecord:
-    """The `notify.events` record of a derived event: keyed by app id, CloudEvents headers."""
-    headers = h.cloudevent_headers(
-        event.id, event.type, event.source, event.created_at.isoformat(), traceparent
-    )
-    return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
-
-
-class TopicsNotReady(RuntimeError):
-    """notify.events or the crash table's changelog is missing or has the wrong partitions."""
+    return faust.Schema(**RAW_SCHEMA)
 
 
 async def check_topics(settings: DeriveSettings, *, timeout_s: float = 60.0) -> None:
-    """Fail fast unless both topics exist with `table_partitions` partitions each.
+    """Fail fast unless notify.events and the crash table's changelog have `table_partitions`.
 
     faust declares no topic here; without its changelog every table write fails, after the
     record was read (and acknowledged): counts would be lost, one warning at a time.
@@ -102,40 +73,23 @@ async def check_topics(settings: DeriveSettings, *, timeout_s: float = 60.0) -> 
         TopicsNotReady: naming the topic and what to do.
         TimeoutError: when the broker does not answer within `timeout_s`.
     """
-    kafka = settings.kafka
-    await wait_until_ready(kafka.bootstrap_servers, timeout_s=timeout_s)
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=kafka.client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-    )
-    await admin.start()
-    try:
-        described = await admin.describe_topics([EVENTS, settings.changelog_topic])
-    finally:
-        await admin.close()
-    found = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
-    for topic in (EVENTS, settings.changelog_topic):
-        if found.get(topic) != settings.table_partitions:
-            raise TopicsNotReady(
-                f"{topic} has {found.get(topic, 'no')} partitions, expected "
-                f"{settings.table_partitions}: declare it in deploy/topics.yaml and run "
-                "`herald-topics apply` (docs/derive.md)"
-            )
+    topics = [EVENTS, settings.changelog_topic]
+    found = await partition_counts(settings.kafka, topics, timeout_s=timeout_s)
+    check_partitions(found, topics, settings.table_partitions, "docs/derive.md")
 
 
-class DeriveService:
+class DeriveService(FaustService):
     """Owns the faust app, the producer of derived events and the health site."""
 
+    settings: DeriveSettings
+    app: faust.App
+    recovering = "joining the group and recovering the crash table"
+
     def __init__(self, settings: DeriveSettings, registry: CollectorRegistry | None = None) -> None:
-        self.settings = settings
-        self.registry = registry or CollectorRegistry()
+        app = faust_app(settings)
+        super().__init__(settings, app, idempotent_producer(settings.kafka), registry)
         self.metrics = DeriveMetrics.create(self.registry)
-        self.producer = idempotent_producer(settings.kafka)
-        self.port = settings.http.port
-        self.tasks = TaskSupervisor()
-        self.app = faust_app(settings)
-        self.table = self.app.Table(
+        self.table = app.Table(
             TABLE,
             default=None,
             partitions=settings.table_partitions,
@@ -145,68 +99,26 @@ class DeriveService:
             value_type=bytes,
             help="Crash state per app id (CrashState JSON)",
         )
-        self.topic = self.app.topic(EVENTS, schema=_raw_schema())
-        self.app.agent(self.topic, name=AGENT)(self._agent)
-        self.app.on_startup_finished = self._on_startup_finished
-        self._runner: web.AppRunner | None = None
-        self._started = False
+        self.topic = app.topic(EVENTS, schema=_raw_schema())
+        app.agent(self.topic, name=AGENT)(self._agent)
 
-    def ready(self) -> tuple[bool, str]:
-        if not self._started:
-            return False, "joining the group and recovering the crash table"
-        if self.app.rebalancing or self.app.in_recovery:
-            return False, "rebalancing"
-        return True, f"counting crashes of {len(self.table)} apps"
+    async def check_topics(self) -> None:
+        await check_topics(self.settings)
 
-    def alive(self) -> str | None:
-        if self.tasks.failure is not None:
-            return self.tasks.failure
-        if self.app.crashed:
-            return f"faust app crashed: {self.app.crash_reason!r}"
-        return None
+    def status(self) -> str:
+        return f"counting crashes of {len(self.table)} apps"
 
-    async def __aenter__(self) -> DeriveService:
-        app = web.Application()
-        add_health_routes(app, self.registry, self.ready, self.alive)
-        self._runner, self.port = await start_site(
-            app, self.settings.http.host, self.settings.http.port
-        )
-        try:
-            await check_topics(self.settings)
-        except BaseException:
-            await self.producer.stop()  # never started, but it must be closed all the same
-            await self._runner.cleanup()
-            raise
-        await self.producer.start()
-        self.tasks.start(self.app.start(), "faust-app")
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.app.stop()
-        await self.tasks.join()
-        await self.producer.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _on_startup_finished(self) -> None:
-        self._started = True
+    def on_started(self) -> None:
         log.info("derive_started", apps=len(self.table))
 
     async def _agent(self, stream: faust.StreamT[bytes]) -> None:
-        async for record in stream.events():
-            try:
-                await self.handle(record.key, record.value, record.message.headers)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the shell: one bad record must not kill the agent
-                self.metrics.events.labels(Outcome.FAILED.value).inc()
-                log.warning(
-                    "record_failed",
-                    partition=record.message.partition,
-                    offset=record.message.offset,
-                    error_type=type(exc).__name__,
-                    error=str(exc)[:500],
-                )
+        await handle_each(stream, self._handle_event, self._count_failure)
+
+    async def _handle_event(self, record: Any) -> None:
+        await self.handle(record.key, record.value, record.message.headers)
+
+    def _count_failure(self) -> None:
+        self.metrics.events.labels(Outcome.FAILED.value).inc()
 
     async def handle(self, key: Any, value: Any, headers: Sequence[tuple[str, bytes]]) -> None:
         """Apply one `notify.events` record: parse, evaluate, emit, store."""
@@ -233,7 +145,7 @@ class DeriveService:
         )
         if emitted:
             traceparent = h.header(list(headers), h.TRACEPARENT)
-            await self._emit([emitted_record(e, traceparent) for e in emitted])
+            await self._emit([event_record(e, traceparent) for e in emitted])
             for crashed in emitted:
                 log.info(
                     "app_crashed_emitted",
@@ -250,15 +162,7 @@ class DeriveService:
 
     async def _emit(self, records: list[OutgoingRecord]) -> None:
         """Send and await the acks; retry while the broker refuses (the event stays unacked)."""
-        delay = 0.5
-        while True:
-            try:
-                await send_all(self.producer, records)
-                return
-            except KafkaError as exc:
-                log.warning("emit_failed_retrying", error=str(exc)[:300], retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, EMIT_RETRY_MAX_S)
+        await send_until_acked(lambda: send_all(self.producer, records), KafkaError)
 
 
 async def serve(settings: DeriveSettings) -> int:
@@ -266,17 +170,4 @@ async def serve(settings: DeriveSettings) -> int:
 
     1 if faust crashed, 2 if a topic is missing (nothing was read then).
     """
-    stop = stop_event_on_signals()
-    try:
-        async with DeriveService(settings) as service:
-            while not stop.is_set() and service.alive() is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-            failure = service.alive()
-    except TopicsNotReady as exc:
-        log.error("derive_topics_not_ready", detail=str(exc))
-        return 2
-    if failure is not None:
-        log.error("derive_failed", detail=failure)
-        return 1
-    return 0
+    return await serve_until_stopped(lambda: DeriveService(settings), "derive")

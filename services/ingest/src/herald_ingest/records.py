@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from herald_core import headers as h
-from herald_core.envelope import Event
 from herald_core.errors import InvalidEvent
-from herald_core.topics import EVENTS, EVENTS_DLQ
-from herald_kafka.producer import OutgoingRecord
+from herald_core.topics import EVENTS_DLQ
+from herald_kafka.producer import OutgoingRecord, event_record
 
-
-def event_record(event: Event, traceparent: str | None = None) -> OutgoingRecord:
-    """The `notify.events` record: keyed by app id (else owner id), CloudEvents binary headers."""
-    headers = h.cloudevent_headers(
-        event.id, event.type, event.source, event.created_at.isoformat(), traceparent
-    )
-    return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
+__all__ = ["dead_letter", "event_record"]  # event_record: herald_kafka's, kept importable here
 
 
 def dead_letter(
