@@ -22,6 +22,7 @@ from herald_core.topics import CONFIG_NOTIFIERS, DELIVERY_RESULTS, EVENTS, Chann
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
+from herald_testing.api_client import ApiClient
 from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
@@ -30,25 +31,6 @@ from herald_testing.topics import find_record
 pytestmark = pytest.mark.integration
 
 WINDOW_S = 1.0
-
-
-class Api:
-    """A JSON client of the in-process API for one token."""
-
-    def __init__(self, http: Any, port: int, token: str) -> None:
-        self.http, self.base, self.token = http, f"http://127.0.0.1:{port}", token
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        async with self.http.request(
-            method, self.base + path, json=body, headers={"Authorization": f"Bearer {self.token}"}
-        ) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Api:
-    return Api(http, api.port, api.settings.admin_token.get_secret_value())
 
 
 @asynccontextmanager
@@ -76,7 +58,7 @@ async def tracking_recorder(
 
 
 async def webhook_notifier(
-    admin: Api, app_id: str, url: str, events: tuple[str, ...] = ("app_deployed",)
+    admin: ApiClient, app_id: str, url: str, events: tuple[str, ...] = ("app_deployed",)
 ) -> str:
     status, created = await admin.call(
         "POST",
@@ -94,7 +76,7 @@ async def webhook_notifier(
     return str(created["notifier"]["id"])
 
 
-async def register_app(admin: Api, unique: str) -> tuple[str, str]:
+async def register_app(admin: ApiClient, unique: str) -> tuple[str, str]:
     app_id, owner_id = f"app-{unique}", f"org-{unique}"
     status, body = await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": owner_id}}
@@ -131,7 +113,7 @@ def results(
     return out
 
 
-async def notifier_of(admin: Api, app_id: str, notifier_id: str) -> dict[str, Any]:
+async def notifier_of(admin: ApiClient, app_id: str, notifier_id: str) -> dict[str, Any]:
     status, body = await admin.call("GET", f"/v1/apps/{app_id}/notifiers/{notifier_id}")
     assert status == 200, body
     return dict(body["notifier"])
@@ -149,7 +131,7 @@ def disabled_event_of(notifier_id: str) -> Any:
 
 
 async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_resets(
-    api: Any, admin: Api, producer: Any, unique: str
+    api: Any, admin: ApiClient, producer: Any, unique: str
 ) -> None:
     app_id, owner_id = await register_app(admin, unique)
     failing = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/failing")
@@ -263,7 +245,7 @@ async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_reset
 
 
 async def test_disable_endpoint_answers_404_to_unknown_ids_and_to_tokens_not_admin(
-    api: Any, admin: Api, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     from herald_api.auth import TokenScope, create_token
 
@@ -273,7 +255,7 @@ async def test_disable_endpoint_answers_404_to_unknown_ids_and_to_tokens_not_adm
     assert status == 404
     async with api.pool.acquire() as connection:
         _, token = await create_token(connection, "app", TokenScope.APP, app_id)
-    status, _ = await Api(admin.http, api.port, token).call(
+    status, _ = await ApiClient(admin.http, api.port, token).call(
         "POST", f"/v1/notifiers/{notifier_id}/disable", {"reason": "gone"}
     )
     assert status == 404, "an app's own token may not use the tracker's call"
@@ -283,7 +265,7 @@ async def test_disable_endpoint_answers_404_to_unknown_ids_and_to_tokens_not_adm
 
 
 async def test_a_410_from_the_endpoint_disables_at_once_and_the_owner_hears_of_it(
-    api: Any, admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+    api: Any, admin: ApiClient, herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id, owner_id = await register_app(admin, unique)
     receiver.statuses[f"/{unique}/gone"] = 410
@@ -336,7 +318,7 @@ async def test_a_410_from_the_endpoint_disables_at_once_and_the_owner_hears_of_i
 
 
 async def test_an_api_that_is_down_keeps_the_streak_and_holds_nothing_up(
-    api: Any, admin: Api, producer: Any, receiver: HttpReceiver, unique: str
+    api: Any, admin: ApiClient, producer: Any, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id, _ = await register_app(admin, unique)
     first = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/first")

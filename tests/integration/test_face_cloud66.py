@@ -5,14 +5,13 @@ sender (a local receiver); and the webhook test action through notify.delivery-r
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from herald_core.topics import CONFIG_NOTIFIERS
-from herald_testing.fixtures import ADMIN_TOKEN
+from herald_testing.api_client import ApiClient
 from herald_testing.herald import Herald, MailSink
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
@@ -20,30 +19,7 @@ from herald_testing.receivers import HttpReceiver
 pytestmark = pytest.mark.integration
 
 
-class Api:
-    """A JSON client of the in-process API, as admin."""
-
-    def __init__(self, http: Any, port: int) -> None:
-        self.http, self.base = http, f"http://127.0.0.1:{port}"
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        data = json.dumps(body).encode() if body is not None else None
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        async with self.http.request(
-            method, self.base + path, data=data, headers=headers
-        ) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Api:
-    return Api(http, api.port)
-
-
-async def account_user(admin: Api, herald: Herald, unique: str) -> tuple[str, str]:
+async def account_user(admin: ApiClient, herald: Herald, unique: str) -> tuple[str, str]:
     """A user with an e-mail and their own account (the owner with the user's id)."""
     user_id, address = f"us-c66-{unique}", f"ada-{unique}@example.com"
     status, body = await admin.call("PUT", f"/v1/users/{user_id}", {"user": {"email": address}})
@@ -73,7 +49,7 @@ def account_event(user_id: str, event_type: str, **type_data: Any) -> dict[str, 
     }
 
 
-async def ingest(admin: Api, herald: Herald, body: dict[str, Any]) -> None:
+async def ingest(admin: ApiClient, herald: Herald, body: dict[str, Any]) -> None:
     async with admin.http.post(herald.events_url, json=body) as response:
         assert response.status == 202, await response.text()
 
@@ -87,7 +63,7 @@ async def router_selection(herald: Herald, notifier_id: str, wanted: set[str]) -
 
 
 async def test_email_is_on_by_default_but_for_account_suspended_and_one_type_can_be_turned_off(
-    admin: Api, herald: Herald, herald_mail: MailSink, unique: str
+    admin: ApiClient, herald: Herald, herald_mail: MailSink, unique: str
 ) -> None:
     user_id, address = await account_user(admin, herald, unique)
     path = f"/v1/users/{user_id}/account_notifications"
@@ -127,7 +103,7 @@ async def test_email_is_on_by_default_but_for_account_suspended_and_one_type_can
 
 
 async def test_a_webhook_toggle_delivers_cloud66s_payload_and_the_test_answers_its_status(
-    admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+    admin: ApiClient, herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     user_id, _ = await account_user(admin, herald, unique)
     path = f"/v1/users/{user_id}/account_notifications"
@@ -186,7 +162,7 @@ async def test_a_webhook_toggle_delivers_cloud66s_payload_and_the_test_answers_i
     )
 
 
-async def test_what_the_face_refuses(admin: Api, herald: Herald, unique: str) -> None:
+async def test_what_the_face_refuses(admin: ApiClient, herald: Herald, unique: str) -> None:
     user_id, _ = await account_user(admin, herald, unique)
     path = f"/v1/users/{user_id}/account_notifications"
 

@@ -17,6 +17,7 @@ from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_sender.app import SenderService
 from herald_sender.settings import SenderSettings
+from herald_testing.api_client import ApiClient
 from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.herald import Herald
 from herald_testing.polling import eventually
@@ -26,29 +27,6 @@ from pydantic import SecretStr
 pytestmark = pytest.mark.integration
 
 SLACK = "https://hooks.slack.com/services/TXXXXX/BXXXXX/XXXXXXXXXX"
-
-
-class Api:
-    """A JSON client of the in-process API, as admin."""
-
-    def __init__(self, http: Any, port: int) -> None:
-        self.http, self.base = http, f"http://127.0.0.1:{port}"
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        data = json.dumps(body).encode() if body is not None else None
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        async with self.http.request(
-            method, self.base + path, data=data, headers=headers
-        ) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Api:
-    return Api(http, api.port)
 
 
 def event(app_id: str, event_type: str, type_data: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +52,7 @@ DEPLOYED = {
 }
 
 
-async def ingest(admin: Api, herald: Herald, body: dict[str, Any]) -> None:
+async def ingest(admin: ApiClient, herald: Herald, body: dict[str, Any]) -> None:
     async with admin.http.post(herald.events_url, json=body) as response:
         assert response.status == 202, await response.text()
 
@@ -87,7 +65,7 @@ async def routed(herald: Herald, notifier_id: str, present: bool = True) -> None
 
 
 async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_nothing_else(
-    admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+    admin: ApiClient, herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"legacy-{unique}"
     status, _ = await admin.call(
@@ -190,7 +168,7 @@ async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_not
     assert [n["id"] for n in listed["notifications"]] == [second["id"]]
 
 
-async def test_slack_notifications_take_slack_urls_only(admin: Api, unique: str) -> None:
+async def test_slack_notifications_take_slack_urls_only(admin: ApiClient, unique: str) -> None:
     app_id = f"legacy-slack-{unique}"
     await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "appname", "owner_id": f"org-{app_id}"}}
@@ -275,7 +253,7 @@ async def test_a_slack_notification_posts_deployments_as_slack_messages(
     receiver: HttpReceiver,
     unique: str,
 ) -> None:
-    admin = Api(http, slack_here_api.port)
+    admin = ApiClient(http, slack_here_api.port, ADMIN_TOKEN)
     app_id = f"legacy-slack-msg-{unique}"
     await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "appname", "owner_id": f"org-{app_id}"}}

@@ -12,6 +12,7 @@ import pytest
 from herald_api.app import ApiService
 from herald_api.settings import ApiSettings
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_testing.api_client import ApiClient
 from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.herald import Herald
 from herald_testing.receivers import HttpReceiver
@@ -20,30 +21,7 @@ from pydantic import SecretStr
 pytestmark = pytest.mark.integration
 
 
-class Api:
-    """A JSON client of an in-process API, as admin."""
-
-    def __init__(self, http: Any, port: int) -> None:
-        self.http, self.base = http, f"http://127.0.0.1:{port}"
-
-    async def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        async with self.http.request(
-            method, self.base + path, data=data, headers=headers
-        ) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Api:
-    return Api(http, api.port)
-
-
-async def notifier_for(admin: Api, app_id: str, platform: str, url: str) -> str:
+async def notifier_for(admin: ApiClient, app_id: str, platform: str, url: str) -> str:
     status, body = await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": f"org-{app_id}"}}
     )
@@ -65,7 +43,7 @@ async def notifier_for(admin: Api, app_id: str, platform: str, url: str) -> str:
 
 
 async def test_a_test_reaches_the_endpoint_and_answers_its_status_and_latency(
-    admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+    admin: ApiClient, herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     notifier_id = await notifier_for(admin, app_id, "webhook", receiver.url(f"/{unique}"))
@@ -98,7 +76,7 @@ async def test_a_test_reaches_the_endpoint_and_answers_its_status_and_latency(
 
 
 async def test_a_failing_endpoint_is_a_200_with_the_failure(
-    admin: Api, herald: Herald, receiver: HttpReceiver, unique: str
+    admin: ApiClient, herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     receiver.statuses[f"/{unique}"] = 404
@@ -122,7 +100,7 @@ async def test_a_failing_endpoint_is_a_200_with_the_failure(
     assert len(receiver.on(f"/{unique}")) == 1  # one attempt: a test is never retried
 
 
-async def test_what_cannot_be_tested(admin: Api, receiver: HttpReceiver, unique: str) -> None:
+async def test_what_cannot_be_tested(admin: ApiClient, receiver: HttpReceiver, unique: str) -> None:
     app_id = f"app-{unique}"
     notifier_id = await notifier_for(admin, app_id, "webhook", receiver.url(f"/{unique}"))
     path = f"/v1/apps/{app_id}/notifiers/{notifier_id}/test"
@@ -162,7 +140,7 @@ async def impatient_api(
 
 
 async def test_no_result_in_time_is_a_504(
-    admin: Api, impatient_api: ApiService, http: Any, unique: str
+    admin: ApiClient, impatient_api: ApiService, http: Any, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     # No Slack sender runs in the tests: nothing answers.
@@ -170,7 +148,7 @@ async def test_no_result_in_time_is_a_504(
         admin, app_id, "slack", "https://hooks.slack.com/services/T000/B000/XXXX"
     )
 
-    status, body = await Api(http, impatient_api.port).call(
+    status, body = await ApiClient(http, impatient_api.port, ADMIN_TOKEN).call(
         "POST", f"/v1/apps/{app_id}/notifiers/{notifier_id}/test"
     )
 

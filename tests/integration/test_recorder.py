@@ -6,7 +6,6 @@ other tests' results included: assertions look only at this test's unique ids.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from herald_core.topics import CONFIG_NOTIFIERS, DELIVERY_RESULTS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
+from herald_testing.api_client import ApiClient
 from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
@@ -162,30 +162,7 @@ async def test_recorder_is_idempotent_keeps_the_highest_attempt_and_skips_garbag
     assert (alone["status"], alone["app_id"], alone["attempt_count"]) == ("delivered", None, 1)
 
 
-class Api:
-    """A JSON client of the in-process API for one token."""
-
-    def __init__(self, http: Any, port: int, token: str) -> None:
-        self.http, self.base, self.token = http, f"http://127.0.0.1:{port}", token
-
-    async def call(self, method: str, path: str, body: Any = None, **params: str) -> Any:
-        async with self.http.request(
-            method,
-            self.base + path,
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {self.token}"},
-        ) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Api:
-    return Api(http, api.port, api.settings.admin_token.get_secret_value())
-
-
-async def register_app(admin: Api, app_id: str, owner_id: str) -> None:
+async def register_app(admin: ApiClient, app_id: str, owner_id: str) -> None:
     status, body = await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": owner_id}}
     )
@@ -194,7 +171,7 @@ async def register_app(admin: Api, app_id: str, owner_id: str) -> None:
 
 async def test_a_delivered_webhook_shows_in_the_history_api(
     api: Any,
-    admin: Api,
+    admin: ApiClient,
     herald: Herald,
     receiver: HttpReceiver,
     kafka_settings: KafkaSettings,
@@ -276,11 +253,11 @@ async def test_a_delivered_webhook_shows_in_the_history_api(
             connection, "stranger", TokenScope.APP, f"app-{unique}-other"
         )
         _, owner_token = await create_token(connection, "owner", TokenScope.OWNER, owner_id)
-    stranger = Api(admin.http, api.port, stranger_token)
+    stranger = ApiClient(admin.http, api.port, stranger_token)
     for path in (f"/v1/apps/{app_id}/deliveries", f"/v1/apps/{app_id}/deliveries/{expected_id}"):
         status, body = await stranger.call("GET", path)
         assert (status, body["resource"]) == (404, "app")
-    status, body = await Api(admin.http, api.port, owner_token).call(
+    status, body = await ApiClient(admin.http, api.port, owner_token).call(
         "GET", f"/v1/apps/{app_id}/deliveries"
     )
     assert (status, [d["id"] for d in body["deliveries"]]) == (200, [expected_id])
@@ -317,7 +294,7 @@ def newest_first(results: list[DeliveryResult]) -> list[str]:
     return [r.delivery_id for r in ordered]
 
 
-async def all_pages(admin: Api, app_id: str, **params: str) -> tuple[list[str], int]:
+async def all_pages(admin: ApiClient, app_id: str, **params: str) -> tuple[list[str], int]:
     ids: list[str] = []
     pages = 0
     cursor: str | None = None
@@ -333,7 +310,7 @@ async def all_pages(admin: Api, app_id: str, **params: str) -> tuple[list[str], 
 
 
 async def test_history_filters_and_cursor_pagination(
-    api: Any, admin: Api, producer: Any, kafka_settings: KafkaSettings, unique: str
+    api: Any, admin: ApiClient, producer: Any, kafka_settings: KafkaSettings, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     await register_app(admin, app_id, f"org-{unique}")

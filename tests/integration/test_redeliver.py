@@ -19,30 +19,13 @@ from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
-from herald_testing.fixtures import ADMIN_TOKEN
+from herald_testing.api_client import ApiClient
 from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
-
-
-class Api:
-    def __init__(self, http: Any, port: int, token: str = ADMIN_TOKEN) -> None:
-        self.http, self.base, self.token = http, f"http://127.0.0.1:{port}", token
-
-    async def call(self, method: str, path: str, body: Any = None) -> Any:
-        async with self.http.request(
-            method, self.base + path, json=body, headers={"Authorization": f"Bearer {self.token}"}
-        ) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Api:
-    return Api(http, api.port)
 
 
 @asynccontextmanager
@@ -63,7 +46,7 @@ async def running_recorder(
         yield recorder
 
 
-async def app_with_webhook(admin: Api, app_id: str, url: str) -> str:
+async def app_with_webhook(admin: ApiClient, app_id: str, url: str) -> str:
     status, body = await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": f"org-{app_id}"}}
     )
@@ -86,7 +69,7 @@ async def app_with_webhook(admin: Api, app_id: str, url: str) -> str:
 
 async def test_a_dead_lettered_delivery_is_redelivered_to_the_fixed_url(
     api: Any,
-    admin: Api,
+    admin: ApiClient,
     herald: Herald,
     receiver: HttpReceiver,
     kafka_settings: KafkaSettings,
@@ -216,7 +199,7 @@ def payload_for(app_id: str, made_for: str) -> str:
 
 
 async def test_what_cannot_be_redelivered(
-    api: Any, admin: Api, receiver: HttpReceiver, unique: str
+    api: Any, admin: ApiClient, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     notifier_id = await app_with_webhook(admin, app_id, receiver.url(f"/{unique}"))
@@ -250,7 +233,7 @@ async def test_what_cannot_be_redelivered(
     assert (status, body["resource"]) == (404, "delivery")
     async with api.pool.acquire() as connection:
         _, stranger = await create_token(connection, "stranger", TokenScope.APP, f"{app_id}-x")
-    status, body = await Api(admin.http, api.port, stranger).call(
+    status, body = await ApiClient(admin.http, api.port, stranger).call(
         "POST", f"/v1/apps/{app_id}/deliveries/{inactive}/redeliver"
     )
     assert (status, body["resource"]) == (404, "app")

@@ -20,12 +20,14 @@ import pytest
 from herald_core.settings import KafkaSettings
 from herald_kafka.producer import idempotent_producer
 
+from herald_testing.api_client import ApiClient
 from herald_testing.herald import herald, herald_mail, mail_sink
 from herald_testing.infra import LocalInfra
 from herald_testing.receivers import HttpReceiver
 
 __all__ = [
     "ADMIN_TOKEN",
+    "admin",
     "api",
     "fresh_database",
     "herald",
@@ -108,6 +110,12 @@ async def api(kafka_settings: KafkaSettings, postgres_url: str) -> AsyncIterator
     )
     async with ApiService(settings) as service:
         yield service
+
+
+@pytest.fixture
+def admin(api: Any, http: Any) -> ApiClient:
+    """An `ApiClient` of the session's API with its admin token."""
+    return ApiClient(http, api.port, ADMIN_TOKEN)
 
 
 @pytest.fixture
