@@ -18,26 +18,20 @@ proof.
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import json
-import os
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from herald_testing.fixtures import ADMIN_TOKEN
+from herald_testing.node_client import NPM_CI_TIMEOUT_S, RUN_TIMEOUT_S, NodeClient, stdout_lines
 
 pytestmark = pytest.mark.integration
 
-JS_DIR = Path(__file__).parent / "js_clevercloud"
-PROGRAM = JS_DIR / "interop.mjs"
 PACKAGE = "@clevercloud/client"
-NPM_CI_TIMEOUT_S = 300
-RUN_TIMEOUT_S = 90
+CLIENT = NodeClient(
+    Path(__file__).parent / "js_clevercloud", PACKAGE, "Clever Cloud's JavaScript client"
+)
 STEPS = (
     "client.new",
     "auth.rejects_bad_token",
@@ -54,73 +48,6 @@ STEPS = (
     "emailhooks.delete",
     "emailhooks.delete_gone",
 )
-
-
-def pinned_version() -> str:
-    return str(json.loads((JS_DIR / "package.json").read_text())["dependencies"][PACKAGE])
-
-
-def installed_version() -> str | None:
-    manifest = JS_DIR / "node_modules" / PACKAGE / "package.json"
-    if not manifest.is_file():
-        return None
-    return str(json.loads(manifest.read_text())["version"])
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(
-            f"`{name}` is not on PATH: the Clever Cloud JavaScript client interop test needs "
-            "Node.js (20+) and npm; install them (e.g. apt-get install nodejs npm)",
-            pytrace=False,
-        )
-    return found
-
-
-@functools.cache
-def _npm_ci() -> str | None:
-    """Run `npm ci` in js_clevercloud/ unless the pinned client is there; None or the failure."""
-    if installed_version() == pinned_version():
-        return None
-    proc = subprocess.run(
-        [tool("npm"), "ci", "--no-audit", "--no-fund"],
-        cwd=JS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=NPM_CI_TIMEOUT_S,
-        check=False,
-    )
-    if proc.returncode != 0:
-        return f"npm ci in {JS_DIR} failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
-    if installed_version() != pinned_version():
-        return f"npm ci left {PACKAGE} {installed_version()} in {JS_DIR}, want {pinned_version()}"
-    return None
-
-
-async def run_client(environment: dict[str, str]) -> tuple[int, str]:
-    """Run interop.mjs; (exit code, stdout + stderr). The token goes through the environment."""
-    node = tool("node")
-    tool("npm")
-    failure = await asyncio.to_thread(_npm_ci)
-    if failure is not None:
-        pytest.fail(failure, pytrace=False)
-    proc = await asyncio.create_subprocess_exec(
-        node,
-        str(PROGRAM),
-        cwd=JS_DIR,
-        env={**os.environ, **environment},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT_S)
-    except TimeoutError:
-        proc.kill()
-        out, err = await proc.communicate()
-        return -1, f"timed out after {RUN_TIMEOUT_S}s\n--- stdout\n{out.decode()}{err.decode()}"
-    code = proc.returncode if proc.returncode is not None else -1
-    return code, f"exit {code}\n--- stdout\n{out.decode()}--- stderr\n{err.decode()}"
 
 
 async def owner_with_app(herald_admin: Any, label: str) -> tuple[str, str]:
@@ -158,11 +85,11 @@ async def test_clever_clouds_js_client_manages_hooks(
     if token_kind == "admin":  # an admin sees every owner: make the foreign one unregistered
         environment["HERALD_FOREIGN_OWNER_ID"] = f"orga_unregistered_{uuid.uuid4().hex[:8]}"
 
-    code, report = await run_client(environment)
+    code, report = await CLIENT.run(env=environment)
 
     print(report)  # shown by pytest -rP, and on failure
     assert code == 0, report
-    lines = report.split("--- stdout\n", 1)[1].split("--- stderr\n", 1)[0].splitlines()
+    lines = stdout_lines(report)
     for step in STEPS:
         assert any(line.startswith(f"ok   {step}:") for line in lines), f"no {step}\n{report}"
     assert lines[-1].startswith(f"PASS {PACKAGE} "), report

@@ -15,23 +15,17 @@ session (the npm registry is needed then; `make install` is meant to run it befo
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from herald_testing.node_client import NPM_CI_TIMEOUT_S, RUN_TIMEOUT_S, NodeClient, stdout_lines
 
 pytestmark = pytest.mark.integration
 
-JS_DIR = Path(__file__).parent / "js_scalingo"
-PROGRAM = JS_DIR / "interop.mjs"
-NPM_CI_TIMEOUT_S = 300
-RUN_TIMEOUT_S = 90
+CLIENT = NodeClient(
+    Path(__file__).parent / "js_scalingo", "scalingo", "the Scalingo JavaScript client"
+)
 
 NOTIFIER_STEPS = (
     "client.new",
@@ -59,58 +53,6 @@ FOREIGN_STEPS = (
 )
 
 
-def pinned_version() -> str:
-    return str(json.loads((JS_DIR / "package.json").read_text())["dependencies"]["scalingo"])
-
-
-def installed_version() -> str | None:
-    manifest = JS_DIR / "node_modules" / "scalingo" / "package.json"
-    if not manifest.is_file():
-        return None
-    return str(json.loads(manifest.read_text())["version"])
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(
-            f"`{name}` is not on PATH: the Scalingo JavaScript client interop test needs Node.js "
-            "(20+) and npm; install them (e.g. apt-get install nodejs npm)",
-            pytrace=False,
-        )
-    return found
-
-
-@functools.cache
-def _npm_ci() -> str | None:
-    """Run `npm ci` in js_scalingo/ unless the pinned client is there; None or the failure."""
-    if installed_version() == pinned_version():
-        return None
-    proc = subprocess.run(
-        [tool("npm"), "ci", "--no-audit", "--no-fund"],
-        cwd=JS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=NPM_CI_TIMEOUT_S,
-        check=False,
-    )
-    if proc.returncode != 0:
-        return f"npm ci in {JS_DIR} failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
-    if installed_version() != pinned_version():
-        return f"npm ci left scalingo {installed_version()} in {JS_DIR}, want {pinned_version()}"
-    return None
-
-
-async def ensure_client() -> str:
-    """The node binary, with the pinned client installed (npm ci once per session)."""
-    node = tool("node")
-    tool("npm")
-    failure = await asyncio.to_thread(_npm_ci)
-    if failure is not None:
-        pytest.fail(failure, pytrace=False)
-    return node
-
-
 async def run_js_client(
     api_url: str,
     token: str,
@@ -125,9 +67,7 @@ async def run_js_client(
     Runs as a child process while the event loop keeps serving the in-process API. The token goes
     through the environment, not argv.
     """
-    node = await ensure_client()
     env = {
-        **os.environ,
         "HERALD_API_URL": api_url,
         "HERALD_AUTH_URL": api_url,
         "HERALD_API_TOKEN": token,
@@ -135,31 +75,7 @@ async def run_js_client(
         "HERALD_AUTH_MODE": auth_mode,
         **(extra_env or {}),
     }
-    proc = await asyncio.create_subprocess_exec(
-        node,
-        str(PROGRAM),
-        scenario,
-        cwd=JS_DIR,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT_S)
-    except TimeoutError:
-        proc.kill()
-        out, err = await proc.communicate()
-        return -1, f"timed out after {RUN_TIMEOUT_S}s\n{streams(out, err)}"
-    code = proc.returncode if proc.returncode is not None else -1
-    return code, f"exit {code}\n{streams(out, err)}"
-
-
-def streams(out: bytes, err: bytes) -> str:
-    return f"--- stdout\n{out.decode()}--- stderr\n{err.decode()}"
-
-
-def stdout_lines(report: str) -> list[str]:
-    return report.split("--- stdout\n", 1)[1].split("--- stderr\n", 1)[0].splitlines()
+    return await CLIENT.run(scenario, env=env)
 
 
 def assert_steps_ok(report: str, steps: tuple[str, ...]) -> None:
