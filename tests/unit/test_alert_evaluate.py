@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 from herald_alerter.evaluate import (
-    CONVOX_RESOLVED,
-    FIRING,
     RESOLVED,
     TRIGGERED,
     AlertState,
@@ -22,6 +20,7 @@ from herald_alerter.evaluate import (
 )
 from herald_alerter.settings import AlerterSettings
 from herald_core.alerts import AlertRule, AppAlerts, Metric, MetricPoint
+from herald_core.catalog import answers_to
 from herald_core.envelope import Event
 from herald_core.intake import parse_event
 from herald_core.topics import load_topic_file
@@ -88,7 +87,7 @@ def test_fires_once_the_value_stayed_beyond_the_limit_for_the_duration() -> None
         Verdict.FIRED,
         Verdict.FIRING,
     ]
-    assert kinds(events) == [(TRIGGERED, 120), (FIRING, 120)]
+    assert kinds(events) == [(TRIGGERED, 120)]
     assert state is not None
     assert state.since == T0
     assert state.fired_at == T0 + timedelta(seconds=120)
@@ -101,7 +100,7 @@ def test_not_before_the_duration() -> None:
 
 def test_zero_duration_fires_on_the_first_point_beyond() -> None:
     _, _, events = run([(0, 50), (10, 81)], rule(duration_before_trigger_s=0))
-    assert kinds(events) == [(TRIGGERED, 10), (FIRING, 10)]
+    assert kinds(events) == [(TRIGGERED, 10)]
 
 
 def test_equal_to_the_limit_is_within() -> None:
@@ -119,7 +118,7 @@ def test_flapping_restarts_the_clock_and_never_fires() -> None:
 
 def test_flapping_then_staying_beyond_fires_from_the_last_crossing() -> None:
     _, _, events = run([(0, 90), (60, 70), (100, 90), (200, 90), (220, 90)])
-    assert kinds(events) == [(TRIGGERED, 220), (FIRING, 220)]
+    assert kinds(events) == [(TRIGGERED, 220)]
     assert events[0].type_data["since"] == (T0 + timedelta(seconds=100)).isoformat()
 
 
@@ -132,7 +131,7 @@ def test_below_threshold_rules_fire_below_and_resolve_above() -> None:
         result = evaluate(state, point(second, value, metric=Metric.RPM), below, app)
         state = result.state
         events.extend(result.events)
-    assert kinds(events) == [(TRIGGERED, 70), (FIRING, 70), (RESOLVED, 80), (CONVOX_RESOLVED, 80)]
+    assert kinds(events) == [(TRIGGERED, 70), (RESOLVED, 80)]
     assert events[0].type_data["send_when_below"] is True
     assert events[0].type_data["value"] == 9
 
@@ -145,7 +144,7 @@ def test_reminders_every_interval_while_firing() -> None:
     assert [(e.created_at - T0).total_seconds() for e in triggered] == [0, 300, 650, 1600]
     # several intervals elapsed at once give one reminder, numbered by the last one
     assert [e.type_data["reminder"] for e in triggered] == [0, 1, 2, 5]
-    assert [e.type for e in events].count(FIRING) == 1  # alert:firing once per incident
+    assert [e.type for e in events] == [TRIGGERED] * 4  # one event per transition
     assert len({e.id for e in events}) == len(events)
     assert (310, Verdict.FIRING) in verdicts
 
@@ -154,18 +153,13 @@ def test_no_reminder_without_remind_every() -> None:
     _, _, events = run(
         [(t, 90) for t in range(0, 100_000, 1000)], rule(duration_before_trigger_s=0)
     )
-    assert [e.type for e in events] == [TRIGGERED, FIRING]
+    assert [e.type for e in events] == [TRIGGERED]
 
 
 def test_resolves_when_back_within_the_limit() -> None:
     state, _, events = run([(0, 90), (120, 91), (200, 95), (260, 40), (300, 30)])
-    assert kinds(events) == [
-        (TRIGGERED, 120),
-        (FIRING, 120),
-        (RESOLVED, 260),
-        (CONVOX_RESOLVED, 260),
-    ]
-    resolved = events[2]
+    assert kinds(events) == [(TRIGGERED, 120), (RESOLVED, 260)]
+    resolved = events[1]
     assert resolved.type_data["status"] == "resolved"
     assert resolved.type_data["since"] == T0.isoformat()
     assert resolved.type_data["duration_s"] == 260
@@ -178,13 +172,13 @@ def test_resolves_when_back_within_the_limit() -> None:
 def test_a_new_incident_after_a_resolution_has_new_ids() -> None:
     r = rule(duration_before_trigger_s=0)
     _, _, events = run([(0, 90), (10, 50), (20, 90), (30, 50)], r)
-    assert [e.type for e in events] == [TRIGGERED, FIRING, RESOLVED, CONVOX_RESOLVED] * 2
-    assert len({e.id for e in events}) == 8
+    assert [e.type for e in events] == [TRIGGERED, RESOLVED] * 2
+    assert len({e.id for e in events}) == 4
 
 
 def test_the_emitted_events_validate_and_carry_the_rule() -> None:
     _, _, events = run([(0, 90), (120, 91)])
-    triggered, firing = events
+    (triggered,) = events
     assert parse_event(triggered.to_json()) == triggered
     assert (triggered.source, triggered.app_id, triggered.owner_id, triggered.app_name) == (
         "alerter",
@@ -201,14 +195,14 @@ def test_the_emitted_events_validate_and_carry_the_rule() -> None:
         "web",
     )
     assert (data["status"], data["value"], data["reminder"]) == ("firing", 91, 0)
-    assert firing.type_data["notifier_ids"] == []  # owner-level integrations select it
+    assert answers_to(triggered.type, triggered.type_data) >= {"alert:firing", "critical_alerts"}
     assert triggered.id == alert_event_id(TRIGGERED, APP, "al-1", T0, 0)
 
 
 def test_out_of_order_points_are_ignored() -> None:
     state, verdicts, events = run([(0, 90), (60, 90), (30, 10), (120, 90)])
     assert (30, Verdict.LATE) in verdicts
-    assert kinds(events) == [(TRIGGERED, 120), (FIRING, 120)]  # the late 10 did not reset it
+    assert kinds(events) == [(TRIGGERED, 120)]  # the late 10 did not reset it
     late = evaluate(state, point(100, 10), rule(), alerts(rule()))
     assert late.verdict is Verdict.LATE
     assert late.events == ()
@@ -218,7 +212,7 @@ def test_out_of_order_points_are_ignored() -> None:
 def test_duplicate_points_change_nothing() -> None:
     _, verdicts, events = run([(0, 90), (120, 90), (120, 90), (120, 10)])
     assert [v for _, v in verdicts][2:] == [Verdict.DUPLICATE, Verdict.DUPLICATE]
-    assert kinds(events) == [(TRIGGERED, 120), (FIRING, 120)]
+    assert kinds(events) == [(TRIGGERED, 120)]
 
 
 def test_a_replay_gives_the_same_events() -> None:

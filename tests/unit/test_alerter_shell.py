@@ -77,12 +77,7 @@ async def shell() -> Any:
 async def test_fires_and_resolves_with_keyed_records(shell: Shell) -> None:
     shell.service.handle_config(KEY, rules().model_dump_json().encode())
     await shell.points((0, 50), (10, 90), (20, 95), (30, 40))
-    assert shell.types() == [
-        "app_alert_triggered",
-        "alert:firing",
-        "app_alert_resolved",
-        "alert:resolved",
-    ]
+    assert shell.types() == ["app_alert_triggered", "app_alert_resolved"]
     assert {r.key for r in shell.sent} == {KEY}
     assert all(r.topic == "notify.events" for r in shell.sent)
 
@@ -115,15 +110,15 @@ async def test_a_rule_gone_mid_incident_forgets_it_silently(
 ) -> None:
     shell.service.handle_config(KEY, rules().model_dump_json().encode())
     await shell.points((0, 90))
-    assert shell.types() == ["app_alert_triggered", "alert:firing"]
+    assert shell.types() == ["app_alert_triggered"]
     shell.service.handle_config(KEY, change["value"])
     assert state_key(APP, "al-1") not in shell.service.states
     await shell.points((10, 40), (20, 95))
-    assert shell.types() == ["app_alert_triggered", "alert:firing"]  # no resolution, no re-fire
+    assert shell.types() == ["app_alert_triggered"]  # no resolution, no re-fire
     # Back again: a fresh incident.
     shell.service.handle_config(KEY, rules().model_dump_json().encode())
     await shell.points((30, 95))
-    assert shell.types()[2:] == ["app_alert_triggered", "alert:firing"]
+    assert shell.types()[1:] == ["app_alert_triggered"]
 
 
 async def test_a_new_limit_keeps_the_incident(shell: Shell) -> None:
@@ -131,7 +126,7 @@ async def test_a_new_limit_keeps_the_incident(shell: Shell) -> None:
     await shell.points((0, 90))
     shell.service.handle_config(KEY, rules(limit=95).model_dump_json().encode())
     await shell.points((10, 92))
-    assert shell.types()[2:] == ["app_alert_resolved", "alert:resolved"]
+    assert shell.types()[1:] == ["app_alert_resolved"]
 
 
 async def test_bad_records_are_counted_and_skipped(shell: Shell) -> None:

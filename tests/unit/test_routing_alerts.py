@@ -1,5 +1,6 @@
-"""Alert events reach the notifiers their alert lists, the notifiers selecting alerts, and (for
-critical alerts) every default notifier of the app (issue 9; DESIGN.md §4, seed 000)."""
+"""Alert events reach the notifiers their alert lists, the notifiers selecting alerts, and every
+default notifier of the app (its preset is the critical alerts); a resolution reaches whoever
+heard the alert fire (docs/alerts.md, "One message per transition")."""
 
 from __future__ import annotations
 
@@ -77,19 +78,46 @@ def receivers(event: object) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("type_", "critical"),
+    "type_", ["app_alert_triggered", "alert:firing", "app_alert_resolved", "alert:resolved"]
+)
+def test_an_alert_reaches_its_listed_notifiers_the_alert_selectors_and_the_default(type_):
+    # The default notifier's preset holds the firing types only; a resolution answers to its
+    # incident's ids too, so the default hears the end of what it heard begin.
+    expected = {"listed-deploys", "listed-nothing", "all-alerts", DEFAULT.id}
+    assert receivers(alert_event(type_, LISTED)) == expected
+
+
+SELECTORS = [
+    DEFAULT,
+    hook("all-alerts", send_all_alerts=True),
+    hook("scalingo-id", selected_event_ids=["app_alert_triggered"]),
+    hook("convox-id", selected_event_ids=["alert:firing"]),
+    hook("critical", preset="critical_alerts"),
+    hook("resolutions-only", selected_event_ids=["app_alert_resolved"]),
+    hook("deploys", selected_event_ids=["app_deployed"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "expected"),
     [
-        ("app_alert_triggered", True),
-        ("alert:firing", True),
-        ("app_alert_resolved", False),
-        ("alert:resolved", False),
+        ("app_alert_triggered", {"resolutions-only"}),
+        ("app_alert_resolved", set()),
     ],
 )
-def test_an_alert_reaches_its_listed_notifiers_the_alert_selectors_and_the_default(type_, critical):
-    expected = {"listed-deploys", "listed-nothing", "all-alerts"}
-    if critical:
-        expected.add(DEFAULT.id)  # the default notifier's preset: critical alerts
-    assert receivers(alert_event(type_, LISTED)) == expected
+def test_one_event_per_transition_reaches_every_family_selection(type_, expected):
+    heard = {d.notifier.id for d in route(alert_event(type_, []), SELECTORS, NOW, DIRECTORY)}  # type: ignore[arg-type]
+    every = {n.id for n in SELECTORS} - {"deploys"}
+    assert heard == every - expected
+
+
+def test_a_resolution_is_not_a_critical_alert_on_its_own():
+    # It reaches the default only through its incident: `critical_alerts` does not list it.
+    from herald_core.catalog import CATALOG
+
+    assert "app_alert_resolved" not in CATALOG.critical_ids()
+    assert CATALOG.resolved_by("app_alert_resolved") == "app_alert_triggered"
+    assert CATALOG.resolved_by("alert:resolved") == "alert:firing"
 
 
 def test_without_a_list_an_alert_reaches_only_the_selectors_and_the_default():

@@ -1,7 +1,8 @@
 """The one notifier model (DESIGN.md §4) that every platform's face translates onto.
 
-A notifier says *who* is concerned (scope), *which* events (selection), and *where* to send
-(platform + type_data). It travels on `notify.config.notifiers` as JSON keyed by its id.
+A notifier says *who* is concerned (scope, narrowed by `families`), *which* events (selection),
+and *where* to send (platform + type_data). It travels on `notify.config.notifiers` as JSON
+keyed by its id.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from herald_core.catalog.model import Family
 from herald_core.topics import Channel
 
 
@@ -66,6 +68,10 @@ class Notifier(BaseModel):
     app_ids: tuple[str, ...] = ()
     addon_ids: tuple[str, ...] = ()
     racks: tuple[str, ...] = ()
+    families: tuple[Family, ...] = Field(
+        default=(),
+        description="Only events that answer to an id of one of these families (none: any)",
+    )
     platform: Channel
     selection: Selection = Selection()
     type_data: dict[str, Any] = Field(default_factory=dict)

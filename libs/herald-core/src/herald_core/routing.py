@@ -1,4 +1,4 @@
-"""Who gets an event, and why not: the router's pure core (DESIGN.md §4, STYLE.md §3).
+"""Who gets an event, and why not: the router's pure core (docs/routing.md).
 
 `explain` judges every candidate notifier and says, for each, whether it receives the event or
 which rule excluded it; `route` keeps the deliveries. The router runs `route`; the API's
@@ -12,10 +12,18 @@ Rules, in the order they are checked:
    (the app's current owner), narrowed to its listed apps and add-ons (an event of either
    kind) and to its racks; a user notifier the
    events of the owners the user belongs to and of their own account;
-4. selection: all events, all alerts, a preset (resolved against the catalog now), or selected
+4. families: a notifier with `families` gets only events that answer to a type or alias id of
+   one of them (a Convox integration: Convox's events, and other families' events that Convox
+   names too, such as an alert firing);
+5. selection: all events, all alerts, a preset (resolved against the catalog now), or selected
    ids matched against every id the event answers to (aliases and groups); an alert event also
-   reaches the notifiers its alert lists (`type_data.notifier_ids`);
-5. an e-mail notifier with nobody to mail gets nothing.
+   reaches the notifiers its alert lists (`type_data.notifier_ids`); a resolution (an alert
+   resolved) answers to its incident's ids too, so whoever heard the alert fire hears it end;
+6. an e-mail notifier with nobody to mail gets nothing;
+7. one default mail per person: among the default notifiers (`is_default`: an app's default
+   notifier, an owner's default deployment hook, a user's account e-mail), an address gets the
+   event from the first only, in the order app, owner, user scope, then id; a default notifier
+   left with nobody gets nothing. Notifiers that users configured are never narrowed.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cache
 
-from herald_core.catalog import CATALOG, answers_to
+from herald_core.catalog import CATALOG, Family, answers_to
 from herald_core.deliveries import Delivery, Recipient
 from herald_core.directory import Directory
 from herald_core.envelope import Event
@@ -41,8 +49,10 @@ class Exclusion(StrEnum):
     AUDIT_ONLY = "audit_only"
     INACTIVE = "inactive"
     SCOPE = "scope"
+    FAMILY = "family"
     SELECTION = "selection"
     NO_RECIPIENTS = "no_recipients"
+    DEFAULT_DUPLICATE = "default_duplicate"
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,31 @@ def listed_by_alert(notifier: Notifier, event: Event) -> bool:
     return isinstance(listed, list) and notifier.id in listed
 
 
+def answer_families(answers: frozenset[str]) -> frozenset[Family]:
+    """The families whose type or alias ids are among `answers` (groups aside: a Herald
+    preset says nothing of a family). Pure."""
+    found = set()
+    for answer in answers:
+        if CATALOG.group(answer) is None and (family := CATALOG.family_of(answer)) is not None:
+            found.add(family)
+    return frozenset(found)
+
+
+def in_families(notifier: Notifier, answers: frozenset[str]) -> bool:
+    """True when the notifier names no family, or the event answers to one it names. Pure."""
+    return not notifier.families or bool(answer_families(answers) & set(notifier.families))
+
+
+def selection_answers(event: Event, answers: frozenset[str]) -> frozenset[str]:
+    """The ids selections match: the event's own, plus, for a resolution, those of the incident
+    it resolves (whoever was told `app_alert_triggered` is told `app_alert_resolved`). Pure."""
+    type_id = CATALOG.canonical(event.type)
+    resolved = CATALOG.resolved_by(type_id) if type_id is not None else None
+    if resolved is None:
+        return answers
+    return answers | answers_to(resolved, event.type_data)
+
+
 def is_forwarded(event: Event) -> bool:
     """False for audit-only types, which no selection can forward."""
     return event.type not in CATALOG.audit_only_ids()
@@ -145,8 +180,11 @@ def decide(
         return Decision(
             notifier, Exclusion.SCOPE, f"the event is outside the notifier's {notifier.scope} scope"
         )
+    if not in_families(notifier, answers):
+        wanted = ", ".join(notifier.families)
+        return Decision(notifier, Exclusion.FAMILY, f"{event.type} is not a {wanted} event")
     listed = is_alert(answers) and listed_by_alert(notifier, event)
-    if not (selects(notifier.selection, answers) or listed):
+    if not (selects(notifier.selection, selection_answers(event, answers)) or listed):
         return Decision(notifier, Exclusion.SELECTION, f"{event.type} is not selected")
     recipients = resolve_recipients(notifier, event, directory)
     if notifier.platform is Channel.EMAIL and not recipients:
@@ -166,7 +204,52 @@ def explain(
             for n in ordered
         ]
     answers = answers_to(event.type, event.type_data)
-    return [decide(n, event, answers, directory) for n in ordered]
+    return one_default_mail([decide(n, event, answers, directory) for n in ordered])
+
+
+_SCOPE_ORDER = {Scope.APP: 0, Scope.OWNER: 1, Scope.USER: 2}
+
+
+def _default_mail_order(decision: Decision) -> tuple[int, str]:
+    return _SCOPE_ORDER[decision.notifier.scope], decision.notifier.id
+
+
+def one_default_mail(decisions: list[Decision]) -> list[Decision]:
+    """Rule 7: each address gets the event from one default e-mail notifier at most. Pure.
+
+    Default notifiers are visited in the order app, owner, user scope, then id; each keeps the
+    addresses no earlier one mails, and one left with none is excluded. The list keeps its
+    order; other notifiers are untouched.
+    """
+    defaults = sorted(
+        (d for d in decisions if d.delivered and d.recipients and d.notifier.is_default),
+        key=_default_mail_order,
+    )
+    if len(defaults) < 2:
+        return decisions
+    mailed: dict[str, str] = {}
+    narrowed: dict[str, Decision] = {}
+    for decision in defaults:
+        fresh = tuple(r for r in decision.recipients if _key(r) not in mailed)
+        if len(fresh) < len(decision.recipients):
+            earlier = sorted({mailed[_key(r)] for r in decision.recipients if _key(r) in mailed})
+            by = ", ".join(earlier)
+            narrowed[decision.notifier.id] = (
+                Decision(decision.notifier, recipients=fresh)
+                if fresh
+                else Decision(
+                    decision.notifier,
+                    Exclusion.DEFAULT_DUPLICATE,
+                    f"every recipient gets this event from the default notifier {by}",
+                )
+            )
+        for recipient in fresh:
+            mailed[_key(recipient)] = decision.notifier.id
+    return [narrowed.get(d.notifier.id, d) for d in decisions]
+
+
+def _key(recipient: Recipient) -> str:
+    return recipient.address.strip().lower()
 
 
 def route(

@@ -1,4 +1,4 @@
-"""Metric alert evaluation (issue 9): one rule, its state and one point in; new state, events out.
+"""Metric alert evaluation: one rule, its state and one point in; new state, events out.
 
 The rule, in full in docs/alerts.md (Alerter):
 
@@ -16,11 +16,11 @@ The rule, in full in docs/alerts.md (Alerter):
 - a state built for another metric, container type or direction (the rule was edited) is
   dropped: the edited rule starts from nothing. A new limit alone keeps the incident.
 
-Firing emits `app_alert_triggered` (carrying the rule's `notifier_ids`, which the router
-delivers to) and Convox's `alert:firing` (no notifier ids: owner-level integrations select it,
-and a listed notifier must not be told twice); reminders emit `app_alert_triggered` only;
-resolving emits `app_alert_resolved` and `alert:resolved` alike. Event ids are
-`uuid5(kind, app, alert, since, reminder)`: a replay emits the same ids.
+Each transition is ONE event, which every family's selection matches (docs/alerts.md, "One
+message per transition"): firing and each reminder emit `app_alert_triggered`, which also answers
+to Convox's `alert:firing`; resolving emits `app_alert_resolved`, which also answers to
+`alert:resolved`. Each carries the rule's `notifier_ids`, which the router delivers to. Event ids
+are `uuid5(kind, app, alert, since, reminder)`: a replay emits the same ids.
 
 Pure: no I/O, no clock; the same state, point and rule always give the same result.
 """
@@ -28,7 +28,6 @@ Pure: no I/O, no clock; the same state, point and rule always give the same resu
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -42,9 +41,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 SOURCE = "alerter"
 TRIGGERED = "app_alert_triggered"
 RESOLVED = "app_alert_resolved"
-FIRING = "alert:firing"
-CONVOX_RESOLVED = "alert:resolved"
-LISTING = frozenset({TRIGGERED, RESOLVED})  # the kinds that carry the rule's notifier ids
 
 ALERTER_NAMESPACE = uuid.UUID("8f0d3c52-41a6-5e2b-b7c9-6d1e0a4f93b2")
 
@@ -154,9 +150,7 @@ def evaluate(
         return _beyond(current, point, rule, alerts)
     if current.firing:
         assert current.since is not None
-        events = _events(
-            (RESOLVED, CONVOX_RESOLVED), point, rule, alerts, current.since, status="resolved"
-        )
+        events = _events(RESOLVED, point, rule, alerts, current.since, status="resolved")
         return Evaluation(_reset(current, point), events, Verdict.RESOLVED)
     return Evaluation(_reset(current, point), (), Verdict.WITHIN)
 
@@ -185,13 +179,13 @@ def _beyond(
         if (point.at - since).total_seconds() < rule.duration_before_trigger_s:
             return Evaluation(seen, (), Verdict.PENDING)
         fired = seen.model_copy(update={"fired_at": point.at, "reminders": 0})
-        events = _events((TRIGGERED, FIRING), point, rule, alerts, since, status="firing")
+        events = _events(TRIGGERED, point, rule, alerts, since, status="firing")
         return Evaluation(fired, events, Verdict.FIRED)
     due = _reminders_due(current.fired_at, point.at, rule.remind_every_s)
     if due <= current.reminders:
         return Evaluation(seen, (), Verdict.FIRING)
     reminded = seen.model_copy(update={"reminders": due})
-    events = _events((TRIGGERED,), point, rule, alerts, since, status="firing", reminder=due)
+    events = _events(TRIGGERED, point, rule, alerts, since, status="firing", reminder=due)
     return Evaluation(reminded, events, Verdict.REMINDED)
 
 
@@ -224,7 +218,7 @@ def alert_name(rule: AlertRule) -> str:
 
 
 def _events(
-    kinds: Iterable[str],
+    kind: str,
     point: MetricPoint,
     rule: AlertRule,
     alerts: AppAlerts,
@@ -243,29 +237,22 @@ def _events(
         "send_when_below": rule.send_when_below,
         "status": status,
         "since": since.isoformat(),
+        "notifier_ids": list(rule.notifier_ids),
     }
     if status == "resolved":
         type_data["duration_s"] = (point.at - since).total_seconds()
     else:
         type_data["reminder"] = reminder
-    return tuple(
-        parse_event(
-            {
-                "id": alert_event_id(kind, alerts.app_id, rule.id, since, reminder),
-                "type": kind,
-                "created_at": point.at.isoformat(),
-                "source": SOURCE,
-                "app_id": alerts.app_id,
-                "app_name": alerts.app_name,
-                "owner_id": alerts.owner_id,
-                "type_data": {
-                    **type_data,
-                    # Only the Scalingo-family event names the rule's notifiers: the router
-                    # delivers it to them; the Convox one reaches owner-level integrations
-                    # through their selection, so a listed notifier is not told twice.
-                    "notifier_ids": list(rule.notifier_ids) if kind in LISTING else [],
-                },
-            }
-        )
-        for kind in kinds
+    event = parse_event(
+        {
+            "id": alert_event_id(kind, alerts.app_id, rule.id, since, reminder),
+            "type": kind,
+            "created_at": point.at.isoformat(),
+            "source": SOURCE,
+            "app_id": alerts.app_id,
+            "app_name": alerts.app_name,
+            "owner_id": alerts.owner_id,
+            "type_data": type_data,
+        }
     )
+    return (event,)

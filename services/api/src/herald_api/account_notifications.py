@@ -114,8 +114,10 @@ def _new(user_id: str, channel: str, type_data: dict[str, Any], now: datetime) -
 def default_email_notifier(user_id: str, now: datetime) -> Notifier:
     """A new user's e-mail notifier: every default e-mail type, to the user. Pure."""
     notifier = _new(user_id, "email", {"user_ids": [user_id]}, now)
+    # A default e-mail like the Scalingo and Clever Cloud faces' own: the router mails each
+    # address once per event across them (docs/routing.md, rule 7).
     return notifier.model_copy(
-        update={"selection": Selection(selected_event_ids=default_email_ids())}
+        update={"selection": Selection(selected_event_ids=default_email_ids()), "is_default": True}
     )
 
 

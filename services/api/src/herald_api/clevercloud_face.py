@@ -58,7 +58,7 @@ def event_ids() -> tuple[str, ...]:
     (`DEPLOYMENT_SUCCESS`, …): upper-case ids that are aliases but no type of their own.
     """
     own = {t.id for t in CATALOG.types() if t.family is Family.CLEVERCLOUD}
-    aliased = {a.id for a in CATALOG.aliases() if CATALOG.get(a.id) is None and a.id.isupper()}
+    aliased = {a for a, f in CATALOG.alias_families().items() if f is Family.CLEVERCLOUD}
     return tuple(sorted(own | aliased))
 
 

@@ -5,6 +5,7 @@ integration then "forwards all events from all Racks in the organization", audit
 excepted (the router's rule 1). On the one notifier model an integration is:
 
     scope owner (the organisation), platform slack | discord, selection send_all_events,
+    families ["convox"] (Convox's events and alerts, not other platforms' nor Herald's own),
     type_data {"webhook_url": <the provider's incoming webhook>, "face": "convox",
                "integration": {"provider", "channel", "workspace"}}
 
@@ -33,6 +34,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from herald_core.catalog import Family
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import Channel
 from yarl import URL
@@ -175,6 +177,7 @@ def integration_notifier(
         owner_id=owner_id,
         platform=provider.channel,
         selection=Selection(send_all_events=True),
+        families=(Family.CONVOX,),
         type_data={
             "webhook_url": webhook.url,
             "face": FACE,
@@ -206,5 +209,6 @@ def integration_json(notifier: Notifier) -> dict[str, Any]:
         "channel": info.get("channel"),
         "workspace": info.get("workspace"),
         "active": notifier.active,
+        "families": list(notifier.families),
         "created_at": notifier.created_at.isoformat() if notifier.created_at else None,
     }

@@ -333,7 +333,15 @@ class SimulatedExclusion(BaseModel):
     notifier_id: str
     name: str
     platform: str
-    rule: Literal["audit_only", "inactive", "scope", "selection", "no_recipients"]
+    rule: Literal[
+        "audit_only",
+        "inactive",
+        "scope",
+        "family",
+        "selection",
+        "no_recipients",
+        "default_duplicate",
+    ]
     detail: str
 
 
@@ -569,6 +577,10 @@ class Integration(BaseModel):
         description="Slack's workspace name, Discord's guild id", examples=["Acme"]
     )
     active: bool
+    families: list[str] = Field(
+        description="The families of events it gets: Convox's (docs/routing.md, Families)",
+        examples=[["convox"]],
+    )
     created_at: AwareDatetime | None
 
 

@@ -1,4 +1,4 @@
-"""Convox's webhook format and signature (seed 003; docs.convox.com "Webhooks", "Webhook Signing").
+"""Convox's webhook format and signature (docs.convox.com "Webhooks", "Webhook Signing").
 
 The body is what a Convox rack posts to an app's webhook URL, with the stable `action` field
 receivers switch on:
@@ -7,7 +7,10 @@ receivers switch on:
      "data": {"rack": "production", "app": "myapp", "id": "R123456789", "actor": "…", …}}
 
     action     the event type id as Convox spells it (`release:promote`, `app:budget:cap`, …);
-               Herald's other types keep their own ids (receivers ignore unknown actions)
+               another family's event that Convox names too goes by Convox's id
+               (`app_alert_triggered` → `alert:firing`, a successful `app_deployed` →
+               `app:promote:completed`); the rest keep their own ids (receivers ignore
+               unknown actions)
     status     `type_data.status` when the event has one, else `success` (Convox: success|error)
     timestamp  the event's time, RFC 3339 UTC with `Z` (the moment it happened, not of sending)
     data       `rack` and `app` (the app's name) when known, `id` (the release id, else the build
@@ -36,6 +39,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from herald_core.catalog import Family, name_in_family
 from herald_core.deliveries import Delivery
 from herald_core.errors import FailureReason, PermanentDeliveryError
 
@@ -68,7 +72,7 @@ def convox_body(delivery: Delivery) -> dict[str, Any]:
     out["app_id"] = event.app_id
     out["event_id"] = event.id
     return {
-        "action": event.type,
+        "action": name_in_family(event.type, event.type_data, Family.CONVOX),
         "status": status if isinstance(status, str) and status else DEFAULT_STATUS,
         "timestamp": event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "data": out,

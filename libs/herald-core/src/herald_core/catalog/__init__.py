@@ -16,7 +16,7 @@ module per family (`scalingo`, `clevercloud`, `convox`, `cloud66`, `herald`), `c
 
 from __future__ import annotations
 
-from herald_core.catalog.aliases import answers_to
+from herald_core.catalog.aliases import answers_to, name_in_family
 from herald_core.catalog.builtin import CATALOG, CATEGORIES
 from herald_core.catalog.model import (
     ALWAYS,
@@ -43,4 +43,5 @@ __all__ = [
     "Group",
     "Severity",
     "answers_to",
+    "name_in_family",
 ]

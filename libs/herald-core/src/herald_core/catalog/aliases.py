@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from herald_core.catalog.builtin import CATALOG
-from herald_core.catalog.model import Catalog
+from herald_core.catalog.model import Catalog, Family
 
 
 def answers_to(
@@ -35,3 +35,24 @@ def answers_to(
                 found.add(group_id)
                 frontier.append(group_id)
     return frozenset(found)
+
+
+def name_in_family(
+    event_type: str, type_data: Mapping[str, Any], family: Family, *, catalog: Catalog | None = None
+) -> str:
+    """The id `family` gives this event: its own type when it is of that family, else the first
+    (sorted) type or alias id of that family it answers to, else its own type. Pure.
+
+    A Convox receiver switches on Convox's words: an `app_alert_triggered` is `alert:firing`
+    to it, a successful `app_deployed` is `app:promote:completed`.
+    """
+    cat = CATALOG if catalog is None else catalog
+    own = cat.canonical(event_type) or event_type
+    if cat.family_of(own) is family:
+        return own
+    names = sorted(
+        a
+        for a in answers_to(own, type_data, catalog=cat)
+        if cat.group(a) is None and cat.family_of(a) is family
+    )
+    return names[0] if names else own

@@ -8,7 +8,7 @@ Scalingo's category objects carry `name` (our `id`) and `display_name` (our `nam
 from __future__ import annotations
 
 from herald_core.catalog import clevercloud, cloud66, convox, crosswalk, herald, scalingo
-from herald_core.catalog.model import Catalog, Category
+from herald_core.catalog.model import Catalog, Category, Family
 from herald_core.catalog.tables import build_types
 
 CATEGORIES = (
@@ -42,4 +42,6 @@ CATALOG = Catalog(
     aliases=crosswalk.ALIASES,
     groups=(*crosswalk.GROUPS, *clevercloud.META_EVENTS),
     legacy=scalingo.LEGACY_NAMES,
+    alias_families=dict.fromkeys(clevercloud.ALIAS_IDS, Family.CLEVERCLOUD),
+    resolutions=crosswalk.RESOLUTIONS,
 )

@@ -68,6 +68,21 @@ TABLE = FamilyTable(
     default_model=td.Permissive,
 )
 
+ALIAS_IDS = (
+    "ADDON_CREATION",
+    "ADDON_DELETION",
+    "APPLICATION_CREATION",
+    "APPLICATION_DELETION",
+    "APPLICATION_EDITION",
+    "APPLICATION_REDEPLOY",
+    "APPLICATION_STOP",
+    "DEPLOYMENT_ACTION_BEGIN",
+    "DEPLOYMENT_ACTION_END",
+    "DEPLOYMENT_FAIL",
+    "DEPLOYMENT_SUCCESS",
+)
+"""The 11 Clever Cloud ids that are aliases of other families' types (`crosswalk.py`)."""
+
 META_EVENTS = (
     Group(
         "META_SERVICE_LIFECYCLE",

@@ -6,7 +6,9 @@
 - an alias applies to a known type, names neither itself nor a group, tests a field the
   type's model defines, and never makes a non-critical type answer to a critical type's id;
 - group members are known ids, and no group contains itself;
-- a legacy name is free and points at a type.
+- a legacy name is free and points at a type;
+- only alias-only ids are given a family of their own;
+- a resolution pairs two known types.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def catalog_problems(catalog: Catalog) -> list[str]:
         *_alias_problems(catalog),
         *_group_problems(catalog),
         *_legacy_problems(catalog),
+        *_family_problems(catalog),
+        *_resolution_problems(catalog),
     ]
 
 
@@ -106,3 +110,16 @@ def _duplicates(kind: str, keys: list[Any]) -> list[str]:
 
 def _placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+def _family_problems(catalog: Catalog) -> list[str]:
+    extra = catalog.alias_families().keys() - catalog.alias_only_ids()
+    return [f"alias family {a}: not an alias-only id" for a in sorted(extra)]
+
+
+def _resolution_problems(catalog: Catalog) -> list[str]:
+    problems = []
+    for resolving, resolved in catalog.resolutions().items():
+        if catalog.get(resolving) is None or catalog.get(resolved) is None:
+            problems.append(f"resolution {resolving} → {resolved}: unknown type")
+    return problems

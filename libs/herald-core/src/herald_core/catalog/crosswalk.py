@@ -157,3 +157,8 @@ GROUPS: tuple[Group, ...] = (
         ("app_alert_triggered", "app_alert_resolved", "alert:firing", "alert:resolved"),
     ),
 )
+
+RESOLUTIONS = {"app_alert_resolved": "app_alert_triggered", "alert:resolved": "alert:firing"}
+"""Which type's incident each resolving type ends. The router lets a resolution reach every
+notifier that its incident's firing reached (`herald_core.routing`): whoever was told an alert
+fired is told it is over, whatever their selection names."""

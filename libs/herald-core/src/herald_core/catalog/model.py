@@ -150,6 +150,8 @@ class Catalog:
         aliases: Iterable[Alias] = (),
         groups: Iterable[Group] = (),
         legacy: Mapping[str, str] | None = None,
+        alias_families: Mapping[str, Family] | None = None,
+        resolutions: Mapping[str, str] | None = None,
     ) -> None:
         self._types = tuple(types)
         self._by_id = {t.id: t for t in self._types}
@@ -158,6 +160,8 @@ class Catalog:
         self._groups = tuple(groups)
         self._group_by_id = {g.id: g for g in self._groups}
         self._legacy = dict(legacy or {})
+        self._alias_families = dict(alias_families or {})
+        self._resolutions = dict(resolutions or {})
         self._aliases_of: dict[str, tuple[Alias, ...]] = {
             t.id: tuple(a for a in self._aliases if a.type == t.id) for t in self._types
         }
@@ -220,6 +224,37 @@ class Catalog:
         if type_id in self._by_id:
             return type_id
         return self._legacy.get(type_id)
+
+    def family_of(self, selection_id: str) -> Family | None:
+        """The family whose vocabulary `selection_id` belongs to: a type's, a group's, or the
+        family an alias-only id was declared for (Clever Cloud names many happenings only by
+        alias); None for an unknown id. Pure."""
+        event_type = self._by_id.get(selection_id)
+        if event_type is not None:
+            return event_type.family
+        group = self._group_by_id.get(selection_id)
+        if group is not None:
+            return group.family
+        return self._alias_families.get(selection_id)
+
+    def alias_families(self) -> Mapping[str, Family]:
+        """The family of each alias-only id. Pure."""
+        return dict(self._alias_families)
+
+    def alias_only_ids(self) -> frozenset[str]:
+        """The ids that are aliases and neither a type nor a group. Pure."""
+        return frozenset(
+            a for a in self._aliased if a not in self._by_id and a not in self._group_by_id
+        )
+
+    def resolved_by(self, type_id: str) -> str | None:
+        """The type whose incident an event of `type_id` resolves (`app_alert_resolved` →
+        `app_alert_triggered`), else None. Pure."""
+        return self._resolutions.get(type_id)
+
+    def resolutions(self) -> Mapping[str, str]:
+        """Every resolving type and the type it resolves. Pure."""
+        return dict(self._resolutions)
 
     def critical_ids(self) -> frozenset[str]:
         """The ids of the critical alerts (the default notifier's preset). Pure."""
