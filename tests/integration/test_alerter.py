@@ -13,15 +13,9 @@ Metric time is a fixed T0: the alerter never reads the wall clock.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,10 +26,9 @@ from herald_core.alerts import AlertRule, AppAlerts, Metric, MetricPoint
 from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
 from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS, Channel
-from herald_devstack.processes import free_port
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.alerter import AlerterProcess, started
 from herald_testing.herald import Herald, MailSink
-from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import records_for_key
 
@@ -43,77 +36,6 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 SETTINGS = AlerterSettings()
-
-
-class AlerterProcess:
-    """`python -m herald_alerter` on the session broker, with its health port."""
-
-    def __init__(self, bootstrap: str, log: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "HERALD_ALERTER_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-            "HERALD_ALERTER_HTTP__PORT": str(self.port),
-            "HERALD_ALERTER_LOG__JSON": "false",
-            "HERALD_ALERTER_COMMIT_INTERVAL_S": "0.5",
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "herald_alerter"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def ready(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"alerter exited {self.process.returncode}:\n{self.tail()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
-
-    def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
-            return str(r.read().decode())
-
-    def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-@pytest.fixture
-def alerter(kafka_settings: Any, tmp_path: Path) -> Iterator[AlerterProcess]:
-    process = AlerterProcess(kafka_settings.bootstrap_servers, tmp_path / "alerter.log")
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-async def started(alerter: AlerterProcess) -> None:
-    started_at = time.monotonic()
-    alerter.start()
-    try:
-        await eventually(alerter.ready, timeout_s=60, interval_s=0.2, what="alerter ready")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n--- alerter log ---\n{alerter.tail()}") from None
-    print(f"alerter ready in {time.monotonic() - started_at:.1f}s")
 
 
 def app_alerts(app_id: str, notifier_ids: tuple[str, ...], **changes: Any) -> AppAlerts:

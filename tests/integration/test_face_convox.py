@@ -23,91 +23,25 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 from herald_api.app import ApiService
-from herald_api.settings import ApiSettings, OAuthProviderSettings
 from herald_core.catalog import CATALOG, Family
 from herald_core.notifiers import Notifier, Scope, Selection
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.settings import KafkaSettings
 from herald_core.topics import CONFIG_NOTIFIERS, Channel
-from herald_devstack.processes import free_port
 from herald_recorder.audit import AuditRecorder
 from herald_recorder.settings import RecorderSettings
 from herald_sender.app import SenderService
-from herald_sender.settings import SenderSettings
 from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.herald import Herald
-from herald_testing.oauth_standin import OAuthStandIn
+from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
 
-DISCORD_HOOK = "/api/webhooks/1234/standin-token"
-SLACK_HOOK = "/services/T1/B1/standin"
 AUDIT_ONLY = sorted(
     t.id for t in CATALOG.types() if t.family is Family.CONVOX and t.id in CATALOG.audit_only_ids()
 )
-
-
-@pytest.fixture
-async def standin(receiver: HttpReceiver) -> AsyncIterator[OAuthStandIn]:
-    s = OAuthStandIn(
-        webhook_urls={"discord": receiver.url(DISCORD_HOOK), "slack": receiver.url(SLACK_HOOK)}
-    )
-    await s.start()
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
-async def convox_api(
-    kafka_settings: KafkaSettings, postgres_url: str, standin: OAuthStandIn, api: Any
-) -> AsyncIterator[ApiService]:
-    """An API whose Slack and Discord are the stand-in (the session `api` migrated first)."""
-    port = free_port()
-
-    def oauth(provider: str, scope: str) -> OAuthProviderSettings:
-        return OAuthProviderSettings(
-            authorize_url=standin.url(f"/{provider}/authorize"),
-            token_url=standin.url(f"/{provider}/token"),
-            scope=scope,
-            client_id=standin.client_id,
-            client_secret=SecretStr(standin.client_secret),
-        )
-
-    settings = ApiSettings(
-        database_url=SecretStr(postgres_url),
-        kafka=kafka_settings,
-        http=HttpSettings(host="127.0.0.1", port=port),
-        public_url=f"http://127.0.0.1:{port}",
-        log=LogSettings(json=False, level="warning"),
-        allow_loopback_targets=True,
-        relay_poll_s=0.2,
-        directory_consumer_enabled=False,
-        slack_oauth=oauth("slack", "incoming-webhook"),
-        discord_oauth=oauth("discord", "webhook.incoming"),
-    )
-    async with ApiService(settings) as service:
-        yield service
-
-
-@pytest.fixture
-async def discord_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
-    service = SenderService(
-        SenderSettings(
-            kafka=kafka_settings,
-            http=HttpSettings(host="127.0.0.1", port=0),
-            log=LogSettings(json=False, level="warning"),
-            channel=Channel.DISCORD,
-            allow_loopback_targets=True,
-            request_timeout_s=3,
-            retry_delays_s=(0.3, 0.6, 1.0, 2.0, 3.0),
-            group_id=f"test-convox-discord-{uuid.uuid4().hex[:8]}",
-        )
-    )
-    async with service:
-        await eventually(lambda: service.ready()[0], timeout_s=60, what="discord sender ready")
-        yield service
 
 
 @pytest.fixture

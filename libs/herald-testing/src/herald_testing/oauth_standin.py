@@ -26,6 +26,10 @@ from aiohttp import web
 from yarl import URL
 
 SCOPES = {"slack": "incoming-webhook", "discord": "webhook.incoming"}
+DISCORD_HOOK = "/api/webhooks/1234/standin-token"
+"""The path of the Discord webhook tests hand out (on a local receiver)."""
+SLACK_HOOK = "/services/T1/B1/standin"
+"""The path of the Slack incoming webhook tests hand out (on a local receiver)."""
 
 
 @dataclass
@@ -134,3 +138,21 @@ class OAuthStandIn:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+async def connect_integration(
+    http: Any, api_base: str, token: str, owner: str, provider: str
+) -> Any:
+    """A Convox integration through the whole OAuth flow: the API's authorize redirect, the
+    stand-in's consent, the API's callback. Returns the created integration (201's body)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"{api_base}/v1/owners/{owner}/integrations/{provider}/authorize"
+    async with http.get(path, headers=headers, allow_redirects=False) as response:
+        assert response.status == 302, await response.text()
+        consent = response.headers["Location"]
+    async with http.get(consent, allow_redirects=False) as response:
+        assert response.status == 302, await response.text()
+        callback = response.headers["Location"]
+    async with http.get(callback, allow_redirects=False) as response:
+        assert response.status == 201, await response.text()
+        return (await response.json())["integration"]

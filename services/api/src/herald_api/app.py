@@ -231,7 +231,7 @@ class ApiService:
             return []  # not ours to judge: ingest validated what is on notify.events
         for attempt in range(3):  # ride out a database blip; then the shell logs and moves on
             try:
-                await apply_event(self.pool, event)
+                await apply_event(self.pool, event, faces=self.settings.default_faces)
                 return []
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
                 if attempt == 2:

@@ -4,7 +4,8 @@ PUT/GET/DELETE /v1/apps/{app}                       {"app": {...}}
 GET            /v1/apps/{app}/collaborators         {"collaborators": [...]}
 PUT/DELETE     /v1/apps/{app}/collaborators/{id}    {"collaborator": {...}}
 PUT/GET        /v1/owners/{owner}                   {"owner": {...}}  (a new owner gets
-                                                    Clever Cloud's default deployment hook)
+                                                    Clever Cloud's default deployment hook; so
+                                                    does one an app is registered for)
 PUT/GET        /v1/users/{user}                     {"user": {...}}
 """
 
@@ -23,8 +24,9 @@ from herald_api import alert_store, notifier_store
 from herald_api import directory_store as store
 from herald_api.account_defaults import ensure_email_notifier
 from herald_api.context import context, parse, principal
-from herald_api.defaults import default_deployment_hook, default_notifier
+from herald_api.defaults import default_notifier
 from herald_api.outbox import enqueue_event
+from herald_api.owner_defaults import ensure_owner, owner_created
 from herald_api.platform_events import notifier_event, platform_event
 from herald_api.web import (
     ApiProblem,
@@ -150,6 +152,9 @@ async def put_app(request: web.Request) -> web.Response:
         )
         if created and "scalingo" in ctx.settings.default_faces:
             await _create_default_notifier(connection, app_id, body, ctx.clock())
+        await ensure_owner(
+            connection, body.owner_id, faces=ctx.settings.default_faces, now=ctx.clock()
+        )
         app = await store.publish_app(connection, app_id)
         if app is not None and was not in (None, (app.name, app.owner_id)):
             await alert_store.republish_if_any(connection, app)  # its record names both
@@ -301,26 +306,20 @@ async def put_owner(request: web.Request) -> web.Response:
             connection, owner_id, kind=body.kind, name=body.name, members=members
         )
         owner = await store.publish_owner(connection, owner_id)
-        if created and "clevercloud" in context(request).settings.default_faces:
-            await _create_default_hook(connection, owner_id, body.kind, context(request).clock())
+        if created:
+            await owner_created(
+                connection,
+                owner_id,
+                body.kind,
+                faces=context(request).settings.default_faces,
+                now=context(request).clock(),
+            )
     assert owner is not None
     return json_response(
         {"owner": owner.model_dump(mode="json")},
         status=201 if created else 200,
         tag=etag(owner.id, owner.version),
     )
-
-
-async def _create_default_hook(
-    connection: asyncpg.Connection, owner_id: str, kind: OwnerKind, now: Any
-) -> None:
-    """Clever Cloud's "Default deployment result e-mails" hook of a new owner (seed 001)."""
-    hook = default_deployment_hook(owner_id, kind, now)
-    if await notifier_store.load(connection, hook.id) is None:
-        await notifier_store.insert(connection, hook)
-        await enqueue_event(
-            connection, notifier_event("notifier_added", hook, now=now, owner_id=owner_id)
-        )
 
 
 async def get_owner(request: web.Request) -> web.Response:

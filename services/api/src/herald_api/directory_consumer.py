@@ -4,13 +4,17 @@
     app_transferred, app_deleted  →  Postgres (+ outbox to notify.config.apps, and to
                                      notify.config.alerts when the app has alerts)
 
+An app transferred to an owner the directory does not know creates that owner, with the
+defaults every owner gets (`herald_api.owner_defaults`).
+
 Events the API itself emitted (source `herald-api`) are skipped: their change is already made.
 Applying an event twice gives the same state, so redelivery is harmless.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -18,6 +22,7 @@ from herald_core.envelope import Event
 
 from herald_api import alert_store, notifier_store
 from herald_api import directory_store as store
+from herald_api.owner_defaults import ensure_owner
 from herald_api.platform_events import SOURCE
 
 log = structlog.get_logger(__name__)
@@ -94,8 +99,17 @@ HANDLERS: dict[str, Apply] = {
 }
 
 
-async def apply_event(pool: asyncpg.Pool, event: Event) -> bool:
-    """Apply one platform event to the directory; True when something changed."""
+async def apply_event(
+    pool: asyncpg.Pool,
+    event: Event,
+    *,
+    faces: Collection[str] = (),
+    now: datetime | None = None,
+) -> bool:
+    """Apply one platform event to the directory; True when something changed.
+
+    `faces` are the faces whose defaults a new owner gets (`ApiSettings.default_faces`).
+    """
     handler = HANDLERS.get(event.type)
     if handler is None or event.source == SOURCE or event.app_id is None:
         return False
@@ -107,6 +121,9 @@ async def apply_event(pool: asyncpg.Pool, event: Event) -> bool:
             log.info("directory_event_for_unknown_app", event_type=event.type, app_id=event.app_id)
             return False
         changed = await handler(connection, event)
+        new_owner = event.type_data.get("new_owner_id")
+        if changed and event.type == "app_transferred" and isinstance(new_owner, str):
+            await ensure_owner(connection, new_owner, faces=faces, now=now or datetime.now(UTC))
         if changed:
             app = await store.publish_app(connection, event.app_id)
             if app is not None and event.type in ("app_renamed", "app_transferred"):
