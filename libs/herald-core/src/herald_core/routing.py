@@ -1,4 +1,4 @@
-"""Who gets an event, and why not: the router's pure core (DESIGN.md §4, STYLE.md §3).
+"""Who gets an event, and why not: the router's pure core (docs/routing.md).
 
 `explain` judges every candidate notifier and says, for each, whether it receives the event or
 which rule excluded it; `route` keeps the deliveries. The router runs `route`; the API's

@@ -1,4 +1,4 @@
-"""Metric alert evaluation (issue 9): one rule, its state and one point in; new state, events out.
+"""Metric alert evaluation: one rule, its state and one point in; new state, events out.
 
 The rule, in full in docs/alerts.md (Alerter):
 

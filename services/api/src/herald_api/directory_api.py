@@ -314,7 +314,7 @@ async def put_owner(request: web.Request) -> web.Response:
 async def _create_default_hook(
     connection: asyncpg.Connection, owner_id: str, kind: OwnerKind, now: Any
 ) -> None:
-    """Clever Cloud's "Default deployment result e-mails" hook of a new owner (seed 001)."""
+    """Clever Cloud's "Default deployment result e-mails" hook of a new owner."""
     hook = default_deployment_hook(owner_id, kind, now)
     if await notifier_store.load(connection, hook.id) is None:
         await notifier_store.insert(connection, hook)

@@ -1,4 +1,4 @@
-"""Convox's webhook format and signature (seed 003; docs.convox.com "Webhooks", "Webhook Signing").
+"""Convox's webhook format and signature (docs.convox.com "Webhooks", "Webhook Signing").
 
 The body is what a Convox rack posts to an app's webhook URL, with the stable `action` field
 receivers switch on:
