@@ -1,4 +1,4 @@
-"""`make bench-alerter`: metric points/s the alerter evaluates with 10 000 active rules (issue 9).
+"""`make bench-alerter`: metric points/s the alerter evaluates with 10 000 active rules.
 
 One throwaway Kafka 4 broker (`herald_testing.infra.LocalInfra`, topics from deploy/topics.yaml):
 

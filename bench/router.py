@@ -1,4 +1,4 @@
-"""`make bench-router`: the router against raw aiokafka, and its config view at scale (issue 5).
+"""`make bench-router`: the router against raw aiokafka, and its config view at scale.
 
 One throwaway Kafka 4 broker (`herald_testing.infra.LocalInfra`), two parts:
 
@@ -72,7 +72,7 @@ from herald_testing.polling import eventually
 from pipeline import TopicCount
 
 OUTPUT = deliveries_topic(Channel.WEBHOOK)
-TARGET = 0.8  # issue 5: the router at >= 0.8 of the pass-through at fan-out 1
+TARGET = 0.8  # the router at >= 0.8 of the pass-through at fan-out 1
 WARMUP_ROUNDS = 2
 SAMPLE_TIMEOUT_S = 120.0
 VIEW_TIMEOUT_S = 1800.0

@@ -1,4 +1,4 @@
-"""`make bench-sender`: the real sender against a raw client, deliveries per second (issue 6).
+"""`make bench-sender`: the real sender against a raw client, deliveries per second.
 
 One throwaway Kafka 4 broker (`herald_testing.infra.LocalInfra`), one receiver subprocess (an
 aiohttp server that answers 200 after `delay` ms, and an aiosmtpd sink that accepts every
@@ -15,7 +15,7 @@ message), and in this process, taking turns on the same receiver:
                      over one connection.
 
 Samples go in pairs, H B then B H (`harness.compare_async`); the ratio is the median of the
-per-pair ratios. Issue 6's target: webhook ratio >= 0.7 with a slow receiver.
+per-pair ratios. The target: webhook ratio >= 0.7 with a slow receiver.
 """
 
 from __future__ import annotations

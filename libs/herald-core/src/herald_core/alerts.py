@@ -1,11 +1,11 @@
-"""Metric alert rules and metric points: the contract between the API and the alerter (issue 9).
+"""Metric alert rules and metric points: the contract between the API and the alerter.
 
     api ──(outbox)──► notify.config.alerts   key = app id, value = `AppAlerts` (all of the app's
                                              rules; a tombstone when it has none left)
     metrics pipeline ─► platform.metrics     key = app id, value = `MetricPoint`
 
 Both topics are keyed by app id and have the same partition count, so the alerter's join is
-co-partitioned (DESIGN.md §2). Durations travel in seconds here; the API translates Scalingo's
+co-partitioned. Durations travel in seconds here; the API translates Scalingo's
 wire forms (nanoseconds for `duration_before_trigger`, Go duration strings for `remind_every`).
 """
 

@@ -1,6 +1,6 @@
 """Who is who: the directory entries published on `notify.config.apps` and `notify.config.owners`.
 
-The router resolves e-mail recipients from these at routing time (DESIGN.md §4): an app's owner
+The router resolves e-mail recipients from these at routing time (docs/routing.md): an app's owner
 and collaborators, an owner's members with their users' e-mails. The API writes them; nothing
 else does.
 """

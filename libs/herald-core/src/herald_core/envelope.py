@@ -1,4 +1,4 @@
-"""The canonical event envelope (DESIGN.md §3).
+"""The canonical event envelope (docs/architecture.md).
 
 `Event` is what travels on `notify.events`: the Scalingo event shape, generalised. Its
 `type_data` is checked against the catalog by `herald_core.intake`, not here, so that this model

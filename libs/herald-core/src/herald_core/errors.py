@@ -1,8 +1,8 @@
-"""Herald's error taxonomy, in one place (STYLE.md §4).
+"""Herald's error taxonomy, in one place (docs/contributing.md).
 
     NotifyError
     ├── InvalidEvent            a record or request that can never be processed: → DLQ / HTTP 4xx
-    ├── UnsafeUrl               a URL the SSRF policy refuses (DESIGN.md §5)
+    ├── UnsafeUrl               a URL the SSRF policy refuses (urlpolicy)
     └── DeliveryError           a failed delivery attempt, classified by the channel
         ├── RetryableDeliveryError   timeout, connect, 5xx, 408/425/429, SMTP 4xx
         └── PermanentDeliveryError   other 4xx, 3xx, bad address, SMTP 5xx

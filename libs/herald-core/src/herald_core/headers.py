@@ -1,4 +1,4 @@
-"""Kafka record header keys (DESIGN.md §2). They appear nowhere else in the code."""
+"""Kafka record header keys (docs/architecture.md). They appear nowhere else in the code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Event intake: untrusted JSON in, a canonical `Event` or an `InvalidEvent` out (DESIGN.md §3).
+"""Event intake: untrusted JSON in, a canonical `Event` or an `InvalidEvent` out.
 
     raw bytes / str / mapping
       → JSON decode                    INVALID_JSON       not UTF-8, not JSON, NaN, too deep
@@ -9,7 +9,7 @@
 
 Normalised type_data is the model's JSON dump without nulls, extra fields kept, so a parsed
 event parses again to itself. Everything here is pure, and nothing but `InvalidEvent` escapes,
-whatever the input: one bad record must never crash a consumer (DESIGN.md §3).
+whatever the input: one bad record must never crash a consumer.
 """
 
 from __future__ import annotations

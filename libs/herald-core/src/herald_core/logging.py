@@ -1,4 +1,4 @@
-"""structlog, configured once per process (STYLE.md §6).
+"""structlog, configured once per process (docs/contributing.md).
 
 JSON lines in containers, a readable console for people; the standard library's loggers
 (aiokafka, aiohttp, asyncio) are routed through the same processors so every line has one shape.

@@ -1,4 +1,4 @@
-"""Prometheus metrics shared by services (STYLE.md §6).
+"""Prometheus metrics shared by services (docs/contributing.md).
 
 Collectors are created per registry (never module-level singletons), so each test builds its
 own. Label values come only from enums (`Channel`, `FailureReason`, `Outcome`).

@@ -1,4 +1,4 @@
-"""The one notifier model (DESIGN.md §4) that every platform's face translates onto.
+"""The one notifier model (docs/architecture.md) that every platform's face translates onto.
 
 A notifier says *who* is concerned (scope, narrowed by `families`), *which* events (selection),
 and *where* to send (platform + type_data). It travels on `notify.config.notifiers` as JSON

@@ -1,4 +1,4 @@
-"""Where a failed delivery goes next: a retry tier or the dead-letter queue (DESIGN.md §5). Pure.
+"""Where a failed delivery goes next: a retry tier or the dead-letter queue. Pure.
 
     permanent error                   → DeadLetter(error.reason)
     retryable, attempt n ≤ len(tiers) → RetryHop(tiers[n-1], now + delay)
@@ -6,7 +6,7 @@
                                         (none: the last tier, and never before Retry-After)
     retryable, attempt n > len(tiers) → DeadLetter(EXHAUSTED)
 
-The retry state travels in record headers (STYLE.md §3), never in memory: `x-attempt` is the
+The retry state travels in record headers, never in memory: `x-attempt` is the
 number of attempts made so far, `x-due-at` the epoch milliseconds before which the record must
 not be attempted again, `x-first-failed-at` an RFC 3339 time, `x-original-*` the record's place
 on the channel's deliveries topic. `RetryState` reads and writes them.

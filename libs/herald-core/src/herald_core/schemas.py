@@ -1,4 +1,4 @@
-"""JSON Schemas generated from the event catalog, and the drift check (DESIGN.md §3).
+"""JSON Schemas generated from the event catalog, and the drift check.
 
     uv run python -m herald_core.schemas generate [--out DIR]   # write the files
     uv run python -m herald_core.schemas check [--out DIR]      # exit 1, listing drifted files
@@ -96,7 +96,7 @@ def envelope_schema(catalog: Catalog) -> dict[str, Any]:
         {
             "$schema": DIALECT,
             "title": "Herald event",
-            "description": "One event on notify.events (DESIGN.md §3); app_id or owner_id is set",
+            "description": "One event on notify.events; app_id or owner_id is set",
             "allOf": [{"anyOf": subject}, *by_type],
         }
     )
@@ -104,7 +104,7 @@ def envelope_schema(catalog: Catalog) -> dict[str, Any]:
 
 
 def alert_schemas() -> dict[str, dict[str, Any]]:
-    """The schemas of the alerter's inputs (issue 9), by file name. Pure."""
+    """The schemas of the alerter's inputs, by file name. Pure."""
     documents: dict[str, tuple[type[BaseModel], str, str]] = {
         METRIC_POINT_FILE: (MetricPoint, "platform.metrics", "one measurement, keyed by app id"),
         APP_ALERTS_FILE: (

@@ -1,4 +1,4 @@
-"""Settings shared by every service (STYLE.md §5).
+"""Settings shared by every service (docs/contributing.md).
 
 Each service owns one `BaseSettings` class (env prefix `HERALD_<SERVICE>_`, nested fields with
 `__`) built from these parts, constructed once in its `__main__` and passed down. Defaults point

@@ -1,4 +1,4 @@
-"""Topic names and the declarative topic file (DESIGN.md §2).
+"""Topic names and the declarative topic file (docs/architecture.md).
 
 Topic names appear nowhere else in the code: services import them from here. The topic file
 (`deploy/topics.yaml`) is parsed by :func:`load_topic_file` into plain :class:`TopicSpec` values;

@@ -1,4 +1,4 @@
-"""The SSRF policy for outgoing requests (DESIGN.md §5). Pure: no I/O, no sockets, no aiohttp.
+"""The SSRF policy for outgoing requests (docs/decisions.md). Pure: no I/O, no sockets, no aiohttp.
 
 Two checks, both needed:
 

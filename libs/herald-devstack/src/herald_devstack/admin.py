@@ -1,6 +1,6 @@
 """Admin actions on a running stack: write notifiers to the config topic, post events.
 
-Until the config API exists (issue 4), `herald-dev notifier add` is how notifiers reach
+Without going through the config API, `herald-dev notifier add` is how notifiers reach
 `notify.config.notifiers`; the router sees them through its materialised view.
 """
 

@@ -37,7 +37,7 @@ CHAT_CHANNELS = (
     Channel.FLOWDOCK,
     Channel.GITTER,
 )
-"""The chat senders the local stack runs, one process each (issue 7)."""
+"""The chat senders the local stack runs, one process each."""
 
 
 class DevSettings(BaseSettings):

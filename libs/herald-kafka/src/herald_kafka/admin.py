@@ -1,7 +1,7 @@
 """Broker administration: readiness and applying the topic file idempotently.
 
 Readiness means the admin client answers a metadata request, not that a port is open
-(PITFALLS.md). `apply_topics` creates missing topics, raises partition counts, and sets the
+(docs/contributing.md). `apply_topics` creates missing topics, raises partition counts, and sets the
 declared configs; it never deletes a topic nor lowers a partition count (Kafka cannot).
 """
 

@@ -1,4 +1,4 @@
-"""A materialised in-memory view of compacted topics (DESIGN.md §1, "Config is a stream").
+"""A materialised in-memory view of compacted topics ("Config is a stream", docs/decisions.md).
 
 At start the view reads every partition of its topics from the beginning and notes the end
 offsets it saw; it is `ready` once it has read up to them, and then follows new records.
@@ -6,7 +6,7 @@ A record with a value sets its key; a tombstone (value None) deletes it; records
 order within a partition, and a key always lives in one partition, so updates to one key apply
 in order. A value the decoder refuses is logged and skipped: the previous value stays.
 
-No consumer group: every instance reads everything (unlike faust's GlobalTable, see PITFALLS.md).
+No consumer group: every instance reads everything (unlike faust's GlobalTable: docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The commit-after-ack consumer shell (STYLE.md §3, §7).
+"""The commit-after-ack consumer shell (docs/contributing.md).
 
     read a batch → handle each record → produce its outputs → await every ack → commit offset+1
 

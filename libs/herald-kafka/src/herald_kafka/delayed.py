@@ -9,7 +9,7 @@ A paused partition returns nothing from `getmany` while the others keep flowing,
 consumer keeps polling, so the group membership and heartbeats stay alive however long a tier's
 delay is. Nothing is held in memory that Kafka does not also hold: the due time is read from
 the record (`due_at`), and the pause is only an optimisation of "seek back and wait". A
-rebalance forgets pauses (aiokafka resets them, PITFALLS.md); the loop re-pauses when it meets
+rebalance forgets pauses (aiokafka resets them); the loop re-pauses when it meets
 the head record again, since it was never committed.
 
 Failure handling is that of `herald_kafka.consumer.ConsumerLoop`: a handler that raises is

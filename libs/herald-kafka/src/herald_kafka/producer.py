@@ -2,7 +2,7 @@
 
 Every Herald producer is idempotent (`enable_idempotence=True`, which forces `acks=all`), so a
 retried send never duplicates a record in a partition. A transactional producer exists for the
-few places that want atomic multi-topic writes; correctness never depends on it (PITFALLS.md).
+few places that want atomic multi-topic writes; correctness never depends on it (docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pure: no I/O, no clock (the caller passes `now`). `herald_ops.replay` reads and writes Kafka.
 
-A channel DLQ (`notify.deliveries.<channel>.dlq`, DESIGN.md §2) holds delivery records keyed by
+A channel DLQ (`notify.deliveries.<channel>.dlq`) holds delivery records keyed by
 notifier id, with the sender's retry state and `x-dlq-reason` in headers. The events DLQ
 (`notify.events.dlq`) holds the bytes ingest refused, with `x-dlq-reason/-detail/-source`.
 """

@@ -1,4 +1,4 @@
-"""`/livez`, `/readyz` and `/metrics` for every service (DESIGN.md §6).
+"""`/livez`, `/readyz` and `/metrics` for every service (docs/architecture.md).
 
 A service adds these routes to its own aiohttp app (ingest, api) or runs them alone on its
 health port (router, sender). Readiness is a callable, so each service says what "ready" means

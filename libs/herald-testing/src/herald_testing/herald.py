@@ -152,7 +152,7 @@ async def herald(kafka_settings: KafkaSettings, producer: Any) -> AsyncIterator[
 def mail_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSink]:
     """A local SMTP sink for the session (refuses REFUSED_DOMAIN with 550)."""
     directory = tmp_path_factory.mktemp("herald-mail")
-    port = free_port()  # aiosmtpd's Controller(port=0) fails its own self-check (PITFALLS.md)
+    port = free_port()  # aiosmtpd's Controller(port=0) fails its own self-check
     controller = Controller(_Sink(directory), hostname="127.0.0.1", port=port)
     controller.start()
     try:

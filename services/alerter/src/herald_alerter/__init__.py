@@ -1,1 +1,1 @@
-"""herald_alerter: metric alert rules → alert events, a faust-streaming processor (issue 9)."""
+"""herald_alerter: metric alert rules → alert events, a faust-streaming processor."""

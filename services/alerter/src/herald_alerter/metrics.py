@@ -1,4 +1,4 @@
-"""The alerter's Prometheus metrics (STYLE.md §6): labels only from enums."""
+"""The alerter's Prometheus metrics (docs/contributing.md, metrics): labels only from enums."""
 
 from __future__ import annotations
 

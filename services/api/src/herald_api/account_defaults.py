@@ -1,4 +1,4 @@
-"""A new user's default account notifications (Cloud 66, seed 004): e-mail on for every account
+"""A new user's default account notifications (Cloud 66): e-mail on for every account
 type but `account_suspended` (`herald_api.account_notifications`). `directory_api.put_user`
 calls `ensure_email_notifier` in the transaction that creates the user."""
 

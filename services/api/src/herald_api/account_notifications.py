@@ -1,4 +1,4 @@
-"""Cloud 66's account notifications (seed 004) ⇄ the one notifier model. Pure.
+"""Cloud 66's account notifications ⇄ the one notifier model. Pure.
 
 A user's matrix of account event types by channels is one user-scoped notifier per channel the
 user set up, marked `type_data.face = "cloud66_account"`, with a deterministic id

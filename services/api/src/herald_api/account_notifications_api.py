@@ -1,4 +1,4 @@
-"""Cloud 66's account notifications (seed 004, docs/faces.md), on the one notifier model:
+"""Cloud 66's account notifications (docs/faces.md), on the one notifier model:
 
 GET   /v1/users/{user}/account_notifications               200 {"account_notifications": {...}}
 PATCH /v1/users/{user}/account_notifications               200 {"account_notifications": {...}}

@@ -2,7 +2,7 @@
 
 Every change runs in one transaction that first locks the app's row (`lock_app`): two changes
 to the alerts of one app are serialised, so each publishes the whole set as it committed, and
-the relay publishes them in commit order (DESIGN.md §1). The value is `AppAlerts` (all of the
+the relay publishes them in commit order. The value is `AppAlerts` (all of the
 app's rules, with its owner and name); an app with no rule left gets a tombstone.
 """
 

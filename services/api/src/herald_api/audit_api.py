@@ -1,4 +1,4 @@
-"""Convox's audit log (seed 003): the audit-only events of an owner, never forwarded.
+"""Convox's audit log: the audit-only events of an owner, never forwarded.
 
 GET /v1/owners/{owner}/audit-log   200 {"entries": [...], "next_cursor": "…" | null}
 

@@ -1,4 +1,4 @@
-"""Which hosts a chat notifier's `webhook_url` may point at (issue 7, seed 002). Pure.
+"""Which hosts a chat notifier's `webhook_url` may point at. Pure.
 
 Scalingo's notifications API refuses "a slack notification with some non slack url"; Herald does
 the same for every chat service, at creation and on update, after the SSRF check (which still

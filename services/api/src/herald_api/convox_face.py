@@ -1,4 +1,4 @@
-"""The Convox face (seed 003): organisation integrations as owner-scoped chat notifiers. Pure.
+"""The Convox face: organisation integrations as owner-scoped chat notifiers. Pure.
 
 Convox's Console connects Slack or Discord to an organisation with an OAuth 2 flow; each
 integration then "forwards all events from all Racks in the organization", audit-only ones

@@ -1,9 +1,9 @@
-"""The default notifier every app gets at registration (seed 000): critical alerts by e-mail
+"""The default notifier every app gets at registration (Scalingo): critical alerts by e-mail
 to the owner, collaborators optional. Its preset is resolved against the catalog at routing
 time, so a new critical alert reaches every default notifier without a migration.
 
 Every owner gets Clever Cloud's "Default deployment result e-mails" hook at registration
-(seed 001, `PUT /v1/owners/{owner}`): an owner-scoped e-mail notifier selecting
+(`PUT /v1/owners/{owner}`): an owner-scoped e-mail notifier selecting
 `META_DEPLOYMENT_RESULT`, shown and deleted through `/v2/notifications/emailhooks`."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def default_hook_id(owner_id: str) -> str:
 
 
 def default_deployment_hook(owner_id: str, kind: OwnerKind, now: datetime) -> Notifier:
-    """Clever Cloud's hook every owner has from the start (seed 001): deployment results by
+    """Clever Cloud's hook every owner has from the start: deployment results by
     e-mail to the user, or to every member of an organisation. An e-mail hook like any other
     (`clevercloud_face`): deleting it stops those mails, and a custom hook can replace it. Pure.
     """

@@ -2,7 +2,7 @@
 
 Both skip the router: the API builds the `Delivery` itself and produces it to
 `notify.deliveries.<channel>`, keyed by notifier id like the router's, through the API's own
-idempotent producer. Retry state travels in headers (STYLE.md §3): `x-attempt` is the number of
+idempotent producer. Retry state travels in headers: `x-attempt` is the number of
 attempts made so far, so the sender's attempt is that plus one; `herald-test: 1` marks a test
 (one attempt, a result, no retry and no dead letter).
 """

@@ -1,4 +1,4 @@
-"""Convox organisation integrations over HTTP (seed 003; `convox_face` for the model):
+"""Convox organisation integrations over HTTP (`convox_face` for the model):
 
 GET    /v1/owners/{owner}/integrations/{provider}/authorize   302 to the provider's consent page
 GET    /v1/integrations/{provider}/callback?code&state         201 {"integration": {...}} (public)

@@ -1,4 +1,4 @@
-"""Scalingo's legacy notifications (seed 002) ⇄ the one notifier model. Pure.
+"""Scalingo's legacy notifications ⇄ the one notifier model. Pure.
 
 A legacy notification is an app notifier that carries `type_data.face = "scalingo_legacy"`:
 
@@ -9,7 +9,7 @@ A legacy notification is an app notifier that carries `type_data.face = "scaling
 
 - `type` is never given: it is read from the URL. A Slack incoming-webhook host (or any host the
   Slack platform accepts, `herald_api.chat_hosts`) makes a `slack` notification, anything else a
-  `webhook` one; a `webhook` notification sends seed 002's JSON (the `scalingo` format), a `slack`
+  `webhook` one; a `webhook` notification sends Scalingo's JSON (the `scalingo` format), a `slack`
   one Slack messages. Loopback URLs are always `webhook`: only a stand-in would play Slack there.
 - Only deployment events are sent, as the document says: the selection is `app_deployed`.
 - The type of a notification never changes: a PATCH whose URL reads as another type is refused
@@ -61,7 +61,7 @@ def inferred_type(url: str, chat_hosts: ChatHosts | None = None) -> str:
 
 
 def to_wire(notifier: Notifier) -> dict[str, Any]:
-    """The notification as seed 002 shows it. Pure."""
+    """The notification as Scalingo shows it. Pure."""
     return {
         "id": notifier.id,
         "app_id": notifier.app_id or "",
@@ -196,7 +196,7 @@ def notification_patched(
 def conflict(candidate: Notifier, others: Iterable[Notifier]) -> Notifier | None:
     """The other enabled notification of the same type and app, if `candidate` is enabled. Pure.
 
-    Seed 002: "You can only have one notification per type enabled."
+    Scalingo: "You can only have one notification per type enabled."
     """
     if not candidate.active:
         return None

@@ -1,4 +1,4 @@
-"""Scalingo's legacy notifications API (seed 002, docs/faces.md), on the one notifier model:
+"""Scalingo's legacy notifications API (docs/faces.md), on the one notifier model:
 
 GET    /v1/apps/{app}/notifications        200 {"notifications": [...]}
 POST   /v1/apps/{app}/notifications        201 {"notification": {...}}

@@ -1,4 +1,4 @@
-"""Disabling a failing notifier: the recorder's endpoint health tracker calls this (DESIGN.md §5).
+"""Disabling a failing notifier: the recorder's endpoint health tracker calls this.
 
 POST /v1/notifiers/{id}/disable   200 {"notifier": {...}, "changed": bool}   (admin tokens only)
 

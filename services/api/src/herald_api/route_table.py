@@ -705,7 +705,7 @@ ROUTES = (
         body=w.LegacyNotificationCreateBody,
         description="The type is read from `webhook_url` (a Slack incoming webhook makes `slack`,"
         " any other URL `webhook`). Enabled by default; a second enabled notification of one type"
-        " is a 422. Only deployment events are sent: seed 002's JSON to a webhook, a message to"
+        " is a 422. Only deployment events are sent: Scalingo's JSON to a webhook, a message to"
         " Slack.",
     ),
     Route(

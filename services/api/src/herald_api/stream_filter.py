@@ -13,7 +13,7 @@
   accepted and mean their current type.
 
 Different parameters combine with AND, repeated values of one parameter with OR. Audit-only
-types are never streamed, as they are never forwarded anywhere (DESIGN.md §3): the stream sends
+types are never streamed, as they are never forwarded anywhere (docs/decisions.md): the stream sends
 what a `raw` webhook selecting every event would get. Pure.
 """
 

@@ -613,7 +613,7 @@ class AuditLog(BaseModel):
 
 
 class LegacyNotification(BaseModel):
-    """Seed 002's notification: a notifier underneath (`GET /v1/apps/{app}/notifiers` too)."""
+    """A legacy notification: a notifier underneath (`GET /v1/apps/{app}/notifiers` too)."""
 
     id: str = Field(examples=["no-824fd8bb-0efe-4b7b-9605-1b98110abeef"])
     app_id: str = Field(examples=["app-1"])
@@ -626,7 +626,7 @@ class LegacyNotificationIn(Closed):
     webhook_url: str = Field(
         min_length=1,
         description="A Slack incoming webhook makes a `slack` notification, any other URL a"
-        " `webhook` one (deployment events as seed 002's JSON)",
+        " `webhook` one (deployment events as Scalingo's JSON)",
         examples=["https://example.com/hooks/scalingo"],
     )
     active: bool | Literal["true", "false"] = Field(

@@ -1,4 +1,4 @@
-"""Crash counting (DESIGN.md §1, seed 000): `app_crashed` on an app's 2nd, 5th and 12th crash.
+"""Crash counting (Scalingo's rule): `app_crashed` on an app's 2nd, 5th and 12th crash.
 
 Every crash of an app arrives on `notify.events` as `app_crashed_repeated`. This module folds
 an app's events, one at a time, into a `CrashState` and says which `app_crashed` events to emit.

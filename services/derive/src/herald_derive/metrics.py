@@ -1,4 +1,4 @@
-"""The derive processor's Prometheus metrics (STYLE.md §6): labels only from `Outcome`."""
+"""The derive processor's Prometheus metrics (docs/contributing.md): labels only from `Outcome`."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
 - `delivered` resets the streak; `retry_scheduled` and `dead_lettered` extend it.
 - A failure with reason `gone` (the endpoint answered 410) disables at once.
 - Otherwise the notifier is disabled once at least `min_failures` failures in a row span at
-  least `window` (DESIGN.md §5: "an endpoint that keeps failing for days").
+  least `window` (docs/decisions.md: an endpoint that keeps failing for days).
 
 Results arrive at least once and out of order (they are keyed by delivery id, so one notifier's
 results are spread over partitions), hence:

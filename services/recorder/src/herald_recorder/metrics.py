@@ -1,4 +1,4 @@
-"""The recorder's Prometheus metrics (STYLE.md §6): labels come only from `ResultOutcome`."""
+"""The recorder's Prometheus metrics: labels come only from `ResultOutcome`."""
 
 from __future__ import annotations
 

@@ -165,7 +165,7 @@ class HistoryWriter:
 
     def _failed(self, error: BaseException, pause: float) -> None:
         self._metrics.write_failures.inc()
-        if self.healthy:  # log the outage once, not every retry (STYLE.md §6)
+        if self.healthy:  # log the outage once, not every retry (docs/contributing.md)
             log.warning(
                 "history_write_failed_retrying",
                 error_type=type(error).__name__,

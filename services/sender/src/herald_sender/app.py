@@ -313,7 +313,7 @@ class SenderService:
         )
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
-        """The shell's last resort: an unexpected error is routed as retryable (STYLE.md §4).
+        """The shell's last resort: an unexpected error is routed as retryable.
 
         A notifier test is not retried: it gets its failed result, nothing else.
         """

@@ -1,4 +1,4 @@
-"""Turn an HTTP response status into a delivery outcome (STYLE.md §2, DESIGN.md §5). Pure.
+"""Turn an HTTP response status into a delivery outcome (docs/architecture.md, Channels). Pure.
 
     2xx         → None (delivered)
     408         → RetryableDeliveryError(TIMEOUT)

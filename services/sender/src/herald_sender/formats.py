@@ -1,12 +1,12 @@
-"""Webhook body formats (DESIGN.md §4 `format`): one pure renderer each.
+"""Webhook body formats (the notifier's `type_data.format`): one pure renderer each.
 
     raw          the envelope, byte for byte as on `notify.events` and the live stream
-    scalingo     seed 002's notification JSON: id, created_at, user, app_id, app_name, type,
+    scalingo     Scalingo's legacy notification JSON: id, created_at, user, app_id, app_name, type,
                  type_data. `type` is the name Scalingo's events API gives the type
                  (`deployment` for `app_deployed`, `restart` for `app_restarted`, …, from the
                  catalog's legacy names), else the type id. `created_at` has milliseconds, as
-                 in the seed.
-    cloud66      seed 004: the event's fields plus `timestamp` (epoch seconds of sending, from
+                 in Scalingo's example.
+    cloud66      Cloud 66: the event's fields plus `timestamp` (epoch seconds of sending, from
                  the injected clock) and `event_type` (the type id)
     cloudevents  CloudEvents 1.0 structured mode (`application/cloudevents+json`): `id` is the
                  event id, so every copy of one happening has one CloudEvents id (source + id
@@ -20,7 +20,7 @@
     convox       Convox's webhook JSON (`action`, `status`, `timestamp`, `data`), signed with
                  `Convox-Signature` when the notifier has a key (`herald_sender.convox`)
 
-    slack        Clever Cloud's hook formats (seed 001): the chat payloads of `herald_sender.chat`,
+    slack        Clever Cloud's hook formats: the chat payloads of `herald_sender.chat`,
     flowdock     rendered with the sender's `ChatOptions`, signed like every other webhook
     gitter
 
@@ -109,7 +109,7 @@ def render_raw(delivery: Delivery, now: datetime) -> bytes:
 
 
 def scalingo_body(delivery: Delivery) -> dict[str, Any]:
-    """Seed 002's notification shape. Pure."""
+    """Scalingo's legacy notification shape. Pure."""
     event = delivery.event
     return {
         "id": event.id,
@@ -123,7 +123,7 @@ def scalingo_body(delivery: Delivery) -> dict[str, Any]:
 
 
 def cloud66_body(delivery: Delivery, now: datetime) -> dict[str, Any]:
-    """Seed 004's payload: the event's fields, `timestamp` of sending, `event_type`. Pure."""
+    """Cloud 66's payload: the event's fields, `timestamp` of sending, `event_type`. Pure."""
     return {
         **delivery.event.model_dump(mode="json"),
         "timestamp": timestamp_of(now),
@@ -154,7 +154,7 @@ def _dumps(value: Mapping[str, Any]) -> bytes:
 
 
 def _rfc3339_millis(moment: datetime) -> str:
-    # Seed 002 writes "2015-02-12T18:05:14.226+01:00"; UTC is "Z" as in the raw envelope.
+    # Scalingo shows "2015-02-12T18:05:14.226+01:00"; UTC is "Z" as in the raw envelope.
     text = moment.isoformat(timespec="milliseconds")
     return text[:-6] + "Z" if moment.utcoffset() == timedelta(0) else text
 

@@ -1,7 +1,7 @@
 """What the sender writes after an attempt: a result, and for a failure either the record on
 its next retry tier's topic or a dead letter on the channel DLQ (`herald_core.retry`). Pure.
 
-Retry state travels in headers (STYLE.md §3): incoming `x-` headers are dropped and the sender's
+Retry state travels in headers: incoming `x-` headers are dropped and the sender's
 own are written again, so a record never carries two versions of its state.
 """
 

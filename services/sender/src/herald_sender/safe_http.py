@@ -1,4 +1,4 @@
-"""The SSRF-safe outgoing HTTP client every HTTP channel uses (DESIGN.md §5).
+"""The SSRF-safe outgoing HTTP client every HTTP channel uses (docs/architecture.md).
 
 Guards, in order of use:
 

@@ -44,7 +44,7 @@ class SmtpSettings(BaseModel):
 
 
 class ChatSettings(BaseModel):
-    """The chat channels' rendering and Slack's Web API (issue 7)."""
+    """The chat channels' rendering and Slack's Web API."""
 
     model_config = ConfigDict(frozen=True)
 

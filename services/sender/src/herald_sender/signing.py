@@ -1,4 +1,4 @@
-"""Standard Webhooks signing (https://www.standardwebhooks.com, DESIGN.md §5). Pure.
+"""Standard Webhooks signing (https://www.standardwebhooks.com). Pure.
 
 Every webhook carries
 

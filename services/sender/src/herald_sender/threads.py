@@ -1,4 +1,4 @@
-"""Deploy threads: the events of one deployment update one chat message (issue 7). Pure.
+"""Deploy threads: the events of one deployment update one chat message. Pure.
 
 A deployment tells its story in several events — it starts, then succeeds or fails — and a chat
 channel that receives one message per event fills up with unrelated lines. In Slack's bot-token

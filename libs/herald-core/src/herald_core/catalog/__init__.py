@@ -1,4 +1,4 @@
-"""The event catalog (DESIGN.md §3): every event type of every family, as data.
+"""The event catalog (docs/architecture.md): every event type of every family, as data.
 
     from herald_core.catalog import CATALOG, answers_to
 

@@ -1,4 +1,4 @@
-"""Clever Cloud's notification event ids (seed 001 names none; these are Clever Cloud's own).
+"""Clever Cloud's notification event ids (Clever Cloud's own, as its API spells them).
 
 Source: the `NotificationEventType` and `NotificationMetaEventType` unions of
 `CleverCloud/clever-client.js` (`src/clients/cc-api/commands/notification/notification.types.ts`)

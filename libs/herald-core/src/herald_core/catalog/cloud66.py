@@ -1,6 +1,6 @@
-"""Cloud 66's account notification types (seed 004): ids and descriptions as listed.
+"""Cloud 66's account notification types: ids and descriptions as listed.
 
-The seed's `account.provision.ok.` carries the table's full stop; the id is
+Cloud 66's `account.provision.ok.` carries the table's full stop; the id is
 `account.provision.ok`. Descriptions fix "succesfully" and "Sever"; display names are ours.
 """
 

@@ -1,4 +1,4 @@
-"""Convox's events (seed 003): ids and descriptions exactly as listed, display names ours.
+"""Convox's events: ids and descriptions exactly as listed, display names ours.
 
 Convox forwards every event but the budget-configuration and override ones, which are recorded
 in the audit log only: those are `audit_only` here and never reach a notifier.
@@ -80,7 +80,7 @@ ROWS: dict[str, tuple[tuple[str, str, str], ...]] = {
             "Auto-shutdown or restore operation failed",
         ),
         (f"{_SHUTDOWN}:simulated", "Auto-shutdown simulated", "Auto-shutdown simulation result"),
-        # Audit-only (seed 003: "recorded in the audit log but not forwarded").
+        # Audit-only (Convox: "recorded in the audit log but not forwarded").
         ("app:budget:set", "Budget set", "App budget configured"),
         ("app:budget:clear", "Budget cleared", "App budget removed"),
         ("app:budget:reset", "Budget reset", "App budget spend reset"),

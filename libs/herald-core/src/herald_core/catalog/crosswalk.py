@@ -2,7 +2,7 @@
 
 Each family module declares its own types; this module says which of them are the same
 happening, so that a selection written in one family's words matches events emitted in
-another's, and the platform emits each happening once (DESIGN.md §3).
+another's, and the platform emits each happening once (docs/decisions.md).
 
 Two rules keep this honest, both checked by `Catalog`:
 - aliases never chain: an alias applies to the event's own type and type_data only;
@@ -53,7 +53,7 @@ ALIASES: tuple[Alias, ...] = (
         Alias(target, "account.redeploy.fail", ALWAYS, "a failed redeploy is a failed deployment")
         for target in ("app_deployed", "app:promote:errored", "DEPLOYMENT_FAIL")
     ),
-    # A Convox build that did not succeed (seed 003 calls build:create "Build failed") never
+    # A Convox build that did not succeed (Convox calls build:create "Build failed") never
     # reached a release: the deployment failed.
     Alias("DEPLOYMENT_FAIL", "build:create", FAILED_BUILD, "a failed build fails the deployment"),
     # A deployment started: Cloud 66 says so, Convox promotes a release with status start.

@@ -1,8 +1,8 @@
-"""Herald's own types: happenings the seeds name without an id, and Herald speaking itself.
+"""Herald's own types: happenings the platforms name without an id, and Herald speaking itself.
 
-- `payment_failed`: Cloud 66 notifies "failed payments" (seed 004); a critical alert.
-- `account_suspended`: Cloud 66 notifies it but not by e-mail by default (seed 004).
-- `notifier_disabled`: Herald disabled a notifier whose endpoint kept failing (DESIGN.md §5).
+- `payment_failed`: Cloud 66 notifies "failed payments"; a critical alert.
+- `account_suspended`: Cloud 66 notifies it but not by e-mail by default.
+- `notifier_disabled`: Herald disabled a notifier whose endpoint kept failing (docs/operations.md).
 - `app_alert_resolved`: the resolved counterpart of Scalingo's `app_alert_triggered`.
 """
 

@@ -1,4 +1,4 @@
-"""The shapes of the event catalog (DESIGN.md §3): types, categories, aliases, groups.
+"""The shapes of the event catalog (docs/architecture.md): types, categories, aliases, groups.
 
     EventType   one `type` producers may send, with its family, category, flags and the
                 pydantic model of its `type_data`
@@ -28,7 +28,7 @@ from herald_core.catalog.consistency import catalog_problems
 
 
 class Family(StrEnum):
-    """Which platform's vocabulary an id comes from (seeds/README.md), or Herald's own."""
+    """Which platform's vocabulary an id comes from, or Herald's own."""
 
     SCALINGO = "scalingo"
     CLEVERCLOUD = "clevercloud"

@@ -1,6 +1,6 @@
-"""Scalingo's event types (seed 000, App Notifiers): ids and display names exactly as listed.
+"""Scalingo's event types (its App Notifiers documentation): ids and display names as listed.
 
-Descriptions are the seed's, with its slips corrected (`addon_resumed` and `app_deleted` were
+Descriptions are Scalingo's, with its slips corrected (`addon_resumed` and `app_deleted` were
 given other types' descriptions; "was ran", "were unlinked to", "variables was"). The list of
 corrections lives in `tests/unit/test_catalog_seeds.py`.
 """
@@ -219,7 +219,7 @@ TABLE = FamilyTable(
     ),
 )
 
-# Names of Scalingo's events API (`GET /v1/apps/:app/events`, seed 002's webhook), which older
+# Names of Scalingo's events API (`GET /v1/apps/:app/events`, the legacy webhook's), which older
 # producers and the legacy notifications face still use, mapped to the notifier type id.
 LEGACY_NAMES = {
     "deployment": "app_deployed",

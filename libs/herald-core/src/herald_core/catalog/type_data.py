@@ -1,7 +1,7 @@
-"""Pydantic models of `type_data`, one per kind of event (DESIGN.md §3).
+"""Pydantic models of `type_data`, one per kind of event.
 
 Every model accepts fields it does not know (`extra="allow"`): producers may send more than
-the seeds document and Herald forwards it. Known fields are typed, so a wrong type is a
+the platforms document and Herald forwards it. Known fields are typed, so a wrong type is a
 `ValidationError` (→ `InvalidEvent(INVALID_TYPE_DATA)` at intake). All fields are optional
 except where a type means nothing without one (a deployment result without its status).
 
@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 
 class Permissive(BaseModel):
-    """Any JSON object; the model of types whose seeds document no fields."""
+    """Any JSON object; the model of types whose platforms document no fields."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -34,7 +34,7 @@ def _lift(data: Any, nested: str, fields: dict[str, str]) -> Any:
 
 
 class DeploymentData(Permissive):
-    """A deployment result (seed 002): `status` is `success` or what went wrong."""
+    """A deployment result (Scalingo's deployment): `status` is `success` or what went wrong."""
 
     deployment_id: str | None = None
     deployment_type: str | None = None
@@ -205,7 +205,7 @@ class NotifierData(Permissive):
 
 
 class NotifierDisabledData(NotifierData):
-    """Herald disabled a notifier whose endpoint kept failing (DESIGN.md §5)."""
+    """Herald disabled a notifier whose endpoint kept failing (docs/operations.md)."""
 
     reason: str | None = None
     failing_since: AwareDatetime | None = None

@@ -1,5 +1,5 @@
 -- Herald's config store. Postgres is the source of truth; every change also writes an outbox
--- row in the same transaction, which the relay publishes to Kafka (DESIGN.md §1).
+-- row in the same transaction, which the relay publishes to Kafka (docs/architecture.md).
 
 CREATE TABLE users (
     id          text PRIMARY KEY,

@@ -1,4 +1,4 @@
--- Delivery history: what the recorder reads from notify.delivery-results (DESIGN.md §1), served
+-- Delivery history: what the recorder reads from notify.delivery-results (docs/architecture.md), served
 -- by GET /v1/apps/{app}/deliveries. One row per attempt, one per delivery (its latest state).
 --
 -- The recorder is idempotent on the primary keys: an attempt is inserted ON CONFLICT DO NOTHING,

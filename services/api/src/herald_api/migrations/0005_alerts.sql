@@ -1,4 +1,4 @@
--- Metric alert rules (issue 9, docs/alerts.md). A rule is stored as the herald_core AlertRule
+-- Metric alert rules (docs/alerts.md). A rule is stored as the herald_core AlertRule
 -- document (durations in seconds); the columns beside it index it. Every change republishes
 -- all the rules of the app to notify.config.alerts (key = app id) through the outbox, in the
 -- change's transaction, under the app row's lock (so two changes to one app publish in order).

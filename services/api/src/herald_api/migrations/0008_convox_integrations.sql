@@ -1,4 +1,4 @@
--- Convox (seed 003): the OAuth 2 states of organisation integrations, and the audit log.
+-- Convox: the OAuth 2 states of organisation integrations, and the audit log.
 --
 -- oauth_states: one row per `GET /v1/owners/{owner}/integrations/{provider}/authorize`. The
 -- state sent to the provider is random; only its SHA-256 is stored. The callback claims it once

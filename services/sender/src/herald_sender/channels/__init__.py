@@ -1,4 +1,4 @@
-"""One module per channel, each implementing `Sender` (STYLE.md §2). Explicit, no discovery."""
+"""One module per channel, each implementing `Sender`. Explicit, no discovery."""
 
 from __future__ import annotations
 

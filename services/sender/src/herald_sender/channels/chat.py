@@ -1,4 +1,4 @@
-"""The chat channels' HTTP side: post a rendered message to the service's webhook (issue 7).
+"""The chat channels' HTTP side: post a rendered message to the service's webhook.
 
 The message itself is rendered by `herald_sender.chat` (pure, one module per service); this module
 turns it into a request, sends it through the SSRF-safe client under the endpoint's limits, and

@@ -8,7 +8,7 @@ gets their own copy (To: that address) with their own RFC 8058 one-click unsubsc
 across retries, so a mail client sees a retried copy as the same message.
 
 Sending reuses one SMTP connection across deliveries (checked with NOOP, reopened when it is
-gone). Outcomes (DESIGN.md §5):
+gone). Outcomes (docs/architecture.md, Channels):
 
     no recipients                         → PermanentDeliveryError(INVALID_RECIPIENT)
     connection refused / dropped, timeout → RetryableDeliveryError(CONNECTION_ERROR / TIMEOUT)

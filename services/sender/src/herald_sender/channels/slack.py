@@ -1,4 +1,4 @@
-"""Slack: incoming webhooks, or a bot token with deploy threads (issue 7).
+"""Slack: incoming webhooks, or a bot token with deploy threads.
 
 A Slack notifier's `type_data` picks the mode:
 

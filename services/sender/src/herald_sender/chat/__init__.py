@@ -62,14 +62,14 @@ RENDERERS: Mapping[Channel, Renderer] = {
     Channel.FLOWDOCK: render_flowdock,
     Channel.GITTER: render_gitter,
 }
-"""Chat channel → its renderer; explicit, no discovery (STYLE.md §2)."""
+"""Chat channel → its renderer; explicit, no discovery (docs/contributing.md)."""
 
 WEBHOOK_FORMAT_RENDERERS: Mapping[WebhookFormat, Renderer] = {
     WebhookFormat.SLACK: render_slack,
     WebhookFormat.FLOWDOCK: render_flowdock,
     WebhookFormat.GITTER: render_gitter,
 }
-"""The webhook formats (DESIGN.md §4) that are chat payloads, for the webhook channel."""
+"""The webhook formats (a notifier's `format`) that are chat payloads, for the webhook channel."""
 
 
 def render_chat(channel: Channel, delivery: Delivery, options: ChatOptions) -> dict[str, Any]:

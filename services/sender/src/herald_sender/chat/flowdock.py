@@ -1,4 +1,4 @@
-"""Flowdock (Clever Cloud's `flowdock` webhook format, seed 001): a thread activity.
+"""Flowdock (Clever Cloud's `flowdock` webhook format): a thread activity.
 
 The Messages API body: `event` "activity", `author` (the actor, else the product), `title`
 (the summary), `external_thread_id` (one thread per app or owner and category, so a day of

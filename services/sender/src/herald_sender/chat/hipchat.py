@@ -1,4 +1,4 @@
-"""Hipchat (Cloud 66's chat, seed 004): API v1 `rooms/message`.
+"""Hipchat (Cloud 66's chat): API v1 `rooms/message`.
 
 The body holds `room_id` (the notifier's `room_id`, or `room`), `from` (the product name, under
 15 characters), `message` (HTML), `message_format` "html", `color` (the tone: green, purple,

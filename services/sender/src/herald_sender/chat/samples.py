@@ -1,6 +1,6 @@
 """Sample deliveries with a fixed clock and fixed ids: the golden cases and the gallery.
 
-One representative event per kind of message (DESIGN.md §3 families): Scalingo deployments,
+One representative event per kind of message (the catalog's families): Scalingo deployments,
 crash, add-on and collaborator events, Convox release, alert and budget events, Cloud 66's
 server heartbeat, and one event whose user-controlled strings are hostile. Events go through
 `parse_event`, as on `notify.events`, so the samples are what a sender really receives.
@@ -93,7 +93,7 @@ SAMPLES: Mapping[str, Sample] = {
         ),
     ),
     "release_promoted": Sample(
-        "Convox `app:promote:completed`: rack, app, release id and actor (seed 003)",
+        "Convox `app:promote:completed`: rack, app, release id and actor (as Convox lists them)",
         _event(
             "ev-promote",
             "app:promote:completed",
