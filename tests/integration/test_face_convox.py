@@ -32,7 +32,7 @@ from herald_recorder.settings import RecorderSettings
 from herald_sender.app import SenderService
 from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.herald import Herald
-from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn
+from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn, connect_integration
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
@@ -317,7 +317,6 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
         what="the forwarded event at Discord",
     )
     await asyncio.sleep(1.0)  # anything else in flight for the hook would have come by now
-    # (The integration also hears Herald's own events of the owner, e.g. `notifier_added`.)
     rack_messages = [m for m in at_discord() if "production-rack" in m]
     assert len(rack_messages) == 1, rack_messages
     embed = json.loads(rack_messages[0])["embeds"][0]
@@ -368,6 +367,84 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
     await asyncio.sleep(1.5)
     assert [m for m in at_discord() if "production-rack" in m] == rack_messages
     await herald.remove_notifier(control.id)
+
+
+async def test_an_integration_stays_on_topic(
+    convox_api: ApiService,
+    standin: OAuthStandIn,
+    receiver: HttpReceiver,
+    herald: Herald,
+    discord_sender: SenderService,
+    http: aiohttp.ClientSession,
+    unique: str,
+) -> None:
+    """Convox's events and alerts reach an integration; Herald's own configuration events and
+    other platforms' events do not (its `families: ["convox"]`)."""
+    client = Client(http, f"http://127.0.0.1:{convox_api.port}")
+    owner, app_id = f"org-{unique}", f"app-{unique}"
+    assert (await client.call("PUT", f"/v1/owners/{owner}", {"owner": {"name": "Acme"}}))[0] == 201
+    status, _, _ = await client.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": f"{app_id}-name", "owner_id": owner}}
+    )
+    assert status == 201
+    integration = await connect_integration(http, client.base, ADMIN_TOKEN, owner, "discord")
+    assert integration["families"] == ["convox"]
+    await eventually(
+        lambda: integration["id"] in herald.router.view.table(CONFIG_NOTIFIERS),
+        timeout_s=30,
+        what="router sees the integration",
+    )
+    # A control notifier of the owner that hears everything, so we know when all was routed.
+    control = f"/control-{unique}"
+    status, hook, _ = await client.call(
+        "POST",
+        f"/v2/notifications/webhooks/{owner}",
+        {"name": "control", "urls": [{"format": "raw", "url": receiver.url(control)}]},
+    )
+    assert status == 200, hook
+    await eventually(
+        lambda: f"{hook['id']}.0" in herald.router.view.table(CONFIG_NOTIFIERS),
+        timeout_s=30,
+        what="router sees the control hook",
+    )
+    # Herald's own configuration event for the owner: a notifier added.
+    status, other, _ = await client.call(
+        "POST",
+        f"/v2/notifications/webhooks/{owner}",
+        {"name": "another", "urls": [{"format": "raw", "url": receiver.url("/another")}]},
+    )
+    assert status == 200, other
+
+    def owner_event(event_type: str, **fields: Any) -> dict[str, Any]:
+        return {**convox_event(event_type, owner, app_id), **fields}
+
+    sent = [
+        owner_event("release:promote", type_data={"status": "success", "release_id": "RTOPIC"}),
+        owner_event(
+            "app_alert_triggered",
+            source="alerter",
+            rack=None,
+            type_data={"alert_id": "al-1", "metric": "cpu", "limit": 0.8, "value": 0.97},
+        ),
+        owner_event("server.stopped", rack=None, type_data={"server_name": "web-1"}),
+    ]
+    for event in sent:
+        await post_event(http, herald, event)
+    # The control hook hears all three, and the notifier_added of its own creation.
+    await eventually(
+        lambda: {r.json()["id"] for r in receiver.on(control)} >= {e["id"] for e in sent},
+        timeout_s=45,
+        what="the control webhook hears every event",
+    )
+    heard = [r.json()["type"] for r in receiver.on(control)]
+    assert "notifier_added" in heard, heard
+    await receiver.wait_for(DISCORD_HOOK, 2, timeout_s=30)
+    await asyncio.sleep(1.5)  # anything else in flight for the integration has come by now
+    texts = [json.dumps(r.json()) for r in receiver.on(DISCORD_HOOK)]
+    assert len(texts) == 2, texts
+    assert any("RTOPIC" in t for t in texts)
+    assert any("Alert" in t and "cpu" in t for t in texts)
+    assert not any("web-1" in t or "notifier" in t.lower() for t in texts)
 
 
 def verify_convox(header: str, body: bytes, key: str, now: int, tolerance: int = 300) -> bool:
