@@ -37,7 +37,7 @@ CHAT_CHANNELS = (
     Channel.FLOWDOCK,
     Channel.GITTER,
 )
-"""The chat senders the local stack runs, one process each (issue 7)."""
+"""The chat senders the local stack runs, one process each."""
 
 
 class DevSettings(BaseSettings):
@@ -158,6 +158,10 @@ class Stack:
     @property
     def webhook_dir(self) -> Path:
         return self.settings.home / "webhooks"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}"
 
     @property
     def ingest_url(self) -> str:
