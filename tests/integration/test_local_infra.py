@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -153,6 +154,12 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "webhook received" in demo.stdout
         assert '"type": "app_deployed"' in demo.stdout
+        # the demo's notifier was made through the config API, which lists it
+        made = re.search(r"notifier (\S+) for app (demo-\d+)", demo.stdout)
+        assert made, demo.stdout
+        listed = _herald_dev({**env, "COLUMNS": "250"}, "notifier", "list", "--app", made[2])
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert made[1] in listed.stdout
         status = _herald_dev(env, "status")
         assert status.stdout.count(" up ") >= 12 + len(CHAT_CHANNELS), status.stdout
     finally:

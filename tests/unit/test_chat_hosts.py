@@ -1,13 +1,24 @@
-"""Chat notifiers accept only their service's webhook hosts (issue 7; seed 002's provider check)."""
+"""Chat notifiers of hosted services accept only their service's webhook hosts (Scalingo's
+provider check); self-hosted ones (Mattermost, Rocket.Chat, Hipchat) accept any URL the URL policy
+allows."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from herald_api.chat_hosts import chat_host_problem, host_matches
+from herald_api.chat_hosts import (
+    KNOWN_HOSTS,
+    SELF_HOSTED,
+    chat_host_problem,
+    has_host_rule,
+    host_matches,
+)
 from herald_api.notifier_face import InvalidNotifier, notifier_from_create
 from herald_api.platforms import PLATFORMS
+from yarl import URL
+
+PLATFORM_NAMES = {p.name: p.display_name for p in PLATFORMS}
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -23,11 +34,8 @@ NOW = datetime(2026, 11, 23, tzinfo=UTC)
         ("microsoft_teams", "https://prod-12.westus.logic.azure.com:443/workflows/abc"),
         ("microsoft_teams", "https://contoso.webhook.office.com/webhookb2/abc"),
         ("google_chat", "https://chat.googleapis.com/v1/spaces/AAA/messages?key=k"),
-        ("mattermost", "https://acme.cloud.mattermost.com/hooks/x"),
-        ("rocket_chat", "https://acme.rocket.chat/hooks/x"),
         ("flowdock", "https://api.flowdock.com/v1/messages/team_inbox/x"),
         ("gitter", "https://webhooks.gitter.im/e/x"),
-        ("hipchat", "https://api.hipchat.com/v1/rooms/message"),
         ("webhook", "https://anything.example.com/hook"),
     ],
 )
@@ -45,29 +53,62 @@ def test_the_services_own_hosts_are_accepted(platform, url):
         ("discord", "https://hooks.slack.com/services/x"),
         ("microsoft_teams", "https://logic.azure.com/workflows/abc"),
         ("google_chat", "https://chat.example.com/v1/spaces/AAA/messages"),
-        ("mattermost", "https://chat.example.org/hooks/x"),
-        ("rocket_chat", "https://rocket.chat.evil.example/hooks/x"),
-        ("hipchat", "https://127.0.0.1/v1/rooms/message"),
+        ("flowdock", "https://flowdock.example.org/v1/messages/team_inbox/x"),
+        ("gitter", "https://127.0.0.1/e/x"),
     ],
 )
-def test_other_hosts_are_refused_with_the_expected_hosts_named(platform, url):
+def test_other_hosts_are_refused_with_the_rule_named(platform, url):
     problem = chat_host_problem(platform, url)
     assert problem is not None
-    assert problem.startswith(f"must be a {platform} webhook URL")
+    assert problem.startswith(f"must be a {PLATFORM_NAMES[platform]} webhook host (")
+    assert problem.endswith(f"): {URL(url).host} is not")
 
 
-def test_self_hosted_servers_come_from_settings():
-    extra = {"mattermost": ["chat.example.org"], "rocket_chat": ["*.example.net"]}
-    assert chat_host_problem("mattermost", "https://chat.example.org/hooks/x", extra=extra) is None
-    assert chat_host_problem("rocket_chat", "https://rc.example.net/hooks/x", extra=extra) is None
-    assert chat_host_problem("rocket_chat", "https://example.net/hooks/x", extra=extra)
+def test_a_refusal_names_the_hosts_as_the_problem_body_shows_them():
+    assert chat_host_problem("slack", "https://chat.example.org/hooks/x") == (
+        "must be a Slack webhook host"
+        " (hooks.slack.com, hooks.slack-gov.com, *.cloud.mattermost.com): chat.example.org is not"
+    )
+    many = {"slack": ["a.example.org", "b.example.org"]}
+    assert chat_host_problem("slack", "https://chat.example.org/x", extra=many) == (
+        "must be a Slack webhook host (hooks.slack.com, hooks.slack-gov.com, a.example.org,"
+        " b.example.org…): chat.example.org is not"
+    )
 
 
-def test_a_slack_notifier_accepts_mattermost_hosts_as_scalingo_users_expect():
+@pytest.mark.parametrize(
+    ("platform", "url"),
+    [
+        ("mattermost", "https://chat.example.org/hooks/x"),
+        ("mattermost", "https://acme.cloud.mattermost.com/hooks/x"),
+        ("mattermost", "http://mattermost.example.net:8065/hooks/x"),
+        ("rocket_chat", "https://rocket.example.com/hooks/abc/def"),
+        ("rocket_chat", "https://acme.rocket.chat/hooks/x"),
+        ("hipchat", "https://hipchat.example.org"),
+        ("hipchat", "https://api.hipchat.com"),
+    ],
+)
+def test_self_hosted_services_accept_any_host(platform, url):
+    assert not has_host_rule(platform)
+    assert chat_host_problem(platform, url) is None
+    assert chat_host_problem(platform, url, extra={platform: ["only.example.com"]}) is None
+
+
+def test_hosted_services_take_more_hosts_from_settings():
+    extra = {"discord": ["discord.example.net"], "gitter": ["*.example.net"]}
+    assert chat_host_problem("discord", "https://discord.example.net/x", extra=extra) is None
+    assert chat_host_problem("gitter", "https://g.example.net/e/x", extra=extra) is None
+    assert chat_host_problem("gitter", "https://example.net/e/x", extra=extra)
+
+
+def test_a_slack_notifier_accepts_known_mattermost_hosts_as_scalingo_users_expect():
     extra = {"mattermost": ["chat.example.org"]}
     assert chat_host_problem("slack", "https://chat.example.org/hooks/x", extra=extra) is None
     assert chat_host_problem("slack", "https://acme.cloud.mattermost.com/hooks/x") is None
     assert chat_host_problem("discord", "https://chat.example.org/hooks/x", extra=extra)
+    # Only the Mattermost hosts Herald knows: a Mattermost notifier accepting any host does not
+    # open Slack notifiers to any host.
+    assert chat_host_problem("slack", "https://chat.example.org/hooks/x")
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
@@ -83,11 +124,12 @@ def test_wildcards_need_at_least_one_label():
     assert host_matches("HOOKS.SLACK.COM.", "hooks.slack.com")
 
 
-def test_every_chat_platform_has_a_rule():
+def test_every_chat_platform_has_a_rule_or_is_self_hosted():
     chat = {p.name for p in PLATFORMS if p.webhook_like and p.name != "webhook"}
-    from herald_api.chat_hosts import KNOWN_HOSTS
-
-    assert chat == set(KNOWN_HOSTS)
+    ruled = {name for name in KNOWN_HOSTS if has_host_rule(name)}
+    assert chat == ruled | SELF_HOSTED
+    assert not ruled & SELF_HOSTED
+    assert ruled == {"slack", "discord", "microsoft_teams", "google_chat", "flowdock", "gitter"}
 
 
 def test_the_api_refuses_a_slack_notifier_with_a_non_slack_url():
@@ -135,3 +177,21 @@ def test_bot_token_mode_is_checked(type_data, field):
     with pytest.raises(InvalidNotifier) as refused:
         _slack(type_data)
     assert field in refused.value.errors
+
+
+def _created(platform_id, url):
+    body = {"name": "chat", "platform_id": platform_id, "type_data": {"webhook_url": url}}
+    if platform_id == "hipchat":
+        body["type_data"] |= {"token": "t0k3n", "room": "ops"}
+    return notifier_from_create(
+        body, notifier_id="n-1", app_id="a", owner_id="o", now=NOW, allow_loopback=False
+    )
+
+
+@pytest.mark.parametrize("platform_id", ["mattermost", "rocket_chat", "hipchat"])
+def test_the_api_takes_a_self_hosted_server_but_still_applies_the_url_policy(platform_id):
+    assert _created(platform_id, "https://chat.example.org/hooks/x").type_data["webhook_url"]
+    with pytest.raises(InvalidNotifier) as refused:
+        _created(platform_id, "http://10.0.0.1/hooks/x")
+    [problem] = refused.value.errors["type_data.webhook_url"]
+    assert problem.startswith("is not allowed:")

@@ -4,6 +4,7 @@
     herald-dev up        start Kafka, Postgres, the SMTP and webhook sinks and every service
     herald-dev status    what runs where
     herald-dev demo      send an event through the real path and show the webhook it produced
+    herald-dev notifier  add, list and remove notifiers through the config API
     herald-dev down      stop everything (data is kept); `reset` also deletes it
 """
 
@@ -13,21 +14,32 @@ import asyncio
 import json
 import logging
 import time
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from herald_kafka.topics import apply_file
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from herald_devstack.admin import post_event, put_notifier, sample_event, webhook_notifier
+from herald_devstack.admin import (
+    DEFAULT_OWNER,
+    ApiProblem,
+    ApiUnreachable,
+    ConfigApi,
+    notifier_body,
+    post_event,
+    problem_errors,
+    sample_event,
+)
 from herald_devstack.http_sink import read_requests
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import Stack
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, rich_markup_mode=None)
 notifier_app = typer.Typer(
-    help="Write notifiers to notify.config.notifiers (until the config API lands)."
+    help="Add, list and remove notifiers through the config API (the local stack's by default).",
+    no_args_is_help=True,
 )
 app.add_typer(notifier_app, name="notifier")
 console = Console()
@@ -37,7 +49,7 @@ def _progress(message: str) -> None:
     console.print(f"[green]✓[/green] {message}")
 
 
-def _fail(error: Exception) -> None:
+def _fail(error: Exception) -> NoReturn:
     console.print(f"[red]✗ {error}[/red]")
     raise typer.Exit(1)
 
@@ -127,31 +139,142 @@ def webhooks(last: Annotated[int, typer.Option("-n")] = 5) -> None:
         console.print_json(json.dumps(entry))
 
 
+ApiUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url",
+        envvar="HERALD_DEV_API_URL",
+        help="The config API [default: the local stack's, http://127.0.0.1:$HERALD_DEV_API_PORT]",
+        show_default=False,
+    ),
+]
+ApiToken = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="HERALD_DEV_API_ADMIN_TOKEN",
+        help="A bearer token of the API [default: the local admin token `make up` prints]",
+        show_default=False,
+    ),
+]
+AppOption = Annotated[str, typer.Option("--app", help="The app's id")]
+
+
+def _config_api(api_url: str | None, token: str | None) -> ConfigApi:
+    stack = Stack()
+    return ConfigApi(api_url or stack.api_url, token or stack.settings.api_admin_token)
+
+
+def _api_failed(error: ApiUnreachable | ApiProblem) -> NoReturn:
+    console.print(f"[red]✗ {escape(str(error))}[/red]")
+    if isinstance(error, ApiProblem):
+        for line in problem_errors(error.problem):
+            console.print(f"  [red]•[/red] {escape(line)}")
+    raise typer.Exit(1)
+
+
+def _notifier_table(notifiers: list[dict[str, Any]]) -> Table:
+    table = Table("id", "name", "platform", "events", "active", "webhook_url")
+    for n in notifiers:
+        events = "all" if n.get("send_all_events") else ", ".join(n.get("selected_event_ids", []))
+        table.add_row(
+            n["id"],
+            escape(str(n.get("name", ""))),
+            n.get("platform_id", ""),
+            escape(events or "none"),
+            "yes" if n.get("active") else "no",
+            escape(str(n.get("type_data", {}).get("webhook_url", ""))),
+        )
+    return table
+
+
 @notifier_app.command("add")
 def notifier_add(
-    app_id: Annotated[str, typer.Option("--app", help="App id the notifier watches")],
-    url: Annotated[
-        str | None, typer.Option(help="Webhook URL (default: the local webhook sink)")
-    ] = None,
+    app_id: AppOption,
     event: Annotated[
-        list[str] | None, typer.Option(help="Event type to send (repeat); default all")
+        list[str] | None,
+        typer.Option(
+            "--event", metavar="TYPE", help="An event type to send (repeat the option for several)"
+        ),
     ] = None,
-    notifier_id: Annotated[str | None, typer.Option("--id")] = None,
+    send_all: Annotated[
+        bool, typer.Option("--send-all", help="Send every event type (send_all_events)")
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL", help="The webhook URL [default: the local webhook sink, /<app>]"
+        ),
+    ] = None,
+    platform: Annotated[
+        str,
+        typer.Option(
+            help="The platform id: webhook, slack, mattermost, discord… (the sink"
+            " stands in for any of them locally)"
+        ),
+    ] = "webhook",
+    name: Annotated[str | None, typer.Option(help="[default: '<platform> for <app>']")] = None,
+    owner: Annotated[
+        str, typer.Option(help="The owner an app gets when it has to be registered")
+    ] = DEFAULT_OWNER,
+    api_url: ApiUrl = None,
+    token: ApiToken = None,
 ) -> None:
-    """Add (or replace) an app webhook notifier."""
-    stack = Stack()
-    notifier = webhook_notifier(
-        app_id, url or f"{stack.webhook_sink_url}/{app_id}", event or [], notifier_id=notifier_id
+    """Create a notifier through the config API, registering the app first if it is new.
+
+    \b
+    A thin client of the API, as any other:
+      GET  /v1/apps/<app>             and, when it is 404, PUT /v1/apps/<app> (owner --owner)
+      POST /v1/apps/<app>/notifiers   in Scalingo's shape
+    so the notifier is stored in Postgres, shows in the API and reaches the router through the
+    API's outbox. Example:
+      herald-dev notifier add --app my-app --event app_deployed --event app_crashed
+    """
+    if not event and not send_all:
+        console.print("[red]✗ say what to send: --event <type> (repeatable) or --send-all[/red]")
+        raise typer.Exit(2)
+    api = _config_api(api_url, token)
+    body = notifier_body(
+        platform=platform,
+        url=url or f"{Stack().webhook_sink_url}/{app_id}",
+        events=event or [],
+        send_all=send_all,
+        name=name or f"{platform} for {app_id}",
     )
-    asyncio.run(put_notifier(stack.kafka.bootstrap_servers, notifier, notifier.id))
-    console.print(f"notifier {notifier.id} → {notifier.type_data['webhook_url']}")
+    try:
+        registered = api.ensure_app(app_id, owner)
+        created = api.create_notifier(app_id, body)
+    except (ApiUnreachable, ApiProblem) as error:
+        _api_failed(error)
+    if registered is not None:
+        _progress(f"app {app_id} registered (owner {registered.get('owner_id', owner)})")
+    _progress(f"notifier {created['id']} created for app {app_id} through {api.base_url}")
+    console.print(_notifier_table([created]))
+
+
+@notifier_app.command("list")
+def notifier_list(app_id: AppOption, api_url: ApiUrl = None, token: ApiToken = None) -> None:
+    """List an app's notifiers (GET /v1/apps/<app>/notifiers)."""
+    try:
+        notifiers = _config_api(api_url, token).notifiers(app_id)
+    except (ApiUnreachable, ApiProblem) as error:
+        _api_failed(error)
+    console.print(_notifier_table(notifiers))
 
 
 @notifier_app.command("remove")
-def notifier_remove(notifier_id: str) -> None:
-    """Delete a notifier (a tombstone on the compacted topic)."""
-    asyncio.run(put_notifier(Stack().kafka.bootstrap_servers, None, notifier_id))
-    console.print(f"notifier {notifier_id} removed")
+def notifier_remove(
+    notifier_id: Annotated[str, typer.Argument(help="The notifier's id")],
+    app_id: AppOption,
+    api_url: ApiUrl = None,
+    token: ApiToken = None,
+) -> None:
+    """Delete a notifier (DELETE /v1/apps/<app>/notifiers/<id>)."""
+    try:
+        _config_api(api_url, token).delete_notifier(app_id, notifier_id)
+    except (ApiUnreachable, ApiProblem) as error:
+        _api_failed(error)
+    _progress(f"notifier {notifier_id} removed")
 
 
 @app.command()
@@ -159,11 +282,11 @@ def event(
     app_id: Annotated[str, typer.Option("--app")],
     event_type: Annotated[str, typer.Option("--type")] = "app_deployed",
     data: Annotated[str | None, typer.Option(help="type_data as JSON")] = None,
+    owner: Annotated[str, typer.Option(help="The event's owner_id")] = DEFAULT_OWNER,
 ) -> None:
     """Post one event to ingest and print its answer."""
-    status_code, body = post_event(
-        Stack().ingest_url, sample_event(app_id, event_type, json.loads(data) if data else None)
-    )
+    event = sample_event(app_id, event_type, json.loads(data) if data else None, owner_id=owner)
+    status_code, body = post_event(Stack().ingest_url, event)
     console.print(f"HTTP {status_code}")
     console.print_json(json.dumps(body))
 
@@ -171,18 +294,33 @@ def event(
 @app.command()
 def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the webhook")] = 30.0,
+    api_url: ApiUrl = None,
+    token: ApiToken = None,
 ) -> None:
-    """Send one deployment through ingest → router → sender and show the webhook it produced."""
+    """Send one deployment through ingest → router → sender and show the webhook it produced.
+
+    The notifier is created through the config API (a new app, a webhook to the local sink).
+    """
     stack = Stack()
+    api = _config_api(api_url, token)
     app_id = f"demo-{int(time.time())}"
-    notifier = webhook_notifier(app_id, f"{stack.webhook_sink_url}/{app_id}", ["app_deployed"])
-    asyncio.run(put_notifier(stack.kafka.bootstrap_servers, notifier, notifier.id))
-    _progress(f"notifier {notifier.id} for app {app_id} → {notifier.type_data['webhook_url']}")
-    time.sleep(1.0)  # the router applies config asynchronously; give it a moment before the event
-    status_code, body = post_event(stack.ingest_url, sample_event(app_id, "app_deployed"))
+    url = f"{stack.webhook_sink_url}/{app_id}"
+    body = notifier_body(
+        platform="webhook", url=url, events=["app_deployed"], send_all=False, name="demo webhook"
+    )
+    try:
+        api.ensure_app(app_id, DEFAULT_OWNER)
+        notifier = api.create_notifier(app_id, body)
+    except (ApiUnreachable, ApiProblem) as error:
+        _api_failed(error)
+    _progress(f"notifier {notifier['id']} for app {app_id} → {url} (through the config API)")
+    # The API's outbox publishes the notifier and the router applies it asynchronously: give
+    # them a moment before the event, which would otherwise find no notifier.
+    time.sleep(2.0)
+    status_code, answer = post_event(stack.ingest_url, sample_event(app_id, "app_deployed"))
     if status_code != 202:
-        _fail(RuntimeError(f"ingest answered {status_code}: {body}"))
-    _progress(f"event {body['id']} accepted (HTTP 202)")
+        _fail(RuntimeError(f"ingest answered {status_code}: {answer}"))
+    _progress(f"event {answer['id']} accepted (HTTP 202)")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         hits = [r for r in read_requests(stack.webhook_dir) if r["path"] == f"/{app_id}"]
@@ -194,7 +332,8 @@ def demo(
         time.sleep(0.2)
     _fail(
         RuntimeError(
-            f"no webhook within {timeout}s; see `herald-dev logs router` and `sender-webhook`"
+            f"no webhook within {timeout}s; see `herald-dev logs api`, `router` and"
+            " `sender-webhook`"
         )
     )
 

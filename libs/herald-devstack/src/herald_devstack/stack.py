@@ -160,6 +160,10 @@ class Stack:
         return self.settings.home / "webhooks"
 
     @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}"
+
+    @property
     def ingest_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.ingest_port}"
 

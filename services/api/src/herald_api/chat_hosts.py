@@ -1,27 +1,31 @@
 """Which hosts a chat notifier's `webhook_url` may point at. Pure.
 
 Scalingo's notifications API refuses "a slack notification with some non slack url"; Herald does
-the same for every chat service, at creation and on update, after the SSRF check (which still
-applies to whatever passes here):
+the same for every chat service that runs only as its vendor's service, at creation and on
+update, after the URL policy (`herald_core.urlpolicy`, the SSRF rules), which applies to every
+URL whatever its platform:
 
     slack            hooks.slack.com, hooks.slack-gov.com
-                     + the configured Mattermost hosts: Scalingo users reach Mattermost through
-                       the Slack integration, and that keeps working
+                     + Mattermost's hosts (below): Scalingo users reach Mattermost through the
+                       Slack integration
     discord          discord.com, discordapp.com, canary./ptb.discord.com
     microsoft_teams  Workflows (*.logic.azure.com, *.environment.api.powerplatform.com) and the
                      retired connectors' *.webhook.office.com
     google_chat      chat.googleapis.com
-    mattermost       *.cloud.mattermost.com             + `chat_hosts.mattermost` (self-hosted)
-    rocket_chat      *.rocket.chat                      + `chat_hosts.rocket_chat` (self-hosted)
-    flowdock         api.flowdock.com                   + `chat_hosts.flowdock`
-    gitter           webhooks.gitter.im                 + `chat_hosts.gitter`
-    hipchat          api.hipchat.com                    + `chat_hosts.hipchat` (Hipchat Server)
+    flowdock         api.flowdock.com
+    gitter           webhooks.gitter.im
+
+Self-hosted services have no host rule: Mattermost, Rocket.Chat and Hipchat (Hipchat Server) run
+on their users' own servers, whose webhook URL their documentation tells them to configure, so
+their notifiers accept any URL the URL policy allows. Flowdock and Gitter were hosted services
+only, so they keep their hosts.
 
 Patterns are host names, with `*.` matching one or more labels in front. Any platform accepts
-extra patterns from settings (`HERALD_API_CHAT_HOSTS__<PLATFORM>='["chat.example.org"]'`). When
+extra patterns from settings (`HERALD_API_CHAT_HOSTS__<PLATFORM>='["chat.example.org"]'`), for a
+proxy or a regional host. For `mattermost` these are the hosts a *Slack* notifier may also use
+(with Mattermost Cloud's `*.cloud.mattermost.com`): a Mattermost notifier needs none. When
 loopback targets are allowed (tests, the local stack), loopback hosts are accepted too, so that a
-local stand-in can play the service. Platforms not listed here (webhook, e-mail, push) have no
-host rule.
+local stand-in can play the service. Other platforms (webhook, e-mail, push) have no host rule.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from collections.abc import Mapping, Sequence
 from ipaddress import ip_address
 
 from yarl import URL
+
+from herald_api.platforms import platform_by_id
 
 ChatHosts = Mapping[str, Sequence[str]]
 """More host patterns per platform name, from settings."""
@@ -44,15 +50,20 @@ KNOWN_HOSTS: Mapping[str, tuple[str, ...]] = {
     ),
     "google_chat": ("chat.googleapis.com",),
     "mattermost": ("*.cloud.mattermost.com",),
-    "rocket_chat": ("*.rocket.chat",),
     "flowdock": ("api.flowdock.com",),
     "gitter": ("webhooks.gitter.im",),
-    "hipchat": ("api.hipchat.com",),
 }
-"""The services' own hosts, by platform name (`herald_api.platforms`)."""
+"""The services' own hosts, by platform name (`herald_api.platforms`). Mattermost's are only
+used where another platform accepts them (`ALSO_ACCEPTS`)."""
+
+SELF_HOSTED = frozenset({"mattermost", "rocket_chat", "hipchat"})
+"""Platforms whose servers are their users' own: no host rule, the URL policy only."""
 
 ALSO_ACCEPTS: Mapping[str, tuple[str, ...]] = {"slack": ("mattermost",)}
 """Platforms whose notifiers also accept another platform's hosts (Scalingo's habit)."""
+
+SHOWN_PATTERNS = 4
+"""How many patterns a refusal names before "…"."""
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -66,13 +77,19 @@ def host_matches(host: str, pattern: str) -> bool:
     return host == pattern
 
 
+def has_host_rule(platform: str) -> bool:
+    """Whether notifiers of `platform` are limited to their service's hosts. Pure."""
+    return platform in KNOWN_HOSTS and platform not in SELF_HOSTED
+
+
 def allowed_patterns(platform: str, extra: ChatHosts) -> tuple[str, ...]:
     """Every host pattern a notifier of `platform` may use; empty when it has no rule. Pure."""
-    names = (platform, *ALSO_ACCEPTS.get(platform, ()))
+    if not has_host_rule(platform):
+        return ()
     patterns: list[str] = []
-    for name in names:
+    for name in (platform, *ALSO_ACCEPTS.get(platform, ())):
         patterns += [*KNOWN_HOSTS.get(name, ()), *extra.get(name, ())]
-    return tuple(patterns)
+    return tuple(dict.fromkeys(patterns))
 
 
 def _is_loopback(host: str) -> bool:
@@ -84,6 +101,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def refusal(platform: str, host: str, patterns: Sequence[str]) -> str:
+    """The problem naming the host rule, e.g. "must be a Slack webhook host (…): x is not". Pure."""
+    known = platform_by_id(platform)
+    service = known.display_name if known is not None else platform
+    shown = ", ".join(patterns[:SHOWN_PATTERNS]) + ("…" if len(patterns) > SHOWN_PATTERNS else "")
+    return f"must be a {service} webhook host ({shown}): {host or 'no host'} is not"
+
+
 def chat_host_problem(
     platform: str,
     url: str,
@@ -93,14 +118,14 @@ def chat_host_problem(
 ) -> str | None:
     """Why `url` is not a `platform` endpoint, or None when it is (or the platform has no rule).
 
-    Pure; `url` has already passed the SSRF check, so it parses.
+    Pure; `url` has already passed the URL policy, so it parses.
     """
-    if platform not in KNOWN_HOSTS:
-        return None
     patterns = allowed_patterns(platform, extra or {})
+    if not patterns:
+        return None
     host = URL(url).host or ""
     if allow_loopback and _is_loopback(host):
         return None
     if any(host_matches(host, pattern) for pattern in patterns):
         return None
-    return f"must be a {platform} webhook URL (host {' or '.join(patterns)}), not {host!r}"
+    return refusal(platform, host, patterns)

@@ -71,8 +71,10 @@ class ApiSettings(BaseSettings):
     chat_hosts: dict[str, list[str]] = Field(
         default_factory=dict,
         description=(
-            "More webhook hosts per chat platform (self-hosted Mattermost, Rocket.Chat, Hipchat…),"
-            ' e.g. {"mattermost": ["chat.example.org", "*.example.net"]}'
+            "More webhook hosts per hosted chat platform (slack, discord, microsoft_teams,"
+            " google_chat, flowdock, gitter), e.g. a proxy. `mattermost` lists the Mattermost"
+            " servers Slack notifiers may also post to; Mattermost, Rocket.Chat and Hipchat"
+            ' notifiers accept any allowed URL. E.g. {"mattermost": ["chat.example.org"]}'
         ),
     )
     default_faces: frozenset[str] = Field(
