@@ -83,7 +83,7 @@ class ApiSettings(BaseSettings):
             "Whose defaults new directory entries get: scalingo (an app's default notifier,"
             " critical alerts by e-mail), clevercloud (an owner's deployment result e-mails),"
             " cloud66 (a user's account e-mails). A deployment serving one platform keeps its"
-            " own: with several, a member can get one e-mail per face for one deployment."
+            " own; with several, the router mails each address once per event from the defaults."
         ),
     )
     default_per_page: int = Field(default=30, ge=1)
