@@ -42,12 +42,18 @@ def _bin_dir() -> Path:
 
 @dataclass
 class PostgresNode:
-    """One server on 127.0.0.1:`port`: a `herald` superuser and database, trust auth, loopback."""
+    """One server on 127.0.0.1:`port`: a `herald` superuser and database, trust auth, loopback.
+
+    `durable` (the default, what `make up` runs) keeps PostgreSQL's crash safety: an
+    acknowledged commit survives a crash of the machine. Test fixtures turn it off (no fsync,
+    no synchronous commit, no full-page writes): their data lives for one session.
+    """
 
     state_dir: Path
     port: int = 15432
     user: str = "herald"
     database: str = "herald"
+    durable: bool = True
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.match(self.database) or not _IDENTIFIER.match(self.user):
@@ -109,7 +115,7 @@ class PostgresNode:
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C",
-                "--no-sync",
+                *([] if self.durable else ["--no-sync"]),
             ],
             "initdb",
         )
@@ -129,10 +135,9 @@ class PostgresNode:
         started = time.monotonic()
         self.prepare()
         if not self.running():
-            options = (
-                f"-p {self.port} -k {self.home / 'run'} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            )
+            options = f"-p {self.port} -k {self.home / 'run'} -c listen_addresses=127.0.0.1"
+            if not self.durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             self._run(
                 [
                     str(_bin_dir() / "pg_ctl"),

@@ -94,7 +94,7 @@ class LocalInfra:
 
     def start_postgres(self) -> PostgresNode:
         if self.postgres is None:
-            self.postgres = PostgresNode(self.state_dir, port=free_port())
+            self.postgres = PostgresNode(self.state_dir, port=free_port(), durable=False)
             self.timings["postgres_ready_s"] = self.postgres.start()
         return self.postgres
 
