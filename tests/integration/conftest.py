@@ -21,10 +21,10 @@ from herald_core.topics import Channel
 from herald_devstack.processes import free_port
 from herald_sender.app import SenderService
 from herald_sender.settings import SenderSettings
-from herald_testing.alerter import AlerterProcess
 from herald_testing.oauth_standin import DISCORD_HOOK, SLACK_HOOK, OAuthStandIn
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
+from herald_testing.service_process import ServiceProcess
 from pydantic import SecretStr
 
 
@@ -90,9 +90,9 @@ async def discord_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderS
 
 
 @pytest.fixture
-def alerter(kafka_settings: Any, tmp_path: Path) -> Iterator[AlerterProcess]:
+def alerter(kafka_settings: Any, tmp_path: Path) -> Iterator[ServiceProcess]:
     """`python -m herald_alerter` on the session broker (not started: `started(alerter)`)."""
-    process = AlerterProcess(kafka_settings.bootstrap_servers, tmp_path / "alerter.log")
+    process = ServiceProcess("alerter", kafka_settings.bootstrap_servers, tmp_path / "alerter.log")
     try:
         yield process
     finally:

@@ -24,12 +24,12 @@ from herald_core.alerts import Metric, MetricPoint
 from herald_core.topics import PLATFORM_METRICS
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_sender.app import SenderService
-from herald_testing.alerter import AlerterProcess, started
 from herald_testing.api_client import ApiClient
 from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.herald import Herald, MailSink
 from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn, connect_integration
 from herald_testing.receivers import HttpReceiver
+from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
 
 pytestmark = pytest.mark.integration
@@ -64,7 +64,7 @@ async def test_each_notifier_gets_one_firing_one_reminder_one_resolution(
     herald: Herald,
     herald_mail: MailSink,
     discord_sender: SenderService,
-    alerter: AlerterProcess,
+    alerter: ServiceProcess,
     receiver: HttpReceiver,
     http: aiohttp.ClientSession,
     producer: Any,

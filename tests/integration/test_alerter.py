@@ -27,9 +27,9 @@ from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
 from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_testing.alerter import AlerterProcess, started
 from herald_testing.herald import Herald, MailSink
 from herald_testing.receivers import HttpReceiver
+from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
 
 pytestmark = pytest.mark.integration
@@ -109,7 +109,7 @@ def types(events: list[Event]) -> list[str]:
 
 
 async def test_points_beyond_the_limit_fire_then_resolve(
-    alerter: AlerterProcess, kafka_settings: Any, producer: Any, unique: str
+    alerter: ServiceProcess, kafka_settings: Any, producer: Any, unique: str
 ) -> None:
     app_id = f"hot-{unique}"
     bootstrap = kafka_settings.bootstrap_servers
@@ -150,7 +150,7 @@ async def test_points_beyond_the_limit_fire_then_resolve(
 
 
 async def test_a_restart_mid_incident_neither_refires_nor_forgets(
-    alerter: AlerterProcess, kafka_settings: Any, producer: Any, unique: str
+    alerter: ServiceProcess, kafka_settings: Any, producer: Any, unique: str
 ) -> None:
     app_id = f"restart-{unique}"
     bootstrap = kafka_settings.bootstrap_servers
@@ -189,7 +189,7 @@ def notifier(
 
 
 async def test_an_alert_reaches_its_email_and_webhook_notifiers_then_resolves(
-    alerter: AlerterProcess,
+    alerter: ServiceProcess,
     herald: Herald,
     herald_mail: MailSink,
     receiver: HttpReceiver,

@@ -12,12 +12,7 @@ Events are written as ingest writes them: validated by `parse_event`, keyed by a
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,9 +25,8 @@ from herald_core.intake import parse_event
 from herald_core.topics import EVENTS
 from herald_derive.crashes import crashed_event_id
 from herald_derive.settings import DeriveSettings
-from herald_devstack.processes import free_port
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_testing.polling import eventually
+from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
 
 pytestmark = pytest.mark.integration
@@ -41,72 +35,13 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 CHANGELOG = DeriveSettings().changelog_topic
 
 
-class DeriveProcess:
-    """`python -m herald_derive` on the session broker, with its health port."""
-
-    def __init__(self, bootstrap: str, log: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "HERALD_DERIVE_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-            "HERALD_DERIVE_HTTP__PORT": str(self.port),
-            "HERALD_DERIVE_LOG__JSON": "false",
-            "HERALD_DERIVE_COMMIT_INTERVAL_S": "0.5",
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "herald_derive"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def ready(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"derive exited {self.process.returncode}:\n{self.tail()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
-
-    def terminate(self) -> int:
-        """SIGTERM, then wait for the drain; returns the exit status."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
 @pytest.fixture
-def derive(kafka_settings: Any, tmp_path: Path) -> Iterator[DeriveProcess]:
-    process = DeriveProcess(kafka_settings.bootstrap_servers, tmp_path / "derive.log")
+def derive(kafka_settings: Any, tmp_path: Path) -> Iterator[ServiceProcess]:
+    process = ServiceProcess("derive", kafka_settings.bootstrap_servers, tmp_path / "derive.log")
     try:
         yield process
     finally:
         process.stop()
-
-
-async def started(derive: DeriveProcess) -> None:
-    started_at = time.monotonic()
-    derive.start()
-    try:
-        await eventually(derive.ready, timeout_s=45, interval_s=0.2, what="derive ready")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n--- derive log ---\n{derive.tail()}") from None
-    print(f"derive ready in {time.monotonic() - started_at:.1f}s")
 
 
 def event(app_id: str, event_type: str, n: int, **type_data: Any) -> Event:
@@ -187,7 +122,7 @@ def assert_crashed_on(events: list[Event], app_id: str, expected: list[tuple[int
 
 
 async def test_app_crashed_on_the_2nd_5th_and_12th_crash_only(
-    derive: DeriveProcess, kafka_settings: Any, producer: Any, unique: str
+    derive: ServiceProcess, kafka_settings: Any, producer: Any, unique: str
 ) -> None:
     app_id = f"crashy-{unique}"
     await started(derive)
@@ -209,7 +144,7 @@ async def test_app_crashed_on_the_2nd_5th_and_12th_crash_only(
 
 
 async def test_crash_counts_survive_a_restart_of_the_processor(
-    derive: DeriveProcess, kafka_settings: Any, producer: Any, unique: str
+    derive: ServiceProcess, kafka_settings: Any, producer: Any, unique: str
 ) -> None:
     app_id = f"crashy-{unique}"
     bootstrap = kafka_settings.bootstrap_servers
