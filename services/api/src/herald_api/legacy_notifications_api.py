@@ -45,7 +45,7 @@ def _answer(
     notifier: Notifier, status: int = 200, generated_secret: str | None = None
 ) -> web.Response:
     body: dict[str, Any] = {"notification": to_wire(notifier)}
-    if generated_secret is not None:  # beside the notification: seed 002's object stays as is
+    if generated_secret is not None:  # beside the notification, whose shape stays Scalingo's
         body["secret"] = generated_secret
     return json_response(body, status=status)
 
