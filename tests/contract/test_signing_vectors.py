@@ -1,4 +1,4 @@
-"""Standard Webhooks signing against golden vectors (STYLE.md §2, DESIGN.md §5).
+"""Standard Webhooks signing against golden vectors.
 
 The expected signatures were computed with the `standardwebhooks` package (1.1.0), an
 implementation independent of ours, and are committed as literals so a change in either side
@@ -118,7 +118,7 @@ def test_rotated_pair_verifies_with_either_secret_in_the_reference_library():
 
 def test_signatures_are_capped_keeping_the_newest():
     secrets = ["whsec_" + base64.b64encode(f"key number {i}".encode()).decode() for i in range(5)]
-    assert active_secrets({"secrets": secrets}) == secrets[:MAX_SIGNATURES]
+    assert active_secrets({"secrets": secrets}, datetime.now(UTC)) == secrets[:MAX_SIGNATURES]
     headers = signing_headers({"secrets": secrets}, "m", datetime.now(UTC), b"{}")
     assert len(headers["webhook-signature"].split(" ")) == MAX_SIGNATURES == 3
 
@@ -160,7 +160,7 @@ def test_secret_spellings_decode_to_one_key(spelling):
 )
 def test_malformed_secrets_are_permanent_and_never_quoted(type_data, detail):
     with pytest.raises(PermanentDeliveryError) as info:
-        signing_keys(type_data)
+        signing_keys(type_data, datetime.now(UTC))
     assert info.value.reason is FailureReason.INVALID_PAYLOAD
     assert detail in info.value.detail
     assert "SECRETPART" not in str(info.value)

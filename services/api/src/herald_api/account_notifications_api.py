@@ -7,7 +7,10 @@ POST  /v1/users/{user}/account_notifications/webhook/test  200 {"test": {...}}
 The matrix and its notifiers are `herald_api.account_notifications`. A PATCH changes channel
 settings (`channels`) and per-type toggles (`event_types`) in one transaction, under the user's
 row lock; each notifier it writes emits `notifier_added`, `notifier_edited` or
-`notifier_removed` on the user's account. The test sends a sample account event to the user's
+`notifier_removed` on the user's account. The webhook channel is signed like every webhook:
+the PATCH that sets it up answers its generated secret once (`secret`, beside
+`account_notifications`), and `/v1/notifiers/{notifier_id}/secret` reads or rotates it. The
+test sends a sample account event to the user's
 webhook through `notifier_test_api` and answers the receiver's status.
 
 Admin tokens see every user; an owner token sees the user whose account it is (owner id = user
@@ -41,6 +44,7 @@ from herald_api.outbox import enqueue_event
 from herald_api.platform_events import notifier_event
 from herald_api.sample_events import resolve_type, sample_event
 from herald_api.web import ApiProblem, invalid, json_response, not_found, read_json, storable
+from herald_api.webhook_secrets import ensure_secret
 
 DEFAULT_TEST_TYPE = "server.stopped"
 _LOAD_USER = "SELECT email FROM users WHERE id = $1"
@@ -86,11 +90,18 @@ async def _user_email(
 
 
 async def _answer(
-    connection: asyncpg.Connection, user_id: str, email: str | None, now: datetime
+    connection: asyncpg.Connection,
+    user_id: str,
+    email: str | None,
+    now: datetime,
+    generated_secret: str | None = None,
 ) -> web.Response:
     stored = await notifier_store.list_by_face(connection, FACE, user_id=user_id)
     channels = by_channel(user_id, stored, now)
-    return json_response({"account_notifications": matrix(user_id, email, channels)})
+    body: dict[str, Any] = {"account_notifications": matrix(user_id, email, channels)}
+    if generated_secret is not None:  # the new webhook channel's signing secret, shown once
+        body["secret"] = generated_secret
+    return json_response(body)
 
 
 async def get_account_notifications(request: web.Request) -> web.Response:
@@ -107,13 +118,18 @@ async def _write(
     writes: list[Notifier],
     deletes: list[Notifier],
     now: datetime,
-) -> None:
+) -> str | None:
+    """Store the changes; the secret generated for a webhook channel set up now, if any."""
     existing = {n.id for n in stored}
-    for notifier in writes:
-        if notifier.id in existing:
+    generated = None
+    for change in writes:
+        if change.id in existing:
+            notifier = change
             await notifier_store.update(connection, notifier)
             kind = "notifier_edited"
         else:
+            notifier, secret = ensure_secret(change)
+            generated = secret or generated
             await notifier_store.insert(connection, notifier)
             kind = "notifier_added"
         await enqueue_event(connection, notifier_event(kind, notifier, now=now, owner_id=user_id))
@@ -122,6 +138,7 @@ async def _write(
         await enqueue_event(
             connection, notifier_event("notifier_removed", notifier, now=now, owner_id=user_id)
         )
+    return generated
 
 
 async def change_account_notifications(request: web.Request) -> web.Response:
@@ -144,8 +161,8 @@ async def change_account_notifications(request: web.Request) -> web.Response:
             )
         except InvalidNotifier as error:
             raise invalid(error.errors) from None
-        await _write(connection, user_id, stored, writes, deletes, now)
-        return await _answer(connection, user_id, email, now)
+        secret = await _write(connection, user_id, stored, writes, deletes, now)
+        return await _answer(connection, user_id, email, now, secret)
 
 
 async def run_account_webhook_test(request: web.Request) -> web.Response:

@@ -1,8 +1,9 @@
 """Clever Cloud's organisation notifications, on its API's paths and shapes (docs/faces.md):
 
 GET    /v2/notifications/webhooks/{owner}          200 [webhook hook, …]
-POST   /v2/notifications/webhooks/{owner}          200 webhook hook
-PUT    /v2/notifications/webhooks/{owner}/{id}     200 webhook hook (replaced whole)
+POST   /v2/notifications/webhooks/{owner}          200 webhook hook + "secret" (shown once)
+PUT    /v2/notifications/webhooks/{owner}/{id}     200 webhook hook (replaced whole; its
+                                                   signing secret is kept)
 DELETE /v2/notifications/webhooks/{owner}/{id}     204
 GET    /v2/notifications/emailhooks/{owner}        200 [e-mail hook, …]
 POST   /v2/notifications/emailhooks/{owner}        200 e-mail hook
@@ -18,6 +19,10 @@ themselves, with the same tokens (Clever Cloud's clients send `Authorization: Be
 token>`). The owner must be registered (`PUT /v1/owners/{owner}`) and visible to the token
 (its owner token, or an admin one); otherwise 404, which Clever Cloud's client reads as an
 empty list.
+
+Every webhook hook is signed (Standard Webhooks) with one secret shared by its URLs'
+notifiers, generated at creation and shown once as the answer's `secret`. Its owner reads it
+again, or rotates it, at `/v1/notifiers/{hook id}.0/secret` (`notifier_secrets_api`).
 """
 
 from __future__ import annotations
@@ -39,11 +44,13 @@ from herald_api.clevercloud_face import (
     emailhook_notifier,
     event_ids,
     hook_replaced,
+    hook_signing,
     meta_events,
     new_hook_id,
     parse_emailhook,
     parse_webhook,
     scope_ids,
+    signed_hook,
     webhook_notifiers,
 )
 from herald_api.clevercloud_render import emailhook_to_wire, webhook_to_wire
@@ -53,6 +60,7 @@ from herald_api.outbox import enqueue_event
 from herald_api.platform_events import notifier_event
 from herald_api.tokens_api import authenticate
 from herald_api.web import ApiProblem, invalid, json_response, not_found, read_json, storable
+from herald_api.webhook_secrets import new_secret
 
 PREFIX = "/v2/notifications"
 
@@ -142,10 +150,17 @@ def _hook_notifiers(
         raise invalid(error.errors) from None
 
 
-def _hook_answer(kind: str, hook_id: str, notifiers: list[Notifier]) -> web.Response:
-    if kind == WEBHOOK:
-        return json_response(webhook_to_wire(hook_id, notifiers))
-    return json_response(emailhook_to_wire(hook_id, notifiers[0]))
+def _hook_answer(
+    kind: str, hook_id: str, notifiers: list[Notifier], secret: str | None = None
+) -> web.Response:
+    """The hook as Clever Cloud shows it; with `secret` (Herald's member), the signing secret
+    just generated for a webhook hook, shown this once."""
+    if kind != WEBHOOK:
+        return json_response(emailhook_to_wire(hook_id, notifiers[0]))
+    wire = webhook_to_wire(hook_id, notifiers)
+    if secret is not None:
+        wire["secret"] = secret
+    return json_response(wire)
 
 
 async def _save_hook(request: web.Request, kind: str, *, edit: bool) -> web.Response:
@@ -164,6 +179,13 @@ async def _save_hook(request: web.Request, kind: str, *, edit: bool) -> web.Resp
             current = found
         facts = await store.scope_facts(connection, scope_ids(body))
         wanted = _hook_notifiers(body, kind, hook_id, owner_id, facts, ctx)
+        secret = None
+        if kind == WEBHOOK:
+            signing = hook_signing(current)
+            if not signing:  # a new hook, or one stored before hooks were signed
+                secret = new_secret()
+                signing = {"secret": secret}
+            wanted = signed_hook(wanted, signing)
         now = ctx.clock()
         added, updated, removed = hook_replaced(current, wanted, now)
         await _insert(connection, added, now)
@@ -172,7 +194,7 @@ async def _save_hook(request: web.Request, kind: str, *, edit: bool) -> web.Resp
             event = notifier_event("notifier_edited", notifier, now=now, owner_id=owner_id)
             await enqueue_event(connection, event)
         await _remove(connection, removed, now)
-    return _hook_answer(kind, hook_id, _ordered(added, updated))
+    return _hook_answer(kind, hook_id, _ordered(added, updated), secret)
 
 
 def _ordered(added: list[Notifier], updated: list[Notifier]) -> list[Notifier]:

@@ -5,7 +5,9 @@ A hook is one or more owner-scoped notifiers that share `type_data.hook_id` (all
 `type_data.face = "clevercloud"`, like every face's notifiers):
 
     webhook    one webhook notifier per URL, id `<hook id>.<position>`, type_data
-               {webhook_url, format, hook_id, hook_kind: "webhook", hook_position}
+               {webhook_url, format, hook_id, hook_kind: "webhook", hook_position, secret}:
+               one signing secret per hook, generated at creation and kept by every edit
+               (`hook_signing`, `signed_hook`); rotating it rotates every URL's notifier
     emailhook  one e-mail notifier, id `<hook id>.0`, type_data {hook_id,
                hook_kind: "emailhook", emails, user_ids, members, owner}
 
@@ -37,6 +39,7 @@ from herald_core.topics import Channel
 
 from herald_api.notifier_face import Errors, InvalidNotifier, check_type_data
 from herald_api.platforms import platform_of
+from herald_api.webhook_secrets import signing_members
 
 FACE = "clevercloud"
 WEBHOOK = "webhook"
@@ -340,6 +343,22 @@ def webhook_notifiers(
         )
         for position, (fmt, url) in enumerate(request.urls)
     ]
+
+
+def hook_signing(current: Sequence[Notifier]) -> dict[str, Any]:
+    """The signing members a hook's notifiers share (`webhook_secrets.SIGNING_KEYS`): those of
+    its first notifier that has a secret; empty for a new hook, or one stored before hooks
+    were signed. Pure."""
+    for notifier in current:
+        members = signing_members(notifier.type_data)
+        if members.get("secret"):
+            return members
+    return {}
+
+
+def signed_hook(notifiers: Sequence[Notifier], signing: Mapping[str, Any]) -> list[Notifier]:
+    """A webhook hook's notifiers, each with the hook's signing members. Pure."""
+    return [n.model_copy(update={"type_data": {**n.type_data, **signing}}) for n in notifiers]
 
 
 def emailhook_notifier(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic.json_schema import SkipJsonSchema
 
 HookFormat = Literal["raw", "slack", "flowdock", "gitter"]
 EVENTS_NOTE = (
@@ -56,6 +57,13 @@ class CcWebhook(BaseModel):
         description="DISABLED once a URL's notifier was disabled for failing"
     )
     failures: list[CcFailure] = Field(description="Recent failed attempts, newest first")
+    secret: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Herald's: the hook's signing secret (one for all its URLs), in clear in"
+        " the answer that generated it only (the creation). Read it again, or rotate it, at"
+        " `/v1/notifiers/{id}.0/secret`",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    )
 
 
 class CcWebhookList(RootModel[list[CcWebhook]]):

@@ -1,13 +1,16 @@
 """Scalingo's legacy notifications API (docs/faces.md), on the one notifier model:
 
 GET    /v1/apps/{app}/notifications        200 {"notifications": [...]}
-POST   /v1/apps/{app}/notifications        201 {"notification": {...}}
+POST   /v1/apps/{app}/notifications        201 {"notification": {...}, "secret": "whsec_…"}
 PATCH  /v1/apps/{app}/notifications/{id}   200 {"notification": {...}}
 DELETE /v1/apps/{app}/notifications/{id}   204
 
 Each notification is a notifier (`herald_api.legacy_notifications`), stored, published and
 routed like any other, and listed by `GET /v1/apps/{app}/notifiers` too. Changes emit
-`notifier_added`, `notifier_edited` and `notifier_removed`, as the notifiers API does. The app's
+`notifier_added`, `notifier_edited` and `notifier_removed`, as the notifiers API does. A
+`webhook` notification is signed like every webhook: its generated secret is shown once, as
+`secret` beside the notification in the creation answer, and read again with
+`GET /v1/apps/{app}/notifiers/{id}/secret`. The app's
 row is locked while a change is checked against the app's other notifications, so two requests
 cannot both enable a notification of one type.
 """
@@ -15,6 +18,7 @@ cannot both enable a notification of one type.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -37,8 +41,13 @@ from herald_api.legacy_notifications import (
 from herald_api.web import invalid, json_response, read_json, wrapped
 
 
-def _answer(notifier: Notifier, status: int = 200) -> web.Response:
-    return json_response({"notification": to_wire(notifier)}, status=status)
+def _answer(
+    notifier: Notifier, status: int = 200, generated_secret: str | None = None
+) -> web.Response:
+    body: dict[str, Any] = {"notification": to_wire(notifier)}
+    if generated_secret is not None:  # beside the notification, whose shape stays Scalingo's
+        body["secret"] = generated_secret
+    return json_response(body, status=status)
 
 
 async def _app_locked(connection: asyncpg.Connection, request: web.Request) -> AppEntry:
@@ -81,12 +90,12 @@ async def create_notification(request: web.Request) -> web.Response:
     async with ctx.pool.acquire() as connection, connection.transaction():
         app = await _app_locked(connection, request)
         now = ctx.clock()
-        notifier = notifier_changes.created(
+        notifier, secret = notifier_changes.created(
             notification_from_create, body, app, now=now, settings=ctx.settings
         )
         await _refuse_a_second_enabled(connection, app, notifier)
         await notifier_changes.add(connection, app, notifier, now)
-    return _answer(notifier, status=201)
+    return _answer(notifier, status=201, generated_secret=secret)
 
 
 async def update_notification(request: web.Request) -> web.Response:

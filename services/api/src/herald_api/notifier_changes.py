@@ -1,7 +1,8 @@
 """Changes to an app's notifiers: built from a request, then stored and announced together.
 
 A face's pure builder (`notifier_from_create`, `notification_patched`, …) makes the notifier
-under the API's rules for targets (loopback, chat hosts); its `InvalidNotifier` is a 422.
+under the API's rules for targets (loopback, chat hosts); its `InvalidNotifier` is a 422. A
+new webhook notifier without a secret gets a generated one (`herald_api.webhook_secrets`).
 Adding, editing and removing a notifier writes it (`notifier_store`, which publishes its state
 or tombstone) and enqueues `notifier_added`, `notifier_edited` or `notifier_removed` to the
 outbox, so the change and its event commit together. The notifiers API and the legacy
@@ -25,6 +26,7 @@ from herald_api.outbox import enqueue_event
 from herald_api.platform_events import notifier_event
 from herald_api.settings import ApiSettings
 from herald_api.web import invalid
+from herald_api.webhook_secrets import ensure_secret
 
 
 class Creator(Protocol):
@@ -64,14 +66,15 @@ def created(
     *,
     now: datetime,
     settings: ApiSettings,
-) -> Notifier:
-    """A new notifier of `app`, with a new id, from a request body.
+) -> tuple[Notifier, str | None]:
+    """A new notifier of `app`, with a new id, from a request body; and the signing secret
+    generated for it, when it is a webhook created without one (to be shown once).
 
     Raises:
         ApiProblem: 422 listing every problem `create` found.
     """
     try:
-        return create(
+        notifier = create(
             body,
             notifier_id=new_notifier_id(),
             app_id=app.id,
@@ -82,6 +85,7 @@ def created(
         )
     except InvalidNotifier as error:
         raise invalid(error.errors) from None
+    return ensure_secret(notifier)
 
 
 def patched(

@@ -17,6 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 from herald_core.catalog import CATALOG
 from herald_core.errors import UnsafeUrl
 from herald_core.notifiers import Notifier, Preset, Scope, Selection, WebhookFormat
+from herald_core.topics import Channel
 from herald_core.urlpolicy import check_url
 
 from herald_api.chat_hosts import ChatHosts, chat_host_problem
@@ -42,6 +43,7 @@ SECRET_KEYS = frozenset(
     {
         "secret",
         "secrets",
+        "previous_secrets",
         "token",
         "auth_token",
         "bot_token",
@@ -51,6 +53,9 @@ SECRET_KEYS = frozenset(
     }
 )
 MASK = "********"
+ROTATED = "previous_secrets"
+"""Kept by `POST …/secret/rotate` (`herald_api.webhook_secrets`): never set by a request."""
+ROTATE_HINT = "is kept by POST …/secret/rotate"
 FORBIDDEN_HEADERS = frozenset(
     {
         "connection",
@@ -354,6 +359,25 @@ def merge_type_data(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dic
     return merged
 
 
+def _signing_patch_problems(current: Notifier, patch: Mapping[str, Any]) -> Errors:
+    """A PATCH may not remove a webhook's secret nor write its previous ones (`null` ends
+    their overlap early). Pure."""
+    errors: Errors = {}
+    if patch.get(ROTATED) not in (None, MASK):
+        errors[f"type_data.{ROTATED}"] = [ROTATE_HINT + " (null drops them)"]
+    if (
+        "secret" in patch
+        and patch["secret"] is None
+        and current.platform is Channel.WEBHOOK
+        and current.type_data.get("secret")
+    ):
+        errors["type_data.secret"] = [
+            "cannot be removed: every webhook is signed (give another, or rotate it with"
+            " POST …/secret/rotate)"
+        ]
+    return errors
+
+
 class InvalidNotifier(Exception):
     """Every problem found in a notifier request, field → messages."""
 
@@ -404,6 +428,8 @@ def notifier_from_create(
     selected, preset = _common_checks(body, platform, errors)
     given = body.get("type_data")
     type_data: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
+    if ROTATED in type_data:
+        errors.setdefault(f"type_data.{ROTATED}", []).append(ROTATE_HINT)
     if platform is not None:
         errors.update(
             {
@@ -460,6 +486,7 @@ def notifier_patched(
     selected, preset = _common_checks(body, platform, errors)
     type_data = current.type_data
     if isinstance(body.get("type_data"), dict):
+        errors.update(_signing_patch_problems(current, body["type_data"]))
         type_data = merge_type_data(current.type_data, body["type_data"])
         errors.update(
             {

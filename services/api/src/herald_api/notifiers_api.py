@@ -1,10 +1,14 @@
 """Scalingo's notifiers API (docs/scalingo-compat.md §5):
 
 GET    /v1/apps/{app}/notifiers          200 {"notifiers": [...], "meta": {"pagination": ...}}
-POST   /v1/apps/{app}/notifiers          201 {"notifier": {...}}   (Idempotency-Key)
+POST   /v1/apps/{app}/notifiers          201 {"notifier": {...}}   (Idempotency-Key; a webhook
+                                          created without a secret shows the generated one in
+                                          `type_data.secret`, this once)
 GET    /v1/apps/{app}/notifiers/{id}     200 {"notifier": {...}}   (ETag)
 PATCH  /v1/apps/{app}/notifiers/{id}     200 {"notifier": {...}}   (If-Match)
 DELETE /v1/apps/{app}/notifiers/{id}     204                       (If-Match)
+
+The signing secret's own routes (read, rotate) are `notifier_secrets_api`.
 """
 
 from __future__ import annotations
@@ -32,8 +36,15 @@ from herald_api.web import json_response, read_json, wrapped
 UNPAGED = 10_000  # Scalingo's clients read one page and send no `page`: all by default
 
 
-def _answer(notifier: Notifier, status: int = 200, location: str | None = None) -> web.Response:
+def _answer(
+    notifier: Notifier,
+    status: int = 200,
+    location: str | None = None,
+    generated_secret: str | None = None,
+) -> web.Response:
     wire = to_wire(notifier)
+    if generated_secret is not None:  # shown once, in clear, where it lives; masked ever after
+        wire["type_data"]["secret"] = generated_secret
     return versioned_answer("notifier", notifier, wire, status=status, location=location)
 
 
@@ -61,11 +72,12 @@ async def create_notifier(request: web.Request) -> web.Response:
 
     async def create(connection: asyncpg.Connection, app: AppEntry) -> web.Response:
         now = ctx.clock()
-        notifier = notifier_changes.created(
+        notifier, secret = notifier_changes.created(
             notifier_from_create, body, app, now=now, settings=ctx.settings
         )
         await notifier_changes.add(connection, app, notifier, now)
-        return _answer(notifier, status=201, location=f"/v1/apps/{app.id}/notifiers/{notifier.id}")
+        location = f"/v1/apps/{app.id}/notifiers/{notifier.id}"
+        return _answer(notifier, status=201, location=location, generated_secret=secret)
 
     return await create_once(request, create)
 

@@ -284,6 +284,9 @@ ROUTES: tuple[Route, ...] = (
         },
         body=w.NotifierCreateBody,
         params=(IDEMPOTENCY_KEY,),
+        description="A webhook created without `type_data.secret` gets a generated one, shown"
+        " in clear in this answer's `type_data.secret` only (then masked; read it again at"
+        " `…/notifiers/{id}/secret`).",
     ),
     Route(
         "GET",
@@ -556,6 +559,72 @@ ROUTES = (
     ),
 )
 
+WEBHOOK_ONLY_NOTE = (
+    "Webhook notifiers only (any other is a 404 with `resource` `secret`, and so is a webhook"
+    " stored before secrets were generated, until a rotation gives it one)."
+)
+ROTATE_NOTE = (
+    " The new secret (the body's, else a generated one) signs from now on; the one it replaces"
+    " still signs beside it for `overlap_seconds` (24 h by default, at most 7 days; 0 stops it"
+    " at once), so `webhook-signature` carries both during the overlap. A new version (ETag),"
+    " seen by the router, with a `notifier_edited` event, as a PATCH."
+)
+SCOPE_FREE_NOTE = (
+    " Finds a notifier of any scope by id: an app's (the token may see the app), an owner's"
+    " (Clever Cloud hooks: `<hook id>.<n>`) or a user's (Cloud 66 channels); admin tokens see"
+    " all."
+)
+ROUTES = (
+    *ROUTES,
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifiers/{id}/secret",
+        "Read a webhook notifier's signing secret",
+        "notifiers",
+        {200: _ok(w.NotifierSecretAnswer)},
+        description=WEBHOOK_ONLY_NOTE,
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifiers/{id}/secret/rotate",
+        "Rotate a webhook notifier's signing secret, with an overlap",
+        "notifiers",
+        {
+            200: _ok(w.SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"),
+            412: _problem("The notifier changed since the `If-Match` ETag"),
+        },
+        body=w.SecretRotateBody,
+        body_required=False,
+        params=(IF_MATCH,),
+        description=WEBHOOK_ONLY_NOTE + ROTATE_NOTE,
+    ),
+    Route(
+        "GET",
+        "/v1/notifiers/{id}/secret",
+        "Read any webhook notifier's signing secret",
+        "notifiers",
+        {200: _ok(w.NotifierSecretAnswer)},
+        description=WEBHOOK_ONLY_NOTE + SCOPE_FREE_NOTE,
+    ),
+    Route(
+        "POST",
+        "/v1/notifiers/{id}/secret/rotate",
+        "Rotate any webhook notifier's signing secret, with an overlap",
+        "notifiers",
+        {
+            200: _ok(w.SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"),
+            412: _problem("The notifier changed since the `If-Match` ETag"),
+        },
+        body=w.SecretRotateBody,
+        body_required=False,
+        params=(IF_MATCH,),
+        description=WEBHOOK_ONLY_NOTE
+        + ROTATE_NOTE
+        + SCOPE_FREE_NOTE
+        + " Rotating one notifier of a Clever Cloud webhook hook rotates the whole hook.",
+    ),
+)
+
 AUDIT_FILTERS = (
     Param("app", "query", "Only this app's entries (its id or name)", {"type": "string"}),
     Param("type", "query", "Only this event type", {"type": "string"}, example="app:budget:set"),
@@ -706,7 +775,8 @@ ROUTES = (
         description="The type is read from `webhook_url` (a Slack incoming webhook makes `slack`,"
         " any other URL `webhook`). Enabled by default; a second enabled notification of one type"
         " is a 422. Only deployment events are sent: Scalingo's JSON to a webhook, a message to"
-        " Slack.",
+        " Slack. A `webhook` one is signed: its generated secret is the answer's `secret`,"
+        " shown this once.",
     ),
     Route(
         "PATCH",
@@ -786,7 +856,8 @@ ROUTES = (
         "clevercloud",
         {200: _ok(CcWebhook, "Created")},
         body=CcWebhookIn,
-        description=CC_OWNER_NOTE + " One owner-scoped webhook notifier per URL.",
+        description=CC_OWNER_NOTE + " One owner-scoped webhook notifier per URL, all signed"
+        " with one generated secret: the answer's `secret`, shown this once.",
     ),
     Route(
         "PUT",
@@ -795,7 +866,8 @@ ROUTES = (
         "clevercloud",
         {200: _ok(CcWebhook, "Updated")},
         body=CcWebhookIn,
-        description=CC_OWNER_NOTE + " Same id and `createdAt`; a disabled URL is on again.",
+        description=CC_OWNER_NOTE + " Same id, `createdAt` and signing secret; a disabled URL"
+        " is on again.",
     ),
     Route(
         "DELETE",

@@ -182,7 +182,9 @@ class Notifier(BaseModel):
     is_default: bool = Field(description="The notifier every app gets at registration")
     type_data: dict[str, Any] = Field(
         description="Per platform: `webhook_url`; e-mail `emails`, `user_ids`, `owner`,"
-        " `collaborators`; webhook `format`, `headers`, `secret`. Secrets are shown masked.",
+        " `collaborators`; webhook `format`, `headers`, `secret` (and `previous_secrets`"
+        " after a rotation). Secrets are shown masked, but in the answer that creates a webhook"
+        " without one: its generated `secret` is shown there, in clear, once.",
         examples=[{"webhook_url": "https://hooks.example.com/herald"}],
     )
     created_at: AwareDatetime
@@ -214,7 +216,9 @@ class TypeDataIn(BaseModel):
     collaborators: bool | None = Field(default=None, description="e-mail: also collaborators")
     format: WebhookFormat | None = Field(default=None, description="webhook: body format")
     secret: str | None = Field(
-        default=None, description="webhook: signing secret `whsec_…`, write-only"
+        default=None,
+        description="webhook: signing secret `whsec_…`, write-only; generated when absent at"
+        " creation, and never removed (rotate it with `…/secret/rotate`)",
     )
     headers: dict[str, str] | None = Field(default=None, description="webhook: extra headers")
 
@@ -421,6 +425,50 @@ class Unsubscribed(BaseModel):
 
 class UnsubscribeAnswer(BaseModel):
     unsubscribed: Unsubscribed
+
+
+# --- webhook signing secrets --------------------------------------------------------------
+
+SECRET_EXAMPLE = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the documented example
+SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/=]{24,200}$"  # noqa: S105 - a pattern
+GENERATED_NOTE = (
+    "The signing secret Herald generated for the new webhook, in clear this once (every read"
+    " masks it); read it again at `/v1/notifiers/{id}/secret`"
+)
+
+
+class NotifierSecretAnswer(BaseModel):
+    secret: str = Field(description="The current signing secret", examples=[SECRET_EXAMPLE])
+
+
+class SecretRotateBody(Closed):
+    """Both members optional; no body at all is the same as `{}`."""
+
+    secret: str | SkipJsonSchema[None] = Field(
+        default=None,
+        pattern=SECRET_PATTERN,
+        description="The new secret; absent: a generated one (`whsec_` + 32 random bytes)",
+        examples=["whsec_cm90YXRpb24tbmV3LWtleS0zMi1ieXRlcy1sb25nISE="],
+    )
+    overlap_seconds: int = Field(
+        default=24 * 3600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="How long the replaced secret still signs, beside the new one (0: not at"
+        " all; at most 7 days)",
+        examples=[3600],
+    )
+
+
+class PreviousSecret(BaseModel):
+    expires_at: AwareDatetime = Field(description="When this older secret stops signing")
+
+
+class SecretRotateAnswer(BaseModel):
+    secret: str = Field(description="The new signing secret", examples=[SECRET_EXAMPLE])
+    previous_secrets: list[PreviousSecret] = Field(
+        description="The older secrets that still sign, newest first (without the secrets)"
+    )
 
 
 # --- endpoint health ----------------------------------------------------------------------
@@ -659,6 +707,11 @@ class LegacyNotificationPatchBody(Closed):
 
 class LegacyNotificationAnswer(BaseModel):
     notification: LegacyNotification
+    secret: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Creation of a `webhook` notification only: " + GENERATED_NOTE,
+        examples=[SECRET_EXAMPLE],
+    )
 
 
 class LegacyNotificationList(BaseModel):
@@ -694,3 +747,8 @@ class AccountNotifications(BaseModel):
 
 class AccountNotificationsAnswer(BaseModel):
     account_notifications: AccountNotifications
+    secret: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="When this change set up the webhook channel: " + GENERATED_NOTE,
+        examples=[SECRET_EXAMPLE],
+    )

@@ -10,16 +10,23 @@ where the HMAC is over ``f"{id}.{timestamp}.".encode() + body`` with the secret'
 is ``whsec_`` followed by base64; the key is the decoded bytes (the prefix is optional, as in
 the reference libraries).
 
-Secret rotation. A webhook notifier's ``type_data`` may hold
+Secrets. A webhook notifier's ``type_data`` may hold
 
-    secret:  "whsec_…"             the current secret
-    secrets: ["whsec_…", …]        more secrets still accepted, newest first
+    secret:           "whsec_…"      the current secret (the API generates one at creation)
+    previous_secrets: [{"secret": "whsec_…", "expires_at": RFC 3339}, …]
+                                     secrets replaced by a rotation (`POST …/secret/rotate`),
+                                     each still signed with until its `expires_at`
+    secrets:          ["whsec_…", …] more secrets still accepted, newest first, with no expiry
+                                     (managed by hand through PATCH)
 
-The active secrets are ``secret`` followed by ``secrets``, duplicates dropped, at most
-`MAX_SIGNATURES` of them (the newest; the rest are ignored at send time). Rotating is: add the
-new secret in front (or make it `secret` and move the old one to `secrets`), let the receiver
-switch, then remove the old one. A receiver verifies if any signature matches one of its keys.
-Both keys are already write-only in the API (`herald_api.notifier_face.SECRET_KEYS`).
+The active secrets at `now` are ``secret``, then the ``previous_secrets`` whose `expires_at` is
+still ahead, then ``secrets``; duplicates dropped, at most `MAX_SIGNATURES` of them (the first
+ones; the rest are ignored at send time). A receiver verifies if any signature matches one of
+its keys, so during a rotation's overlap it may hold either the old or the new secret. Every
+secret member is write-only in the API (`herald_api.notifier_face.SECRET_KEYS`).
+
+A notifier with no secret at all (a row stored before the API generated them) is sent with
+`webhook-id` and `webhook-timestamp` but no `webhook-signature`, rather than not at all.
 
 Hand-written rather than built on the `standardwebhooks` package (MIT, checked at 1.1.0):
 its `Webhook` holds one key per instance, signs a `str` body, and turns the timestamp into
@@ -93,13 +100,15 @@ def signature_header(keys: Sequence[bytes], msg_id: str, timestamp: int, body: b
     return " ".join(sign(key, msg_id, timestamp, body) for key in keys)
 
 
-def active_secrets(type_data: Mapping[str, Any]) -> list[str]:
-    """The secrets a notifier signs with: `secret`, then `secrets`, deduplicated, capped. Pure.
+def active_secrets(type_data: Mapping[str, Any], now: datetime) -> list[str]:
+    """The secrets a notifier signs with at `now`: `secret`, the unexpired `previous_secrets`,
+    then `secrets`; deduplicated, capped. Pure.
 
     Raises:
-        PermanentDeliveryError: INVALID_PAYLOAD when `secret` is not a string or `secrets` not
-            a list of strings: a misconfigured notifier fails loudly rather than sending
-            unsigned. The detail never contains a secret.
+        PermanentDeliveryError: INVALID_PAYLOAD when `secret` is not a string, `secrets` not
+            a list of strings, or `previous_secrets` not a list of {secret, expires_at}: a
+            misconfigured notifier fails loudly rather than sending unsigned. The detail never
+            contains a secret.
     """
     found: list[str] = []
     secret = type_data.get("secret")
@@ -107,6 +116,7 @@ def active_secrets(type_data: Mapping[str, Any]) -> list[str]:
         if not isinstance(secret, str):
             raise _invalid("type_data.secret must be a string")
         found.append(secret)
+    found.extend(unexpired_previous(type_data.get("previous_secrets"), now))
     listed = type_data.get("secrets")
     if listed is not None:
         if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
@@ -115,15 +125,48 @@ def active_secrets(type_data: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_SIGNATURES]
 
 
-def signing_keys(type_data: Mapping[str, Any]) -> list[bytes]:
-    """The HMAC keys of a notifier's active secrets; empty when it has none. Pure.
+def unexpired_previous(previous: Any, now: datetime) -> list[str]:
+    """The secrets of `previous_secrets` whose `expires_at` is after `now`, in order. Pure.
+
+    Raises:
+        PermanentDeliveryError: INVALID_PAYLOAD when it is not a list of objects with a string
+            `secret` and an RFC 3339 `expires_at` with a zone.
+    """
+    if previous is None:
+        return []
+    if not isinstance(previous, list):
+        raise _invalid("type_data.previous_secrets must be a list")
+    kept: list[str] = []
+    for position, entry in enumerate(previous):
+        where = f"type_data.previous_secrets #{position + 1}"
+        secret = entry.get("secret") if isinstance(entry, dict) else None
+        expires = entry.get("expires_at") if isinstance(entry, dict) else None
+        if not isinstance(secret, str) or not isinstance(expires, str):
+            raise _invalid(f"{where} must be an object with a secret and an expires_at")
+        if _moment(expires, where) > now:
+            kept.append(secret)
+    return kept
+
+
+def _moment(text: str, where: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _invalid(f"{where}: expires_at is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise _invalid(f"{where}: expires_at has no zone")
+    return moment
+
+
+def signing_keys(type_data: Mapping[str, Any], now: datetime) -> list[bytes]:
+    """The HMAC keys of a notifier's secrets active at `now`; empty when it has none. Pure.
 
     Raises:
         PermanentDeliveryError: INVALID_PAYLOAD when a secret is malformed (see
             `active_secrets`, `decode_secret`).
     """
     keys: list[bytes] = []
-    for position, secret in enumerate(active_secrets(type_data)):
+    for position, secret in enumerate(active_secrets(type_data, now)):
         try:
             keys.append(decode_secret(secret))
         except ValueError as exc:
@@ -136,12 +179,14 @@ def signing_headers(
 ) -> dict[str, str]:
     """`webhook-id`, `webhook-timestamp`, and `webhook-signature` when there are secrets. Pure.
 
+    `now` is both the timestamp and the clock that retires expired `previous_secrets`.
+
     Raises:
         PermanentDeliveryError: INVALID_PAYLOAD for a malformed secret.
     """
     timestamp = timestamp_of(now)
     headers = {HEADER_ID: msg_id, HEADER_TIMESTAMP: str(timestamp)}
-    keys = signing_keys(type_data)
+    keys = signing_keys(type_data, now)
     if keys:
         headers[HEADER_SIGNATURE] = signature_header(keys, msg_id, timestamp, body)
     return headers
