@@ -430,7 +430,7 @@ async def test_directory_changes_are_published_with_their_events(
             }
         },
     )
-    assert status == 201
+    assert status == 200  # the app's registration created the owner; this completes it
     status, collaborator, _ = await admin.call(
         "PUT",
         f"/v1/apps/{app_id}/collaborators/c1",
@@ -445,7 +445,8 @@ async def test_directory_changes_are_published_with_their_events(
     apps = await records_for_key(bootstrap, CONFIG_APPS, app_id.encode(), 2)
     latest_app = AppEntry.model_validate_json(apps[-1].value)
     assert [(c.id, c.email) for c in latest_app.collaborators] == [("c1", "bob@example.com")]
-    owners = await records_for_key(bootstrap, CONFIG_OWNERS, owner_id.encode(), 2)
+    # The owner: created by the app's registration, completed by PUT, then its member's e-mail.
+    owners = await records_for_key(bootstrap, CONFIG_OWNERS, owner_id.encode(), 3)
     assert (
         OwnerEntry.model_validate_json(owners[-1].value).members[0].email == "ann@acme.example.com"
     )

@@ -192,8 +192,11 @@ async def test_a_rebalance_forgets_the_pause_and_the_head_is_paused_again(
     assert first.handled == second.handled == []
 
     clock.now = LATER
-    await eventually(lambda: owner.handled == ["later"], what="later handled once due")
-    assert (first.handled + second.handled) == ["later"]
+    # On a loaded machine the group may rebalance once more (a missed heartbeat) and move the
+    # partition again: whoever owns it then handles "later", once.
+    await eventually(
+        lambda: (first.handled + second.handled) == ["later"], what="later handled once due"
+    )
 
 
 async def _committed(member: Running, tp: TopicPartition, offset: int) -> bool:
