@@ -12,8 +12,8 @@ One throwaway Kafka 4 broker (`herald_testing.infra.LocalInfra`), two parts:
    record (key + value + headers, read back from the topic), so both sides write as many records
    and bytes. Each side has its own consumer group, with the fetch settings of `KafkaSettings()`.
    Its partitions stay paused except during its own samples, and it seeks to its backlog first,
-   so neither side reads the other's input. (RouterService has no hook for its consumer: the
-   benchmark wraps `group_consumer` to reach it, see `router_consumers`.) Samples are taken as
+   so neither side reads the other's input. (The benchmark hands RouterService a consumer
+   factory that keeps the consumer it builds, see `RouterConsumers`.) Samples are taken as
    in `pipeline.py`: a transactional backlog released at once, timed until the output's end
    offsets have grown by events x fan-out, in pairs H B then B H; the ratio is the median of the
    per-pair ratios.
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import gc
 import itertools
@@ -39,13 +38,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
-import herald_kafka.consumer
-import herald_router.app
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from corpus import APP_ID, deployments, many_apps, webhook_notifier
 from harness import Figure, compare_async, human, progress, table
@@ -353,53 +349,39 @@ async def measure_throughput(bootstrap: str, chosen: list[Case], repeats: int) -
     try:
         async with feeder.transaction():
             await send_all(feeder, [_config_record(x) for x in notifiers])
-        with router_consumers() as made:
-            async with (
-                RouterService(_router_settings(kafka)) as router,
-                PassThrough(kafka) as pass_through,
-                TopicCount(kafka, EVENTS) as input_,
-                TopicCount(kafka, OUTPUT) as output,
-            ):
-                await eventually(
-                    lambda: router.ready()[0] and len(router.index) == len(notifiers) and made,
-                    timeout_s=60,
-                    what="router ready with the benchmark notifiers, its consumer captured",
-                )
-                partitions = len(await input_.ends())
-                gates = Gate(made[0]), Gate(pass_through.consumer)
-                for gate in gates:
-                    await gate.wait_assigned(partitions)
-                router_side, copy_side = (Backlog(feeder, (input_, output), g) for g in gates)
-                figures = [
-                    await _run_case(
-                        case, repeats, bootstrap, (router_side, copy_side), pass_through
-                    )
-                    for case in chosen
-                ]
-                _check_router(router, chosen, WARMUP_ROUNDS + repeats)
-                return figures
+        made = RouterConsumers()
+        async with (
+            RouterService(_router_settings(kafka), consumer_factory=made.build) as router,
+            PassThrough(kafka) as pass_through,
+            TopicCount(kafka, EVENTS) as input_,
+            TopicCount(kafka, OUTPUT) as output,
+        ):
+            await eventually(
+                lambda: router.ready()[0] and len(router.index) == len(notifiers) and made,
+                timeout_s=60,
+                what="router ready with the benchmark notifiers, its consumer captured",
+            )
+            partitions = len(await input_.ends())
+            gates = Gate(made[0]), Gate(pass_through.consumer)
+            for gate in gates:
+                await gate.wait_assigned(partitions)
+            router_side, copy_side = (Backlog(feeder, (input_, output), g) for g in gates)
+            figures = [
+                await _run_case(case, repeats, bootstrap, (router_side, copy_side), pass_through)
+                for case in chosen
+            ]
+            _check_router(router, chosen, WARMUP_ROUNDS + repeats)
+            return figures
     finally:
         await feeder.stop()
 
 
-@contextlib.contextmanager
-def router_consumers() -> Iterator[list[AIOKafkaConsumer]]:
-    """The group consumers built inside the block: the router's, as RouterService has no hook.
+class RouterConsumers(list[AIOKafkaConsumer]):
+    """The router's consumer factory: `group_consumer`, keeping what it builds (the gate's)."""
 
-    Wraps `group_consumer` wherever the router's shell may look it up (`run_group` in
-    herald_kafka.consumer today, herald_router.app before it).
-    """
-    made: list[AIOKafkaConsumer] = []
-
-    def build(settings: KafkaSettings, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
-        made.append(group_consumer(settings, group_id, **overrides))
-        return made[-1]
-
-    with contextlib.ExitStack() as stack:
-        for module in (herald_kafka.consumer, herald_router.app):
-            if hasattr(module, "group_consumer"):
-                stack.enter_context(mock.patch.object(module, "group_consumer", build))
-        yield made
+    def build(self, settings: KafkaSettings, group_id: str) -> AIOKafkaConsumer:
+        self.append(group_consumer(settings, group_id))
+        return self[-1]
 
 
 def _config_record(notifier: Notifier) -> OutgoingRecord:

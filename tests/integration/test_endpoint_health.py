@@ -1,8 +1,10 @@
-"""Endpoint health end to end: the recorder's tracker disables failing notifiers through the API.
+"""Endpoint health end to end: failing results → the recorder's tracker → a `DisableNotifier` on
+`notify.commands.notifiers` → the API's command consumer → the notifier disabled.
 
-Real broker, Postgres, config API (with its outbox relay) and recorder, in-process. The window
-is scaled down to one second. Each recorder joins fresh consumer groups, so it reads every
-result other tests left on `notify.delivery-results`: assertions look only at this test's ids.
+Real broker, Postgres, config API (with its outbox relay and command consumer) and recorder,
+in-process; the recorder never calls the API. The window is scaled down to one second. Each
+recorder joins fresh consumer groups, so it reads every result other tests left on
+`notify.delivery-results`: assertions look only at this test's ids (and counters only grow).
 """
 
 from __future__ import annotations
@@ -15,10 +17,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from herald_core.deliveries import AttemptOutcome, DeliveryResult
+from herald_core.notifier_commands import DisableNotifier
 from herald_core.notifiers import Notifier
 from herald_core.settings import HttpSettings, LogSettings
-from herald_core.topics import CONFIG_NOTIFIERS, DELIVERY_RESULTS, EVENTS, Channel
+from herald_core.topics import (
+    CONFIG_NOTIFIERS,
+    DELIVERY_RESULTS,
+    EVENTS,
+    NOTIFIER_COMMANDS,
+    Channel,
+)
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
@@ -47,9 +58,6 @@ async def tracking_recorder(
         "health_group_id": f"herald-recorder-health-{groups}",
         "health_window_s": WINDOW_S,
         "health_min_failures": 3,
-        "api_url": f"http://127.0.0.1:{api.port}",
-        "api_token": api.settings.admin_token,
-        "disable_backoff_s": 0.05,
         "schema_poll_s": 0.1,
         **changes,
     }
@@ -119,6 +127,54 @@ async def notifier_of(admin: ApiClient, app_id: str, notifier_id: str) -> dict[s
     return dict(body["notifier"])
 
 
+def command_for(notifier_id: str) -> Any:
+    return lambda record: record.key == notifier_id.encode()
+
+
+def commands_handled(api: Any, outcome: str) -> float:
+    value = api.registry.get_sample_value(
+        "herald_api_notifier_commands_total", {"outcome": outcome}
+    )
+    return float(value or 0)
+
+
+async def disabled_events(api: Any, notifier_id: str) -> int:
+    """How many `notifier_disabled` events of `notifier_id` the API ever queued."""
+    return int(
+        await api.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE topic = $1 AND value IS NOT NULL"
+            " AND convert_from(value, 'UTF8')::jsonb -> 'type_data' ->> 'notifier_id' = $2"
+            " AND convert_from(value, 'UTF8')::jsonb ->> 'type' = 'notifier_disabled'",
+            EVENTS,
+            notifier_id,
+        )
+    )
+
+
+async def send_and_await_handling(api: Any, producer: Any, records: list[OutgoingRecord]) -> None:
+    """Produce `records`, then wait until the API's command consumer committed past each."""
+    placed = [
+        await (await producer.send(r.topic, r.value, key=r.key, headers=r.headers)) for r in records
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=api.settings.kafka.bootstrap_servers)
+    await admin.start()
+    try:
+
+        async def committed_past_each() -> bool:
+            offsets = await admin.list_consumer_group_offsets(
+                api.settings.notifier_commands_group_id
+            )
+            return all(
+                (done := offsets.get(TopicPartition(NOTIFIER_COMMANDS, m.partition))) is not None
+                and done.offset > m.offset
+                for m in placed
+            )
+
+        await eventually(committed_past_each, what="the API's command consumer committed them")
+    finally:
+        await admin.close()
+
+
 def disabled_event_of(notifier_id: str) -> Any:
     def match(record: Any) -> bool:
         event = json.loads(record.value)
@@ -176,7 +232,7 @@ async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_reset
         async def inactive() -> bool:
             return (await notifier_of(admin, app_id, failing))["active"] is False
 
-        await eventually(inactive, what="the failing notifier disabled through the API")
+        await eventually(inactive, what="the failing notifier disabled by the API's consumer")
         assert recorder.tracker is not None
         await eventually(
             lambda: api.pool.fetchval(
@@ -228,20 +284,35 @@ async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_reset
     )
     assert Notifier.model_validate_json(published.value).active is False
 
-    # Idempotent: once more answers 200, changes nothing and emits no second event.
+    # The decision travelled as a record, keyed by the notifier id, with the streak's fields.
+    decided = await find_record(bootstrap, NOTIFIER_COMMANDS, command_for(failing))
+    command = DisableNotifier.model_validate_json(decided.value)
+    assert (command.notifier_id, command.reason, command.consecutive_failures) == (
+        failing,
+        "server_error",
+        3,
+    )
+    assert command.failing_since == start
+    assert command.decided_by == "recorder"
+    assert command.decided_at == stored["disabled_at"], "the streak notes the decision"
+    assert disabled["updated_at"] is not None
+    assert datetime.fromisoformat(disabled["updated_at"]) >= command.decided_at
+    assert await disabled_events(api, failing) == 1
+
+    # The same record again (a redelivery): the consumer skips it, nothing changes, no event.
+    skipped_before = commands_handled(api, "already_inactive")
+    duplicate = OutgoingRecord(NOTIFIER_COMMANDS, decided.value, decided.key, decided.headers)
+    await send_and_await_handling(api, producer, [duplicate])
+    assert commands_handled(api, "already_inactive") >= skipped_before + 1
+    assert (await notifier_of(admin, app_id, failing)) == disabled
+    assert await disabled_events(api, failing) == 1, "one notifier_disabled, however often"
+
+    # The operators' endpoint takes the same path: an inactive notifier is answered as it is.
     status, again = await admin.call(
         "POST", f"/v1/notifiers/{failing}/disable", {"reason": "server_error"}
     )
     assert (status, again["changed"], again["notifier"]["active"]) == (200, False, False)
-    assert (await notifier_of(admin, app_id, failing)) == disabled
-    count = await api.pool.fetchval(
-        "SELECT count(*) FROM outbox WHERE topic = $1 AND value IS NOT NULL"
-        " AND convert_from(value, 'UTF8')::jsonb -> 'type_data' ->> 'notifier_id' = $2"
-        " AND convert_from(value, 'UTF8')::jsonb ->> 'type' = 'notifier_disabled'",
-        EVENTS,
-        failing,
-    )
-    assert count == 1, "one notifier_disabled event, however often it is disabled"
+    assert await disabled_events(api, failing) == 1
 
 
 async def test_disable_endpoint_answers_404_to_unknown_ids_and_to_tokens_not_admin(
@@ -317,38 +388,40 @@ async def test_a_410_from_the_endpoint_disables_at_once_and_the_owner_hears_of_i
     assert len(receiver.on(f"/{unique}/gone")) == 1, "no retry of a 410"
 
 
-async def test_an_api_that_is_down_keeps_the_streak_and_holds_nothing_up(
-    api: Any, admin: ApiClient, producer: Any, receiver: HttpReceiver, unique: str
+async def test_commands_for_unknown_or_re_enabled_notifiers_and_garbage_are_skipped(
+    api: Any, admin: ApiClient, producer: Any, unique: str
 ) -> None:
     app_id, _ = await register_app(admin, unique)
-    first = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/first")
-    second = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/second")
-    receiver.status = 503  # the "API" the recorder calls answers 503 to everything
-    start = datetime.now(UTC)
-    dead = AttemptOutcome.DEAD_LETTERED
-    async with tracking_recorder(
-        api, unique, api_url=receiver.base_url, disable_cooldown_s=0.0
-    ) as recorder:
-        await send_all(producer, results(first, app_id, start, (0, dead), reason="gone"))
-        await receiver.wait_for(f"/v1/notifiers/{first}/disable", count=3)
-        await send_all(producer, results(second, app_id, start, (0, dead)))
-        await eventually(
-            lambda: api.pool.fetchval(
-                "SELECT consecutive_failures = 1 FROM endpoint_health WHERE notifier_id = $1",
-                second,
-            ),
-            what="later results still handled",
-        )
-        failed = recorder.registry.get_sample_value(
-            "herald_recorder_notifier_disables_total", {"outcome": "failed"}
-        )
-        assert failed is not None
-        assert failed >= 1
-        assert recorder.tasks.failure is None, "the tracker is still running"
-    kept = await api.pool.fetchrow(
-        "SELECT consecutive_failures, disabled_at FROM endpoint_health WHERE notifier_id = $1",
-        first,
+    notifier_id = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/edited")
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    outcomes = ("unknown", "changed_since", "invalid")
+    before = {outcome: commands_handled(api, outcome) for outcome in outcomes}
+
+    def command(notifier: str, decided_at: datetime) -> OutgoingRecord:
+        decision = DisableNotifier(notifier_id=notifier, reason="gone", decided_at=decided_at)
+        return OutgoingRecord(NOTIFIER_COMMANDS, decision.to_json(), decision.key)
+
+    await send_and_await_handling(
+        api,
+        producer,
+        [
+            command(f"no-such-{unique}", datetime.now(UTC)),
+            # decided before the notifier's latest change (created an instant ago): stale
+            command(notifier_id, long_ago),
+            OutgoingRecord(NOTIFIER_COMMANDS, b"{not json", notifier_id.encode()),
+        ],
     )
-    assert (kept["consecutive_failures"], kept["disabled_at"]) == (1, None), "the streak is kept"
-    assert len(receiver.on(f"/v1/notifiers/{first}/disable")) == 3, "three tries, then no more"
-    assert (await notifier_of(admin, app_id, first))["active"] is True
+    for outcome, count in before.items():
+        assert commands_handled(api, outcome) >= count + 1, outcome
+    assert (await notifier_of(admin, app_id, notifier_id))["active"] is True
+    assert await disabled_events(api, notifier_id) == 0
+    assert api.tasks.failure is None, "the command consumer is still running"
+
+    # A decision taken after the latest change is applied, once.
+    await send_all(producer, [command(notifier_id, datetime.now(UTC))])
+
+    async def inactive() -> bool:
+        return (await notifier_of(admin, app_id, notifier_id))["active"] is False
+
+    await eventually(inactive, what="the notifier disabled")
+    assert await disabled_events(api, notifier_id) == 1

@@ -23,6 +23,7 @@ import pytest
 from herald_core import headers as h
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
 from herald_core.intake import parse_event
+from herald_core.markers import TEST_DETAIL_PREFIX
 from herald_core.notifiers import Notifier, Selection
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import (
@@ -33,7 +34,7 @@ from herald_core.topics import (
     retry_topic,
 )
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_sender.app import TEST_DETAIL_PREFIX, SenderService
+from herald_sender.app import SenderService
 from herald_sender.channels.webhook import WebhookSender
 from herald_sender.settings import SenderSettings
 from herald_testing.polling import eventually

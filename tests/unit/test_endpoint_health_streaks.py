@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from herald_api.notifier_health_api import NotifierDisableBody, disabled_event
+from herald_api.notifier_health_api import disabled_event
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
 from herald_core.envelope import Event
+from herald_core.markers import TEST_EVENT_SOURCE
+from herald_core.notifier_commands import DisableNotifier, DisableSkip, disable_skip
 from herald_core.notifiers import Notifier
 from herald_core.topics import Channel
 from herald_recorder.health import (
@@ -17,6 +19,7 @@ from herald_recorder.health import (
     Policy,
     Streak,
     Verdict,
+    disable_command,
     disabled,
     step,
 )
@@ -167,7 +170,7 @@ def test_notifier_tests_count_neither_way() -> None:
         id="e-t",
         type="app_deployed",
         created_at=T0,
-        source="herald-test",
+        source=TEST_EVENT_SOURCE,
         app_id="app-1",
         type_data={},
     )
@@ -197,14 +200,16 @@ def test_settings_defaults() -> None:
     settings = RecorderSettings()
     assert settings.health_window_s == 5 * 86_400
     assert settings.health_min_failures == 3
-    assert settings.api_url is None
+    assert not hasattr(settings, "api_url"), "the recorder never calls the api"
 
 
 def test_disable_event_carries_the_streak() -> None:
     notifier = Notifier(
         id="no-1", name="hooks", app_id="app-1", owner_id="org-1", platform=Channel.WEBHOOK
     )
-    why = NotifierDisableBody(reason="gone", failing_since=T0, consecutive_failures=4)
+    why = DisableNotifier(
+        notifier_id="no-1", reason="gone", failing_since=T0, consecutive_failures=4, decided_at=T0
+    )
     event = disabled_event(notifier, why, now=T0, app=("my-app", "org-2"))
     assert (event.type, event.app_id, event.owner_id, event.app_name) == (
         "notifier_disabled",
@@ -218,3 +223,59 @@ def test_disable_event_carries_the_streak() -> None:
     assert data["reason"] == "gone"
     assert data["consecutive_failures"] == 4
     assert str(data["failing_since"]).startswith("2026-03-01")
+
+
+def test_a_disable_verdict_becomes_a_command_keyed_by_the_notifier() -> None:
+    streak, verdicts = run([result(1, hours=0), result(2, hours=3 * DAY), result(3, hours=6 * DAY)])
+    verdict = verdicts[-1]
+    assert verdict.disable
+    decided = T0 + timedelta(days=6, minutes=1)
+    command = disable_command("no-1", streak, verdict, decided)
+    assert command == DisableNotifier(
+        notifier_id="no-1",
+        reason="server_error",
+        failing_since=T0,
+        consecutive_failures=3,
+        decided_at=decided,
+    )
+    assert command.key == b"no-1"
+    assert DisableNotifier.model_validate_json(command.to_json()) == command
+    assert command.decided_by == "recorder"
+
+
+def test_gone_reads_as_the_reason_and_an_unnamed_failure_as_failing() -> None:
+    gone = Verdict(Change.FAILED, disable=True, reason="gone")
+    assert disable_command("no-1", Streak(), gone, T0).reason == "gone"
+    unnamed = Verdict(Change.FAILED, disable=True)
+    assert disable_command("no-1", Streak(), unnamed, T0).reason == "failing"
+
+
+@pytest.mark.parametrize(
+    ("current", "skip"),
+    [
+        (None, DisableSkip.UNKNOWN),
+        ({"active": False}, DisableSkip.ALREADY_INACTIVE),
+        ({"updated_at": T0 + timedelta(seconds=1)}, DisableSkip.CHANGED_SINCE),
+        ({"updated_at": T0}, None),
+        ({"updated_at": T0 - timedelta(days=1)}, None),
+        ({}, None),
+    ],
+    ids=["unknown", "inactive", "changed-after", "changed-at", "changed-before", "never-changed"],
+)
+def test_disable_skip(current: dict[str, Any] | None, skip: DisableSkip | None) -> None:
+    command = DisableNotifier(notifier_id="no-1", reason="gone", decided_at=T0)
+    notifier = (
+        None
+        if current is None
+        else Notifier(id="no-1", app_id="app-1", platform=Channel.WEBHOOK, **current)
+    )
+    assert disable_skip(command, notifier) is skip
+
+
+def test_a_command_without_an_aware_decision_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="decided_at"):
+        DisableNotifier.model_validate_json(b'{"notifier_id": "no-1", "reason": "gone"}')
+    with pytest.raises(ValueError, match="timezone"):
+        DisableNotifier.model_validate(
+            {"notifier_id": "no-1", "reason": "gone", "decided_at": "2026-03-01T12:00:00"}
+        )

@@ -140,3 +140,53 @@ def test_socketpair_still_works():
     with left, right:
         left.sendall(b"ping")
         assert right.recv(4) == b"ping"
+
+
+# --- services never import each other: they talk over topics --------------------------------
+
+SERVICES = Path(__file__).resolve().parents[2] / "services"
+
+
+def service_packages() -> dict[str, Path]:
+    """`herald_<name>` → its source folder, for every service of the workspace."""
+    return {
+        src.name: src
+        for src in sorted(SERVICES.glob("*/src/herald_*"))
+        if src.is_dir() and (src / "__init__.py").exists()
+    }
+
+
+def imported_modules(source: str) -> list[str]:
+    """Every absolute module `source` imports (plain and `from` imports, any depth)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(node.module)
+    return found
+
+
+def test_every_service_is_found():
+    assert {"herald_api", "herald_recorder", "herald_router", "herald_sender"} <= set(
+        service_packages()
+    )
+
+
+@pytest.mark.parametrize("package", sorted(service_packages()))
+def test_a_service_imports_no_other_service(package):
+    others = set(service_packages()) - {package}
+    crossings = [
+        f"{path.relative_to(SERVICES)}: {module}"
+        for path in sorted(service_packages()[package].rglob("*.py"))
+        for module in imported_modules(path.read_text())
+        if module.split(".")[0] in others
+    ]
+    assert crossings == [], "services talk over topics, never through each other's code"
+
+
+def test_the_service_rule_sees_a_crossing():
+    assert imported_modules("from herald_api.app import ApiService\nimport herald_router") == [
+        "herald_api.app",
+        "herald_router",
+    ]

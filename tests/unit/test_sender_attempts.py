@@ -17,9 +17,10 @@ from herald_core.errors import (
     RetryableDeliveryError,
 )
 from herald_core.intake import parse_event
+from herald_core.markers import TEST_DETAIL_PREFIX
 from herald_core.notifiers import Notifier, Selection
 from herald_core.topics import DELIVERY_RESULTS, Channel
-from herald_sender.app import TEST_DETAIL_PREFIX, SenderService, is_test
+from herald_sender.app import SenderService, is_test
 from herald_sender.channels import SendReport
 from herald_sender.channels.webhook import response_excerpt
 from herald_sender.outcomes import RESPONSE_EXCERPT_MAX

@@ -275,6 +275,8 @@ DESIGN_TOPICS = [
     ("notify.config.owners", "compact", None),
     ("platform.metrics", "delete", "1d"),
     ("notify.delivery-results", "delete", "7d"),
+    # commands, not state: never compacted (docs/operations.md, endpoint health)
+    ("notify.commands.notifiers", "delete", "7d"),
 ]
 DESIGN_PER_CHANNEL = [
     ("notify.deliveries.{channel}", "delete", "7d"),
@@ -369,6 +371,7 @@ def test_alerter_join_inputs_are_co_partitioned():
         ("CONFIG_OWNERS", "notify.config.owners"),
         ("PLATFORM_METRICS", "platform.metrics"),
         ("DELIVERY_RESULTS", "notify.delivery-results"),
+        ("NOTIFIER_COMMANDS", "notify.commands.notifiers"),
     ],
     ids=lambda v: v if v.isupper() else None,
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 CE_ID = "ce_id"
 CE_TYPE = "ce_type"
 CE_SOURCE = "ce_source"
@@ -43,6 +45,15 @@ def header(headers: Headers | tuple[tuple[str, bytes], ...] | None, key: str) ->
         if name == key:
             found = value.decode("utf-8", "replace")
     return found
+
+
+def is_test(headers: Sequence[tuple[str, bytes]] | None) -> bool:
+    """Whether a delivery record is a notifier test: `herald-test` with any value but 0/false/no.
+
+    Pure.
+    """
+    value = header(tuple(headers or ()), TEST)
+    return value is not None and value.strip().lower() not in ("0", "false", "no")
 
 
 def cloudevent_headers(

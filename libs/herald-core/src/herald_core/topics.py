@@ -25,6 +25,7 @@ CONFIG_ALERTS = "notify.config.alerts"
 CONFIG_OWNERS = "notify.config.owners"
 PLATFORM_METRICS = "platform.metrics"
 DELIVERY_RESULTS = "notify.delivery-results"
+NOTIFIER_COMMANDS = "notify.commands.notifiers"
 
 
 class Channel(StrEnum):

@@ -101,10 +101,6 @@ class ServiceSpec:
         if p == "HERALD_SENDER_":
             env[f"{p}SMTP__PORT"] = str(settings.smtp_port)  # the local SMTP sink
             env[f"{p}SMTP__UNSUBSCRIBE_BASE_URL"] = f"http://127.0.0.1:{settings.api_port}"
-        if p == "HERALD_RECORDER_":
-            # endpoint health disables failing notifiers through the local API
-            env[f"{p}API_URL"] = f"http://127.0.0.1:{settings.api_port}"
-            env[f"{p}API_TOKEN"] = settings.api_admin_token
         if p == "HERALD_API_":
             env[f"{p}ADMIN_TOKEN"] = settings.api_admin_token
             env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"

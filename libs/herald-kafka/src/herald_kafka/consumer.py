@@ -53,6 +53,7 @@ class Record(Protocol):
 
 
 RecordHandler = Callable[[Record], Awaitable[Sequence[OutgoingRecord]]]
+ConsumerFactory = Callable[[KafkaSettings, str], AIOKafkaConsumer]
 ErrorHandler = Callable[[Record, Exception], Sequence[OutgoingRecord]]
 
 
@@ -238,14 +239,17 @@ async def run_group(
     stop: asyncio.Event,
     on_subscribed: Callable[[], None] | None = None,
     loop_class: Callable[..., GroupLoop] | None = None,
+    consumer_factory: ConsumerFactory = group_consumer,
     **loop_options: Any,
 ) -> None:
     """The whole life of a service's consumer: start, subscribe, run until `stop`, close.
 
     `on_subscribed` runs once the group subscription is made (services flip readiness there).
     `loop_class` is `ConsumerLoop` unless given (the retry consumer passes its delayed loop).
+    `consumer_factory` builds the unstarted consumer (`group_consumer` unless a service is given
+    another, e.g. a benchmark that keeps a handle on it).
     """
-    consumer = group_consumer(settings, group_id)
+    consumer = consumer_factory(settings, group_id)
     await consumer.start()
     try:
         loop = (loop_class or ConsumerLoop)(

@@ -1,4 +1,4 @@
-"""The API service: HTTP, the outbox relay and the directory consumer, around one pool.
+"""The API service: HTTP, the outbox relay, the directory and command consumers, one pool.
 
 ApiService(settings)  — an async context manager; `serve()` runs it until SIGTERM.
 """
@@ -15,7 +15,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from herald_core.envelope import Event
 from herald_core.metrics import ApiMetrics
-from herald_core.topics import EVENTS
+from herald_core.topics import EVENTS, NOTIFIER_COMMANDS
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
@@ -47,11 +47,12 @@ from herald_api import (
     unsubscribe_api,
 )
 from herald_api.auth import TokenScope, create_token
-from herald_api.context import CONTEXT, ApiContext
+from herald_api.context import CONTEXT, ApiContext, utc_now
 from herald_api.delivery_queue import DELIVERY_PRODUCER
 from herald_api.delivery_results import RESULT_WAITERS, ResultWaiters
 from herald_api.directory_consumer import apply_event
 from herald_api.migrate import migrate
+from herald_api.notifier_commands import NotifierCommands, log_and_skip
 from herald_api.observability import metrics_middleware
 from herald_api.relay import OutboxRelay
 from herald_api.settings import ApiSettings
@@ -118,7 +119,7 @@ def build_app(
 
 
 class ApiService:
-    """Owns the pool, the producer, the relay, the directory consumer and the HTTP site."""
+    """Owns the pool, the producer, the relay, the consumers and the HTTP site."""
 
     def __init__(self, settings: ApiSettings, registry: CollectorRegistry | None = None) -> None:
         self.settings = settings
@@ -130,6 +131,7 @@ class ApiService:
         self.port = settings.http.port
         self.pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
+        self.commands: NotifierCommands | None = None
         self._stop = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._db_ok = False
@@ -174,6 +176,9 @@ class ApiService:
             self.tasks.start(self.relay.run(self._stop), "outbox-relay")
         if self.settings.directory_consumer_enabled:
             self.tasks.start(self._follow_directory_events(), "directory-consumer")
+        if self.settings.notifier_commands_enabled:
+            self.commands = NotifierCommands(self.pool, self.registry, utc_now)
+            self.tasks.start(self._follow_notifier_commands(), "notifier-commands")
         self.tasks.start(self._probe_database(), "database-probe")
         app = build_app(
             ApiContext(self.settings, self.pool),
@@ -222,6 +227,19 @@ class ApiService:
             producer=self.producer,
             handle=self._directory_event,
             on_error=_log_and_skip,
+            stop=self._stop,
+        )
+
+    async def _follow_notifier_commands(self) -> None:
+        """Endpoint health's decisions (notifier_commands.py); commits after each transaction."""
+        assert self.commands is not None
+        await run_group(
+            self.settings.kafka,
+            self.settings.notifier_commands_group_id,
+            [NOTIFIER_COMMANDS],
+            producer=self.producer,
+            handle=self.commands.handle,
+            on_error=log_and_skip,
             stop=self._stop,
         )
 

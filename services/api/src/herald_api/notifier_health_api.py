@@ -1,13 +1,18 @@
-"""Disabling a failing notifier: the recorder's endpoint health tracker calls this.
+"""Disabling a failing notifier: `apply_disable`, and the operators' endpoint on top of it.
 
 POST /v1/notifiers/{id}/disable   200 {"notifier": {...}, "changed": bool}   (admin tokens only)
+
+The recorder's endpoint health does not call this endpoint: it publishes its decision as a
+`DisableNotifier` record on `notify.commands.notifiers`, which the command consumer
+(notifier_commands.py) applies with `apply_disable`, exactly as this endpoint does. The endpoint
+stays for operators (docs/operations.md): disable a notifier with a reason its owner is told.
 
 The notifier becomes inactive through the same store and outbox as a PATCH (a new version on
 `notify.config.notifiers`, so the router stops routing to it), and a `notifier_disabled` event
 goes to `notify.events` in the same transaction, so the owner hears of it through their other
 notifiers. A notifier already inactive is left as it is: 200 with `changed` false, no event.
-Any scope of notifier (app, owner, user) is found by id alone: the tracker knows only the id.
-A token that is not an admin's gets 404, as for any resource outside its scope.
+Any scope of notifier (app, owner, user) is found by id alone. A token that is not an admin's
+gets 404, as for any resource outside its scope.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import datetime
 import asyncpg
 from aiohttp import web
 from herald_core.envelope import Event
+from herald_core.notifier_commands import INT4_MAX, DisableNotifier, DisableSkip, disable_skip
 from herald_core.notifiers import Notifier
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -27,11 +33,9 @@ from herald_api.outbox import enqueue_event
 from herald_api.platform_events import platform_event
 from herald_api.web import etag, json_response, not_found, read_json, storable
 
-INT4_MAX = 2**31 - 1
-
 
 class NotifierDisableBody(BaseModel):
-    """Why the notifier is disabled, as the tracker saw it."""
+    """Why the notifier is disabled."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -44,7 +48,7 @@ class NotifierDisableBody(BaseModel):
 
 def disabled_event(
     notifier: Notifier,
-    why: NotifierDisableBody,
+    why: DisableNotifier,
     *,
     now: datetime,
     app: tuple[str | None, str | None] = (None, None),
@@ -85,29 +89,46 @@ async def _app_of(
     return (row["name"], row["owner_id"]) if row else (None, None)
 
 
+async def apply_disable(
+    connection: asyncpg.Connection, command: DisableNotifier, now: datetime
+) -> tuple[Notifier | None, DisableSkip | None]:
+    """Disable the command's notifier, in the caller's transaction: (the notifier, None) when it
+    changed, else (the notifier as it is or None, why nothing changed: `disable_skip`).
+
+    The new version and the `notifier_disabled` event go to the outbox in that transaction.
+    """
+    notifier_id = command.notifier_id
+    current = (
+        await notifier_store.load(connection, notifier_id, lock=True)
+        if storable(notifier_id)
+        else None
+    )
+    skip = disable_skip(command, current)
+    if current is None or skip is not None:
+        return current, skip
+    notifier = current.model_copy(update={"active": False}).touched(now)
+    await notifier_store.update(connection, notifier)
+    app = await _app_of(connection, notifier.app_id)
+    await enqueue_event(connection, disabled_event(notifier, command, now=now, app=app))
+    return notifier, None
+
+
 async def disable_notifier(request: web.Request) -> web.Response:
     ctx = context(request)
     notifier_id = request.match_info["id"]
     if not principal(request).is_admin:
         raise not_found(f"notifier {notifier_id}")
     why = parse(NotifierDisableBody, await read_json(request))
+    now = ctx.clock()
+    command = DisableNotifier(
+        notifier_id=notifier_id, decided_at=now, decided_by="api", **why.model_dump()
+    )
     async with ctx.pool.acquire() as connection, connection.transaction():
-        current = (
-            await notifier_store.load(connection, notifier_id, lock=True)
-            if storable(notifier_id)
-            else None
-        )
-        if current is None:
-            raise not_found(f"notifier {notifier_id}")
-        notifier, changed = current, current.active
-        if changed:
-            now = ctx.clock()
-            notifier = current.model_copy(update={"active": False}).touched(now)
-            await notifier_store.update(connection, notifier)
-            app = await _app_of(connection, notifier.app_id)
-            await enqueue_event(connection, disabled_event(notifier, why, now=now, app=app))
+        notifier, skip = await apply_disable(connection, command, now)
+    if notifier is None:
+        raise not_found(f"notifier {notifier_id}")
     return json_response(
-        {"notifier": to_wire(notifier), "changed": changed},
+        {"notifier": to_wire(notifier), "changed": skip is None},
         tag=etag(notifier.id, notifier.version),
     )
 

@@ -14,10 +14,11 @@ from typing import Any, Union, get_args, get_origin
 from herald_core.catalog import CATALOG, EventType
 from herald_core.envelope import Event, EventUser
 from herald_core.intake import parse_event
+from herald_core.markers import TEST_EVENT_SOURCE
 from pydantic import BaseModel
 
 DEFAULT_TEST_TYPE = "app_deployed"
-SOURCE = "herald-test"
+SOURCE = TEST_EVENT_SOURCE
 SAMPLE_USER = EventUser(id="us-herald-test", username="herald", email="herald@example.com")
 
 # Values that read better than generated ones, by field name.

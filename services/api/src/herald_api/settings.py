@@ -58,6 +58,11 @@ class ApiSettings(BaseSettings):
     relay_poll_s: float = Field(default=1.0, gt=0, description="Fallback poll when no NOTIFY came")
     directory_consumer_enabled: bool = True
     directory_group_id: str = "herald-api-directory"
+    notifier_commands_enabled: bool = Field(
+        default=True,
+        description="Apply notify.commands.notifiers (endpoint health's DisableNotifier records)",
+    )
+    notifier_commands_group_id: str = "herald-api-notifier-commands"
     admin_token: SecretStr | None = Field(
         default=None, description="A bootstrap admin token (platform components); stored hashed"
     )

@@ -3,8 +3,9 @@
     batch of results → parse each (unparsable: log, count, skip) → write the batch in one
     transaction (HistorySink) → commit the offsets
 
-A second consumer group on the same topic tracks endpoint health (tracker.py): it disables,
-through the config API, a notifier whose endpoint keeps failing. A third group, on
+A second consumer group on the same topic tracks endpoint health (tracker.py): when a
+notifier's endpoint keeps failing, it produces a `DisableNotifier` to `notify.commands.notifiers`,
+which the api applies. A third group, on
 `notify.events`, keeps the audit-only events in the audit log (audit.py).
 
 Start-up waits for the history tables (the api's migrations create them; `/readyz` says 503
@@ -21,10 +22,11 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 from herald_core.deliveries import DeliveryResult
 from herald_core.topics import DELIVERY_RESULTS
 from herald_kafka.consumer import Record, run_group
-from herald_kafka.producer import OutgoingRecord
+from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
@@ -33,7 +35,6 @@ from pydantic import ValidationError
 
 from herald_recorder import store
 from herald_recorder.audit import AuditRecorder
-from herald_recorder.disabler import ApiDisabler
 from herald_recorder.metrics import RecorderMetrics, ResultOutcome
 from herald_recorder.rows import Unrecordable, recordable
 from herald_recorder.settings import RecorderSettings
@@ -70,8 +71,7 @@ class RecorderService:
         self._consuming = False
         self.tracker: HealthTracker | None = None
         self.audit: AuditRecorder | None = None
-        self._disabler: ApiDisabler | None = None
-        self._exits = contextlib.AsyncExitStack()
+        self._producer: AIOKafkaProducer | None = None
 
     def ready(self) -> tuple[bool, str]:
         if not self._schema_ready:
@@ -110,31 +110,20 @@ class RecorderService:
         return self
 
     async def _start_tracker(self) -> None:
-        """Endpoint health (tracker.py): its own consumer group, the same pool."""
+        """Endpoint health (tracker.py): its own consumer group, the same pool, a producer."""
         assert self.pool is not None
-        s = self.settings
-        if s.api_url is not None:
-            token = s.api_token.get_secret_value() if s.api_token else None
-            self._disabler = await self._exits.enter_async_context(
-                ApiDisabler(
-                    s.api_url,
-                    token,
-                    self._stop,
-                    timeout_s=s.api_timeout_s,
-                    attempts=s.disable_attempts,
-                    backoff_s=s.disable_backoff_s,
-                    cooldown_s=s.disable_cooldown_s,
-                )
-            )
+        self._producer = idempotent_producer(self.settings.kafka)
+        await self._producer.start()
         self.tracker = HealthTracker(
-            s, self.pool, self._stop, self.registry, self._clock, self._disabler
+            self.settings, self.pool, self._stop, self.registry, self._clock, self._producer
         )
         self.tasks.start(self.tracker.run(), "health-tracker")
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
         await self.tasks.join()
-        await self._exits.aclose()
+        if self._producer is not None:
+            await self._producer.stop()
         if self.pool is not None:
             await self.pool.close()
         if self._runner is not None:

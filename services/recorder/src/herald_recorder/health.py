@@ -1,6 +1,7 @@
 """Endpoint health: a notifier's streak of failed deliveries, and when it ends in a disable. Pure.
 
     result ──▶ step(streak, result, policy) ──▶ (new streak, Verdict)
+    Verdict(disable=True) ──▶ disable_command(…) ──▶ a DisableNotifier for notify.commands.notifiers
 
 - `delivered` resets the streak; `retry_scheduled` and `dead_lettered` extend it.
 - A failure with reason `gone` (the endpoint answered 410) disables at once.
@@ -27,16 +28,16 @@ from enum import StrEnum
 
 from herald_core.deliveries import AttemptOutcome, DeliveryResult
 from herald_core.errors import FailureReason
+from herald_core.markers import TEST_DETAIL_PREFIX, TEST_EVENT_SOURCE
+from herald_core.notifier_commands import DisableNotifier
 
 RECENT_MAX = 64  # failures remembered per notifier, for duplicates and out-of-order successes
 
 # Failures that say nothing about the endpoint.
 NOT_THE_ENDPOINT = frozenset({FailureReason.NOTIFIER_DISABLED.value})
 # A notifier test's result says so (`DeliveryResult.test`); results written before that field
-# existed are recognised by the sample event's source (herald_api.sample_events.SOURCE) and the
-# sender's detail of a failed test (herald_sender.app.TEST_DETAIL_PREFIX).
-TEST_EVENT_SOURCE = "herald-test"
-TEST_DETAIL_PREFIX = "test delivery, not retried: "
+# existed are recognised by the sample event's source and the sender's detail of a failed test
+# (both shared markers, `herald_core.markers`).
 
 
 @dataclass(frozen=True)
@@ -156,3 +157,16 @@ def disabled(streak: Streak) -> Streak:
     re-enabling the notifier does not disable it again on the strength of old failures.
     """
     return Streak(reset_at=streak.last_failure_at or streak.reset_at)
+
+
+def disable_command(
+    notifier_id: str, streak: Streak, verdict: Verdict, now: datetime
+) -> DisableNotifier:
+    """The record that tells the api to disable `notifier_id`, from its streak. Pure."""
+    return DisableNotifier(
+        notifier_id=notifier_id,
+        reason=verdict.reason or "failing",
+        failing_since=streak.first_failure_at,
+        consecutive_failures=streak.consecutive_failures,
+        decided_at=now,
+    )

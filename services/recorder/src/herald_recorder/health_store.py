@@ -86,7 +86,7 @@ async def replace_streak(
     change: Callable[[Streak], Streak],
     disabled_at: datetime | None,
 ) -> Streak:
-    """Store `change(streak)`, and when given the time the API disabled the notifier."""
+    """Store `change(streak)`, and when given the time the notifier's disable was decided."""
     async with pool.acquire() as connection, connection.transaction():
         streak = change(await _locked(connection, notifier_id))
         await _save(connection, notifier_id, streak)

@@ -60,21 +60,3 @@ class RecorderSettings(BaseSettings):
         description="Disable only on a result at most this old: a backlog (a new group reading"
         " from the start, a long outage) is read out of order across partitions",
     )
-    api_url: str | None = Field(
-        default=None,
-        description="The config API that disables notifiers; unset: failing notifiers are"
-        " only logged",
-    )
-    api_token: SecretStr | None = Field(
-        default=None, description="An admin token of that API (POST /v1/notifiers/{id}/disable)"
-    )
-    api_timeout_s: float = Field(default=5.0, gt=0)
-    disable_attempts: int = Field(
-        default=3, ge=1, description="Tries of one disable call before giving up until next time"
-    )
-    disable_backoff_s: float = Field(
-        default=0.5, gt=0, description="Pause after the first failed disable call; doubles"
-    )
-    disable_cooldown_s: float = Field(
-        default=30.0, ge=0, description="After the API was found down, defer disables this long"
-    )

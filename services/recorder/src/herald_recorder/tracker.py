@@ -1,14 +1,15 @@
 """The endpoint health tracker: the recorder's second consumer group on `notify.delivery-results`.
 
     result → skip test deliveries and garbage → step the notifier's streak in Postgres
-           (health_store + the pure health.step) → when the verdict says so, disable the
-           notifier through the API (disabler) → on success start a fresh streak
+           (health_store + the pure health.step) → when the verdict says so, produce a
+           `DisableNotifier` to `notify.commands.notifiers` (idempotent producer, ack awaited)
+           → once acknowledged, start a fresh streak
 
-It writes nothing to Kafka, so its offsets are committed once each batch's streaks are stored.
-It acts only on recent results (`health_act_within_s`): in a backlog, one notifier's results
-(keyed by delivery id, so on every partition) are read far out of order.
-A disable the API did not take (down, 5xx) is logged and the streak is kept: the endpoint's next
-failure tries again. Without an API URL the tracker only logs the notifiers it would disable.
+The api's command consumer applies the record (herald_api.notifier_commands); the recorder
+never calls the api. A record the broker did not acknowledge is logged and the streak is kept:
+the endpoint's next failure decides again. Offsets are committed once each batch's streaks are
+stored. It acts only on recent results (`health_act_within_s`): in a backlog, one notifier's
+results (keyed by delivery id, so on every partition) are read far out of order.
 """
 
 from __future__ import annotations
@@ -17,21 +18,23 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TypeVar
 
 import asyncpg
 import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.deliveries import DeliveryResult
-from herald_core.topics import DELIVERY_RESULTS
+from herald_core.topics import DELIVERY_RESULTS, NOTIFIER_COMMANDS
 from herald_kafka.consumer import Record, run_group
-from herald_kafka.producer import OutgoingRecord
+from herald_kafka.producer import OutgoingRecord, send_all
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
 from herald_recorder import health_store
-from herald_recorder.disabler import ApiDisabler, DisableOutcome
-from herald_recorder.health import Policy, Streak, Verdict, disabled, step
+from herald_recorder.health import Policy, Streak, Verdict, disable_command, disabled, step
 from herald_recorder.settings import RecorderSettings
 
 log = structlog.get_logger(__name__)
@@ -43,11 +46,9 @@ TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.Int
 DB_ATTEMPTS = 3
 
 
-class _NoOutputs:
-    """The tracker's `producer`: it has no outputs, so the consumer shell never sends."""
-
-    async def send(self, *args: object, **kwargs: object) -> Awaitable[None]:
-        raise AssertionError("the health tracker produces nothing")
+class DisableOutcome(StrEnum):
+    PUBLISHED = "published"  # the broker acknowledged the DisableNotifier record
+    FAILED = "failed"  # it did not: the streak is kept, the next failure decides again
 
 
 class HealthTracker:
@@ -60,7 +61,7 @@ class HealthTracker:
         stop: asyncio.Event,
         registry: CollectorRegistry,
         clock: Callable[[], datetime],
-        disabler: ApiDisabler | None,
+        producer: AIOKafkaProducer,
     ) -> None:
         self.settings = settings
         self.policy = Policy(
@@ -70,21 +71,16 @@ class HealthTracker:
         self._pool = pool
         self._stop = stop
         self._clock = clock
-        self._disabler = disabler
+        self._producer = producer
         self.subscribed = False
         self.disables = Counter(
             "herald_recorder_notifier_disables_total",
-            "Notifiers the health tracker asked the API to disable, by outcome",
+            "DisableNotifier records the health tracker produced, by outcome",
             ["outcome"],
             registry=registry,
         )
 
     async def run(self) -> None:
-        if self._disabler is None:
-            log.warning(
-                "endpoint_health_without_api",
-                detail="no api_url: failing notifiers are logged, not disabled",
-            )
         if not await self._wait_for_schema():
             return
 
@@ -96,7 +92,7 @@ class HealthTracker:
             self.settings.kafka,
             self.settings.health_group_id,
             [DELIVERY_RESULTS],
-            producer=_NoOutputs(),
+            producer=self._producer,
             handle=self.handle,
             on_error=_log_and_skip,
             stop=self._stop,
@@ -106,7 +102,7 @@ class HealthTracker:
 
     async def handle(self, record: Record) -> list[OutgoingRecord]:
         """Step the streak of the result's notifier; disable it when the verdict says so."""
-        if any(key == h.TEST for key, _ in record.headers):
+        if h.is_test(record.headers):
             return []  # a notifier test says nothing about everyday deliveries
         try:
             result = DeliveryResult.model_validate_json(record.value or b"")
@@ -139,32 +135,28 @@ class HealthTracker:
         return False
 
     async def _disable(self, notifier_id: str, streak: Streak, verdict: Verdict) -> None:
+        """Produce the decision and await its ack; only then start the streak afresh."""
+        command = disable_command(notifier_id, streak, verdict, self._clock())
         fields = {
             "notifier_id": notifier_id,
-            "reason": verdict.reason,
-            "failing_since": streak.first_failure_at,
-            "consecutive_failures": streak.consecutive_failures,
+            "reason": command.reason,
+            "failing_since": command.failing_since,
+            "consecutive_failures": command.consecutive_failures,
         }
-        if self._disabler is None:
-            log.warning("notifier_disable_skipped_without_api", **fields)
-        else:
-            outcome = await self._disabler.disable(
-                notifier_id,
-                reason=verdict.reason or "failing",
-                failing_since=streak.first_failure_at,
-                consecutive_failures=streak.consecutive_failures,
+        try:
+            await send_all(
+                self._producer,
+                [OutgoingRecord(NOTIFIER_COMMANDS, command.to_json(), command.key)],
             )
-            self.disables.labels(outcome.value).inc()
-            if outcome is DisableOutcome.FAILED:
-                return  # keep the streak: the next failure asks again
-            if outcome is DisableOutcome.UNKNOWN:
-                log.info("failing_notifier_unknown_to_api", **fields)
-            else:
-                log.warning("notifier_disabled", **fields)
-        now = self._clock()
+        except KafkaError as error:
+            self.disables.labels(DisableOutcome.FAILED.value).inc()
+            log.warning("notifier_disable_unpublished", error=str(error)[:300], **fields)
+            return  # keep the streak: the next failure decides again
+        self.disables.labels(DisableOutcome.PUBLISHED.value).inc()
+        log.warning("notifier_disable_decided", topic=NOTIFIER_COMMANDS, **fields)
         await self._retrying(
             lambda: health_store.replace_streak(
-                self._pool, notifier_id, disabled, now if self._disabler else None
+                self._pool, notifier_id, disabled, command.decided_at
             )
         )
 

@@ -1,5 +1,9 @@
 """The router service: config view + pure routing → `notify.deliveries.<channel>`.
 
+`RouterService(settings, consumer_factory=…, clock=…)`: the consumer of `notify.events` and the
+clock are parameters with production defaults (`group_consumer`, UTC now), so a benchmark or a
+test hands in its own instead of patching the module.
+
 Start-up order matters: the config view catches up with the compacted topics first (`/readyz`
 says 503 until then), and only then does the router join its group on `notify.events`, so no
 event is ever routed against a half-read configuration.
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +28,7 @@ from herald_core.metrics import Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, route
 from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
-from herald_kafka.consumer import Record, run_group
+from herald_kafka.consumer import ConsumerFactory, Record, group_consumer, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
@@ -48,11 +53,24 @@ def _dead_letter(record: Record, reason: FailureReason, detail: str) -> Outgoing
     return OutgoingRecord(EVENTS_DLQ, record.value, record.key, headers)
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class RouterService:
     """Owns the config view, the consumer loop and the health site; an async context manager."""
 
-    def __init__(self, settings: RouterSettings, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        settings: RouterSettings,
+        registry: CollectorRegistry | None = None,
+        *,
+        consumer_factory: ConsumerFactory = group_consumer,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.settings = settings
+        self._consumer_factory = consumer_factory
+        self._clock = clock
         self.registry = registry or CollectorRegistry()
         self.metrics = RouterMetrics.create(self.registry)
         self.memory = RouterMemory()
@@ -127,6 +145,7 @@ class RouterService:
             on_error=self._failed,
             stop=self._stop,
             on_subscribed=routing,
+            consumer_factory=self._consumer_factory,
         )
 
     async def _handle(self, record: Record) -> list[OutgoingRecord]:
@@ -137,7 +156,7 @@ class RouterService:
                 FailureReason.INVALID_ENVELOPE, str(exc.errors(include_url=False)[:3])
             ) from exc
         started = time.perf_counter()
-        now = datetime.now(UTC)
+        now = self._clock()
         traceparent = header(list(record.headers), h.TRACEPARENT)
         directory = self.memory.directory
         deliveries = route(

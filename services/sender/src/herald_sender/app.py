@@ -40,7 +40,7 @@ from herald_core.errors import (
     PermanentDeliveryError,
     RetryableDeliveryError,
 )
-from herald_core.headers import header
+from herald_core.markers import TEST_DETAIL_PREFIX
 from herald_core.metrics import SenderMetrics
 from herald_core.retry import RetryHop, RetryState, due_at_ms, next_hop, retry_tiers_of
 from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
@@ -59,8 +59,6 @@ from herald_sender.outcomes import dead_letter_record, result_record, retry_reco
 from herald_sender.settings import SenderSettings
 
 log = structlog.get_logger(__name__)
-
-TEST_DETAIL_PREFIX = "test delivery, not retried: "
 
 
 class SenderService:
@@ -333,9 +331,8 @@ class SenderService:
 
 
 def is_test(record: Record) -> bool:
-    """Whether the record is a notifier test (`herald-test` header, any value but 0/false)."""
-    value = header(tuple(record.headers), h.TEST)
-    return value is not None and value.strip().lower() not in ("0", "false", "no")
+    """Whether the record is a notifier test (`herald_core.headers.is_test`)."""
+    return h.is_test(tuple(record.headers))
 
 
 def _state(record: Record) -> RetryState:
