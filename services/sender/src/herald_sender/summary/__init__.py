@@ -51,7 +51,7 @@ from herald_sender.summary.facts import SUMMARY, Fact, Kind, kind_facts, label, 
 from herald_sender.summary.links import Link, links_of
 from herald_sender.summary.options import SummaryOptions
 
-__all__ = ["Fact", "Kind", "Link", "Summary", "Tone", "summarize"]
+__all__ = ["Fact", "Kind", "Link", "Summary", "SummaryOptions", "Tone", "summarize"]
 
 
 class Tone(StrEnum):
