@@ -1,8 +1,9 @@
-"""The e-mail channel on the real broker, a real SMTP server (aiosmtpd) and the real API (issue 6).
+"""The e-mail channel on the real broker, a real SMTP server (aiosmtpd) and the real API.
 
 Isolation: no session sender consumes `notify.deliveries.email`, so this module runs its own
 `SenderService` for Channel.EMAIL with its own consumer groups, against an in-process sink on
-a free port that refuses recipients at `refused.example` with 550. Deliveries are produced
+a free port that refuses recipients at `refused.example` with 550 and answers 451 to the first
+RCPT of each address at `flaky.example`. Deliveries are produced
 directly, built from notifiers created through the API. The one-click unsubscribe goes through
 the API too, and the notifier in Postgres and the router's own rules (`/v1/events/simulate`)
 show the address is no longer mailed.
@@ -27,7 +28,13 @@ from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier
 from herald_core.recipients import resolve_recipients
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from herald_core.topics import DELIVERY_RESULTS, Channel, deliveries_topic, delivery_dlq_topic
+from herald_core.topics import (
+    DELIVERY_RESULTS,
+    Channel,
+    deliveries_topic,
+    delivery_dlq_topic,
+    retry_topic,
+)
 from herald_core.unsubscribe import unsubscribe_claim
 from herald_devstack.processes import free_port
 from herald_devstack.smtp_sink import MaildirHandler, read_messages
@@ -40,16 +47,25 @@ from herald_testing.topics import find_record, headers_of, records_for_key
 pytestmark = pytest.mark.integration
 
 REFUSED_DOMAIN = "refused.example"
+FLAKY_DOMAIN = "flaky.example"
 
 
 class RefusingSink(MaildirHandler):
-    """The dev sink, but recipients at REFUSED_DOMAIN get a permanent 550."""
+    """The dev sink, but recipients at REFUSED_DOMAIN get a permanent 550, and the first RCPT
+    of each address at FLAKY_DOMAIN a temporary 451."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.deferred: set[str] = set()
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if address.lower().endswith("@" + REFUSED_DOMAIN):
             return "550 5.1.1 No such user here"
+        if address.lower().endswith("@" + FLAKY_DOMAIN) and address not in self.deferred:
+            self.deferred.add(address)
+            return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -320,3 +336,46 @@ async def test_one_click_unsubscribe_stops_the_mail(
         for m in read_messages(mailbox[0])
         if m["X-Herald-Delivery-Id"] == fresh.id and m["To"] == "dan@example.com"
     ]
+
+
+async def test_a_retry_after_a_temporary_refusal_mails_only_the_rest(
+    email_sender: SenderService,
+    mailbox: tuple[Path, int],
+    producer: Any,
+    api: Any,
+    http: Any,
+    unique: str,
+    kafka_settings: KafkaSettings,
+) -> None:
+    flaky = f"fay-{unique}@{FLAKY_DOMAIN}"
+    notifier = await email_notifier(
+        http, api, unique, ["gus@example.com", flaky, "hal@example.com"]
+    )
+    delivery = await deliver(producer, notifier)
+    addresses = [r.address for r in delivery.recipients]
+    assert len(addresses) == 3
+
+    messages = await mail_of(mailbox[0], delivery, 3)  # two at once, the third on the retry
+    results = [
+        DeliveryResult.model_validate_json(r.value)
+        for r in await records_for_key(
+            kafka_settings.bootstrap_servers, DELIVERY_RESULTS, delivery.id.encode(), 2
+        )
+    ]
+    assert sorted((r.attempt, r.outcome) for r in results) == [
+        (1, AttemptOutcome.RETRY_SCHEDULED),
+        (2, AttemptOutcome.DELIVERED),
+    ]
+    mine = [m for m in read_messages(mailbox[0]) if m["X-Herald-Delivery-Id"] == delivery.id]
+    assert sorted(str(m["To"]) for m in mine) == sorted(addresses), "one message each"
+    assert len(messages) == 3
+    retry = headers_of(
+        await find_record(
+            kafka_settings.bootstrap_servers,
+            retry_topic(Channel.EMAIL, "10s"),
+            lambda r: dict(r.headers).get(h.DELIVERY_ID) == delivery.id.encode(),
+        )
+    )
+    done = [str(i) for i, a in enumerate(addresses) if a != flaky]
+    assert retry[h.RECIPIENTS_DONE] == ",".join(done)
+    assert "451" in retry[h.LAST_ERROR]

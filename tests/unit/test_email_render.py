@@ -1,5 +1,6 @@
-"""The e-mail channel's pure parts: rendering, SMTP classification, unsubscribe tokens, and the
-`unsubscribed` addresses the recipient resolution drops (issue 6)."""
+"""The e-mail channel's pure parts: rendering (`herald_sender.mail`, from the shared summary),
+SMTP classification and the error an attempt raises, unsubscribe tokens, and the
+`unsubscribed` addresses the recipient resolution drops."""
 
 from __future__ import annotations
 
@@ -18,13 +19,9 @@ from herald_core.notifiers import Notifier, Selection
 from herald_core.recipients import resolve_recipients
 from herald_core.topics import Channel
 from herald_core.unsubscribe import UnsubscribeClaim, unsubscribe_claim, unsubscribe_token
-from herald_sender.channels.email import (
-    classify_smtp,
-    classify_smtp_error,
-    email_subject,
-    render_email,
-    template_name,
-)
+from herald_sender.channels.email import classify_smtp, classify_smtp_error, worst
+from herald_sender.mail import email_subject, render_email, template_name
+from herald_sender.summary import Kind, SummaryOptions, summarize
 
 SECRET = "test-secret"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -79,7 +76,7 @@ def render(d: Delivery, recipient: Recipient | None = None) -> EmailMessage:
 
 def parts(message: EmailMessage) -> dict[str, str]:
     return {
-        part.get_content_type(): part.get_content()
+        part.get_content_type(): part.get_content().replace("\r\n", "\n")
         for part in message.iter_parts()
         if isinstance(part, EmailMessage)
     }
@@ -131,41 +128,62 @@ def test_the_message_id_is_stable_across_attempts():
     assert first["Message-ID"] == later["Message-ID"]
 
 
-def test_subjects_name_the_app_and_the_event_and_a_deployment_status():
-    assert email_subject(delivery()) == "[shop] App deployed: success"
-    assert email_subject(delivery(type_data={"status": "build-error"})) == (
+def subject_of(d: Delivery) -> str:
+    return email_subject(summarize(d, SummaryOptions()))
+
+
+def test_subjects_name_the_app_and_the_event_and_its_status():
+    assert subject_of(delivery()) == "[shop] App deployed: success"
+    assert subject_of(delivery(type_data={"status": "build-error"})) == (
         "[shop] App deployed: build-error"
     )
-    assert email_subject(delivery("app_restarted", {})) == "[shop] App restarted"
+    assert subject_of(delivery("app_restarted", {})) == "[shop] App restarted"
+    # As in chat: any status, unless the display name says it already.
+    assert subject_of(delivery("app_alert_resolved", {"metric": "cpu"})) == "[shop] Alert resolved"
     hostile = delivery("app_deployed", {"status": "x\r\nBcc: victim@example.com"})
-    assert "\n" not in email_subject(hostile)
-    assert "\r" not in email_subject(hostile)
+    assert "\n" not in subject_of(hostile)
+    assert "\r" not in subject_of(hostile)
     assert render(hostile)["Bcc"] is None
 
 
-def test_templates_per_family_and_a_generic_one():
-    assert template_name("app_deployed") == "deployment"
-    assert template_name("app_crashed") == "crash"
-    assert template_name("app_alert_triggered") == "alert"
-    assert template_name("app_restarted") == "generic"
-    assert template_name("no_such_type") == "generic"
+def test_templates_per_summary_kind_and_a_generic_one():
+    assert template_name(Kind.DEPLOYMENT) == "deployment"
+    assert template_name(Kind.CRASH) == "crash"
+    assert template_name(Kind.ALERT) == "alert"
+    assert template_name(Kind.BUDGET) == "generic"
+    assert template_name(Kind.GENERIC) == "generic"
     crash = parts(render(delivery("app_crashed", {"crash_count": 5})))["text/plain"]
     assert "5 crashes so far" in crash
     alert = parts(
         render(delivery("app_alert_triggered", {"metric": "cpu", "limit": 0.8, "value": 0.93}))
     )["text/html"]
-    assert "<strong>cpu</strong> is at 0.93, against a limit of 0.8" in alert
+    assert "<strong>cpu</strong> is at 0.93, against a limit of 0.8 (alerts above)" in alert
+    failed = parts(render(delivery(type_data={"status": "build-error"})))["text/plain"]
+    assert "ended with status build-error" in failed
 
 
-def test_the_generic_template_shows_the_catalog_and_the_event():
+def test_the_generic_template_shows_the_summary_facts():
     text = parts(render(delivery("app_scaled", {"containers": [{"name": "web", "amount": 2}]})))[
         "text/plain"
     ]
-    assert "App scaled" in text
-    assert "An app was scaled" in text
-    assert "johndoe" in text
-    assert "2026-03-01 11:59:00 UTC" in text
-    assert 'containers: [{"amount": 2, "name": "web"}]' in text
+    assert text.startswith("[shop] App scaled\n")
+    assert "An app was scaled. 2026-03-01 11:59 UTC · app_scaled ·" in text
+    assert "  Actor: johndoe\n" in text
+    assert "  App: shop\n" in text
+    assert '  Containers: [{"amount": 2, "name": "web"}]\n' in text
+
+
+def test_values_follow_the_summary_rules():
+    """Booleans, numbers, lists, a missing template field: as chat shows them."""
+    d = delivery(
+        "addon_provisioned", {"addon_name": "pg", "beta": True, "ratio": 0.50, "tags": ["a", 2]}
+    )
+    text = parts(render(d))["text/plain"]
+    for line in ("  Beta: yes\n", "  Ratio: 0.5\n", "  Tags: a, 2\n", "  Addon name: pg\n"):
+        assert line in text
+    missing = parts(render(delivery("addon_provisioned", {})))["text/plain"]
+    assert "?" not in missing.split("--")[0]
+    assert "\nAn addon was provisioned\n" in missing  # the catalog's description instead
 
 
 def test_html_hostile_type_data_is_escaped():
@@ -181,6 +199,23 @@ def test_html_hostile_type_data_is_escaped():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "javascript:" not in page.split("<table")[0] + page.split("</table>")[-1]
     assert 'href="https://x.io/a"' in page
+    assert 'href="https://dashboard.example.com/apps/shop"' in page
+
+
+def test_links_follow_the_options():
+    d = delivery("app_scaled", {"docs_url": "https://x.io/a b"})
+    message = render_email(
+        d,
+        d.recipients[0],
+        from_addr=FROM,
+        unsubscribe_base_url=BASE,
+        secret=SECRET,
+        now=NOW,
+        options=SummaryOptions(dashboard_url_template="https://dash.example/{app_id}"),
+    )
+    text = parts(message)["text/plain"]
+    assert "Open dashboard: https://dash.example/app-1\n" in text
+    assert "x.io" not in text  # a URL with a space is not a link anywhere
 
 
 def test_each_recipient_gets_their_own_unsubscribe_link_that_verifies():
@@ -237,6 +272,19 @@ def test_smtp_replies_are_classified():
     slow = classify_smtp_error(aiosmtplib.SMTPReadTimeoutError("slow"))
     assert slow.retryable
     assert slow.reason is FailureReason.TIMEOUT
+
+
+def test_the_raised_error_is_the_first_retryable_and_says_who_was_reached():
+    gone = RetryableDeliveryError(FailureReason.SERVER_ERROR, "SMTP 451 later")
+    refused = PermanentDeliveryError(FailureReason.INVALID_RECIPIENT, "SMTP 550 nobody")
+    raised = worst([refused, gone], [0, 2])
+    assert isinstance(raised, RetryableDeliveryError)
+    assert (raised.reason, raised.detail, raised.delivered) == (gone.reason, gone.detail, (0, 2))
+    only = worst([refused], [1])
+    assert isinstance(only, PermanentDeliveryError)
+    assert only.delivered == (1,)
+    with pytest.raises(ValueError, match="no error"):
+        worst([], [])
 
 
 def test_unsubscribed_addresses_are_not_resolved():

@@ -71,7 +71,10 @@ class DeliveryError(NotifyError):
 
     `response_excerpt` is the start of the receiver's answer when it sent one (an HTTP error
     body), kept with the attempt in the delivery history; the channel sets it. `status_code` is
-    the receiver's HTTP status when it answered one (set by `classify_http`).
+    the receiver's HTTP status when it answered one (set by `classify_http`). `delivered` lists
+    the recipients (indices into the attempted delivery's `recipients`) this attempt did deliver
+    before it failed, for channels that deliver to several (e-mail); the shell writes them into
+    the retry record so that a retry sends only to the others.
     """
 
     retryable: ClassVar[bool] = False
@@ -84,11 +87,13 @@ class DeliveryError(NotifyError):
         retry_after: float | None = None,
         response_excerpt: str | None = None,
         status_code: int | None = None,
+        delivered: tuple[int, ...] = (),
     ) -> None:
         super().__init__(reason, detail)
         self.retry_after = retry_after
         self.response_excerpt = response_excerpt
         self.status_code = status_code
+        self.delivered = delivered
 
 
 class RetryableDeliveryError(DeliveryError):

@@ -19,6 +19,9 @@ FIRST_FAILED_AT = "x-first-failed-at"
 ORIGINAL_TOPIC = "x-original-topic"
 ORIGINAL_PARTITION = "x-original-partition"
 ORIGINAL_OFFSET = "x-original-offset"
+RECIPIENTS_DONE = "x-recipients-done"
+"""On a retry tier record or a dead letter: the recipients already delivered, as indices into
+the delivery's `recipients` (`0,2`). A retry sends only to the others (`herald_core.retry`)."""
 
 DLQ_REASON = "x-dlq-reason"
 DLQ_DETAIL = "x-dlq-detail"

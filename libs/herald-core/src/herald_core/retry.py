@@ -9,7 +9,16 @@
 The retry state travels in record headers, never in memory: `x-attempt` is the
 number of attempts made so far, `x-due-at` the epoch milliseconds before which the record must
 not be attempted again, `x-first-failed-at` an RFC 3339 time, `x-original-*` the record's place
-on the channel's deliveries topic. `RetryState` reads and writes them.
+on the channel's deliveries topic, `x-recipients-done` the recipients a delivery to several
+(e-mail) already reached. `RetryState` reads them.
+
+Progress over several recipients (`recipients_left`, `recipients_done_after`):
+
+    x-recipients-done absent or malformed  → every recipient is left (a duplicate mail rather
+                                              than a lost one)
+    x-recipients-done "0,2", 3 recipients   → only recipient 1 is attempted
+    that attempt fails having delivered 1   → nothing is left; a failure with none delivered
+                                              keeps "0,2"
 """
 
 from __future__ import annotations
@@ -98,6 +107,8 @@ class RetryState:
     first_failed_at: str | None
     source: tuple[str, int, int]
     """Topic, partition and offset on the channel's deliveries topic."""
+    recipients_done: frozenset[int] = frozenset()
+    """Indices into the delivery's recipients that earlier attempts delivered to."""
 
     @classmethod
     def of(cls, headers: Sequence[tuple[str, bytes]], here: tuple[str, int, int]) -> RetryState:
@@ -116,7 +127,36 @@ class RetryState:
         source = here
         if topic and partition and offset and partition.isdigit() and offset.isdigit():
             source = (topic, int(partition), int(offset))
-        return cls(attempts, h.header(listed, h.FIRST_FAILED_AT), source)
+        done = _indices(h.header(listed, h.RECIPIENTS_DONE))
+        return cls(attempts, h.header(listed, h.FIRST_FAILED_AT), source, done)
+
+
+def _indices(value: str | None) -> frozenset[int]:
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    if not all(item.isdigit() and len(item) <= 6 for item in items):
+        return frozenset()
+    return frozenset(int(item) for item in items)
+
+
+def recipients_left(count: int, done: frozenset[int]) -> tuple[int, ...]:
+    """The indices of a delivery's `count` recipients not yet delivered to, in order. Pure."""
+    return tuple(i for i in range(count) if i not in done)
+
+
+def recipients_done_after(
+    left: Sequence[int], done: frozenset[int], delivered: Sequence[int]
+) -> frozenset[int]:
+    """`done` plus what an attempt over the recipients `left` delivered. Pure.
+
+    `delivered` indexes into `left` (the recipients the attempt was given); indices outside it
+    are ignored.
+    """
+    return done | {left[i] for i in delivered if 0 <= i < len(left)}
+
+
+def recipients_done_value(done: frozenset[int]) -> bytes:
+    """`done` as the `x-recipients-done` header value, `0,2`. Pure."""
+    return ",".join(str(i) for i in sorted(done)).encode()
 
 
 def due_at_ms(headers: Sequence[tuple[str, bytes]]) -> int | None:

@@ -18,6 +18,10 @@ on a retry tier or dead-lettered. HTTP channels also wait for their endpoint's l
 The retry consumer stays sequential: its records are few, and it pauses partitions on records
 not yet due.
 
+A delivery to several recipients (e-mail) that reached some before failing says which in its
+retry record (`x-recipients-done`, indices into its recipients): the next attempt, in this
+process or another, is given only the others.
+
 A delivery with the `herald-test` header is a notifier test: one attempt, and a failure is
 written as a `dead_lettered` result only (no retry tier, no DLQ record).
 """
@@ -42,7 +46,15 @@ from herald_core.errors import (
 )
 from herald_core.markers import TEST_DETAIL_PREFIX
 from herald_core.metrics import SenderMetrics
-from herald_core.retry import RetryHop, RetryState, due_at_ms, next_hop, retry_tiers_of
+from herald_core.retry import (
+    RetryHop,
+    RetryState,
+    due_at_ms,
+    next_hop,
+    recipients_done_after,
+    recipients_left,
+    retry_tiers_of,
+)
 from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.delayed import run_delayed_group
@@ -54,7 +66,7 @@ from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_sender.channels import Sender, sender_factories
+from herald_sender.channels import Sender, SendReport, sender_factories
 from herald_sender.outcomes import dead_letter_record, result_record, retry_record
 from herald_sender.settings import SenderSettings
 
@@ -172,12 +184,14 @@ class SenderService:
             test=test,
         )
         started = time.monotonic()
+        left = recipients_left(len(delivery.recipients), state.recipients_done)
         try:
-            report = await self.sender.send(delivery)
+            report = await self._send_left(delivery, left)
         except DeliveryError as error:
             if test:
                 return [self._test_failed(delivery, error, started, log_)]
-            return self._after_failure(record, state, delivery, error, started, log_)
+            done = recipients_done_after(left, state.recipients_done, error.delivered)
+            return self._after_failure(record, state, delivery, error, started, log_, done)
         elapsed_ms = (time.monotonic() - started) * 1000
         now = datetime.now(UTC)
         self.metrics.sent.labels(self.channel.value).inc()
@@ -198,6 +212,15 @@ class SenderService:
             ),
             *report.outputs,
         ]
+
+    async def _send_left(self, delivery: Delivery, left: tuple[int, ...]) -> SendReport:
+        """Send to the recipients `left` only (`x-recipients-done`); all of them done is done."""
+        if len(left) == len(delivery.recipients):
+            return await self.sender.send(delivery)
+        if not left:
+            return SendReport()
+        narrowed = tuple(delivery.recipients[i] for i in left)
+        return await self.sender.send(delivery.model_copy(update={"recipients": narrowed}))
 
     def _test_failed(
         self,
@@ -232,6 +255,7 @@ class SenderService:
         error: DeliveryError,
         started: float,
         log_: structlog.BoundLogger,
+        done: frozenset[int],
     ) -> list[OutgoingRecord]:
         elapsed_ms = (time.monotonic() - started) * 1000
         self.metrics.failed.labels(self.channel.value, error.reason.value).inc()
@@ -247,14 +271,16 @@ class SenderService:
         if isinstance(hop, RetryHop):
             log_.info("delivery_retry_scheduled", tier=hop.tier.name, due_at=hop.due_at.isoformat())
             outcome, last = AttemptOutcome.RETRY_SCHEDULED, error
-            follow_up = self._retry(record, state, hop, now, error)
+            follow_up = self._retry(record, state, hop, now, error, done)
         else:
             log_.warning("delivery_dead_lettered", reason=hop.reason.value, attempt=attempt)
             outcome, last = (
                 AttemptOutcome.DEAD_LETTERED,
                 PermanentDeliveryError(hop.reason, hop.detail, status_code=error.status_code),
             )
-            follow_up = self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)
+            follow_up = self._dead_letter(
+                record, state, hop.reason, hop.detail, failed_at=now, done=done
+            )
         result = result_record(
             delivery,
             outcome=outcome,
@@ -273,6 +299,7 @@ class SenderService:
         hop: RetryHop,
         now: datetime,
         error: DeliveryError,
+        done: frozenset[int],
     ) -> OutgoingRecord:
         self.metrics.retries.labels(self.channel.value, error.reason.value).inc()
         return retry_record(
@@ -285,6 +312,7 @@ class SenderService:
             state=state,
             failed_at=now,
             last_error=f"{error.reason}: {error.detail}",
+            recipients_done=done,
         )
 
     def _dead_letter(
@@ -295,6 +323,7 @@ class SenderService:
         detail: str,
         *,
         failed_at: datetime | None = None,
+        done: frozenset[int] | None = None,
     ) -> OutgoingRecord:
         first_failed_at = state.first_failed_at or (failed_at or datetime.now(UTC)).isoformat()
         self.metrics.dead_letters.labels(self.channel.value, reason.value).inc()
@@ -308,6 +337,7 @@ class SenderService:
             attempt=state.attempts + 1,
             source=state.source,
             first_failed_at=first_failed_at,
+            recipients_done=state.recipients_done if done is None else done,
         )
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
@@ -326,7 +356,7 @@ class SenderService:
         state, now = _state(record), datetime.now(UTC)
         hop = next_hop(state.attempts + 1, error, self.tiers, now)
         if isinstance(hop, RetryHop):
-            return [self._retry(record, state, hop, now, error)]
+            return [self._retry(record, state, hop, now, error, state.recipients_done)]
         return [self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)]
 
 

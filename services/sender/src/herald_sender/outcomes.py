@@ -12,7 +12,7 @@ from datetime import datetime
 from herald_core import headers as h
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
 from herald_core.errors import DeliveryError
-from herald_core.retry import RetryState, epoch_ms
+from herald_core.retry import RetryState, epoch_ms, recipients_done_value
 from herald_core.topics import DELIVERY_RESULTS, delivery_dlq_topic
 from herald_kafka.producer import OutgoingRecord
 
@@ -74,11 +74,12 @@ def dead_letter_record(
     attempt: int,
     source: tuple[str, int, int],
     first_failed_at: str | None = None,
+    recipients_done: frozenset[int] = frozenset(),
 ) -> OutgoingRecord:
     """The channel DLQ record: the delivery as received, why it failed, where it came from.
 
     `source` is the record's place on the deliveries topic (`RetryState.source`), also when it
-    was dead-lettered from a retry tier.
+    was dead-lettered from a retry tier; `recipients_done` the recipients already delivered to.
     """
     topic, partition, offset = source
     headers = [
@@ -90,6 +91,7 @@ def dead_letter_record(
         (h.ORIGINAL_PARTITION, str(partition).encode()),
         (h.ORIGINAL_OFFSET, str(offset).encode()),
         *([(h.FIRST_FAILED_AT, first_failed_at.encode())] if first_failed_at else []),
+        *_progress(recipients_done),
     ]
     return OutgoingRecord(delivery_dlq_topic(channel), value, key, headers)
 
@@ -105,11 +107,13 @@ def retry_record(
     state: RetryState,
     failed_at: datetime,
     last_error: str,
+    recipients_done: frozenset[int] = frozenset(),
 ) -> OutgoingRecord:
     """The delivery as received, on the retry tier `topic`, after failed attempt `attempt`.
 
     `x-due-at` is in epoch milliseconds (what the delayed consumer compares with its clock);
-    `x-first-failed-at` is RFC 3339, kept from `state` once set.
+    `x-first-failed-at` is RFC 3339, kept from `state` once set; `x-recipients-done` lists
+    `recipients_done`, the recipients that the retry must not send to again.
     """
     source_topic, partition, offset = state.source
     headers = [
@@ -121,8 +125,13 @@ def retry_record(
         (h.ORIGINAL_TOPIC, source_topic.encode()),
         (h.ORIGINAL_PARTITION, str(partition).encode()),
         (h.ORIGINAL_OFFSET, str(offset).encode()),
+        *_progress(recipients_done),
     ]
     return OutgoingRecord(topic, value, key, headers)
+
+
+def _progress(recipients_done: frozenset[int]) -> list[tuple[str, bytes]]:
+    return [(h.RECIPIENTS_DONE, recipients_done_value(recipients_done))] if recipients_done else []
 
 
 def _passed_on(original: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

@@ -8,10 +8,10 @@ takes; it does no I/O, reads no clock and raises only `PermanentDeliveryError` (
 a room). Sending, rate limits and auth (Hipchat's token, Flowdock's flow token: `hipchat_url`,
 `with_flow_token`) are the senders' business.
 
-    message     `summarize`: the delivery as a service-neutral `ChatMessage` (title, summary,
-                severity and tone, app, rack, actor, status, facts, links)
-    facts       per-kind facts (deployment, crash, alert, budget, generic) and value display
-    links       the dashboard link (`ChatOptions.dashboard_url_template`), `*_url` fields
+    (summary)   `herald_sender.summary.summarize`: the delivery as a service-neutral
+                `Summary` (title, sentence, severity and tone, facts, links), shared with
+                the e-mail channel; facts, value display and link safety live there
+    options     `ChatOptions`: the summary's options, and the product name
     escape      per-service escaping of user-controlled text (mentions, disguised links)
     limits      the services' limits as named constants, and `fit` (escape, then cut with "…")
     slack, mattermost, rocketchat, discord, msteams, googlechat, hipchat, flowdock, gitter
@@ -43,11 +43,11 @@ from herald_sender.chat.gitter import render_gitter
 from herald_sender.chat.googlechat import render_googlechat
 from herald_sender.chat.hipchat import hipchat_form, hipchat_room, hipchat_url, render_hipchat
 from herald_sender.chat.mattermost import render_mattermost
-from herald_sender.chat.message import ChatMessage, Fact, Kind, Link, Tone, summarize
 from herald_sender.chat.msteams import render_msteams
 from herald_sender.chat.options import ChatOptions
 from herald_sender.chat.rocketchat import render_rocketchat
 from herald_sender.chat.slack import render_slack
+from herald_sender.summary import Fact, Kind, Link, Summary, Tone, summarize
 
 Renderer = Callable[[Delivery, ChatOptions], dict[str, Any]]
 
@@ -90,12 +90,12 @@ def render_chat(channel: Channel, delivery: Delivery, options: ChatOptions) -> d
 __all__ = [
     "RENDERERS",
     "WEBHOOK_FORMAT_RENDERERS",
-    "ChatMessage",
     "ChatOptions",
     "Fact",
     "Kind",
     "Link",
     "Renderer",
+    "Summary",
     "Tone",
     "hipchat_form",
     "hipchat_room",

@@ -27,8 +27,8 @@ from herald_sender.chat.limits import (
     SUMMARY,
     fit,
 )
-from herald_sender.chat.message import ChatMessage, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, summarize
 
 FOOTER = 200
 LINKS = 500
@@ -43,7 +43,7 @@ def render_discord(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
     return discord_payload(summarize(delivery, options))
 
 
-def discord_payload(message: ChatMessage) -> dict[str, Any]:
+def discord_payload(message: Summary) -> dict[str, Any]:
     """The Discord body of an already summarised message."""
     embed: dict[str, Any] = {"title": fit(message.subject, DISCORD_TITLE, escape.markdown)}
     if message.links:

@@ -25,8 +25,8 @@ from herald_sender.chat.limits import (
     fit,
     join_within,
 )
-from herald_sender.chat.message import ChatMessage, Tone, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, Tone, summarize
 
 _COLOUR = {Tone.GOOD: "green", Tone.INFO: "blue", Tone.WARNING: "yellow", Tone.DANGER: "red"}
 
@@ -39,7 +39,7 @@ def render_flowdock(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
     return flowdock_payload(message, thread_id=thread, product=options.product_name)
 
 
-def flowdock_payload(message: ChatMessage, *, thread_id: str, product: str) -> dict[str, Any]:
+def flowdock_payload(message: Summary, *, thread_id: str, product: str) -> dict[str, Any]:
     """The Flowdock body of an already summarised message."""
     summary = fit(message.summary, SUMMARY, escape.html)
     links = " · ".join(

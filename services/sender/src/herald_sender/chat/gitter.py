@@ -20,8 +20,8 @@ from herald_sender.chat.limits import (
     fit,
     join_within,
 )
-from herald_sender.chat.message import ChatMessage, Tone, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, Tone, summarize
 
 
 def render_gitter(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def render_gitter(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
     return gitter_payload(summarize(delivery, options))
 
 
-def gitter_payload(message: ChatMessage) -> dict[str, Any]:
+def gitter_payload(message: Summary) -> dict[str, Any]:
     """The Gitter body of an already summarised message."""
     lines = [
         f"**{fit(message.subject, TITLE, escape.markdown)}**",

@@ -26,8 +26,8 @@ from herald_sender.chat.limits import (
     TITLE,
     fit,
 )
-from herald_sender.chat.message import ChatMessage, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, summarize
 
 
 def render_googlechat(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def render_googlechat(delivery: Delivery, options: ChatOptions) -> dict[str, Any
     return googlechat_payload(summarize(delivery, options), card_id=f"herald-{delivery.id}")
 
 
-def googlechat_payload(message: ChatMessage, *, card_id: str) -> dict[str, Any]:
+def googlechat_payload(message: Summary, *, card_id: str) -> dict[str, Any]:
     """The Google Chat body of an already summarised message."""
     status = fit(message.status or message.display_name, 200, escape.html)
     lead = f'<font color="{message.colour}"><b>{status}</b></font>'

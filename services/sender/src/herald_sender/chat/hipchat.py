@@ -27,8 +27,8 @@ from herald_sender.chat.limits import (
     fit,
     join_within,
 )
-from herald_sender.chat.message import ChatMessage, Tone, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, Tone, summarize
 
 API_BASE = "https://api.hipchat.com"
 _COLOUR = {Tone.GOOD: "green", Tone.INFO: "purple", Tone.WARNING: "yellow", Tone.DANGER: "red"}
@@ -48,7 +48,7 @@ def render_hipchat(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
     return hipchat_payload(summarize(delivery, options), room=room, sender=options.product_name)
 
 
-def hipchat_payload(message: ChatMessage, *, room: str, sender: str) -> dict[str, Any]:
+def hipchat_payload(message: Summary, *, room: str, sender: str) -> dict[str, Any]:
     """The Hipchat fields of an already summarised message."""
     lines = [
         f"<b>{fit(message.subject, TITLE, escape.html)}</b>",

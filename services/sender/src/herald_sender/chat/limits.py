@@ -8,8 +8,11 @@ never cut in half). The unit tests check every golden payload against the same c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+
+from herald_sender.summary.facts import FACT_LABEL, FACT_VALUE, SUMMARY, TITLE, one_line
+
+__all__ = ["FACT_LABEL", "FACT_VALUE", "SUMMARY", "TITLE", "fit", "join_within", "one_line"]
 
 ELLIPSIS = "…"
 
@@ -68,18 +71,8 @@ FLOWDOCK_BODY = 8096
 # https://developer.gitter.im/docs/messages-resource
 GITTER_MESSAGE = 4096
 
-# Herald's own caps, well inside every service's: one fact's label and value, a summary.
-FACT_LABEL = 60
-FACT_VALUE = 300
-SUMMARY = 1500
-TITLE = 150
-
-_SPACE = re.compile(r"\s+")
-
-
-def one_line(text: str) -> str:
-    """`text` with every run of whitespace (newlines included) made one space. Pure."""
-    return _SPACE.sub(" ", text).strip()
+# Herald's own caps (one fact's label and value, a summary, a title) belong to the summary
+# every human channel shares; they are well inside every service's.
 
 
 def _identity(text: str) -> str:

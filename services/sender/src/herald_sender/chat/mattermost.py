@@ -15,8 +15,8 @@ from herald_core.deliveries import Delivery
 
 from herald_sender.chat import escape
 from herald_sender.chat.limits import FACT_LABEL, FACT_VALUE, SUMMARY, TITLE, fit, one_line
-from herald_sender.chat.message import ChatMessage, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, summarize
 
 
 def render_mattermost(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def render_mattermost(delivery: Delivery, options: ChatOptions) -> dict[str, Any
     return mattermost_payload(summarize(delivery, options))
 
 
-def mattermost_payload(message: ChatMessage) -> dict[str, Any]:
+def mattermost_payload(message: Summary) -> dict[str, Any]:
     """The Mattermost body of an already summarised message."""
     attachment: dict[str, Any] = {
         "fallback": fit(f"{message.subject} — {message.summary}", SUMMARY, escape.plain),

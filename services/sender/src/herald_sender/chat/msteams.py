@@ -21,8 +21,8 @@ from herald_core.deliveries import Delivery
 
 from herald_sender.chat import escape
 from herald_sender.chat.limits import FACT_LABEL, FACT_VALUE, SUMMARY, TITLE, fit, one_line
-from herald_sender.chat.message import ChatMessage, Tone, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, Tone, summarize
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -36,7 +36,7 @@ def render_msteams(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
     return msteams_payload(summarize(delivery, options))
 
 
-def msteams_payload(message: ChatMessage) -> dict[str, Any]:
+def msteams_payload(message: Summary) -> dict[str, Any]:
     """The Teams body of an already summarised message."""
     return {
         "type": "message",
@@ -50,7 +50,7 @@ def msteams_payload(message: ChatMessage) -> dict[str, Any]:
     }
 
 
-def adaptive_card(message: ChatMessage) -> dict[str, Any]:
+def adaptive_card(message: Summary) -> dict[str, Any]:
     """The Adaptive Card of a message. Pure."""
     heading = {
         "type": "Container",

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_DASHBOARD_URL = "https://dashboard.example.com/apps/{app_name}"
+from herald_sender.summary.options import DEFAULT_DASHBOARD_URL, SummaryOptions
+
+__all__ = ["DEFAULT_DASHBOARD_URL", "ChatOptions"]
 
 
 @dataclass(frozen=True)
-class ChatOptions:
-    """Rendering options shared by every chat service.
+class ChatOptions(SummaryOptions):
+    """The summary's options (`SummaryOptions`: links, how many facts), and the chat services'.
 
     Attributes:
-        dashboard_url_template: the app's page on the platform's dashboard; `{app_name}`,
-            `{app_id}`, `{owner_id}`, `{rack}`, `{event_id}`, `{event_type}` are filled in
-            (URL-quoted). No link is shown when a placeholder the template names is unknown
-            for the event, or when the template is empty.
-        event_url_template: an optional second link, to the event itself (e.g. Herald's
-            delivery history); same placeholders; None for none.
         product_name: the sender's name where a service shows one (Hipchat `from`, Discord
             footer, Flowdock author).
-        max_facts: how many key/value facts a message shows at most (Slack allows 10 section
-            fields; the others are cut to the same number so that every service shows the same).
     """
 
-    dashboard_url_template: str = DEFAULT_DASHBOARD_URL
-    event_url_template: str | None = None
     product_name: str = "Herald"
-    max_facts: int = 10

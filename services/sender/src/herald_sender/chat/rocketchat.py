@@ -13,8 +13,8 @@ from herald_core.deliveries import Delivery
 
 from herald_sender.chat import escape
 from herald_sender.chat.limits import FACT_LABEL, FACT_VALUE, SUMMARY, TITLE, fit
-from herald_sender.chat.message import ChatMessage, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, summarize
 
 
 def render_rocketchat(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def render_rocketchat(delivery: Delivery, options: ChatOptions) -> dict[str, Any
     return rocketchat_payload(summarize(delivery, options))
 
 
-def rocketchat_payload(message: ChatMessage) -> dict[str, Any]:
+def rocketchat_payload(message: Summary) -> dict[str, Any]:
     """The Rocket.Chat body of an already summarised message."""
     attachment: dict[str, Any] = {
         "title": fit(message.subject, TITLE, escape.rocketchat),

@@ -31,8 +31,8 @@ from herald_sender.chat.limits import (
     SUMMARY,
     fit,
 )
-from herald_sender.chat.message import ChatMessage, summarize
 from herald_sender.chat.options import ChatOptions
+from herald_sender.summary import Summary, summarize
 
 
 def render_slack(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def render_slack(delivery: Delivery, options: ChatOptions) -> dict[str, Any]:
     return slack_payload(summarize(delivery, options))
 
 
-def slack_payload(message: ChatMessage) -> dict[str, Any]:
+def slack_payload(message: Summary) -> dict[str, Any]:
     """The Slack body of an already summarised message (Clever Cloud's `slack` format too)."""
     header = fit(message.subject, SLACK_HEADER_TEXT, escape.slack_plain)
     summary = fit(message.summary, min(SUMMARY, SLACK_SECTION_TEXT), escape.slack_mrkdwn)
@@ -77,7 +77,7 @@ def _button(label: str, url: str) -> dict[str, Any]:
     }
 
 
-def _context(message: ChatMessage) -> list[dict[str, str]]:
+def _context(message: Summary) -> list[dict[str, str]]:
     epoch = int(message.occurred_at.timestamp())
     when = f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{message.when}>"
     footer = fit(message.footer, 300, escape.slack_mrkdwn)

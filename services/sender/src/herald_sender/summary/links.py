@@ -1,8 +1,9 @@
-"""The links of a chat message: the dashboard, `*_url` fields of the event, the event page.
+"""The links of a summary (chat and e-mail): the dashboard, `*_url` fields, the event page.
 
 Only absolute http(s) URLs without characters that a chat link syntax treats specially
 (`<`, `>`, `|`, quotes, spaces, …) are kept, so a renderer may put a URL into
-`<url|label>`, `[label](url)` or `href="url"` as it is.
+`<url|label>`, `[label](url)` or `href="url"` as it is; this is the one link-safety rule of
+every human channel.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from urllib.parse import quote
 
 from herald_core.envelope import Event
 
-from herald_sender.chat.facts import label
-from herald_sender.chat.options import ChatOptions
+from herald_sender.summary.facts import label
+from herald_sender.summary.options import SummaryOptions
 
 MAX_LINKS = 5
 MAX_URL = 1000
@@ -28,7 +29,7 @@ class Link:
     url: str
 
 
-def links_of(event: Event, options: ChatOptions) -> tuple[Link, ...]:
+def links_of(event: Event, options: SummaryOptions) -> tuple[Link, ...]:
     """The dashboard, the safe `*_url` fields and the event page, at most MAX_LINKS. Pure."""
     found: list[Link] = []
     dashboard = _fill_url(options.dashboard_url_template, event)

@@ -1,17 +1,37 @@
-"""`summarize`: a delivery as a service-neutral `ChatMessage`, which each service then renders.
+"""The summary of a delivery that every human channel renders: chat services and e-mail.
+
+    from herald_sender.summary import SummaryOptions, summarize
+    summary = summarize(delivery, SummaryOptions(dashboard_url_template=...))
+
+`summarize` turns a `Delivery` into a plain frozen `Summary`: title (`subject`, `headline`),
+sentence (`summary`), severity and tone (`colour`), facts (ordered label → value, already
+formatted), links (each checked once), footer and time. The nine chat renderers
+(`herald_sender.chat`) and the e-mail (`herald_sender.mail`: subject, text and HTML parts)
+all render from it, so a reader sees the same facts whichever channel they use. Each rule
+lives in one place:
+
+    missing field   the catalog sentence needs a field the event lacks: the catalog's
+                    description instead (`_summary`); a fact without a value is left out
+    values          `facts.shown`: booleans yes/no, numbers without trailing zeros, lists
+                    joined with ", ", objects as compact JSON, one line, FACT_VALUE at most
+    facts           `facts.kind_facts` (common, then per kind), then the other `type_data`
+                    fields, at most `SummaryOptions.max_facts`
+    times           `Summary.when`, UTC to the minute
+    links           `links.links_of`: the dashboard, safe `*_url` fields, the event page
 
 Every catalog type gets the generic treatment: its display name as the title, its catalog
-template filled from the event as the summary (the catalog description when the event lacks a
-field the template names), the app, rack, status and actor, then the `type_data` fields as
-facts. Four kinds get their own facts first, in the order a reader looks for them:
+template filled from the event as the summary, the app, rack, status and actor, then the
+`type_data` fields as facts. Four kinds get their own facts first, in the order a reader
+looks for them:
 
     deployment  status, duration, git ref, pusher, deployment / release / build id, stack
     crash       crash count, container, exit code, reason
     alert       firing or resolved, alert name, metric, value, limit
     budget      spend, threshold, cap, message
 
-Strings here are raw (unescaped, uncut but for `limits.FACT_VALUE`): escaping and the services'
-limits are the renderers' business (`escape`, `limits.fit`).
+Strings here are raw (unescaped, uncut but for `facts.FACT_VALUE`): escaping and the
+services' limits are the renderers' business (`herald_sender.chat.escape`, `limits.fit`;
+the e-mail's HTML autoescaping).
 """
 
 from __future__ import annotations
@@ -27,12 +47,11 @@ from herald_core.catalog import CATALOG, EventType, Severity
 from herald_core.deliveries import Delivery
 from herald_core.envelope import Event
 
-from herald_sender.chat.facts import Fact, Kind, kind_facts, label, shown
-from herald_sender.chat.limits import SUMMARY, one_line
-from herald_sender.chat.links import Link, links_of
-from herald_sender.chat.options import ChatOptions
+from herald_sender.summary.facts import SUMMARY, Fact, Kind, kind_facts, label, one_line, shown
+from herald_sender.summary.links import Link, links_of
+from herald_sender.summary.options import SummaryOptions
 
-__all__ = ["ChatMessage", "Fact", "Kind", "Link", "Tone", "summarize"]
+__all__ = ["Fact", "Kind", "Link", "Summary", "SummaryOptions", "Tone", "summarize"]
 
 
 class Tone(StrEnum):
@@ -53,8 +72,8 @@ TONE_HEX: Mapping[Tone, str] = {
 
 
 @dataclass(frozen=True)
-class ChatMessage:
-    """What every chat service shows of one event, before escaping and cutting."""
+class Summary:
+    """What every human channel shows of one event, before escaping and cutting."""
 
     event_id: str
     event_type: str
@@ -79,16 +98,21 @@ class ChatMessage:
         return TONE_HEX[self.tone]
 
     @property
-    def subject(self) -> str:
-        """`Display name: status · app`, one line: titles, previews and fallbacks.
+    def headline(self) -> str:
+        """`Display name: status`, one line.
 
         The status is left out when the display name already says it ("Alert resolved").
         """
         status = self.status or ""
         said = status.lower() in self.display_name.lower()
         suffix = f": {status}" if status and not said else ""
+        return one_line(f"{self.display_name}{suffix}")
+
+    @property
+    def subject(self) -> str:
+        """`Display name: status · app`, one line: titles, previews and fallbacks."""
         app = f" · {self.app_name}" if self.app_name else ""
-        return one_line(f"{self.display_name}{suffix}{app}")
+        return one_line(f"{self.headline}{app}")
 
     @property
     def when(self) -> str:
@@ -127,7 +151,7 @@ _PENDING_STATUSES = frozenset(
 _FAILURE_WORDS = ("error", "fail", "abort", "crash", "timeout", "cancel")
 
 
-def summarize(delivery: Delivery, options: ChatOptions) -> ChatMessage:
+def summarize(delivery: Delivery, options: SummaryOptions) -> Summary:
     """The service-neutral summary of `delivery`. Pure; never raises on odd `type_data`."""
     event = delivery.event
     known = CATALOG.get(event.type)
@@ -154,7 +178,7 @@ def summarize(delivery: Delivery, options: ChatOptions) -> ChatMessage:
         and value not in (None, "", [])
         and not isinstance(value, dict)  # nested objects: lifted by the catalog, or noise
     ]
-    return ChatMessage(
+    return Summary(
         event_id=event.id,
         event_type=event.type,
         display_name=known.display_name if known else label(event.type),

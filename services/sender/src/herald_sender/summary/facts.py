@@ -1,4 +1,4 @@
-"""The facts of a chat message: per-kind key/value lines and how one value is shown.
+"""The facts of a summary (chat and e-mail): per-kind key/value lines and how one value is shown.
 
 Kind        deployment, crash, alert, budget or generic, from the type and its category
 kind_facts  the common facts (app, rack, status, actor), then the kind's own, in the order
@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from herald_sender.chat.limits import FACT_VALUE, one_line
+# Herald's own caps, well inside every chat service's and short enough for a mail's table:
+# one fact's label and value, the one-sentence summary, a title.
+FACT_LABEL = 60
+FACT_VALUE = 300
+SUMMARY = 1500
+TITLE = 150
 
+_SPACE = re.compile(r"\s+")
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
@@ -150,3 +156,8 @@ def shown(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     flat = one_line(text)
     return flat if len(flat) <= FACT_VALUE else flat[: FACT_VALUE - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines included) made one space. Pure."""
+    return _SPACE.sub(" ", text).strip()
