@@ -45,7 +45,10 @@ CHAT_CHANNELS = [
     Channel.FLOWDOCK,
     Channel.GITTER,
 ]
-OPTIONS = ChatOptions(event_url_template="https://herald.example.com/events/{event_id}")
+OPTIONS = ChatOptions(
+    dashboard_url_template="https://dashboard.example.com/apps/{app_name}",
+    event_url_template="https://herald.example.com/events/{event_id}",
+)
 HEX = re.compile(r"#[0-9A-F]{6}")
 
 
@@ -366,7 +369,8 @@ def test_hostile_links_are_neither_buttons_nor_link_targets():
             },
         }
     )
-    message = summarize(delivery_of(event, Channel.SLACK), ChatOptions())
+    dashboard = ChatOptions(dashboard_url_template="https://dashboard.example.com/apps/{app_name}")
+    message = summarize(delivery_of(event, Channel.SLACK), dashboard)
     assert [link.url for link in message.links] == [
         "https://dashboard.example.com/apps/a%2Fb%3Fc%3D%3Cd%3E",
         "https://docs.example.com/page",

@@ -67,6 +67,9 @@ def render(d: Delivery, recipient: Recipient | None = None) -> EmailMessage:
         unsubscribe_base_url=BASE,
         secret=SECRET,
         now=NOW,
+        options=SummaryOptions(
+            dashboard_url_template="https://dashboard.example.com/apps/{app_name}"
+        ),
     )
     # What a receiver parses: the bytes as they go on the wire.
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)

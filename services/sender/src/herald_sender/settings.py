@@ -49,8 +49,11 @@ class ChatSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     dashboard_url_template: str = Field(
-        default="https://dashboard.example.com/apps/{app_name}",
-        description="The app's dashboard page in messages: {app_name} {app_id} {owner_id} {rack}",
+        default="",
+        description=(
+            "The app's dashboard page in messages: {app_name} {app_id} {owner_id} {rack};"
+            " empty (the default): no dashboard link"
+        ),
     )
     event_url_template: str | None = Field(
         default=None, description="An optional second link, to the event; same placeholders"

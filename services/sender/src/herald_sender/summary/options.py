@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_DASHBOARD_URL = "https://dashboard.example.com/apps/{app_name}"
+DEFAULT_DASHBOARD_URL = ""
+"""No dashboard link unless the operator says where the platform's dashboard is: a made-up
+default would put a dead link in every message."""
 
 
 @dataclass(frozen=True)
