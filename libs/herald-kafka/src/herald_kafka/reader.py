@@ -6,7 +6,7 @@
              and end offsets) → seek each to its start
     read   → `getmany` (as aiokafka's), or `read_until_end` (every record below the end offsets
              noted at open, then stop)
-    close  → stop the consumer (an async context manager)
+    close  → stop the consumer (an async context manager; `start`/`stop` for a long-lived one)
 
 Where a reader starts (`StartAt`): "beginning" (the low watermark), "end" (only what is written
 after open), a mapping of partition → offset (a partition it leaves out starts at its
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
@@ -184,7 +184,19 @@ class AssignedReader:
         self.starts: dict[TopicPartition, int] = {}
 
     async def __aenter__(self) -> AssignedReader:
-        """Start, assign every partition and seek each to its start.
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Start, assign every partition and seek each to its start (what `async with` does).
 
         Raises:
             LookupError: as `topic_partitions`.
@@ -206,14 +218,9 @@ class AssignedReader:
         except BaseException:
             await self._consumer.stop()
             raise
-        return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
+        """Stop the consumer (what leaving the `async with` block does)."""
         await self._consumer.stop()
 
     async def getmany(
@@ -254,7 +261,7 @@ class AssignedReader:
 
     async def read_until_end(
         self, ends: Mapping[TopicPartition, int] | None = None, *, timeout_ms: int = 500
-    ) -> AsyncIterator[list[Record]]:
+    ) -> AsyncGenerator[list[Record], None]:
         """Each fetched batch of records below `ends` (by default the end offsets seen at open).
 
         Yields one list per partition fetched (possibly empty: records at or past the end are
