@@ -1,9 +1,15 @@
-"""The two unit-test guards (STYLE.md §1, §8); their machinery is in `conftest.py`.
+"""The unit-test guards (STYLE.md §1, §8); their machinery is in `conftest.py`.
 
 1. Import boundary: `herald_core` is the pure core and imports no aiokafka, aiohttp or asyncpg,
    checked at run time (every module imported in a fresh interpreter, so the imports of other
    tests cannot hide or fake anything) and statically (every file's `import` statements).
-2. No network: the autouse `no_network` fixture refuses connects.
+2. Kafka boundary: only `herald_kafka` (libs/herald-kafka) imports aiokafka; every other package
+   (services, ops, devstack, runtime, test support) reads and writes Kafka through it and takes
+   aiokafka's names from its re-exports. The faust services (derive, alerter) are no exception:
+   faust brings aiokafka with it, but their code names only faust and `herald_kafka`. Checked
+   statically over every source file of the workspace members. (The tests themselves may still
+   build raw aiokafka clients to observe the broker.)
+3. No network: the autouse `no_network` fixture refuses connects.
 """
 
 from __future__ import annotations
@@ -52,8 +58,8 @@ def test_the_probe_imported_every_core_module(core_import_probe):
 IMPORTERS = frozenset({"import_module", "__import__"})
 
 
-def forbidden_imports(source: str) -> list[str]:
-    """`line: module` for every import of a forbidden package in `source`."""
+def forbidden_imports(source: str, forbidden: frozenset[str] = FORBIDDEN) -> list[str]:
+    """`line: module` for every import of a package of `forbidden` in `source`."""
     found = []
     for node in ast.walk(ast.parse(source)):
         names: list[str] = []
@@ -67,7 +73,7 @@ def forbidden_imports(source: str) -> list[str]:
             first = node.args[0]
             if called in IMPORTERS and isinstance(first, ast.Constant):
                 names = [str(first.value)]
-        found += [f"{node.lineno}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+        found += [f"{node.lineno}: {n}" for n in names if n.split(".")[0] in forbidden]
     return found
 
 
@@ -99,6 +105,60 @@ def test_static_check_recognises_imports(source, flagged):
 )
 def test_core_file_imports_no_io_package(path):
     assert forbidden_imports(path.read_text()) == []
+
+
+# --- the Kafka boundary: aiokafka only inside herald_kafka --------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_OWNER = Path("libs", "herald-kafka", "src")
+
+
+def member_sources(root: Path) -> list[Path]:
+    """Every source file of every workspace member (services/*/src, libs/*/src), relative."""
+    found = (
+        p for pattern in ("services/*/src", "libs/*/src") for p in root.glob(f"{pattern}/**/*.py")
+    )
+    return sorted(path.relative_to(root) for path in found)
+
+
+def aiokafka_importers(root: Path) -> dict[str, list[str]]:
+    """Member files outside `herald_kafka` that import aiokafka, with each `line: module`."""
+    found: dict[str, list[str]] = {}
+    for path in member_sources(root):
+        if path.is_relative_to(KAFKA_OWNER):
+            continue
+        hits = forbidden_imports((root / path).read_text(), frozenset({"aiokafka"}))
+        if hits:
+            found[str(path)] = hits
+    return found
+
+
+def test_only_herald_kafka_imports_aiokafka():
+    names = {str(p) for p in member_sources(ROOT)}
+    # The scan must see files that used to import aiokafka, or it proves nothing.
+    assert {
+        "services/api/src/herald_api/stream_api.py",
+        "libs/herald-ops/src/herald_ops/replay.py",
+        "libs/herald-testing/src/herald_testing/topics.py",
+        "services/derive/src/herald_derive/app.py",
+        "libs/herald-kafka/src/herald_kafka/reader.py",
+    } <= names
+    assert aiokafka_importers(ROOT) == {}
+
+
+def test_the_kafka_boundary_flags_only_imports_outside_herald_kafka(tmp_path):
+    planted = {
+        "libs/herald-kafka/src/herald_kafka/ok.py": "from aiokafka import TopicPartition\n",
+        "services/alerter/src/herald_alerter/bad.py": "import faust\nimport aiokafka.errors\n",
+        "libs/herald-ops/src/herald_ops/fine.py": "from herald_kafka import KafkaError\n",
+        "tests/integration/free.py": "import aiokafka\n",
+    }
+    for name, text in planted.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert aiokafka_importers(tmp_path) == {
+        "services/alerter/src/herald_alerter/bad.py": ["2: aiokafka.errors"]
+    }
 
 
 # --- the no-network fixture ----------------------------------------------------------------

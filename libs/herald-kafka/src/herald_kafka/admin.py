@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic, RecordsToDelete
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from herald_core.settings import KafkaSettings
@@ -193,3 +194,28 @@ async def apply_topics(
         ]
         await admin.alter_configs(resources)
     return plan
+
+
+async def delete_records_before(
+    kafka: KafkaSettings, before: Mapping[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Delete every record below `before[tp]` in each partition; the new low watermarks.
+
+    Raises:
+        aiokafka.errors.KafkaError: when the broker refused.
+    """
+    if not before:
+        return {}
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=kafka.client_id,
+        request_timeout_ms=kafka.request_timeout_ms,
+    )
+    await admin.start()
+    try:
+        low: dict[TopicPartition, int] = await admin.delete_records(
+            {tp: RecordsToDelete(offset) for tp, offset in before.items()}
+        )
+    finally:
+        await admin.close()
+    return low

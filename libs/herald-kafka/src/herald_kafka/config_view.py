@@ -12,12 +12,14 @@ No consumer group: every instance reads everything (unlike faust's GlobalTable: 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from herald_core.settings import KafkaSettings
+
+from herald_kafka.reader import AssignedReader
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +46,7 @@ class MaterializedView(Generic[V]):
         self._tables: dict[str, dict[str, V]] = {topic: {} for topic in decoders}
         self._ready = asyncio.Event()
         self._end_offsets: dict[TopicPartition, int] = {}
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: AssignedReader | None = None
         self.applied = 0
         self.rejected = 0
         self._next_offsets: dict[TopicPartition, int] = {}
@@ -64,20 +66,20 @@ class MaterializedView(Generic[V]):
         return self._tables[topic]
 
     async def start(self) -> None:
-        """Assign every partition, rewind, and note the end offsets to catch up to."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.bootstrap_servers,
+        """Assign every partition, rewind, and note the end offsets to catch up to.
+
+        Raises:
+            LookupError: when a topic does not exist (run `herald-topics apply`).
+        """
+        reader = AssignedReader(
+            self._settings,
+            list(self._decoders),
+            start="beginning",
             client_id=f"{self._settings.client_id}-view",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
         )
-        await consumer.start()
-        self._consumer = consumer
-        partitions = await self._partitions(consumer, list(self._decoders))
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        self._end_offsets = await consumer.end_offsets(partitions)
+        await reader.start()
+        self._consumer = reader
+        self._end_offsets = {tp: bounds.end for tp, bounds in reader.bounds.items()}
         await self._check_caught_up()
 
     async def stop(self) -> None:
@@ -140,18 +142,3 @@ class MaterializedView(Generic[V]):
         if not self.ready:
             log.info("config_view_ready", records=self.applied, rejected=self.rejected)
         self._ready.set()
-
-    @staticmethod
-    async def _partitions(
-        consumer: AIOKafkaConsumer, topics: Sequence[str]
-    ) -> list[TopicPartition]:
-        partitions: list[TopicPartition] = []
-        for topic in topics:
-            ids = consumer.partitions_for_topic(topic)
-            if ids is None:
-                await consumer._client.force_metadata_update()
-                ids = consumer.partitions_for_topic(topic)
-            if not ids:
-                raise LookupError(f"topic {topic} does not exist (run `herald-topics apply`)")
-            partitions.extend(TopicPartition(topic, p) for p in sorted(ids))
-        return partitions

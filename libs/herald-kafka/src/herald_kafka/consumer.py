@@ -13,8 +13,9 @@ one (bounded by the handler's own timeouts). A key's order holds across batches 
 batches never overlap. `herald_kafka.pipelined.PipelinedConsumerLoop` removes that barrier
 (the sender uses it).
 
-A record whose handler raises is given to `on_error`, which turns it into outputs of its own
-(a dead letter with the reason), so one bad record never blocks its partition. If producing or
+Failures and rebalances are `herald_kafka.loop.LoopBase`'s, shared by the three loops: a record
+whose handler raises is given to `on_error`, which turns it into outputs of its own (a dead
+letter with the reason), so one bad record never blocks its partition. If producing or
 committing fails, the batch's partitions are rewound to the first uncommitted record and the batch
 is tried again after a pause: at-least-once, never a loss. A rebalance waits for the batch in
 flight to be committed before the partitions go (the listener waits on an idle flag that is never
@@ -25,36 +26,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from herald_core.settings import KafkaSettings
 
-from herald_kafka.producer import OutgoingRecord, send_all
+from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler, handle_guarded
+from herald_kafka.producer import OutgoingRecord
+from herald_kafka.reader import topic_partitions
+from herald_kafka.records import Record
+
+__all__ = [
+    "ConsumerFactory",
+    "ConsumerLoop",
+    "ErrorHandler",
+    "GroupLoop",
+    "Record",
+    "RecordHandler",
+    "commit_at_end",
+    "group_consumer",
+    "handle_guarded",
+    "ordering_chains",
+    "run_group",
+]
 
 log = structlog.get_logger(__name__)
 
 
-class Record(Protocol):
-    """The fields of an aiokafka `ConsumerRecord` that Herald reads (aiokafka ships no types)."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
-
-
-RecordHandler = Callable[[Record], Awaitable[Sequence[OutgoingRecord]]]
 ConsumerFactory = Callable[[KafkaSettings, str], AIOKafkaConsumer]
-ErrorHandler = Callable[[Record, Exception], Sequence[OutgoingRecord]]
+"""Builds the unstarted group consumer of `run_group` (a benchmark passes its own)."""
 
 
 def group_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
@@ -78,45 +81,7 @@ def group_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> 
     return AIOKafkaConsumer(**options)
 
 
-async def handle_guarded(
-    handle: RecordHandler, on_error: ErrorHandler, record: Record
-) -> Sequence[OutgoingRecord]:
-    """Run the handler; a record it cannot handle becomes `on_error`'s outputs (a dead letter).
-
-    This is the only place a bare `except Exception` is allowed: a poison record must never
-    block its partition. Cancellation passes through.
-    """
-    try:
-        return await handle(record)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.warning(
-            "record_failed",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error_type=type(exc).__name__,
-            error=str(exc)[:500],
-        )
-        return on_error(record, exc)
-
-
-class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, idle: asyncio.Event) -> None:
-        self._idle = idle
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._idle.wait()
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info(
-            "partitions_assigned",
-            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
-        )
-
-
-class ConsumerLoop:
+class ConsumerLoop(LoopBase):
     """Consume, handle, produce, await acks, commit; until `stop` is set."""
 
     def __init__(
@@ -134,23 +99,19 @@ class ConsumerLoop:
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
-        self._consumer = consumer
-        self._producer = producer
-        self._handle = handle
-        self._on_error = on_error
-        self._topics = list(topics)
-        self._max_records = max_records
-        self._poll_timeout_ms = poll_timeout_ms
-        self._retry_pause_s = retry_pause_s
+        super().__init__(
+            consumer=consumer,
+            producer=producer,
+            handle=handle,
+            on_error=on_error,
+            topics=topics,
+            max_records=max_records,
+            poll_timeout_ms=poll_timeout_ms,
+            retry_pause_s=retry_pause_s,
+        )
         self._concurrency = concurrency
-        self._idle = asyncio.Event()
-        self._idle.set()
         self.processed = 0
         self.batches = 0
-
-    def subscribe(self) -> None:
-        """Subscribe with the draining rebalance listener; call once, after the consumer started."""
-        self._consumer.subscribe(self._topics, listener=_DrainOnRevoke(self._idle))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; the batch in flight is finished and committed first."""
@@ -174,19 +135,14 @@ class ConsumerLoop:
                 outputs.extend(await self._handle_one(record))
         else:
             outputs = await self._handle_concurrently(records)
-        try:
-            await send_all(self._producer, outputs)
-            await self._consumer.commit(
-                {tp: OffsetAndMetadata(recs[-1].offset + 1, "") for tp, recs in batches.items()}
-            )
-        except KafkaError as exc:
-            log.warning("batch_failed_rewinding", error=str(exc), retry_in_s=self._retry_pause_s)
-            for tp, recs in batches.items():
-                self._consumer.seek(tp, recs[0].offset)
-            await asyncio.sleep(self._retry_pause_s)
-            return
-        self.processed += sum(len(r) for r in batches.values())
-        self.batches += 1
+        committed = await self._commit_after_acks(
+            outputs,
+            {tp: recs[-1].offset + 1 for tp, recs in batches.items()},
+            lambda: {tp: recs[0].offset for tp, recs in batches.items()},
+        )
+        if committed:
+            self.processed += len(records)
+            self.batches += 1
 
     async def _handle_concurrently(self, records: Sequence[Record]) -> list[OutgoingRecord]:
         """Handle `records`, each key's in order, up to `concurrency` at once; outputs in order."""
@@ -202,9 +158,6 @@ class ConsumerLoop:
             for indexes in ordering_chains(records).values():
                 group.create_task(run_chain(indexes))
         return [output for outputs in results for output in outputs]
-
-    async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
-        return await handle_guarded(self._handle, self._on_error, record)
 
 
 def ordering_chains(records: Sequence[Record]) -> dict[tuple[str, int, bytes | int], list[int]]:
@@ -267,3 +220,22 @@ async def run_group(
     finally:
         with contextlib.suppress(Exception):
             await consumer.stop()
+
+
+async def commit_at_end(settings: KafkaSettings, group_id: str, topics: Sequence[str]) -> None:
+    """Commit `group_id`'s offsets at the current end of every partition of `topics`, so that a
+    consumer of that group starts after what is there now (tests sharing topics use it).
+
+    Raises:
+        LookupError: when a topic does not exist.
+        aiokafka.errors.KafkaError: when the broker refused.
+    """
+    consumer = group_consumer(settings, group_id)
+    await consumer.start()
+    try:
+        partitions = await topic_partitions(consumer, settings, topics)
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
+    finally:
+        await consumer.stop()

@@ -12,8 +12,8 @@ the record (`due_at`), and the pause is only an optimisation of "seek back and w
 rebalance forgets pauses (aiokafka resets them); the loop re-pauses when it meets
 the head record again, since it was never committed.
 
-Failure handling is that of `herald_kafka.consumer.ConsumerLoop`: a handler that raises is
-turned into outputs by `on_error`; a failed produce or commit rewinds the batch.
+Failure handling and the rebalance listener are `herald_kafka.loop.LoopBase`'s: a handler that
+raises is turned into outputs by `on_error`; a failed produce or commit rewinds the batch.
 """
 
 from __future__ import annotations
@@ -25,19 +25,12 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
 from herald_core.settings import KafkaSettings
 
-from herald_kafka.consumer import (
-    ErrorHandler,
-    Record,
-    RecordHandler,
-    handle_guarded,
-    run_group,
-)
-from herald_kafka.producer import OutgoingRecord, send_all
+from herald_kafka.consumer import run_group
+from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler
+from herald_kafka.producer import OutgoingRecord
+from herald_kafka.records import Record
 
 log = structlog.get_logger(__name__)
 
@@ -47,26 +40,7 @@ DueAt = Callable[[Record], float | None]
 """When a record may be handled, in epoch seconds; None means now."""
 
 
-class _ForgetPausesOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, idle: asyncio.Event, paused: dict[TopicPartition, float]) -> None:
-        self._idle = idle
-        self._paused = paused
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._idle.wait()
-        for tp in revoked:
-            self._paused.pop(tp, None)
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        # aiokafka resumes every newly assigned partition: whatever we paused is forgotten too.
-        self._paused.clear()
-        log.info(
-            "partitions_assigned",
-            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
-        )
-
-
-class DelayedConsumerLoop:
+class DelayedConsumerLoop(LoopBase):
     """Handle each record once it is due, pausing partitions whose head is not; until `stop`."""
 
     def __init__(
@@ -83,18 +57,18 @@ class DelayedConsumerLoop:
         poll_timeout_ms: int = 200,
         retry_pause_s: float = 1.0,
     ) -> None:
-        self._consumer = consumer
-        self._producer = producer
-        self._handle = handle
-        self._on_error = on_error
-        self._topics = list(topics)
+        super().__init__(
+            consumer=consumer,
+            producer=producer,
+            handle=handle,
+            on_error=on_error,
+            topics=topics,
+            max_records=max_records,
+            poll_timeout_ms=poll_timeout_ms,
+            retry_pause_s=retry_pause_s,
+        )
         self._due_at = due_at
         self._clock = clock
-        self._max_records = max_records
-        self._poll_timeout_ms = poll_timeout_ms
-        self._retry_pause_s = retry_pause_s
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._paused: dict[TopicPartition, float] = {}
         self.processed = 0
         self.pauses = 0
@@ -104,11 +78,13 @@ class DelayedConsumerLoop:
         """The partitions this loop paused, with the due time of their head record."""
         return dict(self._paused)
 
-    def subscribe(self) -> None:
-        """Subscribe with the rebalance listener; call once, after the consumer started."""
-        self._consumer.subscribe(
-            self._topics, listener=_ForgetPausesOnRevoke(self._idle, self._paused)
-        )
+    def _forget(self, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:
+            self._paused.pop(tp, None)
+
+    def _reset_on_assign(self) -> None:
+        # aiokafka resumes every newly assigned partition: whatever we paused is forgotten too.
+        self._paused.clear()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; the batch in flight is finished and committed first."""
@@ -143,7 +119,7 @@ class DelayedConsumerLoop:
 
     async def _process(self, batches: dict[TopicPartition, list[Record]]) -> None:
         outputs: list[OutgoingRecord] = []
-        commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        commits: dict[TopicPartition, int] = {}
         handled = 0
         for tp, records in batches.items():
             for record in records:
@@ -153,18 +129,12 @@ class DelayedConsumerLoop:
                     break
                 outputs.extend(await self._handle_one(record))
                 handled += 1
-                commits[tp] = OffsetAndMetadata(record.offset + 1, "")
-        try:
-            await send_all(self._producer, outputs)
-            if commits:
-                await self._consumer.commit(commits)
-        except KafkaError as exc:
-            log.warning("batch_failed_rewinding", error=str(exc), retry_in_s=self._retry_pause_s)
-            for tp, recs in batches.items():
-                self._consumer.seek(tp, recs[0].offset)
-            await asyncio.sleep(self._retry_pause_s)
-            return
-        self.processed += handled
+                commits[tp] = record.offset + 1
+        committed = await self._commit_after_acks(
+            outputs, commits, lambda: {tp: recs[0].offset for tp, recs in batches.items()}
+        )
+        if committed:
+            self.processed += handled
 
     def _pause(self, tp: TopicPartition, offset: int, due: float) -> None:
         """Park `tp` on its head record: read it again once it is due, not before."""
@@ -173,9 +143,6 @@ class DelayedConsumerLoop:
         self._paused[tp] = due
         self.pauses += 1
         log.debug("partition_paused", partition=f"{tp.topic}:{tp.partition}", offset=offset)
-
-    async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
-        return await handle_guarded(self._handle, self._on_error, record)
 
 
 async def run_delayed_group(

@@ -21,7 +21,8 @@ while a flush awaits its acks.
 Failures: a handler that raises becomes `on_error`'s outputs (`handle_guarded`). If producing
 or committing fails, every task in flight is cancelled, each partition is rewound to its first
 uncommitted record and the loop pauses `retry_pause_s`: at-least-once, never a loss.
-Rebalances: the revoke listener stops the fetching and waits until every record in flight is
+Rebalances (`herald_kafka.loop.RebalanceListener`, shared with the other loops): the revoke
+listener's `drain` stops the fetching and waits until every record in flight is
 flushed and committed (the loop keeps flushing meanwhile), then lets the partitions go. Stop:
 fetching stops, the records in flight are finished and committed, the loop returns.
 """
@@ -39,12 +40,10 @@ from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
 
-from herald_kafka.consumer import ErrorHandler, Record, RecordHandler, handle_guarded
-from herald_kafka.producer import OutgoingRecord, send_all
+from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler, handle_guarded
+from herald_kafka.producer import OutgoingRecord
+from herald_kafka.records import Record
 
 log = structlog.get_logger(__name__)
 
@@ -59,22 +58,10 @@ class _Slot:
     task: asyncio.Task[Sequence[OutgoingRecord]]
 
 
-class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, loop: PipelinedConsumerLoop) -> None:
-        self._loop = loop
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._loop.drain()
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info(
-            "partitions_assigned",
-            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
-        )
-
-
-class PipelinedConsumerLoop:
+class PipelinedConsumerLoop(LoopBase):
     """Consume, handle many at once, produce, await acks, commit in order; until `stop`."""
+
+    rewind_event = "flush_failed_rewinding"
 
     def __init__(
         self,
@@ -94,27 +81,26 @@ class PipelinedConsumerLoop:
     ) -> None:
         if concurrency < 1 or max_records < 1:
             raise ValueError("concurrency and max_records must be >= 1")
-        self._consumer = consumer
-        self._producer = producer
-        self._handle = handle
-        self._on_error = on_error
-        self._topics = list(topics)
+        super().__init__(
+            consumer=consumer,
+            producer=producer,
+            handle=handle,
+            on_error=on_error,
+            topics=topics,
+            max_records=max_records,
+            poll_timeout_ms=poll_timeout_ms,
+            retry_pause_s=retry_pause_s,
+        )
         self._concurrency = concurrency
-        self._max_records = max_records
         self._max_pending = max_pending or max(2 * max_records, 4 * concurrency)
-        self._poll_timeout_ms = poll_timeout_ms
         self._commit_interval_s = commit_interval_s
-        self._retry_pause_s = retry_pause_s
         self._admit = admit
         self._limit = asyncio.Semaphore(concurrency)
         self._queues: dict[TopicPartition, deque[_Slot]] = {}
         self._chains: dict[ChainKey, asyncio.Task[Sequence[OutgoingRecord]]] = {}
         self._group: asyncio.TaskGroup | None = None
         self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._progress = asyncio.Event()
-        self._draining = 0
         self.processed = 0
         self.commits = 0
 
@@ -122,18 +108,6 @@ class PipelinedConsumerLoop:
     def in_flight(self) -> int:
         """Records fetched and not yet committed."""
         return self._in_flight
-
-    def subscribe(self) -> None:
-        """Subscribe with the draining rebalance listener; call once, after the consumer started."""
-        self._consumer.subscribe(self._topics, listener=_DrainOnRevoke(self))
-
-    async def drain(self) -> None:
-        """Stop fetching until every record in flight is committed (a rebalance waits here)."""
-        self._draining += 1
-        try:
-            await self._idle.wait()
-        finally:
-            self._draining -= 1
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; the records in flight are finished and committed first."""
@@ -202,21 +176,17 @@ class PipelinedConsumerLoop:
     async def _flush(self) -> None:
         """Produce and commit every partition's finished head; rewind everything on failure."""
         outputs: list[OutgoingRecord] = []
-        commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        commits: dict[TopicPartition, int] = {}
         firsts: dict[TopicPartition, int] = {}
         for tp, queue in self._queues.items():
             while queue and queue[0].task.done():
                 slot = queue.popleft()
                 outputs.extend(slot.task.result())
                 firsts.setdefault(tp, slot.record.offset)
-                commits[tp] = OffsetAndMetadata(slot.record.offset + 1, "")
+                commits[tp] = slot.record.offset + 1
         if not commits:
             return
-        try:
-            await send_all(self._producer, outputs)
-            await self._consumer.commit(commits)
-        except KafkaError as exc:
-            await self._rewind(firsts, exc)
+        if not await self._commit_after_acks(outputs, commits, lambda: self._rewind_to(firsts)):
             return
         self.commits += 1
         self._recount()
@@ -228,18 +198,18 @@ class PipelinedConsumerLoop:
         if self._in_flight == 0:
             self._idle.set()
 
-    async def _rewind(self, firsts: dict[TopicPartition, int], exc: KafkaError) -> None:
-        log.warning("flush_failed_rewinding", error=str(exc), retry_in_s=self._retry_pause_s)
+    def _rewind_to(self, firsts: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Each partition's first uncommitted record: the flushed ones, else its queue's head."""
         starts = dict(firsts)
         for tp, queue in self._queues.items():
             if queue and tp not in starts:
                 starts[tp] = queue[0].record.offset
+        return starts
+
+    def _abandon_in_flight(self) -> None:
         self._cancel_all()
-        for tp, offset in starts.items():
-            self._consumer.seek(tp, offset)
         self._in_flight = 0
         self._idle.set()
-        await asyncio.sleep(self._retry_pause_s)
 
     def _cancel_all(self) -> None:
         for queue in self._queues.values():

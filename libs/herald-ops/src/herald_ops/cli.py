@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from aiokafka.errors import KafkaError
 from herald_core.settings import KafkaSettings
+from herald_kafka import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table

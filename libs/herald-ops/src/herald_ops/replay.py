@@ -15,10 +15,11 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from herald_core.settings import KafkaSettings
+from herald_kafka import TopicPartition
+from herald_kafka.admin import delete_records_before
 from herald_kafka.producer import idempotent_producer
+from herald_kafka.reader import AssignedReader
 
 from herald_ops.dlq import (
     DeadLetter,
@@ -36,60 +37,18 @@ ACK_BATCH = 500  # sends in flight before awaiting their acks: bounds memory on 
 Progress = Callable[[int], None]  # called with the number of records just read
 
 
-def _admin(settings: KafkaSettings) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id=settings.client_id,
-        request_timeout_ms=settings.request_timeout_ms,
-    )
-
-
-async def _partition_ids(settings: KafkaSettings, topic: str) -> list[int]:
-    """The partitions of `topic`. Raises LookupError when the broker does not know it."""
-    admin = _admin(settings)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    found = [t for t in described if t["topic"] == topic and t["error_code"] == 0]
-    if not found:
-        raise LookupError(f"topic {topic} does not exist on the broker")
-    return sorted(p["partition"] for p in found[0]["partitions"])
-
-
 class DlqReader:
     """An async context manager over one DLQ topic, bounded by its end offsets at start."""
 
     def __init__(self, settings: KafkaSettings, topic: str) -> None:
         self.topic = topic
-        self._settings = settings
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            client_id=settings.client_id,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            request_timeout_ms=settings.request_timeout_ms,
-        )
+        self._reader = AssignedReader(settings, [topic], start="beginning", committed_only=True)
         self.bounds: dict[TopicPartition, tuple[int, int]] = {}
 
     async def __aenter__(self) -> DlqReader:
-        await self._consumer.start()
-        try:
-            ids = await _partition_ids(self._settings, self.topic)
-            assigned = [TopicPartition(self.topic, p) for p in ids]
-            self._consumer.assign(assigned)
-            low = await self._consumer.beginning_offsets(assigned)
-            high = await self._consumer.end_offsets(assigned)
-            self.bounds = {tp: (low[tp], high[tp]) for tp in assigned}
-            for tp, (start, end) in self.bounds.items():
-                if start < end:
-                    self._consumer.seek(tp, start)
-        except BaseException:
-            await self._consumer.stop()
-            raise
+        """Raises LookupError when the broker does not know the topic."""
+        await self._reader.start()
+        self.bounds = {tp: (b.beginning, b.end) for tp, b in self._reader.bounds.items()}
         return self
 
     async def __aexit__(
@@ -98,7 +57,7 @@ class DlqReader:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._consumer.stop()
+        await self._reader.stop()
 
     @property
     def total(self) -> int:
@@ -107,13 +66,9 @@ class DlqReader:
 
     async def letters(self, progress: Progress | None = None) -> AsyncGenerator[DeadLetter, None]:
         """Every record from the low watermark up to the end offsets seen at start."""
-        pending = {tp for tp, (start, end) in self.bounds.items() if start < end}
-        while pending:
-            batches = await self._consumer.getmany(*pending, timeout_ms=500)
-            for tp, records in batches.items():
-                end = self.bounds[tp][1]
-                kept = [r for r in records if r.offset < end]
-                for record in kept:
+        async with aclosing(self._reader.read_until_end()) as batches:
+            async for records in batches:
+                for record in records:
                     yield DeadLetter(
                         record.topic,
                         record.partition,
@@ -124,10 +79,7 @@ class DlqReader:
                         tuple(record.headers),
                     )
                 if progress is not None:
-                    progress(len(kept))
-            for tp in list(pending):
-                if await self._consumer.position(tp) >= self.bounds[tp][1]:
-                    pending.discard(tp)
+                    progress(len(records))
 
 
 async def collect_stats(settings: KafkaSettings, names: list[str]) -> list[StatRow]:
@@ -224,15 +176,9 @@ async def purge(settings: KafkaSettings, name: str) -> dict[int, tuple[int, int]
     """
     async with DlqReader(settings, dlq_topic(name)) as reader:
         bounds = dict(reader.bounds)
-    wanted = {tp: RecordsToDelete(end) for tp, (start, end) in bounds.items() if start < end}
-    if not wanted:
-        return {tp.partition: (0, start) for tp, (start, _end) in bounds.items()}
-    admin = _admin(settings)
-    await admin.start()
-    try:
-        low = await admin.delete_records(wanted)
-    finally:
-        await admin.close()
+    low = await delete_records_before(
+        settings, {tp: end for tp, (start, end) in bounds.items() if start < end}
+    )
     return {
         tp.partition: (low.get(tp, start) - start, low.get(tp, start))
         for tp, (start, _end) in bounds.items()

@@ -26,10 +26,10 @@ from typing import Any
 
 import faust
 import structlog
-from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.alerts import AppAlerts, MetricPoint
 from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS
+from herald_kafka import KafkaError
 from herald_kafka.admin import partition_counts
 from herald_kafka.producer import (
     OutgoingRecord,

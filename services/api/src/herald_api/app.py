@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from herald_core.envelope import Event
 from herald_core.metrics import ApiMetrics
 from herald_core.topics import EVENTS, NOTIFIER_COMMANDS
+from herald_kafka import AIOKafkaProducer
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site

@@ -10,10 +10,10 @@ attempts made so far, so the sender's attempt is that plus one; `herald-test: 1`
 from __future__ import annotations
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from herald_core import headers as h
 from herald_core.deliveries import Delivery
 from herald_core.topics import deliveries_topic
+from herald_kafka import AIOKafkaProducer
 from herald_kafka.producer import OutgoingRecord, send_all
 
 DELIVERY_PRODUCER = web.AppKey("herald_delivery_producer", AIOKafkaProducer)

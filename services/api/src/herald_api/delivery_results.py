@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from herald_core.deliveries import DeliveryResult
 from herald_core.settings import KafkaSettings
 from herald_core.topics import DELIVERY_RESULTS
+from herald_kafka import KafkaError
+from herald_kafka.reader import AssignedReader
 from pydantic import ValidationError
 
 log = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ class ResultWaiters:
         self._max_waiters = max_waiters
         self._poll_timeout_ms = poll_timeout_ms
         self._waiters: dict[str, asyncio.Future[DeliveryResult]] = {}
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: AssignedReader | None = None
         self.seen = 0
 
     @property
@@ -60,31 +60,16 @@ class ResultWaiters:
             aiokafka.errors.KafkaError: when the broker cannot be reached.
             LookupError: when the topic does not exist.
         """
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.bootstrap_servers,
+        reader = AssignedReader(
+            self._settings,
+            [DELIVERY_RESULTS],
+            start="end",
             client_id=f"{self._settings.client_id}-results",
-            group_id=None,
-            enable_auto_commit=False,
             auto_offset_reset="latest",
         )
-        await consumer.start()
-        try:
-            found = consumer.partitions_for_topic(DELIVERY_RESULTS)
-            if found is None:  # no metadata yet (as in herald_kafka.config_view)
-                await consumer._client.force_metadata_update()
-                found = consumer.partitions_for_topic(DELIVERY_RESULTS)
-            if not found:
-                raise LookupError(f"topic {DELIVERY_RESULTS} does not exist (herald-topics apply)")
-            partitions = [TopicPartition(DELIVERY_RESULTS, p) for p in sorted(found)]
-            consumer.assign(partitions)
-            await consumer.seek_to_end(*partitions)
-            for partition in partitions:  # resolve the end offsets now, not at the first fetch
-                await consumer.position(partition)
-        except BaseException:
-            await consumer.stop()
-            raise
-        self._consumer = consumer
-        log.info("delivery_results_following", partitions=len(partitions))
+        await reader.start()
+        self._consumer = reader
+        log.info("delivery_results_following", partitions=len(reader.partitions))
 
     async def stop(self) -> None:
         """Stop following; every waiter still waiting is cancelled."""

@@ -25,12 +25,12 @@ from typing import Any
 import asyncpg
 import structlog
 from aiohttp import web
-from aiokafka.errors import KafkaError
 from herald_core.catalog import CATALOG
 from herald_core.deliveries import Delivery, DeliveryResult
 from herald_core.directory import AppEntry
 from herald_core.notifiers import Notifier
 from herald_core.recipients import resolve_recipients
+from herald_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from herald_api import notifier_store

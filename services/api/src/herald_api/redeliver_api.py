@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncpg
 import structlog
 from aiohttp import web
-from aiokafka.errors import KafkaError
 from herald_core.deliveries import AttemptOutcome, Delivery
 from herald_core.recipients import resolve_recipients
+from herald_kafka import KafkaError
 from pydantic import ValidationError
 
 from herald_api import notifier_store

@@ -16,8 +16,8 @@ from datetime import timedelta
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 from herald_core.metrics import ApiMetrics
+from herald_kafka import AIOKafkaProducer
 from herald_kafka.producer import OutgoingRecord, send_all
 
 from herald_api.outbox import NOTIFY_CHANNEL

@@ -49,18 +49,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from herald_core.envelope import Event
 from herald_core.settings import KafkaSettings
 from herald_core.topics import EVENTS
+from herald_kafka import KafkaError, Record, TopicPartition
+from herald_kafka.reader import AssignedReader, Bounds
 from pydantic import ValidationError
 
 from herald_api.auth import Principal, TokenScope
@@ -116,11 +116,17 @@ class Item:
     body: bytes
 
 
+class Reader(Protocol):
+    """What a tail reads with: an `AssignedReader` (tests script one)."""
+
+    async def getmany(self, *, timeout_ms: int) -> dict[TopicPartition, list[Record]]: ...
+
+
 class EventTail:
     """One connection's reader of `notify.events`: from its start offsets, filtered, in order."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, positions: dict[int, int]) -> None:
-        self._consumer = consumer
+    def __init__(self, reader: Reader, positions: dict[int, int]) -> None:
+        self._reader = reader
         self.positions = positions  # partition → next offset handled (sent, queued or skipped)
         self.dropped = False
 
@@ -136,36 +142,25 @@ class EventTail:
             aiokafka.errors.KafkaError: when the broker cannot be reached.
             LookupError: when the topic does not exist.
         """
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
+
+        def plan(bounds: Mapping[TopicPartition, Bounds]) -> dict[TopicPartition, int]:
+            starts = plan_start(
+                cursor,
+                {tp.partition: b.beginning for tp, b in bounds.items()},
+                {tp.partition: b.end for tp, b in bounds.items()},
+            )
+            return {tp: starts[tp.partition] for tp in bounds}
+
+        reader = AssignedReader(
+            settings,
+            [EVENTS],
+            start=plan,
             client_id=f"{settings.client_id}-stream",
-            group_id=None,
-            enable_auto_commit=False,
             auto_offset_reset="earliest",  # only if retention overtakes a resumed stream
             max_poll_records=500,
         )
-        try:
-            await consumer.start()
-            found = consumer.partitions_for_topic(EVENTS)
-            if found is None:  # no metadata yet (as in herald_kafka.config_view)
-                await consumer._client.force_metadata_update()
-                found = consumer.partitions_for_topic(EVENTS)
-            if not found:
-                raise LookupError(f"topic {EVENTS} does not exist (herald-topics apply)")
-            partitions = [TopicPartition(EVENTS, p) for p in sorted(found)]
-            beginnings = await consumer.beginning_offsets(partitions)
-            ends = await consumer.end_offsets(partitions)
-            starts = plan_start(
-                cursor,
-                {tp.partition: o for tp, o in beginnings.items()},
-                {tp.partition: o for tp, o in ends.items()},
-            )
-            consumer.assign(partitions)
-            for tp in partitions:
-                consumer.seek(tp, starts[tp.partition])
-            yield cls(consumer, starts)
-        finally:
-            await consumer.stop()
+        async with reader:
+            yield cls(reader, {tp.partition: offset for tp, offset in reader.starts.items()})
 
     @property
     def cursor(self) -> str:
@@ -181,7 +176,7 @@ class EventTail:
         """
         while True:
             try:
-                batches = await self._consumer.getmany(timeout_ms=1000)
+                batches = await self._reader.getmany(timeout_ms=1000)
             except KafkaError as error:  # the client reconnects by itself; do not spin
                 log.warning("event_stream_fetch_failed", error=str(error)[:300])
                 await asyncio.sleep(1)

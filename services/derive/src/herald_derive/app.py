@@ -22,10 +22,10 @@ from typing import Any
 
 import faust
 import structlog
-from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.envelope import Event
 from herald_core.topics import EVENTS
+from herald_kafka import KafkaError
 from herald_kafka.admin import partition_counts
 from herald_kafka.producer import (
     OutgoingRecord,

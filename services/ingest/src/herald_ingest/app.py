@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import structlog
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from herald_core.errors import FailureReason, InvalidEvent
 from herald_core.metrics import IngestMetrics
 from herald_core.topics import PLATFORM_EVENTS
+from herald_kafka import AIOKafkaProducer
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_runtime.health import add_health_routes, start_site

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from herald_core.deliveries import DeliveryResult
 from herald_core.topics import DELIVERY_RESULTS
+from herald_kafka import AIOKafkaProducer
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
 from herald_runtime.health import add_health_routes, start_site

@@ -23,11 +23,10 @@ from typing import TypeVar
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.deliveries import DeliveryResult
 from herald_core.topics import DELIVERY_RESULTS, NOTIFIER_COMMANDS
+from herald_kafka import AIOKafkaProducer, KafkaError
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, send_all
 from prometheus_client import CollectorRegistry, Counter

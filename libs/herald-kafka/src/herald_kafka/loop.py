@@ -1,0 +1,162 @@
+"""What the three commit-after-ack consumer loops share (`ConsumerLoop`, `DelayedConsumerLoop`,
+`PipelinedConsumerLoop`): the guarded handler, the rebalance listener, the commit-or-rewind.
+
+    handle    `handle_guarded`: a record whose handler raises becomes `on_error`'s outputs (a
+              dead letter with the reason), so one bad record never blocks its partition
+    commit    `_commit_after_acks`: produce the outputs, await every ack, commit; if producing or
+              committing fails, rewind each partition to its first uncommitted record and pause
+              `retry_pause_s` (at-least-once, never a loss)
+    rebalance `RebalanceListener`: on revoke, wait until the work in flight is committed
+              (`drain`), then forget the revoked partitions' state; on assign, reset state
+
+A loop says what its state is by overriding `_forget` (revoked partitions), `_reset_on_assign`
+and `_abandon_in_flight` (before a rewind); the rest is here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from herald_kafka.producer import OutgoingRecord, send_all
+from herald_kafka.records import Record
+
+log = structlog.get_logger(__name__)
+
+RecordHandler = Callable[[Record], Awaitable[Sequence[OutgoingRecord]]]
+ErrorHandler = Callable[[Record, Exception], Sequence[OutgoingRecord]]
+
+
+async def handle_guarded(
+    handle: RecordHandler, on_error: ErrorHandler, record: Record
+) -> Sequence[OutgoingRecord]:
+    """Run the handler; a record it cannot handle becomes `on_error`'s outputs (a dead letter).
+
+    This is the only place a bare `except Exception` is allowed: a poison record must never
+    block its partition. Cancellation passes through.
+    """
+    try:
+        return await handle(record)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning(
+            "record_failed",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error_type=type(exc).__name__,
+            error=str(exc)[:500],
+        )
+        return on_error(record, exc)
+
+
+class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Commit on revoke (wait for the loop to drain), reset the loop's state on assign."""
+
+    def __init__(self, loop: LoopBase) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._loop.drain()
+        self._loop._forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._loop._reset_on_assign()
+        log.info(
+            "partitions_assigned",
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+        )
+
+
+class LoopBase:
+    """The shared shell of a group consumer loop; subclasses implement `run`."""
+
+    rewind_event = "batch_failed_rewinding"
+
+    def __init__(
+        self,
+        *,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        handle: RecordHandler,
+        on_error: ErrorHandler,
+        topics: Sequence[str],
+        max_records: int,
+        poll_timeout_ms: int,
+        retry_pause_s: float,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._handle = handle
+        self._on_error = on_error
+        self._topics = list(topics)
+        self._max_records = max_records
+        self._poll_timeout_ms = poll_timeout_ms
+        self._retry_pause_s = retry_pause_s
+        self._idle = asyncio.Event()  # set while nothing fetched is left uncommitted
+        self._idle.set()
+        self._draining = 0  # rebalances waiting in `drain`
+
+    def subscribe(self) -> None:
+        """Subscribe with the rebalance listener; call once, after the consumer started."""
+        self._consumer.subscribe(self._topics, listener=RebalanceListener(self))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        """Return once everything fetched is committed (a rebalance waits here).
+
+        The idle flag is never held across `getmany`, so waiting cannot deadlock.
+        """
+        self._draining += 1
+        try:
+            await self._idle.wait()
+        finally:
+            self._draining -= 1
+
+    def _forget(self, revoked: list[TopicPartition]) -> None:
+        """Drop what the loop keeps about partitions it lost (after `drain`)."""
+
+    def _reset_on_assign(self) -> None:
+        """Reset what an assignment invalidates (aiokafka resumes every assigned partition)."""
+
+    def _abandon_in_flight(self) -> None:
+        """Before a rewind: drop the work fetched and not committed (it will be read again)."""
+
+    async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
+        return await handle_guarded(self._handle, self._on_error, record)
+
+    async def _commit_after_acks(
+        self,
+        outputs: Sequence[OutgoingRecord],
+        commits: Mapping[TopicPartition, int],
+        rewind_to: Callable[[], Mapping[TopicPartition, int]],
+    ) -> bool:
+        """Produce `outputs`, await every ack, then commit `commits` (partition → next offset).
+
+        On a `KafkaError` the partitions are sought back to `rewind_to()` (called before
+        `_abandon_in_flight`), the loop pauses `retry_pause_s`, and the answer is False.
+        """
+        try:
+            await send_all(self._producer, outputs)
+            if commits:
+                await self._consumer.commit(
+                    {tp: OffsetAndMetadata(offset, "") for tp, offset in commits.items()}
+                )
+        except KafkaError as exc:
+            log.warning(self.rewind_event, error=str(exc), retry_in_s=self._retry_pause_s)
+            starts = dict(rewind_to())
+            self._abandon_in_flight()
+            for tp, offset in starts.items():
+                self._consumer.seek(tp, offset)
+            await asyncio.sleep(self._retry_pause_s)
+            return False
+        return True
