@@ -83,8 +83,11 @@ class DelayedConsumerLoop(LoopBase):
             self._paused.pop(tp, None)
 
     def _reset_on_assign(self) -> None:
-        # aiokafka resumes every newly assigned partition: whatever we paused is forgotten too.
-        self._paused.clear()
+        # aiokafka resumes every newly assigned partition, so what we paused is forgotten too;
+        # but the loop may already have paused a partition of the new assignment (a batch read
+        # while the coordinator was between assigning and calling us): keep what is paused.
+        still = self._consumer.paused()
+        self._paused = {tp: due for tp, due in self._paused.items() if tp in still}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; the batch in flight is finished and committed first."""
@@ -108,6 +111,11 @@ class DelayedConsumerLoop(LoopBase):
         return max(1, min(self._poll_timeout_ms, int(until_next) + 1))
 
     def _resume_due(self) -> None:
+        # A partition paused without a due time known here would stay paused for good: resume
+        # it, and its head record is read (and paused again if not due) on the next poll.
+        orphans = self._consumer.paused() - self._paused.keys()
+        if orphans:
+            self._consumer.resume(*orphans)
         now = self._clock()
         due = [tp for tp, at in self._paused.items() if at <= now]
         if not due:
