@@ -17,6 +17,9 @@ import time
 from typing import Annotated, Any, NoReturn
 
 import typer
+from herald_core.settings import KafkaSettings
+from herald_core.topics import CONFIG_NOTIFIERS
+from herald_kafka.reader import AssignedReader
 from herald_kafka.topics import apply_file
 from rich.console import Console
 from rich.markup import escape
@@ -291,6 +294,19 @@ def event(
     console.print_json(json.dumps(body))
 
 
+async def config_published(bootstrap: str, notifier_id: str, *, timeout_s: float) -> bool:
+    """Whether the notifier's record is on `notify.config.notifiers` within `timeout_s`."""
+    settings = KafkaSettings(bootstrap_servers=bootstrap, client_id="herald-dev")
+    key = notifier_id.encode()
+    async with AssignedReader(settings, [CONFIG_NOTIFIERS], start="beginning") as reader:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            batches = await reader.getmany(timeout_ms=200)
+            if any(r.key == key for records in batches.values() for r in records):
+                return True
+    return False
+
+
 @app.command()
 def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the webhook")] = 30.0,
@@ -314,9 +330,12 @@ def demo(
     except (ApiUnreachable, ApiProblem) as error:
         _api_failed(error)
     _progress(f"notifier {notifier['id']} for app {app_id} → {url} (through the config API)")
-    # The API's outbox publishes the notifier and the router applies it asynchronously: give
-    # them a moment before the event, which would otherwise find no notifier.
-    time.sleep(2.0)
+    # The API's outbox publishes the notifier asynchronously, and the router applies it as it
+    # reads the topic: wait for the record itself, then give the router its moment.
+    bootstrap = stack.kafka.bootstrap_servers
+    if not asyncio.run(config_published(bootstrap, notifier["id"], timeout_s=timeout)):
+        _fail(RuntimeError(f"the notifier was not published within {timeout}s; see `logs api`"))
+    time.sleep(0.5)
     status_code, answer = post_event(stack.ingest_url, sample_event(app_id, "app_deployed"))
     if status_code != 202:
         _fail(RuntimeError(f"ingest answered {status_code}: {answer}"))
