@@ -1,8 +1,9 @@
 """Local servers for the sender contract suite (`test_sender_contract.py`), on 127.0.0.1.
 
 `ScriptedSmtp` is an aiosmtpd handler that answers RCPT as scripted per recipient address and
-accepts a login with one username and password (over plain SMTP: the server allows AUTH without
-TLS, so the sender's password is really sent and checked). `stalling_server` accepts TCP
+accepts a login with one username and password; the server takes no mail without that login
+(over plain SMTP: it allows AUTH without TLS, so the sender's password is really sent and
+checked). `stalling_server` accepts TCP
 connections and never says a word: an SMTP server that hangs before its greeting.
 """
 
@@ -30,6 +31,16 @@ class ScriptedSmtp:
     rcpts: list[str] = field(default_factory=list)
     messages: list[tuple[tuple[str, ...], bytes]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        # No mail without the login: proof that the sender used its password. (aiosmtpd's own
+        # `auth_required` warns when TLS is not required too, and warnings are errors here.)
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
