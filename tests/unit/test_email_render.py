@@ -261,10 +261,18 @@ def test_smtp_replies_are_classified():
     assert refused.reason is FailureReason.INVALID_RECIPIENT
     assert classify_smtp(554, "rejected").reason is FailureReason.CLIENT_ERROR
     assert classify_smtp(535, "bad credentials").reason is FailureReason.AUTH_ERROR
+    assert [classify_smtp(code, "x").status_code for code in (451, 550, 535, 250)] == [
+        451,
+        550,
+        535,
+        250,
+    ]
+    assert classify_smtp(-1, "no reply").status_code is None
     many = aiosmtplib.SMTPRecipientsRefused(
         [aiosmtplib.SMTPRecipientRefused(550, "unknown", "x@y.z")]
     )
     assert classify_smtp_error(many).reason is FailureReason.INVALID_RECIPIENT
+    assert classify_smtp_error(many).status_code == 550
     assert classify_smtp_error(
         aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(452, "full", "x@y.z")])
     ).retryable

@@ -71,7 +71,8 @@ class DeliveryError(NotifyError):
 
     `response_excerpt` is the start of the receiver's answer when it sent one (an HTTP error
     body), kept with the attempt in the delivery history; the channel sets it. `status_code` is
-    the receiver's HTTP status when it answered one (set by `classify_http`). `delivered` lists
+    the receiver's HTTP status or SMTP reply code when it answered one (set by `classify_http`
+    and the e-mail channel's `classify_smtp`). `delivered` lists
     the recipients (indices into the attempted delivery's `recipients`) this attempt did deliver
     before it failed, for channels that deliver to several (e-mail); the shell writes them into
     the retry record so that a retry sends only to the others.

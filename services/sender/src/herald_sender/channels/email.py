@@ -13,6 +13,8 @@ gone). Outcomes (docs/architecture.md, Channels):
     SMTP 530/534/535                      → PermanentDeliveryError(AUTH_ERROR)
     other SMTP 5xx                        → PermanentDeliveryError(CLIENT_ERROR)
 
+An SMTP reply keeps its code as the error's `status_code`, as a sent message reports 250.
+
 Every recipient is tried; the worst outcome is raised (retryable before permanent), carrying
 the recipients that were accepted (`DeliveryError.delivered`). The shell writes them into the
 retry record (`x-recipients-done`), so a retry, from this process or another, mails only the
@@ -53,8 +55,14 @@ def _utc_now() -> datetime:
 
 
 def classify_smtp(code: int, message: str, *, recipient: bool = False) -> DeliveryError:
-    """An SMTP reply that is not success, as a delivery error. Pure."""
-    detail = one_line(f"SMTP {code} {message}")[:500]
+    """An SMTP reply that is not success, as a delivery error carrying the reply code as its
+    `status_code` (the history shows it, as it shows 250 for a message sent). Pure."""
+    error = _classify_smtp(code, one_line(f"SMTP {code} {message}")[:500], recipient)
+    error.status_code = code if 100 <= code <= 999 else None
+    return error
+
+
+def _classify_smtp(code: int, detail: str, recipient: bool) -> DeliveryError:
     if 400 <= code <= 499:
         return RetryableDeliveryError(FailureReason.SERVER_ERROR, detail)
     if code in _AUTH_CODES:
