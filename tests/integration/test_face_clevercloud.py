@@ -22,11 +22,12 @@ from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald, MailSink
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
 

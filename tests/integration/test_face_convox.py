@@ -30,12 +30,13 @@ from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_recorder.audit import AuditRecorder
 from herald_recorder.settings import RecorderSettings
 from herald_sender.app import SenderService
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald
 from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn, connect_integration
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 
