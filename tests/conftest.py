@@ -1,8 +1,14 @@
 """Shared fixtures. Integration fixtures start the real broker and database themselves and fail,
 never skip, when they cannot (STYLE.md §8).
 
-The broker, database and API fixtures live in `herald_testing.fixtures`, registered here once as a
-plugin, so that every directory shares one broker and one database per test session.
+Registered here once as plugins, so that every directory shares one broker, one database and one
+pipeline per test session:
+
+- `herald_testing.fixtures` (libs/herald-testing): the broker, the database and what knows no
+  Herald service (`infra`, `kafka_settings`, `postgres_url`, `producer`, `receiver`, `http`,
+  `unique`, `fresh_database`);
+- `support.pipeline` and `support.api` (tests/support, on pytest's `pythonpath`): Herald's own
+  services in-process (`herald`, `herald_mail`, `mail_sink`; `api`, `admin`).
 """
 
-pytest_plugins = ["herald_testing.fixtures"]
+pytest_plugins = ["herald_testing.fixtures", "support.pipeline", "support.api"]

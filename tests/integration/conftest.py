@@ -1,7 +1,8 @@
 """Integration tests: one real Kafka 4.x broker (and Postgres on demand) per test session.
 
-The fixtures (`infra`, `kafka_settings`, `postgres_url`, `producer`, `api`, `http`, `receiver`,
-`unique`) come from `herald_testing.fixtures`, registered in tests/conftest.py. Here: the Convox
+The fixtures `infra`, `kafka_settings`, `postgres_url`, `producer`, `http`, `receiver` and `unique`
+come from `herald_testing.fixtures`; `herald`, `herald_mail`, `api` and `admin` from
+`support.pipeline` and `support.api`; all are registered in tests/conftest.py. Here: the Convox
 integration set-up (an OAuth stand-in playing Slack and Discord, an API that uses it, a Discord
 sender) and the alerter as a real process, shared by the tests that need them.
 """

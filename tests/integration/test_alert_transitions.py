@@ -24,12 +24,13 @@ from herald_core.topics import PLATFORM_METRICS
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_sender.app import SenderService
 from herald_testing.api_client import ApiClient
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald, MailSink
 from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn, connect_integration
 from herald_testing.receivers import HttpReceiver
 from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
 

@@ -27,10 +27,11 @@ from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
 from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_testing.herald import Herald, MailSink
 from herald_testing.receivers import HttpReceiver
 from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
+
+from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,7 @@ import pytest
 from herald_api.auth import TokenScope, create_token
 from herald_core.alerts import AppAlerts, Metric
 from herald_core.topics import CONFIG_ALERTS, EVENTS
+from herald_testing.api_client import ApiClient
 from herald_testing.topics import find_record, headers_of, records_for_key
 
 pytestmark = pytest.mark.integration
@@ -19,32 +20,9 @@ pytestmark = pytest.mark.integration
 S = 1_000_000_000
 
 
-class Client:
-    """A tiny JSON client for one token."""
-
-    def __init__(self, http: Any, base: str, token: str) -> None:
-        self.http, self.base, self.token = http, base, token
-
-    async def call(
-        self, method: str, path: str, body: Any = None, **headers: str
-    ) -> tuple[int, Any, Any]:
-        sent = {
-            "Authorization": f"Bearer {self.token}",
-            **{k.replace("_", "-"): v for k, v in headers.items()},
-        }
-        async with self.http.request(method, self.base + path, json=body, headers=sent) as response:
-            text = await response.text()
-            return response.status, (json.loads(text) if text else None), response.headers
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Client:
-    return Client(http, f"http://127.0.0.1:{api.port}", api.settings.admin_token.get_secret_value())
-
-
-async def register(admin: Client, unique: str, suffix: str = "") -> str:
+async def register(admin: ApiClient, unique: str, suffix: str = "") -> str:
     app_id = f"app-al-{unique}{suffix}"
-    status, body, _ = await admin.call(
+    status, body = await admin.call(
         "PUT",
         f"/v1/apps/{app_id}",
         {"app": {"name": f"alerted{suffix}", "owner_id": f"owner-al-{unique}"}},
@@ -53,8 +31,8 @@ async def register(admin: Client, unique: str, suffix: str = "") -> str:
     return app_id
 
 
-async def webhook(admin: Client, app_id: str, name: str = "alerts") -> str:
-    status, body, _ = await admin.call(
+async def webhook(admin: ApiClient, app_id: str, name: str = "alerts") -> str:
+    status, body = await admin.call(
         "POST",
         f"/v1/apps/{app_id}/notifiers",
         {
@@ -92,12 +70,12 @@ async def event_of(api: Any, event_type: str, alert_id: str) -> dict[str, Any]:
 
 
 async def test_create_list_get_patch_delete_with_scalingos_wire_shapes(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     notifier_id = await webhook(admin, app_id)
     # What go-scalingo's AlertAdd sends: the whole Alert struct, zero values included.
-    status, created, headers = await admin.call(
+    status, created, headers = await admin.call_with_headers(
         "POST",
         f"/v1/apps/{app_id}/alerts",
         {
@@ -137,19 +115,21 @@ async def test_create_list_get_patch_delete_with_scalingos_wire_shapes(
     }
     assert alert["created_at"].endswith("Z")
 
-    status, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/alerts")
+    status, listed = await admin.call("GET", f"/v1/apps/{app_id}/alerts")
     assert status == 200
     assert listed["alerts"] == [alert]
     assert listed["meta"]["pagination"]["total_count"] == 1
-    status, shown, shown_headers = await admin.call("GET", f"/v1/apps/{app_id}/alerts/{alert_id}")
+    status, shown, shown_headers = await admin.call_with_headers(
+        "GET", f"/v1/apps/{app_id}/alerts/{alert_id}"
+    )
     assert (status, shown) == (200, created)
 
     # What go-scalingo's AlertUpdate sends: remind_every as a time.Duration (nanoseconds).
-    status, patched, _ = await admin.call(
+    status, patched = await admin.call(
         "PATCH",
         f"/v1/apps/{app_id}/alerts/{alert_id}",
         {"alert": {"limit": 1200, "remind_every": 5400 * S, "duration_before_trigger": "1m30s"}},
-        If_Match=shown_headers["ETag"],
+        headers={"If-Match": shown_headers["ETag"]},
     )
     assert status == 200, patched
     assert (
@@ -158,15 +138,15 @@ async def test_create_list_get_patch_delete_with_scalingos_wire_shapes(
         patched["alert"]["duration_before_trigger"],
         patched["alert"]["notifiers"],
     ) == (1200.0, "1h30m0s", 90 * S, [notifier_id])
-    status, _, _ = await admin.call(
+    status, _ = await admin.call(
         "PATCH",
         f"/v1/apps/{app_id}/alerts/{alert_id}",
         {"alert": {"disabled": True}},
-        If_Match=shown_headers["ETag"],
+        headers={"If-Match": shown_headers["ETag"]},
     )
     assert status == 412, "the ETag of version 1 is stale"
 
-    status, _, _ = await admin.call("DELETE", f"/v1/apps/{app_id}/alerts/{alert_id}")
+    status, _ = await admin.call("DELETE", f"/v1/apps/{app_id}/alerts/{alert_id}")
     assert status == 204
     assert (await admin.call("GET", f"/v1/apps/{app_id}/alerts/{alert_id}"))[0] == 404
     assert (await admin.call("GET", f"/v1/apps/{app_id}/alerts"))[1]["alerts"] == []
@@ -216,12 +196,12 @@ async def test_create_list_get_patch_delete_with_scalingos_wire_shapes(
 
 
 async def test_the_record_holds_every_alert_of_the_app(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     ids = []
     for metric, limit in (("cpu", 0.9), ("5XX", 1), ("memory", 0.8)):
-        status, body, _ = await admin.call(
+        status, body = await admin.call(
             "POST", f"/v1/apps/{app_id}/alerts", {"alert": {"metric": metric, "limit": limit}}
         )
         assert status == 201, body
@@ -250,41 +230,41 @@ async def test_the_record_holds_every_alert_of_the_app(
     ],
 )
 async def test_invalid_alerts_are_422_with_scalingos_errors(
-    api: Any, admin: Client, unique: str, alert: dict[str, Any], field: str
+    api: Any, admin: ApiClient, unique: str, alert: dict[str, Any], field: str
 ) -> None:
     app_id = await register(admin, unique)
-    status, problem, _ = await admin.call("POST", f"/v1/apps/{app_id}/alerts", {"alert": alert})
+    status, problem = await admin.call("POST", f"/v1/apps/{app_id}/alerts", {"alert": alert})
     assert status == 422, problem
     assert field in problem["errors"], problem
     assert (await admin.call("GET", f"/v1/apps/{app_id}/alerts"))[1]["alerts"] == []
 
 
 async def test_only_the_apps_own_notifiers_may_be_listed(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id, other_app = await register(admin, unique, "-a"), await register(admin, unique, "-b")
     own, foreign = await webhook(admin, app_id), await webhook(admin, other_app)
     body = {"alert": {"metric": "cpu", "limit": 0.9, "notifiers": [own, foreign]}}
-    status, problem, _ = await admin.call("POST", f"/v1/apps/{app_id}/alerts", body)
+    status, problem = await admin.call("POST", f"/v1/apps/{app_id}/alerts", body)
     assert status == 422
     assert problem["errors"] == {"notifiers": [f"no notifier '{foreign}' in this app"]}
 
-    status, created, _ = await admin.call(
+    status, created = await admin.call(
         "POST", f"/v1/apps/{app_id}/alerts", {"alert": {"metric": "cpu", "limit": 0.9}}
     )
     alert_id = created["alert"]["id"]
-    status, problem, _ = await admin.call(
+    status, problem = await admin.call(
         "PATCH", f"/v1/apps/{app_id}/alerts/{alert_id}", {"alert": {"notifiers": [foreign]}}
     )
     assert (status, list(problem["errors"])) == (422, ["notifiers"])
 
 
 async def test_deleting_a_notifier_takes_it_out_of_the_alerts_listing_it(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     kept, dropped = await webhook(admin, app_id, "kept"), await webhook(admin, app_id, "dropped")
-    status, created, _ = await admin.call(
+    status, created = await admin.call(
         "POST",
         f"/v1/apps/{app_id}/alerts",
         {"alert": {"metric": "rpm", "limit": 10, "notifiers": [dropped, kept]}},
@@ -292,7 +272,7 @@ async def test_deleting_a_notifier_takes_it_out_of_the_alerts_listing_it(
     assert status == 201
     alert_id = created["alert"]["id"]
     assert (await admin.call("DELETE", f"/v1/apps/{app_id}/notifiers/{dropped}"))[0] == 204
-    _, shown, headers = await admin.call("GET", f"/v1/apps/{app_id}/alerts/{alert_id}")
+    _, shown, headers = await admin.call_with_headers("GET", f"/v1/apps/{app_id}/alerts/{alert_id}")
     assert shown["alert"]["notifiers"] == [kept]
     assert headers["ETag"] == f'"{alert_id}.2"'
     _, latest = await alert_records(api, app_id, 2)
@@ -300,9 +280,11 @@ async def test_deleting_a_notifier_takes_it_out_of_the_alerts_listing_it(
     assert latest.alerts[0].notifier_ids == (kept,)
 
 
-async def test_deleting_the_app_tombstones_its_alerts(api: Any, admin: Client, unique: str) -> None:
+async def test_deleting_the_app_tombstones_its_alerts(
+    api: Any, admin: ApiClient, unique: str
+) -> None:
     app_id = await register(admin, unique)
-    status, _, _ = await admin.call(
+    status, _ = await admin.call(
         "POST", f"/v1/apps/{app_id}/alerts", {"alert": {"metric": "swap", "limit": 0.1}}
     )
     assert status == 201
@@ -312,16 +294,16 @@ async def test_deleting_the_app_tombstones_its_alerts(api: Any, admin: Client, u
     assert tombstone is None
 
 
-async def test_other_tenants_get_404(api: Any, admin: Client, http: Any, unique: str) -> None:
+async def test_other_tenants_get_404(api: Any, admin: ApiClient, http: Any, unique: str) -> None:
     app_a, app_b = await register(admin, unique, "-a"), await register(admin, unique, "-b")
-    status, created, _ = await admin.call(
+    status, created = await admin.call(
         "POST", f"/v1/apps/{app_b}/alerts", {"alert": {"metric": "cpu", "limit": 0.5}}
     )
     assert status == 201
     alert_b = created["alert"]["id"]
     async with api.pool.acquire() as connection:
         _, token_a = await create_token(connection, "app a", TokenScope.APP, app_a)
-    client_a = Client(http, admin.base, token_a)
+    client_a = ApiClient(http, api.port, token_a)
     assert (await client_a.call("GET", f"/v1/apps/{app_a}/alerts"))[0] == 200
     for method, path, body in (
         ("GET", f"/v1/apps/{app_b}/alerts", None),
@@ -330,34 +312,38 @@ async def test_other_tenants_get_404(api: Any, admin: Client, http: Any, unique:
         ("PATCH", f"/v1/apps/{app_b}/alerts/{alert_b}", {"alert": {"limit": 2}}),
         ("DELETE", f"/v1/apps/{app_b}/alerts/{alert_b}", None),
     ):
-        status, problem, _ = await client_a.call(method, path, body)
+        status, problem = await client_a.call(method, path, body)
         assert (status, problem["resource"]) == (404, "app"), (method, path)
     # An alert of app B asked for under app A is not found either.
-    status, problem, _ = await client_a.call("GET", f"/v1/apps/{app_a}/alerts/{alert_b}")
+    status, problem = await client_a.call("GET", f"/v1/apps/{app_a}/alerts/{alert_b}")
     assert (status, problem["resource"]) == (404, "alert")
     assert (await admin.call("GET", f"/v1/apps/{app_b}/alerts/{alert_b}"))[0] == 200
 
 
 async def test_idempotency_key_replays_the_first_creation(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     body = {"alert": {"metric": "cpu", "limit": 0.7}}
-    first = await admin.call("POST", f"/v1/apps/{app_id}/alerts", body, Idempotency_Key=unique)
-    again = await admin.call("POST", f"/v1/apps/{app_id}/alerts", body, Idempotency_Key=unique)
-    assert (first[0], again[0]) == (201, 201)
-    assert again[1] == first[1]
-    assert again[2]["Idempotent-Replayed"] == "true"
+    first = await admin.call_with_headers(
+        "POST", f"/v1/apps/{app_id}/alerts", body, headers={"Idempotency-Key": unique}
+    )
+    again = await admin.call_with_headers(
+        "POST", f"/v1/apps/{app_id}/alerts", body, headers={"Idempotency-Key": unique}
+    )
+    assert (first.status, again.status) == (201, 201)
+    assert again.body == first.body
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert len((await admin.call("GET", f"/v1/apps/{app_id}/alerts"))[1]["alerts"]) == 1
 
 
 async def test_rebuild_topics_republishes_the_apps_alerts(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     from herald_api.rebuild import republish_everything
 
     app_id = await register(admin, unique)
-    status, created, _ = await admin.call(
+    status, created = await admin.call(
         "POST", f"/v1/apps/{app_id}/alerts", {"alert": {"metric": "rpm", "limit": 100}}
     )
     assert status == 201
@@ -371,14 +357,14 @@ async def test_rebuild_topics_republishes_the_apps_alerts(
 
 
 async def test_renaming_or_transferring_the_app_republishes_its_alerts(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
-    status, _, _ = await admin.call(
+    status, _ = await admin.call(
         "POST", f"/v1/apps/{app_id}/alerts", {"alert": {"metric": "cpu", "limit": 0.9}}
     )
     assert status == 201
-    status, _, _ = await admin.call(
+    status, _ = await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "renamed", "owner_id": f"new-{unique}"}}
     )
     assert status == 200

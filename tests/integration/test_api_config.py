@@ -15,38 +15,16 @@ from herald_core.notifiers import Notifier
 from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS, CONFIG_OWNERS, EVENTS
 from herald_kafka.config_view import MaterializedView
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.topics import find_record, headers_of, records_for_key
 
 pytestmark = pytest.mark.integration
 
 
-class Client:
-    """A tiny JSON client for one token."""
-
-    def __init__(self, http: Any, base: str, token: str) -> None:
-        self.http, self.base, self.token = http, base, token
-
-    async def call(
-        self, method: str, path: str, body: Any = None, **headers: str
-    ) -> tuple[int, Any, Any]:
-        sent = {
-            "Authorization": f"Bearer {self.token}",
-            **{k.replace("_", "-"): v for k, v in headers.items()},
-        }
-        async with self.http.request(method, self.base + path, json=body, headers=sent) as response:
-            text = await response.text()
-            return response.status, (json.loads(text) if text else None), response.headers
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> Client:
-    return Client(http, f"http://127.0.0.1:{api.port}", api.settings.admin_token.get_secret_value())
-
-
-async def register(admin: Client, unique: str, suffix: str = "") -> str:
+async def register(admin: ApiClient, unique: str, suffix: str = "") -> str:
     app_id = f"app-{unique}{suffix}"
-    status, body, _ = await admin.call(
+    status, body = await admin.call(
         "PUT",
         f"/v1/apps/{app_id}",
         {"app": {"name": f"my-app{suffix}", "owner_id": f"owner-{unique}"}},
@@ -67,13 +45,13 @@ def webhook_body(**changes: Any) -> dict[str, Any]:
 
 
 async def test_notifier_create_patch_delete_is_published_in_order_with_a_tombstone(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
-    status, created, _ = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body())
+    status, created = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body())
     assert status == 201
     notifier_id = created["notifier"]["id"]
-    status, patched, _ = await admin.call(
+    status, patched = await admin.call(
         "PATCH",
         f"/v1/apps/{app_id}/notifiers/{notifier_id}",
         {"notifier": {"name": "renamed", "active": False}},
@@ -83,7 +61,7 @@ async def test_notifier_create_patch_delete_is_published_in_order_with_a_tombsto
         "renamed",
         False,
     )
-    status, _, _ = await admin.call("DELETE", f"/v1/apps/{app_id}/notifiers/{notifier_id}")
+    status, _ = await admin.call("DELETE", f"/v1/apps/{app_id}/notifiers/{notifier_id}")
     assert status == 204
 
     records = await records_for_key(
@@ -93,7 +71,7 @@ async def test_notifier_create_patch_delete_is_published_in_order_with_a_tombsto
     assert (first.name, first.active, first.version) == ("deploys", True, 1)
     assert (second.name, second.active, second.version) == ("renamed", False, 2)
     assert records[2].value is None, "deletion is a tombstone"
-    status, _, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers/{notifier_id}")
+    status, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers/{notifier_id}")
     assert status == 404
 
     events = []
@@ -112,7 +90,7 @@ async def test_notifier_create_patch_delete_is_published_in_order_with_a_tombsto
 
 
 async def test_app_registration_creates_its_default_notifier_and_a_view_sees_it(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     view: MaterializedView[Any] = MaterializedView(
@@ -142,84 +120,94 @@ async def test_app_registration_creates_its_default_notifier_and_a_view_sees_it(
     assert default.selection.preset is not None
     assert default.selection.preset.value == "critical_alerts"
     assert default.type_data["owner"] is True
-    status, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
+    status, listed = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert [n["id"] for n in listed["notifiers"]] == [default.id]
-    status, _, _ = await admin.call(
+    status, _ = await admin.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "renamed", "owner_id": f"owner-{unique}"}}
     )
     assert status == 200
-    _, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
+    _, listed = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert len(listed["notifiers"]) == 1, "registering again does not add a second default"
 
 
-async def test_if_match_is_honoured_when_sent(admin: Client, unique: str) -> None:
+async def test_if_match_is_honoured_when_sent(admin: ApiClient, unique: str) -> None:
     app_id = await register(admin, unique)
-    _, created, headers = await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body())
+    _, created, headers = await admin.call_with_headers(
+        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body()
+    )
     path = f"/v1/apps/{app_id}/notifiers/{created['notifier']['id']}"
     first_tag = headers["ETag"]
 
-    status, _, headers = await admin.call(
-        "PATCH", path, {"notifier": {"name": "a"}}, If_Match=first_tag
+    status, _, headers = await admin.call_with_headers(
+        "PATCH", path, {"notifier": {"name": "a"}}, headers={"If-Match": first_tag}
     )
     assert status == 200
     second_tag = headers["ETag"]
     assert second_tag != first_tag
-    status, _, headers = await admin.call(
-        "PATCH", path, {"notifier": {"name": "b"}}, If_Match=first_tag
+    status, _, headers = await admin.call_with_headers(
+        "PATCH", path, {"notifier": {"name": "b"}}, headers={"If-Match": first_tag}
     )
     assert status == 412
     assert headers["Content-Type"].startswith("application/problem+json")
-    status, _, _ = await admin.call("DELETE", path, If_Match=first_tag)
+    status, _ = await admin.call("DELETE", path, headers={"If-Match": first_tag})
     assert status == 412
-    status, _, _ = await admin.call("PATCH", path, {"notifier": {"name": "c"}})
+    status, _ = await admin.call("PATCH", path, {"notifier": {"name": "c"}})
     assert status == 200, "no If-Match, no precondition (Scalingo's clients send none)"
-    _, current, headers = await admin.call("GET", path)
+    _, current, headers = await admin.call_with_headers("GET", path)
     assert current["notifier"]["name"] == "c"
-    status, _, _ = await admin.call("DELETE", path, If_Match=headers["ETag"])
+    status, _ = await admin.call("DELETE", path, headers={"If-Match": headers["ETag"]})
     assert status == 204
 
 
 async def test_idempotency_key_replays_the_same_answer_and_refuses_another_body(
-    admin: Client, unique: str
+    admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     key = str(uuid.uuid4())
-    first = await admin.call(
-        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key
+    first = await admin.call_with_headers(
+        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), headers={"Idempotency-Key": key}
     )
-    again = await admin.call(
-        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key
+    again = await admin.call_with_headers(
+        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), headers={"Idempotency-Key": key}
     )
     other = await admin.call(
-        "POST", f"/v1/apps/{app_id}/notifiers", webhook_body(name="other"), Idempotency_Key=key
+        "POST",
+        f"/v1/apps/{app_id}/notifiers",
+        webhook_body(name="other"),
+        headers={"Idempotency-Key": key},
     )
 
-    assert (first[0], again[0]) == (201, 201)
-    assert first[1] == again[1]
-    assert again[2]["Idempotent-Replayed"] == "true"
+    assert (first.status, again.status) == (201, 201)
+    assert first.body == again.body
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert other[0] == 422
-    _, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
+    _, listed = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert [n["name"] for n in listed["notifiers"] if not n["is_default"]] == ["deploys"]
 
 
 async def test_concurrent_requests_with_one_idempotency_key_create_once(
-    admin: Client, unique: str
+    admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     key = str(uuid.uuid4())
     answers = await asyncio.gather(
         *[
-            admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(), Idempotency_Key=key)
+            admin.call(
+                "POST",
+                f"/v1/apps/{app_id}/notifiers",
+                webhook_body(),
+                headers={"Idempotency-Key": key},
+            )
             for _ in range(5)
         ]
     )
     assert {a[0] for a in answers} <= {201, 409}
-    _, listed, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
+    _, listed = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert len([n for n in listed["notifiers"] if not n["is_default"]]) == 1
 
 
 async def test_a_token_of_app_a_gets_404_on_app_b(
-    api: Any, admin: Client, http: Any, unique: str
+    api: Any, admin: ApiClient, http: Any, unique: str
 ) -> None:
     app_a, app_b = await register(admin, unique, "-a"), await register(admin, unique, "-b")
     async with api.pool.acquire() as connection:
@@ -227,7 +215,7 @@ async def test_a_token_of_app_a_gets_404_on_app_b(
         _, owner_token = await create_token(
             connection, "owner", TokenScope.OWNER, f"owner-{unique}"
         )
-    client_a = Client(http, admin.base, token_a)
+    client_a = ApiClient(http, api.port, token_a)
 
     assert (await client_a.call("GET", f"/v1/apps/{app_a}/notifiers"))[0] == 200
     for method, path, body in (
@@ -236,24 +224,26 @@ async def test_a_token_of_app_a_gets_404_on_app_b(
         ("GET", f"/v1/apps/{app_b}", None),
         ("DELETE", f"/v1/apps/{app_b}", None),
     ):
-        status, problem, _ = await client_a.call(method, path, body)
+        status, problem = await client_a.call(method, path, body)
         assert (status, problem["resource"]) == (404, "app"), (method, path)
-    owner = Client(http, admin.base, owner_token)
+    owner = ApiClient(http, api.port, owner_token)
     assert (await owner.call("GET", f"/v1/apps/{app_b}/notifiers"))[0] == 200
-    status, _, _ = await owner.call(
+    status, _ = await owner.call(
         "PUT",
         f"/v1/apps/app-{unique}-elsewhere",
         {"app": {"name": "x", "owner_id": "someone-else"}},
     )
     assert status == 404
-    assert (await Client(http, admin.base, "hrld_not-a-token").call("GET", f"/v1/apps/{app_a}"))[
+    assert (await ApiClient(http, api.port, "hrld_not-a-token").call("GET", f"/v1/apps/{app_a}"))[
         0
     ] == 401
 
 
-async def test_invalid_notifiers_get_422_listing_every_problem(admin: Client, unique: str) -> None:
+async def test_invalid_notifiers_get_422_listing_every_problem(
+    admin: ApiClient, unique: str
+) -> None:
     app_id = await register(admin, unique)
-    status, problem, headers = await admin.call(
+    status, problem, headers = await admin.call_with_headers(
         "POST",
         f"/v1/apps/{app_id}/notifiers",
         {
@@ -284,7 +274,7 @@ async def test_invalid_notifiers_get_422_listing_every_problem(admin: Client, un
     }
     assert len(errors["selected_event_ids"]) == 2
     assert all(isinstance(m, str) for messages in errors.values() for m in messages)
-    status, problem, _ = await admin.call(
+    status, problem = await admin.call(
         "POST",
         f"/v1/apps/{app_id}/notifiers",
         {
@@ -298,10 +288,10 @@ async def test_invalid_notifiers_get_422_listing_every_problem(admin: Client, un
     assert (status, list(problem["errors"])) == (422, ["type_data.emails"])
 
 
-async def test_webhook_secret_is_write_only(api: Any, admin: Client, unique: str) -> None:
+async def test_webhook_secret_is_write_only(api: Any, admin: ApiClient, unique: str) -> None:
     app_id = await register(admin, unique)
     secret = "whsec_" + "A" * 32
-    _, created, _ = await admin.call(
+    _, created = await admin.call(
         "POST",
         f"/v1/apps/{app_id}/notifiers",
         webhook_body(
@@ -330,7 +320,7 @@ async def test_webhook_secret_is_write_only(api: Any, admin: Client, unique: str
 
 
 async def test_token_exchange_gives_a_jwt_that_dies_with_its_token(
-    api: Any, admin: Client, http: Any, unique: str
+    api: Any, admin: ApiClient, http: Any, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     async with api.pool.acquire() as connection:
@@ -344,12 +334,12 @@ async def test_token_exchange_gives_a_jwt_that_dies_with_its_token(
         assert response.status == 200
         jwt = (await response.json())["token"]
     assert jwt.count(".") == 2
-    with_jwt = Client(http, admin.base, jwt)
+    with_jwt = ApiClient(http, api.port, jwt)
     assert (await with_jwt.call("GET", f"/v1/apps/{app_id}/notifiers"))[0] == 200
     async with api.pool.acquire() as connection:
         assert await revoke_token(connection, token_id)
     assert (await with_jwt.call("GET", f"/v1/apps/{app_id}/notifiers"))[0] == 401
-    assert (await Client(http, admin.base, token).call("GET", f"/v1/apps/{app_id}/notifiers"))[
+    assert (await ApiClient(http, api.port, token).call("GET", f"/v1/apps/{app_id}/notifiers"))[
         0
     ] == 401
     async with http.post(
@@ -360,7 +350,7 @@ async def test_token_exchange_gives_a_jwt_that_dies_with_its_token(
 
 
 async def test_catalog_endpoints_are_public_and_shaped_like_scalingo(
-    admin: Client, http: Any
+    admin: ApiClient, http: Any
 ) -> None:
     async with http.get(f"{admin.base}/v1/notification_platforms") as r:
         platforms = (await r.json())["notification_platforms"]
@@ -387,15 +377,15 @@ async def test_catalog_endpoints_are_public_and_shaped_like_scalingo(
         assert [p["name"] for p in (await r.json())["notification_platforms"]] == ["slack"]
 
 
-async def test_pagination_like_scalingo(admin: Client, unique: str) -> None:
+async def test_pagination_like_scalingo(admin: ApiClient, unique: str) -> None:
     app_id = await register(admin, unique)
     for i in range(4):
         await admin.call("POST", f"/v1/apps/{app_id}/notifiers", webhook_body(name=f"n{i}"))
-    _, everything, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
+    _, everything = await admin.call("GET", f"/v1/apps/{app_id}/notifiers")
     assert len(everything["notifiers"]) == 5, (
         "no page asked: everything (Scalingo's clients read one page)"
     )
-    _, page2, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers?page=2&per_page=2")
+    _, page2 = await admin.call("GET", f"/v1/apps/{app_id}/notifiers?page=2&per_page=2")
     assert [n["name"] for n in page2["notifiers"]] == ["n1", "n2"]
     assert page2["meta"]["pagination"] == {
         "prev_page": 1,
@@ -405,21 +395,21 @@ async def test_pagination_like_scalingo(admin: Client, unique: str) -> None:
         "total_pages": 3,
         "total_count": 5,
     }
-    status, problem, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers?page=0")
+    status, problem = await admin.call("GET", f"/v1/apps/{app_id}/notifiers?page=0")
     assert (status, list(problem["errors"])) == (422, ["page"])
 
 
 async def test_directory_changes_are_published_with_their_events(
-    api: Any, admin: Client, unique: str
+    api: Any, admin: ApiClient, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     owner_id = f"owner-{unique}"
     user_id = f"user-{unique}"
-    status, _, _ = await admin.call(
+    status, _ = await admin.call(
         "PUT", f"/v1/users/{user_id}", {"user": {"email": "ann@example.com", "name": "Ann"}}
     )
     assert status == 201
-    status, _, _ = await admin.call(
+    status, _ = await admin.call(
         "PUT",
         f"/v1/owners/{owner_id}",
         {
@@ -431,7 +421,7 @@ async def test_directory_changes_are_published_with_their_events(
         },
     )
     assert status == 200  # the app's registration created the owner; this completes it
-    status, collaborator, _ = await admin.call(
+    status, collaborator = await admin.call(
         "PUT",
         f"/v1/apps/{app_id}/collaborators/c1",
         {"collaborator": {"email": "bob@example.com", "role": "collaborator"}},
@@ -462,7 +452,7 @@ async def test_directory_changes_are_published_with_their_events(
 
 
 async def test_directory_follows_the_platforms_own_events(
-    api: Any, admin: Client, producer: Any, unique: str
+    api: Any, admin: ApiClient, producer: Any, unique: str
 ) -> None:
     app_id = await register(admin, unique)
     await admin.call(
@@ -517,5 +507,5 @@ async def _settled(pending: Any) -> dict[str, Any] | None:
     return app if done else None
 
 
-async def _gone(admin: Client, app_id: str) -> bool:
+async def _gone(admin: ApiClient, app_id: str) -> bool:
     return (await admin.call("GET", f"/v1/apps/{app_id}"))[0] == 404

@@ -25,10 +25,11 @@ from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import Channel
 from herald_sender.app import SenderService
 from herald_sender.settings import ChatSettings, SenderSettings
-from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver, Reply
 from herald_testing.slack_standin import SlackStandIn
+
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from herald_core.settings import HttpSettings
 from herald_testing.api_client import ApiClient
-from herald_testing.fixtures import ADMIN_TOKEN
+
+from support.api import ADMIN_TOKEN
 
 pytestmark = pytest.mark.integration
 

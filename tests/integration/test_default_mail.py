@@ -21,8 +21,9 @@ from herald_api.defaults import DEFAULT_HOOK_NAME, default_hook_id
 from herald_core.deliveries import delivery_id
 from herald_core.topics import CONFIG_NOTIFIERS
 from herald_testing.api_client import ApiClient
-from herald_testing.herald import Herald, MailSink
 from herald_testing.polling import eventually
+
+from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
 

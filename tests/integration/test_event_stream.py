@@ -27,9 +27,10 @@ from herald_api.stream_cursor import encode_cursor
 from herald_core.envelope import Event
 from herald_core.settings import HttpSettings, LogSettings
 from herald_core.topics import EVENTS
-from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.polling import eventually
 from pydantic import SecretStr
+
+from support.api import ADMIN_TOKEN
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,6 @@ go in through ingest. Failures come back from the recorder's delivery history.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -22,39 +21,21 @@ from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald, MailSink
+from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
 
 HOOKS = "/v2/notifications"
 
 
-class Client:
-    """A tiny JSON client for one token."""
-
-    def __init__(self, http: aiohttp.ClientSession, port: int, token: str | None) -> None:
-        self.http, self.base, self.token = http, f"http://127.0.0.1:{port}", token
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.http.request(
-            method, self.base + path, json=body, headers=headers
-        ) as response:
-            text = await response.text()
-            return response.status, (json.loads(text) if text else None)
-
-
-@pytest.fixture
-def admin(api: Any, http: aiohttp.ClientSession) -> Client:
-    return Client(http, api.port, ADMIN_TOKEN)
-
-
 async def organisation(
-    admin: Client, herald: Herald, unique: str, apps: int = 1, members: int = 1
+    admin: ApiClient, herald: Herald, unique: str, apps: int = 1, members: int = 1
 ) -> tuple[str, list[str], list[str]]:
     """An organisation with members (users with e-mails) and apps, known to the router.
 
@@ -144,7 +125,7 @@ async def delivered(receiver: HttpReceiver, path: str, test: Any) -> Any:
     return await eventually(found, timeout_s=30, what=f"the request on {path}")
 
 
-async def create_webhook(admin: Client, owner_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def create_webhook(admin: ApiClient, owner_id: str, body: dict[str, Any]) -> dict[str, Any]:
     status, hook = await admin.call("POST", f"{HOOKS}/webhooks/{owner_id}", body)
     assert status == 200, hook
     return dict(hook)
@@ -168,7 +149,7 @@ async def wait_mail(sink: MailSink, event: dict[str, Any], notifier_id: str) -> 
 
 async def test_the_default_hook_mails_deployment_results_until_deleted_then_a_custom_one_rules(
     api: Any,
-    admin: Client,
+    admin: ApiClient,
     herald: Herald,
     herald_mail: MailSink,
     http: aiohttp.ClientSession,
@@ -233,7 +214,7 @@ async def test_the_default_hook_mails_deployment_results_until_deleted_then_a_cu
 
 async def test_a_hook_scoped_to_one_app_ignores_another_apps_deployment(
     api: Any,
-    admin: Client,
+    admin: ApiClient,
     herald: Herald,
     receiver: HttpReceiver,
     http: aiohttp.ClientSession,
@@ -265,7 +246,7 @@ async def test_a_hook_scoped_to_one_app_ignores_another_apps_deployment(
 
 async def test_a_hook_with_two_urls_in_two_formats_reaches_both(
     api: Any,
-    admin: Client,
+    admin: ApiClient,
     herald: Herald,
     receiver: HttpReceiver,
     http: aiohttp.ClientSession,
@@ -317,7 +298,7 @@ async def test_a_hook_with_two_urls_in_two_formats_reaches_both(
 
 async def test_a_meta_deployment_result_hook_receives_success_and_failure(
     api: Any,
-    admin: Client,
+    admin: ApiClient,
     herald: Herald,
     receiver: HttpReceiver,
     http: aiohttp.ClientSession,
@@ -366,7 +347,7 @@ async def recorder(
 
 async def test_failing_urls_show_up_in_failures(
     api: Any,
-    admin: Client,
+    admin: ApiClient,
     herald: Herald,
     recorder: RecorderService,
     receiver: HttpReceiver,
@@ -414,7 +395,7 @@ async def test_failing_urls_show_up_in_failures(
 
 
 async def test_the_api_checks_tokens_owners_and_scopes(
-    api: Any, admin: Client, http: aiohttp.ClientSession, unique: str
+    api: Any, admin: ApiClient, http: aiohttp.ClientSession, unique: str
 ) -> None:
     from herald_api.auth import TokenScope, create_token
 
@@ -430,7 +411,7 @@ async def test_the_api_checks_tokens_owners_and_scopes(
     async with api.pool.acquire() as connection:
         _, owner_token = await create_token(connection, "cc", TokenScope.OWNER, owner_id)
         _, app_token = await create_token(connection, "cc app", TokenScope.APP, mine)
-    owner = Client(http, api.port, owner_token)
+    owner = ApiClient(http, api.port, owner_token)
     hook = {"urls": [{"format": "raw", "url": "https://hooks.example.com/cc"}], "scope": [mine]}
 
     status, created = await owner.call("POST", f"{HOOKS}/webhooks/{owner_id}", hook)
@@ -444,7 +425,7 @@ async def test_the_api_checks_tokens_owners_and_scopes(
         (ADMIN_TOKEN, f"{HOOKS}/webhooks/orga_{unique}_unregistered", 404),
         (owner_token, f"{HOOKS}/emailhooks/{other_owner}", 404),
     ):
-        status, body = await Client(http, api.port, token).call("GET", path)
+        status, body = await ApiClient(http, api.port, token).call("GET", path)
         assert status == expected, (token, path, body)
     status, _ = await owner.call("DELETE", f"{HOOKS}/emailhooks/{owner_id}/{created['id']}")
     assert status == 404, "a webhook is not an e-mail hook"
@@ -491,12 +472,12 @@ async def test_the_api_checks_tokens_owners_and_scopes(
     assert set(problem["errors"]) == {"urls.0.format", "urls.0.url", "events", "scope", "colour"}
     assert len(problem["errors"]["scope"]) == 3, "an add-on id is fine; the other three are not"
 
-    status, info = await Client(http, api.port, None).call("GET", f"{HOOKS}/info/events")
+    status, info = await ApiClient(http, api.port, None).call("GET", f"{HOOKS}/info/events")
     assert status == 200
     assert {"DEPLOYMENT_SUCCESS", "DEPLOYMENT_FAIL", "GIT_PUSH", "CREDITS_ADDED"} <= set(
         info["events"]
     )
     meta = info["meta_events"]
     assert meta["META_DEPLOYMENT_RESULT"] == ["DEPLOYMENT_FAIL", "DEPLOYMENT_SUCCESS"]
-    formats = await Client(http, api.port, None).call("GET", f"{HOOKS}/info/webhookformats")
+    formats = await ApiClient(http, api.port, None).call("GET", f"{HOOKS}/info/webhookformats")
     assert formats == (200, ["raw", "slack", "flowdock", "gitter"])

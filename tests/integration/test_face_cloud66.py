@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from herald_core.topics import CONFIG_NOTIFIERS
 from herald_testing.api_client import ApiClient
-from herald_testing.herald import Herald, MailSink
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
+
+from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
 

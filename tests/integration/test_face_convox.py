@@ -30,12 +30,14 @@ from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_recorder.audit import AuditRecorder
 from herald_recorder.settings import RecorderSettings
 from herald_sender.app import SenderService
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald
+from herald_testing.api_client import ApiClient
 from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn, connect_integration
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 
@@ -66,23 +68,6 @@ async def audit_recorder(
     await pool.close()
 
 
-class Client:
-    def __init__(self, http: aiohttp.ClientSession, base: str, token: str = ADMIN_TOKEN) -> None:
-        self.http, self.base, self.token = http, base, token
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        async with self.http.request(
-            method, self.base + path, json=body, headers=headers, allow_redirects=False
-        ) as response:
-            text = await response.text()
-            try:
-                parsed = json.loads(text) if text else None
-            except ValueError:
-                parsed = text
-            return response.status, parsed, response.headers
-
-
 async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any, Any]:
     async with http.get(url, allow_redirects=False) as response:
         text = await response.text()
@@ -98,10 +83,10 @@ def query_of(url: str) -> dict[str, str]:
 
 
 async def connect(
-    client: Client, http: aiohttp.ClientSession, owner: str, provider: str
+    client: ApiClient, http: aiohttp.ClientSession, owner: str, provider: str
 ) -> tuple[str, Any]:
     """authorize → the stand-in consents → the callback URL it redirects to."""
-    status, _, headers = await client.call(
+    status, _, headers = await client.call_with_headers(
         "GET", f"/v1/owners/{owner}/integrations/{provider}/authorize"
     )
     assert status == 302
@@ -132,21 +117,21 @@ async def post_event(http: aiohttp.ClientSession, herald: Herald, event: dict[st
 
 
 async def assert_audit_log(
-    client: Client, owner: str, app_id: str, audit_ids: list[str], base: datetime
+    client: ApiClient, owner: str, app_id: str, audit_ids: list[str], base: datetime
 ) -> None:
     """The audit log lists every audit-only event, with filters and keyset pages."""
     # The audit log has them all, with filters and pagination.
     audit_path = f"/v1/owners/{owner}/audit-log"
 
     async def audit_count() -> int:
-        _, body, _ = await client.call("GET", audit_path + "?limit=200")
+        _, body = await client.call("GET", audit_path + "?limit=200")
         return len(body["entries"])
 
     deadline = asyncio.get_running_loop().time() + 30
     while await audit_count() < len(AUDIT_ONLY):
         assert asyncio.get_running_loop().time() < deadline, "audit entries recorded"
         await asyncio.sleep(0.3)
-    _, body, _ = await client.call("GET", audit_path)
+    _, body = await client.call("GET", audit_path)
     assert [e["id"] for e in body["entries"]] == list(reversed(audit_ids)), "newest first"
     assert {e["actor"] for e in body["entries"]} == {"alice@example.com"}
     assert all(e["rack"] == "production-rack" for e in body["entries"])
@@ -154,7 +139,7 @@ async def assert_audit_log(
     seen, cursor, pages = [], None, 0
     while True:
         query = "?limit=3" + (f"&cursor={cursor}" if cursor else "")
-        status, page, _ = await client.call("GET", audit_path + query)
+        status, page = await client.call("GET", audit_path + query)
         assert status == 200
         pages += 1
         seen += [e["id"] for e in page["entries"]]
@@ -164,22 +149,22 @@ async def assert_audit_log(
     assert seen == list(reversed(audit_ids))
     assert pages == -(-len(AUDIT_ONLY) // 3)
 
-    _, page, _ = await client.call("GET", audit_path + "?type=app:budget:set")
+    _, page = await client.call("GET", audit_path + "?type=app:budget:set")
     assert [e["type"] for e in page["entries"]] == ["app:budget:set"]
-    _, page, _ = await client.call("GET", audit_path + f"?app={app_id}-name&limit=200")
+    _, page = await client.call("GET", audit_path + f"?app={app_id}-name&limit=200")
     assert len(page["entries"]) == len(AUDIT_ONLY)
-    _, page, _ = await client.call("GET", audit_path + "?app=another-app")
+    _, page = await client.call("GET", audit_path + "?app=another-app")
     assert page["entries"] == []
     since = (base + timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
     until = (base + timedelta(minutes=4)).isoformat().replace("+00:00", "Z")
-    _, page, _ = await client.call("GET", audit_path + f"?since={since}&until={until}")
+    _, page = await client.call("GET", audit_path + f"?since={since}&until={until}")
     assert [e["id"] for e in page["entries"]] == [audit_ids[3], audit_ids[2]]
-    status, _, _ = await client.call("GET", audit_path + "?since=yesterday")
+    status, _ = await client.call("GET", audit_path + "?since=yesterday")
     assert status == 422
 
 
 async def assert_an_expired_state_is_refused(
-    client: Client, http: aiohttp.ClientSession, owner: str, postgres_url: str
+    client: ApiClient, http: aiohttp.ClientSession, owner: str, postgres_url: str
 ) -> None:
     """A state past its expiry is a 400, like an unknown one, and nothing is exchanged."""
     import asyncpg
@@ -211,13 +196,13 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
     unique: str,
     postgres_url: str,
 ) -> None:
-    client = Client(http, f"http://127.0.0.1:{convox_api.port}")
+    client = ApiClient(http, convox_api.port, ADMIN_TOKEN)
     owner = f"org-{unique}"
-    status, _, _ = await client.call("PUT", f"/v1/owners/{owner}", {"owner": {"name": "Acme"}})
+    status, _ = await client.call("PUT", f"/v1/owners/{owner}", {"owner": {"name": "Acme"}})
     assert status == 201
 
     # The authorize redirect names the client, the callback, the scope and a state.
-    status, _, headers = await client.call(
+    status, _, headers = await client.call_with_headers(
         "GET", f"/v1/owners/{owner}/integrations/discord/authorize"
     )
     assert status == 302
@@ -283,7 +268,7 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
     assert status == 201, body
     slack_id = body["integration"]["id"]
     assert body["integration"]["channel"] == "#deploys"
-    status, listed, _ = await client.call("GET", f"/v1/owners/{owner}/integrations")
+    status, listed = await client.call("GET", f"/v1/owners/{owner}/integrations")
     assert status == 200
     assert {i["provider"] for i in listed["integrations"]} == {"discord", "slack"}
     assert "standin" not in json.dumps(listed)
@@ -346,16 +331,16 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
     )
     await herald.add_notifier(control)
     for gone in (discord_id, slack_id):
-        status, _, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{gone}")
+        status, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{gone}")
         assert status == 204
-    status, _, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{discord_id}")
+    status, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{discord_id}")
     assert status == 404
     await eventually(
         lambda: discord_id not in herald.router.view.table(CONFIG_NOTIFIERS),
         timeout_s=30,
         what="router forgets the integration",
     )
-    status, listed, _ = await client.call("GET", f"/v1/owners/{owner}/integrations")
+    status, listed = await client.call("GET", f"/v1/owners/{owner}/integrations")
     assert listed["integrations"] == []
     after = convox_event("release:promote", owner, app_id, status="success", release_id="R2")
     await post_event(http, herald, after)
@@ -380,10 +365,10 @@ async def test_an_integration_stays_on_topic(
 ) -> None:
     """Convox's events and alerts reach an integration; Herald's own configuration events and
     other platforms' events do not (its `families: ["convox"]`)."""
-    client = Client(http, f"http://127.0.0.1:{convox_api.port}")
+    client = ApiClient(http, convox_api.port, ADMIN_TOKEN)
     owner, app_id = f"org-{unique}", f"app-{unique}"
     assert (await client.call("PUT", f"/v1/owners/{owner}", {"owner": {"name": "Acme"}}))[0] == 201
-    status, _, _ = await client.call(
+    status, _ = await client.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": f"{app_id}-name", "owner_id": owner}}
     )
     assert status == 201
@@ -396,7 +381,7 @@ async def test_an_integration_stays_on_topic(
     )
     # A control notifier of the owner that hears everything, so we know when all was routed.
     control = f"/control-{unique}"
-    status, hook, _ = await client.call(
+    status, hook = await client.call(
         "POST",
         f"/v2/notifications/webhooks/{owner}",
         {"name": "control", "urls": [{"format": "raw", "url": receiver.url(control)}]},
@@ -408,7 +393,7 @@ async def test_an_integration_stays_on_topic(
         what="router sees the control hook",
     )
     # Herald's own configuration event for the owner: a notifier added.
-    status, other, _ = await client.call(
+    status, other = await client.call(
         "POST",
         f"/v2/notifications/webhooks/{owner}",
         {"name": "another", "urls": [{"format": "raw", "url": receiver.url("/another")}]},
@@ -473,15 +458,15 @@ def verify_convox(header: str, body: bytes, key: str, now: int, tolerance: int =
 async def test_convox_webhook_is_signed_with_every_key_during_rotation(
     api: Any, herald: Herald, receiver: HttpReceiver, http: aiohttp.ClientSession, unique: str
 ) -> None:
-    client = Client(http, f"http://127.0.0.1:{api.port}")
+    client = ApiClient(http, api.port, ADMIN_TOKEN)
     app_id = f"app-{unique}"
     owner = f"org-{unique}"
-    status, _, _ = await client.call(
+    status, _ = await client.call(
         "PUT", f"/v1/apps/{app_id}", {"app": {"name": "convox-app", "owner_id": owner}}
     )
     assert status == 201
     new_key, old_key = f"new-key-{unique}-0123456789", f"old-key-{unique}-0123456789"
-    status, created, _ = await client.call(
+    status, created = await client.call(
         "POST",
         f"/v1/apps/{app_id}/notifiers",
         {
@@ -508,7 +493,7 @@ async def test_convox_webhook_is_signed_with_every_key_during_rotation(
         timeout_s=30,
         what="router sees the convox webhook",
     )
-    status, bad, _ = await client.call(
+    status, bad = await client.call(
         "POST",
         f"/v1/apps/{app_id}/notifiers",
         {

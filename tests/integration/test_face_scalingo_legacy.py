@@ -18,11 +18,12 @@ from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_sender.app import SenderService
 from herald_sender.settings import SenderSettings
 from herald_testing.api_client import ApiClient
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

@@ -18,10 +18,11 @@ from herald_core.deliveries import delivery_id
 from herald_core.topics import CONFIG_NOTIFIERS
 from herald_devstack.admin import sample_event
 from herald_testing.api_client import ApiClient
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,11 @@ from herald_api.app import ApiService
 from herald_api.settings import ApiSettings
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_testing.api_client import ApiClient
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

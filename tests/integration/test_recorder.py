@@ -23,10 +23,11 @@ from herald_kafka.producer import OutgoingRecord, send_all
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
 from herald_testing.api_client import ApiClient
-from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
+
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

@@ -30,8 +30,9 @@ from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import CONFIG_NOTIFIERS, EVENTS, Channel, deliveries_topic
 from herald_devstack.processes import free_port
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_testing.herald import Herald
 from herald_testing.polling import eventually
+
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

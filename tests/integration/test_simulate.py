@@ -27,8 +27,9 @@ from herald_core.topics import (
     deliveries_topic,
 )
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_testing.herald import Herald
 from herald_testing.polling import eventually
+
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

@@ -23,9 +23,10 @@ from herald_core.topics import (
     delivery_dlq_topic,
 )
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_testing.herald import Herald
 from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import find_record, headers_of
+
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

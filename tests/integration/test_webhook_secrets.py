@@ -20,12 +20,13 @@ from herald_api.auth import TokenScope, create_token
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_testing.api_client import ApiClient
-from herald_testing.fixtures import ADMIN_TOKEN
-from herald_testing.herald import Herald
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver, Received
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+
+from support.api import ADMIN_TOKEN
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,11 @@ import pytest
 from herald_core.deliveries import delivery_id
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import Channel
-from herald_testing.herald import Herald
 from herald_testing.receivers import HttpReceiver
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+
+from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,8 @@
 """Fixtures of the interop tests: Scalingo's own clients against Herald's config API.
 
-The session's real Kafka and Postgres and the in-process API come from `herald_testing.fixtures`
-(the fixtures of tests/integration). On top of them:
+The session's real Kafka and Postgres come from `herald_testing.fixtures` and the in-process API
+from `support.api` (both registered in tests/conftest.py, shared with tests/integration). On top
+of them:
 
 - `herald_api_url`: the API's base URL on loopback, without `/v1` (it also serves the exchange).
 - `herald_admin`: one request to the API with the admin token.
@@ -19,7 +20,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from herald_testing.fixtures import ADMIN_TOKEN
+
+from support.api import ADMIN_TOKEN
 
 
 @dataclass(frozen=True)

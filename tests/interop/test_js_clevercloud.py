@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from herald_testing.fixtures import ADMIN_TOKEN
 from herald_testing.node_client import NPM_CI_TIMEOUT_S, RUN_TIMEOUT_S, NodeClient, stdout_lines
+
+from support.api import ADMIN_TOKEN
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,11 @@
    statically over every source file of the workspace members. (The tests themselves may still
    build raw aiokafka clients to observe the broker.)
 3. No network: the autouse `no_network` fixture refuses connects.
+4. Services never import each other: they talk over topics.
+5. Libraries never import services: `libs/*` (test support included) depend on no service
+   package; what starts a service in a test lives under `tests/` (`tests/support`). Checked
+   statically over every source file of `libs/*/src`, function-level and `import_module` imports
+   included.
 """
 
 from __future__ import annotations
@@ -250,3 +255,65 @@ def test_the_service_rule_sees_a_crossing():
         "herald_api.app",
         "herald_router",
     ]
+
+
+# --- libraries never import services: a library that needs a service is a service's test --------
+
+LIBRARY_SOURCES = "libs/*/src/**/*.py"
+SERVICE_NAMES = frozenset(
+    {
+        "herald_api",
+        "herald_ingest",
+        "herald_router",
+        "herald_sender",
+        "herald_recorder",
+        "herald_derive",
+        "herald_alerter",
+    }
+)
+
+
+def service_importers(root: Path) -> dict[str, list[str]]:
+    """Library files (`libs/*/src`) that import a service package, with each `line: module`."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(root.glob(LIBRARY_SOURCES)):
+        hits = forbidden_imports(path.read_text(), SERVICE_NAMES)
+        if hits:
+            found[str(path.relative_to(root))] = hits
+    return found
+
+
+def test_the_library_rule_knows_every_service():
+    assert set(service_packages()) == SERVICE_NAMES
+
+
+def test_no_library_imports_a_service():
+    scanned = {str(p.relative_to(ROOT)) for p in ROOT.glob(LIBRARY_SOURCES)}
+    # The scan must see every library, herald_testing.fixtures (which used to start the API)
+    # among them, or it proves nothing.
+    assert {
+        "libs/herald-testing/src/herald_testing/fixtures.py",
+        "libs/herald-devstack/src/herald_devstack/processes.py",
+        "libs/herald-kafka/src/herald_kafka/reader.py",
+        "libs/herald-ops/src/herald_ops/replay.py",
+    } <= scanned
+    assert service_importers(ROOT) == {}, "libraries never import services (tests/support may)"
+
+
+def test_the_library_rule_flags_only_service_imports_in_libraries(tmp_path):
+    planted = {
+        "libs/herald-testing/src/herald_testing/bad.py": (
+            "import herald_core\nfrom herald_sender.app import SenderService\n"
+        ),
+        "libs/herald-ops/src/herald_ops/late.py": "def f():\n    import herald_api.app\n",
+        "libs/herald-kafka/src/herald_kafka/ok.py": "from herald_core.topics import EVENTS\n",
+        "services/router/src/herald_router/fine.py": "from herald_kafka import Record\n",
+        "tests/support/free.py": "from herald_ingest.app import IngestService\n",
+    }
+    for name, text in planted.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert service_importers(tmp_path) == {
+        "libs/herald-ops/src/herald_ops/late.py": ["2: herald_api.app"],
+        "libs/herald-testing/src/herald_testing/bad.py": ["2: herald_sender.app"],
+    }

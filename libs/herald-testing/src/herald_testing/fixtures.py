@@ -1,13 +1,15 @@
-"""The pytest fixtures of the integration suites: one real Kafka 4.x broker (and Postgres on
-demand) per test session, on free loopback ports, and the config API in-process on top of them.
+"""The pytest fixtures of the integration suites that know no Herald service: one real Kafka 4.x
+broker (and Postgres on demand) per test session, on free loopback ports, an HTTP receiver, an
+aiohttp session and unique ids.
 
-A conftest makes them available by importing them (pytest collects fixtures from a conftest's
-module namespace):
+Register the module once, as a plugin, from the root conftest, so that every test directory shares
+one broker and one database per session:
 
-    from herald_testing.fixtures import api, infra, kafka_settings, postgres_url  # noqa: F401
+    pytest_plugins = ["herald_testing.fixtures"]
 
-Each conftest that imports a session fixture gets its own instance of it (pytest keys fixtures by
-the conftest that defines them), so two suites run in one session each start their own broker.
+(Importing the fixtures into several conftests instead gives each conftest its own instance of a
+session fixture, and so its own broker.) Fixtures that start Herald's services (the pipeline,
+the config API) are not here: a library never imports a service.
 """
 
 from __future__ import annotations
@@ -20,22 +22,14 @@ import pytest
 from herald_core.settings import KafkaSettings
 from herald_kafka.producer import idempotent_producer
 
-from herald_testing.api_client import ApiClient
-from herald_testing.herald import herald, herald_mail, mail_sink
 from herald_testing.infra import LocalInfra
 from herald_testing.receivers import HttpReceiver
 
 __all__ = [
-    "ADMIN_TOKEN",
-    "admin",
-    "api",
     "fresh_database",
-    "herald",
-    "herald_mail",
     "http",
     "infra",
     "kafka_settings",
-    "mail_sink",
     "postgres_url",
     "producer",
     "receiver",
@@ -86,36 +80,6 @@ async def receiver() -> AsyncIterator[HttpReceiver]:
 def unique() -> str:
     """A short unique suffix to keep tests apart on shared topics."""
     return uuid.uuid4().hex[:10]
-
-
-ADMIN_TOKEN = "hrld_test-admin-token-0123456789abcdefghijklmnop"  # noqa: S105 - a test token
-
-
-@pytest.fixture(scope="session")
-async def api(kafka_settings: KafkaSettings, postgres_url: str) -> AsyncIterator[Any]:
-    """The config API on a free port, against the session's real Postgres and Kafka."""
-    from herald_api.app import ApiService
-    from herald_api.settings import ApiSettings
-    from herald_core.settings import HttpSettings, LogSettings
-    from pydantic import SecretStr
-
-    settings = ApiSettings(
-        database_url=SecretStr(postgres_url),
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        admin_token=SecretStr(ADMIN_TOKEN),
-        allow_loopback_targets=True,
-        relay_poll_s=0.2,
-    )
-    async with ApiService(settings) as service:
-        yield service
-
-
-@pytest.fixture
-def admin(api: Any, http: Any) -> ApiClient:
-    """An `ApiClient` of the session's API with its admin token."""
-    return ApiClient(http, api.port, ADMIN_TOKEN)
 
 
 @pytest.fixture

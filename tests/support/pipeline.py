@@ -1,5 +1,8 @@
 """Herald's own services in-process (ingest, router, webhook sender) on the session broker.
 
+Registered as a pytest plugin from tests/conftest.py; tests import `Herald` and `MailSink` from
+`support.pipeline` for their annotations.
+
 The `herald` fixture starts them once per test session; tests keep apart by unique ids.
 Every test router joins the default `herald-router` group, so routers never duplicate each
 other's work.
@@ -35,7 +38,6 @@ from herald_router.app import RouterService
 from herald_router.settings import RouterSettings
 from herald_sender.app import SenderService
 from herald_sender.settings import SenderSettings, SmtpSettings
-
 from herald_testing.polling import eventually
 
 LOCAL = HttpSettings(host="127.0.0.1", port=0)
@@ -47,7 +49,7 @@ REFUSED_DOMAIN = "refused.example"
 class _Sink(MaildirHandler):
     """The dev sink, but recipients at REFUSED_DOMAIN get a permanent 550."""
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if address.lower().endswith("@" + REFUSED_DOMAIN):
