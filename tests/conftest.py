@@ -1,5 +1,5 @@
 """Shared fixtures. Integration fixtures start the real broker and database themselves and fail,
-never skip, when they cannot (STYLE.md §8).
+never skip, when they cannot (docs/contributing.md).
 
 Registered here once as plugins, so that every directory shares one broker, one database and one
 pipeline per test session:

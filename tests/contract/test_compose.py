@@ -1,7 +1,7 @@
 """docker-compose.yml, the Dockerfile and the Prometheus config, checked without Docker.
 
-No Docker engine runs on the build machines (DESIGN.md §7), so nothing ever starts this stack
-here. Instead:
+No Docker engine runs on the build machines (docs/decisions.md), so nothing ever starts this
+stack here. Instead:
 
 - the compose file is validated against the Compose Specification's JSON Schema, as vendored by
   the `check-jsonschema` package (`--builtin-schema vendor.compose-spec`, nothing downloaded);

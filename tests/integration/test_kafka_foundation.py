@@ -1,4 +1,5 @@
-"""The Kafka 4.x behaviours Herald builds on, proven against the real broker (PITFALLS.md)."""
+"""The Kafka 4.x behaviours Herald builds on, proven against the real broker (pitfalls in
+docs/contributing.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Retry tiers on the real broker: a failed delivery hops through `notify.deliveries.<channel>
-.retry.<tier>` until it is delivered, dead-lettered, or exhausted (DESIGN.md §5, issue 6).
+.retry.<tier>` until it is delivered, dead-lettered, or exhausted (docs/architecture.md).
 
 Isolation: the session `herald` fixture's sender consumes `notify.deliveries.webhook`, so this
 module runs its own `SenderService` on the Rocket.Chat channel's topics (which no other test

@@ -1,4 +1,4 @@
-"""The machinery of the two unit-test guards (STYLE.md §8); the tests are in
+"""The machinery of the two unit-test guards (docs/contributing.md); the tests are in
 `test_import_boundary.py`.
 
 No network: the autouse `no_network` fixture makes `socket.socket.connect`, `connect_ex` and

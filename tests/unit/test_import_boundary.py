@@ -1,4 +1,4 @@
-"""The unit-test guards (STYLE.md §1, §8); their machinery is in `conftest.py`.
+"""The unit-test guards (docs/contributing.md); their machinery is in `conftest.py`.
 
 1. Import boundary: `herald_core` is the pure core and imports no aiokafka, aiohttp or asyncpg,
    checked at run time (every module imported in a fresh interpreter, so the imports of other

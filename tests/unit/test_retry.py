@@ -1,4 +1,4 @@
-"""next_hop: the retry schedule as a table (DESIGN.md §5, STYLE.md §3)."""
+"""next_hop: the retry schedule as a table (docs/architecture.md, docs/contributing.md)."""
 
 from __future__ import annotations
 

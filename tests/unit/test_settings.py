@@ -1,5 +1,5 @@
-"""Service settings from the environment (STYLE.md §5): nested partial updates, fail fast with
-the field path, defaults on loopback."""
+"""Service settings from the environment (docs/contributing.md): nested partial updates, fail
+fast with the field path, defaults on loopback."""
 
 from __future__ import annotations
 

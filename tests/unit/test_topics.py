@@ -1,8 +1,8 @@
 """Topic names, the declarative topic file, and the pure half of applying it.
 
 `parse_duration_ms` and `parse_topic_file` on small documents; the project's own
-`deploy/topics.yaml` against DESIGN.md §2; `herald_kafka.admin.plan_existing` on given broker
-state (no broker: it is pure).
+`deploy/topics.yaml` against docs/architecture.md; `herald_kafka.admin.plan_existing` on given
+broker state (no broker: it is pure).
 """
 
 from __future__ import annotations
@@ -258,13 +258,13 @@ def test_malformed_per_channel_entry_names_the_expanded_topic():
         parse_topic_file(document)
 
 
-# --- the project's topic file against DESIGN.md §2 --------------------------------------------
+# --- the project's topic file against docs/architecture.md ------------------------------
 
 SPECS = load_topic_file()
 BY_NAME = {s.name: s for s in SPECS}
 TIERS = retry_tiers()
 
-# DESIGN.md §2: topic, cleanup, retention (None for compacted topics).
+# docs/architecture.md: topic, cleanup, retention (None for compacted topics).
 DESIGN_TOPICS = [
     ("platform.events", "delete", "7d"),
     ("notify.events", "delete", "7d"),
