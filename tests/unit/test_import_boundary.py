@@ -142,7 +142,7 @@ def test_only_herald_kafka_imports_aiokafka():
     names = {str(p) for p in member_sources(ROOT)}
     # The scan must see files that used to import aiokafka, or it proves nothing.
     assert {
-        "services/api/src/herald_api/stream_api.py",
+        "services/api/src/herald_api/stream/stream_api.py",
         "libs/herald-ops/src/herald_ops/replay.py",
         "libs/herald-testing/src/herald_testing/topics.py",
         "services/derive/src/herald_derive/app.py",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_api.notifier_face import (
+from herald_api.model.notifier_face import (
     MASK,
     InvalidNotifier,
     mask_type_data,
