@@ -21,6 +21,7 @@ from herald_core.directory import AppEntry, OwnerKind
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from herald_api.http.context import context, parse, principal
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     ApiProblem,
     etag,
@@ -119,16 +120,6 @@ def new_id(request: web.Request, name: str) -> str:
 
 def app_json(app: AppEntry) -> dict[str, Any]:
     return app.model_dump(mode="json")
-
-
-async def visible_app(
-    connection: asyncpg.Connection, request: web.Request, app_id: str
-) -> AppEntry:
-    """The app if it exists and the caller may see it; 404 otherwise (never 403)."""
-    app = await store.load_app(connection, app_id) if storable(app_id) else None
-    if app is None or not principal(request).may_see_app(app.id, app.owner_id):
-        raise not_found(f"app {app_id}")
-    return app
 
 
 async def put_app(request: web.Request) -> web.Response:

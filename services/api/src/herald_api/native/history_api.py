@@ -30,8 +30,8 @@ from herald_api.http.keyset import (
     parse_params,
     parse_text,
 )
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import json_response, not_found, storable
-from herald_api.native.directory_api import visible_app
 
 SUMMARY_COLUMNS = (
     "id, app_id, owner_id, event_id, event_type, notifier_id, channel, status, status_code,"

@@ -35,6 +35,7 @@ from herald_api.faces.clevercloud.clevercloud_face import WEBHOOK
 from herald_api.faces.scalingo.app_resource import check_version, owned_or_404
 from herald_api.http.auth import Principal
 from herald_api.http.context import context, principal
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     ApiProblem,
     etag,
@@ -54,7 +55,6 @@ from herald_api.model.webhook_secrets import (
     rotated,
     secret_of,
 )
-from herald_api.native.directory_api import visible_app
 from herald_api.store import clevercloud_store, notifier_store
 from herald_api.store import directory_store as directory
 from herald_api.store.outbox import enqueue_event

@@ -34,9 +34,9 @@ from herald_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from herald_api.http.context import context, parse
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
 from herald_api.model.sample_events import resolve_type, sample_event
-from herald_api.native.directory_api import visible_app
 from herald_api.native.simulate_api import load_world
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER, queue_delivery
 from herald_api.pipes.delivery_results import RESULT_WAITERS, TooManyWaiters

@@ -25,8 +25,8 @@ from herald_kafka import KafkaError
 from pydantic import ValidationError
 
 from herald_api.http.context import context
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import ApiProblem, json_response, not_found, storable
-from herald_api.native.directory_api import visible_app
 from herald_api.native.simulate_api import load_world
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER, queue_delivery
 from herald_api.store import notifier_store

@@ -37,9 +37,9 @@ from herald_api.faces.scalingo.app_resource import (
     versioned_answer,
 )
 from herald_api.http.context import context
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import invalid, json_response, not_found, read_json, wrapped
 from herald_api.model.platform_events import platform_event
-from herald_api.native.directory_api import visible_app
 from herald_api.store import alert_store
 from herald_api.store.outbox import enqueue_event
 

@@ -17,6 +17,7 @@ from herald_core.directory import AppEntry
 
 from herald_api.http import idempotency
 from herald_api.http.context import context, principal
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     Page,
     check_if_match,
@@ -26,7 +27,6 @@ from herald_api.http.web import (
     page_of,
     storable,
 )
-from herald_api.native.directory_api import visible_app
 
 
 class Owned(Protocol):

@@ -36,9 +36,9 @@ from herald_api.faces.scalingo.legacy_notifications import (
     to_wire,
 )
 from herald_api.http.context import context
+from herald_api.http.visibility import visible_app
 from herald_api.http.web import invalid, json_response, read_json, wrapped
 from herald_api.model import notifier_changes
-from herald_api.native.directory_api import visible_app
 from herald_api.store import notifier_store
 
 
