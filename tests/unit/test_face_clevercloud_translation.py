@@ -27,7 +27,7 @@ from herald_api.faces.clevercloud.clevercloud_render import (
     webhook_to_wire,
 )
 from herald_api.model.defaults import DEFAULT_HOOK_NAME, default_deployment_hook, default_hook_id
-from herald_api.model.notifier_face import InvalidNotifier
+from herald_api.model.type_data import InvalidNotifier
 from herald_core.catalog import answers_to
 from herald_core.directory import AppEntry, Directory, MemberEntry, OwnerEntry, OwnerKind
 from herald_core.intake import parse_event

@@ -16,7 +16,7 @@ from herald_api.faces.cloud66.account_notifications import (
     matrix,
     notifier_id_for,
 )
-from herald_api.model.notifier_face import MASK, InvalidNotifier
+from herald_api.model.type_data import MASK, InvalidNotifier
 from herald_core.catalog import CATALOG
 from herald_core.notifiers import Scope
 from herald_core.topics import Channel

@@ -21,8 +21,8 @@ from herald_api.faces.convox.convox_face import (
 )
 from herald_api.http.keyset import Cursor, encode_cursor
 from herald_api.http.web import ApiProblem
-from herald_api.model.notifier_face import check_type_data, mask_type_data
 from herald_api.model.platforms import platform_by_id
+from herald_api.model.type_data import check_type_data, mask_type_data
 from herald_api.native.audit_api import AuditQuery, audit_sql, parse_audit_query
 from herald_api.settings import DISCORD_OAUTH, SLACK_OAUTH, ApiSettings
 from herald_core.catalog import CATALOG, Family

@@ -16,7 +16,7 @@ from herald_api.faces.scalingo.legacy_notifications import (
     notification_patched,
     to_wire,
 )
-from herald_api.model.notifier_face import InvalidNotifier
+from herald_api.model.type_data import InvalidNotifier
 from herald_core.notifiers import Scope
 from herald_core.topics import Channel
 

@@ -374,7 +374,7 @@ def test_the_face_rule_flags_only_imports_of_another_face(tmp_path):
         "herald_api/faces/convox/late.py": "def f():\n    import herald_api.faces.cloud66\n",
         "herald_api/faces/cloud66/pkg.py": "from herald_api.faces import convox\n",
         "herald_api/faces/clevercloud/fine.py": (
-            "from herald_api.model.notifier_face import check_type_data\n"
+            "from herald_api.model.type_data import check_type_data\n"
             "from herald_api.store import notifier_store\n"
             "from herald_api.http.web import json_response\n"
         ),

@@ -21,8 +21,8 @@ from herald_core.notifiers import Notifier
 
 from herald_api.http.web import invalid
 from herald_api.model.chat_hosts import ChatHosts
-from herald_api.model.notifier_face import InvalidNotifier, new_notifier_id
 from herald_api.model.platform_events import notifier_event
+from herald_api.model.type_data import InvalidNotifier, new_notifier_id
 from herald_api.model.webhook_secrets import ensure_secret
 from herald_api.settings import ApiSettings
 from herald_api.store import notifier_store

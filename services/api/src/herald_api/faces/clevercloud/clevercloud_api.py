@@ -54,8 +54,8 @@ from herald_api.faces.clevercloud.clevercloud_render import emailhook_to_wire, w
 from herald_api.http.auth import Principal
 from herald_api.http.context import ApiContext, context
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
-from herald_api.model.notifier_face import InvalidNotifier
 from herald_api.model.platform_events import notifier_event
+from herald_api.model.type_data import InvalidNotifier
 from herald_api.model.webhook_secrets import new_secret
 from herald_api.native.tokens_api import authenticate
 from herald_api.store import clevercloud_store as store

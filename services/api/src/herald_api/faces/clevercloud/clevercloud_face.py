@@ -37,8 +37,8 @@ from herald_core.catalog import CATALOG, Family
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import Channel
 
-from herald_api.model.notifier_face import Errors, InvalidNotifier, check_type_data
 from herald_api.model.platforms import platform_of
+from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 from herald_api.model.webhook_secrets import signing_members
 
 FACE = "clevercloud"

@@ -36,14 +36,14 @@ from herald_core.notifiers import Notifier, Scope, Selection, WebhookFormat
 from herald_core.topics import Channel
 
 from herald_api.model.chat_hosts import ChatHosts
-from herald_api.model.notifier_face import (
+from herald_api.model.platforms import platform_of
+from herald_api.model.type_data import (
     Errors,
     InvalidNotifier,
     check_type_data,
     mask_type_data,
     merge_type_data,
 )
-from herald_api.model.platforms import platform_of
 
 FACE = "cloud66_account"
 HERALD_ACCOUNT_TYPES = ("payment_failed", "account_suspended")

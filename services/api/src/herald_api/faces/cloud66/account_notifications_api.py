@@ -38,9 +38,9 @@ from herald_api.faces.cloud66.account_notifications import (
 )
 from herald_api.http.context import context, parse, principal
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
-from herald_api.model.notifier_face import InvalidNotifier
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.sample_events import resolve_type, sample_event
+from herald_api.model.type_data import InvalidNotifier
 from herald_api.model.webhook_secrets import ensure_secret
 from herald_api.native.notifier_test_api import await_test_result, read_test_request, result_json
 from herald_api.store import notifier_store

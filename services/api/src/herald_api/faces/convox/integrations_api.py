@@ -43,9 +43,9 @@ from herald_api.faces.convox.convox_face import (
 )
 from herald_api.http.context import context, principal
 from herald_api.http.web import ApiProblem, json_response, not_found, storable
-from herald_api.model.notifier_face import check_type_data
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.platforms import platform_of
+from herald_api.model.type_data import check_type_data
 from herald_api.store import directory_store, notifier_store
 from herald_api.store.outbox import enqueue_event
 

@@ -31,8 +31,8 @@ from herald_core.notifiers import Notifier, Scope, Selection, WebhookFormat
 from herald_core.topics import Channel
 
 from herald_api.model.chat_hosts import ChatHosts, chat_host_problem
-from herald_api.model.notifier_face import Errors, InvalidNotifier, check_type_data
 from herald_api.model.platforms import platform_of
+from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 
 FACE = "scalingo_legacy"
 SELECTED = ("app_deployed",)
