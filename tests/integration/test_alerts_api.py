@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from herald_api.auth import TokenScope, create_token
+from herald_api.http.auth import TokenScope, create_token
 from herald_core.alerts import AppAlerts, Metric
 from herald_core.topics import CONFIG_ALERTS, EVENTS
 from herald_testing.api_client import ApiClient
@@ -340,7 +340,7 @@ async def test_idempotency_key_replays_the_first_creation(
 async def test_rebuild_topics_republishes_the_apps_alerts(
     api: Any, admin: ApiClient, unique: str
 ) -> None:
-    from herald_api.rebuild import republish_everything
+    from herald_api.pipes.rebuild import republish_everything
 
     app_id = await register(admin, unique)
     status, created = await admin.call(

@@ -11,9 +11,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from herald_api import directory_store, notifier_store
-from herald_api.auth import find_principal
-from herald_api.defaults import default_notifier
+from herald_api.http.auth import find_principal
+from herald_api.model.defaults import default_notifier
+from herald_api.store import directory_store, notifier_store
 from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
-from herald_api.auth import TokenScope, create_token, revoke_token
+from herald_api.http.auth import TokenScope, create_token, revoke_token
 from herald_core.directory import AppEntry, OwnerEntry
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier

@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from herald_api.account_notifications import notifier_id_for
-from herald_api.defaults import DEFAULT_HOOK_NAME, default_hook_id
+from herald_api.faces.cloud66.account_notifications import notifier_id_for
+from herald_api.model.defaults import DEFAULT_HOOK_NAME, default_hook_id
 from herald_core.deliveries import delivery_id
 from herald_core.topics import CONFIG_NOTIFIERS
 from herald_testing.api_client import ApiClient

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from herald_api import notifier_store
+from herald_api.store import notifier_store
 from herald_core import headers as h
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
 from herald_core.directory import Directory

@@ -319,7 +319,7 @@ async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_reset
 async def test_disable_endpoint_answers_404_to_unknown_ids_and_to_tokens_not_admin(
     api: Any, admin: ApiClient, unique: str
 ) -> None:
-    from herald_api.auth import TokenScope, create_token
+    from herald_api.http.auth import TokenScope, create_token
 
     app_id, _ = await register_app(admin, unique)
     notifier_id = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/x")

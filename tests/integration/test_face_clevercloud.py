@@ -397,7 +397,7 @@ async def test_failing_urls_show_up_in_failures(
 async def test_the_api_checks_tokens_owners_and_scopes(
     api: Any, admin: ApiClient, http: aiohttp.ClientSession, unique: str
 ) -> None:
-    from herald_api.auth import TokenScope, create_token
+    from herald_api.http.auth import TokenScope, create_token
 
     owner_id, other_owner = f"orga_{unique}", f"orga_{unique}_other"
     for owner in (owner_id, other_owner):

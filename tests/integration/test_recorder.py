@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-from herald_api.auth import TokenScope, create_token
-from herald_api.migrate import migrate
+from herald_api.http.auth import TokenScope, create_token
+from herald_api.store.migrate import migrate
 from herald_core.deliveries import AttemptOutcome, DeliveryResult, delivery_id
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS, DELIVERY_RESULTS, Channel

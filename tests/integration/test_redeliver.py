@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_api.auth import TokenScope, create_token
+from herald_api.http.auth import TokenScope, create_token
 from herald_core.deliveries import Delivery, delivery_id
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS
@@ -245,7 +245,7 @@ async def test_the_recorder_keeps_the_payload_of_the_highest_attempt(
     kafka_settings: KafkaSettings, fresh_database: str, producer: Any, unique: str
 ) -> None:
     import asyncpg
-    from herald_api.migrate import migrate
+    from herald_api.store.migrate import migrate
     from herald_core.deliveries import AttemptOutcome, DeliveryResult
     from herald_core.topics import DELIVERY_RESULTS
     from herald_kafka.producer import OutgoingRecord, send_all

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from herald_api import notifier_store
-from herald_api.account_notifications import notifier_id_for
-from herald_api.defaults import default_hook_id
+from herald_api.faces.cloud66.account_notifications import notifier_id_for
+from herald_api.model.defaults import default_hook_id
+from herald_api.store import notifier_store
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import (

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_api import notifier_store
-from herald_api.auth import TokenScope, create_token
+from herald_api.http.auth import TokenScope, create_token
+from herald_api.store import notifier_store
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_testing.api_client import ApiClient

@@ -63,7 +63,7 @@ def herald_admin(herald_api_url: str) -> AdminCall:
 @pytest.fixture
 def register_app(api: Any, herald_admin: AdminCall) -> RegisterApp:
     """`await register_app("label")` → a freshly registered app and an app-scoped token."""
-    from herald_api.auth import TokenScope, create_token
+    from herald_api.http.auth import TokenScope, create_token
 
     async def register(label: str = "interop") -> HeraldApp:
         suffix = uuid.uuid4().hex[:10]

@@ -68,7 +68,7 @@ async def owner_with_app(herald_admin: Any, label: str) -> tuple[str, str]:
 async def test_clever_clouds_js_client_manages_hooks(
     api: Any, herald_api_url: str, herald_admin: Any, token_kind: str
 ) -> None:
-    from herald_api.auth import TokenScope, create_token
+    from herald_api.http.auth import TokenScope, create_token
 
     owner_id, app_id = await owner_with_app(herald_admin, "cc")
     foreign_owner, _ = await owner_with_app(herald_admin, "cc-foreign")

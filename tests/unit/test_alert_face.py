@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from herald_api.alert_face import (
+from herald_api.faces.scalingo.alert_face import (
     InvalidAlert,
     InvalidDuration,
     alert_from_create,

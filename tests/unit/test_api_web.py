@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from herald_api.web import MAX_PAGE, ApiProblem, page_of, storable, unstorable_text
+from herald_api.http.web import MAX_PAGE, ApiProblem, page_of, storable, unstorable_text
 
 
 @pytest.mark.parametrize(

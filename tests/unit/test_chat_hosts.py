@@ -7,15 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from herald_api.chat_hosts import (
+from herald_api.faces.scalingo.notifier_face import notifier_from_create
+from herald_api.model.chat_hosts import (
     KNOWN_HOSTS,
     SELF_HOSTED,
     chat_host_problem,
     has_host_rule,
     host_matches,
 )
-from herald_api.notifier_face import InvalidNotifier, notifier_from_create
-from herald_api.platforms import PLATFORMS
+from herald_api.model.platforms import PLATFORMS
+from herald_api.model.type_data import InvalidNotifier
 from yarl import URL
 
 PLATFORM_NAMES = {p.name: p.display_name for p in PLATFORMS}
@@ -160,7 +161,7 @@ def _slack(type_data):
 def test_a_slack_notifier_in_bot_token_mode_needs_no_webhook_url():
     created = _slack({"bot_token": "xoxb-1234-5678-abcdef", "channel": "C0DEPLOYS"})
     assert created.type_data["channel"] == "C0DEPLOYS"
-    from herald_api.notifier_face import to_wire
+    from herald_api.faces.scalingo.notifier_face import to_wire
 
     assert to_wire(created)["type_data"]["bot_token"] == "********", "the token is write-only"
 

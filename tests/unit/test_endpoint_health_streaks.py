@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from herald_api.notifier_health_api import disabled_event
+from herald_api.native.notifier_health_api import disabled_event
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
 from herald_core.envelope import Event
 from herald_core.markers import TEST_EVENT_SOURCE

@@ -1,4 +1,4 @@
-"""Clever Cloud's hooks ⇄ the one notifier model (`herald_api.clevercloud_face`,
+"""Clever Cloud's hooks ⇄ the one notifier model (`herald_api.faces.clevercloud.clevercloud_face`,
 `clevercloud_render`), and how the router treats the notifiers a hook becomes."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_api.clevercloud_face import (
+from herald_api.faces.clevercloud.clevercloud_face import (
     EMAILHOOK,
     WEBHOOK,
     ScopeFacts,
@@ -20,14 +20,14 @@ from herald_api.clevercloud_face import (
     scope_ids,
     webhook_notifiers,
 )
-from herald_api.clevercloud_render import (
+from herald_api.faces.clevercloud.clevercloud_render import (
     Failure,
     emailhook_to_wire,
     group_hooks,
     webhook_to_wire,
 )
-from herald_api.defaults import DEFAULT_HOOK_NAME, default_deployment_hook, default_hook_id
-from herald_api.notifier_face import InvalidNotifier
+from herald_api.model.defaults import DEFAULT_HOOK_NAME, default_deployment_hook, default_hook_id
+from herald_api.model.type_data import InvalidNotifier
 from herald_core.catalog import answers_to
 from herald_core.directory import AppEntry, Directory, MemberEntry, OwnerEntry, OwnerKind
 from herald_core.intake import parse_event

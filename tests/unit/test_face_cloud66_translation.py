@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_api.account_notifications import (
+from herald_api.faces.cloud66.account_notifications import (
     CHANNELS,
     FACE,
     account_types,
@@ -16,7 +16,7 @@ from herald_api.account_notifications import (
     matrix,
     notifier_id_for,
 )
-from herald_api.notifier_face import MASK, InvalidNotifier
+from herald_api.model.type_data import MASK, InvalidNotifier
 from herald_core.catalog import CATALOG
 from herald_core.notifiers import Scope
 from herald_core.topics import Channel

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from herald_api.audit_api import AuditQuery, audit_sql, parse_audit_query
-from herald_api.convox_face import (
+from herald_api.faces.convox.convox_face import (
     ConnectedWebhook,
     Provider,
     TokenExchangeFailed,
@@ -20,11 +19,12 @@ from herald_api.convox_face import (
     is_integration,
     token_request,
 )
-from herald_api.keyset import Cursor, encode_cursor
-from herald_api.notifier_face import check_type_data, mask_type_data
-from herald_api.platforms import platform_by_id
+from herald_api.http.keyset import Cursor, encode_cursor
+from herald_api.http.web import ApiProblem
+from herald_api.model.platforms import platform_by_id
+from herald_api.model.type_data import check_type_data, mask_type_data
+from herald_api.native.audit_api import AuditQuery, audit_sql, parse_audit_query
 from herald_api.settings import DISCORD_OAUTH, SLACK_OAUTH, ApiSettings
-from herald_api.web import ApiProblem
 from herald_core.catalog import CATALOG, Family
 from herald_core.envelope import Event
 from herald_core.notifiers import Scope

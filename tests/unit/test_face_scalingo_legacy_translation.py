@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from herald_api.legacy_notifications import (
+from herald_api.faces.scalingo.legacy_notifications import (
     FACE,
     conflict,
     conflict_errors,
@@ -16,7 +16,7 @@ from herald_api.legacy_notifications import (
     notification_patched,
     to_wire,
 )
-from herald_api.notifier_face import InvalidNotifier
+from herald_api.model.type_data import InvalidNotifier
 from herald_core.notifiers import Scope
 from herald_core.topics import Channel
 

@@ -15,6 +15,9 @@
    package; what starts a service in a test lives under `tests/` (`tests/support`). Checked
    statically over every source file of `libs/*/src`, function-level and `import_module` imports
    included.
+6. Faces never import each other: `herald_api.faces.<x>` uses `model`, `store` and `http` (and
+   Herald's own endpoints), never `herald_api.faces.<y>`. Checked statically over every file of
+   `services/api/src/herald_api/faces`, function-level and `import_module` imports included.
 """
 
 from __future__ import annotations
@@ -142,7 +145,7 @@ def test_only_herald_kafka_imports_aiokafka():
     names = {str(p) for p in member_sources(ROOT)}
     # The scan must see files that used to import aiokafka, or it proves nothing.
     assert {
-        "services/api/src/herald_api/stream_api.py",
+        "services/api/src/herald_api/stream/stream_api.py",
         "libs/herald-ops/src/herald_ops/replay.py",
         "libs/herald-testing/src/herald_testing/topics.py",
         "services/derive/src/herald_derive/app.py",
@@ -316,4 +319,72 @@ def test_the_library_rule_flags_only_service_imports_in_libraries(tmp_path):
     assert service_importers(tmp_path) == {
         "libs/herald-ops/src/herald_ops/late.py": ["2: herald_api.app"],
         "libs/herald-testing/src/herald_testing/bad.py": ["2: herald_sender.app"],
+    }
+
+
+# --- faces never import each other: each speaks its platform over model, store and http ----------
+
+API_SRC = SERVICES / "api" / "src"
+FACES = Path("herald_api", "faces")
+
+
+def face_crossings(src: Path) -> dict[str, list[str]]:
+    """Face files (`herald_api/faces/<x>/…`) that import another face, with each `line: module`."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((src / FACES).glob("*/**/*.py")):
+        face = path.relative_to(src / FACES).parts[0]
+        others = frozenset(
+            f"herald_api.faces.{d.name}" for d in (src / FACES).iterdir() if d.is_dir()
+        ) - {f"herald_api.faces.{face}"}
+        source = path.read_text()
+        hits = [
+            hit
+            for hit in forbidden_imports(source, frozenset({"herald_api"}))
+            if any(
+                hit.split(": ")[1] == o or hit.split(": ")[1].startswith(o + ".") for o in others
+            )
+        ]
+        for node in ast.walk(ast.parse(source)):  # `from herald_api.faces import <y>`
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                hits += [
+                    f"{node.lineno}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if f"{node.module}.{alias.name}" in others
+                ]
+        if hits:
+            found[str(path.relative_to(src))] = hits
+    return found
+
+
+def test_every_face_is_scanned():
+    faces = {d.name for d in (API_SRC / FACES).iterdir() if (d / "__init__.py").exists()}
+    assert faces == {"scalingo", "clevercloud", "convox", "cloud66"}
+
+
+def test_no_face_imports_another_face():
+    assert face_crossings(API_SRC) == {}, "faces use model, store and http, never another face"
+
+
+def test_the_face_rule_flags_only_imports_of_another_face(tmp_path):
+    planted = {
+        "herald_api/faces/scalingo/bad.py": (
+            "from herald_api.faces.scalingo.alert_face import x\n"
+            "from herald_api.faces.clevercloud.clevercloud_face import FACE\n"
+        ),
+        "herald_api/faces/convox/late.py": "def f():\n    import herald_api.faces.cloud66\n",
+        "herald_api/faces/cloud66/pkg.py": "from herald_api.faces import convox\n",
+        "herald_api/faces/clevercloud/fine.py": (
+            "from herald_api.model.type_data import check_type_data\n"
+            "from herald_api.store import notifier_store\n"
+            "from herald_api.http.web import json_response\n"
+        ),
+        "herald_api/native/free.py": "from herald_api.faces.scalingo.app_resource import x\n",
+    }
+    for name, text in planted.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert face_crossings(tmp_path) == {
+        "herald_api/faces/cloud66/pkg.py": ["1: herald_api.faces.convox"],
+        "herald_api/faces/convox/late.py": ["2: herald_api.faces.cloud66"],
+        "herald_api/faces/scalingo/bad.py": ["2: herald_api.faces.clevercloud.clevercloud_face"],
     }

@@ -7,10 +7,10 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from herald_api.delivery_queue import delivery_record
-from herald_api.delivery_results import ResultWaiters, TooManyWaiters
-from herald_api.notifier_test_api import result_json, status_of
-from herald_api.sample_events import DEFAULT_TEST_TYPE, resolve_type, sample_event
+from herald_api.model.sample_events import DEFAULT_TEST_TYPE, resolve_type, sample_event
+from herald_api.native.notifier_test_api import result_json, status_of
+from herald_api.pipes.delivery_queue import delivery_record
+from herald_api.pipes.delivery_results import ResultWaiters, TooManyWaiters
 from herald_core import headers as h
 from herald_core.catalog import CATALOG
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from herald_api import wire_models as w
 from herald_api.app import build_app
-from herald_api.context import ApiContext
-from herald_api.notifier_face import notifier_from_create
-from herald_api.openapi import build_document
-from herald_api.reference_page import example_of, render_reference
-from herald_api.route_table import ROUTES, Auth
+from herald_api.faces.scalingo.notifier_face import notifier_from_create
+from herald_api.http import wire_models as w
+from herald_api.http.context import ApiContext
+from herald_api.http.openapi import build_document
+from herald_api.http.reference_page import example_of, render_reference
+from herald_api.http.route_table import ROUTES, Auth
 from herald_api.settings import ApiSettings
 from jsonschema import Draft202012Validator
 from prometheus_client import CollectorRegistry

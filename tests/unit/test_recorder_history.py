@@ -10,15 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 import pytest
-from herald_api import wire_models as w
-from herald_api.history_api import (
-    HistoryQuery,
-    attempt_json,
-    list_sql,
-    parse_history_query,
-    summary_json,
-)
-from herald_api.keyset import (
+from herald_api.http import wire_models as w
+from herald_api.http.keyset import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Cursor,
@@ -26,7 +19,14 @@ from herald_api.keyset import (
     encode_cursor,
     parse_time,
 )
-from herald_api.web import ApiProblem
+from herald_api.http.web import ApiProblem
+from herald_api.native.history_api import (
+    HistoryQuery,
+    attempt_json,
+    list_sql,
+    parse_history_query,
+    summary_json,
+)
 from herald_core.deliveries import AttemptOutcome, DeliveryResult
 from herald_core.topics import DELIVERY_RESULTS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from herald_api.defaults import default_notifier
+from herald_api.model.defaults import default_notifier
 from herald_core.directory import AppEntry, Directory, MemberEntry, OwnerEntry
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Scope, Selection

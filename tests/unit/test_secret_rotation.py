@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from herald_api.clevercloud_face import (
+from herald_api.faces.clevercloud.clevercloud_face import (
     HookCommon,
     HookScope,
     WebhookRequest,
@@ -17,14 +17,9 @@ from herald_api.clevercloud_face import (
     signed_hook,
     webhook_notifiers,
 )
-from herald_api.notifier_face import (
-    MASK,
-    InvalidNotifier,
-    mask_type_data,
-    notifier_from_create,
-    notifier_patched,
-)
-from herald_api.webhook_secrets import (
+from herald_api.faces.scalingo.notifier_face import notifier_from_create, notifier_patched
+from herald_api.model.type_data import MASK, InvalidNotifier, mask_type_data
+from herald_api.model.webhook_secrets import (
     DEFAULT_OVERLAP_S,
     MAX_OVERLAP_S,
     Rotation,

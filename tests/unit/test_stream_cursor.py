@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from herald_api.stream_cursor import (
+from herald_api.stream.stream_cursor import (
     CURSOR_VERSION,
     MAX_CURSOR_LENGTH,
     CursorError,

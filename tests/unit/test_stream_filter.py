@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from herald_api.stream_filter import MAX_VALUES, FilterError, StreamFilter, parse_filter
+from herald_api.stream.stream_filter import MAX_VALUES, FilterError, StreamFilter, parse_filter
 from herald_core.envelope import Event
 
 

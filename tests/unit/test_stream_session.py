@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import WSCloseCode
 from aiokafka import TopicPartition
 from herald_api.settings import ApiSettings
-from herald_api.stream_api import EventTail, Item, SseSink, StreamHub, WsSink, _run
-from herald_api.stream_cursor import decode_cursor
-from herald_api.stream_filter import StreamFilter
+from herald_api.stream.stream_api import EventTail, Item, SseSink, StreamHub, WsSink, _run
+from herald_api.stream.stream_cursor import decode_cursor
+from herald_api.stream.stream_filter import StreamFilter
 from herald_core.envelope import Event
 from herald_core.topics import EVENTS
 from herald_testing.polling import eventually

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from herald_api.notifier_face import FORBIDDEN_HEADERS
+from herald_api.model.type_data import FORBIDDEN_HEADERS
 from herald_core.deliveries import Delivery
 from herald_core.envelope import Event
 from herald_core.errors import FailureReason, PermanentDeliveryError

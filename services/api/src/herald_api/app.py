@@ -25,38 +25,36 @@ from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_api import (
-    account_notifications_api,
-    alerts_api,
+from herald_api.faces.clevercloud import clevercloud_api
+from herald_api.faces.cloud66 import account_notifications_api
+from herald_api.faces.convox import integrations_api
+from herald_api.faces.scalingo import alerts_api, legacy_notifications_api, notifiers_api
+from herald_api.http import openapi
+from herald_api.http.auth import TokenScope, create_token
+from herald_api.http.context import CONTEXT, ApiContext, utc_now
+from herald_api.http.observability import metrics_middleware
+from herald_api.http.web import ApiProblem, problem_response
+from herald_api.native import (
     audit_api,
     catalog_api,
-    clevercloud_api,
     directory_api,
     history_api,
-    integrations_api,
-    legacy_notifications_api,
     notifier_health_api,
     notifier_secrets_api,
     notifier_test_api,
-    notifiers_api,
-    openapi,
     redeliver_api,
     simulate_api,
-    stream_api,
     tokens_api,
     unsubscribe_api,
 )
-from herald_api.auth import TokenScope, create_token
-from herald_api.context import CONTEXT, ApiContext, utc_now
-from herald_api.delivery_queue import DELIVERY_PRODUCER
-from herald_api.delivery_results import RESULT_WAITERS, ResultWaiters
-from herald_api.directory_consumer import apply_event
-from herald_api.migrate import migrate
-from herald_api.notifier_commands import NotifierCommands, log_and_skip
-from herald_api.observability import metrics_middleware
-from herald_api.relay import OutboxRelay
+from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER
+from herald_api.pipes.delivery_results import RESULT_WAITERS, ResultWaiters
+from herald_api.pipes.directory_consumer import apply_event
+from herald_api.pipes.notifier_commands import NotifierCommands, log_and_skip
+from herald_api.pipes.relay import OutboxRelay
 from herald_api.settings import ApiSettings
-from herald_api.web import ApiProblem, problem_response
+from herald_api.store.migrate import migrate
+from herald_api.stream import stream_api
 
 log = structlog.get_logger(__name__)
 

@@ -21,10 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from herald_api.app import serve
-from herald_api.auth import TokenScope, create_token, revoke_token
-from herald_api.migrate import migrate as apply_migrations
-from herald_api.rebuild import republish_everything
+from herald_api.http.auth import TokenScope, create_token, revoke_token
+from herald_api.pipes.rebuild import republish_everything
 from herald_api.settings import ApiSettings
+from herald_api.store.migrate import migrate as apply_migrations
 
 app = typer.Typer(help=__doc__, rich_markup_mode=None, invoke_without_command=True)
 tokens = typer.Typer(help="API tokens: admin, or scoped to one app or one owner.")

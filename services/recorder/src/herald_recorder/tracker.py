@@ -5,7 +5,7 @@
            `DisableNotifier` to `notify.commands.notifiers` (idempotent producer, ack awaited)
            → once acknowledged, start a fresh streak
 
-The api's command consumer applies the record (herald_api.notifier_commands); the recorder
+The api's command consumer applies the record (herald_api.pipes.notifier_commands); the recorder
 never calls the api. A record the broker did not acknowledge is logged and the streak is kept:
 the endpoint's next failure decides again. Offsets are committed once each batch's streaks are
 stored. It acts only on recent results (`health_act_within_s`): in a backlog, one notifier's

@@ -23,7 +23,7 @@ The active secrets at `now` are ``secret``, then the ``previous_secrets`` whose 
 still ahead, then ``secrets``; duplicates dropped, at most `MAX_SIGNATURES` of them (the first
 ones; the rest are ignored at send time). A receiver verifies if any signature matches one of
 its keys, so during a rotation's overlap it may hold either the old or the new secret. Every
-secret member is write-only in the API (`herald_api.notifier_face.SECRET_KEYS`).
+secret member is write-only in the API (`herald_api.model.type_data.SECRET_KEYS`).
 
 A notifier with no secret at all (a row stored before the API generated them) is sent with
 `webhook-id` and `webhook-timestamp` but no `webhook-signature`, rather than not at all.

@@ -1,0 +1,1 @@
+"""The Clever Cloud face."""

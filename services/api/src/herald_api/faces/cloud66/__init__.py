@@ -1,0 +1,1 @@
+"""The Cloud 66 face: account notifications."""

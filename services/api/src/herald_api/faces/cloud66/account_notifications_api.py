@@ -1,0 +1,201 @@
+"""Cloud 66's account notifications (docs/faces.md), on the one notifier model:
+
+GET   /v1/users/{user}/account_notifications               200 {"account_notifications": {...}}
+PATCH /v1/users/{user}/account_notifications               200 {"account_notifications": {...}}
+POST  /v1/users/{user}/account_notifications/webhook/test  200 {"test": {...}}
+
+The matrix and its notifiers are `herald_api.faces.cloud66.account_notifications`. A PATCH
+changes channel settings (`channels`) and per-type toggles (`event_types`) in one transaction, under
+the user's row lock; each notifier it writes emits `notifier_added`, `notifier_edited` or
+`notifier_removed` on the user's account. The webhook channel is signed like every webhook:
+the PATCH that sets it up answers its generated secret once (`secret`, beside
+`account_notifications`), and `/v1/notifiers/{notifier_id}/secret` reads or rotates it. The
+test sends a sample account event to the user's
+webhook through `notifier_test_api` and answers the receiver's status.
+
+Admin tokens see every user; an owner token sees the user whose account it is (owner id = user
+id). Anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from herald_core.deliveries import Delivery
+from herald_core.notifiers import Notifier
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from herald_api.faces.cloud66.account_notifications import (
+    FACE,
+    account_types,
+    by_channel,
+    changed_channels,
+    matrix,
+)
+from herald_api.http.context import context, parse, principal
+from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
+from herald_api.model.platform_events import notifier_event
+from herald_api.model.sample_events import resolve_type, sample_event
+from herald_api.model.type_data import InvalidNotifier
+from herald_api.model.webhook_secrets import ensure_secret
+from herald_api.native.notifier_test_api import await_test_result, read_test_request, result_json
+from herald_api.store import notifier_store
+from herald_api.store.outbox import enqueue_event
+
+DEFAULT_TEST_TYPE = "server.stopped"
+_LOAD_USER = "SELECT email FROM users WHERE id = $1"
+_LOCK_USER = _LOAD_USER + " FOR UPDATE"
+
+
+class AccountNotificationsChange(BaseModel):
+    """What a PATCH may change; absent members are unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channels: dict[str, dict[str, JsonValue] | None] = Field(
+        default_factory=dict,
+        description="Channel name → settings to merge (`null` removes the channel and its"
+        " toggles); e-mail has none",
+        examples=[{"webhook": {"webhook_url": "https://example.com/hooks/cloud66"}}],
+    )
+    event_types: dict[str, dict[str, bool]] = Field(
+        default_factory=dict,
+        description="Event type id → channel name → enabled",
+        examples=[{"account.provision.fail": {"email": False, "webhook": True}}],
+    )
+
+
+class AccountNotificationsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_notifications: AccountNotificationsChange
+
+
+async def _user_email(
+    connection: asyncpg.Connection, request: web.Request, user_id: str, *, lock: bool = False
+) -> str | None:
+    """The user's e-mail. Raises ApiProblem 404 for an unknown or invisible user."""
+    caller = principal(request)
+    if not (caller.is_admin or caller.may_see_owner(user_id)) or not storable(user_id):
+        raise not_found(f"user {user_id}")
+    row = await connection.fetchrow(_LOCK_USER if lock else _LOAD_USER, user_id)
+    if row is None:
+        raise not_found(f"user {user_id}")
+    email: str | None = row["email"]
+    return email
+
+
+async def _answer(
+    connection: asyncpg.Connection,
+    user_id: str,
+    email: str | None,
+    now: datetime,
+    generated_secret: str | None = None,
+) -> web.Response:
+    stored = await notifier_store.list_by_face(connection, FACE, user_id=user_id)
+    channels = by_channel(user_id, stored, now)
+    body: dict[str, Any] = {"account_notifications": matrix(user_id, email, channels)}
+    if generated_secret is not None:  # the new webhook channel's signing secret, shown once
+        body["secret"] = generated_secret
+    return json_response(body)
+
+
+async def get_account_notifications(request: web.Request) -> web.Response:
+    user_id = request.match_info["user"]
+    async with context(request).pool.acquire() as connection:
+        email = await _user_email(connection, request, user_id)
+        return await _answer(connection, user_id, email, context(request).clock())
+
+
+async def _write(
+    connection: asyncpg.Connection,
+    user_id: str,
+    stored: list[Notifier],
+    writes: list[Notifier],
+    deletes: list[Notifier],
+    now: datetime,
+) -> str | None:
+    """Store the changes; the secret generated for a webhook channel set up now, if any."""
+    existing = {n.id for n in stored}
+    generated = None
+    for change in writes:
+        if change.id in existing:
+            notifier = change
+            await notifier_store.update(connection, notifier)
+            kind = "notifier_edited"
+        else:
+            notifier, secret = ensure_secret(change)
+            generated = secret or generated
+            await notifier_store.insert(connection, notifier)
+            kind = "notifier_added"
+        await enqueue_event(connection, notifier_event(kind, notifier, now=now, owner_id=user_id))
+    for notifier in deletes:
+        await notifier_store.delete(connection, notifier.id)
+        await enqueue_event(
+            connection, notifier_event("notifier_removed", notifier, now=now, owner_id=user_id)
+        )
+    return generated
+
+
+async def change_account_notifications(request: web.Request) -> web.Response:
+    ctx = context(request)
+    user_id = request.match_info["user"]
+    body = parse(AccountNotificationsBody, await read_json(request))
+    change: dict[str, Any] = body.account_notifications.model_dump()
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        email = await _user_email(connection, request, user_id, lock=True)
+        stored = await notifier_store.list_by_face(connection, FACE, user_id=user_id)
+        now = ctx.clock()
+        try:
+            writes, deletes = changed_channels(
+                user_id,
+                stored,
+                change,
+                now,
+                allow_loopback=ctx.settings.allow_loopback_targets,
+                chat_hosts=ctx.settings.chat_hosts,
+            )
+        except InvalidNotifier as error:
+            raise invalid(error.errors) from None
+        secret = await _write(connection, user_id, stored, writes, deletes, now)
+        return await _answer(connection, user_id, email, now, secret)
+
+
+async def run_account_webhook_test(request: web.Request) -> web.Response:
+    ctx = context(request)
+    user_id = request.match_info["user"]
+    wanted = await read_test_request(request)
+    async with ctx.pool.acquire() as connection:
+        await _user_email(connection, request, user_id)
+        stored = await notifier_store.list_by_face(connection, FACE, user_id=user_id)
+    webhook = next((n for n in stored if n.platform.value == "webhook"), None)
+    if webhook is None:
+        raise ApiProblem(
+            409, "the webhook channel is not set up: PATCH its webhook_url first", kind="conflict"
+        )
+    event_type = resolve_type(wanted.event_type or DEFAULT_TEST_TYPE)
+    if event_type is None or event_type not in account_types():
+        raise invalid({"event_type": [f"not an account notification type: {wanted.event_type!r}"]})
+    now = ctx.clock()
+    event = sample_event(
+        event_type,
+        event_id=f"test-{uuid.uuid4()}",
+        now=now,
+        app_id=None,
+        app_name=None,
+        owner_id=user_id,
+    )
+    result = await await_test_result(request, Delivery.for_(event, webhook, now))
+    return json_response({"test": result_json(result)})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/users/{user}/account_notifications", get_account_notifications)
+    app.router.add_patch("/v1/users/{user}/account_notifications", change_account_notifications)
+    app.router.add_post(
+        "/v1/users/{user}/account_notifications/webhook/test", run_account_webhook_test
+    )

@@ -1,0 +1,1 @@
+"""The Convox face: integrations."""

@@ -1,0 +1,1 @@
+"""The Scalingo face: notifiers, apps, legacy notifications and alerts."""

@@ -1,0 +1,163 @@
+"""Scalingo's alerts API (docs/alerts.md), on the shape of the notifiers API:
+
+GET    /v1/apps/{app}/alerts          200 {"alerts": [...], "meta": {"pagination": ...}}
+POST   /v1/apps/{app}/alerts          201 {"alert": {...}}   (Idempotency-Key)
+GET    /v1/apps/{app}/alerts/{id}     200 {"alert": {...}}   (ETag)
+PATCH  /v1/apps/{app}/alerts/{id}     200 {"alert": {...}}   (If-Match; PUT is the same)
+DELETE /v1/apps/{app}/alerts/{id}     204                    (If-Match)
+
+Each change locks the app's row, stores the rule and, in the same transaction, republishes all
+of the app's rules to `notify.config.alerts`; creating and deleting also emit `alert_added` and
+`alert_deleted` to `notify.events`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+import asyncpg
+from aiohttp import web
+from herald_core.alerts import AlertRule
+from herald_core.directory import AppEntry
+
+from herald_api.faces.scalingo.alert_face import (
+    InvalidAlert,
+    alert_from_create,
+    alert_patched,
+    event_data,
+    new_alert_id,
+    to_wire,
+)
+from herald_api.faces.scalingo.app_resource import (
+    check_version,
+    create_once,
+    owned_or_404,
+    scalingo_page,
+    versioned_answer,
+)
+from herald_api.http.context import context
+from herald_api.http.visibility import visible_app
+from herald_api.http.web import invalid, json_response, not_found, read_json, wrapped
+from herald_api.model.platform_events import platform_event
+from herald_api.store import alert_store
+from herald_api.store.outbox import enqueue_event
+
+
+def _answer(rule: AlertRule, status: int = 200, location: str | None = None) -> web.Response:
+    return versioned_answer("alert", rule, to_wire(rule), status=status, location=location)
+
+
+async def _alert_of(connection: asyncpg.Connection, app: AppEntry, alert_id: str) -> AlertRule:
+    return await owned_or_404(partial(alert_store.load, connection), app, "alert", alert_id)
+
+
+async def _lock(connection: asyncpg.Connection, app: AppEntry) -> None:
+    """Take the app's lock; 404 when the app went away meanwhile."""
+    if not await alert_store.lock_app(connection, app.id):
+        raise not_found(f"app {app.id}")
+
+
+async def _emit(
+    connection: asyncpg.Connection, event_type: str, rule: AlertRule, app: AppEntry, now: datetime
+) -> None:
+    await enqueue_event(
+        connection,
+        platform_event(
+            event_type,
+            now=now,
+            app_id=app.id,
+            owner_id=app.owner_id,
+            app_name=app.name,
+            type_data=event_data(rule),
+        ),
+    )
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    ctx = context(request)
+    page = scalingo_page(request, unpaged=alert_store.MAX_PER_APP)
+    async with ctx.pool.acquire() as connection:
+        app = await visible_app(connection, request, request.match_info["app"])
+        rules, total = await alert_store.list_for_app(
+            connection, app.id, offset=page.offset, limit=page.size
+        )
+    return json_response({"alerts": [to_wire(r) for r in rules], "meta": page.meta(total)})
+
+
+async def create_alert(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = wrapped(await read_json(request), "alert")
+
+    async def create(connection: asyncpg.Connection, app: AppEntry) -> web.Response:
+        await _lock(connection, app)
+        now = ctx.clock()
+        try:
+            rule = alert_from_create(
+                body,
+                alert_id=new_alert_id(),
+                app_id=app.id,
+                known_notifiers=await alert_store.app_notifier_ids(connection, app.id),
+                now=now,
+            )
+        except InvalidAlert as error:
+            raise invalid(error.errors) from None
+        if await alert_store.count_for_app(connection, app.id) >= alert_store.MAX_PER_APP:
+            raise invalid({"alert": [f"an app has at most {alert_store.MAX_PER_APP} alerts"]})
+        await alert_store.insert(connection, rule)
+        await alert_store.publish(connection, app)
+        await _emit(connection, "alert_added", rule, app, now)
+        return _answer(rule, status=201, location=f"/v1/apps/{app.id}/alerts/{rule.id}")
+
+    return await create_once(request, create)
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    async with context(request).pool.acquire() as connection:
+        app = await visible_app(connection, request, request.match_info["app"])
+        rule = await _alert_of(connection, app, request.match_info["id"])
+    return _answer(rule)
+
+
+async def update_alert(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = wrapped(await read_json(request), "alert")
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        app = await visible_app(connection, request, request.match_info["app"])
+        await _lock(connection, app)
+        current = await _alert_of(connection, app, request.match_info["id"])
+        check_version(request, current)
+        try:
+            rule = alert_patched(
+                current,
+                body,
+                known_notifiers=await alert_store.app_notifier_ids(connection, app.id),
+                now=ctx.clock(),
+            )
+        except InvalidAlert as error:
+            raise invalid(error.errors) from None
+        await alert_store.update(connection, rule)
+        await alert_store.publish(connection, app)
+    return _answer(rule)
+
+
+async def delete_alert(request: web.Request) -> web.Response:
+    ctx = context(request)
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        app = await visible_app(connection, request, request.match_info["app"])
+        await _lock(connection, app)
+        current = await _alert_of(connection, app, request.match_info["id"])
+        check_version(request, current)
+        await alert_store.delete(connection, current.id)
+        await alert_store.publish(connection, app)
+        await _emit(connection, "alert_deleted", current, app, ctx.clock())
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/apps/{app}/alerts", list_alerts)
+    app.router.add_post("/v1/apps/{app}/alerts", create_alert)
+    app.router.add_get("/v1/apps/{app}/alerts/{id}", get_alert)
+    app.router.add_patch("/v1/apps/{app}/alerts/{id}", update_alert)
+    app.router.add_put("/v1/apps/{app}/alerts/{id}", update_alert)  # Scalingo takes both
+    app.router.add_delete("/v1/apps/{app}/alerts/{id}", delete_alert)

@@ -1,0 +1,269 @@
+"""The Scalingo notifier face: wire JSON ⇄ the one notifier model (docs/scalingo-compat.md).
+
+Pure functions. Requests are checked field by field and every problem is listed (`errors`,
+field → messages). Read-only members that Scalingo's clients always send (`id`, `app_id`,
+`type`, timestamps) are ignored; anything else unknown is refused. The type_data checks shared
+by every face are `herald_api.model.type_data`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from herald_core.catalog import CATALOG
+from herald_core.notifiers import Notifier, Preset, Scope, Selection
+from herald_core.topics import Channel
+
+from herald_api.model.chat_hosts import ChatHosts
+from herald_api.model.platforms import Platform, available_event_ids, platform_by_id, platform_of
+from herald_api.model.type_data import (
+    MASK,
+    ROTATE_HINT,
+    ROTATED,
+    Errors,
+    InvalidNotifier,
+    check_type_data,
+    mask_type_data,
+    merge_type_data,
+)
+
+READ_ONLY = frozenset({"id", "app_id", "type", "created_at", "updated_at", "app", "is_default"})
+
+WRITABLE = frozenset(
+    {
+        "name",
+        "active",
+        "platform_id",
+        "send_all_events",
+        "send_all_alerts",
+        "selected_event_ids",
+        "selected_events",
+        "type_data",
+        "preset",
+    }
+)
+
+
+def to_wire(notifier: Notifier) -> dict[str, Any]:
+    """A notifier in Scalingo's shape, plus Herald's own members (`preset`, `is_default`). Pure."""
+    platform = platform_of(notifier.platform)
+    type_data = mask_type_data(notifier.type_data)
+    if notifier.platform.value == "email":
+        type_data = {"emails": [], "user_ids": [], **type_data}
+    return {
+        "id": notifier.id,
+        "app_id": notifier.app_id or "",
+        "name": notifier.name,
+        "active": notifier.active,
+        "type": platform.name,
+        "platform_id": platform.id,
+        "send_all_events": notifier.selection.send_all_events,
+        "send_all_alerts": notifier.selection.send_all_alerts,
+        "selected_event_ids": list(notifier.selection.selected_event_ids),
+        "preset": notifier.selection.preset.value if notifier.selection.preset else None,
+        "is_default": notifier.is_default,
+        "type_data": type_data,
+        "created_at": _rfc3339(notifier.created_at),
+        "updated_at": _rfc3339(notifier.updated_at),
+    }
+
+
+def _rfc3339(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _unknown_fields(body: Mapping[str, Any]) -> Errors:
+    return {name: ["unknown field"] for name in sorted(set(body) - READ_ONLY - WRITABLE)}
+
+
+def _check_bool(body: Mapping[str, Any], name: str, errors: Errors) -> None:
+    if name in body and not isinstance(body[name], bool):
+        errors.setdefault(name, []).append("must be true or false")
+
+
+def _selection_ids(
+    body: Mapping[str, Any], platform: Platform | None, errors: Errors
+) -> tuple[str, ...] | None:
+    """The selected ids (from ids, or deprecated event names), checked against the catalog."""
+    if "selected_event_ids" in body:
+        raw, field = body["selected_event_ids"], "selected_event_ids"
+    elif "selected_events" in body:
+        raw, field = body["selected_events"], "selected_events"
+    else:
+        return None
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
+        errors.setdefault(field, []).append("must be a list of event type ids")
+        return None
+    carried = set(available_event_ids(platform.id)) if platform else set()
+    for event_id in raw:
+        if not CATALOG.is_known(event_id):
+            errors.setdefault(field, []).append(f"unknown event type {event_id!r}")
+        elif CATALOG.get(event_id) is not None and platform is not None and event_id not in carried:
+            errors.setdefault(field, []).append(
+                f"{platform.display_name} cannot carry {event_id!r}"
+            )
+    return tuple(dict.fromkeys(raw))
+
+
+def _preset(body: Mapping[str, Any], errors: Errors) -> Preset | bool | None:
+    """The preset, None to clear it, or False when absent."""
+    if "preset" not in body:
+        return False
+    if body["preset"] is None:
+        return None
+    try:
+        return Preset(body["preset"])
+    except ValueError:
+        errors.setdefault("preset", []).append(f"must be one of {[p.value for p in Preset]}")
+        return False
+
+
+def _signing_patch_problems(current: Notifier, patch: Mapping[str, Any]) -> Errors:
+    """A PATCH may not remove a webhook's secret nor write its previous ones (`null` ends
+    their overlap early). Pure."""
+    errors: Errors = {}
+    if patch.get(ROTATED) not in (None, MASK):
+        errors[f"type_data.{ROTATED}"] = [ROTATE_HINT + " (null drops them)"]
+    if (
+        "secret" in patch
+        and patch["secret"] is None
+        and current.platform is Channel.WEBHOOK
+        and current.type_data.get("secret")
+    ):
+        errors["type_data.secret"] = [
+            "cannot be removed: every webhook is signed (give another, or rotate it with"
+            " POST …/secret/rotate)"
+        ]
+    return errors
+
+
+def _common_checks(
+    body: Mapping[str, Any], platform: Platform | None, errors: Errors
+) -> tuple[Any, Any]:
+    for name in ("active", "send_all_events", "send_all_alerts"):
+        _check_bool(body, name, errors)
+    if "name" in body and (not isinstance(body["name"], str) or len(body["name"]) > 200):
+        errors.setdefault("name", []).append("must be a string of at most 200 characters")
+    if "type_data" in body and not isinstance(body["type_data"], dict):
+        errors.setdefault("type_data", []).append("must be an object")
+    return _selection_ids(body, platform, errors), _preset(body, errors)
+
+
+def notifier_from_create(
+    body: Mapping[str, Any],
+    *,
+    notifier_id: str,
+    app_id: str,
+    owner_id: str,
+    now: datetime,
+    allow_loopback: bool,
+    chat_hosts: ChatHosts | None = None,
+) -> Notifier:
+    """A new app notifier from a POST body. Pure.
+
+    Raises:
+        InvalidNotifier: listing every problem.
+    """
+    errors = _unknown_fields(body)
+    platform = (
+        platform_by_id(body.get("platform_id") or "")
+        if isinstance(body.get("platform_id"), str)
+        else None
+    )
+    if platform is None:
+        errors.setdefault("platform_id", []).append(
+            "unknown platform (see /v1/notification_platforms)"
+        )
+    if not isinstance(body.get("name"), str) or not body.get("name", "").strip():
+        errors.setdefault("name", []).append("can't be blank")
+    selected, preset = _common_checks(body, platform, errors)
+    given = body.get("type_data")
+    type_data: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
+    if ROTATED in type_data:
+        errors.setdefault(f"type_data.{ROTATED}", []).append(ROTATE_HINT)
+    if platform is not None:
+        errors.update(
+            {
+                k: v
+                for k, v in check_type_data(
+                    platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
+                ).items()
+                if k not in errors
+            }
+        )
+    if errors:
+        raise InvalidNotifier(errors)
+    assert platform is not None
+    return Notifier(
+        id=notifier_id,
+        name=body["name"].strip(),
+        active=body.get("active", True),
+        scope=Scope.APP,
+        app_id=app_id,
+        owner_id=owner_id,
+        platform=platform.channel,
+        selection=Selection(
+            send_all_events=body.get("send_all_events", False),
+            send_all_alerts=body.get("send_all_alerts", False),
+            selected_event_ids=selected or (),
+            preset=preset or None,
+        ),
+        type_data=dict(type_data),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def notifier_patched(
+    current: Notifier,
+    body: Mapping[str, Any],
+    *,
+    now: datetime,
+    allow_loopback: bool,
+    chat_hosts: ChatHosts | None = None,
+) -> Notifier:
+    """`current` with a PATCH body applied (absent = unchanged; type_data merged). Pure.
+
+    Raises:
+        InvalidNotifier: listing every problem.
+    """
+    errors = _unknown_fields(body)
+    platform = platform_of(current.platform)
+    wanted = body.get("platform_id")
+    if wanted not in (None, "", platform.id):
+        errors.setdefault("platform_id", []).append("the platform of a notifier cannot change")
+    if "name" in body and isinstance(body["name"], str) and not body["name"].strip():
+        errors.setdefault("name", []).append("can't be blank")
+    selected, preset = _common_checks(body, platform, errors)
+    type_data = current.type_data
+    if isinstance(body.get("type_data"), dict):
+        errors.update(_signing_patch_problems(current, body["type_data"]))
+        type_data = merge_type_data(current.type_data, body["type_data"])
+        errors.update(
+            {
+                k: v
+                for k, v in check_type_data(
+                    platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
+                ).items()
+                if k not in errors
+            }
+        )
+    if errors:
+        raise InvalidNotifier(errors)
+    selection = current.selection.model_copy(
+        update={k: body[k] for k in ("send_all_events", "send_all_alerts") if k in body}
+    )
+    if selected is not None:
+        selection = selection.model_copy(update={"selected_event_ids": selected})
+    if preset is not False:
+        selection = selection.model_copy(update={"preset": preset})
+    changes: dict[str, Any] = {"selection": selection, "type_data": type_data}
+    if "name" in body:
+        changes["name"] = body["name"].strip()
+    if "active" in body:
+        changes["active"] = body["active"]
+    return current.model_copy(update=changes).touched(now)

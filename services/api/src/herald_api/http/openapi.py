@@ -1,0 +1,182 @@
+"""The OpenAPI 3.1 document of the API, built from the route table (`route_table.ROUTES`) with
+`model_json_schema` of the pydantic models of `wire_models`.
+
+GET /openapi.json   the document (public)
+GET /docs           the same, rendered for people by `reference_page` (public)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from herald_api.http.context import CONTEXT
+from herald_api.http.reference_page import render_reference
+from herald_api.http.route_table import (
+    JSON,
+    PATH_PARAMS,
+    RESPONSE_HEADERS,
+    ROUTES,
+    TAGS,
+    Answer,
+    Auth,
+    Param,
+    Route,
+    path_params,
+    shared_answers,
+)
+from herald_api.http.web import json_response
+
+REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]
+
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API token (hrld_…) or JWT",
+        "description": "A Herald API token, or a JWT from POST /v1/tokens/exchange",
+    },
+    "basicAuth": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Empty user name, the API token as password (the token exchange)",
+    },
+}
+SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
+    Auth.PUBLIC: [],
+    Auth.BEARER: [{"bearerAuth": []}],
+    Auth.BASIC: [{"basicAuth": []}, {"bearerAuth": []}],
+}
+
+
+class Components:
+    """The `components/schemas` being collected; a name means one schema only."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel], mode: Mode) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        for name, definition in schema.pop("$defs", {}).items():
+            self._add(name, definition)
+        self._add(model.__name__, schema)
+        return {"$ref": REF.format(model=model.__name__)}
+
+    def _add(self, name: str, schema: Any) -> None:
+        if self.schemas.setdefault(name, schema) != schema:
+            raise ValueError(f"two different schemas are named {name!r}")
+
+
+def _parameter(param: Param) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "name": param.name,
+        "in": param.location,
+        "description": param.description,
+        "required": param.required,
+        "schema": dict(param.schema),
+    }
+    if param.example is not None:
+        spec["example"] = param.example
+    return spec
+
+
+def _content(answer: Answer, components: Components) -> dict[str, Any]:
+    if answer.model is None:
+        return {answer.media_type: {"schema": {"type": "string"}}}
+    return {answer.media_type: {"schema": components.ref(answer.model, "serialization")}}
+
+
+def _response(answer: Answer, components: Components) -> dict[str, Any]:
+    spec: dict[str, Any] = {"description": answer.description}
+    if answer.model is not None or answer.media_type != JSON:
+        spec["content"] = _content(answer, components)
+    if answer.headers:
+        spec["headers"] = {
+            name: {"description": RESPONSE_HEADERS[name], "schema": {"type": "string"}}
+            for name in answer.headers
+        }
+    return spec
+
+
+def operation(route: Route, components: Components) -> dict[str, Any]:
+    """The OpenAPI operation object of one route. Pure, but for collecting components."""
+    answers = {**shared_answers(route), **route.answers}
+    params = [PATH_PARAMS[name] for name in path_params(route.path)] + list(route.params)
+    spec: dict[str, Any] = {
+        "operationId": _operation_id(route),
+        "summary": route.summary,
+        "tags": [route.tag],
+        "security": SECURITY[route.auth],
+        "parameters": [_parameter(p) for p in params],
+        "responses": {
+            str(status): _response(answers[status], components) for status in sorted(answers)
+        },
+    }
+    if route.description:
+        spec["description"] = route.description
+    if route.body is not None:
+        spec["requestBody"] = {
+            "required": route.body_read and route.body_required,
+            "content": {JSON: {"schema": components.ref(route.body, "validation")}},
+        }
+    return spec
+
+
+def _operation_id(route: Route) -> str:
+    words = re.sub(r"[^a-z0-9]+", "_", route.path.lower().replace("/v1/", "/")).strip("_")
+    return f"{route.method.lower()}_{words}"
+
+
+def build_document(public_url: str, routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for `routes`. Pure.
+
+    Raises:
+        ValueError: when two different schemas share a name.
+    """
+    components = Components()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = operation(route, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Herald config API",
+            "version": "1",
+            "description": "Notifiers, apps, owners and users of Herald. The notifier,"
+            " platform, event type and token calls follow Scalingo's API, so Scalingo's"
+            " clients work unchanged (docs/scalingo-compat.md).",
+        },
+        "servers": [{"url": public_url.rstrip("/")}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(components.schemas.items())),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+DOCUMENT = web.AppKey("herald_openapi_document", dict)
+PAGE_HTML = web.AppKey("herald_reference_page", str)
+
+
+async def get_document(request: web.Request) -> web.Response:
+    return json_response(request.app[DOCUMENT])
+
+
+async def get_reference(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[PAGE_HTML], content_type="text/html")
+
+
+def add_routes(app: web.Application) -> None:
+    """Serve the document and its page; both are built once, here."""
+    document = build_document(app[CONTEXT].settings.public_url)
+    app[DOCUMENT] = document
+    app[PAGE_HTML] = render_reference(document)
+    app.router.add_get("/openapi.json", get_document)
+    app.router.add_get("/docs", get_reference)

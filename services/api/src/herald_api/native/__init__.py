@@ -1,0 +1,1 @@
+"""Herald's own endpoints (not a platform's face)."""

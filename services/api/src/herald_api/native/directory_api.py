@@ -1,0 +1,384 @@
+"""The directory over HTTP: apps (and their default notifier), collaborators, owners, users.
+
+PUT/GET/DELETE /v1/apps/{app}                       {"app": {...}}
+GET            /v1/apps/{app}/collaborators         {"collaborators": [...]}
+PUT/DELETE     /v1/apps/{app}/collaborators/{id}    {"collaborator": {...}}
+PUT/GET        /v1/owners/{owner}                   {"owner": {...}}  (a new owner gets
+                                                    Clever Cloud's default deployment hook; so
+                                                    does one an app is registered for)
+PUT/GET        /v1/users/{user}                     {"user": {...}}
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from herald_core.directory import AppEntry, OwnerKind
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from herald_api.http.context import context, parse, principal
+from herald_api.http.visibility import visible_app
+from herald_api.http.web import (
+    ApiProblem,
+    etag,
+    invalid,
+    json_response,
+    not_found,
+    read_json,
+    storable,
+    wrapped,
+)
+from herald_api.model.account_defaults import ensure_email_notifier
+from herald_api.model.defaults import default_notifier
+from herald_api.model.owner_defaults import ensure_owner, owner_created
+from herald_api.model.platform_events import notifier_event, platform_event
+from herald_api.store import alert_store, notifier_store
+from herald_api.store import directory_store as store
+from herald_api.store.outbox import enqueue_event
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"  # URL-safe: clients paste ids into paths raw
+ID_MAX_LENGTH = 200
+_ID = re.compile(ID_PATTERN)
+
+
+class AppIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["my-app"])
+    owner_id: str = Field(
+        min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, examples=["org-1"]
+    )
+    region: str | None = Field(default=None, max_length=100, examples=["osc-fr1"])
+    url: str | None = Field(default=None, max_length=2000, examples=["https://my-app.example.com"])
+    default_notifier_collaborators: bool = Field(
+        default=False, description="Whether the default notifier also mails the collaborators"
+    )
+
+
+class CollaboratorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    user_id: str | None = Field(default=None, max_length=200, examples=["us-1"])
+    username: str | None = Field(default=None, max_length=200, examples=["ada"])
+    role: str = Field(
+        default="collaborator", pattern=r"^(owner|admin|collaborator|limited_collaborator)$"
+    )
+    status: str = Field(default="invited", pattern=r"^(invited|accepted)$")
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(
+        min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, examples=["us-1"]
+    )
+    role: str = Field(default="member", max_length=50)
+
+
+class OwnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: OwnerKind = OwnerKind.ORGANISATION
+    name: str = Field(default="", max_length=200)
+    members: list[MemberIn] | None = Field(
+        default=None, description="Replaces the members when given; one entry per user"
+    )
+
+    @field_validator("members")
+    @classmethod
+    def _one_entry_per_user(cls, members: list[MemberIn] | None) -> list[MemberIn] | None:
+        counts = Counter(m.user_id for m in members or ())
+        twice = sorted(user_id for user_id, n in counts.items() if n > 1)
+        if twice:
+            raise ValueError(f"lists {', '.join(twice)} more than once")
+        return members
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    name: str | None = Field(default=None, max_length=200, examples=["Ada Lovelace"])
+    username: str | None = Field(default=None, max_length=200, examples=["ada"])
+
+
+def new_id(request: web.Request, name: str) -> str:
+    """The id a PUT may create, from the path. Raises ApiProblem 422 unless URL-safe.
+
+    An id with a control character would also break the answer's ETag header.
+    """
+    value = request.match_info[name]
+    if len(value) > ID_MAX_LENGTH or not _ID.fullmatch(value):
+        raise invalid({name: [f"must match {ID_PATTERN}, at most {ID_MAX_LENGTH} characters"]})
+    return value
+
+
+def app_json(app: AppEntry) -> dict[str, Any]:
+    return app.model_dump(mode="json")
+
+
+async def put_app(request: web.Request) -> web.Response:
+    app_id = new_id(request, "app")
+    body = parse(AppIn, wrapped(await read_json(request), "app"))
+    caller, ctx = principal(request), context(request)
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        existing = await store.load_app(connection, app_id)
+        if existing is not None and not caller.may_see_app(existing.id, existing.owner_id):
+            raise not_found(f"app {app_id}")
+        was = (existing.name, existing.owner_id) if existing is not None else None
+        if not caller.may_see_app(app_id, body.owner_id):
+            raise not_found(f"app {app_id}")
+        created = await store.upsert_app(
+            connection,
+            app_id,
+            name=body.name,
+            owner_id=body.owner_id,
+            region=body.region,
+            url=body.url,
+        )
+        if created and "scalingo" in ctx.settings.default_faces:
+            await _create_default_notifier(connection, app_id, body, ctx.clock())
+        await ensure_owner(
+            connection, body.owner_id, faces=ctx.settings.default_faces, now=ctx.clock()
+        )
+        app = await store.publish_app(connection, app_id)
+        if app is not None and was not in (None, (app.name, app.owner_id)):
+            await alert_store.republish_if_any(connection, app)  # its record names both
+    assert app is not None
+    return json_response(
+        {"app": app_json(app)}, status=201 if created else 200, tag=etag(app.id, app.version)
+    )
+
+
+async def _create_default_notifier(
+    connection: asyncpg.Connection, app_id: str, body: AppIn, now: Any
+) -> None:
+    notifier = default_notifier(
+        app_id, body.owner_id, now, collaborators=body.default_notifier_collaborators
+    )
+    if await notifier_store.load(connection, notifier.id) is None:
+        await notifier_store.insert(connection, notifier)
+        await enqueue_event(
+            connection,
+            notifier_event(
+                "notifier_added", notifier, now=now, owner_id=body.owner_id, app_name=body.name
+            ),
+        )
+
+
+async def get_app(request: web.Request) -> web.Response:
+    async with context(request).pool.acquire() as connection:
+        app = await visible_app(connection, request, request.match_info["app"])
+    return json_response({"app": app_json(app)}, tag=etag(app.id, app.version))
+
+
+async def delete_app(request: web.Request) -> web.Response:
+    async with context(request).pool.acquire() as connection, connection.transaction():
+        app = await visible_app(connection, request, request.match_info["app"])
+        await alert_store.delete_for_app(connection, app.id)  # tombstones its alert record
+        for notifier_id in await store.delete_app(connection, app.id):
+            await notifier_store.publish(connection, notifier_id, None)
+        await store.publish_app(connection, app.id)
+    return web.Response(status=204)
+
+
+async def list_collaborators(request: web.Request) -> web.Response:
+    async with context(request).pool.acquire() as connection:
+        app = await visible_app(connection, request, request.match_info["app"])
+    return json_response({"collaborators": [c.model_dump(mode="json") for c in app.collaborators]})
+
+
+async def put_collaborator(request: web.Request) -> web.Response:
+    collaborator_id = new_id(request, "id")
+    body = parse(CollaboratorIn, wrapped(await read_json(request), "collaborator"))
+    if body.email is None and body.user_id is None:
+        raise ApiProblem(
+            422,
+            "a collaborator needs an email or a user_id",
+            kind="validation-failed",
+            errors={"email": ["email or user_id is required"]},
+        )
+    ctx = context(request)
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        app = await visible_app(connection, request, request.match_info["app"])
+        before = next((c for c in app.collaborators if c.id == collaborator_id), None)
+        created, old_role = await store.upsert_collaborator(
+            connection,
+            app.id,
+            collaborator_id,
+            email=body.email,
+            user_id=body.user_id,
+            username=body.username,
+            role=body.role,
+            status=body.status,
+        )
+        updated = await store.publish_app(connection, app.id)
+        data = {
+            "id": collaborator_id,
+            "email": body.email,
+            "user_id": body.user_id,
+            "username": body.username,
+            "role": body.role,
+        }
+        for event_type in _collaborator_events(
+            before is None, before.status if before else None, body.status, old_role, body.role
+        ):
+            extra = {"old_role": old_role} if event_type == "collaborator_role_changed" else {}
+            await enqueue_event(
+                connection,
+                platform_event(
+                    event_type,
+                    now=ctx.clock(),
+                    app_id=app.id,
+                    app_name=app.name,
+                    owner_id=app.owner_id,
+                    type_data={"collaborator": data, **extra},
+                ),
+            )
+    assert updated is not None
+    entry = next(c for c in updated.collaborators if c.id == collaborator_id)
+    return json_response(
+        {"collaborator": entry.model_dump(mode="json")}, status=201 if created else 200
+    )
+
+
+def _collaborator_events(
+    new: bool, old_status: str | None, status: str, old_role: str | None, role: str
+) -> list[str]:
+    """Which collaborator_* events a change is. Pure."""
+    events = []
+    if new:
+        events.append("collaborator_invited")
+    if status == "accepted" and old_status != "accepted":
+        events.append("collaborator_accepted")
+    if not new and old_role is not None and old_role != role:
+        events.append("collaborator_role_changed")
+    return events
+
+
+async def delete_collaborator(request: web.Request) -> web.Response:
+    ctx = context(request)
+    async with ctx.pool.acquire() as connection, connection.transaction():
+        app = await visible_app(connection, request, request.match_info["app"])
+        collaborator_id = request.match_info["id"]
+        gone = next((c for c in app.collaborators if collaborator_id in (c.id, c.user_id)), None)
+        if gone is None or not await store.delete_collaborator(connection, app.id, collaborator_id):
+            raise not_found(f"collaborator {collaborator_id}")
+        await store.publish_app(connection, app.id)
+        await enqueue_event(
+            connection,
+            platform_event(
+                "collaborator_removed",
+                now=ctx.clock(),
+                app_id=app.id,
+                app_name=app.name,
+                owner_id=app.owner_id,
+                type_data={
+                    "collaborator": {"id": gone.id, "email": gone.email, "user_id": gone.user_id}
+                },
+            ),
+        )
+    return web.Response(status=204)
+
+
+async def put_owner(request: web.Request) -> web.Response:
+    owner_id = new_id(request, "owner")
+    body = parse(OwnerIn, wrapped(await read_json(request), "owner"))
+    if not principal(request).may_see_owner(owner_id):
+        raise not_found(f"owner {owner_id}")
+    members = [(m.user_id, m.role) for m in body.members] if body.members is not None else None
+    async with context(request).pool.acquire() as connection, connection.transaction():
+        created = await store.upsert_owner(
+            connection, owner_id, kind=body.kind, name=body.name, members=members
+        )
+        owner = await store.publish_owner(connection, owner_id)
+        if created:
+            await owner_created(
+                connection,
+                owner_id,
+                body.kind,
+                faces=context(request).settings.default_faces,
+                now=context(request).clock(),
+            )
+    assert owner is not None
+    return json_response(
+        {"owner": owner.model_dump(mode="json")},
+        status=201 if created else 200,
+        tag=etag(owner.id, owner.version),
+    )
+
+
+async def get_owner(request: web.Request) -> web.Response:
+    owner_id = request.match_info["owner"]
+    if not principal(request).may_see_owner(owner_id):
+        raise not_found(f"owner {owner_id}")
+    async with context(request).pool.acquire() as connection:
+        owner = await store.load_owner(connection, owner_id) if storable(owner_id) else None
+    if owner is None:
+        raise not_found(f"owner {owner_id}")
+    return json_response(
+        {"owner": owner.model_dump(mode="json")}, tag=etag(owner.id, owner.version)
+    )
+
+
+async def put_user(request: web.Request) -> web.Response:
+    user_id = new_id(request, "user")
+    if not principal(request).is_admin:
+        raise not_found(f"user {user_id}")
+    body = parse(UserIn, wrapped(await read_json(request), "user"))
+    async with context(request).pool.acquire() as connection, connection.transaction():
+        created, owners, apps = await store.upsert_user(
+            connection, user_id, email=body.email, name=body.name, username=body.username
+        )
+        if created and "cloud66" in context(request).settings.default_faces:
+            # Cloud 66: e-mail account notifications are on for every new user
+            await ensure_email_notifier(connection, user_id, context(request).clock())
+        for owner_id in owners:
+            await store.publish_owner(connection, owner_id)
+        for app_id in apps:
+            await store.publish_app(connection, app_id)
+        row = await connection.fetchrow(
+            "SELECT id, email, name, username, version FROM users WHERE id = $1", user_id
+        )
+    return json_response(
+        {"user": {k: row[k] for k in ("id", "email", "name", "username")}},
+        status=201 if created else 200,
+        tag=etag(user_id, row["version"]),
+    )
+
+
+async def get_user(request: web.Request) -> web.Response:
+    user_id = request.match_info["user"]
+    if not principal(request).is_admin:
+        raise not_found(f"user {user_id}")
+    row = (
+        await context(request).pool.fetchrow(
+            "SELECT id, email, name, username, version FROM users WHERE id = $1", user_id
+        )
+        if storable(user_id)
+        else None
+    )
+    if row is None:
+        raise not_found(f"user {user_id}")
+    return json_response(
+        {"user": {k: row[k] for k in ("id", "email", "name", "username")}},
+        tag=etag(user_id, row["version"]),
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_put("/v1/apps/{app}", put_app)
+    app.router.add_get("/v1/apps/{app}", get_app)
+    app.router.add_delete("/v1/apps/{app}", delete_app)
+    app.router.add_get("/v1/apps/{app}/collaborators", list_collaborators)
+    app.router.add_put("/v1/apps/{app}/collaborators/{id}", put_collaborator)
+    app.router.add_delete("/v1/apps/{app}/collaborators/{id}", delete_collaborator)
+    app.router.add_put("/v1/owners/{owner}", put_owner)
+    app.router.add_get("/v1/owners/{owner}", get_owner)
+    app.router.add_put("/v1/users/{user}", put_user)
+    app.router.add_get("/v1/users/{user}", get_user)

@@ -1,0 +1,1 @@
+"""Postgres: the stores, the transactional outbox, and the migrations with their runner."""

@@ -1,0 +1,1 @@
+"""The event stream endpoint, its cursor and its filter."""
