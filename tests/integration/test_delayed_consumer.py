@@ -61,7 +61,12 @@ class Running:
         self, settings: KafkaSettings, topic: str, group: str, marker: str, clock: Clock
     ) -> None:
         self.topic = topic
-        self.consumer = group_consumer(settings, group)
+        # A generous session: on a loaded machine (the whole suite on 2 cores) a heartbeat can
+        # be late, and each spurious rebalance makes these timing-sensitive tests wait for a
+        # group to settle again.
+        self.consumer = group_consumer(
+            settings, group, session_timeout_ms=30_000, heartbeat_interval_ms=3_000
+        )
         self.marker = marker
         self.clock = clock
         self.handled: list[str] = []
@@ -195,7 +200,9 @@ async def test_a_rebalance_forgets_the_pause_and_the_head_is_paused_again(
     # On a loaded machine the group may rebalance once more (a missed heartbeat) and move the
     # partition again: whoever owns it then handles "later", once.
     await eventually(
-        lambda: (first.handled + second.handled) == ["later"], what="later handled once due"
+        lambda: (first.handled + second.handled) == ["later"],
+        timeout_s=60,
+        what="later handled once due",
     )
 
 
