@@ -150,11 +150,6 @@ def answer_families(answers: frozenset[str]) -> frozenset[Family]:
     return frozenset(found)
 
 
-def in_families(notifier: Notifier, answers: frozenset[str]) -> bool:
-    """True when the notifier names no family, or the event answers to one it names. Pure."""
-    return not notifier.families or bool(answer_families(answers) & set(notifier.families))
-
-
 def selection_answers(event: Event, answers: frozenset[str]) -> frozenset[str]:
     """The ids selections match: the event's own, plus, for a resolution, those of the incident
     it resolves (whoever was told `app_alert_triggered` is told `app_alert_resolved`). Pure."""
@@ -170,21 +165,36 @@ def is_forwarded(event: Event) -> bool:
     return event.type not in CATALOG.audit_only_ids()
 
 
-def decide(
-    notifier: Notifier, event: Event, answers: frozenset[str], directory: Directory
-) -> Decision:
-    """The verdict for one notifier (rules 2 to 5; rule 1 is the caller's)."""
+@dataclass(frozen=True)
+class Answers:
+    """What an event answers to, worked out once per event for every notifier's verdict."""
+
+    own: frozenset[str]
+    """Its type, aliases and groups (`answers_to`)."""
+    selected: frozenset[str]
+    """What selections match: `own`, plus the incident's ids for a resolution."""
+    families: frozenset[Family]
+    """The families of its type and alias ids."""
+
+    @classmethod
+    def of(cls, event: Event) -> Answers:
+        own = answers_to(event.type, event.type_data)
+        return cls(own, selection_answers(event, own), answer_families(own))
+
+
+def decide(notifier: Notifier, event: Event, answers: Answers, directory: Directory) -> Decision:
+    """The verdict for one notifier (rules 2 to 6; rule 1 and 7 are the caller's)."""
     if not notifier.active:
         return Decision(notifier, Exclusion.INACTIVE, "the notifier is not active")
     if not in_scope(notifier, event, directory):
         return Decision(
             notifier, Exclusion.SCOPE, f"the event is outside the notifier's {notifier.scope} scope"
         )
-    if not in_families(notifier, answers):
+    if notifier.families and not answers.families & set(notifier.families):
         wanted = ", ".join(notifier.families)
         return Decision(notifier, Exclusion.FAMILY, f"{event.type} is not a {wanted} event")
-    listed = is_alert(answers) and listed_by_alert(notifier, event)
-    if not (selects(notifier.selection, selection_answers(event, answers)) or listed):
+    listed = is_alert(answers.own) and listed_by_alert(notifier, event)
+    if not (selects(notifier.selection, answers.selected) or listed):
         return Decision(notifier, Exclusion.SELECTION, f"{event.type} is not selected")
     recipients = resolve_recipients(notifier, event, directory)
     if notifier.platform is Channel.EMAIL and not recipients:
@@ -203,7 +213,7 @@ def explain(
             Decision(n, Exclusion.AUDIT_ONLY, f"{event.type} is audit-only: never forwarded")
             for n in ordered
         ]
-    answers = answers_to(event.type, event.type_data)
+    answers = Answers.of(event)
     return one_default_mail([decide(n, event, answers, directory) for n in ordered])
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,22 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from herald_core.settings import KafkaSettings
 from herald_core.topics import TopicSpec
+
+
+@asynccontextmanager
+async def admin_client(kafka: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client for `kafka` (its servers, client id and request timeout), closed
+    on the way out."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=kafka.client_id,
+        request_timeout_ms=kafka.request_timeout_ms,
+    )
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
 
 
 @dataclass
@@ -74,16 +91,8 @@ async def partition_counts(
         TimeoutError: when the broker does not answer within `timeout_s`.
     """
     await wait_until_ready(kafka.bootstrap_servers, timeout_s=timeout_s)
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=kafka.client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-    )
-    await admin.start()
-    try:
+    async with admin_client(kafka) as admin:
         return await _current_partitions(admin, list(names))
-    finally:
-        await admin.close()
 
 
 async def _current_configs(
@@ -206,16 +215,8 @@ async def delete_records_before(
     """
     if not before:
         return {}
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=kafka.client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-    )
-    await admin.start()
-    try:
+    async with admin_client(kafka) as admin:
         low: dict[TopicPartition, int] = await admin.delete_records(
             {tp: RecordsToDelete(offset) for tp, offset in before.items()}
         )
-    finally:
-        await admin.close()
     return low

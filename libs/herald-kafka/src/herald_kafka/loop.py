@@ -16,6 +16,7 @@ and `_abandon_in_flight` (before a rewind); the rest is here, once.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
@@ -75,7 +76,7 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         )
 
 
-class LoopBase:
+class LoopBase(ABC):
     """The shared shell of a group consumer loop; subclasses implement `run`."""
 
     rewind_event = "batch_failed_rewinding"
@@ -108,8 +109,9 @@ class LoopBase:
         """Subscribe with the rebalance listener; call once, after the consumer started."""
         self._consumer.subscribe(self._topics, listener=RebalanceListener(self))
 
+    @abstractmethod
     async def run(self, stop: asyncio.Event) -> None:
-        raise NotImplementedError
+        """Consume until `stop` is set, then finish and commit what is in flight."""
 
     async def drain(self) -> None:
         """Return once everything fetched is committed (a rebalance waits here).
@@ -122,13 +124,13 @@ class LoopBase:
         finally:
             self._draining -= 1
 
-    def _forget(self, revoked: list[TopicPartition]) -> None:
+    def _forget(self, revoked: list[TopicPartition]) -> None:  # noqa: B027 - an optional hook
         """Drop what the loop keeps about partitions it lost (after `drain`)."""
 
-    def _reset_on_assign(self) -> None:
+    def _reset_on_assign(self) -> None:  # noqa: B027 - an optional hook
         """Reset what an assignment invalidates (aiokafka resumes every assigned partition)."""
 
-    def _abandon_in_flight(self) -> None:
+    def _abandon_in_flight(self) -> None:  # noqa: B027 - an optional hook
         """Before a rewind: drop the work fetched and not committed (it will be read again)."""
 
     async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:

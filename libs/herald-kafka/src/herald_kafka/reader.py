@@ -31,9 +31,9 @@ from types import TracebackType
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from herald_core.settings import KafkaSettings
 
+from herald_kafka.admin import admin_client
 from herald_kafka.records import Record
 
 METADATA_TIMEOUT_S = 10.0
@@ -123,13 +123,7 @@ async def topic_partitions(
     known = {topic: consumer.partitions_for_topic(topic) for topic in topics}
     if all(known.values()):
         return [TopicPartition(t, p) for t in topics for p in sorted(known[t] or ())]
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id=settings.client_id,
-        request_timeout_ms=settings.request_timeout_ms,
-    )
-    await admin.start()
-    try:
+    async with admin_client(settings) as admin:
         deadline = time.monotonic() + timeout_s
         while True:
             found = described_partitions(await admin.describe_topics(), topics)
@@ -138,8 +132,6 @@ async def topic_partitions(
             if time.monotonic() >= deadline:
                 raise LookupError(f"topics {list(topics)} have no leader after {timeout_s:g}s")
             await asyncio.sleep(METADATA_POLL_S)
-    finally:
-        await admin.close()
 
 
 class AssignedReader:

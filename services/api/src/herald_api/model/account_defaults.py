@@ -9,9 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from herald_api.faces.cloud66.account_notifications import default_email_notifier
-from herald_api.model.platform_events import notifier_event
-from herald_api.store import notifier_store
-from herald_api.store.outbox import enqueue_event
+from herald_api.model.owner_defaults import ensure_default
 
 
 async def ensure_email_notifier(
@@ -19,8 +17,4 @@ async def ensure_email_notifier(
 ) -> None:
     """Create the user's default e-mail notifier unless it exists (in the caller's transaction)."""
     notifier = default_email_notifier(user_id, now)
-    if await notifier_store.load(connection, notifier.id) is None:
-        await notifier_store.insert(connection, notifier)
-        await enqueue_event(
-            connection, notifier_event("notifier_added", notifier, now=now, owner_id=user_id)
-        )
+    await ensure_default(connection, notifier, now, owner_id=user_id)

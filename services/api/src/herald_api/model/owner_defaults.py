@@ -15,6 +15,7 @@ from datetime import datetime
 
 import asyncpg
 from herald_core.directory import OwnerKind
+from herald_core.notifiers import Notifier
 
 from herald_api.model.defaults import default_deployment_hook
 from herald_api.model.platform_events import notifier_event
@@ -25,17 +26,32 @@ from herald_api.store.outbox import enqueue_event
 CLEVERCLOUD_FACE = "clevercloud"
 
 
+async def ensure_default(
+    connection: asyncpg.Connection,
+    notifier: Notifier,
+    now: datetime,
+    *,
+    owner_id: str,
+    app_name: str | None = None,
+) -> None:
+    """Store a default notifier unless it exists (its id is deterministic), and announce it
+    with `notifier_added` through the outbox, in the caller's transaction."""
+    if await notifier_store.load(connection, notifier.id) is None:
+        await notifier_store.insert(connection, notifier)
+        await enqueue_event(
+            connection,
+            notifier_event(
+                "notifier_added", notifier, now=now, owner_id=owner_id, app_name=app_name
+            ),
+        )
+
+
 async def create_default_hook(
     connection: asyncpg.Connection, owner_id: str, kind: OwnerKind, now: datetime
 ) -> None:
-    """The owner's "Default deployment result e-mails" hook, unless it exists (in the caller's
-    transaction; its `notifier_added` goes through the outbox)."""
+    """The owner's "Default deployment result e-mails" hook, unless it exists."""
     hook = default_deployment_hook(owner_id, kind, now)
-    if await notifier_store.load(connection, hook.id) is None:
-        await notifier_store.insert(connection, hook)
-        await enqueue_event(
-            connection, notifier_event("notifier_added", hook, now=now, owner_id=owner_id)
-        )
+    await ensure_default(connection, hook, now, owner_id=owner_id)
 
 
 async def owner_created(

@@ -34,8 +34,8 @@ from herald_api.http.web import (
 )
 from herald_api.model.account_defaults import ensure_email_notifier
 from herald_api.model.defaults import default_notifier
-from herald_api.model.owner_defaults import ensure_owner, owner_created
-from herald_api.model.platform_events import notifier_event, platform_event
+from herald_api.model.owner_defaults import ensure_default, ensure_owner, owner_created
+from herald_api.model.platform_events import platform_event
 from herald_api.store import alert_store, notifier_store
 from herald_api.store import directory_store as store
 from herald_api.store.outbox import enqueue_event
@@ -161,14 +161,7 @@ async def _create_default_notifier(
     notifier = default_notifier(
         app_id, body.owner_id, now, collaborators=body.default_notifier_collaborators
     )
-    if await notifier_store.load(connection, notifier.id) is None:
-        await notifier_store.insert(connection, notifier)
-        await enqueue_event(
-            connection,
-            notifier_event(
-                "notifier_added", notifier, now=now, owner_id=body.owner_id, app_name=body.name
-            ),
-        )
+    await ensure_default(connection, notifier, now, owner_id=body.owner_id, app_name=body.name)
 
 
 async def get_app(request: web.Request) -> web.Response:
