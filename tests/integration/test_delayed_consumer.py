@@ -2,8 +2,9 @@
 is not due is paused while the others flow, commits stop before the head, the partition
 resumes once the clock passes the due time, and a new member re-pauses at the same head.
 
-Each test reads its own Mattermost retry tier topic (3 partitions), which nothing else reads,
-with its own consumer group; records carry the test's marker.
+Each test reads a topic of its own (3 partitions, created for it) with its own consumer group.
+Not a real retry tier: another test's real retry record, due in real time, would sit at the
+head of a partition for good under the hand-moved clock.
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from aiokafka import TopicPartition
 from herald_core import headers as h
 from herald_core.retry import due_at_ms
 from herald_core.settings import KafkaSettings
-from herald_core.topics import Channel, retry_topic
+from herald_core.topics import TopicSpec
+from herald_kafka.admin import admin_client, apply_topics
 from herald_kafka.consumer import group_consumer
 from herald_kafka.delayed import DelayedConsumerLoop
 from herald_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
-PAUSING = retry_topic(Channel.MATTERMOST, "10s")
-REJOINING = retry_topic(Channel.MATTERMOST, "1m")
-REBALANCING = retry_topic(Channel.MATTERMOST, "10m")
 NOW = 1_000.0
 LATER = 2_000.0
 
@@ -104,6 +103,14 @@ class Running:
 
 
 @pytest.fixture
+async def topic(kafka_settings: KafkaSettings, unique: str) -> str:
+    name = f"test.delayed.{unique}"
+    async with admin_client(kafka_settings) as admin:
+        await apply_topics(admin, [TopicSpec(name, 3, 1)])
+    return name
+
+
+@pytest.fixture
 async def members(kafka_settings: KafkaSettings) -> AsyncIterator[list[Running]]:
     started: list[Running] = []
     yield started
@@ -112,21 +119,21 @@ async def members(kafka_settings: KafkaSettings) -> AsyncIterator[list[Running]]
 
 
 async def test_a_partition_waits_for_its_head_while_the_others_flow(
-    kafka_settings, producer, members, unique
+    kafka_settings, producer, members, unique, topic
 ) -> None:
     clock = Clock()
     offsets = {
-        "a": await put(producer, PAUSING, unique, "a", 0, NOW),
-        "b": await put(producer, PAUSING, unique, "b", 0, LATER),
-        "c": await put(producer, PAUSING, unique, "c", 0, NOW),  # due, but queued behind b
-        "d": await put(producer, PAUSING, unique, "d", 1, None),
-        "e": await put(producer, PAUSING, unique, "e", 2, NOW - 5),
+        "a": await put(producer, topic, unique, "a", 0, NOW),
+        "b": await put(producer, topic, unique, "b", 0, LATER),
+        "c": await put(producer, topic, unique, "c", 0, NOW),  # due, but queued behind b
+        "d": await put(producer, topic, unique, "d", 1, None),
+        "e": await put(producer, topic, unique, "e", 2, NOW - 5),
     }
-    member = await Running(kafka_settings, PAUSING, f"delayed-{unique}", unique, clock).start(
+    member = await Running(kafka_settings, topic, f"delayed-{unique}", unique, clock).start(
         producer
     )
     members.append(member)
-    tp0 = TopicPartition(PAUSING, 0)
+    tp0 = TopicPartition(topic, 0)
 
     await eventually(lambda: sorted(member.handled) == ["a", "d", "e"], what="a, d, e handled")
     assert member.loop is not None
@@ -142,14 +149,14 @@ async def test_a_partition_waits_for_its_head_while_the_others_flow(
 
 
 async def test_a_new_member_pauses_again_at_the_uncommitted_head(
-    kafka_settings, producer, members, unique
+    kafka_settings, producer, members, unique, topic
 ) -> None:
     clock = Clock()
     group = f"delayed-{unique}"
-    await put(producer, REJOINING, unique, "ready", 1, NOW)
-    await put(producer, REJOINING, unique, "later", 1, LATER)
-    tp1 = TopicPartition(REJOINING, 1)
-    first = await Running(kafka_settings, REJOINING, group, unique, clock).start(producer)
+    await put(producer, topic, unique, "ready", 1, NOW)
+    await put(producer, topic, unique, "later", 1, LATER)
+    tp1 = TopicPartition(topic, 1)
+    first = await Running(kafka_settings, topic, group, unique, clock).start(producer)
     members.append(first)
     assert first.loop is not None
     await eventually(lambda: tp1 in first.loop.paused, what="first member paused")
@@ -157,7 +164,7 @@ async def test_a_new_member_pauses_again_at_the_uncommitted_head(
     await first.close()
     members.remove(first)
 
-    second = await Running(kafka_settings, REJOINING, group, unique, clock).start(producer)
+    second = await Running(kafka_settings, topic, group, unique, clock).start(producer)
     members.append(second)
     assert second.loop is not None
     await eventually(lambda: tp1 in second.loop.paused, what="second member paused again")
@@ -167,19 +174,19 @@ async def test_a_new_member_pauses_again_at_the_uncommitted_head(
 
 
 async def test_a_rebalance_forgets_the_pause_and_the_head_is_paused_again(
-    kafka_settings, producer, members, unique
+    kafka_settings, producer, members, unique, topic
 ) -> None:
     clock = Clock()
     group = f"delayed-{unique}"
-    await put(producer, REBALANCING, unique, "later", 1, LATER)
-    tp1 = TopicPartition(REBALANCING, 1)
-    first = await Running(kafka_settings, REBALANCING, group, unique, clock).start(producer)
+    await put(producer, topic, unique, "later", 1, LATER)
+    tp1 = TopicPartition(topic, 1)
+    first = await Running(kafka_settings, topic, group, unique, clock).start(producer)
     members.append(first)
     assert first.loop is not None
     await eventually(lambda: tp1 in first.loop.paused, what="first member paused")
     pauses_before = first.loop.pauses
 
-    second = await Running(kafka_settings, REBALANCING, group, unique, clock).start(producer)
+    second = await Running(kafka_settings, topic, group, unique, clock).start(producer)
     members.append(second)
     assert second.loop is not None
     await eventually(
