@@ -211,7 +211,6 @@ async def test_every_operation_survives_the_fuzzer_and_matches_its_document(
         print(f"  {label:45} {dict(sorted(counts.items()))}")
     assert report.operations == sum(len(methods) for methods in document["paths"].values())
     assert not report.failures, report.summary()
-    assert elapsed < 90
 
 
 # What the fuzzer found, and the same bugs on neighbouring routes, pinned: each was a 500, a

@@ -14,7 +14,8 @@ from herald_api.http import wire_models as w
 from herald_api.http.context import ApiContext
 from herald_api.http.openapi import build_document
 from herald_api.http.reference_page import example_of, render_reference
-from herald_api.http.route_table import ROUTES, Auth
+from herald_api.http.declare import Auth
+from herald_api.routes import ROUTES
 from herald_api.settings import ApiSettings
 from jsonschema import Draft202012Validator
 from prometheus_client import CollectorRegistry
@@ -26,7 +27,7 @@ METHODS = {"get", "put", "post", "patch", "delete"}
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return build_document("http://127.0.0.1:18080")
+    return build_document("http://127.0.0.1:18080", ROUTES)
 
 
 def registered_routes() -> set[tuple[str, str]]:
@@ -179,7 +180,7 @@ def test_the_page_shows_every_operation_and_no_script(document):
 
 
 def test_the_page_escapes_what_the_document_says():
-    hostile = build_document("http://x")
+    hostile = build_document("http://x", ROUTES)
     hostile["info"]["description"] = "<img src=x onerror=alert(1)> `<b>code</b>`"
     hostile["paths"]["/livez"]["get"]["summary"] = "<script>alert(1)</script>"
     page = render_reference(hostile)
@@ -190,6 +191,6 @@ def test_the_page_escapes_what_the_document_says():
 
 
 def test_models_are_the_components():
-    document = build_document("http://x")
+    document = build_document("http://x", ROUTES)
     for model in (w.Notifier, w.NotifierCreateBody, w.Problem, w.EventTypeList, w.UserAnswer):
         assert model.__name__ in document["components"]["schemas"]

@@ -52,13 +52,17 @@ class Selection(BaseModel):
     preset: Preset | None = None
 
 
+NAME_MAX_LENGTH = 200
+"""The longest id or name anything of Herald carries (notifiers, apps, owners, users)."""
+
+
 class Notifier(BaseModel):
     """One configured destination."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(min_length=1, max_length=200)
-    name: str = Field(default="", max_length=200)
+    id: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    name: str = Field(default="", max_length=NAME_MAX_LENGTH)
     active: bool = True
     is_default: bool = False
     scope: Scope = Scope.APP

@@ -8,11 +8,46 @@ health port (router, sender). Readiness is a callable, so each service says what
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 ReadyCheck = Callable[[], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Probes:
+    """What the three endpoints read: the metrics registry, readiness and liveness."""
+
+    registry: CollectorRegistry
+    ready: ReadyCheck
+    alive: Callable[[], str | None] = lambda: None
+
+
+PROBES = web.AppKey("herald_probes", Probes)
+
+
+async def livez(request: web.Request) -> web.Response:
+    """200 while the process works; 500 with the reason once `alive` names one."""
+    failure = request.app[PROBES].alive()
+    if failure is not None:
+        return web.json_response({"status": "failed", "detail": failure}, status=500)
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """200 when the service is ready for traffic, 503 with what it waits for otherwise."""
+    ok, detail = request.app[PROBES].ready()
+    return web.json_response(
+        {"status": "ready" if ok else "starting", "detail": detail}, status=200 if ok else 503
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The registry in Prometheus' text format."""
+    body = generate_latest(request.app[PROBES].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def add_health_routes(
@@ -21,24 +56,11 @@ def add_health_routes(
     ready: ReadyCheck,
     alive: Callable[[], str | None] = lambda: None,
 ) -> None:
-    """Mount the three endpoints on `app`; `alive` returns why the process is broken, or None."""
+    """Mount the three endpoints on `app`; `alive` returns why the process is broken, or None.
 
-    async def livez(_: web.Request) -> web.Response:
-        failure = alive()
-        if failure is not None:
-            return web.json_response({"status": "failed", "detail": failure}, status=500)
-        return web.json_response({"status": "ok"})
-
-    async def readyz(_: web.Request) -> web.Response:
-        ok, detail = ready()
-        return web.json_response(
-            {"status": "ready" if ok else "starting", "detail": detail}, status=200 if ok else 503
-        )
-
-    async def metrics(_: web.Request) -> web.Response:
-        body = generate_latest(registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
+    An app that declares its routes (the API) sets `PROBES` itself and declares the handlers.
+    """
+    app[PROBES] = Probes(registry, ready, alive)
     app.router.add_get("/livez", livez)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

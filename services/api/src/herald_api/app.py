@@ -18,40 +18,27 @@ from herald_core.topics import EVENTS, NOTIFIER_COMMANDS
 from herald_kafka import AIOKafkaProducer
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer
-from herald_runtime.health import add_health_routes, start_site
+from herald_runtime.health import PROBES, Probes, start_site
 from herald_runtime.problems import problem_middleware
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_api.faces.clevercloud import clevercloud_api
-from herald_api.faces.cloud66 import account_notifications_api
-from herald_api.faces.convox import integrations_api
-from herald_api.faces.scalingo import alerts_api, legacy_notifications_api, notifiers_api
 from herald_api.http import openapi
+from herald_api.http.access import access_middleware
 from herald_api.http.auth import TokenScope, create_token
 from herald_api.http.context import CONTEXT, ApiContext, utc_now
+from herald_api.http.declare import register
 from herald_api.http.observability import metrics_middleware
 from herald_api.http.web import ApiProblem, problem_response
-from herald_api.native import (
-    audit_api,
-    catalog_api,
-    directory_api,
-    history_api,
-    notifier_health_api,
-    notifier_secrets_api,
-    notifier_test_api,
-    redeliver_api,
-    simulate_api,
-    tokens_api,
-    unsubscribe_api,
-)
+from herald_api.native import unsubscribe_api
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER
 from herald_api.pipes.delivery_results import RESULT_WAITERS, ResultWaiters
 from herald_api.pipes.directory_consumer import apply_event
 from herald_api.pipes.notifier_commands import NotifierCommands, log_and_skip
 from herald_api.pipes.relay import OutboxRelay
+from herald_api.routes import ROUTES
 from herald_api.settings import ApiSettings
 from herald_api.store.migrate import migrate
 from herald_api.stream import stream_api
@@ -82,7 +69,7 @@ def build_app(
     """The aiohttp application with every route of the API."""
     observe = [metrics_middleware(metrics)] if metrics is not None else []
     app = web.Application(
-        middlewares=[*observe, problem_middleware, api_problems, tokens_api.auth_middleware],
+        middlewares=[*observe, problem_middleware, api_problems, access_middleware],
         client_max_size=1024 * 1024,
     )
     app[CONTEXT] = context
@@ -90,29 +77,11 @@ def build_app(
         app[DELIVERY_PRODUCER] = producer
     if results is not None:  # the notifier test awaits its result
         app[RESULT_WAITERS] = results
-    for module in (
-        tokens_api,
-        catalog_api,
-        clevercloud_api,
-        directory_api,
-        notifier_test_api,
-        notifiers_api,
-        notifier_secrets_api,
-        alerts_api,
-        notifier_health_api,
-        history_api,
-        redeliver_api,
-        simulate_api,
-        unsubscribe_api,
-        stream_api,
-        integrations_api,
-        audit_api,
-        legacy_notifications_api,
-        account_notifications_api,
-        openapi,
-    ):
-        module.add_routes(app)
-    add_health_routes(app, registry, ready, alive)
+    app[PROBES] = Probes(registry, ready, alive)
+    openapi.prepare(app, context.settings.public_url, ROUTES)
+    stream_api.prepare(app, context.settings)
+    unsubscribe_api.prepare(app)
+    register(app, ROUTES)
     return app
 
 

@@ -1,5 +1,5 @@
-"""The OpenAPI 3.1 document of the API, built from the route table (`route_table.ROUTES`) with
-`model_json_schema` of the pydantic models of `wire_models`.
+"""The OpenAPI 3.1 document of the API, built from the route declarations (`herald_api.routes`,
+see `http.declare`) with `model_json_schema` of their pydantic models.
 
 GET /openapi.json   the document (public)
 GET /docs           the same, rendered for people by `reference_page` (public)
@@ -8,19 +8,17 @@ GET /docs           the same, rendered for people by `reference_page` (public)
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from herald_api.http.context import CONTEXT
-from herald_api.http.reference_page import render_reference
-from herald_api.http.route_table import (
+from herald_api.http import wire_models as w
+from herald_api.http.declare import (
     JSON,
     PATH_PARAMS,
     RESPONSE_HEADERS,
-    ROUTES,
-    TAGS,
     Answer,
     Auth,
     Param,
@@ -28,7 +26,27 @@ from herald_api.http.route_table import (
     path_params,
     shared_answers,
 )
+from herald_api.http.reference_page import render_reference
 from herald_api.http.web import json_response
+
+TAGS = {
+    "integrations": "Convox's organisation integrations (Slack, Discord over OAuth) and audit log",
+    "tokens": "Scalingo's token exchange: an API token for a short-lived JWT",
+    "catalog": "Platforms, event types and categories (public, like Scalingo's)",
+    "apps": "Apps and their collaborators, as the PaaS registers them",
+    "owners": "Organisations and accounts, and their members",
+    "users": "Users, for their contact details",
+    "notifiers": "Scalingo's notifiers API, plus Herald's presets",
+    "alerts": "Scalingo's metric alerts: thresholds that notify the notifiers they list",
+    "clevercloud": "Clever Cloud's organisation notifications: webhook and e-mail hooks",
+    "routing": "Explain the router's decisions",
+    "notifications": "Scalingo's legacy notifications API (deployment events only)",
+    "account_notifications": "Cloud 66's account notifications: per-type, per-channel toggles",
+    "deliveries": "Delivery history: every attempt, as the senders reported it",
+    "health": "Probes and metrics",
+    "events": "The live event stream of an owner",
+    "reference": "This document",
+}
 
 REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]
@@ -132,7 +150,7 @@ def _operation_id(route: Route) -> str:
     return f"{route.method.lower()}_{words}"
 
 
-def build_document(public_url: str, routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
+def build_document(public_url: str, routes: Sequence[Route]) -> dict[str, Any]:
     """The OpenAPI 3.1 document for `routes`. Pure.
 
     Raises:
@@ -165,6 +183,13 @@ DOCUMENT = web.AppKey("herald_openapi_document", dict)
 PAGE_HTML = web.AppKey("herald_reference_page", str)
 
 
+def prepare(app: web.Application, public_url: str, routes: Sequence[Route]) -> None:
+    """Build the document of `routes` and its page, once, for `get_document` and `get_reference`."""
+    document = build_document(public_url, routes)
+    app[DOCUMENT] = document
+    app[PAGE_HTML] = render_reference(document)
+
+
 async def get_document(request: web.Request) -> web.Response:
     return json_response(request.app[DOCUMENT])
 
@@ -173,10 +198,23 @@ async def get_reference(request: web.Request) -> web.Response:
     return web.Response(text=request.app[PAGE_HTML], content_type="text/html")
 
 
-def add_routes(app: web.Application) -> None:
-    """Serve the document and its page; both are built once, here."""
-    document = build_document(app[CONTEXT].settings.public_url)
-    app[DOCUMENT] = document
-    app[PAGE_HTML] = render_reference(document)
-    app.router.add_get("/openapi.json", get_document)
-    app.router.add_get("/docs", get_reference)
+ROUTES = (
+    Route(
+        "GET",
+        "/openapi.json",
+        "This OpenAPI document",
+        "reference",
+        {200: Answer("The OpenAPI 3.1 document", w.AnyObject)},
+        auth=Auth.PUBLIC,
+        handler=get_document,
+    ),
+    Route(
+        "GET",
+        "/docs",
+        "This reference, as a web page",
+        "reference",
+        {200: Answer("An HTML page", None, "text/html")},
+        auth=Auth.PUBLIC,
+        handler=get_reference,
+    ),
+)

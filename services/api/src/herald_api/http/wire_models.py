@@ -15,12 +15,12 @@ from herald_core.alerts import Metric
 from herald_core.catalog import Family, Severity
 from herald_core.deliveries import AttemptOutcome
 from herald_core.directory import AppEntry, CollaboratorEntry, OwnerEntry
-from herald_core.notifiers import Preset, WebhookFormat
+from herald_core.notifiers import NAME_MAX_LENGTH, Preset, WebhookFormat
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 from pydantic.json_schema import SkipJsonSchema
 
+from herald_api.model.directory_input import AppIn, CollaboratorIn, OwnerIn, UserIn
 from herald_api.model.platforms import PLATFORMS
-from herald_api.native.directory_api import AppIn, CollaboratorIn, OwnerIn, UserIn
 
 PLATFORM_IDS: list[JsonValue] = [p.id for p in PLATFORMS]
 IGNORED = "Read-only: accepted (Scalingo's clients always send it) and ignored."
@@ -249,12 +249,14 @@ class NotifierIn(Closed):
 
 
 class NotifierCreate(NotifierIn):
-    name: str = Field(min_length=1, max_length=200, examples=["deploys"])
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH, examples=["deploys"])
     platform_id: str = Field(json_schema_extra={"enum": PLATFORM_IDS}, examples=["webhook"])
 
 
 class NotifierPatch(NotifierIn):
-    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["renamed"])
+    name: str | None = Field(
+        default=None, min_length=1, max_length=NAME_MAX_LENGTH, examples=["renamed"]
+    )
     platform_id: str | None = Field(
         default=None,
         description='The notifier\'s own platform, or "" (unchanged): a platform cannot change',

@@ -20,7 +20,9 @@ from typing import Any
 
 from aiohttp import web
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
+from herald_api.http.declare import KEYSET_PAGE, TIME, Param, Route, ok_answer
 from herald_api.http.keyset import (
     DEFAULT_LIMIT,
     PAGE_PARSERS,
@@ -104,5 +106,23 @@ async def list_audit_log(request: web.Request) -> web.Response:
     return json_response({"entries": [entry_json(r) for r in page], "next_cursor": cursor})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/owners/{owner}/audit-log", list_audit_log)
+AUDIT_FILTERS = (
+    Param("app", "query", "Only this app's entries (its id or name)", {"type": "string"}),
+    Param("type", "query", "Only this event type", {"type": "string"}, example="app:budget:set"),
+    Param("since", "query", "Events at or after this RFC 3339 time", TIME),
+    Param("until", "query", "Events before this RFC 3339 time", TIME),
+    *KEYSET_PAGE,
+)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/owners/{owner}/audit-log",
+        "List an owner's audit-only events (recorded, never forwarded), newest first",
+        "integrations",
+        {200: ok_answer(w.AuditLog)},
+        params=AUDIT_FILTERS,
+        description="Convox's budget-configuration and override events. Keyset pages with"
+        " `limit` and the opaque `next_cursor`.",
+        handler=list_audit_log,
+    ),
+)

@@ -15,7 +15,9 @@ from typing import Any
 from aiohttp import web
 from herald_core.catalog import CATALOG
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context
+from herald_api.http.declare import PAGE, Auth, Param, Route, ok_answer
 from herald_api.http.web import json_response, page_of
 from herald_api.model.platforms import PLATFORMS, Platform, available_event_ids, logo_url
 
@@ -93,8 +95,45 @@ async def list_event_categories(_: web.Request) -> web.Response:
     return json_response({"event_categories": event_categories_json()})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/notification_platforms", list_platforms)
-    app.router.add_get("/v1/notification_platforms/search", search_platforms)
-    app.router.add_get("/v1/event_types", list_event_types)
-    app.router.add_get("/v1/event_categories", list_event_categories)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/notification_platforms",
+        "List notification platforms",
+        "catalog",
+        {200: ok_answer(w.NotificationPlatformList)},
+        auth=Auth.PUBLIC,
+        params=PAGE,
+        handler=list_platforms,
+    ),
+    Route(
+        "GET",
+        "/v1/notification_platforms/search",
+        "Find platforms by exact name",
+        "catalog",
+        {200: ok_answer(w.NotificationPlatformSearch, "The matching platforms (maybe none)")},
+        auth=Auth.PUBLIC,
+        params=(Param("name", "query", "The platform name", {"type": "string"}, False, "slack"),),
+        handler=search_platforms,
+    ),
+    Route(
+        "GET",
+        "/v1/event_types",
+        "List event types",
+        "catalog",
+        {200: ok_answer(w.EventTypeList)},
+        auth=Auth.PUBLIC,
+        description="No `meta`: Scalingo's Go client decodes every member as a list.",
+        handler=list_event_types,
+    ),
+    Route(
+        "GET",
+        "/v1/event_categories",
+        "List event categories",
+        "catalog",
+        {200: ok_answer(w.EventCategoryList)},
+        auth=Auth.PUBLIC,
+        description="No `meta`, like `/v1/event_types`.",
+        handler=list_event_categories,
+    ),
+)

@@ -11,16 +11,15 @@ PUT/GET        /v1/users/{user}                     {"user": {...}}
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from typing import Any
 
 import asyncpg
 from aiohttp import web
-from herald_core.directory import AppEntry, OwnerKind
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from herald_core.directory import AppEntry
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context, parse, principal
+from herald_api.http.declare import NO_CONTENT, Route, ok_answer, upserted
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     ApiProblem,
@@ -34,77 +33,20 @@ from herald_api.http.web import (
 )
 from herald_api.model.account_defaults import ensure_email_notifier
 from herald_api.model.defaults import default_notifier
+from herald_api.model.directory_input import (
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    ID_SHAPE,
+    AppIn,
+    CollaboratorIn,
+    OwnerIn,
+    UserIn,
+)
 from herald_api.model.owner_defaults import ensure_default, ensure_owner, owner_created
 from herald_api.model.platform_events import platform_event
 from herald_api.store import alert_store, notifier_store
 from herald_api.store import directory_store as store
 from herald_api.store.outbox import enqueue_event
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"  # URL-safe: clients paste ids into paths raw
-ID_MAX_LENGTH = 200
-_ID = re.compile(ID_PATTERN)
-
-
-class AppIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200, examples=["my-app"])
-    owner_id: str = Field(
-        min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, examples=["org-1"]
-    )
-    region: str | None = Field(default=None, max_length=100, examples=["osc-fr1"])
-    url: str | None = Field(default=None, max_length=2000, examples=["https://my-app.example.com"])
-    default_notifier_collaborators: bool = Field(
-        default=False, description="Whether the default notifier also mails the collaborators"
-    )
-
-
-class CollaboratorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr | None = None
-    user_id: str | None = Field(default=None, max_length=200, examples=["us-1"])
-    username: str | None = Field(default=None, max_length=200, examples=["ada"])
-    role: str = Field(
-        default="collaborator", pattern=r"^(owner|admin|collaborator|limited_collaborator)$"
-    )
-    status: str = Field(default="invited", pattern=r"^(invited|accepted)$")
-
-
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: str = Field(
-        min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, examples=["us-1"]
-    )
-    role: str = Field(default="member", max_length=50)
-
-
-class OwnerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: OwnerKind = OwnerKind.ORGANISATION
-    name: str = Field(default="", max_length=200)
-    members: list[MemberIn] | None = Field(
-        default=None, description="Replaces the members when given; one entry per user"
-    )
-
-    @field_validator("members")
-    @classmethod
-    def _one_entry_per_user(cls, members: list[MemberIn] | None) -> list[MemberIn] | None:
-        counts = Counter(m.user_id for m in members or ())
-        twice = sorted(user_id for user_id, n in counts.items() if n > 1)
-        if twice:
-            raise ValueError(f"lists {', '.join(twice)} more than once")
-        return members
-
-
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr | None = None
-    name: str | None = Field(default=None, max_length=200, examples=["Ada Lovelace"])
-    username: str | None = Field(default=None, max_length=200, examples=["ada"])
 
 
 def new_id(request: web.Request, name: str) -> str:
@@ -113,7 +55,7 @@ def new_id(request: web.Request, name: str) -> str:
     An id with a control character would also break the answer's ETag header.
     """
     value = request.match_info[name]
-    if len(value) > ID_MAX_LENGTH or not _ID.fullmatch(value):
+    if len(value) > ID_MAX_LENGTH or not ID_SHAPE.fullmatch(value):
         raise invalid({name: [f"must match {ID_PATTERN}, at most {ID_MAX_LENGTH} characters"]})
     return value
 
@@ -364,14 +306,90 @@ async def get_user(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_put("/v1/apps/{app}", put_app)
-    app.router.add_get("/v1/apps/{app}", get_app)
-    app.router.add_delete("/v1/apps/{app}", delete_app)
-    app.router.add_get("/v1/apps/{app}/collaborators", list_collaborators)
-    app.router.add_put("/v1/apps/{app}/collaborators/{id}", put_collaborator)
-    app.router.add_delete("/v1/apps/{app}/collaborators/{id}", delete_collaborator)
-    app.router.add_put("/v1/owners/{owner}", put_owner)
-    app.router.add_get("/v1/owners/{owner}", get_owner)
-    app.router.add_put("/v1/users/{user}", put_user)
-    app.router.add_get("/v1/users/{user}", get_user)
+ROUTES = (
+    Route(
+        "PUT",
+        "/v1/apps/{app}",
+        "Register or update an app",
+        "apps",
+        upserted(w.AppAnswer, "ETag"),
+        body=w.AppBody,
+        description="A new app also gets its default notifier (critical alerts by e-mail).",
+        handler=put_app,
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}",
+        "Show an app",
+        "apps",
+        {200: ok_answer(w.AppAnswer, "OK", "ETag")},
+        handler=get_app,
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}",
+        "Delete an app, its collaborators and notifiers",
+        "apps",
+        {204: NO_CONTENT},
+        handler=delete_app,
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/collaborators",
+        "List an app's collaborators",
+        "apps",
+        {200: ok_answer(w.CollaboratorList)},
+        handler=list_collaborators,
+    ),
+    Route(
+        "PUT",
+        "/v1/apps/{app}/collaborators/{id}",
+        "Invite or update a collaborator",
+        "apps",
+        upserted(w.CollaboratorAnswer),
+        body=w.CollaboratorBody,
+        handler=put_collaborator,
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/collaborators/{id}",
+        "Remove a collaborator (by id or user id)",
+        "apps",
+        {204: NO_CONTENT},
+        handler=delete_collaborator,
+    ),
+    Route(
+        "PUT",
+        "/v1/owners/{owner}",
+        "Register or update an owner",
+        "owners",
+        upserted(w.OwnerAnswer, "ETag"),
+        body=w.OwnerBody,
+        handler=put_owner,
+    ),
+    Route(
+        "GET",
+        "/v1/owners/{owner}",
+        "Show an owner",
+        "owners",
+        {200: ok_answer(w.OwnerAnswer)},
+        handler=get_owner,
+    ),
+    Route(
+        "PUT",
+        "/v1/users/{user}",
+        "Register or update a user (admin)",
+        "users",
+        upserted(w.UserAnswer, "ETag"),
+        body=w.UserBody,
+        handler=put_user,
+    ),
+    Route(
+        "GET",
+        "/v1/users/{user}",
+        "Show a user (admin)",
+        "users",
+        {200: ok_answer(w.UserAnswer)},
+        handler=get_user,
+    ),
+)

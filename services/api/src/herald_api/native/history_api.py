@@ -21,7 +21,9 @@ import asyncpg
 from aiohttp import web
 from herald_core.deliveries import AttemptOutcome
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context
+from herald_api.http.declare import KEYSET_PAGE, TIME, Param, Route, ok_answer
 from herald_api.http.keyset import (
     DEFAULT_LIMIT,
     PAGE_PARSERS,
@@ -172,6 +174,40 @@ async def get_delivery(request: web.Request) -> web.Response:
     return json_response({"delivery": delivery})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/apps/{app}/deliveries", list_deliveries)
-    app.router.add_get("/v1/apps/{app}/deliveries/{id}", get_delivery)
+HISTORY_FILTERS = (
+    Param("notifier_id", "query", "Only this notifier's deliveries", {"type": "string"}),
+    Param(
+        "status",
+        "query",
+        "Only deliveries whose latest attempt had this outcome",
+        {"type": "string", "enum": [o.value for o in AttemptOutcome]},
+        example="dead_lettered",
+    ),
+    Param("event_type", "query", "Only deliveries of this event type", {"type": "string"}),
+    Param("since", "query", "First attempt at or after this RFC 3339 time", TIME),
+    Param("until", "query", "First attempt before this RFC 3339 time", TIME),
+    *KEYSET_PAGE,
+)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/apps/{app}/deliveries",
+        "List an app's deliveries, newest first",
+        "deliveries",
+        {200: ok_answer(w.DeliveryList)},
+        params=HISTORY_FILTERS,
+        description="Ordered by first attempt time, then id. Pages with `limit` and the opaque "
+        "`next_cursor`; a page never skips or repeats a delivery while new ones arrive.",
+        handler=list_deliveries,
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/deliveries/{id}",
+        "Show a delivery and every attempt",
+        "deliveries",
+        {200: ok_answer(w.DeliveryAnswer)},
+        description="Each attempt's outcome, status code, duration, failure reason and detail, "
+        "and the start of the endpoint's answer when the channel read it.",
+        handler=get_delivery,
+    ),
+)

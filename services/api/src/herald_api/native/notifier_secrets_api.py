@@ -33,8 +33,10 @@ from herald_core.notifiers import Notifier, Scope
 from herald_api.faces.clevercloud.clevercloud_face import FACE as CLEVERCLOUD
 from herald_api.faces.clevercloud.clevercloud_face import WEBHOOK
 from herald_api.faces.scalingo.app_resource import check_version, owned_or_404
+from herald_api.http import wire_models as w
 from herald_api.http.auth import Principal
 from herald_api.http.context import context, principal
+from herald_api.http.declare import IF_MATCH, Route, ok_answer, problem_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     ApiProblem,
@@ -169,7 +171,75 @@ async def rotate_secret(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    for prefix in ("/v1/apps/{app}/notifiers/{id}", "/v1/notifiers/{id}"):
-        app.router.add_get(f"{prefix}/secret", get_secret)
-        app.router.add_post(f"{prefix}/secret/rotate", rotate_secret)
+WEBHOOK_ONLY_NOTE = (
+    "Webhook notifiers only (any other is a 404 with `resource` `secret`, and so is a webhook"
+    " stored before secrets were generated, until a rotation gives it one)."
+)
+ROTATE_NOTE = (
+    " The new secret (the body's, else a generated one) signs from now on; the one it replaces"
+    " still signs beside it for `overlap_seconds` (24 h by default, at most 7 days; 0 stops it"
+    " at once), so `webhook-signature` carries both during the overlap. A new version (ETag),"
+    " seen by the router, with a `notifier_edited` event, as a PATCH."
+)
+SCOPE_FREE_NOTE = (
+    " Finds a notifier of any scope by id: an app's (the token may see the app), an owner's"
+    " (Clever Cloud hooks: `<hook id>.<n>`) or a user's (Cloud 66 channels); admin tokens see"
+    " all."
+)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifiers/{id}/secret",
+        "Read a webhook notifier's signing secret",
+        "notifiers",
+        {200: ok_answer(w.NotifierSecretAnswer)},
+        description=WEBHOOK_ONLY_NOTE,
+        handler=get_secret,
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifiers/{id}/secret/rotate",
+        "Rotate a webhook notifier's signing secret, with an overlap",
+        "notifiers",
+        {
+            200: ok_answer(
+                w.SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"
+            ),
+            412: problem_answer("The notifier changed since the `If-Match` ETag"),
+        },
+        body=w.SecretRotateBody,
+        body_required=False,
+        params=(IF_MATCH,),
+        description=WEBHOOK_ONLY_NOTE + ROTATE_NOTE,
+        handler=rotate_secret,
+    ),
+    Route(
+        "GET",
+        "/v1/notifiers/{id}/secret",
+        "Read any webhook notifier's signing secret",
+        "notifiers",
+        {200: ok_answer(w.NotifierSecretAnswer)},
+        description=WEBHOOK_ONLY_NOTE + SCOPE_FREE_NOTE,
+        handler=get_secret,
+    ),
+    Route(
+        "POST",
+        "/v1/notifiers/{id}/secret/rotate",
+        "Rotate any webhook notifier's signing secret, with an overlap",
+        "notifiers",
+        {
+            200: ok_answer(
+                w.SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"
+            ),
+            412: problem_answer("The notifier changed since the `If-Match` ETag"),
+        },
+        body=w.SecretRotateBody,
+        body_required=False,
+        params=(IF_MATCH,),
+        description=WEBHOOK_ONLY_NOTE
+        + ROTATE_NOTE
+        + SCOPE_FREE_NOTE
+        + " Rotating one notifier of a Clever Cloud webhook hook rotates the whole hook.",
+        handler=rotate_secret,
+    ),
+)

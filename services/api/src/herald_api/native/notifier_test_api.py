@@ -33,7 +33,9 @@ from herald_core.recipients import resolve_recipients
 from herald_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context, parse
+from herald_api.http.declare import Route, ok_answer, problem_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
 from herald_api.model.sample_events import resolve_type, sample_event
@@ -169,5 +171,26 @@ async def run_notifier_test(request: web.Request) -> web.Response:
     return json_response({"test": result_json(await await_test_result(request, delivery))})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/apps/{app}/notifiers/{id}/test", run_notifier_test)
+ROUTES = (
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifiers/{id}/test",
+        "Test a notifier: send it a sample event now, and answer how it went",
+        "notifiers",
+        {
+            200: ok_answer(w.NotifierTestAnswer, "The attempt's result, whatever its outcome"),
+            503: problem_answer(
+                "Too many tests are waiting, or the broker did not take the delivery"
+            ),
+            504: problem_answer("No result in time: is the channel's sender running?"),
+        },
+        body=NotifierTestRequest,
+        body_required=False,
+        description="Scalingo's \"Test a notifier\". The body is optional (Scalingo's clients send"
+        " none): `event_type` picks the sample event's type, `app_deployed` by default. The"
+        " sample goes to the notifier even when it is inactive or does not select the type; the"
+        " sender makes one attempt (no retry, no dead letter) and the answer is its result: a 4xx"
+        " from the endpoint is a 200 here, with `outcome` `dead_lettered` and its `status_code`.",
+        handler=run_notifier_test,
+    ),
+)

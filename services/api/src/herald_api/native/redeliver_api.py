@@ -24,7 +24,9 @@ from herald_core.recipients import resolve_recipients
 from herald_kafka import KafkaError
 from pydantic import ValidationError
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context
+from herald_api.http.declare import Route, ok_answer, problem_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import ApiProblem, json_response, not_found, storable
 from herald_api.native.simulate_api import load_world
@@ -107,5 +109,22 @@ async def redeliver(request: web.Request) -> web.Response:
     return json_response({"redelivery": answer}, status=202)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/apps/{app}/deliveries/{id}/redeliver", redeliver)
+ROUTES = (
+    Route(
+        "POST",
+        "/v1/apps/{app}/deliveries/{id}/redeliver",
+        "Send a delivery again, to its notifier as configured now",
+        "deliveries",
+        {
+            202: ok_answer(w.RedeliveryAnswer, "Queued for the channel's sender"),
+            409: problem_answer(
+                "No stored payload, the notifier is gone or inactive, or a retry is scheduled"
+            ),
+            503: problem_answer("The broker did not take the delivery"),
+        },
+        description="The recorded delivery, with the notifier's current settings (a fixed URL is"
+        " used) and the same id (`webhook-id`), goes back to the channel's sender as the next"
+        " attempt: the history shows it as one more attempt of the delivery.",
+        handler=redeliver,
+    ),
+)

@@ -24,7 +24,9 @@ from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier
 from herald_core.routing import Decision, explain
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
+from herald_api.http.declare import Route, ok_answer
 from herald_api.http.web import invalid, json_response, not_found, read_json
 from herald_api.model.platforms import platform_of
 from herald_api.store import directory_store, notifier_store
@@ -94,5 +96,16 @@ async def simulate(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/events/simulate", simulate)
+ROUTES = (
+    Route(
+        "POST",
+        "/v1/events/simulate",
+        "Who would receive an event, and why the others would not",
+        "routing",
+        {200: ok_answer(w.SimulateAnswer)},
+        body=w.AnyObject,
+        description="Runs the router's own rules against the current config. The body is an event "
+        "as producers send it; an invalid one is a 422 naming the problem.",
+        handler=simulate,
+    ),
+)

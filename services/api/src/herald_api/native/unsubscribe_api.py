@@ -22,7 +22,9 @@ from herald_core.unsubscribe import DEV_SECRET, UnsubscribeClaim, unsubscribe_cl
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from herald_api.http import wire_models as w
 from herald_api.http.context import context
+from herald_api.http.declare import Answer, Auth, Route, ok_answer, problem_answer
 from herald_api.http.web import ApiProblem, json_response, not_found
 from herald_api.model.platform_events import notifier_event
 from herald_api.store import directory_store, notifier_store
@@ -127,7 +129,40 @@ async def stop_mail(request: web.Request, claim: UnsubscribeClaim) -> None:
         )
 
 
-def add_routes(app: web.Application) -> None:
+def prepare(app: web.Application) -> None:
+    """The secret the links are signed with, read from the environment once."""
     app[SETTINGS] = UnsubscribeSettings()
-    app.router.add_get(PATH, show)
-    app.router.add_post(PATH, unsubscribe)
+
+
+UNSUBSCRIBE_NOTE = (
+    "The link of an e-mail's `List-Unsubscribe` header (RFC 8058); the token is the credential."
+    " A bad token or a notifier that is gone is a 404."
+)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/unsubscribe/{token}",
+        "A page confirming an unsubscribe, with a button that POSTs",
+        "notifiers",
+        {200: Answer("An HTML page", None, "text/html")},
+        auth=Auth.PUBLIC,
+        description=UNSUBSCRIBE_NOTE,
+        handler=show,
+    ),
+    Route(
+        "POST",
+        "/v1/unsubscribe/{token}",
+        "One-click unsubscribe: stop a notifier's e-mail to one address",
+        "notifiers",
+        {
+            200: ok_answer(w.UnsubscribeAnswer),
+            400: problem_answer("The body is not `List-Unsubscribe=One-Click`"),
+            413: problem_answer("The body is too large"),
+        },
+        auth=Auth.PUBLIC,
+        description=UNSUBSCRIBE_NOTE + " The body is form-encoded `List-Unsubscribe=One-Click`;"
+        " the address joins the notifier's `type_data.unsubscribed` (a new version, and a"
+        " `notifier_edited` event). Idempotent. With `Accept: text/html` the answer is a page.",
+        handler=unsubscribe,
+    ),
+)

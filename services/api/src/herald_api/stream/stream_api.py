@@ -63,8 +63,10 @@ from herald_kafka import KafkaError, Record, TopicPartition
 from herald_kafka.reader import AssignedReader, Bounds
 from pydantic import ValidationError
 
+from herald_api.http import wire_models as w
 from herald_api.http.auth import Principal, TokenScope
 from herald_api.http.context import context, principal
+from herald_api.http.declare import Answer, Param, Route, problem_answer
 from herald_api.http.web import ApiProblem, invalid, not_found
 from herald_api.settings import ApiSettings
 from herald_api.stream.stream_cursor import CursorError, CursorExpired, decode_cursor, encode_cursor
@@ -475,13 +477,60 @@ async def _close_streams(app: web.Application) -> None:
     app[STREAMS].closing.set()
 
 
-def add_routes(app: web.Application) -> None:
-    app[STREAMS] = StreamHub(app_settings(app).stream_max_connections)
+def prepare(app: web.Application, settings: ApiSettings) -> None:
+    """The hub of the app's streams, closed when the app shuts down."""
+    app[STREAMS] = StreamHub(settings.stream_max_connections)
     app.on_shutdown.append(_close_streams)
-    app.router.add_get(PATH, stream_events)
 
 
-def app_settings(app: web.Application) -> ApiSettings:
-    from herald_api.http.context import CONTEXT
-
-    return app[CONTEXT].settings
+STREAM_NOTE = (
+    "One route, two transports: a WebSocket upgrade gets a WebSocket (text frames"
+    ' `{"cursor": …, "event": <envelope>}` and `{"cursor": …, "heartbeat": …}`), `Accept:'
+    " text/event-stream` gets Server-Sent Events (`id:` the cursor, `data:` the envelope,"
+    " `: heartbeat` comments). The envelope is `notify.events`' bytes, as a `raw` webhook gets"
+    " them. Resume with the last cursor (`Last-Event-ID` or `cursor`): nothing within retention"
+    " is lost. A client that falls behind is dropped (`event: dropped`; WS close 1008)."
+    ' An app token streams only its app. See docs/faces.md, "Live event stream".'
+)
+STREAM_PARAMS = (
+    Param("app_id", "query", "Only this app's events (repeatable)", {"type": "string"}),
+    Param("addon_id", "query", "Only this add-on's events (repeatable)", {"type": "string"}),
+    Param(
+        "type",
+        "query",
+        "Only events answering to this type, alias or group id (repeatable)",
+        {"type": "string"},
+        example="deployments",
+    ),
+    Param(
+        "cursor", "query", "Resume after the message that carried this cursor", {"type": "string"}
+    ),
+    Param(
+        "Last-Event-ID",
+        "header",
+        "SSE: resume after this cursor (wins over `cursor`)",
+        {"type": "string"},
+    ),
+)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/owners/{owner}/events/stream",
+        "Follow an owner's events live (WebSocket or Server-Sent Events)",
+        "events",
+        {
+            101: Answer("Switching to the WebSocket protocol"),
+            200: Answer("The Server-Sent Events stream", None, "text/event-stream"),
+            400: problem_answer("The cursor is malformed"),
+            406: problem_answer("Neither a WebSocket upgrade nor `Accept: text/event-stream`"),
+            410: problem_answer(
+                "The cursor names events that retention deleted: reconnect without"
+            ),
+            422: problem_answer("An unknown event type, or bad filter values", w.ValidationProblem),
+            503: problem_answer("Too many streams are open, or the event log is unreachable"),
+        },
+        params=STREAM_PARAMS,
+        description=STREAM_NOTE,
+        handler=stream_events,
+    ),
+)

@@ -14,8 +14,8 @@ GET    /v2/notifications/info/webhookformats       200 ["raw", "slack", "flowdoc
 
 The translation is `clevercloud_face` (requests) and `clevercloud_render` (answers); hooks
 are stored as the one notifier model (owner-scoped notifiers, `notifier_store`) and published
-like every notifier. `/v2` is outside the `/v1` auth middleware: these handlers authenticate
-themselves, with the same tokens (Clever Cloud's clients send `Authorization: Bearer <API
+like every notifier. They authenticate like every other route
+(`http.access`), with the same tokens (Clever Cloud's clients send `Authorization: Bearer <API
 token>`). The owner must be registered (`PUT /v1/owners/{owner}`) and visible to the token
 (its owner token, or an admin one); otherwise 404, which Clever Cloud's client reads as an
 empty list.
@@ -51,25 +51,28 @@ from herald_api.faces.clevercloud.clevercloud_face import (
     webhook_notifiers,
 )
 from herald_api.faces.clevercloud.clevercloud_render import emailhook_to_wire, webhook_to_wire
+from herald_api.faces.clevercloud.clevercloud_wire import (
+    CcEmailhook,
+    CcEmailhookIn,
+    CcEmailhookList,
+    CcEventInfo,
+    CcWebhook,
+    CcWebhookFormats,
+    CcWebhookIn,
+    CcWebhookList,
+)
 from herald_api.http.auth import Principal
-from herald_api.http.context import ApiContext, context
-from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
+from herald_api.http.context import ApiContext, context, principal
+from herald_api.http.declare import NO_CONTENT, Auth, Route, ok_answer
+from herald_api.http.web import invalid, json_response, not_found, read_json, storable
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.type_data import InvalidNotifier
 from herald_api.model.webhook_secrets import new_secret
-from herald_api.native.tokens_api import authenticate
 from herald_api.store import clevercloud_store as store
 from herald_api.store import notifier_store
 from herald_api.store.outbox import enqueue_event
 
 PREFIX = "/v2/notifications"
-
-
-async def _caller(request: web.Request) -> Principal:
-    caller = await authenticate(request, request.headers.get("Authorization"))
-    if caller is None:
-        raise ApiProblem(401, "a valid bearer token is required", kind="unauthorized")
-    return caller
 
 
 async def _visible_owner(
@@ -103,7 +106,7 @@ async def _remove(connection: asyncpg.Connection, notifiers: list[Notifier], now
 
 
 async def _delete_hook(request: web.Request, kind: str) -> web.Response:
-    ctx, caller = context(request), await _caller(request)
+    ctx, caller = context(request), principal(request)
     hook_id = request.match_info["id"]
     async with ctx.pool.acquire() as connection, connection.transaction():
         owner_id = await _visible_owner(request, connection, caller)
@@ -115,7 +118,7 @@ async def _delete_hook(request: web.Request, kind: str) -> web.Response:
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
-    caller = await _caller(request)
+    caller = principal(request)
     async with context(request).pool.acquire() as connection:
         owner_id = await _visible_owner(request, connection, caller)
         hooks = await store.owner_hooks(connection, owner_id, WEBHOOK)
@@ -165,7 +168,7 @@ def _hook_answer(
 
 async def _save_hook(request: web.Request, kind: str, *, edit: bool) -> web.Response:
     """POST (a new hook) or PUT (the hook `id`, replaced whole: Clever Cloud's edit)."""
-    ctx, caller = context(request), await _caller(request)
+    ctx, caller = context(request), principal(request)
     body = await read_json(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
         owner_id = await _visible_owner(request, connection, caller)
@@ -214,7 +217,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
 
 
 async def list_emailhooks(request: web.Request) -> web.Response:
-    caller = await _caller(request)
+    caller = principal(request)
     async with context(request).pool.acquire() as connection:
         owner_id = await _visible_owner(request, connection, caller)
         hooks = await store.owner_hooks(connection, owner_id, EMAILHOOK)
@@ -243,14 +246,106 @@ async def info_webhook_formats(request: web.Request) -> web.Response:
     return json_response(list(FORMATS))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get(f"{PREFIX}/webhooks/{{owner}}", list_webhooks)
-    app.router.add_post(f"{PREFIX}/webhooks/{{owner}}", create_webhook)
-    app.router.add_put(f"{PREFIX}/webhooks/{{owner}}/{{id}}", edit_webhook)
-    app.router.add_delete(f"{PREFIX}/webhooks/{{owner}}/{{id}}", delete_webhook)
-    app.router.add_get(f"{PREFIX}/emailhooks/{{owner}}", list_emailhooks)
-    app.router.add_post(f"{PREFIX}/emailhooks/{{owner}}", create_emailhook)
-    app.router.add_put(f"{PREFIX}/emailhooks/{{owner}}/{{id}}", edit_emailhook)
-    app.router.add_delete(f"{PREFIX}/emailhooks/{{owner}}/{{id}}", delete_emailhook)
-    app.router.add_get(f"{PREFIX}/info/events", info_events)
-    app.router.add_get(f"{PREFIX}/info/webhookformats", info_webhook_formats)
+CC_OWNER_NOTE = (
+    "Clever Cloud's API, on its paths and shapes (docs/faces.md, section Clever Cloud). `owner` is"
+    " a registered owner (`PUT /v1/owners/{owner}`) the token may see: its owner token or an"
+    " admin token, as `Authorization: Bearer` (what Clever Cloud's clients send)."
+)
+ROUTES = (
+    Route(
+        "GET",
+        "/v2/notifications/webhooks/{owner}",
+        "List an owner's webhook hooks",
+        "clevercloud",
+        {200: ok_answer(CcWebhookList)},
+        description=CC_OWNER_NOTE + " Each hook shows its `state` and recent `failures`.",
+        handler=list_webhooks,
+    ),
+    Route(
+        "POST",
+        "/v2/notifications/webhooks/{owner}",
+        "Create a webhook hook: one or more URLs, each in its format",
+        "clevercloud",
+        {200: ok_answer(CcWebhook, "Created")},
+        body=CcWebhookIn,
+        description=CC_OWNER_NOTE + " One owner-scoped webhook notifier per URL, all signed"
+        " with one generated secret: the answer's `secret`, shown this once.",
+        handler=create_webhook,
+    ),
+    Route(
+        "PUT",
+        "/v2/notifications/webhooks/{owner}/{id}",
+        "Edit a webhook hook: the body replaces it whole, as a POST body would",
+        "clevercloud",
+        {200: ok_answer(CcWebhook, "Updated")},
+        body=CcWebhookIn,
+        description=CC_OWNER_NOTE + " Same id, `createdAt` and signing secret; a disabled URL"
+        " is on again.",
+        handler=edit_webhook,
+    ),
+    Route(
+        "DELETE",
+        "/v2/notifications/webhooks/{owner}/{id}",
+        "Delete a webhook hook",
+        "clevercloud",
+        {204: NO_CONTENT},
+        description=CC_OWNER_NOTE,
+        handler=delete_webhook,
+    ),
+    Route(
+        "GET",
+        "/v2/notifications/emailhooks/{owner}",
+        "List an owner's e-mail hooks",
+        "clevercloud",
+        {200: ok_answer(CcEmailhookList)},
+        description=CC_OWNER_NOTE + ' Every owner starts with "Default deployment result e-mails".',
+        handler=list_emailhooks,
+    ),
+    Route(
+        "POST",
+        "/v2/notifications/emailhooks/{owner}",
+        "Create an e-mail hook",
+        "clevercloud",
+        {200: ok_answer(CcEmailhook, "Created")},
+        body=CcEmailhookIn,
+        description=CC_OWNER_NOTE + " One owner-scoped e-mail notifier.",
+        handler=create_emailhook,
+    ),
+    Route(
+        "PUT",
+        "/v2/notifications/emailhooks/{owner}/{id}",
+        "Edit an e-mail hook: the body replaces it whole, as a POST body would",
+        "clevercloud",
+        {200: ok_answer(CcEmailhook, "Updated")},
+        body=CcEmailhookIn,
+        description=CC_OWNER_NOTE + " Same id and `createdAt`; a disabled URL is on again.",
+        handler=edit_emailhook,
+    ),
+    Route(
+        "DELETE",
+        "/v2/notifications/emailhooks/{owner}/{id}",
+        "Delete an e-mail hook (the default one too: its mails stop)",
+        "clevercloud",
+        {204: NO_CONTENT},
+        description=CC_OWNER_NOTE,
+        handler=delete_emailhook,
+    ),
+    Route(
+        "GET",
+        "/v2/notifications/info/events",
+        "Clever Cloud's event ids and meta-events",
+        "clevercloud",
+        {200: ok_answer(CcEventInfo)},
+        auth=Auth.PUBLIC,
+        handler=info_events,
+    ),
+    Route(
+        "GET",
+        "/v2/notifications/info/webhookformats",
+        "The webhook formats",
+        "clevercloud",
+        {200: ok_answer(CcWebhookFormats)},
+        auth=Auth.PUBLIC,
+        handler=info_webhook_formats,
+    ),
+)

@@ -1,11 +1,12 @@
 """The pydantic models of Clever Cloud's hooks on the wire, for the OpenAPI document
-(`route_table`). The handlers (`clevercloud_api`) check bodies with `clevercloud_face`, which
+(`clevercloud_api.ROUTES`). The handlers check bodies with `clevercloud_face`, which
 lists every problem at once; these models describe the same shapes."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from herald_core.notifiers import NAME_MAX_LENGTH
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
@@ -27,7 +28,9 @@ class CcHookUrl(BaseModel):
 class CcWebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200, examples=["deploys to Slack"])
+    name: str | None = Field(
+        default=None, max_length=NAME_MAX_LENGTH, examples=["deploys to Slack"]
+    )
     urls: list[CcHookUrl] = Field(min_length=1, max_length=10)
     events: list[str] | None = Field(
         default=None, description=EVENTS_NOTE, examples=[["META_DEPLOYMENT_RESULT"]]
@@ -85,7 +88,7 @@ class CcNotified(BaseModel):
 class CcEmailhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)
     notified: list[CcNotified] = Field(min_length=1)
     events: list[str] | None = Field(default=None, description=EVENTS_NOTE)
     scope: list[str] | None = Field(default=None, description=SCOPE_NOTE)

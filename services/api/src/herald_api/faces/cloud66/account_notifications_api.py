@@ -36,13 +36,20 @@ from herald_api.faces.cloud66.account_notifications import (
     changed_channels,
     matrix,
 )
+from herald_api.http import wire_models as w
 from herald_api.http.context import context, parse, principal
+from herald_api.http.declare import FACES_NOTE, Route, ok_answer, problem_answer
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.sample_events import resolve_type, sample_event
 from herald_api.model.type_data import InvalidNotifier
 from herald_api.model.webhook_secrets import ensure_secret
-from herald_api.native.notifier_test_api import await_test_result, read_test_request, result_json
+from herald_api.native.notifier_test_api import (
+    NotifierTestRequest,
+    await_test_result,
+    read_test_request,
+    result_json,
+)
 from herald_api.store import notifier_store
 from herald_api.store.outbox import enqueue_event
 
@@ -193,9 +200,47 @@ async def run_account_webhook_test(request: web.Request) -> web.Response:
     return json_response({"test": result_json(result)})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/users/{user}/account_notifications", get_account_notifications)
-    app.router.add_patch("/v1/users/{user}/account_notifications", change_account_notifications)
-    app.router.add_post(
-        "/v1/users/{user}/account_notifications/webhook/test", run_account_webhook_test
-    )
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/users/{user}/account_notifications",
+        "A user's account notifications: event types by channels (Cloud 66)",
+        "account_notifications",
+        {200: ok_answer(w.AccountNotificationsAnswer)},
+        description=FACES_NOTE + " One user notifier per channel set up; e-mail is on by default"
+        " for every type but `account_suspended`. Admin tokens, or the owner token of the user's"
+        " own account.",
+        handler=get_account_notifications,
+    ),
+    Route(
+        "PATCH",
+        "/v1/users/{user}/account_notifications",
+        "Change channel settings and per-type toggles",
+        "account_notifications",
+        {200: ok_answer(w.AccountNotificationsAnswer, "Updated")},
+        body=AccountNotificationsBody,
+        description="`channels` merges each channel's settings (`null` removes a channel);"
+        " `event_types` switches types on or off per channel. A type can be switched on only on"
+        " a channel that is set up.",
+        handler=change_account_notifications,
+    ),
+    Route(
+        "POST",
+        "/v1/users/{user}/account_notifications/webhook/test",
+        "Send a sample account event to the user's webhook, and answer how it went",
+        "account_notifications",
+        {
+            200: ok_answer(w.NotifierTestAnswer, "The attempt's result, whatever its outcome"),
+            409: problem_answer("The webhook channel is not set up"),
+            503: problem_answer(
+                "Too many tests are waiting, or the broker did not take the delivery"
+            ),
+            504: problem_answer("No result in time: is the webhook sender running?"),
+        },
+        body=NotifierTestRequest,
+        body_required=False,
+        description="The body is optional: `event_type` picks an account type (`server.stopped`"
+        " by default). The payload is Cloud 66's: the event plus `timestamp` and `event_type`.",
+        handler=run_account_webhook_test,
+    ),
+)

@@ -41,7 +41,17 @@ from herald_api.faces.convox.convox_face import (
     provider_settings,
     token_request,
 )
+from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
+from herald_api.http.declare import (
+    NO_CONTENT,
+    Answer,
+    Auth,
+    Param,
+    Route,
+    ok_answer,
+    problem_answer,
+)
 from herald_api.http.web import ApiProblem, json_response, not_found, storable
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.platforms import platform_of
@@ -240,8 +250,60 @@ async def delete_integration(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/owners/{owner}/integrations/{provider}/authorize", authorize)
-    app.router.add_get("/v1/integrations/{provider}/callback", callback)
-    app.router.add_get("/v1/owners/{owner}/integrations", list_integrations)
-    app.router.add_delete("/v1/owners/{owner}/integrations/{id}", delete_integration)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/owners/{owner}/integrations/{provider}/authorize",
+        "Connect Slack or Discord to an organisation: redirect to the provider (OAuth 2)",
+        "integrations",
+        {
+            302: Answer("To the provider's consent page, with client_id, scope and state"),
+            404: problem_answer(
+                "Unknown owner, or no OAuth client is configured for this provider",
+                w.NotFoundProblem,
+            ),
+        },
+        description="Convox's organisation integrations. The `state` is random, single-use,"
+        " bound to the owner and expires (`oauth_state_ttl_s`). Once connected, the"
+        " integration forwards every event of every rack of the owner, audit-only ones"
+        " excepted.",
+        handler=authorize,
+    ),
+    Route(
+        "GET",
+        "/v1/integrations/{provider}/callback",
+        "The OAuth 2 callback: exchange the code, create the integration",
+        "integrations",
+        {
+            201: ok_answer(w.IntegrationAnswer, "Connected"),
+            302: Answer("Connected; to `integrations_done_url` when it is set"),
+            400: problem_answer("Unknown, expired or used state; or the provider refused the code"),
+            502: problem_answer("The provider could not be reached, or answered no usable webhook"),
+        },
+        auth=Auth.PUBLIC,
+        params=(
+            Param("code", "query", "The provider's authorization code", {"type": "string"}),
+            Param("state", "query", "The state of the authorize redirect", {"type": "string"}),
+            Param("error", "query", "The provider's error (the user declined)", {"type": "string"}),
+        ),
+        description="Public: the browser arrives from the provider; the state is the credential.",
+        handler=callback,
+    ),
+    Route(
+        "GET",
+        "/v1/owners/{owner}/integrations",
+        "List an organisation's Slack and Discord integrations",
+        "integrations",
+        {200: ok_answer(w.IntegrationList)},
+        description="Webhook URLs are not shown (Discord's carries its token).",
+        handler=list_integrations,
+    ),
+    Route(
+        "DELETE",
+        "/v1/owners/{owner}/integrations/{id}",
+        "Remove an integration: its notifications stop",
+        "integrations",
+        {204: NO_CONTENT},
+        handler=delete_integration,
+    ),
+)

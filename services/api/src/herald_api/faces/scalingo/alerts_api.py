@@ -36,7 +36,17 @@ from herald_api.faces.scalingo.app_resource import (
     scalingo_page,
     versioned_answer,
 )
+from herald_api.http import wire_models as w
 from herald_api.http.context import context
+from herald_api.http.declare import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    NO_CONTENT,
+    PAGE,
+    Route,
+    ok_answer,
+    problem_answer,
+)
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import invalid, json_response, not_found, read_json, wrapped
 from herald_api.model.platform_events import platform_event
@@ -154,10 +164,67 @@ async def delete_alert(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/apps/{app}/alerts", list_alerts)
-    app.router.add_post("/v1/apps/{app}/alerts", create_alert)
-    app.router.add_get("/v1/apps/{app}/alerts/{id}", get_alert)
-    app.router.add_patch("/v1/apps/{app}/alerts/{id}", update_alert)
-    app.router.add_put("/v1/apps/{app}/alerts/{id}", update_alert)  # Scalingo takes both
-    app.router.add_delete("/v1/apps/{app}/alerts/{id}", delete_alert)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/apps/{app}/alerts",
+        "List an app's alerts",
+        "alerts",
+        {200: ok_answer(w.AlertList)},
+        params=PAGE,
+        description="Without `page` or `per_page`, every alert of the app (at most 100).",
+        handler=list_alerts,
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/alerts",
+        "Create an alert",
+        "alerts",
+        {
+            201: ok_answer(w.AlertAnswer, "Created", "ETag", "Location", "Idempotent-Replayed"),
+            409: problem_answer("A request with this Idempotency-Key is still in progress"),
+        },
+        body=w.AlertCreateBody,
+        params=(IDEMPOTENCY_KEY,),
+        description="Scalingo's encodings: `duration_before_trigger` in nanoseconds,"
+        " `remind_every` as a Go duration string (nanoseconds accepted). `notifiers` must be"
+        " notifiers of the app. Emits `alert_added`.",
+        handler=create_alert,
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/alerts/{id}",
+        "Show an alert",
+        "alerts",
+        {200: ok_answer(w.AlertAnswer, "OK", "ETag")},
+        handler=get_alert,
+    ),
+    *(
+        Route(
+            method,
+            "/v1/apps/{app}/alerts/{id}",
+            "Update an alert",
+            "alerts",
+            {
+                200: ok_answer(w.AlertAnswer, "Updated", "ETag"),
+                412: problem_answer("The alert changed since the `If-Match` ETag"),
+            },
+            body=w.AlertPatchBody,
+            params=(IF_MATCH,),
+            description="Absent members are unchanged (PUT is the same, as at Scalingo).",
+            handler=update_alert,
+        )
+        for method in ("PATCH", "PUT")
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/alerts/{id}",
+        "Delete an alert",
+        "alerts",
+        {204: NO_CONTENT, 412: problem_answer("The alert changed since the `If-Match` ETag")},
+        params=(IF_MATCH,),
+        description="Emits `alert_deleted`; the app's last alert leaves a tombstone on"
+        " `notify.config.alerts`.",
+        handler=delete_alert,
+    ),
+)

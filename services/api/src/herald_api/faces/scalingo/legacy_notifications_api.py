@@ -35,7 +35,9 @@ from herald_api.faces.scalingo.legacy_notifications import (
     notification_patched,
     to_wire,
 )
+from herald_api.http import wire_models as w
 from herald_api.http.context import context
+from herald_api.http.declare import FACES_NOTE, NO_CONTENT, Route, ok_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import invalid, json_response, read_json, wrapped
 from herald_api.model import notifier_changes
@@ -123,8 +125,48 @@ async def delete_notification(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/apps/{app}/notifications", list_notifications)
-    app.router.add_post("/v1/apps/{app}/notifications", create_notification)
-    app.router.add_patch("/v1/apps/{app}/notifications/{id}", update_notification)
-    app.router.add_delete("/v1/apps/{app}/notifications/{id}", delete_notification)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifications",
+        "List an app's notifications (Scalingo's legacy API)",
+        "notifications",
+        {200: ok_answer(w.LegacyNotificationList)},
+        description=FACES_NOTE + " Each notification is an app notifier, also listed by"
+        " `GET /v1/apps/{app}/notifiers`.",
+        handler=list_notifications,
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifications",
+        "Add a notification: deployment events to a webhook or a Slack channel",
+        "notifications",
+        {201: ok_answer(w.LegacyNotificationAnswer, "Created")},
+        body=w.LegacyNotificationCreateBody,
+        description="The type is read from `webhook_url` (a Slack incoming webhook makes `slack`,"
+        " any other URL `webhook`). Enabled by default; a second enabled notification of one type"
+        " is a 422. Only deployment events are sent: Scalingo's JSON to a webhook, a message to"
+        " Slack. A `webhook` one is signed: its generated secret is the answer's `secret`,"
+        " shown this once.",
+        handler=create_notification,
+    ),
+    Route(
+        "PATCH",
+        "/v1/apps/{app}/notifications/{id}",
+        "Change a notification's URL or enable/disable it",
+        "notifications",
+        {200: ok_answer(w.LegacyNotificationAnswer, "Updated")},
+        body=w.LegacyNotificationPatchBody,
+        description="A URL of another type is refused (a `slack` notification takes Slack URLs"
+        " only), and so is enabling a second notification of one type (422).",
+        handler=update_notification,
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/notifications/{id}",
+        "Remove a notification",
+        "notifications",
+        {204: NO_CONTENT},
+        handler=delete_notification,
+    ),
+)

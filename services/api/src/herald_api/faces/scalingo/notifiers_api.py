@@ -28,7 +28,17 @@ from herald_api.faces.scalingo.app_resource import (
     versioned_answer,
 )
 from herald_api.faces.scalingo.notifier_face import notifier_from_create, notifier_patched, to_wire
+from herald_api.http import wire_models as w
 from herald_api.http.context import context
+from herald_api.http.declare import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    NO_CONTENT,
+    PAGE,
+    Route,
+    ok_answer,
+    problem_answer,
+)
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import json_response, read_json, wrapped
 from herald_api.model import notifier_changes
@@ -115,9 +125,61 @@ async def delete_notifier(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/apps/{app}/notifiers", list_notifiers)
-    app.router.add_post("/v1/apps/{app}/notifiers", create_notifier)
-    app.router.add_get("/v1/apps/{app}/notifiers/{id}", get_notifier)
-    app.router.add_patch("/v1/apps/{app}/notifiers/{id}", update_notifier)
-    app.router.add_delete("/v1/apps/{app}/notifiers/{id}", delete_notifier)
+ROUTES = (
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifiers",
+        "List an app's notifiers",
+        "notifiers",
+        {200: ok_answer(w.NotifierList)},
+        params=PAGE,
+        handler=list_notifiers,
+    ),
+    Route(
+        "POST",
+        "/v1/apps/{app}/notifiers",
+        "Create a notifier",
+        "notifiers",
+        {
+            201: ok_answer(w.NotifierAnswer, "Created", "ETag", "Location", "Idempotent-Replayed"),
+            409: problem_answer("A request with this Idempotency-Key is still in progress"),
+        },
+        body=w.NotifierCreateBody,
+        params=(IDEMPOTENCY_KEY,),
+        description="A webhook created without `type_data.secret` gets a generated one, shown"
+        " in clear in this answer's `type_data.secret` only (then masked; read it again at"
+        " `…/notifiers/{id}/secret`).",
+        handler=create_notifier,
+    ),
+    Route(
+        "GET",
+        "/v1/apps/{app}/notifiers/{id}",
+        "Show a notifier",
+        "notifiers",
+        {200: ok_answer(w.NotifierAnswer, "OK", "ETag")},
+        handler=get_notifier,
+    ),
+    Route(
+        "PATCH",
+        "/v1/apps/{app}/notifiers/{id}",
+        "Update a notifier",
+        "notifiers",
+        {
+            200: ok_answer(w.NotifierAnswer, "Updated", "ETag"),
+            412: problem_answer("The notifier changed since the `If-Match` ETag"),
+        },
+        body=w.NotifierPatchBody,
+        params=(IF_MATCH,),
+        description="Absent members are unchanged; `type_data` is merged key by key.",
+        handler=update_notifier,
+    ),
+    Route(
+        "DELETE",
+        "/v1/apps/{app}/notifiers/{id}",
+        "Delete a notifier",
+        "notifiers",
+        {204: NO_CONTENT, 412: problem_answer("The notifier changed since the `If-Match` ETag")},
+        params=(IF_MATCH,),
+        handler=delete_notifier,
+    ),
+)

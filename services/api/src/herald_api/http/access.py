@@ -1,0 +1,96 @@
+"""Who is calling, and whether the route they called lets them in.
+
+`access_middleware` reads the declaration of the matched route (`declare.declaration_of`):
+a `public` route lets anyone in; any other needs an API token or a JWT from the token exchange
+(`Authorization: Bearer …`, or `Basic` with the token as password), else 401. Which app or owner
+the token may see is the handlers' business (`visibility`): outside its scope is a 404.
+
+Requests authenticate with a JWT (`issue_jwt`, an hour long) or with the API token itself; for a
+JWT the token row is read again, so revoking a token also ends the JWTs issued for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import jwt
+from aiohttp import web
+
+from herald_api.http.auth import Principal, TokenScope, find_principal, token_from_header
+from herald_api.http.context import PRINCIPAL, context
+from herald_api.http.declare import Auth, Handler, declaration_of
+from herald_api.http.web import ApiProblem
+
+JWT_ALGORITHM = "HS256"
+JWT_ISSUER = "herald"
+JWT_LIFETIME_S = 3600
+
+
+def issue_jwt(principal: Principal, secret: str, now: float) -> str:
+    """A JWT for `principal`, valid for an hour. Pure (given `now`)."""
+    claims = {
+        "iss": JWT_ISSUER,
+        "sub": principal.token_id,
+        "iat": int(now),
+        "exp": int(now) + JWT_LIFETIME_S,
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
+
+
+def jwt_subject(token: str, secret: str) -> str | None:
+    """The token id a valid, unexpired JWT names; None for anything else. Reads the clock."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[JWT_ALGORITHM],
+            issuer=JWT_ISSUER,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) else None
+
+
+async def authenticate(request: web.Request, header: str | None) -> Principal | None:
+    """The caller of a request, from an API token or a JWT; None if neither is valid."""
+    token = token_from_header(header)
+    if token is None:
+        return None
+    ctx = context(request)
+    if token.count(".") == 2:
+        subject = jwt_subject(token, ctx.settings.jwt_secret.get_secret_value())
+        if subject is None:
+            return None
+        row = await ctx.pool.fetchrow(
+            "SELECT id, name, scope_kind, scope_id FROM api_tokens"
+            " WHERE id = $1 AND revoked_at IS NULL",
+            subject,
+        )
+        return (
+            Principal(row["id"], row["name"], TokenScope(row["scope_kind"]), row["scope_id"])
+            if row
+            else None
+        )
+    return await find_principal(ctx.pool, token)
+
+
+REFUSALS = {
+    Auth.BEARER: "a valid bearer token is required",
+    Auth.BASIC: "invalid token",  # the token exchange: Basic with the token as password
+}
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """401 unless the route is public or the request carries a valid token (then the caller is
+    `context.principal(request)`). Paths no route matched go on to the router's 404 or 405."""
+    route = declaration_of(request)
+    if route is not None and route.auth is not Auth.PUBLIC:
+        caller = await authenticate(request, request.headers.get("Authorization"))
+        if caller is None:
+            raise ApiProblem(401, REFUSALS[route.auth], kind="unauthorized")
+        request[PRINCIPAL] = caller
+    return await handler(request)

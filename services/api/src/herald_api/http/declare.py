@@ -1,0 +1,221 @@
+"""How a route is declared: method, path, handler, who may call it, request and answer models.
+
+Each handler module ends with its `ROUTES`, a tuple of `Route`; `herald_api.routes` puts them
+together in the order of the OpenAPI document. `register` mounts them on the aiohttp router and
+keeps each declaration where `access` (the auth middleware) finds it for a request; `openapi`
+builds the document from the same tuple. Nothing else lists routes.
+
+Answers every route shares come from `shared_answers`: 401 on authenticated routes, 404 on
+routes with a path parameter, 400 and 422 on routes that read a JSON body, 422 on integer
+query parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from aiohttp import web
+from herald_core.unsubscribe import MAX_TOKEN_LENGTH
+from pydantic import BaseModel
+
+from herald_api.http import wire_models as w
+from herald_api.http.keyset import DEFAULT_LIMIT, MAX_LIMIT
+from herald_api.http.web import MAX_PAGE
+from herald_api.model.directory_input import ID_MAX_LENGTH, ID_PATTERN
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+
+
+class Auth(StrEnum):
+    PUBLIC = "public"
+    BEARER = "bearer"
+    BASIC = "basic"  # the token exchange: Basic with the token as password (Bearer works too)
+
+
+@dataclass(frozen=True)
+class Answer:
+    description: str
+    model: type[BaseModel] | None = None
+    media_type: str = JSON
+    headers: tuple[str, ...] = ()  # names in RESPONSE_HEADERS
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    location: Literal["path", "query", "header"]
+    description: str
+    schema: Mapping[str, Any]
+    required: bool = False
+    example: Any = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route, declared once: registration (`register`), the access middleware (`access`)
+    and the OpenAPI document (`openapi`) all read it."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    answers: Mapping[int, Answer]
+    auth: Auth = Auth.BEARER
+    body: type[BaseModel] | None = None
+    body_read: bool = True  # False: a body is accepted and ignored (no 400/422)
+    body_required: bool = True  # False: the body may be left out
+    params: tuple[Param, ...] = ()
+    description: str = ""
+    handler: Handler = field(kw_only=True)
+
+
+ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": ID_MAX_LENGTH, "pattern": ID_PATTERN}
+TOKEN_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_TOKEN_LENGTH,
+    "pattern": r"^[A-Za-z0-9_.\-]+$",
+}
+PATH_PARAMS = {
+    "app": Param("app", "path", "The app's id", ID_SCHEMA, True, "app-1"),
+    "id": Param(
+        "id", "path", "The collaborator's, notifier's or delivery's id", ID_SCHEMA, True, "no-1"
+    ),
+    "owner": Param("owner", "path", "The owner's id", ID_SCHEMA, True, "org-1"),
+    "provider": Param(
+        "provider",
+        "path",
+        "The chat service of a Convox integration",
+        {"type": "string", "enum": ["slack", "discord"]},
+        True,
+        "slack",
+    ),
+    "user": Param("user", "path", "The user's id", ID_SCHEMA, True, "us-1"),
+    "token": Param(
+        "token",
+        "path",
+        "The signed token of an e-mail's unsubscribe link",
+        TOKEN_SCHEMA,
+        True,
+        "v1.bm8tMR9hbm4.c2ln",
+    ),
+}
+PAGE = (
+    Param(
+        "page",
+        "query",
+        "Page number, from 1",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    ),
+    Param(
+        "per_page",
+        "query",
+        "Items per page (capped by the server's maximum); without `page` or `per_page`,"
+        " notifier and platform lists hold every item",
+        {"type": "integer", "minimum": 1},
+    ),
+)
+IF_MATCH = Param(
+    "If-Match",
+    "header",
+    "An ETag from a previous answer: 412 if the resource changed since",
+    {"type": "string"},
+)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    "Replays the first answer for the same key and body; another body gets 422",
+    {"type": "string", "minLength": 1, "maxLength": 200},
+)
+RESPONSE_HEADERS = {
+    "ETag": "The resource's version, for `If-Match`",
+    "Location": "The created notifier's URL",
+    "Idempotent-Replayed": "`true` when the answer is replayed for an `Idempotency-Key`",
+}
+
+
+def problem_answer(description: str, model: type[BaseModel] = w.Problem) -> Answer:
+    return Answer(description, model, PROBLEM)
+
+
+def ok_answer(model: type[BaseModel], description: str = "OK", *headers: str) -> Answer:
+    return Answer(description, model, JSON, headers)
+
+
+NO_CONTENT = Answer("Done; no body")
+
+
+def upserted(model: type[BaseModel], *headers: str) -> dict[int, Answer]:
+    return {200: ok_answer(model, "Updated", *headers), 201: ok_answer(model, "Created", *headers)}
+
+
+TIME = {"type": "string", "format": "date-time"}
+KEYSET_PAGE = (
+    Param(
+        "limit",
+        "query",
+        f"Items per page, {DEFAULT_LIMIT} by default; more than {MAX_LIMIT} is capped",
+        {"type": "integer", "minimum": 1},
+    ),
+    Param("cursor", "query", "The `next_cursor` of the previous page", {"type": "string"}),
+)
+FACES_NOTE = "A thin face over the one notifier model (docs/faces.md)."
+
+
+def shared_answers(route: Route) -> dict[int, Answer]:
+    """The answers a route gives besides its own: by auth, path and body. Pure."""
+    answers: dict[int, Answer] = {}
+    if route.body is not None and route.body_read:
+        answers[400] = problem_answer("The body is not JSON, or missing")
+        answers[422] = problem_answer("The body is invalid", w.ValidationProblem)
+    if any(p.location == "query" and p.schema.get("type") == "integer" for p in route.params):
+        answers[422] = problem_answer("A query parameter is invalid", w.ValidationProblem)
+    if route.auth is Auth.BEARER:
+        answers[401] = problem_answer("No valid token")
+    if path_params(route.path):
+        answers[404] = problem_answer("Unknown, or outside the token's scope", w.NotFoundProblem)
+    return answers
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)
+
+
+DECLARED = web.AppKey("herald_declared_routes", dict)
+"""(method, path) → its `Route`, for the routes `register` mounted."""
+
+
+def register(app: web.Application, routes: Sequence[Route]) -> None:
+    """Mount every route on `app`'s router, each once, and keep its declaration.
+
+    Raises:
+        ValueError: when two declarations share a method and path.
+    """
+    declared: dict[tuple[str, str], Route] = {}
+    for route in routes:
+        key = (route.method, route.path)
+        if key in declared:
+            raise ValueError(f"{route.method} {route.path} is declared twice")
+        declared[key] = route
+        if route.method == "GET":
+            app.router.add_get(route.path, route.handler)  # and HEAD, its twin
+        else:
+            app.router.add_route(route.method, route.path, route.handler)
+    app[DECLARED] = declared
+
+
+def declaration_of(request: web.Request) -> Route | None:
+    """The declaration of the route `request` matched; None for a path no route matched."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return None
+    method = "GET" if request.method == "HEAD" else request.method
+    found: Route | None = request.app.get(DECLARED, {}).get((method, resource.canonical))
+    return found
