@@ -12,9 +12,9 @@ from herald_api.app import build_app
 from herald_api.faces.scalingo.notifier_face import notifier_from_create
 from herald_api.http import wire_models as w
 from herald_api.http.context import ApiContext
+from herald_api.http.declare import Auth
 from herald_api.http.openapi import build_document
 from herald_api.http.reference_page import example_of, render_reference
-from herald_api.http.declare import Auth
 from herald_api.routes import ROUTES
 from herald_api.settings import ApiSettings
 from jsonschema import Draft202012Validator

@@ -49,9 +49,7 @@ def mismatches(application: web.Application, routes: tuple[Route, ...]) -> dict[
 
 
 def test_every_route_has_one_declaration_and_every_declaration_is_mounted():
-    assert all(not found for found in mismatches(app(), ROUTES).values()), mismatches(
-        app(), ROUTES
-    )
+    assert all(not found for found in mismatches(app(), ROUTES).values()), mismatches(app(), ROUTES)
     assert len(ROUTES) == 66
 
 
