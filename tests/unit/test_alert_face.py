@@ -189,7 +189,7 @@ def test_go_sends_an_empty_container_type_when_unset_and_gets_web():
         ({"metric": "cpu", "limit": 1, "remind_every": "9000h"}, "remind_every", "at most"),
         ({"metric": "cpu", "limit": 1, "remind_every": [1]}, "remind_every", "must be a duration"),
         ({"metric": "cpu", "limit": 1, "notifiers": ["no-9"]}, "notifiers", "no notifier 'no-9'"),
-        ({"metric": "cpu", "limit": 1, "notifiers": "no-1"}, "notifiers", "list of notifier ids"),
+        ({"metric": "cpu", "limit": 1, "notifiers": "no-1"}, "notifiers", "must be a list"),
         (
             {"metric": "cpu", "limit": 1, "container_type": "web server"},
             "container_type",

@@ -18,8 +18,9 @@ from aiohttp import web
 from herald_core.directory import AppEntry
 
 from herald_api.http import wire_models as w
-from herald_api.http.context import context, parse, principal
+from herald_api.http.context import context, principal
 from herald_api.http.declare import NO_CONTENT, Route, ok_answer, upserted
+from herald_api.http.parsing import parse
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     ApiProblem,

@@ -34,8 +34,9 @@ from herald_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from herald_api.http import wire_models as w
-from herald_api.http.context import context, parse
+from herald_api.http.context import context
 from herald_api.http.declare import Route, ok_answer, problem_answer
+from herald_api.http.parsing import parse
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
 from herald_api.model.sample_events import resolve_type, sample_event

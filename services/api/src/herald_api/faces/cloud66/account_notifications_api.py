@@ -37,8 +37,9 @@ from herald_api.faces.cloud66.account_notifications import (
     matrix,
 )
 from herald_api.http import wire_models as w
-from herald_api.http.context import context, parse, principal
+from herald_api.http.context import context, principal
 from herald_api.http.declare import FACES_NOTE, Route, ok_answer, problem_answer
+from herald_api.http.parsing import parse
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.sample_events import resolve_type, sample_event

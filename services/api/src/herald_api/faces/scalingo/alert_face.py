@@ -10,10 +10,11 @@ both ways exactly as they do (github.com/Scalingo/go-scalingo `alerts.go`):
   integer of nanoseconds (`AlertUpdate` marshals a `*time.Duration`). `""`, `null` and zero mean
   "no reminder".
 
-The rule itself keeps seconds (the alerter's unit). Requests are checked field by field and
-every problem is listed (`errors`, field → messages); read-only members that Scalingo's clients
-always send (`id`, `app_id`, timestamps, `metadata`) are ignored; anything else unknown is
-refused.
+The rule itself keeps seconds (the alerter's unit). A request's shape is the wire model's
+(`AlertCreate`, `AlertPatch`, parsed by `http.parsing`); this face adds the durations, the
+container type and the app's notifiers, and every problem is listed (`errors`, field →
+messages). Read-only members that Scalingo's clients always send (`id`, `app_id`, timestamps,
+`metadata`) are ignored; anything else unknown is refused.
 """
 
 from __future__ import annotations
@@ -27,26 +28,16 @@ from typing import Any
 
 from herald_core.alerts import AlertRule, Metric
 
+from herald_api.http.parsing import shape_errors
+from herald_api.http.wire_models import AlertCreate, AlertIn, AlertPatch
+
 Errors = dict[str, list[str]]
 
-READ_ONLY = frozenset({"id", "app_id", "created_at", "updated_at", "deleted_at", "metadata"})
-WRITABLE = frozenset(
-    {
-        "container_type",
-        "metric",
-        "limit",
-        "send_when_below",
-        "duration_before_trigger",
-        "remind_every",
-        "disabled",
-        "notifiers",
-    }
-)
+DURATIONS = frozenset({"duration_before_trigger", "remind_every"})  # Go durations, parsed here
 MAX_NOTIFIERS = 50
 MAX_DURATION_NS = 366 * 24 * 3600 * 10**9  # a year and a day: beyond it a rule is a typo
 CONTAINER_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")  # a Procfile process name
 DEFAULT_CONTAINER_TYPE = "web"
-_METRICS = frozenset(m.value for m in Metric)
 
 # --- Go durations ---------------------------------------------------------------------------
 
@@ -191,33 +182,20 @@ def _remind_every_s(value: Any, errors: Errors) -> float | None:
     return ns_to_seconds(ns) if ns else None
 
 
-def _limit(value: Any, errors: Errors) -> float | None:
-    try:  # an integer too large for a float overflows here, not later
-        limit = (
-            float(value)
-            if isinstance(value, (int, float)) and not isinstance(value, bool)
-            else None
-        )
-    except OverflowError:
-        limit = None
-    if limit is None or not math.isfinite(limit):
+def _limit(value: float, errors: Errors) -> float | None:
+    """The wire model checked the type and the sign; a number too large for a float is not."""
+    try:
+        limit = float(value)
+    except OverflowError:  # an integer beyond any float
+        limit = math.inf
+    if not math.isfinite(limit):
         errors.setdefault("limit", []).append("must be a number")
-        return None
-    if limit < 0:
-        errors.setdefault("limit", []).append("must not be negative")
         return None
     return limit
 
 
-def _metric(value: Any, errors: Errors) -> Metric | None:
-    if isinstance(value, str) and value in _METRICS:
-        return Metric(value)
-    errors.setdefault("metric", []).append(f"must be one of {sorted(_METRICS)}")
-    return None
-
-
-def _container_type(value: Any, errors: Errors) -> str | None:
-    if not isinstance(value, str) or not CONTAINER_TYPE.match(value):
+def _container_type(value: str, errors: Errors) -> str | None:
+    if not CONTAINER_TYPE.match(value):
         errors.setdefault("container_type", []).append(
             "must be a container type of the app (web, worker, clock, …)"
         )
@@ -229,9 +207,6 @@ def _notifier_ids(value: Any, known: Sequence[str], errors: Errors) -> tuple[str
     """The listed notifiers, in order without repeats; each must be one of `known`."""
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(i, str) for i in value):
-        errors.setdefault("notifiers", []).append("must be a list of notifier ids")
-        return None
     listed = tuple(dict.fromkeys(value))
     if len(listed) > MAX_NOTIFIERS:
         errors.setdefault("notifiers", []).append(f"must list at most {MAX_NOTIFIERS} notifiers")
@@ -243,25 +218,27 @@ def _notifier_ids(value: Any, known: Sequence[str], errors: Errors) -> tuple[str
 
 
 def _changes(
-    body: Mapping[str, Any], known_notifiers: Sequence[str]
+    body: Mapping[str, Any], known_notifiers: Sequence[str], model: type[AlertIn]
 ) -> tuple[dict[str, Any], Errors]:
-    """The members present in `body`, checked and turned into AlertRule fields."""
-    errors: Errors = {name: ["unknown field"] for name in sorted(set(body) - READ_ONLY - WRITABLE)}
-    changes: dict[str, Any] = {}
-    for name in ("send_when_below", "disabled"):
-        if name in body:
-            if isinstance(body[name], bool):
-                changes[name] = body[name]
-            else:
-                errors.setdefault(name, []).append("must be true or false")
+    """The members present in `body`, checked (shape by the wire model, the rest here) and
+    turned into AlertRule fields. A member the model refused is not looked at again."""
+    errors = shape_errors(model, body, checked_elsewhere=DURATIONS)
+
+    def given(name: str) -> Any:
+        sound = not any(key == name or key.startswith(f"{name}.") for key in errors)
+        return body.get(name) if sound else None
+
+    changes: dict[str, Any] = {
+        name: given(name) for name in ("send_when_below", "disabled") if given(name) is not None
+    }
     checked: dict[str, Any] = {
-        "container_type": _container_type(body["container_type"], errors)
-        if "container_type" in body
+        "container_type": _container_type(given("container_type"), errors)
+        if given("container_type") is not None
         else None,
-        "metric": _metric(body["metric"], errors) if "metric" in body else None,
-        "limit": _limit(body["limit"], errors) if "limit" in body else None,
+        "metric": Metric(given("metric")) if given("metric") is not None else None,
+        "limit": _limit(given("limit"), errors) if given("limit") is not None else None,
         "notifier_ids": _notifier_ids(body["notifiers"], known_notifiers, errors)
-        if "notifiers" in body
+        if "notifiers" in body and (body["notifiers"] is None or given("notifiers") is not None)
         else None,
     }
     changes.update({field: value for field, value in checked.items() if value is not None})
@@ -298,10 +275,7 @@ def alert_from_create(
     """
     if body.get("container_type") == "":
         body = {k: v for k, v in body.items() if k != "container_type"}
-    changes, errors = _changes(body, known_notifiers)
-    for required in ("metric", "limit"):
-        if required not in body:
-            errors.setdefault(required, []).append("is required")
+    changes, errors = _changes(body, known_notifiers, AlertCreate)
     if errors:
         raise InvalidAlert(errors)
     return AlertRule(
@@ -324,7 +298,7 @@ def alert_patched(
 
     Raises InvalidAlert listing every problem.
     """
-    changes, errors = _changes(body, known_notifiers)
+    changes, errors = _changes(body, known_notifiers, AlertPatch)
     if errors:
         raise InvalidAlert(errors)
     return current.model_copy(update={**changes, "version": current.version + 1, "updated_at": now})

@@ -30,6 +30,8 @@ from typing import Any
 from herald_core.notifiers import Notifier, Scope, Selection, WebhookFormat
 from herald_core.topics import Channel
 
+from herald_api.http.parsing import shape_errors
+from herald_api.http.wire_models import LegacyNotificationIn, LegacyNotificationPatch
 from herald_api.model.chat_hosts import ChatHosts, chat_host_problem
 from herald_api.model.platforms import platform_of
 from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
@@ -37,8 +39,6 @@ from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 FACE = "scalingo_legacy"
 SELECTED = ("app_deployed",)
 TYPES: Mapping[str, Channel] = {"webhook": Channel.WEBHOOK, "slack": Channel.SLACK}
-READ_ONLY = frozenset({"id", "app_id", "type"})
-WRITABLE = frozenset({"webhook_url", "active"})
 _BOOLEAN_TEXT = {"true": True, "false": False}
 
 
@@ -72,23 +72,16 @@ def to_wire(notifier: Notifier) -> dict[str, Any]:
     }
 
 
-def _active(body: Mapping[str, Any], errors: Errors) -> bool | None:
-    """`active` as given (the document's own example sends the string "true"); None if absent."""
-    if "active" not in body:
-        return None
-    value = body["active"]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _BOOLEAN_TEXT:
-        return _BOOLEAN_TEXT[value.lower()]
-    errors.setdefault("active", []).append("must be true or false")
-    return None
-
-
-def _common(body: Mapping[str, Any], errors: Errors) -> bool | None:
-    for name in sorted(set(body) - READ_ONLY - WRITABLE):
-        errors.setdefault(name, []).append("unknown field")
-    return _active(body, errors)
+def _shape(
+    model: type[LegacyNotificationIn], body: Mapping[str, Any]
+) -> tuple[bool | None, Errors]:
+    """The body's problems of shape (the wire model's), and `active` as given (the document's
+    own example sends the string "true"); None if absent."""
+    errors = shape_errors(model, body)
+    value = body.get("active")
+    if value is None or "active" in errors:
+        return None, errors
+    return (value if isinstance(value, bool) else _BOOLEAN_TEXT[value]), errors
 
 
 def _type_data(
@@ -120,18 +113,17 @@ def notification_from_create(
     Raises:
         InvalidNotifier: listing every problem, by Scalingo field name.
     """
-    errors: Errors = {}
-    active = _common(body, errors)
+    active, errors = _shape(LegacyNotificationIn, body)
     url = body.get("webhook_url")
     if not isinstance(url, str) or not url.strip():
-        errors.setdefault("webhook_url", []).append("can't be blank")
+        errors.setdefault("webhook_url", ["can't be blank"])
         raise InvalidNotifier(errors)
     url = url.strip()
     kind = inferred_type(url, chat_hosts)
     data, problems = _type_data(kind, url, allow_loopback=allow_loopback, chat_hosts=chat_hosts)
     errors.update(problems)
     given = body.get("type")
-    if given is not None and given != kind:
+    if given is not None and given != kind and "type" not in errors:
         errors.setdefault("type", []).append(f"is read from webhook_url: this URL makes {kind!r}")
     if errors:
         raise InvalidNotifier(errors)
@@ -163,14 +155,13 @@ def notification_patched(
     Raises:
         InvalidNotifier: listing every problem; a URL of another type is one.
     """
-    errors: Errors = {}
-    active = _common(body, errors)
+    active, errors = _shape(LegacyNotificationPatch, body)
     kind = type_of(current)
     type_data = dict(current.type_data)
-    if "webhook_url" in body:
+    if "webhook_url" in body and "webhook_url" not in errors:
         url = body["webhook_url"]
         if not isinstance(url, str) or not url.strip():
-            errors.setdefault("webhook_url", []).append("can't be blank")
+            errors["webhook_url"] = ["can't be blank"]
         else:
             url = url.strip()
             data, problems = _type_data(
@@ -184,8 +175,8 @@ def notification_patched(
                 )
             type_data = {**type_data, **data}
     given = body.get("type")
-    if given is not None and given != kind:
-        errors.setdefault("type", []).append("cannot change")
+    if given is not None and given != kind and "type" not in errors:
+        errors["type"] = ["cannot change"]
     if errors:
         raise InvalidNotifier(errors)
     changes: dict[str, Any] = {"type_data": type_data}

@@ -1,9 +1,11 @@
 """The Scalingo notifier face: wire JSON ⇄ the one notifier model (docs/scalingo-compat.md).
 
-Pure functions. Requests are checked field by field and every problem is listed (`errors`,
-field → messages). Read-only members that Scalingo's clients always send (`id`, `app_id`,
-`type`, timestamps) are ignored; anything else unknown is refused. The type_data checks shared
-by every face are `herald_api.model.type_data`.
+Pure functions. A body's shape is the wire model's (`NotifierCreate`, `NotifierPatch`: unknown
+members, types, lengths, enums), parsed by `http.parsing`; this face adds what a model cannot
+know (the platform, the catalog, a blank name, signing rules), and every problem is listed
+(`errors`, field → messages). Read-only members that Scalingo's clients always send (`id`,
+`app_id`, `type`, timestamps) are ignored. The type_data checks shared by every face are
+`herald_api.model.type_data`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from herald_core.catalog import CATALOG
 from herald_core.notifiers import Notifier, Preset, Scope, Selection
 from herald_core.topics import Channel
 
+from herald_api.http.parsing import shape_errors
+from herald_api.http.wire_models import NotifierCreate, NotifierPatch
 from herald_api.model.chat_hosts import ChatHosts
 from herald_api.model.platforms import Platform, available_event_ids, platform_by_id, platform_of
 from herald_api.model.type_data import (
@@ -27,22 +31,6 @@ from herald_api.model.type_data import (
     check_type_data,
     mask_type_data,
     merge_type_data,
-)
-
-READ_ONLY = frozenset({"id", "app_id", "type", "created_at", "updated_at", "app", "is_default"})
-
-WRITABLE = frozenset(
-    {
-        "name",
-        "active",
-        "platform_id",
-        "send_all_events",
-        "send_all_alerts",
-        "selected_event_ids",
-        "selected_events",
-        "type_data",
-        "preset",
-    }
 )
 
 
@@ -74,19 +62,11 @@ def _rfc3339(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def _unknown_fields(body: Mapping[str, Any]) -> Errors:
-    return {name: ["unknown field"] for name in sorted(set(body) - READ_ONLY - WRITABLE)}
-
-
-def _check_bool(body: Mapping[str, Any], name: str, errors: Errors) -> None:
-    if name in body and not isinstance(body[name], bool):
-        errors.setdefault(name, []).append("must be true or false")
-
-
 def _selection_ids(
     body: Mapping[str, Any], platform: Platform | None, errors: Errors
 ) -> tuple[str, ...] | None:
-    """The selected ids (from ids, or deprecated event names), checked against the catalog."""
+    """The selected ids (from ids, or deprecated event names), checked against the catalog;
+    their shape (a list of strings, or null) is the wire model's."""
     if "selected_event_ids" in body:
         raw, field = body["selected_event_ids"], "selected_event_ids"
     elif "selected_events" in body:
@@ -95,8 +75,7 @@ def _selection_ids(
         return None
     if raw is None:
         return ()
-    if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
-        errors.setdefault(field, []).append("must be a list of event type ids")
+    if _has_problem(errors, field):
         return None
     carried = set(available_event_ids(platform.id)) if platform else set()
     for event_id in raw:
@@ -109,17 +88,15 @@ def _selection_ids(
     return tuple(dict.fromkeys(raw))
 
 
+def _has_problem(errors: Errors, field: str) -> bool:
+    return any(key == field or key.startswith(f"{field}.") for key in errors)
+
+
 def _preset(body: Mapping[str, Any], errors: Errors) -> Preset | bool | None:
-    """The preset, None to clear it, or False when absent."""
-    if "preset" not in body:
+    """The preset, None to clear it, or False when absent (or refused by the wire model)."""
+    if "preset" not in body or _has_problem(errors, "preset"):
         return False
-    if body["preset"] is None:
-        return None
-    try:
-        return Preset(body["preset"])
-    except ValueError:
-        errors.setdefault("preset", []).append(f"must be one of {[p.value for p in Preset]}")
-        return False
+    return None if body["preset"] is None else Preset(body["preset"])
 
 
 def _signing_patch_problems(current: Notifier, patch: Mapping[str, Any]) -> Errors:
@@ -144,12 +121,8 @@ def _signing_patch_problems(current: Notifier, patch: Mapping[str, Any]) -> Erro
 def _common_checks(
     body: Mapping[str, Any], platform: Platform | None, errors: Errors
 ) -> tuple[Any, Any]:
-    for name in ("active", "send_all_events", "send_all_alerts"):
-        _check_bool(body, name, errors)
-    if "name" in body and (not isinstance(body["name"], str) or len(body["name"]) > 200):
-        errors.setdefault("name", []).append("must be a string of at most 200 characters")
-    if "type_data" in body and not isinstance(body["type_data"], dict):
-        errors.setdefault("type_data", []).append("must be an object")
+    if isinstance(body.get("name"), str) and not body["name"].strip() and "name" not in errors:
+        errors["name"] = ["can't be blank"]
     return _selection_ids(body, platform, errors), _preset(body, errors)
 
 
@@ -168,18 +141,14 @@ def notifier_from_create(
     Raises:
         InvalidNotifier: listing every problem.
     """
-    errors = _unknown_fields(body)
+    errors = shape_errors(NotifierCreate, body)
     platform = (
         platform_by_id(body.get("platform_id") or "")
         if isinstance(body.get("platform_id"), str)
         else None
     )
-    if platform is None:
-        errors.setdefault("platform_id", []).append(
-            "unknown platform (see /v1/notification_platforms)"
-        )
-    if not isinstance(body.get("name"), str) or not body.get("name", "").strip():
-        errors.setdefault("name", []).append("can't be blank")
+    if platform is None and "platform_id" not in errors:
+        errors["platform_id"] = ["unknown platform (see /v1/notification_platforms)"]
     selected, preset = _common_checks(body, platform, errors)
     given = body.get("type_data")
     type_data: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
@@ -231,16 +200,14 @@ def notifier_patched(
     Raises:
         InvalidNotifier: listing every problem.
     """
-    errors = _unknown_fields(body)
+    errors = shape_errors(NotifierPatch, body)
     platform = platform_of(current.platform)
     wanted = body.get("platform_id")
-    if wanted not in (None, "", platform.id):
-        errors.setdefault("platform_id", []).append("the platform of a notifier cannot change")
-    if "name" in body and isinstance(body["name"], str) and not body["name"].strip():
-        errors.setdefault("name", []).append("can't be blank")
+    if wanted not in (None, "", platform.id) and "platform_id" not in errors:
+        errors["platform_id"] = ["the platform of a notifier cannot change"]
     selected, preset = _common_checks(body, platform, errors)
     type_data = current.type_data
-    if isinstance(body.get("type_data"), dict):
+    if isinstance(body.get("type_data"), dict) and "type_data" not in errors:
         errors.update(_signing_patch_problems(current, body["type_data"]))
         type_data = merge_type_data(current.type_data, body["type_data"])
         errors.update(
@@ -262,7 +229,7 @@ def notifier_patched(
     if preset is not False:
         selection = selection.model_copy(update={"preset": preset})
     changes: dict[str, Any] = {"selection": selection, "type_data": type_data}
-    if "name" in body:
+    if body.get("name") is not None:  # null, like absent: unchanged
         changes["name"] = body["name"].strip()
     if "active" in body:
         changes["active"] = body["active"]
