@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 import pytest
-from herald_api.http import wire_models as w
 from herald_api.http.keyset import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -27,6 +26,7 @@ from herald_api.native.history_api import (
     parse_history_query,
     summary_json,
 )
+from herald_api.native.native_wire import DeliveryAnswer, DeliveryDetail, DeliveryList
 from herald_core.deliveries import AttemptOutcome, DeliveryResult
 from herald_core.topics import DELIVERY_RESULTS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all
@@ -448,10 +448,10 @@ def test_answers_built_by_hand_match_their_wire_models():
     }
     listed = {"deliveries": [summary_json(summary)], "next_cursor": encode_cursor(Cursor(AT, "d"))}
     shown = {"delivery": {**summary_json(summary), "attempts": [attempt_json(attempt)]}}
-    assert w.DeliveryList.model_validate(json.loads(json.dumps(listed))).deliveries[0].id == "d-1"
-    answer = w.DeliveryAnswer.model_validate(json.loads(json.dumps(shown)))
+    assert DeliveryList.model_validate(json.loads(json.dumps(listed))).deliveries[0].id == "d-1"
+    answer = DeliveryAnswer.model_validate(json.loads(json.dumps(shown)))
     assert answer.delivery.attempts[0].at == AT
-    assert set(shown["delivery"]) == set(w.DeliveryDetail.model_fields)
+    assert set(shown["delivery"]) == set(DeliveryDetail.model_fields)
 
 
 # --- settings -------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Literal
 
 import pytest
+from herald_api.faces.scalingo.alert_wire import AlertCreate
+from herald_api.faces.scalingo.legacy_wire import LegacyNotificationIn
 from herald_api.http.parsing import parse, shape_errors
 from herald_api.http.web import ApiProblem
-from herald_api.http.wire_models import AlertCreate, LegacyNotificationIn, NotifierCreate
+from herald_api.http.wire_models import NotifierCreate
 from pydantic import BaseModel, ConfigDict, Field
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from aiohttp import web
 
-from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
 from herald_api.http.declare import KEYSET_PAGE, TIME, Param, Route, ok_answer
 from herald_api.http.keyset import (
@@ -32,6 +31,7 @@ from herald_api.http.keyset import (
     parse_text,
 )
 from herald_api.http.web import json_response, not_found, storable
+from herald_api.native.native_wire import AuditLog
 
 COLUMNS = "event_id, owner_id, app_id, app_name, rack, event_type, actor, created_at, event"
 KEYSET = Keyset(at="created_at", id="event_id")
@@ -119,7 +119,7 @@ ROUTES = (
         "/v1/owners/{owner}/audit-log",
         "List an owner's audit-only events (recorded, never forwarded), newest first",
         "integrations",
-        {200: ok_answer(w.AuditLog)},
+        {200: ok_answer(AuditLog)},
         params=AUDIT_FILTERS,
         description="Convox's budget-configuration and override events. Keyset pages with"
         " `limit` and the opaque `next_cursor`.",

@@ -21,7 +21,6 @@ import asyncpg
 from aiohttp import web
 from herald_core.deliveries import AttemptOutcome
 
-from herald_api.http import wire_models as w
 from herald_api.http.context import context
 from herald_api.http.declare import KEYSET_PAGE, TIME, Param, Route, ok_answer
 from herald_api.http.keyset import (
@@ -34,6 +33,7 @@ from herald_api.http.keyset import (
 )
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import json_response, not_found, storable
+from herald_api.native.native_wire import DeliveryAnswer, DeliveryList
 
 SUMMARY_COLUMNS = (
     "id, app_id, owner_id, event_id, event_type, notifier_id, channel, status, status_code,"
@@ -194,7 +194,7 @@ ROUTES = (
         "/v1/apps/{app}/deliveries",
         "List an app's deliveries, newest first",
         "deliveries",
-        {200: ok_answer(w.DeliveryList)},
+        {200: ok_answer(DeliveryList)},
         params=HISTORY_FILTERS,
         description="Ordered by first attempt time, then id. Pages with `limit` and the opaque "
         "`next_cursor`; a page never skips or repeats a delivery while new ones arrive.",
@@ -205,7 +205,7 @@ ROUTES = (
         "/v1/apps/{app}/deliveries/{id}",
         "Show a delivery and every attempt",
         "deliveries",
-        {200: ok_answer(w.DeliveryAnswer)},
+        {200: ok_answer(DeliveryAnswer)},
         description="Each attempt's outcome, status code, duration, failure reason and detail, "
         "and the start of the endpoint's answer when the channel read it.",
         handler=get_delivery,

@@ -27,12 +27,12 @@ from herald_core.notifiers import Notifier
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from herald_api.faces.scalingo.notifier_face import to_wire
-from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
 from herald_api.http.declare import Route, ok_answer
 from herald_api.http.parsing import parse
 from herald_api.http.web import etag, json_response, not_found, read_json, storable
 from herald_api.model.platform_events import platform_event
+from herald_api.native.native_wire import NotifierDisabledAnswer
 from herald_api.store import notifier_store
 from herald_api.store.outbox import enqueue_event
 
@@ -142,7 +142,7 @@ ROUTES = (
         "/v1/notifiers/{id}/disable",
         "Disable a failing notifier (admin: the recorder's endpoint health)",
         "notifiers",
-        {200: ok_answer(w.NotifierDisabledAnswer, "Disabled, now or before", "ETag")},
+        {200: ok_answer(NotifierDisabledAnswer, "Disabled, now or before", "ETag")},
         body=NotifierDisableBody,
         description="Sets the notifier inactive (a new version) and emits `notifier_disabled` to"
         " its owner. Idempotent: an inactive notifier is answered as it is, without an event."

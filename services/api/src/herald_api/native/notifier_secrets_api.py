@@ -33,7 +33,6 @@ from herald_core.notifiers import Notifier, Scope
 from herald_api.faces.clevercloud.clevercloud_face import FACE as CLEVERCLOUD
 from herald_api.faces.clevercloud.clevercloud_face import WEBHOOK
 from herald_api.faces.scalingo.app_resource import check_version, owned_or_404
-from herald_api.http import wire_models as w
 from herald_api.http.auth import Principal
 from herald_api.http.context import context, principal
 from herald_api.http.declare import IF_MATCH, Route, ok_answer, problem_answer
@@ -57,6 +56,7 @@ from herald_api.model.webhook_secrets import (
     rotated,
     secret_of,
 )
+from herald_api.native.native_wire import NotifierSecretAnswer, SecretRotateAnswer, SecretRotateBody
 from herald_api.store import clevercloud_store, notifier_store
 from herald_api.store import directory_store as directory
 from herald_api.store.outbox import enqueue_event
@@ -192,7 +192,7 @@ ROUTES = (
         "/v1/apps/{app}/notifiers/{id}/secret",
         "Read a webhook notifier's signing secret",
         "notifiers",
-        {200: ok_answer(w.NotifierSecretAnswer)},
+        {200: ok_answer(NotifierSecretAnswer)},
         description=WEBHOOK_ONLY_NOTE,
         handler=get_secret,
     ),
@@ -202,12 +202,10 @@ ROUTES = (
         "Rotate a webhook notifier's signing secret, with an overlap",
         "notifiers",
         {
-            200: ok_answer(
-                w.SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"
-            ),
+            200: ok_answer(SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"),
             412: problem_answer("The notifier changed since the `If-Match` ETag"),
         },
-        body=w.SecretRotateBody,
+        body=SecretRotateBody,
         body_required=False,
         params=(IF_MATCH,),
         description=WEBHOOK_ONLY_NOTE + ROTATE_NOTE,
@@ -218,7 +216,7 @@ ROUTES = (
         "/v1/notifiers/{id}/secret",
         "Read any webhook notifier's signing secret",
         "notifiers",
-        {200: ok_answer(w.NotifierSecretAnswer)},
+        {200: ok_answer(NotifierSecretAnswer)},
         description=WEBHOOK_ONLY_NOTE + SCOPE_FREE_NOTE,
         handler=get_secret,
     ),
@@ -228,12 +226,10 @@ ROUTES = (
         "Rotate any webhook notifier's signing secret, with an overlap",
         "notifiers",
         {
-            200: ok_answer(
-                w.SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"
-            ),
+            200: ok_answer(SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"),
             412: problem_answer("The notifier changed since the `If-Match` ETag"),
         },
-        body=w.SecretRotateBody,
+        body=SecretRotateBody,
         body_required=False,
         params=(IF_MATCH,),
         description=WEBHOOK_ONLY_NOTE

@@ -33,13 +33,13 @@ from herald_core.recipients import resolve_recipients
 from herald_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
-from herald_api.http import wire_models as w
 from herald_api.http.context import context
 from herald_api.http.declare import Route, ok_answer, problem_answer
 from herald_api.http.parsing import parse
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
 from herald_api.model.sample_events import resolve_type, sample_event
+from herald_api.native.native_wire import NotifierTestAnswer
 from herald_api.native.simulate_api import load_world
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER, queue_delivery
 from herald_api.pipes.delivery_results import RESULT_WAITERS, TooManyWaiters
@@ -179,7 +179,7 @@ ROUTES = (
         "Test a notifier: send it a sample event now, and answer how it went",
         "notifiers",
         {
-            200: ok_answer(w.NotifierTestAnswer, "The attempt's result, whatever its outcome"),
+            200: ok_answer(NotifierTestAnswer, "The attempt's result, whatever its outcome"),
             503: problem_answer(
                 "Too many tests are waiting, or the broker did not take the delivery"
             ),

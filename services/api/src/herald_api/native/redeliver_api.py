@@ -24,11 +24,11 @@ from herald_core.recipients import resolve_recipients
 from herald_kafka import KafkaError
 from pydantic import ValidationError
 
-from herald_api.http import wire_models as w
 from herald_api.http.context import context
 from herald_api.http.declare import Route, ok_answer, problem_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import ApiProblem, json_response, not_found, storable
+from herald_api.native.native_wire import RedeliveryAnswer
 from herald_api.native.simulate_api import load_world
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER, queue_delivery
 from herald_api.store import notifier_store
@@ -116,7 +116,7 @@ ROUTES = (
         "Send a delivery again, to its notifier as configured now",
         "deliveries",
         {
-            202: ok_answer(w.RedeliveryAnswer, "Queued for the channel's sender"),
+            202: ok_answer(RedeliveryAnswer, "Queued for the channel's sender"),
             409: problem_answer(
                 "No stored payload, the notifier is gone or inactive, or a retry is scheduled"
             ),

@@ -29,6 +29,7 @@ from herald_api.http.context import context, principal
 from herald_api.http.declare import Route, ok_answer
 from herald_api.http.web import invalid, json_response, not_found, read_json
 from herald_api.model.platforms import platform_of
+from herald_api.native.native_wire import SimulateAnswer
 from herald_api.store import directory_store, notifier_store
 
 
@@ -102,7 +103,7 @@ ROUTES = (
         "/v1/events/simulate",
         "Who would receive an event, and why the others would not",
         "routing",
-        {200: ok_answer(w.SimulateAnswer)},
+        {200: ok_answer(SimulateAnswer)},
         body=w.AnyObject,
         description="Runs the router's own rules against the current config. The body is an event "
         "as producers send it; an invalid one is a 422 naming the problem.",

@@ -22,11 +22,11 @@ from herald_core.unsubscribe import DEV_SECRET, UnsubscribeClaim, unsubscribe_cl
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from herald_api.http import wire_models as w
 from herald_api.http.context import context
 from herald_api.http.declare import Answer, Auth, Route, ok_answer, problem_answer
 from herald_api.http.web import ApiProblem, json_response, not_found
 from herald_api.model.platform_events import notifier_event
+from herald_api.native.native_wire import UnsubscribeAnswer
 from herald_api.store import directory_store, notifier_store
 from herald_api.store.outbox import enqueue_event
 
@@ -155,7 +155,7 @@ ROUTES = (
         "One-click unsubscribe: stop a notifier's e-mail to one address",
         "notifiers",
         {
-            200: ok_answer(w.UnsubscribeAnswer),
+            200: ok_answer(UnsubscribeAnswer),
             400: problem_answer("The body is not `List-Unsubscribe=One-Click`"),
             413: problem_answer("The body is too large"),
         },

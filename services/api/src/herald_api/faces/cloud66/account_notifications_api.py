@@ -36,7 +36,7 @@ from herald_api.faces.cloud66.account_notifications import (
     changed_channels,
     matrix,
 )
-from herald_api.http import wire_models as w
+from herald_api.faces.cloud66.account_wire import AccountNotificationsAnswer
 from herald_api.http.context import context, principal
 from herald_api.http.declare import FACES_NOTE, Route, ok_answer, problem_answer
 from herald_api.http.parsing import parse
@@ -45,6 +45,7 @@ from herald_api.model.platform_events import notifier_event
 from herald_api.model.sample_events import resolve_type, sample_event
 from herald_api.model.type_data import InvalidNotifier
 from herald_api.model.webhook_secrets import ensure_secret
+from herald_api.native.native_wire import NotifierTestAnswer
 from herald_api.native.notifier_test_api import (
     NotifierTestRequest,
     await_test_result,
@@ -207,7 +208,7 @@ ROUTES = (
         "/v1/users/{user}/account_notifications",
         "A user's account notifications: event types by channels (Cloud 66)",
         "account_notifications",
-        {200: ok_answer(w.AccountNotificationsAnswer)},
+        {200: ok_answer(AccountNotificationsAnswer)},
         description=FACES_NOTE + " One user notifier per channel set up; e-mail is on by default"
         " for every type but `account_suspended`. Admin tokens, or the owner token of the user's"
         " own account.",
@@ -218,7 +219,7 @@ ROUTES = (
         "/v1/users/{user}/account_notifications",
         "Change channel settings and per-type toggles",
         "account_notifications",
-        {200: ok_answer(w.AccountNotificationsAnswer, "Updated")},
+        {200: ok_answer(AccountNotificationsAnswer, "Updated")},
         body=AccountNotificationsBody,
         description="`channels` merges each channel's settings (`null` removes a channel);"
         " `event_types` switches types on or off per channel. A type can be switched on only on"
@@ -231,7 +232,7 @@ ROUTES = (
         "Send a sample account event to the user's webhook, and answer how it went",
         "account_notifications",
         {
-            200: ok_answer(w.NotifierTestAnswer, "The attempt's result, whatever its outcome"),
+            200: ok_answer(NotifierTestAnswer, "The attempt's result, whatever its outcome"),
             409: problem_answer("The webhook channel is not set up"),
             503: problem_answer(
                 "Too many tests are waiting, or the broker did not take the delivery"

@@ -41,6 +41,7 @@ from herald_api.faces.convox.convox_face import (
     provider_settings,
     token_request,
 )
+from herald_api.faces.convox.integrations_wire import IntegrationAnswer, IntegrationList
 from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
 from herald_api.http.declare import (
@@ -275,7 +276,7 @@ ROUTES = (
         "The OAuth 2 callback: exchange the code, create the integration",
         "integrations",
         {
-            201: ok_answer(w.IntegrationAnswer, "Connected"),
+            201: ok_answer(IntegrationAnswer, "Connected"),
             302: Answer("Connected; to `integrations_done_url` when it is set"),
             400: problem_answer("Unknown, expired or used state; or the provider refused the code"),
             502: problem_answer("The provider could not be reached, or answered no usable webhook"),
@@ -294,7 +295,7 @@ ROUTES = (
         "/v1/owners/{owner}/integrations",
         "List an organisation's Slack and Discord integrations",
         "integrations",
-        {200: ok_answer(w.IntegrationList)},
+        {200: ok_answer(IntegrationList)},
         description="Webhook URLs are not shown (Discord's carries its token).",
         handler=list_integrations,
     ),

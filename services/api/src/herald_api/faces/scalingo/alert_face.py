@@ -28,8 +28,8 @@ from typing import Any
 
 from herald_core.alerts import AlertRule, Metric
 
+from herald_api.faces.scalingo.alert_wire import AlertCreate, AlertIn, AlertPatch
 from herald_api.http.parsing import shape_errors
-from herald_api.http.wire_models import AlertCreate, AlertIn, AlertPatch
 
 Errors = dict[str, list[str]]
 

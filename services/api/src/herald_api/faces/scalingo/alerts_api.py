@@ -29,6 +29,12 @@ from herald_api.faces.scalingo.alert_face import (
     new_alert_id,
     to_wire,
 )
+from herald_api.faces.scalingo.alert_wire import (
+    AlertAnswer,
+    AlertCreateBody,
+    AlertList,
+    AlertPatchBody,
+)
 from herald_api.faces.scalingo.app_resource import (
     check_version,
     create_once,
@@ -36,7 +42,6 @@ from herald_api.faces.scalingo.app_resource import (
     scalingo_page,
     versioned_answer,
 )
-from herald_api.http import wire_models as w
 from herald_api.http.context import context
 from herald_api.http.declare import (
     IDEMPOTENCY_KEY,
@@ -170,7 +175,7 @@ ROUTES = (
         "/v1/apps/{app}/alerts",
         "List an app's alerts",
         "alerts",
-        {200: ok_answer(w.AlertList)},
+        {200: ok_answer(AlertList)},
         params=PAGE,
         description="Without `page` or `per_page`, every alert of the app (at most 100).",
         handler=list_alerts,
@@ -181,10 +186,10 @@ ROUTES = (
         "Create an alert",
         "alerts",
         {
-            201: ok_answer(w.AlertAnswer, "Created", "ETag", "Location", "Idempotent-Replayed"),
+            201: ok_answer(AlertAnswer, "Created", "ETag", "Location", "Idempotent-Replayed"),
             409: problem_answer("A request with this Idempotency-Key is still in progress"),
         },
-        body=w.AlertCreateBody,
+        body=AlertCreateBody,
         params=(IDEMPOTENCY_KEY,),
         description="Scalingo's encodings: `duration_before_trigger` in nanoseconds,"
         " `remind_every` as a Go duration string (nanoseconds accepted). `notifiers` must be"
@@ -196,7 +201,7 @@ ROUTES = (
         "/v1/apps/{app}/alerts/{id}",
         "Show an alert",
         "alerts",
-        {200: ok_answer(w.AlertAnswer, "OK", "ETag")},
+        {200: ok_answer(AlertAnswer, "OK", "ETag")},
         handler=get_alert,
     ),
     *(
@@ -206,10 +211,10 @@ ROUTES = (
             "Update an alert",
             "alerts",
             {
-                200: ok_answer(w.AlertAnswer, "Updated", "ETag"),
+                200: ok_answer(AlertAnswer, "Updated", "ETag"),
                 412: problem_answer("The alert changed since the `If-Match` ETag"),
             },
-            body=w.AlertPatchBody,
+            body=AlertPatchBody,
             params=(IF_MATCH,),
             description="Absent members are unchanged (PUT is the same, as at Scalingo).",
             handler=update_alert,

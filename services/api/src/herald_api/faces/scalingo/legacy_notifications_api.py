@@ -35,7 +35,12 @@ from herald_api.faces.scalingo.legacy_notifications import (
     notification_patched,
     to_wire,
 )
-from herald_api.http import wire_models as w
+from herald_api.faces.scalingo.legacy_wire import (
+    LegacyNotificationAnswer,
+    LegacyNotificationCreateBody,
+    LegacyNotificationList,
+    LegacyNotificationPatchBody,
+)
 from herald_api.http.context import context
 from herald_api.http.declare import FACES_NOTE, NO_CONTENT, Route, ok_answer
 from herald_api.http.visibility import visible_app
@@ -131,7 +136,7 @@ ROUTES = (
         "/v1/apps/{app}/notifications",
         "List an app's notifications (Scalingo's legacy API)",
         "notifications",
-        {200: ok_answer(w.LegacyNotificationList)},
+        {200: ok_answer(LegacyNotificationList)},
         description=FACES_NOTE + " Each notification is an app notifier, also listed by"
         " `GET /v1/apps/{app}/notifiers`.",
         handler=list_notifications,
@@ -141,8 +146,8 @@ ROUTES = (
         "/v1/apps/{app}/notifications",
         "Add a notification: deployment events to a webhook or a Slack channel",
         "notifications",
-        {201: ok_answer(w.LegacyNotificationAnswer, "Created")},
-        body=w.LegacyNotificationCreateBody,
+        {201: ok_answer(LegacyNotificationAnswer, "Created")},
+        body=LegacyNotificationCreateBody,
         description="The type is read from `webhook_url` (a Slack incoming webhook makes `slack`,"
         " any other URL `webhook`). Enabled by default; a second enabled notification of one type"
         " is a 422. Only deployment events are sent: Scalingo's JSON to a webhook, a message to"
@@ -155,8 +160,8 @@ ROUTES = (
         "/v1/apps/{app}/notifications/{id}",
         "Change a notification's URL or enable/disable it",
         "notifications",
-        {200: ok_answer(w.LegacyNotificationAnswer, "Updated")},
-        body=w.LegacyNotificationPatchBody,
+        {200: ok_answer(LegacyNotificationAnswer, "Updated")},
+        body=LegacyNotificationPatchBody,
         description="A URL of another type is refused (a `slack` notification takes Slack URLs"
         " only), and so is enabling a second notification of one type (422).",
         handler=update_notification,
