@@ -34,10 +34,7 @@ from aiohttp import web
 from herald_core.notifiers import Notifier
 
 from herald_api.faces.clevercloud.clevercloud_face import (
-    EMAILHOOK,
     FORMATS,
-    WEBHOOK,
-    ScopeFacts,
     emailhook_notifier,
     event_ids,
     hook_replaced,
@@ -54,6 +51,7 @@ from herald_api.faces.clevercloud.clevercloud_render import emailhook_to_wire, w
 from herald_api.http.auth import Principal
 from herald_api.http.context import ApiContext, context
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
+from herald_api.model.hooks import EMAILHOOK, WEBHOOK, ScopeFacts
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.type_data import InvalidNotifier
 from herald_api.model.webhook_secrets import new_secret

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -37,17 +37,14 @@ from herald_core.catalog import CATALOG, Family
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import Channel
 
+from herald_api.model.hooks import EMAILHOOK, FACE, WEBHOOK, ScopeFacts
 from herald_api.model.platforms import platform_of
 from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 from herald_api.model.webhook_secrets import signing_members
 
-FACE = "clevercloud"
-WEBHOOK = "webhook"
-EMAILHOOK = "emailhook"
 FORMATS = ("raw", "slack", "flowdock", "gitter")
 MAX_URLS = 10
 MAX_SCOPE = 200
-MAX_FAILURES = 10
 READ_ONLY = frozenset({"id", "ownerId", "createdAt", "state", "failures"})
 ADDON_PREFIX = "addon_"
 NOT_SCOPABLE_PREFIXES = ("orga_", "user_")  # Clever Cloud's owner and user ids
@@ -86,14 +83,6 @@ class HookScope:
     def wire(self) -> list[str] | None:
         ids = [*self.app_ids, *self.addon_ids]
         return ids or None
-
-
-@dataclass(frozen=True)
-class ScopeFacts:
-    """What the database knows about the ids of a `scope`: apps (→ owner) and principals."""
-
-    app_owners: Mapping[str, str] = field(default_factory=dict)
-    principals: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
