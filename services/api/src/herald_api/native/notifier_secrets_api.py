@@ -30,9 +30,9 @@ import asyncpg
 from aiohttp import web
 from herald_core.notifiers import Notifier, Scope
 
-from herald_api.faces.scalingo.app_resource import check_version, owned_or_404
 from herald_api.http.auth import Principal
 from herald_api.http.context import context, principal
+from herald_api.http.resources import check_version, owned_or_404
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     ApiProblem,

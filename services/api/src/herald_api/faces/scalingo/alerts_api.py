@@ -29,14 +29,9 @@ from herald_api.faces.scalingo.alert_face import (
     new_alert_id,
     to_wire,
 )
-from herald_api.faces.scalingo.app_resource import (
-    check_version,
-    create_once,
-    owned_or_404,
-    scalingo_page,
-    versioned_answer,
-)
+from herald_api.faces.scalingo.app_resource import create_once, scalingo_page
 from herald_api.http.context import context
+from herald_api.http.resources import check_version, owned_or_404, versioned_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import invalid, json_response, not_found, read_json, wrapped
 from herald_api.model.platform_events import platform_event
