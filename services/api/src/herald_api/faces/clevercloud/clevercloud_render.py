@@ -11,7 +11,7 @@ from typing import Any
 
 from herald_core.notifiers import Notifier
 
-from herald_api.faces.clevercloud.clevercloud_face import HookScope
+from herald_api.faces.clevercloud.clevercloud_requests import HookScope
 from herald_api.model.hooks import MAX_FAILURES, Failure
 
 _HTTP_STATUS = re.compile(r"^HTTP (\d{3})\b")

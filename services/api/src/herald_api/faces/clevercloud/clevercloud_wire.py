@@ -1,6 +1,6 @@
 """The pydantic models of Clever Cloud's hooks on the wire, for the OpenAPI document
-(`route_table`). The handlers (`clevercloud_api`) check bodies with `clevercloud_face`, which
-lists every problem at once; these models describe the same shapes."""
+(`route_table`). The handlers (`clevercloud_api`) check bodies with `clevercloud_requests`,
+which lists every problem at once; these models describe the same shapes."""
 
 from __future__ import annotations
 
