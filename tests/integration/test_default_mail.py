@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from herald_api.faces.cloud66.account_notifications import notifier_id_for
+from herald_api.model.account_notifiers import notifier_id_for
 from herald_api.model.defaults import DEFAULT_HOOK_NAME, default_hook_id
 from herald_core.deliveries import delivery_id
 from herald_core.topics import CONFIG_NOTIFIERS

@@ -22,8 +22,8 @@ import pytest
 from herald_api.app import ApiService
 from herald_api.http.auth import TokenScope, create_token
 from herald_api.settings import ApiSettings
-from herald_api.stream.stream_api import STREAMS
 from herald_api.stream.stream_cursor import encode_cursor
+from herald_api.stream.stream_hub import STREAMS
 from herald_core.envelope import Event
 from herald_core.settings import HttpSettings, LogSettings
 from herald_core.topics import EVENTS

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from herald_api.faces.cloud66.account_notifications import notifier_id_for
+from herald_api.model.account_notifiers import notifier_id_for
 from herald_api.model.defaults import default_hook_id
 from herald_api.store import notifier_store
 from herald_core.intake import parse_event

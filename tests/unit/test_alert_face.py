@@ -14,8 +14,8 @@ from herald_api.faces.scalingo.alert_face import (
     format_go_duration,
     parse_go_duration,
     to_wire,
-    without_notifier,
 )
+from herald_api.model.alert_rules import without_notifier
 from herald_core.alerts import AlertRule, Metric
 
 NOW = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)

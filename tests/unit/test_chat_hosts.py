@@ -161,7 +161,7 @@ def _slack(type_data):
 def test_a_slack_notifier_in_bot_token_mode_needs_no_webhook_url():
     created = _slack({"bot_token": "xoxb-1234-5678-abcdef", "channel": "C0DEPLOYS"})
     assert created.type_data["channel"] == "C0DEPLOYS"
-    from herald_api.faces.scalingo.notifier_face import to_wire
+    from herald_api.model.notifier_wire import to_wire
 
     assert to_wire(created)["type_data"]["bot_token"] == "********", "the token is write-only"
 

@@ -1,5 +1,6 @@
 """Clever Cloud's hooks ⇄ the one notifier model (`herald_api.faces.clevercloud.clevercloud_face`,
-`clevercloud_render`), and how the router treats the notifiers a hook becomes."""
+`clevercloud_requests`, `clevercloud_render`, `herald_api.model.hooks`), and how the router
+treats the notifiers a hook becomes."""
 
 from __future__ import annotations
 
@@ -8,25 +9,20 @@ from typing import Any
 
 import pytest
 from herald_api.faces.clevercloud.clevercloud_face import (
-    EMAILHOOK,
-    WEBHOOK,
-    ScopeFacts,
     emailhook_notifier,
     event_ids,
     hook_replaced,
     meta_events,
+    webhook_notifiers,
+)
+from herald_api.faces.clevercloud.clevercloud_render import emailhook_to_wire, webhook_to_wire
+from herald_api.faces.clevercloud.clevercloud_requests import (
     parse_emailhook,
     parse_webhook,
     scope_ids,
-    webhook_notifiers,
-)
-from herald_api.faces.clevercloud.clevercloud_render import (
-    Failure,
-    emailhook_to_wire,
-    group_hooks,
-    webhook_to_wire,
 )
 from herald_api.model.defaults import DEFAULT_HOOK_NAME, default_deployment_hook, default_hook_id
+from herald_api.model.hooks import EMAILHOOK, WEBHOOK, Failure, ScopeFacts, group_hooks
 from herald_api.model.type_data import InvalidNotifier
 from herald_core.catalog import answers_to
 from herald_core.directory import AppEntry, Directory, MemberEntry, OwnerEntry, OwnerKind

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from herald_api.faces.cloud66.account_notifications import (
     CHANNELS,
-    FACE,
-    account_types,
     by_channel,
     changed_channels,
-    default_email_notifier,
     matrix,
+)
+from herald_api.model.account_notifiers import (
+    FACE,
+    account_types,
+    default_email_notifier,
     notifier_id_for,
 )
 from herald_api.model.type_data import MASK, InvalidNotifier

@@ -18,6 +18,11 @@
 6. Faces never import each other: `herald_api.faces.<x>` uses `model`, `store` and `http` (and
    Herald's own endpoints), never `herald_api.faces.<y>`. Checked statically over every file of
    `services/api/src/herald_api/faces`, function-level and `import_module` imports included.
+7. Lower layers never import a face: no module of `herald_api` outside `faces/` (`model`,
+   `store`, `http`, `pipes`, `stream`, `native`, …) imports `herald_api.faces`; the faces sit on
+   top of them. Only the one list of routes may, `herald_api.routes` (and `herald_api.app`,
+   which mounts them). Checked statically over every file of `services/api/src/herald_api`,
+   function-level, relative and `import_module` imports included.
 """
 
 from __future__ import annotations
@@ -387,4 +392,115 @@ def test_the_face_rule_flags_only_imports_of_another_face(tmp_path):
         "herald_api/faces/cloud66/pkg.py": ["1: herald_api.faces.convox"],
         "herald_api/faces/convox/late.py": ["2: herald_api.faces.cloud66"],
         "herald_api/faces/scalingo/bad.py": ["2: herald_api.faces.clevercloud.clevercloud_face"],
+    }
+
+
+# --- lower layers never import a face: the faces sit on top of everything else ---------------
+
+FACES_PACKAGE = "herald_api.faces"
+# The one list of routes gathers each face's declarations, and the app mounts them: those two
+# may import the faces. Nothing else may.
+ROUTE_DECLARERS = frozenset({"herald_api.app", "herald_api.routes"})
+
+
+def may_import_faces(module: str) -> bool:
+    return module in ROUTE_DECLARERS
+
+
+def is_face(module: str) -> bool:
+    return module == FACES_PACKAGE or module.startswith(FACES_PACKAGE + ".")
+
+
+def face_imports(source: str, package: list[str]) -> list[str]:
+    """`line: module` for every import of a face in `source`, a module of `package` (relative
+    imports resolved against it; `from herald_api import faces` counts)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package[: len(package) - node.level + 1], *filter(None, [base])])
+            children = [f"{base}.{alias.name}" for alias in node.names]
+            names = [base] if is_face(base) else children
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            first = node.args[0]
+            if called in IMPORTERS and isinstance(first, ast.Constant):
+                names = [str(first.value)]
+        found += [f"{node.lineno}: {name}" for name in names if is_face(name)]
+    return found
+
+
+def lower_layer_face_imports(src: Path) -> dict[str, list[str]]:
+    """Files of `herald_api` outside `faces/` that import a face, but the route declarers."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((src / "herald_api").rglob("*.py")):
+        parts = path.relative_to(src).with_suffix("").parts
+        if path.is_relative_to(src / FACES):
+            continue
+        module = ".".join(parts).removesuffix(".__init__")
+        if may_import_faces(module):
+            continue
+        # A module's package, or a package's own `__init__`: what `.` means in either.
+        hits = face_imports(path.read_text(), list(parts[:-1]))
+        if hits:
+            found[str(path.relative_to(src))] = hits
+    return found
+
+
+def test_no_lower_layer_imports_a_face():
+    scanned = {str(p.relative_to(API_SRC)) for p in (API_SRC / "herald_api").rglob("*.py")}
+    # The scan must see the modules that used to import a face, or it proves nothing.
+    assert {
+        "herald_api/store/clevercloud_store.py",
+        "herald_api/store/alert_store.py",
+        "herald_api/model/account_defaults.py",
+        "herald_api/native/notifier_secrets_api.py",
+        "herald_api/native/notifier_health_api.py",
+        "herald_api/stream/stream_api.py",
+        "herald_api/pipes/relay.py",
+    } <= scanned
+    assert lower_layer_face_imports(API_SRC) == {}, (
+        "model, store, http, pipes, stream and native never import a face: move what they need"
+        " into model (or http), and let the face import it from there"
+    )
+
+
+def test_the_layer_rule_flags_face_imports_outside_faces_but_in_route_declarers(tmp_path):
+    face = "from herald_api.faces.scalingo import notifiers_api\n"
+    planted = {
+        "herald_api/store/bad.py": "from herald_api.faces.scalingo.alert_face import x\n",
+        "herald_api/native/late.py": "def f():\n    import herald_api.faces.clevercloud\n",
+        "herald_api/model/pkg.py": "import os\nfrom herald_api import faces, model\n",
+        "herald_api/pipes/dyn.py": (
+            "import importlib\nimportlib.import_module('herald_api.faces.convox.convox_face')\n"
+        ),
+        "herald_api/stream/rel.py": "from ..faces.cloud66 import account_notifications\n",
+        "herald_api/http/__init__.py": "from .. import faces\n",
+        "herald_api/http/routes_helper.py": face,
+        "herald_api/native/routes.py": face,  # only the one list of routes is a declarer
+        "herald_api/http/fine.py": (
+            "from herald_api.model.hooks import FACE\nfrom herald_api.facesx import y\n"
+            "from . import web\nimport herald_api.routes\n"
+        ),
+        "herald_api/app.py": face,
+        "herald_api/routes.py": face,
+        "herald_api/faces/scalingo/own.py": "from herald_api.faces.scalingo import app_resource\n",
+    }
+    for name, text in planted.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert lower_layer_face_imports(tmp_path) == {
+        "herald_api/http/__init__.py": ["1: herald_api.faces"],
+        "herald_api/http/routes_helper.py": ["1: herald_api.faces.scalingo"],
+        "herald_api/model/pkg.py": ["2: herald_api.faces"],
+        "herald_api/native/late.py": ["2: herald_api.faces.clevercloud"],
+        "herald_api/native/routes.py": ["1: herald_api.faces.scalingo"],
+        "herald_api/pipes/dyn.py": ["2: herald_api.faces.convox.convox_face"],
+        "herald_api/store/bad.py": ["1: herald_api.faces.scalingo.alert_face"],
+        "herald_api/stream/rel.py": ["1: herald_api.faces.cloud66"],
     }

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_api.faces.scalingo.notifier_face import notifier_from_create, notifier_patched, to_wire
+from herald_api.faces.scalingo.notifier_face import notifier_from_create, notifier_patched
+from herald_api.model.notifier_wire import to_wire
 from herald_api.model.type_data import MASK, InvalidNotifier, mask_type_data, merge_type_data
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_api.faces.cloud66.account_notifications import default_email_notifier
 from herald_api.faces.convox.convox_face import ConnectedWebhook, Provider, integration_notifier
+from herald_api.model.account_notifiers import default_email_notifier
 from herald_api.model.defaults import default_deployment_hook, default_notifier
 from herald_core.catalog import CATALOG, Family, name_in_family
 from herald_core.directory import AppEntry, Directory, MemberEntry, OwnerEntry, OwnerKind

@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 from herald_api.faces.clevercloud.clevercloud_face import (
-    HookCommon,
-    HookScope,
-    WebhookRequest,
     hook_replaced,
     hook_signing,
     signed_hook,
     webhook_notifiers,
 )
+from herald_api.faces.clevercloud.clevercloud_requests import HookCommon, HookScope, WebhookRequest
 from herald_api.faces.scalingo.notifier_face import notifier_from_create, notifier_patched
 from herald_api.model.type_data import MASK, InvalidNotifier, mask_type_data
 from herald_api.model.webhook_secrets import (

@@ -12,9 +12,12 @@ from typing import Any
 from aiohttp import WSCloseCode
 from aiokafka import TopicPartition
 from herald_api.settings import ApiSettings
-from herald_api.stream.stream_api import EventTail, Item, SseSink, StreamHub, WsSink, _run
 from herald_api.stream.stream_cursor import decode_cursor
 from herald_api.stream.stream_filter import StreamFilter
+from herald_api.stream.stream_hub import StreamHub
+from herald_api.stream.stream_session import run
+from herald_api.stream.stream_sinks import SseSink, WsSink
+from herald_api.stream.stream_tail import EventTail, Item
 from herald_core.envelope import Event
 from herald_core.topics import EVENTS
 from herald_testing.polling import eventually
@@ -95,7 +98,7 @@ async def test_matching_events_are_sent_in_order_with_cursors_and_heartbeats_cov
     )
     tail = EventTail(consumer, {0: 10, 1: 5})  # type: ignore[arg-type]
     sink, hub = RecordingSink(), StreamHub(10)
-    running = asyncio.create_task(_run(sink, tail, StreamFilter("org-1"), SETTINGS, hub))
+    running = asyncio.create_task(run(sink, tail, StreamFilter("org-1"), SETTINGS, hub))
     await eventually(lambda: any(moved for _, moved in sink.named("heartbeat")), timeout_s=5)
     sink.leave.set()
     assert await running == ("left", True)
@@ -111,7 +114,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_told_why():
     records = [Record(i, event(i).to_json()) for i in range(10)]
     tail = EventTail(ScriptedConsumer([{P0: records}]), {0: 0, 1: 0})  # type: ignore[arg-type]
     sink, hub = RecordingSink(stuck_after=1), StreamHub(10)
-    outcome = await asyncio.wait_for(_run(sink, tail, StreamFilter("org-1"), SETTINGS, hub), 5)
+    outcome = await asyncio.wait_for(run(sink, tail, StreamFilter("org-1"), SETTINGS, hub), 5)
     assert outcome == ("dropped", True)
     assert hub.dropped == 1
     assert len(sink.named("event")) == 1
@@ -122,7 +125,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_told_why():
 async def test_shutdown_ends_the_stream_and_says_so():
     tail = EventTail(ScriptedConsumer([]), {0: 0})  # type: ignore[arg-type]
     sink, hub = RecordingSink(), StreamHub(10)
-    running = asyncio.create_task(_run(sink, tail, StreamFilter("org-1"), SETTINGS, hub))
+    running = asyncio.create_task(run(sink, tail, StreamFilter("org-1"), SETTINGS, hub))
     await asyncio.sleep(0.05)
     hub.closing.set()
     assert await asyncio.wait_for(running, 5) == ("shutdown", True)

@@ -1,5 +1,5 @@
 """A new user's default account notifications (Cloud 66): e-mail on for every account
-type but `account_suspended` (`herald_api.faces.cloud66.account_notifications`).
+type but `account_suspended` (`herald_api.model.account_notifiers`).
 `directory_api.put_user` calls `ensure_email_notifier` in the transaction that creates the user."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from herald_api.faces.cloud66.account_notifications import default_email_notifier
+from herald_api.model.account_notifiers import default_email_notifier
 from herald_api.model.owner_defaults import ensure_default
 
 

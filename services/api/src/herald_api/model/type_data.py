@@ -2,7 +2,8 @@
 against the one notifier model (docs/scalingo-compat.md); secrets are write-only (masked).
 
 Pure functions. Every problem is listed (`errors`, field → messages); `InvalidNotifier` carries
-them. The Scalingo wire translation is `herald_api.faces.scalingo.notifier_face`.
+them. The Scalingo wire translation is the face's (`faces/scalingo/notifier_face`), a
+notifier's wire shape `herald_api.model.notifier_wire`.
 """
 
 from __future__ import annotations

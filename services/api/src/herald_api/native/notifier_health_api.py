@@ -26,11 +26,11 @@ from herald_core.notifier_commands import INT4_MAX, DisableNotifier, DisableSkip
 from herald_core.notifiers import Notifier
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from herald_api.faces.scalingo.notifier_face import to_wire
 from herald_api.http.context import context, principal
 from herald_api.http.declare import Route, ok_answer
 from herald_api.http.parsing import parse
 from herald_api.http.web import etag, json_response, not_found, read_json, storable
+from herald_api.model.notifier_wire import to_wire
 from herald_api.model.platform_events import platform_event
 from herald_api.native.native_wire import NotifierDisabledAnswer
 from herald_api.store import notifier_store

@@ -30,12 +30,10 @@ import asyncpg
 from aiohttp import web
 from herald_core.notifiers import Notifier, Scope
 
-from herald_api.faces.clevercloud.clevercloud_face import FACE as CLEVERCLOUD
-from herald_api.faces.clevercloud.clevercloud_face import WEBHOOK
-from herald_api.faces.scalingo.app_resource import check_version, owned_or_404
 from herald_api.http.auth import Principal
 from herald_api.http.context import context, principal
 from herald_api.http.declare import IF_MATCH, Route, ok_answer, problem_answer
+from herald_api.http.resources import check_version, owned_or_404
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
     ApiProblem,
@@ -47,6 +45,8 @@ from herald_api.http.web import (
     storable,
 )
 from herald_api.model import notifier_changes
+from herald_api.model.hooks import FACE as CLEVERCLOUD
+from herald_api.model.hooks import WEBHOOK
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.webhook_secrets import (
     is_webhook,

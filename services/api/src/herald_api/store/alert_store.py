@@ -15,7 +15,7 @@ from herald_core.alerts import AlertRule, AppAlerts
 from herald_core.directory import AppEntry
 from herald_core.topics import CONFIG_ALERTS
 
-from herald_api.faces.scalingo.alert_face import without_notifier
+from herald_api.model.alert_rules import without_notifier
 from herald_api.store import directory_store
 from herald_api.store.outbox import enqueue
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncpg
 from herald_core.notifiers import Notifier
 
-from herald_api.faces.clevercloud.clevercloud_face import MAX_FAILURES, ScopeFacts
-from herald_api.faces.clevercloud.clevercloud_render import Failure, group_hooks
+from herald_api.model.hooks import MAX_FAILURES, Failure, ScopeFacts, group_hooks
 
 _HOOKS = (
     "SELECT document FROM notifiers WHERE scope = 'owner' AND owner_id = $1"

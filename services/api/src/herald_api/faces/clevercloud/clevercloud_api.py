@@ -12,7 +12,8 @@ DELETE /v2/notifications/emailhooks/{owner}/{id}   204
 GET    /v2/notifications/info/events               200 {"events": [...], "meta_events": {...}}
 GET    /v2/notifications/info/webhookformats       200 ["raw", "slack", "flowdock", "gitter"]
 
-The translation is `clevercloud_face` (requests) and `clevercloud_render` (answers); hooks
+The translation is `clevercloud_requests` (bodies checked), `clevercloud_face` (the notifiers
+they make) and `clevercloud_render` (answers); hooks
 are stored as the one notifier model (owner-scoped notifiers, `notifier_store`) and published
 like every notifier. They authenticate like every other route
 (`http.access`), with the same tokens (Clever Cloud's clients send `Authorization: Bearer <API
@@ -34,23 +35,22 @@ from aiohttp import web
 from herald_core.notifiers import Notifier
 
 from herald_api.faces.clevercloud.clevercloud_face import (
-    EMAILHOOK,
-    FORMATS,
-    WEBHOOK,
-    ScopeFacts,
     emailhook_notifier,
     event_ids,
     hook_replaced,
     hook_signing,
     meta_events,
     new_hook_id,
-    parse_emailhook,
-    parse_webhook,
-    scope_ids,
     signed_hook,
     webhook_notifiers,
 )
 from herald_api.faces.clevercloud.clevercloud_render import emailhook_to_wire, webhook_to_wire
+from herald_api.faces.clevercloud.clevercloud_requests import (
+    FORMATS,
+    parse_emailhook,
+    parse_webhook,
+    scope_ids,
+)
 from herald_api.faces.clevercloud.clevercloud_wire import (
     CcEmailhook,
     CcEmailhookIn,
@@ -65,6 +65,7 @@ from herald_api.http.auth import Principal
 from herald_api.http.context import ApiContext, context, principal
 from herald_api.http.declare import NO_CONTENT, Auth, Route, ok_answer
 from herald_api.http.web import invalid, json_response, not_found, read_json, storable
+from herald_api.model.hooks import EMAILHOOK, WEBHOOK, ScopeFacts
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.type_data import InvalidNotifier
 from herald_api.model.webhook_secrets import new_secret

@@ -1,52 +1,20 @@
-"""Clever Cloud's hooks as its API shows them, from the notifiers they are
-(`clevercloud_face`) and their failed attempts (`clevercloud_store`). Pure functions."""
+"""Clever Cloud's hooks as its API shows them, from the notifiers they are (`clevercloud_face`,
+grouped by `herald_api.model.hooks`) and their failed attempts (`clevercloud_store`). Pure
+functions."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from herald_core.notifiers import Notifier, Scope
+from herald_core.notifiers import Notifier
 
-from herald_api.faces.clevercloud.clevercloud_face import (
-    EMAILHOOK,
-    MAX_FAILURES,
-    WEBHOOK,
-    HookScope,
-)
+from herald_api.faces.clevercloud.clevercloud_requests import HookScope
+from herald_api.model.hooks import MAX_FAILURES, Failure
 
 _HTTP_STATUS = re.compile(r"^HTTP (\d{3})\b")
-
-
-def hook_kind(notifier: Notifier) -> str | None:
-    kind = notifier.type_data.get("hook_kind")
-    return kind if kind in (WEBHOOK, EMAILHOOK) and notifier.scope is Scope.OWNER else None
-
-
-def group_hooks(notifiers: Iterable[Notifier], kind: str) -> dict[str, list[Notifier]]:
-    """Notifiers of one kind grouped by hook id, each hook's by position. Pure."""
-    hooks: dict[str, list[Notifier]] = {}
-    for notifier in notifiers:
-        if hook_kind(notifier) == kind:
-            hooks.setdefault(str(notifier.type_data["hook_id"]), []).append(notifier)
-    for members in hooks.values():
-        members.sort(key=lambda n: int(n.type_data.get("hook_position", 0)))
-    return hooks
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One failed attempt of one of a hook's notifiers, from the delivery history."""
-
-    notifier_id: str
-    at: datetime
-    status_code: int | None = None
-    reason: str | None = None
-    detail: str | None = None
-    response_excerpt: str | None = None
 
 
 def _time(moment: datetime | None) -> str | None:

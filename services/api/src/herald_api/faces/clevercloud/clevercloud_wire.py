@@ -1,5 +1,5 @@
 """The pydantic models of Clever Cloud's hooks on the wire, for the OpenAPI document
-(`clevercloud_api.ROUTES`). The handlers check bodies with `clevercloud_face`, which
+(`clevercloud_api.ROUTES`). The handlers check bodies with `clevercloud_requests`, which
 lists every problem at once; these models describe the same shapes."""
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A user's matrix of account event types by channels is one user-scoped notifier per channel the
 user set up, marked `type_data.face = "cloud66_account"`, with a deterministic id
-(`notifier_id_for`):
+(`notifier_id_for`; what the model knows of these notifiers is
+`herald_api.model.account_notifiers`):
 
     channel   platform       its settings (= the notifier's type_data)
     email     email          none: the user's own address (`user_ids: [user]`)
@@ -25,16 +26,19 @@ a user without one (created before this face) is shown, and changed from, those 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from herald_core.catalog import CATALOG, EventType, Family
 from herald_core.notifiers import Notifier, Scope, Selection, WebhookFormat
 from herald_core.topics import Channel
 
+from herald_api.model.account_notifiers import (
+    FACE,
+    account_notifier,
+    account_types,
+    default_email_notifier,
+)
 from herald_api.model.chat_hosts import ChatHosts
 from herald_api.model.platforms import platform_of
 from herald_api.model.type_data import (
@@ -45,9 +49,6 @@ from herald_api.model.type_data import (
     merge_type_data,
 )
 
-FACE = "cloud66_account"
-HERALD_ACCOUNT_TYPES = ("payment_failed", "account_suspended")
-"""Herald's own types that Cloud 66 notifies on the account page (failed payments, suspension)."""
 CHANNELS: Mapping[str, Channel] = {
     "email": Channel.EMAIL,
     "slack": Channel.SLACK,
@@ -69,25 +70,6 @@ FIXED: Mapping[str, Mapping[str, Any]] = {
     "webhook": {"format": WebhookFormat.CLOUD66.value},
     "hipchat": {"webhook_url": "https://api.hipchat.com"},
 }
-_NAMESPACE = uuid.UUID("5b0c9a57-3c2e-4f43-9d47-66c10ad0c066")
-
-
-@cache
-def account_types() -> tuple[EventType, ...]:
-    """The account notification types, in catalog order: Cloud 66's and Herald's two. Pure."""
-    return tuple(
-        t for t in CATALOG.types() if t.family is Family.CLOUD66 or t.id in HERALD_ACCOUNT_TYPES
-    )
-
-
-def default_email_ids() -> tuple[str, ...]:
-    """The types e-mailed by default: all but those the catalog keeps out of e-mail. Pure."""
-    return tuple(t.id for t in account_types() if t.default_email)
-
-
-def notifier_id_for(user_id: str, channel: str) -> str:
-    """The id of a user's notifier for one channel: stable, so a change never duplicates it."""
-    return f"no-{uuid.uuid5(_NAMESPACE, f'{FACE}/{user_id}/{channel}')}"
 
 
 def channel_of(notifier: Notifier) -> str | None:
@@ -98,26 +80,8 @@ def channel_of(notifier: Notifier) -> str | None:
 
 
 def _new(user_id: str, channel: str, type_data: dict[str, Any], now: datetime) -> Notifier:
-    return Notifier(
-        id=notifier_id_for(user_id, channel),
-        name=f"account notifications ({channel})",
-        scope=Scope.USER,
-        user_id=user_id,
-        platform=CHANNELS[channel],
-        selection=Selection(),
-        type_data={"face": FACE, **FIXED.get(channel, {}), **type_data},
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def default_email_notifier(user_id: str, now: datetime) -> Notifier:
-    """A new user's e-mail notifier: every default e-mail type, to the user. Pure."""
-    notifier = _new(user_id, "email", {"user_ids": [user_id]}, now)
-    # A default e-mail like the Scalingo and Clever Cloud faces' own: the router mails each
-    # address once per event across them (docs/routing.md, rule 7).
-    return notifier.model_copy(
-        update={"selection": Selection(selected_event_ids=default_email_ids()), "is_default": True}
+    return account_notifier(
+        user_id, channel, CHANNELS[channel], {**FIXED.get(channel, {}), **type_data}, now
     )
 
 

@@ -29,18 +29,13 @@ from herald_core.deliveries import Delivery
 from herald_core.notifiers import Notifier
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from herald_api.faces.cloud66.account_notifications import (
-    FACE,
-    account_types,
-    by_channel,
-    changed_channels,
-    matrix,
-)
+from herald_api.faces.cloud66.account_notifications import by_channel, changed_channels, matrix
 from herald_api.faces.cloud66.account_wire import AccountNotificationsAnswer
 from herald_api.http.context import context, principal
 from herald_api.http.declare import FACES_NOTE, Route, ok_answer, problem_answer
 from herald_api.http.parsing import parse
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
+from herald_api.model.account_notifiers import FACE, account_types
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.sample_events import resolve_type, sample_event
 from herald_api.model.type_data import InvalidNotifier

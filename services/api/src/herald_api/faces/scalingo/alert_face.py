@@ -304,20 +304,6 @@ def alert_patched(
     return current.model_copy(update={**changes, "version": current.version + 1, "updated_at": now})
 
 
-def without_notifier(rule: AlertRule, notifier_id: str, now: datetime) -> AlertRule | None:
-    """The rule without `notifier_id` in its list (a new version), or None if it did not list
-    it. Pure."""
-    if notifier_id not in rule.notifier_ids:
-        return None
-    return rule.model_copy(
-        update={
-            "notifier_ids": tuple(i for i in rule.notifier_ids if i != notifier_id),
-            "version": rule.version + 1,
-            "updated_at": now,
-        }
-    )
-
-
 # --- rule → wire ----------------------------------------------------------------------------
 
 

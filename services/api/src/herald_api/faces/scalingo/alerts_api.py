@@ -35,13 +35,7 @@ from herald_api.faces.scalingo.alert_wire import (
     AlertList,
     AlertPatchBody,
 )
-from herald_api.faces.scalingo.app_resource import (
-    check_version,
-    create_once,
-    owned_or_404,
-    scalingo_page,
-    versioned_answer,
-)
+from herald_api.faces.scalingo.app_resource import create_once, scalingo_page
 from herald_api.http.context import context
 from herald_api.http.declare import (
     IDEMPOTENCY_KEY,
@@ -52,6 +46,7 @@ from herald_api.http.declare import (
     ok_answer,
     problem_answer,
 )
+from herald_api.http.resources import check_version, owned_or_404, versioned_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import invalid, json_response, not_found, read_json, wrapped
 from herald_api.model.platform_events import platform_event

@@ -25,7 +25,6 @@ from aiohttp import web
 from herald_core.directory import AppEntry
 from herald_core.notifiers import Notifier
 
-from herald_api.faces.scalingo.app_resource import owned_or_404
 from herald_api.faces.scalingo.legacy_notifications import (
     FACE,
     conflict,
@@ -43,6 +42,7 @@ from herald_api.faces.scalingo.legacy_wire import (
 )
 from herald_api.http.context import context
 from herald_api.http.declare import FACES_NOTE, NO_CONTENT, Route, ok_answer
+from herald_api.http.resources import owned_or_404
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import invalid, json_response, read_json, wrapped
 from herald_api.model import notifier_changes

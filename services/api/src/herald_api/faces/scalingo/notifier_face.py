@@ -5,7 +5,7 @@ members, types, lengths, enums), parsed by `http.parsing`; this face adds what a
 know (the platform, the catalog, a blank name, signing rules), and every problem is listed
 (`errors`, field → messages). Read-only members that Scalingo's clients always send (`id`,
 `app_id`, `type`, timestamps) are ignored. The type_data checks shared by every face are
-`herald_api.model.type_data`.
+`herald_api.model.type_data`; a notifier's wire shape is `herald_api.model.notifier_wire`.
 """
 
 from __future__ import annotations
@@ -29,37 +29,8 @@ from herald_api.model.type_data import (
     Errors,
     InvalidNotifier,
     check_type_data,
-    mask_type_data,
     merge_type_data,
 )
-
-
-def to_wire(notifier: Notifier) -> dict[str, Any]:
-    """A notifier in Scalingo's shape, plus Herald's own members (`preset`, `is_default`). Pure."""
-    platform = platform_of(notifier.platform)
-    type_data = mask_type_data(notifier.type_data)
-    if notifier.platform.value == "email":
-        type_data = {"emails": [], "user_ids": [], **type_data}
-    return {
-        "id": notifier.id,
-        "app_id": notifier.app_id or "",
-        "name": notifier.name,
-        "active": notifier.active,
-        "type": platform.name,
-        "platform_id": platform.id,
-        "send_all_events": notifier.selection.send_all_events,
-        "send_all_alerts": notifier.selection.send_all_alerts,
-        "selected_event_ids": list(notifier.selection.selected_event_ids),
-        "preset": notifier.selection.preset.value if notifier.selection.preset else None,
-        "is_default": notifier.is_default,
-        "type_data": type_data,
-        "created_at": _rfc3339(notifier.created_at),
-        "updated_at": _rfc3339(notifier.updated_at),
-    }
-
-
-def _rfc3339(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _selection_ids(

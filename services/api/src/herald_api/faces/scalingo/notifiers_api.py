@@ -20,14 +20,8 @@ from aiohttp import web
 from herald_core.directory import AppEntry
 from herald_core.notifiers import Notifier
 
-from herald_api.faces.scalingo.app_resource import (
-    check_version,
-    create_once,
-    owned_or_404,
-    scalingo_page,
-    versioned_answer,
-)
-from herald_api.faces.scalingo.notifier_face import notifier_from_create, notifier_patched, to_wire
+from herald_api.faces.scalingo.app_resource import create_once, scalingo_page
+from herald_api.faces.scalingo.notifier_face import notifier_from_create, notifier_patched
 from herald_api.http import wire_models as w
 from herald_api.http.context import context
 from herald_api.http.declare import (
@@ -39,9 +33,11 @@ from herald_api.http.declare import (
     ok_answer,
     problem_answer,
 )
+from herald_api.http.resources import check_version, owned_or_404, versioned_answer
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import json_response, read_json, wrapped
 from herald_api.model import notifier_changes
+from herald_api.model.notifier_wire import to_wire
 from herald_api.store import notifier_store
 
 UNPAGED = 10_000  # Scalingo's clients read one page and send no `page`: all by default
