@@ -20,8 +20,7 @@
    `services/api/src/herald_api/faces`, function-level and `import_module` imports included.
 7. Lower layers never import a face: no module of `herald_api` outside `faces/` (`model`,
    `store`, `http`, `pipes`, `stream`, `native`, …) imports `herald_api.faces`; the faces sit on
-   top of them. Only the one list of routes may, `herald_api.routes` (and `herald_api.app`,
-   which mounts them). Checked statically over every file of `services/api/src/herald_api`,
+   top of them. Only the one list of routes may, `herald_api.routes`. Checked statically over every file of `services/api/src/herald_api`,
    function-level, relative and `import_module` imports included.
 """
 
@@ -398,9 +397,8 @@ def test_the_face_rule_flags_only_imports_of_another_face(tmp_path):
 # --- lower layers never import a face: the faces sit on top of everything else ---------------
 
 FACES_PACKAGE = "herald_api.faces"
-# The one list of routes gathers each face's declarations, and the app mounts them: those two
-# may import the faces. Nothing else may.
-ROUTE_DECLARERS = frozenset({"herald_api.app", "herald_api.routes"})
+# The one list of routes gathers each face's declarations: it alone may import the faces.
+ROUTE_DECLARERS = frozenset({"herald_api.routes"})
 
 
 def may_import_faces(module: str) -> bool:
@@ -487,7 +485,6 @@ def test_the_layer_rule_flags_face_imports_outside_faces_but_in_route_declarers(
             "from herald_api.model.hooks import FACE\nfrom herald_api.facesx import y\n"
             "from . import web\nimport herald_api.routes\n"
         ),
-        "herald_api/app.py": face,
         "herald_api/routes.py": face,
         "herald_api/faces/scalingo/own.py": "from herald_api.faces.scalingo import app_resource\n",
     }
