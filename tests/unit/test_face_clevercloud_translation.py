@@ -262,7 +262,7 @@ def test_an_email_hook_maps_its_targets_onto_recipients_and_back():
         ([], "notified"),
         ([{"type": "email", "target": "not-an-address"}], "notified.0.target"),
         ([{"type": "email"}], "notified.0"),
-        ([{"type": "slack", "target": "x"}], "notified.0"),
+        ([{"type": "slack", "target": "x"}], "notified.0.type"),
         (["a@x.io"], "notified.0"),
     ],
 )

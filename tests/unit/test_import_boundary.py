@@ -20,8 +20,9 @@
    `services/api/src/herald_api/faces`, function-level and `import_module` imports included.
 7. Lower layers never import a face: no module of `herald_api` outside `faces/` (`model`,
    `store`, `http`, `pipes`, `stream`, `native`, …) imports `herald_api.faces`; the faces sit on
-   top of them. Only the one list of routes may, `herald_api.routes`. Checked statically over every file of `services/api/src/herald_api`,
-   function-level, relative and `import_module` imports included.
+   top of them. Only the one list of routes may, `herald_api.routes`. Checked statically over
+   every file of `services/api/src/herald_api`, function-level, relative and `import_module`
+   imports included.
 """
 
 from __future__ import annotations

@@ -46,12 +46,12 @@ from herald_api.faces.clevercloud.clevercloud_face import (
 )
 from herald_api.faces.clevercloud.clevercloud_render import emailhook_to_wire, webhook_to_wire
 from herald_api.faces.clevercloud.clevercloud_requests import (
-    FORMATS,
     parse_emailhook,
     parse_webhook,
     scope_ids,
 )
 from herald_api.faces.clevercloud.clevercloud_wire import (
+    FORMATS,
     CcEmailhook,
     CcEmailhookIn,
     CcEmailhookList,

@@ -16,23 +16,21 @@ E-mail targets (`notified`) map onto the recipients the router resolves:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from herald_core.catalog import CATALOG
-from herald_core.notifiers import Selection
+from herald_core.notifiers import NAME_MAX_LENGTH, Selection
 from herald_core.topics import Channel
 
+from herald_api.faces.clevercloud.clevercloud_wire import CcEmailhookIn, CcWebhookIn
+from herald_api.http.parsing import shape_errors
 from herald_api.model.hooks import ScopeFacts
 from herald_api.model.platforms import platform_of
 from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 
-FORMATS = ("raw", "slack", "flowdock", "gitter")
-MAX_URLS = 10
-MAX_SCOPE = 200
-READ_ONLY = frozenset({"id", "ownerId", "createdAt", "state", "failures"})
 ADDON_PREFIX = "addon_"
 NOT_SCOPABLE_PREFIXES = ("orga_", "user_")  # Clever Cloud's owner and user ids
 
@@ -75,28 +73,19 @@ def scope_ids(body: Any) -> list[str]:
     return [i for i in raw if isinstance(i, str)] if isinstance(raw, list) else []
 
 
-def _unknown(body: Mapping[str, Any], writable: Iterable[str]) -> Errors:
-    allowed = READ_ONLY | set(writable)
-    return {name: ["unknown field"] for name in sorted(set(body) - allowed)}
+def _has_problem(errors: Errors, field: str) -> bool:
+    return any(key == field or key.startswith(f"{field}.") for key in errors)
 
 
 def _name(body: Mapping[str, Any], errors: Errors) -> str:
     name = body.get("name")
-    if name is None:
-        return ""
-    if not isinstance(name, str) or len(name) > 200:
-        errors.setdefault("name", []).append("must be a string of at most 200 characters")
-        return ""
-    return name.strip()
+    return "" if name is None or "name" in errors else str(name).strip()
 
 
 def _selection(body: Mapping[str, Any], errors: Errors) -> Selection:
     """`events`: Clever Cloud ids, `META_*` ids or any catalog id; absent or empty = all."""
     raw = body.get("events")
-    if raw is None or raw == []:
-        return Selection(send_all_events=True)
-    if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
-        errors.setdefault("events", []).append("must be a list of event ids")
+    if raw is None or raw == [] or _has_problem(errors, "events"):
         return Selection(send_all_events=True)
     for event_id in raw:
         if not CATALOG.is_known(event_id):
@@ -109,13 +98,8 @@ def _selection(body: Mapping[str, Any], errors: Errors) -> Selection:
 def _scope(body: Mapping[str, Any], owner_id: str, facts: ScopeFacts, errors: Errors) -> HookScope:
     """`scope`: apps of the hook's owner and add-ons, nothing else; absent = the whole owner."""
     raw = body.get("scope")
-    if raw is None:
+    if raw is None or _has_problem(errors, "scope"):
         return HookScope()
-    if not isinstance(raw, list) or not all(isinstance(i, str) and i for i in raw):
-        errors.setdefault("scope", []).append("must be a list of app and add-on ids")
-        return HookScope()
-    if len(raw) > MAX_SCOPE:
-        errors.setdefault("scope", []).append(f"at most {MAX_SCOPE} ids")
     apps: list[str] = []
     addons: list[str] = []
     for resource in dict.fromkeys(raw):
@@ -160,11 +144,11 @@ def parse_webhook(
     """
     if not isinstance(body, dict):
         raise InvalidNotifier({"body": ["must be a JSON object"]})
-    errors = _unknown(body, ("name", "urls", "url", "format", "events", "scope"))
+    errors = shape_errors(CcWebhookIn, body)
     common = _common(body, owner_id, facts, errors)
     raw_urls = body.get("urls")
-    if raw_urls is None and "url" in body:
-        raw_urls = [{"url": body["url"], "format": body.get("format", "raw")}]
+    if raw_urls is None and body.get("url") is not None:
+        raw_urls = [{"url": body["url"], "format": body.get("format") or "raw"}]
     urls = _urls(raw_urls, errors, allow_loopback)
     if errors:
         raise InvalidNotifier(errors)
@@ -172,28 +156,23 @@ def parse_webhook(
 
 
 def _urls(raw: Any, errors: Errors, allow_loopback: bool) -> tuple[tuple[str, str], ...]:
-    if not isinstance(raw, list) or not raw:
-        errors.setdefault("urls", []).append("must be a non-empty list of {format, url}")
+    """The (format, url) pairs; their shape is the wire model's, their URLs are checked here."""
+    if raw is None:
+        errors.setdefault("urls", ["is required"])
+    if raw is None or "urls" in errors:
         return ()
-    if len(raw) > MAX_URLS:
-        errors.setdefault("urls", []).append(f"at most {MAX_URLS} URLs")
     webhook = platform_of(Channel.WEBHOOK)
     found: list[tuple[str, str]] = []
     for position, item in enumerate(raw):
         where = f"urls.{position}"
-        if not isinstance(item, dict) or set(item) - {"url", "format"}:
-            errors.setdefault(where, []).append("must be an object {format, url}")
+        if where in errors or f"{where}.url" in errors:
             continue
-        fmt = item.get("format", "raw")
-        if fmt not in FORMATS:
-            errors.setdefault(f"{where}.format", []).append(f"must be one of {list(FORMATS)}")
         url_problems = check_type_data(
-            webhook, {"webhook_url": item.get("url")}, allow_loopback=allow_loopback
+            webhook, {"webhook_url": item["url"]}, allow_loopback=allow_loopback
         )
         for messages in url_problems.values():
             errors.setdefault(f"{where}.url", []).extend(messages)
-        if isinstance(fmt, str) and isinstance(item.get("url"), str):
-            found.append((fmt, item["url"]))
+        found.append((item.get("format", "raw"), item["url"]))
     if len(set(found)) != len(found):
         errors.setdefault("urls", []).append("lists the same URL and format twice")
     return tuple(found)
@@ -207,7 +186,7 @@ def parse_emailhook(body: Any, *, owner_id: str, facts: ScopeFacts) -> Emailhook
     """
     if not isinstance(body, dict):
         raise InvalidNotifier({"body": ["must be a JSON object"]})
-    errors = _unknown(body, ("name", "notified", "events", "scope"))
+    errors = shape_errors(CcEmailhookIn, body)
     common = _common(body, owner_id, facts, errors)
     recipients = _notified(body.get("notified"), errors)
     if errors:
@@ -217,18 +196,18 @@ def parse_emailhook(body: Any, *, owner_id: str, facts: ScopeFacts) -> Emailhook
 
 def _notified(raw: Any, errors: Errors) -> dict[str, Any]:
     recipients: dict[str, Any] = {"emails": [], "user_ids": [], "members": False, "owner": False}
-    if not isinstance(raw, list) or not raw:
-        errors.setdefault("notified", []).append("must be a non-empty list of targets")
+    if "notified" in errors:
         return recipients
     for position, target in enumerate(raw):
         where = f"notified.{position}"
-        kind = target.get("type") if isinstance(target, dict) else None
-        value = target.get("target") if isinstance(target, dict) else None
+        if _has_problem(errors, where):
+            continue
+        kind, value = target["type"], target.get("target")
         if kind == "organisation":
             recipients["members"] = True
         elif kind == "userid" and value is None:
             recipients["owner"] = True
-        elif kind == "userid" and isinstance(value, str) and 0 < len(value) <= 200:
+        elif kind == "userid" and isinstance(value, str) and 0 < len(value) <= NAME_MAX_LENGTH:
             recipients["user_ids"] = list(dict.fromkeys([*recipients["user_ids"], value]))
         elif kind == "email" and isinstance(value, str):
             recipients["emails"] = list(

@@ -1,16 +1,20 @@
-"""The pydantic models of Clever Cloud's hooks on the wire, for the OpenAPI document
-(`clevercloud_api.ROUTES`). The handlers check bodies with `clevercloud_requests`, which
-lists every problem at once; these models describe the same shapes."""
+"""The pydantic models of Clever Cloud's hooks on the wire. The request models parse the
+bodies (`clevercloud_requests`, through `http.parsing`); with the answers, they are the
+OpenAPI document's (`clevercloud_api.ROUTES`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args
 
 from herald_core.notifiers import NAME_MAX_LENGTH
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
 HookFormat = Literal["raw", "slack", "flowdock", "gitter"]
+FORMATS: tuple[str, ...] = get_args(HookFormat)
+MAX_URLS = 10
+MAX_SCOPE = 200
+READ_ONLY_NOTE = "Read-only: accepted (an edited hook is often sent back whole) and ignored."
 EVENTS_NOTE = (
     "Clever Cloud event ids or `META_*` meta-events (expanded at routing time, so new types"
     " join them); absent: every event"
@@ -25,17 +29,38 @@ class CcHookUrl(BaseModel):
     url: str = Field(examples=["https://hooks.slack.com/services/T000/B000/XXXX"])
 
 
-class CcWebhookIn(BaseModel):
+class CcHookIn(BaseModel):
+    """What both kinds of hook take; unknown members are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
+    id: Any = Field(default=None, description=READ_ONLY_NOTE)
+    ownerId: Any = Field(default=None, description=READ_ONLY_NOTE)  # noqa: N815
+    createdAt: Any = Field(default=None, description=READ_ONLY_NOTE)  # noqa: N815
+    state: Any = Field(default=None, description=READ_ONLY_NOTE)
+    failures: Any = Field(default=None, description=READ_ONLY_NOTE)
     name: str | None = Field(
         default=None, max_length=NAME_MAX_LENGTH, examples=["deploys to Slack"]
     )
-    urls: list[CcHookUrl] = Field(min_length=1, max_length=10)
     events: list[str] | None = Field(
         default=None, description=EVENTS_NOTE, examples=[["META_DEPLOYMENT_RESULT"]]
     )
-    scope: list[str] | None = Field(default=None, description=SCOPE_NOTE, examples=[["app_1"]])
+    scope: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None, max_length=MAX_SCOPE, description=SCOPE_NOTE, examples=[["app_1"]]
+    )
+
+
+class CcWebhookIn(CcHookIn):
+    urls: list[CcHookUrl] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_URLS,
+        description="Required, unless the older single-URL shape (`url`, `format`) is sent",
+    )
+    url: str | None = Field(default=None, deprecated=True, description="One URL, instead of `urls`")
+    format: HookFormat | None = Field(
+        default=None, deprecated=True, description="The format of `url` (raw when absent)"
+    )
 
 
 class CcFailure(BaseModel):
@@ -85,13 +110,8 @@ class CcNotified(BaseModel):
     )
 
 
-class CcEmailhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)
+class CcEmailhookIn(CcHookIn):
     notified: list[CcNotified] = Field(min_length=1)
-    events: list[str] | None = Field(default=None, description=EVENTS_NOTE)
-    scope: list[str] | None = Field(default=None, description=SCOPE_NOTE)
 
 
 class CcEmailhook(BaseModel):
