@@ -102,6 +102,7 @@ def _herald_dev(
     )
 
 
+@pytest.mark.timeout(300)  # the whole stack from cold: ~75 s alone, more on a loaded machine
 def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
     """The README start command: all comes up, an event reaches the webhook sink, all stops."""
     home = Path(tempfile.mkdtemp(prefix="herald-dev-test-"))
