@@ -186,6 +186,27 @@ SCOPE_FREE_NOTE = (
     " (Clever Cloud hooks: `<hook id>.<n>`) or a user's (Cloud 66 channels); admin tokens see"
     " all."
 )
+ROTATE_ANSWERS = {
+    200: ok_answer(SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"),
+    412: problem_answer("The notifier changed since the `If-Match` ETag"),
+}
+
+
+def _rotate(path: str, summary: str, description: str) -> Route:
+    return Route(
+        "POST",
+        path,
+        summary,
+        "notifiers",
+        ROTATE_ANSWERS,
+        body=SecretRotateBody,
+        body_required=False,
+        params=(IF_MATCH,),
+        description=WEBHOOK_ONLY_NOTE + ROTATE_NOTE + description,
+        handler=rotate_secret,
+    )
+
+
 ROUTES = (
     Route(
         "GET",
@@ -196,20 +217,10 @@ ROUTES = (
         description=WEBHOOK_ONLY_NOTE,
         handler=get_secret,
     ),
-    Route(
-        "POST",
+    _rotate(
         "/v1/apps/{app}/notifiers/{id}/secret/rotate",
         "Rotate a webhook notifier's signing secret, with an overlap",
-        "notifiers",
-        {
-            200: ok_answer(SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"),
-            412: problem_answer("The notifier changed since the `If-Match` ETag"),
-        },
-        body=SecretRotateBody,
-        body_required=False,
-        params=(IF_MATCH,),
-        description=WEBHOOK_ONLY_NOTE + ROTATE_NOTE,
-        handler=rotate_secret,
+        "",
     ),
     Route(
         "GET",
@@ -220,22 +231,10 @@ ROUTES = (
         description=WEBHOOK_ONLY_NOTE + SCOPE_FREE_NOTE,
         handler=get_secret,
     ),
-    Route(
-        "POST",
+    _rotate(
         "/v1/notifiers/{id}/secret/rotate",
         "Rotate any webhook notifier's signing secret, with an overlap",
-        "notifiers",
-        {
-            200: ok_answer(SecretRotateAnswer, "Rotated: the new secret, shown once here", "ETag"),
-            412: problem_answer("The notifier changed since the `If-Match` ETag"),
-        },
-        body=SecretRotateBody,
-        body_required=False,
-        params=(IF_MATCH,),
-        description=WEBHOOK_ONLY_NOTE
-        + ROTATE_NOTE
-        + SCOPE_FREE_NOTE
+        SCOPE_FREE_NOTE
         + " Rotating one notifier of a Clever Cloud webhook hook rotates the whole hook.",
-        handler=rotate_secret,
     ),
 )
