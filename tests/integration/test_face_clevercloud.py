@@ -28,6 +28,7 @@ from support.api import ADMIN_TOKEN
 from support.helpers import deployed as shared_deployed
 from support.helpers import (
     post_event,
+    received_before,
     router_forgets,
     router_sees,
     running_recorder,
@@ -251,15 +252,7 @@ async def test_a_hook_scoped_to_one_app_ignores_another_apps_deployment(
     # it, it was routed. A sentinel of the watched app, posted after that, goes to the hook's
     # partition of the deliveries after any delivery of the other app's event to the hook.
     await delivered(receiver, control, lambda r: r.json()["id"] == ignored["id"])
-    last = deployed(watched, owner_id)
-    await sentinel(
-        http,
-        herald,
-        last,
-        lambda: any(r.json()["id"] == last["id"] for r in receiver.on(path)),
-        what="the sentinel at the hook",
-    )
-    before = [r for r in receiver.on(path) if r.json()["id"] != last["id"]]
+    before = await received_before(http, herald, receiver, path, deployed(watched, owner_id))
     assert [r.json()["app_id"] for r in before] == [watched]
     await herald.remove_notifier(control_id)
 
@@ -342,15 +335,7 @@ async def test_a_meta_deployment_result_hook_receives_success_and_failure(
 
     received = await receiver.wait_for(path, 2)
     # A sentinel: the same app and hook, so it arrives after everything above.
-    last = deployed(app_id, owner_id, "success")
-    await sentinel(
-        http,
-        herald,
-        last,
-        lambda: any(r.json()["id"] == last["id"] for r in receiver.on(path)),
-        what="the sentinel at the hook",
-    )
-    before = [r for r in receiver.on(path) if r.json()["id"] != last["id"]]
+    before = await received_before(http, herald, receiver, path, deployed(app_id, owner_id))
     statuses = sorted(r.json()["type_data"]["status"] for r in before)
     assert statuses == ["build-error", "success"]
     assert {r.json()["type"] for r in received} == {"app_deployed"}

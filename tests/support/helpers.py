@@ -45,7 +45,7 @@ from herald_sender.app import SenderService
 from herald_sender.settings import SenderSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
-from herald_testing.receivers import Received
+from herald_testing.receivers import HttpReceiver, Received
 from herald_testing.topics import records_for_key
 from pydantic import SecretStr
 
@@ -162,6 +162,25 @@ async def sentinel(
     """
     await post_event(http, herald, event)
     return await eventually(arrived, timeout_s=timeout_s, what=what)
+
+
+async def received_before(
+    http: aiohttp.ClientSession,
+    herald: Herald,
+    receiver: HttpReceiver,
+    path: str,
+    event: dict[str, Any],
+) -> list[Received]:
+    """Post `event` as a sentinel for the raw webhook at `path`; once it arrived there, what
+    `path` had received before it."""
+    await sentinel(
+        http,
+        herald,
+        event,
+        lambda: any(r.json()["id"] == event["id"] for r in receiver.on(path)),
+        what=f"the sentinel at {path}",
+    )
+    return [r for r in receiver.on(path) if r.json()["id"] != event["id"]]
 
 
 @asynccontextmanager
