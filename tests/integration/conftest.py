@@ -21,12 +21,12 @@ from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import Channel
 from herald_devstack.processes import free_port
 from herald_sender.app import SenderService
-from herald_sender.settings import SenderSettings
 from herald_testing.oauth_standin import DISCORD_HOOK, SLACK_HOOK, OAuthStandIn
-from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from herald_testing.service_process import ServiceProcess
 from pydantic import SecretStr
+
+from support.helpers import running_sender, sender_settings
 
 
 @pytest.fixture
@@ -73,20 +73,14 @@ async def convox_api(
 
 @pytest.fixture
 async def discord_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
-    service = SenderService(
-        SenderSettings(
-            kafka=kafka_settings,
-            http=HttpSettings(host="127.0.0.1", port=0),
-            log=LogSettings(json=False, level="warning"),
-            channel=Channel.DISCORD,
-            allow_loopback_targets=True,
-            request_timeout_s=3,
-            retry_delays_s=(0.3, 0.6, 1.0, 2.0, 3.0),
-            group_id=f"test-convox-discord-{uuid.uuid4().hex[:8]}",
-        )
+    settings = sender_settings(
+        kafka_settings,
+        Channel.DISCORD,
+        request_timeout_s=3,
+        retry_delays_s=(0.3, 0.6, 1.0, 2.0, 3.0),
+        group_id=f"test-convox-discord-{uuid.uuid4().hex[:8]}",
     )
-    async with service:
-        await eventually(lambda: service.ready()[0], timeout_s=60, what="discord sender ready")
+    async with running_sender(settings) as service:
         yield service
 
 

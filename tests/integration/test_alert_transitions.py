@@ -19,9 +19,6 @@ import aiohttp
 import pytest
 from herald_alerter.settings import AlerterSettings
 from herald_api.app import ApiService
-from herald_core.alerts import Metric, MetricPoint
-from herald_core.topics import PLATFORM_METRICS
-from herald_kafka.producer import OutgoingRecord, send_all
 from herald_sender.app import SenderService
 from herald_testing.api_client import ApiClient
 from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn, connect_integration
@@ -30,6 +27,7 @@ from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
 
 from support.api import ADMIN_TOKEN
+from support.helpers import cpu_points, post_event
 from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
@@ -40,22 +38,6 @@ SELECTIONS = {
     "/scalingo-id": {"selected_event_ids": ["app_alert_triggered"]},
     "/convox-id": {"selected_event_ids": ["alert:firing"]},
 }
-
-
-async def cpu(producer: Any, app_id: str, *series: tuple[int, float]) -> None:
-    await send_all(
-        producer,
-        [
-            OutgoingRecord(
-                PLATFORM_METRICS,
-                MetricPoint(app_id=app_id, metric=Metric.CPU, value=v, at=T0 + timedelta(seconds=s))
-                .model_dump_json()
-                .encode(),
-                app_id.encode(),
-            )
-            for s, v in series
-        ],
-    )
 
 
 async def test_each_notifier_gets_one_firing_one_reminder_one_resolution(
@@ -121,9 +103,9 @@ async def test_each_notifier_gets_one_firing_one_reminder_one_resolution(
         timeout_s=30,
     )
 
-    await cpu(producer, app, (0, 0.91))  # fires at once
-    await cpu(producer, app, (30, 0.93), (60, 0.95))  # still firing; reminder 1 at 60 s
-    await cpu(producer, app, (90, 0.12))  # resolves
+    await cpu_points(producer, app, T0, (0, 0.91))  # fires at once
+    await cpu_points(producer, app, T0, (30, 0.93), (60, 0.95))  # still firing; reminder 1 at 60 s
+    await cpu_points(producer, app, T0, (90, 0.12))  # resolves
 
     for path in SELECTIONS:
         hooks = await receiver.wait_for(path, 3, timeout_s=60)
@@ -156,8 +138,7 @@ async def test_each_notifier_gets_one_firing_one_reminder_one_resolution(
         "owner_id": org,
         "type_data": {"alert_id": "al-sentinel", "metric": "cpu", "limit": 0.8, "value": 0.99},
     }
-    async with http.post(herald.events_url, json=sentinel) as response:
-        assert response.status == 202, await response.text()
+    await post_event(http, herald, sentinel)
     for path in SELECTIONS:
         hooks = await receiver.wait_for(path, 4, timeout_s=60)
         assert [h.json()["id"] for h in hooks][3:] == [sentinel["id"]], path

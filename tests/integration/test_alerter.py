@@ -13,24 +13,23 @@ Metric time is a fixed T0: the alerter never reads the wall clock.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from herald_alerter.app import state_key
 from herald_alerter.settings import AlerterSettings
-from herald_core.alerts import AlertRule, AppAlerts, Metric, MetricPoint
+from herald_core.alerts import AlertRule, AppAlerts, Metric
 from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
-from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS, Channel
+from herald_core.topics import CONFIG_ALERTS, PLATFORM_METRICS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_testing.receivers import HttpReceiver
 from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
 
+from support.helpers import app_events, cpu_points
 from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
@@ -61,46 +60,6 @@ async def put_rules(producer: Any, bootstrap: str, alerts: AppAlerts) -> None:
     await records_for_key(bootstrap, SETTINGS.rules_changelog, key, 1, timeout_s=30)
 
 
-async def points(producer: Any, app_id: str, *series: tuple[int, float]) -> None:
-    """Points (second after T0, cpu value) of the app's web containers, in order."""
-    records = [
-        OutgoingRecord(
-            PLATFORM_METRICS,
-            MetricPoint(app_id=app_id, metric=Metric.CPU, value=v, at=T0 + timedelta(seconds=s))
-            .model_dump_json()
-            .encode(),
-            app_id.encode(),
-        )
-        for s, v in series
-    ]
-    await send_all(producer, records)
-
-
-async def app_events(
-    bootstrap: str, app_id: str, until: Callable[[list[Event]], bool], timeout_s: float = 40
-) -> list[Event]:
-    """The app's events on notify.events, in order, read until `until` holds on them."""
-    consumer = AIOKafkaConsumer(
-        EVENTS, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[Event] = []
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not until(found):
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{app_id}: not met in {timeout_s}s: {[e.type for e in found]}"
-                )
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                found.extend(
-                    Event.model_validate_json(r.value) for r in records if r.key == app_id.encode()
-                )
-        return found
-    finally:
-        await consumer.stop()
-
-
 def has(event_type: str) -> Callable[[list[Event]], bool]:
     return lambda events: any(e.type == event_type for e in events)
 
@@ -126,9 +85,9 @@ async def test_points_beyond_the_limit_fire_then_resolve(
             OutgoingRecord(PLATFORM_METRICS, json.dumps(bad).encode(), key),
         ],
     )
-    await points(producer, app_id, (0, 90), (30, 95), (59, 99))  # not for 60 s yet
-    await points(producer, app_id, (60, 97), (90, 98))  # fires at 60
-    fired = await app_events(bootstrap, app_id, has("app_alert_triggered"))
+    await cpu_points(producer, app_id, T0, (0, 90), (30, 95), (59, 99))  # not for 60 s yet
+    await cpu_points(producer, app_id, T0, (60, 97), (90, 98))  # fires at 60
+    fired = await app_events(bootstrap, app_id, has("app_alert_triggered"), timeout_s=40)
     assert types(fired) == ["app_alert_triggered"]  # one event, answering to alert:firing too
     triggered = fired[0]
     assert triggered.source == "alerter"
@@ -137,8 +96,8 @@ async def test_points_beyond_the_limit_fire_then_resolve(
     assert triggered.type_data["status"] == "firing"
     assert (triggered.app_name, triggered.owner_id) == ("shop", f"owner-{app_id}")
 
-    await points(producer, app_id, (120, 40))
-    events = await app_events(bootstrap, app_id, has("app_alert_resolved"))
+    await cpu_points(producer, app_id, T0, (120, 40))
+    events = await app_events(bootstrap, app_id, has("app_alert_resolved"), timeout_s=40)
     assert types(events) == ["app_alert_triggered", "app_alert_resolved"]
     resolved = events[1]
     assert resolved.type_data["status"] == "resolved"
@@ -158,8 +117,8 @@ async def test_a_restart_mid_incident_neither_refires_nor_forgets(
     alerts = app_alerts(app_id, ("n-1",))
     await started(alerter)
     await put_rules(producer, bootstrap, alerts)
-    await points(producer, app_id, (0, 90), (60, 91))
-    await app_events(bootstrap, app_id, has("app_alert_triggered"))
+    await cpu_points(producer, app_id, T0, (0, 90), (60, 91))
+    await app_events(bootstrap, app_id, has("app_alert_triggered"), timeout_s=40)
     # The state changelog holds the firing incident before the process stops.
     skey = state_key(app_id, alerts.alerts[0].id)
     states = await records_for_key(bootstrap, SETTINGS.state_changelog, skey, 2, timeout_s=30)
@@ -167,8 +126,8 @@ async def test_a_restart_mid_incident_neither_refires_nor_forgets(
 
     assert alerter.terminate() == 0
     await started(alerter)
-    await points(producer, app_id, (90, 92), (120, 93), (150, 20))
-    events = await app_events(bootstrap, app_id, has("app_alert_resolved"))
+    await cpu_points(producer, app_id, T0, (90, 92), (120, 93), (150, 20))
+    events = await app_events(bootstrap, app_id, has("app_alert_resolved"), timeout_s=40)
     assert types(events) == ["app_alert_triggered", "app_alert_resolved"]
     assert events[1].type_data["since"] == T0.isoformat()
     assert events[1].type_data["duration_s"] == 150
@@ -214,13 +173,13 @@ async def test_an_alert_reaches_its_email_and_webhook_notifiers_then_resolves(
         producer, kafka_settings.bootstrap_servers, app_alerts(app_id, (mail.id, hook.id))
     )
 
-    await points(producer, app_id, (0, 90), (30, 95), (60, 97))
+    await cpu_points(producer, app_id, T0, (0, 90), (30, 95), (60, 97))
     [fired] = await receiver.wait_for("/alerts", 1, timeout_s=40)
     assert fired.json()["type"] == "app_alert_triggered"
     assert fired.json()["type_data"]["alert_id"] == f"al-{app_id}"
     [message] = await herald_mail.wait_for(1, to=address, timeout_s=40)
 
-    await points(producer, app_id, (90, 30))
+    await cpu_points(producer, app_id, T0, (90, 30))
     hooks = await receiver.wait_for("/alerts", 2, timeout_s=40)
     assert [h.json()["type"] for h in hooks] == ["app_alert_triggered", "app_alert_resolved"]
     messages = await herald_mail.wait_for(2, to=address, timeout_s=40)

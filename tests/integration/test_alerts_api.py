@@ -15,6 +15,8 @@ from herald_core.topics import CONFIG_ALERTS, EVENTS
 from herald_testing.api_client import ApiClient
 from herald_testing.topics import find_record, headers_of, records_for_key
 
+from support.helpers import register_app
+
 pytestmark = pytest.mark.integration
 
 S = 1_000_000_000
@@ -22,12 +24,7 @@ S = 1_000_000_000
 
 async def register(admin: ApiClient, unique: str, suffix: str = "") -> str:
     app_id = f"app-al-{unique}{suffix}"
-    status, body = await admin.call(
-        "PUT",
-        f"/v1/apps/{app_id}",
-        {"app": {"name": f"alerted{suffix}", "owner_id": f"owner-al-{unique}"}},
-    )
-    assert status == 201, body
+    await register_app(admin, app_id, f"owner-al-{unique}", name=f"alerted{suffix}")
     return app_id
 
 

@@ -19,17 +19,14 @@ from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.topics import find_record, headers_of, records_for_key
 
+from support.helpers import register_app
+
 pytestmark = pytest.mark.integration
 
 
 async def register(admin: ApiClient, unique: str, suffix: str = "") -> str:
     app_id = f"app-{unique}{suffix}"
-    status, body = await admin.call(
-        "PUT",
-        f"/v1/apps/{app_id}",
-        {"app": {"name": f"my-app{suffix}", "owner_id": f"owner-{unique}"}},
-    )
-    assert status == 201, body
+    await register_app(admin, app_id, f"owner-{unique}", name=f"my-app{suffix}")
     return app_id
 
 

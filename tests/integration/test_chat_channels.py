@@ -10,7 +10,6 @@ service asked.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -21,14 +20,15 @@ from urllib.parse import parse_qs
 import aiohttp
 import pytest
 from herald_core.notifiers import Notifier, Scope, Selection
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.settings import KafkaSettings
 from herald_core.topics import Channel
 from herald_sender.app import SenderService
-from herald_sender.settings import ChatSettings, SenderSettings
+from herald_sender.settings import ChatSettings
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver, Reply
 from herald_testing.slack_standin import SlackStandIn
 
+from support.helpers import deployed, post_event, sender_settings, sentinel
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
@@ -43,12 +43,9 @@ async def start_sender(
     kafka_settings: KafkaSettings, channel: Channel, group_id: str | None = None, **chat: Any
 ) -> SenderService:
     service = SenderService(
-        SenderSettings(
-            kafka=kafka_settings,
-            http=HttpSettings(host="127.0.0.1", port=0),
-            log=LogSettings(json=False, level="warning"),
-            channel=channel,
-            allow_loopback_targets=True,
+        sender_settings(
+            kafka_settings,
+            channel,
             request_timeout_s=3,
             retry_delays_s=DELAYS,
             group_id=group_id or f"test-chat-{channel.value}-{SESSION}",
@@ -58,31 +55,6 @@ async def start_sender(
     await service.__aenter__()
     await eventually(lambda: service.ready()[0], timeout_s=60, what=f"{channel} sender ready")
     return service
-
-
-def deployment(app_id: str, status: str = "success") -> dict[str, Any]:
-    return {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "my-app",
-        "owner_id": "owner-1",
-        "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
-        "type_data": {
-            "deployment_id": f"d-{uuid.uuid4().hex[:6]}",
-            "pusher": "johndoe",
-            "git_ref": "0123456789abcdef",
-            "status": status,
-            "duration": 40,
-        },
-    }
-
-
-async def post(url: str, body: dict[str, Any]) -> int:
-    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
-        return response.status
 
 
 class Senders:
@@ -196,7 +168,11 @@ CHECKS: dict[Channel, Callable[[dict[str, Any]], None]] = {
 
 @pytest.mark.parametrize("channel", list(CHECKS), ids=str)
 async def test_a_deployment_reaches_the_service_after_its_rate_limit(
-    herald: Herald, senders: Senders, receiver: HttpReceiver, channel: Channel
+    herald: Herald,
+    senders: Senders,
+    receiver: HttpReceiver,
+    http: aiohttp.ClientSession,
+    channel: Channel,
 ) -> None:
     await senders(channel)
     app_id = f"app-{uuid.uuid4().hex[:10]}"
@@ -204,7 +180,7 @@ async def test_a_deployment_reaches_the_service_after_its_rate_limit(
     receiver.scripts[path] = [RATE_LIMITED[channel]]
     await herald.add_notifier(chat_notifier(app_id, channel, {"webhook_url": receiver.url(path)}))
 
-    assert await post(herald.events_url, deployment(app_id)) == 202
+    await post_event(http, herald, deployed(app_id))
     first, second = await receiver.wait_for(path, count=2, timeout_s=30)
 
     assert first.body == second.body, "the retried message is the same message"
@@ -216,7 +192,7 @@ async def test_a_deployment_reaches_the_service_after_its_rate_limit(
 
 
 async def test_hipchat_room_message_through_api_v1(
-    herald: Herald, senders: Senders, receiver: HttpReceiver
+    herald: Herald, senders: Senders, receiver: HttpReceiver, http: aiohttp.ClientSession
 ) -> None:
     await senders(Channel.HIPCHAT)
     app_id = f"app-{uuid.uuid4().hex[:10]}"
@@ -226,7 +202,7 @@ async def test_hipchat_room_message_through_api_v1(
     )
     await herald.add_notifier(notifier)
 
-    assert await post(herald.events_url, deployment(app_id)) == 202
+    await post_event(http, herald, deployed(app_id))
     (request,) = await receiver.wait_for(f"/hipchat/{app_id}/v1/rooms/message", timeout_s=30)
     form = parse_qs(request.body.decode())
     query = parse_qs(request.query)
@@ -234,6 +210,10 @@ async def test_hipchat_room_message_through_api_v1(
     assert form["room_id"] == ["ops"]
     assert "my-app" in form["message"][0]
     assert form["color"][0] in {"yellow", "green", "red", "purple", "gray"}
+
+
+def mentions_sentinel(payload: dict[str, Any]) -> bool:
+    return "RSENTINEL" in json.dumps(payload)
 
 
 def deploy_event(app_id: str, event_type: str, **type_data: Any) -> dict[str, Any]:
@@ -251,7 +231,7 @@ def deploy_event(app_id: str, event_type: str, **type_data: Any) -> dict[str, An
 
 
 async def test_a_deploy_thread_is_one_post_then_updates_even_across_a_restart(
-    herald: Herald, senders: Senders
+    herald: Herald, senders: Senders, http: aiohttp.ClientSession
 ) -> None:
     slack = await SlackStandIn().start()
     try:
@@ -274,22 +254,33 @@ async def test_a_deploy_thread_is_one_post_then_updates_even_across_a_restart(
         await herald.add_notifier(notifier)
 
         event = deploy_event(app_id, "release:create", status="created")
-        assert await post(herald.events_url, event) == 202
+        await post_event(http, herald, event)
         await eventually(lambda: len(slack.calls) == 1, timeout_s=30, what="chat.postMessage")
-        await post(herald.events_url, deploy_event(app_id, "release:promote", status="start"))
+        await post_event(http, herald, deploy_event(app_id, "release:promote", status="start"))
         await eventually(lambda: len(slack.calls) == 2, timeout_s=30, what="first chat.update")
 
         await senders.stop(first_sender)  # a restart between two events
         group = first_sender.settings.consumer_group
         await senders(Channel.SLACK, group, slack_api_base_url=slack.api_base_url)
-        await post(herald.events_url, deploy_event(app_id, "app:promote:completed"))
+        await post_event(http, herald, deploy_event(app_id, "app:promote:completed"))
         await eventually(lambda: len(slack.calls) >= 3, timeout_s=60, what="second chat.update")
-        await asyncio.sleep(1)  # nothing else may follow
+        # A sentinel: another release of the app, a new thread; the same notifier, so its
+        # delivery follows the others in their partition, and its post comes after their calls.
+        await sentinel(
+            http,
+            herald,
+            deploy_event(app_id, "release:create", status="created", release_id="RSENTINEL"),
+            lambda: any(mentions_sentinel(c.payload) for c in slack.calls),
+            what="the sentinel's chat.postMessage",
+            timeout_s=60,
+        )
 
-        assert [c.method for c in slack.calls] == ["chat.postMessage", "chat.update", "chat.update"]
-        (ts,) = slack.messages
-        assert [c.payload["ts"] for c in slack.calls[1:]] == [ts, ts]
-        assert all(c.payload["channel"] == "C0DEPLOYS" for c in slack.calls)
-        assert slack.calls[-1].payload != slack.calls[0].payload, "the message shows the result"
+        calls = [c for c in slack.calls if not mentions_sentinel(c.payload)]
+        messages = [ts for ts, payload in slack.messages.items() if not mentions_sentinel(payload)]
+        assert [c.method for c in calls] == ["chat.postMessage", "chat.update", "chat.update"]
+        (ts,) = messages
+        assert [c.payload["ts"] for c in calls[1:]] == [ts, ts]
+        assert all(c.payload["channel"] == "C0DEPLOYS" for c in calls)
+        assert calls[-1].payload != calls[0].payload, "the message shows the result"
     finally:
         await slack.stop()

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from herald_core.settings import HttpSettings
 from herald_testing.api_client import ApiClient
 
 from support.api import ADMIN_TOKEN
+from support.helpers import another_api
 
 pytestmark = pytest.mark.integration
 
@@ -26,20 +26,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def strict_api(api: Any) -> AsyncIterator[Any]:
     """A second API with production's URL policy and no extra chat hosts."""
-    from herald_api.app import ApiService
-
-    settings = api.settings.model_copy(
-        update={
-            "http": HttpSettings(port=0),
-            "allow_loopback_targets": False,
-            "chat_hosts": {},
-            "migrate_on_start": False,  # the session API migrated and created the admin token
-            "admin_token": None,
-            "relay_enabled": False,
-            "directory_consumer_enabled": False,
-        }
-    )
-    async with ApiService(settings) as service:
+    async with another_api(api, allow_loopback_targets=False, chat_hosts={}) as service:
         yield service
 
 

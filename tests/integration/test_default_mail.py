@@ -9,12 +9,10 @@ organisation member has two default notifiers that want a deployment: the organi
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
 from herald_api.model.account_notifiers import notifier_id_for
 from herald_api.model.defaults import DEFAULT_HOOK_NAME, default_hook_id
@@ -23,6 +21,7 @@ from herald_core.topics import CONFIG_NOTIFIERS
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 
+from support.helpers import deployed, post_event, router_sees, sentinel
 from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
@@ -30,35 +29,15 @@ pytestmark = pytest.mark.integration
 HOOKS = "/v2/notifications"
 
 
-def deployed(app_id: str, owner_id: str) -> dict[str, Any]:
-    return {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "shop",
-        "owner_id": owner_id,
-        "type_data": {"deployment_id": f"d-{uuid.uuid4().hex[:6]}", "status": "success"},
-    }
-
-
-async def deploy(http: aiohttp.ClientSession, herald: Herald, event: dict[str, Any]) -> None:
-    async with http.post(herald.events_url, json=event) as response:
-        assert response.status == 202, await response.text()
+def shop_deployed(app_id: str, owner_id: str) -> dict[str, Any]:
+    """A deployment of the organisation's app (named "shop", as `organisation` names it)."""
+    return deployed(app_id, owner_id, app_name="shop")
 
 
 def mails_about(sink: MailSink, event: dict[str, Any], candidates: list[str], to: str) -> list[Any]:
     """The messages to `to` about `event` from any of the `candidates` notifiers."""
     wanted = {delivery_id(event["id"], n) for n in candidates}
     return [m for m in sink.messages(to=to) if str(m["X-Herald-Delivery-Id"]) in wanted]
-
-
-async def router_sees(herald: Herald, notifier_ids: list[str]) -> None:
-    table = herald.router.view.table(CONFIG_NOTIFIERS)
-    await eventually(
-        lambda: all(i in table for i in notifier_ids), what=f"the router sees {notifier_ids}"
-    )
 
 
 async def organisation(admin: ApiClient, herald: Herald, unique: str) -> tuple[str, str, str, str]:
@@ -91,8 +70,8 @@ async def test_a_member_gets_one_default_mail_per_deployment_and_their_own_too(
 
     # Both defaults want a deployment; the member hears it once, from the hook (owner scope
     # comes before user scope).
-    first = deployed(app, org)
-    await deploy(http, herald, first)
+    first = shop_deployed(app, org)
+    await post_event(http, herald, first)
     [mail] = await eventually(
         lambda: mails_about(herald_mail, first, [hook, account], address), what="the mail"
     )
@@ -118,8 +97,8 @@ async def test_a_member_gets_one_default_mail_per_deployment_and_their_own_too(
     assert status == 201, own
     await router_sees(herald, [own["notifier"]["id"]])
     everyone = [hook, account, own["notifier"]["id"]]
-    second = deployed(app, org)
-    await deploy(http, herald, second)
+    second = shop_deployed(app, org)
+    await post_event(http, herald, second)
     mails = await eventually(
         lambda: len(found := mails_about(herald_mail, second, everyone, address)) >= 2 and found,
         what="two mails",
@@ -128,12 +107,15 @@ async def test_a_member_gets_one_default_mail_per_deployment_and_their_own_too(
     assert senders == sorted(
         [delivery_id(second["id"], hook), delivery_id(second["id"], own["notifier"]["id"])]
     )
-    # A third deployment as a sentinel: the router routes it after the first two, so once its
-    # two mails arrived, the counts of the first two are final.
-    third = deployed(app, org)
-    await deploy(http, herald, third)
-    await eventually(
-        lambda: len(mails_about(herald_mail, third, everyone, address)) >= 2, what="the sentinel"
+    # A third deployment as a sentinel: the router routes it after the first two (the same app),
+    # and its mails follow theirs in each notifier's partition, so once its two mails arrived,
+    # the counts of the first two are final.
+    third = shop_deployed(app, org)
+    await sentinel(
+        http,
+        herald,
+        third,
+        lambda: len(mails_about(herald_mail, third, everyone, address)) >= 2,
     )
     assert len(mails_about(herald_mail, third, everyone, address)) == 2
     assert len(mails_about(herald_mail, first, everyone, address)) == 1
@@ -171,8 +153,8 @@ async def test_an_owner_first_named_by_an_app_registration_gets_the_default_hook
         ),
         what="the router knows the member and the hook",
     )
-    event = deployed(app, org)
-    await deploy(http, herald, event)
+    event = shop_deployed(app, org)
+    await post_event(http, herald, event)
     await eventually(
         lambda: mails_about(herald_mail, event, [hook], address), what="the hook's mail"
     )
@@ -198,19 +180,14 @@ async def test_an_owner_first_named_by_a_transfer_gets_the_default_hook(
         "owner_id": org,
         "type_data": {"old_owner": {"id": org}, "new_owner": {"id": target}},
     }
-    await deploy(http, herald, transfer)
+    await post_event(http, herald, transfer)
 
     async def hooks_of_target() -> Any:
         status, hooks = await admin.call("GET", f"{HOOKS}/emailhooks/{target}")
         return hooks if status == 200 and hooks else None
 
-    async def poll() -> Any:
-        for _ in range(150):
-            if found := await hooks_of_target():
-                return found
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"no default hook for {target} after the transfer")
-
-    hooks = await poll()
+    hooks = await eventually(
+        hooks_of_target, timeout_s=30, interval_s=0.2, what=f"a default hook for {target}"
+    )
     assert [h["name"] for h in hooks] == [DEFAULT_HOOK_NAME]
     assert (await admin.call("GET", f"/v1/apps/{app}"))[1]["app"]["owner_id"] == target

@@ -12,14 +12,12 @@ Events are written as ingest writes them: validated by `parse_event`, keyed by a
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from herald_core.envelope import Event
 from herald_core.intake import parse_event
 from herald_core.topics import EVENTS
@@ -28,6 +26,8 @@ from herald_derive.settings import DeriveSettings
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
+
+from support.helpers import app_events
 
 pytestmark = pytest.mark.integration
 
@@ -68,30 +68,6 @@ async def produce(producer: Any, *events: Event) -> None:
     await send_all(
         producer, [OutgoingRecord(EVENTS, e.to_json(), (e.app_id or "").encode()) for e in events]
     )
-
-
-async def app_events(
-    bootstrap: str, app_id: str, until: Callable[[list[Event]], bool], timeout_s: float = 30
-) -> list[Event]:
-    """The app's events on notify.events, in order, read until `until` holds on them."""
-    consumer = AIOKafkaConsumer(
-        EVENTS, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[Event] = []
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not until(found):
-            if time.monotonic() > deadline:
-                kinds = [(e.type, e.type_data.get("crash_count")) for e in found]
-                raise AssertionError(f"{app_id}: condition not met in {timeout_s}s: {kinds}")
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                found.extend(
-                    Event.model_validate_json(r.value) for r in records if r.key == app_id.encode()
-                )
-        return found
-    finally:
-        await consumer.stop()
 
 
 def crashed(events: list[Event]) -> list[Event]:

@@ -19,9 +19,7 @@ from typing import Any
 import pytest
 from herald_core import headers as h
 from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
-from herald_core.intake import parse_event
-from herald_core.notifiers import Notifier, Selection
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.settings import KafkaSettings
 from herald_core.topics import (
     DELIVERY_RESULTS,
     Channel,
@@ -37,11 +35,11 @@ from herald_ops.replay import DlqReader, ReplayOptions, collect_stats, replay
 from herald_sender.app import SenderService
 from herald_sender.channels.webhook import WebhookSender
 from herald_sender.outcomes import dead_letter_record
-from herald_sender.settings import SenderSettings
-from herald_testing.polling import eventually
-from herald_testing.receivers import HttpReceiver, Received
+from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import commit_at_end, records_for_key
 from typer.testing import CliRunner
+
+from support.helpers import running_sender, sender_settings, webhook_delivery, webhook_id
 
 pytestmark = pytest.mark.integration
 
@@ -51,13 +49,10 @@ NAME = CHANNEL.value
 
 @pytest.fixture(scope="module")
 async def googlechat_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
-    settings = SenderSettings(
-        kafka=kafka_settings,
-        http=HttpSettings(host="127.0.0.1", port=0),
-        log=LogSettings(json=False, level="warning"),
-        channel=CHANNEL,
+    settings = sender_settings(
+        kafka_settings,
+        CHANNEL,
         group_id=f"herald-test-dlq-replay-{uuid.uuid4().hex[:8]}",
-        allow_loopback_targets=True,
         connect_timeout_s=0.5,
         request_timeout_s=0.5,
         retry_delays_s=(0.2, 0.3, 0.4, 0.5, 0.6),
@@ -70,33 +65,8 @@ async def googlechat_sender(kafka_settings: KafkaSettings) -> AsyncIterator[Send
         settings.retry_consumer_group,
         [retry_topic(CHANNEL, tier) for tier in retry_tiers()],
     )
-    async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
-        await eventually(lambda: service.ready()[0], timeout_s=30, what="googlechat sender ready")
+    async with running_sender(settings, sender_factory=WebhookSender.from_settings) as service:
         yield service
-
-
-def a_delivery(url: str, unique: str) -> Delivery:
-    event = parse_event(
-        {
-            "id": f"ev-{uuid.uuid4().hex}",
-            "type": "app_deployed",
-            "created_at": datetime.now(UTC).isoformat(),
-            "source": "deployer",
-            "app_id": f"app-{unique}",
-            "owner_id": "owner-1",
-            "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
-            "type_data": {"status": "success", "git_ref": "0a1b2c", "duration": 40},
-        }
-    )
-    notifier = Notifier(
-        id=f"n-{uuid.uuid4().hex[:12]}",
-        name="replayed hook",
-        app_id=f"app-{unique}",
-        platform=CHANNEL,
-        selection=Selection(send_all_events=True),
-        type_data={"webhook_url": url, "format": "raw"},
-    )
-    return Delivery.for_(event, notifier, datetime.now(UTC))
 
 
 async def dead_letter(producer: Any, delivery: Delivery, reason: str) -> None:
@@ -115,10 +85,6 @@ async def dead_letter(producer: Any, delivery: Delivery, reason: str) -> None:
     await send_all(producer, [record])
 
 
-def webhook_id(request: Received) -> str:
-    return {k.lower(): v for k, v in request.headers.items()}["webhook-id"]
-
-
 async def ops(kafka_settings: KafkaSettings, *args: str) -> Any:
     """Run the real CLI (its own `asyncio.run`) in a thread, beside the test's event loop."""
     argv = [*args, "--bootstrap-servers", kafka_settings.bootstrap_servers]
@@ -130,8 +96,8 @@ async def ops(kafka_settings: KafkaSettings, *args: str) -> Any:
 async def test_stats_dry_run_replay_by_reason_and_notifier_then_purge(
     googlechat_sender, producer, receiver: HttpReceiver, kafka_settings, unique
 ) -> None:
-    failed = a_delivery(receiver.url("/failed"), unique)
-    refused = a_delivery(receiver.url("/refused"), unique)
+    failed = webhook_delivery(receiver.url("/failed"), channel=CHANNEL, app_id=f"app-{unique}")
+    refused = webhook_delivery(receiver.url("/refused"), channel=CHANNEL, app_id=f"app-{unique}")
     await dead_letter(producer, failed, "server_error")
     await dead_letter(producer, refused, "client_error")
 

@@ -27,22 +27,23 @@ from herald_core.directory import Directory
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier
 from herald_core.recipients import resolve_recipients
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.settings import KafkaSettings
 from herald_core.topics import (
     DELIVERY_RESULTS,
     Channel,
-    deliveries_topic,
     delivery_dlq_topic,
     retry_topic,
 )
 from herald_core.unsubscribe import unsubscribe_claim
 from herald_devstack.processes import free_port
 from herald_devstack.smtp_sink import MaildirHandler, read_messages
-from herald_kafka.producer import OutgoingRecord, send_all
 from herald_sender.app import SenderService
-from herald_sender.settings import SenderSettings, SmtpSettings
+from herald_sender.settings import SmtpSettings
+from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.topics import find_record, headers_of, records_for_key
+
+from support.helpers import deployed, produce_deliveries, running_sender, sender_settings
 
 pytestmark = pytest.mark.integration
 
@@ -87,44 +88,29 @@ async def email_sender(
     kafka_settings: KafkaSettings, mailbox: tuple[Path, int], api: Any
 ) -> AsyncIterator[SenderService]:
     _, port = mailbox
-    settings = SenderSettings(
-        kafka=kafka_settings,
-        http=HttpSettings(host="127.0.0.1", port=0),
-        log=LogSettings(json=False, level="warning"),
-        channel=Channel.EMAIL,
+    settings = sender_settings(
+        kafka_settings,
+        Channel.EMAIL,
         group_id=f"herald-test-email-{uuid.uuid4().hex[:8]}",
         retry_delays_s=(0.2, 0.3, 0.4, 0.5, 1.2),
         smtp=SmtpSettings(
             port=port, timeout_s=5, unsubscribe_base_url=f"http://127.0.0.1:{api.port}"
         ),
     )
-    async with SenderService(settings) as service:
-        await eventually(lambda: service.ready()[0], timeout_s=30, what="e-mail sender ready")
+    async with running_sender(settings) as service:
         yield service
 
 
-async def call(http: Any, api: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {api.settings.admin_token.get_secret_value()}"}
-    async with http.request(
-        method, f"http://127.0.0.1:{api.port}{path}", json=body, headers=headers
-    ) as r:
-        return r.status, await r.json()
-
-
-async def email_notifier(http: Any, api: Any, unique: str, emails: list[str]) -> Notifier:
+async def email_notifier(admin: ApiClient, api: Any, unique: str, emails: list[str]) -> Notifier:
     """An app and an e-mail notifier for it, created through the API; as stored in Postgres."""
     app_id = f"mail-{unique}"
-    status, body = await call(
-        http,
-        api,
+    status, body = await admin.call(
         "PUT",
         f"/v1/apps/{app_id}",
         {"app": {"name": "shop", "owner_id": f"mail-org-{unique}"}},
     )
     assert status == 201, body
-    status, body = await call(
-        http,
-        api,
+    status, body = await admin.call(
         "POST",
         f"/v1/apps/{app_id}/notifiers",
         {
@@ -147,32 +133,17 @@ async def stored(api: Any, notifier_id: str) -> Notifier:
     return notifier
 
 
-def deployed(app_id: str, owner_id: str) -> dict[str, Any]:
-    return {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "shop",
-        "owner_id": owner_id,
-        "user": {"id": "u1", "username": "johndoe"},
-        "type_data": {"status": "success", "git_ref": "<b>0a1b2c</b>"},
-    }
+def mail_deployed(app_id: str, owner_id: str) -> dict[str, Any]:
+    """A deployment of the mailed app, with markup in its git ref (the mail must escape it)."""
+    return deployed(app_id, owner_id, app_name="shop", git_ref="<b>0a1b2c</b>")
 
 
 async def deliver(producer: Any, notifier: Notifier) -> Delivery:
     """Route one app_deployed event to `notifier` as the router would, and produce it."""
-    event = parse_event(deployed(notifier.app_id or "", f"owner-of-{notifier.app_id}"))
+    event = parse_event(mail_deployed(notifier.app_id or "", f"owner-of-{notifier.app_id}"))
     recipients = resolve_recipients(notifier, event, Directory())
     delivery = Delivery.for_(event, notifier, datetime.now(UTC), recipients=recipients)
-    record = OutgoingRecord(
-        deliveries_topic(Channel.EMAIL),
-        delivery.to_json(),
-        notifier.id.encode(),
-        [(h.DELIVERY_ID, delivery.id.encode())],
-    )
-    await send_all(producer, [record])
+    await produce_deliveries(producer, [delivery])
     return delivery
 
 
@@ -196,11 +167,11 @@ async def test_two_recipients_get_one_message_each(
     mailbox: tuple[Path, int],
     producer: Any,
     api: Any,
-    http: Any,
+    admin: ApiClient,
     unique: str,
     kafka_settings: KafkaSettings,
 ) -> None:
-    notifier = await email_notifier(http, api, unique, ["ann@example.com", "Bob@Example.com"])
+    notifier = await email_notifier(admin, api, unique, ["ann@example.com", "Bob@Example.com"])
     delivery = await deliver(producer, notifier)
 
     messages = await mail_of(mailbox[0], delivery, 2)
@@ -251,12 +222,12 @@ async def test_a_refused_recipient_is_dead_lettered_at_once(
     mailbox: tuple[Path, int],
     producer: Any,
     api: Any,
-    http: Any,
+    admin: ApiClient,
     unique: str,
     kafka_settings: KafkaSettings,
 ) -> None:
     notifier = await email_notifier(
-        http, api, unique, ["carol@example.com", f"nobody@{REFUSED_DOMAIN}"]
+        admin, api, unique, ["carol@example.com", f"nobody@{REFUSED_DOMAIN}"]
     )
     delivery = await deliver(producer, notifier)
 
@@ -286,10 +257,11 @@ async def test_one_click_unsubscribe_stops_the_mail(
     mailbox: tuple[Path, int],
     producer: Any,
     api: Any,
+    admin: ApiClient,
     http: Any,
     unique: str,
 ) -> None:
-    notifier = await email_notifier(http, api, unique, ["dan@example.com", "erin@example.com"])
+    notifier = await email_notifier(admin, api, unique, ["dan@example.com", "erin@example.com"])
     delivery = await deliver(producer, notifier)
     messages = await mail_of(mailbox[0], delivery, 2)
     [to_dan] = [m for m in messages if m["To"] == "dan@example.com"]
@@ -313,16 +285,14 @@ async def test_one_click_unsubscribe_stops_the_mail(
     after = await stored(api, notifier.id)
     assert after.type_data["unsubscribed"] == ["dan@example.com"]
     assert after.version == notifier.version + 1
-    event = parse_event(deployed(notifier.app_id or "", f"mail-org-{unique}"))
+    event = parse_event(mail_deployed(notifier.app_id or "", f"mail-org-{unique}"))
     assert [r.address for r in resolve_recipients(after, event, Directory())] == [
         "erin@example.com"
     ]
-    status, simulated = await call(
-        http,
-        api,
+    status, simulated = await admin.call(
         "POST",
         "/v1/events/simulate",
-        deployed(notifier.app_id or "", f"mail-org-{unique}"),
+        mail_deployed(notifier.app_id or "", f"mail-org-{unique}"),
     )
     assert status == 200, simulated
     [routed] = [d for d in simulated["deliveries"] if d["notifier_id"] == notifier.id]
@@ -343,13 +313,13 @@ async def test_a_retry_after_a_temporary_refusal_mails_only_the_rest(
     mailbox: tuple[Path, int],
     producer: Any,
     api: Any,
-    http: Any,
+    admin: ApiClient,
     unique: str,
     kafka_settings: KafkaSettings,
 ) -> None:
     flaky = f"fay-{unique}@{FLAKY_DOMAIN}"
     notifier = await email_notifier(
-        http, api, unique, ["gus@example.com", flaky, "hal@example.com"]
+        admin, api, unique, ["gus@example.com", flaky, "hal@example.com"]
     )
     delivery = await deliver(producer, notifier)
     addresses = [r.address for r in delivery.recipients]

@@ -38,6 +38,7 @@ from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import find_record
 
+from support.helpers import api_notifier, deployed, post_event, register_app, router_sees
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
@@ -66,31 +67,9 @@ async def tracking_recorder(
         yield recorder
 
 
-async def webhook_notifier(
-    admin: ApiClient, app_id: str, url: str, events: tuple[str, ...] = ("app_deployed",)
-) -> str:
-    status, created = await admin.call(
-        "POST",
-        f"/v1/apps/{app_id}/notifiers",
-        {
-            "notifier": {
-                "name": f"hooks-{uuid.uuid4().hex[:4]}",
-                "platform_id": "webhook",
-                "selected_event_ids": list(events),
-                "type_data": {"webhook_url": url},
-            }
-        },
-    )
-    assert status == 201, created
-    return str(created["notifier"]["id"])
-
-
-async def register_app(admin: ApiClient, unique: str) -> tuple[str, str]:
+async def an_app(admin: ApiClient, unique: str) -> tuple[str, str]:
     app_id, owner_id = f"app-{unique}", f"org-{unique}"
-    status, body = await admin.call(
-        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": owner_id}}
-    )
-    assert status == 201, body
+    await register_app(admin, app_id, owner_id)
     return app_id, owner_id
 
 
@@ -190,10 +169,10 @@ def disabled_event_of(notifier_id: str) -> Any:
 async def test_a_notifier_failing_for_the_window_is_disabled_and_a_success_resets(
     api: Any, admin: ApiClient, producer: Any, unique: str
 ) -> None:
-    app_id, owner_id = await register_app(admin, unique)
-    failing = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/failing")
-    recovering = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/recovering")
-    backlog = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/backlog")
+    app_id, owner_id = await an_app(admin, unique)
+    failing = await api_notifier(admin, app_id, "http://127.0.0.1:9/failing")
+    recovering = await api_notifier(admin, app_id, "http://127.0.0.1:9/recovering")
+    backlog = await api_notifier(admin, app_id, "http://127.0.0.1:9/backlog")
     start = datetime.now(UTC)
     fail, ok = AttemptOutcome.RETRY_SCHEDULED, AttemptOutcome.DELIVERED
     async with tracking_recorder(api, unique) as recorder:
@@ -321,8 +300,8 @@ async def test_disable_endpoint_answers_404_to_unknown_ids_and_to_tokens_not_adm
 ) -> None:
     from herald_api.http.auth import TokenScope, create_token
 
-    app_id, _ = await register_app(admin, unique)
-    notifier_id = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/x")
+    app_id, _ = await an_app(admin, unique)
+    notifier_id = await api_notifier(admin, app_id, "http://127.0.0.1:9/x")
     status, _ = await admin.call("POST", "/v1/notifiers/no-such/disable", {"reason": "gone"})
     assert status == 404
     async with api.pool.acquire() as connection:
@@ -339,30 +318,17 @@ async def test_disable_endpoint_answers_404_to_unknown_ids_and_to_tokens_not_adm
 async def test_a_410_from_the_endpoint_disables_at_once_and_the_owner_hears_of_it(
     api: Any, admin: ApiClient, herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
-    app_id, owner_id = await register_app(admin, unique)
+    app_id, owner_id = await an_app(admin, unique)
     receiver.statuses[f"/{unique}/gone"] = 410
-    gone = await webhook_notifier(admin, app_id, receiver.url(f"/{unique}/gone"))
+    gone = await api_notifier(admin, app_id, receiver.url(f"/{unique}/gone"))
     # The owner's other notifier, which is to hear about the disabled one.
-    await webhook_notifier(
+    await api_notifier(
         admin, app_id, receiver.url(f"/{unique}/owner"), events=("notifier_disabled",)
     )
-    await eventually(
-        lambda: gone in herald.router.view.table(CONFIG_NOTIFIERS),
-        what="the router sees the notifier the API created",
-    )
-    event = {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "my-app",
-        "owner_id": owner_id,
-        "type_data": {"deployment_id": "d-1", "git_ref": "0a1b2c", "status": "success"},
-    }
+    await router_sees(herald, [gone])
+    event = deployed(app_id, owner_id)
     async with tracking_recorder(api, unique, health_window_s=3600.0):
-        async with admin.http.post(herald.events_url, json=event) as response:
-            assert response.status == 202, await response.text()
+        await post_event(admin.http, herald, event)
         await receiver.wait_for(f"/{unique}/gone")
 
         async def inactive() -> bool:
@@ -392,8 +358,8 @@ async def test_a_410_from_the_endpoint_disables_at_once_and_the_owner_hears_of_i
 async def test_commands_for_unknown_or_re_enabled_notifiers_and_garbage_are_skipped(
     api: Any, admin: ApiClient, producer: Any, unique: str
 ) -> None:
-    app_id, _ = await register_app(admin, unique)
-    notifier_id = await webhook_notifier(admin, app_id, "http://127.0.0.1:9/edited")
+    app_id, _ = await an_app(admin, unique)
+    notifier_id = await api_notifier(admin, app_id, "http://127.0.0.1:9/edited")
     long_ago = datetime.now(UTC) - timedelta(hours=1)
     outcomes = ("unknown", "changed_since", "invalid")
     before = {outcome: commands_handled(api, outcome) for outcome in outcomes}

@@ -8,25 +8,33 @@ go in through ingest. Failures come back from the recorder's delivery history.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 import pytest
 from herald_core.deliveries import delivery_id
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from herald_core.topics import CONFIG_NOTIFIERS
+from herald_core.notifiers import Notifier, Scope, Selection
+from herald_core.settings import KafkaSettings
+from herald_core.topics import Channel
 from herald_recorder.app import RecorderService
-from herald_recorder.settings import RecorderSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
-from pydantic import SecretStr
 
 from support.api import ADMIN_TOKEN
+from support.helpers import deployed as shared_deployed
+from support.helpers import (
+    post_event,
+    received_before,
+    router_forgets,
+    router_sees,
+    running_recorder,
+    sentinel,
+    stand_in,
+)
 from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
@@ -78,42 +86,13 @@ async def organisation(
     return owner_id, app_ids, emails
 
 
-async def router_sees(herald: Herald, notifier_ids: list[str]) -> None:
-    table = herald.router.view.table(CONFIG_NOTIFIERS)
-    await eventually(
-        lambda: all(i in table for i in notifier_ids), what=f"the router sees {notifier_ids}"
-    )
-
-
-async def router_forgets(herald: Herald, notifier_ids: list[str]) -> None:
-    table = herald.router.view.table(CONFIG_NOTIFIERS)
-    await eventually(
-        lambda: not any(i in table for i in notifier_ids),
-        what=f"the router forgets {notifier_ids}",
-    )
-
-
 def hook_notifier_ids(hook: dict[str, Any], count: int) -> list[str]:
     return [f"{hook['id']}.{n}" for n in range(count)]
 
 
 def deployed(app_id: str, owner_id: str, status: str = "success") -> dict[str, Any]:
-    return {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": f"shop-{app_id}",
-        "owner_id": owner_id,
-        "user": {"id": "u1", "username": "johndoe"},
-        "type_data": {"deployment_id": f"d-{uuid.uuid4().hex[:6]}", "status": status},
-    }
-
-
-async def post_event(http: aiohttp.ClientSession, herald: Herald, event: dict[str, Any]) -> None:
-    async with http.post(herald.events_url, json=event) as response:
-        assert response.status == 202, await response.text()
+    """A deployment of one of the organisation's apps (named as `organisation` names them)."""
+    return shared_deployed(app_id, owner_id, status, app_name=f"shop-{app_id}")
 
 
 async def delivered(receiver: HttpReceiver, path: str, test: Any) -> Any:
@@ -204,9 +183,24 @@ async def test_the_default_hook_mails_deployment_results_until_deleted_then_a_cu
     success, failure = deployed(app_id, owner_id), deployed(app_id, owner_id, "crashed")
     for event in (success, failure):
         await post_event(http, herald, event)
+    # The failure's mail is the custom hook's sentinel: the success came before it in the app's
+    # partition, so the router routed it first, and to the custom hook it would have been
+    # delivered first too (its deliveries share one partition, kept in order).
     message = await wait_mail(herald_mail, failure, custom_notifier)
     assert message["To"] == ops
-    await asyncio.sleep(2)  # the success went through the router too, in the meantime
+    # The deleted hook's: a stand-in under its id, after both events (the same app); once the
+    # stand-in's mail arrived, a mail of the deleted hook about either would have come before.
+    sentinel_to = f"sentinel-{unique}@example.com"
+    async with stand_in(
+        herald, default_notifier, Channel.EMAIL, owner_id, {"emails": [sentinel_to]}
+    ):
+        await sentinel(
+            http,
+            herald,
+            deployed(app_id, owner_id),
+            lambda: herald_mail.messages(to=sentinel_to),
+            what="the stand-in's mail",
+        )
     for event in (success, failure):
         assert mails_of(herald_mail, event, default_notifier) == [], "the deleted hook mailed"
     assert mails_of(herald_mail, success, custom_notifier) == [], "a success reached a fail hook"
@@ -235,13 +229,32 @@ async def test_a_hook_scoped_to_one_app_ignores_another_apps_deployment(
     assert hook["scope"] == [watched]
     await router_sees(herald, hook_notifier_ids(hook, 1))
 
-    await post_event(http, herald, deployed(other, owner_id))
+    # A control notifier of the owner hears every event, so shows when the router routed one.
+    control, control_id = f"/{unique}/control", f"n-{uuid.uuid4().hex[:12]}"
+    await herald.add_notifier(
+        Notifier(
+            id=control_id,
+            scope=Scope.OWNER,
+            owner_id=owner_id,
+            platform=Channel.WEBHOOK,
+            selection=Selection(send_all_events=True),
+            type_data={"webhook_url": receiver.url(control)},
+        )
+    )
+
+    ignored = deployed(other, owner_id)
+    await post_event(http, herald, ignored)
     await post_event(http, herald, deployed(watched, owner_id))
 
     [received] = await receiver.wait_for(path, 1)
     assert received.json()["app_id"] == watched
-    await asyncio.sleep(2)  # the other app's event is on another partition: give it time
-    assert [r.json()["app_id"] for r in receiver.on(path)] == [watched]
+    # The other app's event is on another partition of notify.events: once the control heard
+    # it, it was routed. A sentinel of the watched app, posted after that, goes to the hook's
+    # partition of the deliveries after any delivery of the other app's event to the hook.
+    await delivered(receiver, control, lambda r: r.json()["id"] == ignored["id"])
+    before = await received_before(http, herald, receiver, path, deployed(watched, owner_id))
+    assert [r.json()["app_id"] for r in before] == [watched]
+    await herald.remove_notifier(control_id)
 
 
 async def test_a_hook_with_two_urls_in_two_formats_reaches_both(
@@ -321,8 +334,9 @@ async def test_a_meta_deployment_result_hook_receives_success_and_failure(
     await post_event(http, herald, deployed(app_id, owner_id, "build-error"))
 
     received = await receiver.wait_for(path, 2)
-    await asyncio.sleep(1)
-    statuses = sorted(r.json()["type_data"]["status"] for r in receiver.on(path))
+    # A sentinel: the same app and hook, so it arrives after everything above.
+    before = await received_before(http, herald, receiver, path, deployed(app_id, owner_id))
+    statuses = sorted(r.json()["type_data"]["status"] for r in before)
     assert statuses == ["build-error", "success"]
     assert {r.json()["type"] for r in received} == {"app_deployed"}
 
@@ -331,17 +345,7 @@ async def test_a_meta_deployment_result_hook_receives_success_and_failure(
 async def recorder(
     kafka_settings: KafkaSettings, postgres_url: str, api: Any, unique: str
 ) -> AsyncIterator[RecorderService]:
-    settings = RecorderSettings(
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        database_url=SecretStr(postgres_url),
-        group_id=f"herald-recorder-cc-{unique}",
-        retry_initial_s=0.05,
-        schema_poll_s=0.1,
-    )
-    async with RecorderService(settings) as service:
-        await eventually(lambda: service.ready()[0], timeout_s=30, what="recorder ready")
+    async with running_recorder(kafka_settings, postgres_url, unique) as service:
         yield service
 
 

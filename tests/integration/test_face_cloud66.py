@@ -15,6 +15,7 @@ from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 
+from support.helpers import post_event
 from support.pipeline import Herald, MailSink
 
 pytestmark = pytest.mark.integration
@@ -48,11 +49,6 @@ def account_event(user_id: str, event_type: str, **type_data: Any) -> dict[str, 
         "user": {"id": user_id, "username": "ada", "email": "ada@example.com"},
         "type_data": {"stack_uid": "st-1", "stack_name": "shop", **type_data},
     }
-
-
-async def ingest(admin: ApiClient, herald: Herald, body: dict[str, Any]) -> None:
-    async with admin.http.post(herald.events_url, json=body) as response:
-        assert response.status == 202, await response.text()
 
 
 async def router_selection(herald: Herald, notifier_id: str, wanted: set[str]) -> None:
@@ -91,10 +87,14 @@ async def test_email_is_on_by_default_but_for_account_suspended_and_one_type_can
     await router_selection(herald, email_id, on - {"job.fail"})
 
     # One owner, one partition: routed in this order, so what is not mailed first never is.
-    await ingest(admin, herald, account_event(user_id, "job.fail", job_name="backup"))
-    await ingest(admin, herald, account_event(user_id, "account_suspended", reason="unpaid"))
-    await ingest(admin, herald, account_event(user_id, "server.stopped", server_name="web-1"))
-    await ingest(admin, herald, account_event(user_id, "app.auth"))
+    await post_event(admin.http, herald, account_event(user_id, "job.fail", job_name="backup"))
+    await post_event(
+        admin.http, herald, account_event(user_id, "account_suspended", reason="unpaid")
+    )
+    await post_event(
+        admin.http, herald, account_event(user_id, "server.stopped", server_name="web-1")
+    )
+    await post_event(admin.http, herald, account_event(user_id, "app.auth"))
 
     messages = await herald_mail.wait_for(2, to=address, timeout_s=40)
     subjects = [str(m["Subject"]) for m in messages]
@@ -127,8 +127,8 @@ async def test_a_webhook_toggle_delivers_cloud66s_payload_and_the_test_answers_i
     await router_selection(herald, webhook["notifier_id"], {"server.stopped"})
     down = account_event(user_id, "process.down", process_name="worker")
     stopped = account_event(user_id, "server.stopped", server_name="web-1")
-    await ingest(admin, herald, down)
-    await ingest(admin, herald, stopped)
+    await post_event(admin.http, herald, down)
+    await post_event(admin.http, herald, stopped)
 
     [request] = await receiver.wait_for(hook, timeout_s=40)
     payload = request.json()

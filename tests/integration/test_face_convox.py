@@ -26,7 +26,7 @@ from herald_api.app import ApiService
 from herald_core.catalog import CATALOG, Family
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.settings import KafkaSettings
-from herald_core.topics import CONFIG_NOTIFIERS, Channel
+from herald_core.topics import Channel
 from herald_recorder.audit import AuditRecorder
 from herald_recorder.settings import RecorderSettings
 from herald_sender.app import SenderService
@@ -37,6 +37,7 @@ from herald_testing.receivers import HttpReceiver
 from pydantic import SecretStr
 
 from support.api import ADMIN_TOKEN
+from support.helpers import post_event, router_forgets, router_sees, sentinel, stand_in
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
@@ -111,11 +112,6 @@ def convox_event(
     }
 
 
-async def post_event(http: aiohttp.ClientSession, herald: Herald, event: dict[str, Any]) -> None:
-    async with http.post(herald.events_url, json=event) as response:
-        assert response.status == 202, await response.text()
-
-
 async def assert_audit_log(
     client: ApiClient, owner: str, app_id: str, audit_ids: list[str], base: datetime
 ) -> None:
@@ -123,14 +119,11 @@ async def assert_audit_log(
     # The audit log has them all, with filters and pagination.
     audit_path = f"/v1/owners/{owner}/audit-log"
 
-    async def audit_count() -> int:
+    async def all_recorded() -> bool:
         _, body = await client.call("GET", audit_path + "?limit=200")
-        return len(body["entries"])
+        return len(body["entries"]) >= len(AUDIT_ONLY)
 
-    deadline = asyncio.get_running_loop().time() + 30
-    while await audit_count() < len(AUDIT_ONLY):
-        assert asyncio.get_running_loop().time() < deadline, "audit entries recorded"
-        await asyncio.sleep(0.3)
+    await eventually(all_recorded, timeout_s=30, interval_s=0.3, what="audit entries recorded")
     _, body = await client.call("GET", audit_path)
     assert [e["id"] for e in body["entries"]] == list(reversed(audit_ids)), "newest first"
     assert {e["actor"] for e in body["entries"]} == {"alice@example.com"}
@@ -274,11 +267,7 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
     assert "standin" not in json.dumps(listed)
 
     discord_id = integration["id"]
-    await eventually(
-        lambda: herald.router.view.table(CONFIG_NOTIFIERS).get(discord_id) is not None,
-        timeout_s=30,
-        what="router sees the discord integration",
-    )
+    await router_sees(herald, [discord_id], timeout_s=30)
 
     # Every audit-only Convox type, then one forwarded event, all for one app (one partition).
     app_id = f"app-{unique}"
@@ -301,8 +290,17 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
         timeout_s=45,
         what="the forwarded event at Discord",
     )
-    await asyncio.sleep(1.0)  # anything else in flight for the hook would have come by now
-    rack_messages = [m for m in at_discord() if "production-rack" in m]
+    # A sentinel: the same app, so routed after every event above, and the same integration, so
+    # its delivery follows theirs in its partition (Kafka keeps a partition in order).
+    later = convox_event("release:promote", owner, app_id, status="success", release_id="RLATER")
+    await sentinel(
+        http,
+        herald,
+        later,
+        lambda: any("RLATER" in m for m in at_discord()),
+        what="the sentinel at Discord",
+    )
+    rack_messages = [m for m in at_discord() if "production-rack" in m and "RLATER" not in m]
     assert len(rack_messages) == 1, rack_messages
     embed = json.loads(rack_messages[0])["embeds"][0]
     text = json.dumps(embed)
@@ -330,16 +328,13 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
         type_data={"webhook_url": receiver.url(f"/control-{unique}")},
     )
     await herald.add_notifier(control)
+    at_discord_before = at_discord()
     for gone in (discord_id, slack_id):
         status, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{gone}")
         assert status == 204
     status, _ = await client.call("DELETE", f"/v1/owners/{owner}/integrations/{discord_id}")
     assert status == 404
-    await eventually(
-        lambda: discord_id not in herald.router.view.table(CONFIG_NOTIFIERS),
-        timeout_s=30,
-        what="router forgets the integration",
-    )
+    await router_forgets(herald, [discord_id], timeout_s=30)
     status, listed = await client.call("GET", f"/v1/owners/{owner}/integrations")
     assert listed["integrations"] == []
     after = convox_event("release:promote", owner, app_id, status="success", release_id="R2")
@@ -349,8 +344,18 @@ async def test_oauth_flow_discord_delivery_audit_only_never_forwarded_and_remova
         timeout_s=45,
         what="the control webhook gets the next event",
     )
-    await asyncio.sleep(1.5)
-    assert [m for m in at_discord() if "production-rack" in m] == rack_messages
+    # A stand-in under the integration's id, routed after `after` (the same app): its delivery
+    # shares the partition of any Discord delivery of `after`, and comes after it.
+    stand_in_hook = receiver.url(f"/stand-in-{unique}")
+    async with stand_in(herald, discord_id, Channel.DISCORD, owner, {"webhook_url": stand_in_hook}):
+        await sentinel(
+            http,
+            herald,
+            convox_event("release:promote", owner, app_id, status="success", release_id="R3"),
+            lambda: receiver.on(f"/stand-in-{unique}"),
+            what="the sentinel at the stand-in",
+        )
+    assert at_discord() == at_discord_before
     await herald.remove_notifier(control.id)
 
 
@@ -374,11 +379,7 @@ async def test_an_integration_stays_on_topic(
     assert status == 201
     integration = await connect_integration(http, client.base, ADMIN_TOKEN, owner, "discord")
     assert integration["families"] == ["convox"]
-    await eventually(
-        lambda: integration["id"] in herald.router.view.table(CONFIG_NOTIFIERS),
-        timeout_s=30,
-        what="router sees the integration",
-    )
+    await router_sees(herald, [integration["id"]], timeout_s=30)
     # A control notifier of the owner that hears everything, so we know when all was routed.
     control = f"/control-{unique}"
     status, hook = await client.call(
@@ -387,11 +388,7 @@ async def test_an_integration_stays_on_topic(
         {"name": "control", "urls": [{"format": "raw", "url": receiver.url(control)}]},
     )
     assert status == 200, hook
-    await eventually(
-        lambda: f"{hook['id']}.0" in herald.router.view.table(CONFIG_NOTIFIERS),
-        timeout_s=30,
-        what="router sees the control hook",
-    )
+    await router_sees(herald, [f"{hook['id']}.0"], timeout_s=30)
     # Herald's own configuration event for the owner: a notifier added.
     status, other = await client.call(
         "POST",
@@ -423,14 +420,13 @@ async def test_an_integration_stays_on_topic(
     )
     heard = [r.json()["type"] for r in receiver.on(control)]
     assert "notifier_added" in heard, heard
-    # A sentinel for the integration, routed after all of those: its delivery follows theirs
-    # on the integration's partition, so once it arrived nothing else is in flight.
-    await post_event(
-        http, herald, owner_event("release:promote", type_data={"release_id": "RSENTINEL"})
-    )
-    await eventually(
+    # A sentinel for the integration, routed after all of those (the same app): its delivery
+    # follows theirs in the integration's partition, so once it arrived nothing else is in flight.
+    await sentinel(
+        http,
+        herald,
+        owner_event("release:promote", type_data={"release_id": "RSENTINEL"}),
         lambda: any(b"RSENTINEL" in r.body for r in receiver.on(DISCORD_HOOK)),
-        timeout_s=45,
         what="the sentinel at Discord",
     )
     texts = [json.dumps(r.json()) for r in receiver.on(DISCORD_HOOK)][:-1]
@@ -488,11 +484,7 @@ async def test_convox_webhook_is_signed_with_every_key_during_rotation(
     assert new_key not in json.dumps(shown)
     assert old_key not in json.dumps(shown)
     notifier_id = created["notifier"]["id"]
-    await eventually(
-        lambda: herald.router.view.table(CONFIG_NOTIFIERS).get(notifier_id) is not None,
-        timeout_s=30,
-        what="router sees the convox webhook",
-    )
+    await router_sees(herald, [notifier_id], timeout_s=30)
     status, bad = await client.call(
         "POST",
         f"/v1/apps/{app_id}/notifiers",

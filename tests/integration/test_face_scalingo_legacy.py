@@ -12,17 +12,22 @@ from typing import Any
 
 import pytest
 from herald_api.app import ApiService
-from herald_api.settings import ApiSettings
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.settings import KafkaSettings
 from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_sender.app import SenderService
-from herald_sender.settings import SenderSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
-from pydantic import SecretStr
 
 from support.api import ADMIN_TOKEN
+from support.helpers import (
+    another_api,
+    post_event,
+    router_forgets,
+    router_sees,
+    running_sender,
+    sender_settings,
+)
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
@@ -51,18 +56,6 @@ DEPLOYED = {
     "status": "success",
     "duration": 40,
 }
-
-
-async def ingest(admin: ApiClient, herald: Herald, body: dict[str, Any]) -> None:
-    async with admin.http.post(herald.events_url, json=body) as response:
-        assert response.status == 202, await response.text()
-
-
-async def routed(herald: Herald, notifier_id: str, present: bool = True) -> None:
-    await eventually(
-        lambda: (notifier_id in herald.router.view.table(CONFIG_NOTIFIERS)) is present,
-        what=f"the router {'sees' if present else 'forgets'} {notifier_id}",
-    )
 
 
 async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_nothing_else(
@@ -97,11 +90,12 @@ async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_not
     assert notifier["type_data"]["format"] == "scalingo"
     assert notifier["type_data"]["face"] == "scalingo_legacy"
 
-    await routed(herald, notification["id"])
+    await router_sees(herald, [notification["id"]])
     crash = event(app_id, "app_crashed", {"crash_count": 2})
     deployment = event(app_id, "app_deployed", DEPLOYED)
-    await ingest(admin, herald, crash)  # same app, same partition: routed before the deployment
-    await ingest(admin, herald, deployment)
+    # The same app, the same partition: the crash is routed before the deployment.
+    await post_event(admin.http, herald, crash)
+    await post_event(admin.http, herald, deployment)
 
     [request] = await receiver.wait_for(f"/{unique}/first")
     sent = request.json()
@@ -152,7 +146,7 @@ async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_not
         {"notification": {"active": True}},
     )
     assert (status, body["notification"]["active"]) == (200, True), body
-    await routed(herald, notification["id"], present=False)
+    await router_forgets(herald, [notification["id"]])
     await eventually(
         lambda: (
             herald.router.view.table(CONFIG_NOTIFIERS).get(second["id"]) is not None
@@ -161,7 +155,7 @@ async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_not
         what="the router sees the second notification enabled",
     )
     again = event(app_id, "app_deployed", DEPLOYED)
-    await ingest(admin, herald, again)
+    await post_event(admin.http, herald, again)
     [request] = await receiver.wait_for(f"/{unique}/second")
     assert request.json()["id"] == again["id"]
     assert len(receiver.on(f"/{unique}/first")) == 1
@@ -210,39 +204,23 @@ async def test_slack_notifications_take_slack_urls_only(admin: ApiClient, unique
 
 @pytest.fixture
 async def slack_here_api(
-    api: Any, kafka_settings: KafkaSettings, postgres_url: str
+    api: Any,
 ) -> AsyncIterator[ApiService]:
     """A second API on the same database, for which a loopback host is a Slack host (the
     session's `api` relays the outbox)."""
-    settings = ApiSettings(
-        database_url=SecretStr(postgres_url),
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        allow_loopback_targets=True,
-        relay_enabled=False,
-        directory_consumer_enabled=False,
-        chat_hosts={"slack": ["127.0.0.1"]},
-    )
-    async with ApiService(settings) as service:
+    async with another_api(api, chat_hosts={"slack": ["127.0.0.1"]}) as service:
         yield service
 
 
 @pytest.fixture
 async def slack_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
-    service = SenderService(
-        SenderSettings(
-            kafka=kafka_settings,
-            http=HttpSettings(host="127.0.0.1", port=0),
-            log=LogSettings(json=False, level="warning"),
-            channel=Channel.SLACK,
-            allow_loopback_targets=True,
-            request_timeout_s=3,
-            group_id=f"test-legacy-slack-{uuid.uuid4().hex[:8]}",
-        )
+    settings = sender_settings(
+        kafka_settings,
+        Channel.SLACK,
+        request_timeout_s=3,
+        group_id=f"test-legacy-slack-{uuid.uuid4().hex[:8]}",
     )
-    async with service:
-        await eventually(lambda: service.ready()[0], timeout_s=60, what="slack sender ready")
+    async with running_sender(settings) as service:
         yield service
 
 
@@ -266,10 +244,10 @@ async def test_a_slack_notification_posts_deployments_as_slack_messages(
     )
     assert status == 201, body
     assert body["notification"]["type"] == "slack"
-    await routed(herald, body["notification"]["id"])
+    await router_sees(herald, [body["notification"]["id"]])
 
-    await ingest(admin, herald, event(app_id, "app_crashed", {"crash_count": 2}))
-    await ingest(admin, herald, event(app_id, "app_deployed", DEPLOYED))
+    await post_event(admin.http, herald, event(app_id, "app_crashed", {"crash_count": 2}))
+    await post_event(admin.http, herald, event(app_id, "app_deployed", DEPLOYED))
 
     [request] = await receiver.wait_for(f"/{unique}/slack", timeout_s=40)
     message = request.json()

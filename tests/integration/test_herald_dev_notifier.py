@@ -15,13 +15,12 @@ from typing import Any
 import asyncpg
 import pytest
 from herald_core.deliveries import delivery_id
-from herald_core.topics import CONFIG_NOTIFIERS
 from herald_devstack.admin import sample_event
 from herald_testing.api_client import ApiClient
-from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 
 from support.api import ADMIN_TOKEN
+from support.helpers import post_event, router_forgets, router_sees
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
@@ -95,13 +94,9 @@ async def test_notifier_add_goes_through_the_api_to_delivery(
     assert (row["scope"], row["app_id"], row["owner_id"]) == ("app", app_id, owner_id)
 
     # the outbox published it to the compacted topic, where the router reads it
-    await eventually(
-        lambda: herald.router.view.table(CONFIG_NOTIFIERS).get(notifier_id) is not None,
-        what=f"router sees notifier {notifier_id}",
-    )
+    await router_sees(herald, [notifier_id])
     event = sample_event(app_id, "app_deployed", owner_id=owner_id)
-    async with http.post(herald.events_url, json=event) as response:
-        assert response.status == 202, await response.text()
+    await post_event(http, herald, event)
     [request] = await receiver.wait_for(path, timeout_s=30)
     assert request.headers["webhook-id"] == delivery_id(event["id"], notifier_id)
     assert request.json()["id"] == event["id"]
@@ -127,10 +122,7 @@ async def test_notifier_add_goes_through_the_api_to_delivery(
     assert code == 0, out
     status, _ = await admin.call("GET", f"/v1/apps/{app_id}/notifiers/{notifier_id}")
     assert status == 404
-    await eventually(
-        lambda: notifier_id not in herald.router.view.table(CONFIG_NOTIFIERS),
-        what=f"router forgets notifier {notifier_id}",
-    )
+    await router_forgets(herald, [notifier_id])
 
 
 async def test_notifier_add_shows_the_problems_the_api_answers(

@@ -19,8 +19,9 @@ from typing import Any
 import aiohttp
 import pytest
 from herald_core.errors import UnsafeUrl
-from herald_core.settings import HttpSettings
 from herald_core.urlpolicy import check_url
+
+from support.helpers import another_api
 
 pytestmark = pytest.mark.integration
 
@@ -86,19 +87,7 @@ class Api:
 @pytest.fixture(scope="module")
 async def strict_api(api: Any) -> AsyncIterator[Any]:
     """A second API with production's URL policy, on the session API's database and broker."""
-    from herald_api.app import ApiService
-
-    settings = api.settings.model_copy(
-        update={
-            "http": HttpSettings(port=0),
-            "allow_loopback_targets": False,
-            "migrate_on_start": False,  # the session API migrated and created the admin token
-            "admin_token": None,
-            "relay_enabled": False,
-            "directory_consumer_enabled": False,
-        }
-    )
-    async with ApiService(settings) as service:
+    async with another_api(api, allow_loopback_targets=False) as service:
         yield service
 
 

@@ -10,37 +10,20 @@ from typing import Any
 
 import pytest
 from herald_api.app import ApiService
-from herald_api.settings import ApiSettings
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.receivers import HttpReceiver
-from pydantic import SecretStr
 
 from support.api import ADMIN_TOKEN
+from support.helpers import another_api, api_notifier, register_app
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 
 
 async def notifier_for(admin: ApiClient, app_id: str, platform: str, url: str) -> str:
-    status, body = await admin.call(
-        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": f"org-{app_id}"}}
-    )
-    assert status == 201, body
-    status, created = await admin.call(
-        "POST",
-        f"/v1/apps/{app_id}/notifiers",
-        {
-            "notifier": {
-                "name": "tested",
-                "platform_id": platform,
-                "selected_event_ids": ["app_crashed"],  # the test ignores the selection
-                "type_data": {"webhook_url": url},
-            }
-        },
-    )
-    assert status == 201, created
-    return str(created["notifier"]["id"])
+    await register_app(admin, app_id, f"org-{app_id}")
+    # The test ignores the selection.
+    return await api_notifier(admin, app_id, url, events=("app_crashed",), platform=platform)
 
 
 async def test_a_test_reaches_the_endpoint_and_answers_its_status_and_latency(
@@ -123,20 +106,10 @@ async def test_what_cannot_be_tested(admin: ApiClient, receiver: HttpReceiver, u
 
 @pytest.fixture
 async def impatient_api(
-    api: Any, kafka_settings: KafkaSettings, postgres_url: str
+    api: Any,
 ) -> AsyncIterator[ApiService]:
     """A second API on the same database that waits one second for a test's result."""
-    settings = ApiSettings(
-        database_url=SecretStr(postgres_url),
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        allow_loopback_targets=True,
-        relay_enabled=False,
-        directory_consumer_enabled=False,
-        notifier_test_timeout_s=1.0,
-    )
-    async with ApiService(settings) as service:
+    async with another_api(api, notifier_test_timeout_s=1.0) as service:
         yield service
 
 

@@ -6,9 +6,6 @@ other tests' results included: assertions look only at this test's unique ids.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,39 +14,27 @@ import pytest
 from herald_api.http.auth import TokenScope, create_token
 from herald_api.store.migrate import migrate
 from herald_core.deliveries import AttemptOutcome, DeliveryResult, delivery_id
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from herald_core.topics import CONFIG_NOTIFIERS, DELIVERY_RESULTS, Channel
+from herald_core.settings import KafkaSettings
+from herald_core.topics import DELIVERY_RESULTS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_recorder.app import RecorderService
-from herald_recorder.settings import RecorderSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
-from pydantic import SecretStr
 
+from support.helpers import (
+    api_notifier,
+    deployed,
+    post_event,
+    register_app,
+    router_sees,
+    running_recorder,
+)
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@asynccontextmanager
-async def running_recorder(
-    kafka_settings: KafkaSettings, database_url: str, unique: str
-) -> AsyncIterator[RecorderService]:
-    settings = RecorderSettings(
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        database_url=SecretStr(database_url),
-        group_id=f"herald-recorder-{unique}-{uuid.uuid4().hex[:6]}",
-        retry_initial_s=0.05,
-        schema_poll_s=0.1,
-    )
-    async with RecorderService(settings) as recorder:
-        await eventually(lambda: recorder.ready()[0], timeout_s=30, what="recorder ready")
-        yield recorder
 
 
 def result(delivery: str, attempt: int, outcome: AttemptOutcome, **changes: Any) -> DeliveryResult:
@@ -163,13 +148,6 @@ async def test_recorder_is_idempotent_keeps_the_highest_attempt_and_skips_garbag
     assert (alone["status"], alone["app_id"], alone["attempt_count"]) == ("delivered", None, 1)
 
 
-async def register_app(admin: ApiClient, app_id: str, owner_id: str) -> None:
-    status, body = await admin.call(
-        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": owner_id}}
-    )
-    assert status == 201, body
-
-
 async def test_a_delivered_webhook_shows_in_the_history_api(
     api: Any,
     admin: ApiClient,
@@ -180,40 +158,14 @@ async def test_a_delivered_webhook_shows_in_the_history_api(
 ) -> None:
     app_id, owner_id = f"app-{unique}", f"org-{unique}"
     await register_app(admin, app_id, owner_id)
-    status, created = await admin.call(
-        "POST",
-        f"/v1/apps/{app_id}/notifiers",
-        {
-            "notifier": {
-                "name": "deploys",
-                "platform_id": "webhook",
-                "selected_event_ids": ["app_deployed"],
-                "type_data": {"webhook_url": receiver.url(f"/{app_id}")},
-            }
-        },
-    )
-    assert status == 201, created
-    notifier_id = created["notifier"]["id"]
-    await eventually(
-        lambda: notifier_id in herald.router.view.table(CONFIG_NOTIFIERS),
-        what="the router sees the notifier the API created",
-    )
-    event = {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "my-app",
-        "owner_id": owner_id,
-        "type_data": {"deployment_id": "d-1", "git_ref": "0a1b2c", "status": "success"},
-    }
+    notifier_id = await api_notifier(admin, app_id, receiver.url(f"/{app_id}"))
+    await router_sees(herald, [notifier_id])
+    event = deployed(app_id, owner_id)
 
     async with running_recorder(
         kafka_settings, api.settings.database_url.get_secret_value(), unique
     ):
-        async with admin.http.post(herald.events_url, json=event) as response:
-            assert response.status == 202, await response.text()
+        await post_event(admin.http, herald, event)
         [request] = await receiver.wait_for(f"/{app_id}")
         expected_id = delivery_id(event["id"], notifier_id)
         assert request.headers["webhook-id"] == expected_id

@@ -7,65 +7,33 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from herald_api.http.auth import TokenScope, create_token
 from herald_core.deliveries import Delivery, delivery_id
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from herald_core.topics import CONFIG_NOTIFIERS
-from herald_recorder.app import RecorderService
-from herald_recorder.settings import RecorderSettings
+from herald_core.settings import KafkaSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
-from pydantic import SecretStr
 
+from support.helpers import (
+    api_notifier,
+    deployed,
+    post_event,
+    register_app,
+    router_sees,
+    running_recorder,
+)
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 
 
-@asynccontextmanager
-async def running_recorder(
-    kafka_settings: KafkaSettings, database_url: str, unique: str
-) -> AsyncIterator[RecorderService]:
-    settings = RecorderSettings(
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        database_url=SecretStr(database_url),
-        group_id=f"herald-recorder-{unique}-{uuid.uuid4().hex[:6]}",
-        retry_initial_s=0.05,
-        schema_poll_s=0.1,
-    )
-    async with RecorderService(settings) as recorder:
-        await eventually(lambda: recorder.ready()[0], timeout_s=30, what="recorder ready")
-        yield recorder
-
-
 async def app_with_webhook(admin: ApiClient, app_id: str, url: str) -> str:
-    status, body = await admin.call(
-        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "my-app", "owner_id": f"org-{app_id}"}}
-    )
-    assert status == 201, body
-    status, created = await admin.call(
-        "POST",
-        f"/v1/apps/{app_id}/notifiers",
-        {
-            "notifier": {
-                "name": "deploys",
-                "platform_id": "webhook",
-                "selected_event_ids": ["app_deployed"],
-                "type_data": {"webhook_url": url},
-            }
-        },
-    )
-    assert status == 201, created
-    return str(created["notifier"]["id"])
+    await register_app(admin, app_id, f"org-{app_id}")
+    return await api_notifier(admin, app_id, url)
 
 
 async def test_a_dead_lettered_delivery_is_redelivered_to_the_fixed_url(
@@ -80,21 +48,9 @@ async def test_a_dead_lettered_delivery_is_redelivered_to_the_fixed_url(
     broken, fixed = f"/{unique}/broken", f"/{unique}/fixed"
     receiver.statuses[broken] = 404
     notifier_id = await app_with_webhook(admin, app_id, receiver.url(broken))
-    await eventually(
-        lambda: notifier_id in herald.router.view.table(CONFIG_NOTIFIERS),
-        what="the router sees the notifier",
-    )
-    event_id = f"ev-{uuid.uuid4().hex}"
-    event = {
-        "id": event_id,
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "my-app",
-        "owner_id": f"org-{app_id}",
-        "type_data": {"deployment_id": "d-1", "git_ref": "0a1b2c", "status": "success"},
-    }
+    await router_sees(herald, [notifier_id])
+    event = deployed(app_id, f"org-{app_id}")
+    event_id = event["id"]
     expected_id = delivery_id(event_id, notifier_id)
     history = f"/v1/apps/{app_id}/deliveries/{expected_id}"
 
@@ -104,8 +60,7 @@ async def test_a_dead_lettered_delivery_is_redelivered_to_the_fixed_url(
 
     database_url = api.settings.database_url.get_secret_value()
     async with running_recorder(kafka_settings, database_url, unique):
-        async with admin.http.post(herald.events_url, json=event) as response:
-            assert response.status == 202, await response.text()
+        await post_event(admin.http, herald, event)
         [first] = await receiver.wait_for(broken)
         assert first.headers["webhook-id"] == expected_id
 

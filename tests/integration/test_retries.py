@@ -17,24 +17,27 @@ from typing import Any
 
 import pytest
 from herald_core import headers as h
-from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
-from herald_core.intake import parse_event
-from herald_core.notifiers import Notifier, Selection
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.deliveries import AttemptOutcome, Delivery
+from herald_core.settings import KafkaSettings
 from herald_core.topics import (
-    DELIVERY_RESULTS,
     Channel,
     deliveries_topic,
     delivery_dlq_topic,
     retry_topic,
 )
-from herald_kafka.producer import OutgoingRecord, send_all
 from herald_sender.app import SenderService
 from herald_sender.channels.webhook import WebhookSender
-from herald_sender.settings import SenderSettings
-from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver, Received, Reply
-from herald_testing.topics import find_record, headers_of, records_for_key
+from herald_testing.topics import find_record, headers_of
+
+from support.helpers import (
+    produce_deliveries,
+    results_of,
+    running_sender,
+    sender_settings,
+    webhook_delivery,
+    webhook_id,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -46,60 +49,23 @@ EARLY_S = 0.05  # clock and poll slack when checking that an attempt was not ear
 @pytest.fixture(scope="module")
 async def retrying_sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
     group = f"herald-test-retries-{uuid.uuid4().hex[:8]}"
-    settings = SenderSettings(
-        kafka=kafka_settings,
-        http=HttpSettings(host="127.0.0.1", port=0),
-        log=LogSettings(json=False, level="warning"),
-        channel=CHANNEL,
+    settings = sender_settings(
+        kafka_settings,
+        CHANNEL,
         group_id=group,
-        allow_loopback_targets=True,
         connect_timeout_s=0.5,
         request_timeout_s=0.5,
         retry_delays_s=DELAYS,
     )
-    async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
-        await eventually(lambda: service.ready()[0], timeout_s=30, what="retrying sender ready")
+    async with running_sender(settings, sender_factory=WebhookSender.from_settings) as service:
         yield service
 
 
 async def deliver(producer: Any, url: str) -> Delivery:
     """Put one delivery to `url` on the channel's deliveries topic, as the router would."""
-    event = parse_event(
-        {
-            "id": f"ev-{uuid.uuid4().hex}",
-            "type": "app_deployed",
-            "created_at": datetime.now(UTC).isoformat(),
-            "source": "deployer",
-            "app_id": "app-retries",
-            "owner_id": "owner-1",
-            "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
-            "type_data": {"status": "success", "git_ref": "0a1b2c", "duration": 40},
-        }
-    )
-    notifier = Notifier(
-        id=f"n-{uuid.uuid4().hex[:12]}",
-        name="retry hook",
-        app_id="app-retries",
-        platform=CHANNEL,
-        selection=Selection(send_all_events=True),
-        type_data={"webhook_url": url, "format": "raw"},
-    )
-    delivery = Delivery.for_(event, notifier, datetime.now(UTC))
-    record = OutgoingRecord(
-        deliveries_topic(CHANNEL),
-        delivery.to_json(),
-        notifier.id.encode(),
-        [(h.DELIVERY_ID, delivery.id.encode())],
-    )
-    await send_all(producer, [record])
+    delivery = webhook_delivery(url, channel=CHANNEL, app_id="app-retries")
+    await produce_deliveries(producer, [delivery])
     return delivery
-
-
-async def results_of(settings: KafkaSettings, delivery: Delivery, count: int) -> list[Any]:
-    records = await records_for_key(
-        settings.bootstrap_servers, DELIVERY_RESULTS, delivery.id.encode(), count
-    )
-    return [DeliveryResult.model_validate_json(r.value) for r in records]
 
 
 async def dead_letter_of(settings: KafkaSettings, delivery: Delivery) -> dict[str, str]:
@@ -109,10 +75,6 @@ async def dead_letter_of(settings: KafkaSettings, delivery: Delivery) -> dict[st
         lambda r: dict(r.headers).get(h.DELIVERY_ID) == delivery.id.encode(),
     )
     return headers_of(record)
-
-
-def webhook_id(request: Received) -> str:
-    return {k.lower(): v for k, v in request.headers.items()}["webhook-id"]
 
 
 def gaps(requests: list[Received]) -> list[float]:

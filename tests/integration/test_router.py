@@ -23,13 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.structs import RecordMetadata
 from herald_core.deliveries import delivery_id
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import CONFIG_NOTIFIERS, EVENTS, Channel, deliveries_topic
 from herald_devstack.processes import free_port
+from herald_kafka.admin import admin_client
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_kafka.reader import topic_partitions
 from herald_testing.polling import eventually
 
 from support.pipeline import Herald
@@ -152,16 +156,19 @@ async def publish_events(producer: Any, events: list[dict[str, Any]]) -> None:
 class DeliveryReader:
     """Collects the deliveries of one test's events from the channel topics, from the start."""
 
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, herald: Herald, prefix: str) -> None:
+        self.herald = herald
         self.consumer = AIOKafkaConsumer(
             *[deliveries_topic(c) for c in CHANNELS],
-            bootstrap_servers=bootstrap,
+            bootstrap_servers=herald.settings.bootstrap_servers,
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
         self.prefix = prefix
         self.records: list[tuple[str, str, str]] = []
+        self.versions: list[tuple[str, int]] = []
+        """(event id, notifier version) of each delivery, in the order read."""
 
     async def __aenter__(self) -> DeliveryReader:
         await self.consumer.start()
@@ -178,6 +185,7 @@ class DeliveryReader:
                 body = json.loads(record.value)
                 if body["event"]["id"].startswith(self.prefix):
                     self.records.append((body["event"]["id"], body["notifier"]["id"], body["id"]))
+                    self.versions.append((body["event"]["id"], body["notifier"]["version"]))
 
     def distinct(self) -> set[tuple[str, str]]:
         return {(e, n) for e, n, _ in self.records}
@@ -186,7 +194,32 @@ class DeliveryReader:
         deadline = time.monotonic() + timeout_s
         while len(self.distinct()) < count and time.monotonic() < deadline:
             await self.read()
-        await self.read(1.0)  # a last look for anything unexpected
+        await self.rest(await self.events_end())
+
+    async def events_end(self) -> dict[TopicPartition, int]:
+        """Where each partition of notify.events ends now."""
+        partitions = await topic_partitions(self.consumer, self.herald.settings, [EVENTS])
+        return dict(await self.consumer.end_offsets(partitions))
+
+    async def rest(self, events: dict[TopicPartition, int]) -> None:
+        """Read every delivery of the events before `events` (end offsets of notify.events).
+
+        Once the routers' group committed up to `events`, the deliveries of those events are all
+        on the channel topics (a router commits an event only once they are acknowledged): what
+        the topics hold up to their ends then is all the deliveries there will be.
+        """
+        group = self.herald.router.settings.group_id
+
+        async def committed() -> bool:
+            async with admin_client(self.herald.settings) as admin:
+                offsets = await admin.list_consumer_group_offsets(group)
+            return all(tp in offsets and offsets[tp].offset >= end for tp, end in events.items())
+
+        await eventually(committed, timeout_s=120, interval_s=0.2, what="events routed")
+        ends = await self.consumer.end_offsets(list(self.consumer.assignment()))
+        for tp, end in ends.items():
+            while await self.consumer.position(tp) < end:
+                await self.read()
 
     def check(self, expected: set[tuple[str, str]]) -> Counter[str]:
         """Exactly the expected deliveries; a repeat is allowed only with the same delivery id."""
@@ -217,7 +250,7 @@ async def test_a_burst_produces_exactly_the_expected_deliveries(
     await publish_notifiers(herald.producer, notifiers)
     await wait_for_config(herald, notifiers)
 
-    async with DeliveryReader(herald.settings.bootstrap_servers, f"b{unique}-ev-") as reader:
+    async with DeliveryReader(herald, f"b{unique}-ev-") as reader:
         started = time.monotonic()
         await publish_events(herald.producer, events)
         await reader.until(len(expected), timeout_s=180)
@@ -253,8 +286,11 @@ async def test_sigkill_mid_burst_loses_no_delivery(
     bootstrap = herald.settings.bootstrap_servers
     router = _router_process(bootstrap, tmp_path / "router.log")
     try:
-        await asyncio.sleep(8)  # let it catch up and take a share of the partitions
-        async with DeliveryReader(bootstrap, f"b{unique}-ev-") as reader:
+        # It joins the group once it caught up with the config: wait for its share of the events.
+        await eventually(
+            lambda: _shared(herald), timeout_s=60, interval_s=0.2, what="two routers share"
+        )
+        async with DeliveryReader(herald, f"b{unique}-ev-") as reader:
             publishing = asyncio.create_task(publish_events(herald.producer, events))
             await eventually(
                 lambda: _progress(reader, len(expected) // 4),
@@ -279,6 +315,19 @@ async def _progress(reader: DeliveryReader, count: int) -> bool:
     return len(reader.distinct()) >= count
 
 
+async def _shared(herald: Herald) -> bool:
+    """Whether the routers' group is stable with two members or more, each with partitions."""
+    async with admin_client(herald.settings) as admin:
+        [response] = await admin.describe_consumer_groups([herald.router.settings.group_id])
+    [(_, _, state, _, _, members)] = response.groups
+    if state != "Stable":
+        return False  # mid-rebalance, members have no assignment yet
+    assigned = [
+        ConsumerProtocolMemberAssignment.decode(m[4]).partitions() if m[4] else [] for m in members
+    ]
+    return len(assigned) >= 2 and all(assigned)
+
+
 async def test_notifier_changes_take_effect_in_order_while_events_flow(
     herald: Herald, unique: str
 ) -> None:
@@ -297,13 +346,13 @@ async def test_notifier_changes_take_effect_in_order_while_events_flow(
             update={"version": 2, "type_data": {"webhook_url": "https://chat.example.com/v2"}}
         ),
     ]
+    sent: list[RecordMetadata] = []
 
-    async def flow(stop: asyncio.Event) -> int:
-        sent = 0
+    async def flow(stop: asyncio.Event) -> None:
         while not stop.is_set():
             event = parse_event(
                 {
-                    "id": f"o{unique}-ev-{sent:06d}",
+                    "id": f"o{unique}-ev-{len(sent):06d}",
                     "type": "app_deployed",
                     "source": "t",
                     "created_at": START.isoformat(),
@@ -312,50 +361,44 @@ async def test_notifier_changes_take_effect_in_order_while_events_flow(
                     "type_data": {"status": "success"},
                 }
             )
-            await send_all(herald.producer, [OutgoingRecord(EVENTS, event.to_json(), app.encode())])
-            sent += 1
+            sent.append(await herald.producer.send_and_wait(EVENTS, event.to_json(), app.encode()))
             await asyncio.sleep(0.01)
-        return sent
 
-    stop = asyncio.Event()
-    flowing = asyncio.create_task(flow(stop))
-    table = herald.router.view.table(CONFIG_NOTIFIERS)
-    for version in versions:
-        await publish_notifiers(herald.producer, [version])
-        await eventually(
-            lambda v=version: table.get(base.id) == v, what=f"version {version.version} applied"
-        )
-        await asyncio.sleep(0.5)
-    await send_all(herald.producer, [OutgoingRecord(CONFIG_NOTIFIERS, None, base.id.encode())])
-    await eventually(lambda: base.id not in table, what="tombstone applied")
-    await asyncio.sleep(0.5)
-    stop.set()
-    sent = await flowing
+    async def routed_with(version: int) -> bool:
+        await reader.read(0.2)
+        return any(v == version for _, v in reader.versions)
 
-    async with AIOKafkaConsumer(
-        deliveries_topic(Channel.SLACK),
-        bootstrap_servers=herald.settings.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-    ) as consumer:
-        seen: list[tuple[str, int]] = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    body = json.loads(record.value)
-                    if body["event"]["id"].startswith(f"o{unique}-ev-"):
-                        seen.append((body["event"]["id"], body["notifier"]["version"]))
-            if seen and time.monotonic() > deadline - 17:
-                break
+    async with DeliveryReader(herald, f"o{unique}-ev-") as reader:
+        stop = asyncio.Event()
+        flowing = asyncio.create_task(flow(stop))
+        table = herald.router.view.table(CONFIG_NOTIFIERS)
+        for version in versions:
+            await publish_notifiers(herald.producer, [version])
+            await eventually(
+                lambda v=version: table.get(base.id) == v, what=f"version {version.version} applied"
+            )
+            await eventually(
+                lambda v=version.version: routed_with(v),
+                what=f"an event routed to version {version.version}",
+            )
+        await send_all(herald.producer, [OutgoingRecord(CONFIG_NOTIFIERS, None, base.id.encode())])
+        await eventually(lambda: base.id not in table, what="tombstone applied")
+        after = len(sent)
+        await eventually(lambda: len(sent) >= after + 3, what="events sent after the tombstone")
+        stop.set()
+        await flowing
+        # All the app's events are on one partition: the last one's offset bounds them all.
+        last = sent[-1]
+        await reader.rest({TopicPartition(EVENTS, last.partition): last.offset + 1})
+
     # A rebalance may route an event again (at-least-once), by then with the newer version:
     # judge each event by its first delivery, in the partition's order (one notifier, one key).
     first: dict[str, int] = {}
-    for event_id, version in seen:
+    for event_id, version in reader.versions:
         first.setdefault(event_id, version)
     seen = sorted(first.items())
     versions_seen = [v for _, v in seen]
     assert versions_seen == sorted(versions_seen), "an older version never follows a newer one"
     assert set(versions_seen) == {1, 2}
     last_delivered = max(int(e.rsplit("-", 1)[1]) for e, _ in seen)
-    assert last_delivered < sent - 1, "after the tombstone, later events reach nobody"
+    assert last_delivered < len(sent) - 1, "after the tombstone, later events reach nobody"

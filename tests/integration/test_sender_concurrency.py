@@ -16,30 +16,33 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from herald_core import headers as h
-from herald_core.deliveries import AttemptOutcome, Delivery, DeliveryResult
-from herald_core.intake import parse_event
+from herald_core.deliveries import AttemptOutcome, Delivery
 from herald_core.markers import TEST_DETAIL_PREFIX
-from herald_core.notifiers import Notifier, Selection
-from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
+from herald_core.settings import KafkaSettings
 from herald_core.topics import (
-    DELIVERY_RESULTS,
     Channel,
-    deliveries_topic,
     delivery_dlq_topic,
     retry_topic,
 )
-from herald_kafka.producer import OutgoingRecord, send_all
 from herald_sender.app import SenderService
 from herald_sender.channels.webhook import WebhookSender
 from herald_sender.settings import SenderSettings
 from herald_testing.polling import eventually
-from herald_testing.receivers import HttpReceiver, Received, Reply
-from herald_testing.topics import find_record, records_for_key
+from herald_testing.receivers import HttpReceiver, Reply
+from herald_testing.topics import find_record
+
+from support.helpers import (
+    produce_deliveries,
+    results_of,
+    running_sender,
+    sender_settings,
+    webhook_delivery,
+    webhook_id,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -50,17 +53,8 @@ RATE = 20.0  # requests per second to one endpoint, for the rate test
 
 
 def settings_for(kafka: KafkaSettings, channel: Channel, **options: Any) -> SenderSettings:
-    return SenderSettings(
-        kafka=kafka,
-        http=HttpSettings(host="127.0.0.1", port=0),
-        log=LogSettings(json=False, level="warning"),
-        channel=channel,
-        group_id=f"herald-test-{channel}-{uuid.uuid4().hex[:8]}",
-        allow_loopback_targets=True,
-        connect_timeout_s=2,
-        request_timeout_s=3,
-        retry_delays_s=DELAYS,
-        **options,
+    return sender_settings(
+        kafka, channel, connect_timeout_s=2, request_timeout_s=3, retry_delays_s=DELAYS, **options
     )
 
 
@@ -69,62 +63,12 @@ async def sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
     settings = settings_for(
         kafka_settings, CHANNEL, concurrency=64, endpoint_concurrency=64, endpoint_rate_per_s=0
     )
-    async with SenderService(settings, sender_factory=WebhookSender.from_settings) as service:
-        await eventually(lambda: service.ready()[0], timeout_s=30, what="sender ready")
+    async with running_sender(settings, sender_factory=WebhookSender.from_settings) as service:
         yield service
 
 
-def a_delivery(channel: Channel, url: str, notifier_id: str | None = None) -> Delivery:
-    event = parse_event(
-        {
-            "id": f"ev-{uuid.uuid4().hex}",
-            "type": "app_deployed",
-            "created_at": datetime.now(UTC).isoformat(),
-            "source": "deployer",
-            "app_id": "app-engine",
-            "owner_id": "owner-1",
-            "type_data": {"status": "success", "git_ref": "0a1b2c"},
-        }
-    )
-    notifier = Notifier(
-        id=notifier_id or f"n-{uuid.uuid4().hex[:12]}",
-        name="engine hook",
-        app_id="app-engine",
-        platform=channel,
-        selection=Selection(send_all_events=True),
-        type_data={"webhook_url": url, "format": "raw"},
-    )
-    return Delivery.for_(event, notifier, datetime.now(UTC))
-
-
-async def produce(
-    producer: Any, channel: Channel, deliveries: list[Delivery], *, test: bool = False
-) -> None:
-    """Put deliveries on the channel's topic as the router (or the API, for tests) would."""
-    extra = [(h.TEST, b"1")] if test else []
-    await send_all(
-        producer,
-        [
-            OutgoingRecord(
-                deliveries_topic(channel),
-                d.to_json(),
-                d.notifier.id.encode(),
-                [(h.DELIVERY_ID, d.id.encode()), *extra],
-            )
-            for d in deliveries
-        ],
-    )
-
-
-async def results_of(kafka: KafkaSettings, delivery: Delivery, count: int, **kw: Any) -> list[Any]:
-    records = await records_for_key(
-        kafka.bootstrap_servers, DELIVERY_RESULTS, delivery.id.encode(), count, **kw
-    )
-    return [DeliveryResult.model_validate_json(r.value) for r in records]
-
-
-def webhook_id(request: Received) -> str:
-    return {k.lower(): v for k, v in request.headers.items()}["webhook-id"]
+def a_delivery(url: str, notifier_id: str | None = None) -> Delivery:
+    return webhook_delivery(url, channel=CHANNEL, app_id="app-engine", notifier_id=notifier_id)
 
 
 async def test_a_slow_receiver_gets_many_deliveries_at_once(
@@ -132,9 +76,9 @@ async def test_a_slow_receiver_gets_many_deliveries_at_once(
 ) -> None:
     count = 40
     receiver.scripts["/slow"] = [Reply(200, delay_s=SLOW_S) for _ in range(count)]
-    deliveries = [a_delivery(CHANNEL, receiver.url("/slow")) for _ in range(count)]
+    deliveries = [a_delivery(receiver.url("/slow")) for _ in range(count)]
 
-    await produce(producer, CHANNEL, deliveries)
+    await produce_deliveries(producer, deliveries)
 
     requests = await receiver.wait_for("/slow", count, timeout_s=30)
     assert {webhook_id(r) for r in requests} == {d.id for d in deliveries}
@@ -148,9 +92,9 @@ async def test_one_notifiers_deliveries_stay_in_order(
 ) -> None:
     notifier_id = f"n-{uuid.uuid4().hex[:12]}"
     receiver.scripts["/ordered"] = [Reply(200, delay_s=0.05) for _ in range(8)]
-    deliveries = [a_delivery(CHANNEL, receiver.url("/ordered"), notifier_id) for _ in range(8)]
+    deliveries = [a_delivery(receiver.url("/ordered"), notifier_id) for _ in range(8)]
 
-    await produce(producer, CHANNEL, deliveries)
+    await produce_deliveries(producer, deliveries)
 
     requests = await receiver.wait_for("/ordered", 8, timeout_s=30)
     assert [webhook_id(r) for r in requests] == [d.id for d in deliveries]
@@ -165,13 +109,12 @@ async def test_a_second_sender_joining_mid_burst_loses_nothing(
     receiver.scripts["/burst"] = [Reply(200, delay_s=0.01) for _ in range(2 * count)]
     ids = [f"n-{uuid.uuid4().hex[:12]}" for _ in range(notifiers)]
     url = receiver.url("/burst")
-    deliveries = [a_delivery(CHANNEL, url, ids[i % notifiers]) for i in range(count)]
+    deliveries = [a_delivery(url, ids[i % notifiers]) for i in range(count)]
 
-    await produce(producer, CHANNEL, deliveries)
+    await produce_deliveries(producer, deliveries)
     await receiver.wait_for("/burst", count // 5, timeout_s=30)
     # The same group: the partitions are shared out again while the first has records in flight.
-    async with SenderService(sender.settings, sender_factory=WebhookSender.from_settings) as two:
-        await eventually(lambda: two.ready()[0], timeout_s=30, what="second sender ready")
+    async with running_sender(sender.settings, sender_factory=WebhookSender.from_settings):
         await eventually(
             lambda: {webhook_id(r) for r in receiver.on("/burst")} >= {d.id for d in deliveries},
             timeout_s=60,
@@ -188,7 +131,7 @@ async def test_a_second_sender_joining_mid_burst_loses_nothing(
 async def test_the_endpoint_rate_holds_a_burst_back(kafka_settings, receiver: HttpReceiver) -> None:
     count = 60
     settings = settings_for(kafka_settings, CHANNEL, endpoint_rate_per_s=RATE)
-    deliveries = [a_delivery(CHANNEL, receiver.url("/limited")) for _ in range(count)]
+    deliveries = [a_delivery(receiver.url("/limited")) for _ in range(count)]
 
     async with WebhookSender.from_settings(settings) as webhook:
         await asyncio.gather(*(webhook.send(d) for d in deliveries))
@@ -205,9 +148,9 @@ async def test_results_carry_the_receivers_answer(
     sender, producer, receiver: HttpReceiver, kafka_settings
 ) -> None:
     receiver.scripts["/answers"] = [Reply(503)]  # answers "scripted", then 200 "ok"
-    delivery = a_delivery(CHANNEL, receiver.url("/answers"))
+    delivery = a_delivery(receiver.url("/answers"))
 
-    await produce(producer, CHANNEL, [delivery])
+    await produce_deliveries(producer, [delivery])
 
     results = await results_of(kafka_settings, delivery, 2)
     assert [(r.outcome, r.response_excerpt) for r in results] == [
@@ -221,9 +164,9 @@ async def test_a_notifier_test_that_fails_is_attempted_once_and_only_reported(
     sender, producer, receiver: HttpReceiver, kafka_settings
 ) -> None:
     receiver.statuses["/test-fails"] = 500
-    delivery = a_delivery(CHANNEL, receiver.url("/test-fails"))
+    delivery = a_delivery(receiver.url("/test-fails"))
 
-    await produce(producer, CHANNEL, [delivery], test=True)
+    await produce_deliveries(producer, [delivery], test=True)
 
     [result] = await results_of(kafka_settings, delivery, 1)
     assert result.outcome is AttemptOutcome.DEAD_LETTERED
@@ -246,9 +189,9 @@ async def test_a_notifier_test_that_fails_is_attempted_once_and_only_reported(
 async def test_a_notifier_test_that_succeeds_is_a_normal_result(
     sender, producer, receiver: HttpReceiver, kafka_settings
 ) -> None:
-    delivery = a_delivery(CHANNEL, receiver.url("/test-ok"))
+    delivery = a_delivery(receiver.url("/test-ok"))
 
-    await produce(producer, CHANNEL, [delivery], test=True)
+    await produce_deliveries(producer, [delivery], test=True)
 
     [result] = await results_of(kafka_settings, delivery, 1)
     assert (result.outcome, result.status_code) == (AttemptOutcome.DELIVERED, 200)

@@ -27,6 +27,7 @@ from herald_core.topics import (
     deliveries_topic,
 )
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 
 from support.pipeline import Herald
@@ -36,23 +37,13 @@ pytestmark = pytest.mark.integration
 CHANNELS = (Channel.EMAIL, Channel.SLACK, Channel.DISCORD)
 
 
-async def call(http: Any, api: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {api.settings.admin_token.get_secret_value()}"}
-    async with http.request(
-        method, f"http://127.0.0.1:{api.port}{path}", json=body, headers=headers
-    ) as r:
-        return r.status, await r.json()
-
-
 async def test_simulate_agrees_with_the_router(
-    api: Any, herald: Herald, http: Any, unique: str
+    api: Any, admin: ApiClient, herald: Herald, unique: str
 ) -> None:
     app_id, owner_id = f"sim-{unique}", f"sim-org-{unique}"
     for user, email in (("ann", "ann@example.com"), ("bob", "bob@example.com")):
-        await call(http, api, "PUT", f"/v1/users/{user}-{unique}", {"user": {"email": email}})
-    await call(
-        http,
-        api,
+        await admin.call("PUT", f"/v1/users/{user}-{unique}", {"user": {"email": email}})
+    await admin.call(
         "PUT",
         f"/v1/owners/{owner_id}",
         {
@@ -62,8 +53,8 @@ async def test_simulate_agrees_with_the_router(
             }
         },
     )
-    status, _ = await call(
-        http, api, "PUT", f"/v1/apps/{app_id}", {"app": {"name": "shop", "owner_id": owner_id}}
+    status, _ = await admin.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "shop", "owner_id": owner_id}}
     )
     assert status == 201
     hooks = {
@@ -85,7 +76,7 @@ async def test_simulate_agrees_with_the_router(
                 "type_data": hooks[platform],
             }
         }
-        assert (await call(http, api, "POST", f"/v1/apps/{app_id}/notifiers", body))[0] == 201
+        assert (await admin.call("POST", f"/v1/apps/{app_id}/notifiers", body))[0] == 201
     async with api.pool.acquire() as connection, connection.transaction():
         for suffix, apps in (("all", ()), ("elsewhere", ("another-app",))):
             await notifier_store.insert(
@@ -110,7 +101,7 @@ async def test_simulate_agrees_with_the_router(
         "owner_id": owner_id,
         "type_data": {},
     }
-    status, simulated = await call(http, api, "POST", "/v1/events/simulate", event)
+    status, simulated = await admin.call("POST", "/v1/events/simulate", event)
     assert status == 200, simulated
     predicted = {
         d["notifier_id"]: sorted(r["address"] for r in d["recipients"])

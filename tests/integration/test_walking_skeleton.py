@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -26,6 +26,7 @@ from herald_kafka.producer import OutgoingRecord, send_all
 from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import find_record, headers_of
 
+from support.helpers import deployed
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
@@ -46,28 +47,6 @@ def webhook(
     )
 
 
-def deployment(
-    app_id: str, *, event_type: str = "app_deployed", status: str = "success"
-) -> dict[str, Any]:
-    return {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": event_type,
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "my-app",
-        "owner_id": "owner-1",
-        "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
-        "type_data": {
-            "deployment_id": "d-1",
-            "pusher": "johndoe",
-            "git_ref": "0123456789abcdef",
-            "status": status,
-            "duration": 40,
-        },
-    }
-
-
 async def post(url: str, body: Any) -> tuple[int, str, Any]:
     async with (
         aiohttp.ClientSession() as session,
@@ -86,7 +65,7 @@ async def test_event_posted_over_http_reaches_the_webhook(
     app_id = f"app-{unique}"
     notifier = webhook(app_id, receiver.url(f"/{app_id}"))
     await herald.add_notifier(notifier)
-    event = deployment(app_id)
+    event = deployed(app_id)
 
     status, _, answer = await post(herald.events_url, event)
 
@@ -110,7 +89,7 @@ async def test_event_produced_to_platform_events_reaches_the_webhook(
     app_id = f"app-{unique}"
     notifier = webhook(app_id, receiver.url(f"/{app_id}"))
     await herald.add_notifier(notifier)
-    event = deployment(app_id)
+    event = deployed(app_id)
 
     await send_all(
         herald.producer,
@@ -124,7 +103,7 @@ async def test_event_produced_to_platform_events_reaches_the_webhook(
 
 
 async def test_invalid_event_is_answered_422_and_dead_lettered(herald: Herald, unique: str) -> None:
-    event = deployment(f"app-{unique}", event_type="app_deploy_typo")
+    event = deployed(f"app-{unique}", event_type="app_deploy_typo")
 
     status, content_type, problem = await post(herald.events_url, event)
 
@@ -142,7 +121,7 @@ async def test_invalid_event_is_answered_422_and_dead_lettered(herald: Herald, u
 
 
 async def test_invalid_type_data_and_bad_json_are_refused(herald: Herald, unique: str) -> None:
-    event = deployment(f"app-{unique}")
+    event = deployed(f"app-{unique}")
     event["type_data"]["duration"] = "forty seconds"
     status, _, problem = await post(herald.events_url, event)
     assert (status, problem["reason"]) == (422, "invalid_type_data")
@@ -159,7 +138,7 @@ async def test_poison_record_on_platform_events_goes_to_dlq_and_routing_continue
     app_id = f"app-{unique}"
     await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
     poison = f"poison-{unique}".encode() + b"\xff{{"
-    good = deployment(app_id)
+    good = deployed(app_id)
     await send_all(
         herald.producer,
         [
@@ -182,7 +161,7 @@ async def test_batch_answers_each_event(
 ) -> None:
     app_id = f"app-{unique}"
     await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
-    good, bad = deployment(app_id), {**deployment(app_id), "created_at": "yesterday"}
+    good, bad = deployed(app_id), {**deployed(app_id), "created_at": "yesterday"}
 
     status, _, answer = await post(herald.events_url, [good, bad])
 
@@ -198,7 +177,7 @@ async def test_repeated_event_id_is_dropped(
 ) -> None:
     app_id = f"app-{unique}"
     await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
-    event = deployment(app_id)
+    event = deployed(app_id)
 
     first = await post(herald.events_url, event)
     second = await post(herald.events_url, event)
@@ -225,7 +204,7 @@ async def test_other_app_unselected_type_inactive_and_deleted_notifiers_get_noth
         await herald.add_notifier(notifier)
     await herald.remove_notifier(deleted.id)
 
-    status, _, _ = await post(herald.events_url, deployment(app_id))
+    status, _, _ = await post(herald.events_url, deployed(app_id))
 
     assert status == 202
     await receiver.wait_for("/wanted")
@@ -243,7 +222,7 @@ async def test_alias_selection_fires_a_clever_cloud_style_selection(
         webhook(app_id, receiver.url("/success"), events=("DEPLOYMENT_SUCCESS",))
     )
 
-    await post(herald.events_url, deployment(app_id, status="build-error"))
+    await post(herald.events_url, deployed(app_id, status="build-error"))
 
     [request] = await receiver.wait_for("/fail")
     assert request.json()["type_data"]["status"] == "build-error"
@@ -257,7 +236,7 @@ async def test_failing_receiver_is_dead_lettered_with_its_reason(
     receiver.statuses["/gone"] = 404
     notifier = webhook(app_id, receiver.url("/gone"))
     await herald.add_notifier(notifier)
-    event = deployment(app_id)
+    event = deployed(app_id)
 
     await post(herald.events_url, event)
 

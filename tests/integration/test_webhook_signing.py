@@ -21,6 +21,7 @@ from herald_testing.receivers import HttpReceiver
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from support.helpers import deployed, post_event
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
@@ -42,40 +43,12 @@ def webhook(app_id: str, url: str, **type_data: Any) -> Notifier:
     )
 
 
-def deployment(app_id: str) -> dict[str, Any]:
-    return {
-        "id": f"ev-{uuid.uuid4().hex}",
-        "type": "app_deployed",
-        "created_at": datetime.now(UTC).isoformat(),
-        "source": "deployer",
-        "app_id": app_id,
-        "app_name": "my-app",
-        "owner_id": "owner-1",
-        "user": {"id": "u1", "username": "johndoe", "email": "john@doe.com"},
-        "type_data": {
-            "deployment_id": "d-1",
-            "pusher": "johndoe",
-            "git_ref": "0123456789abcdef",
-            "status": "success",
-            "duration": 40,
-        },
-    }
-
-
-async def publish(herald: Herald, event: dict[str, Any]) -> None:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(herald.events_url, json=event) as response,
-    ):
-        assert response.status == 202, await response.text()
-
-
 def lower(headers: dict[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
 async def test_signed_delivery_verifies_and_carries_the_custom_headers(
-    herald: Herald, receiver: HttpReceiver, unique: str
+    herald: Herald, receiver: HttpReceiver, http: aiohttp.ClientSession, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     key = secret("current")
@@ -91,10 +64,10 @@ async def test_signed_delivery_verifies_and_carries_the_custom_headers(
         },
     )
     await herald.add_notifier(notifier)
-    event = deployment(app_id)
+    event = deployed(app_id)
     before = int(datetime.now(UTC).timestamp())
 
-    await publish(herald, event)
+    await post_event(http, herald, event)
 
     [request] = await receiver.wait_for(f"/{app_id}")
     headers = lower(request.headers)
@@ -111,7 +84,7 @@ async def test_signed_delivery_verifies_and_carries_the_custom_headers(
 
 
 async def test_each_format_arrives_in_its_shape_signed(
-    herald: Herald, receiver: HttpReceiver, unique: str
+    herald: Herald, receiver: HttpReceiver, http: aiohttp.ClientSession, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     key = secret("formats")
@@ -122,10 +95,10 @@ async def test_each_format_arrives_in_its_shape_signed(
     }
     for notifier in notifiers.values():
         await herald.add_notifier(notifier)
-    event = deployment(app_id)
+    event = deployed(app_id)
     before = int(datetime.now(UTC).timestamp())
 
-    await publish(herald, event)
+    await post_event(http, herald, event)
 
     received = {fmt: (await receiver.wait_for(f"/{app_id}/{fmt}"))[0] for fmt in formats}
     after = int(datetime.now(UTC).timestamp())
@@ -176,7 +149,7 @@ async def test_each_format_arrives_in_its_shape_signed(
 
 
 async def test_rotated_secrets_verify_with_either(
-    herald: Herald, receiver: HttpReceiver, unique: str
+    herald: Herald, receiver: HttpReceiver, http: aiohttp.ClientSession, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     new, old = secret("new"), secret("old")
@@ -184,7 +157,7 @@ async def test_rotated_secrets_verify_with_either(
         webhook(app_id, receiver.url(f"/{app_id}"), secret=new, secrets=[old])
     )
 
-    await publish(herald, deployment(app_id))
+    await post_event(http, herald, deployed(app_id))
 
     [request] = await receiver.wait_for(f"/{app_id}")
     assert len(lower(request.headers)["webhook-signature"].split(" ")) == 2
@@ -195,12 +168,12 @@ async def test_rotated_secrets_verify_with_either(
 
 
 async def test_unsigned_notifier_gets_id_and_timestamp_but_no_signature(
-    herald: Herald, receiver: HttpReceiver, unique: str
+    herald: Herald, receiver: HttpReceiver, http: aiohttp.ClientSession, unique: str
 ) -> None:
     app_id = f"app-{unique}"
     await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
 
-    await publish(herald, deployment(app_id))
+    await post_event(http, herald, deployed(app_id))
 
     [request] = await receiver.wait_for(f"/{app_id}")
     headers = lower(request.headers)

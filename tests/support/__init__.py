@@ -10,5 +10,7 @@ root `pyproject.toml` puts `tests/` on pytest's `pythonpath`).
 - `support.api`: the config API on the session's Postgres and Kafka (`api`, `admin`,
   `ADMIN_TOKEN`).
 
-Both are registered as pytest plugins from `tests/conftest.py`.
+Both are registered as pytest plugins from `tests/conftest.py`. `support.helpers` is a plain
+module of the small helpers several test files share (event and delivery builders, posting to
+ingest, waiting on the router's view, sentinels, a recorder per test).
 """
