@@ -20,6 +20,7 @@ files (plus stale `events/*.v1.schema.json`, which `generate` removes).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -180,8 +181,16 @@ def render(catalog: Catalog = CATALOG) -> dict[str, str]:
         path = f"{EVENTS_DIR}/{schema_file_name(event_type.id)}"
         if path.casefold() in {p.casefold() for p in files}:
             raise ValueError(f"two event types share the schema file {path} (ignoring case)")
-        files[path] = _dump(type_data_schema(event_type))
+        files[path] = _type_data_text(event_type)
     return files
+
+
+@functools.cache
+def _type_data_text(event_type: EventType) -> str:
+    """`type_data_schema` as a file's text, worked out once per event type: pydantic builds a
+    schema afresh on every call (about a millisecond each, a hundred types), and an event type
+    is frozen, its model a class."""
+    return _dump(type_data_schema(event_type))
 
 
 def _dump(document: dict[str, Any]) -> str:
