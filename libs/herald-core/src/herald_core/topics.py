@@ -16,6 +16,11 @@ from typing import Any
 
 import yaml
 
+try:  # libyaml's parser where PyYAML has it: some eight times faster, the same documents
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # a PyYAML built without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 PLATFORM_EVENTS = "platform.events"
 EVENTS = "notify.events"
 EVENTS_DLQ = "notify.events.dlq"
@@ -142,11 +147,14 @@ def default_topic_file() -> Path:
 
 def load_topic_file(path: Path | None = None) -> list[TopicSpec]:
     """Read and expand the topic file (default: the project's)."""
-    with (path or default_topic_file()).open() as handle:
-        return parse_topic_file(yaml.safe_load(handle))
+    return parse_topic_file(_read(path))
 
 
 def retry_tiers(path: Path | None = None) -> list[str]:
     """The retry tier names the topic file declares, in order."""
+    return [str(t) for t in _read(path).get("retry_tiers", [])]
+
+
+def _read(path: Path | None) -> Any:
     with (path or default_topic_file()).open() as handle:
-        return [str(t) for t in yaml.safe_load(handle).get("retry_tiers", [])]
+        return yaml.load(handle, Loader=SafeLoader)
