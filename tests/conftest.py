@@ -11,6 +11,7 @@ pipeline per test session:
   services in-process (`herald`, `herald_mail`, `mail_sink`; `api`, `admin`).
 """
 
+import gc
 import os
 import sys
 
@@ -22,3 +23,9 @@ sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 pytest_plugins = ["herald_testing.fixtures", "support.pipeline", "support.api"]
+
+
+def pytest_collection_finish(session):
+    """What is alive once collection is over (modules, classes, the collected tests) stays to the
+    end of the session: the garbage collector need not walk it again at every full collection."""
+    gc.freeze()
