@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import socket
 from pathlib import Path
 
@@ -71,10 +72,16 @@ def test_the_probe_imported_every_core_module(core_import_probe):
 IMPORTERS = frozenset({"import_module", "__import__"})
 
 
+@functools.cache
+def nodes(source: str) -> tuple[ast.AST, ...]:
+    """Every node of a module's syntax tree; each source is parsed once for all the rules."""
+    return tuple(ast.walk(ast.parse(source)))
+
+
 def forbidden_imports(source: str, forbidden: frozenset[str] = FORBIDDEN) -> list[str]:
     """`line: module` for every import of a package of `forbidden` in `source`."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in nodes(source):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -232,7 +239,7 @@ def service_packages() -> dict[str, Path]:
 def imported_modules(source: str) -> list[str]:
     """Every absolute module `source` imports (plain and `from` imports, any depth)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in nodes(source):
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -349,7 +356,7 @@ def face_crossings(src: Path) -> dict[str, list[str]]:
                 hit.split(": ")[1] == o or hit.split(": ")[1].startswith(o + ".") for o in others
             )
         ]
-        for node in ast.walk(ast.parse(source)):  # `from herald_api.faces import <y>`
+        for node in nodes(source):  # `from herald_api.faces import <y>`
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 hits += [
                     f"{node.lineno}: {node.module}.{alias.name}"
@@ -414,7 +421,7 @@ def face_imports(source: str, package: list[str]) -> list[str]:
     """`line: module` for every import of a face in `source`, a module of `package` (relative
     imports resolved against it; `from herald_api import faces` counts)."""
     found: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in nodes(source):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

@@ -7,6 +7,8 @@ GET /docs           the same, rendered for people by `reference_page` (public)
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -72,6 +74,12 @@ SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
 }
 
 
+@functools.cache
+def _schema_of(model: type[BaseModel], mode: Mode) -> dict[str, Any]:
+    """A model's JSON Schema, worked out once (most answers share a few models). Pure."""
+    return model.model_json_schema(ref_template=REF, mode=mode)
+
+
 class Components:
     """The `components/schemas` being collected; a name means one schema only."""
 
@@ -79,7 +87,7 @@ class Components:
         self.schemas: dict[str, Any] = {}
 
     def ref(self, model: type[BaseModel], mode: Mode) -> dict[str, str]:
-        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        schema = copy.deepcopy(_schema_of(model, mode))
         for name, definition in schema.pop("$defs", {}).items():
             self._add(name, definition)
         self._add(model.__name__, schema)
