@@ -106,7 +106,20 @@ class HttpReceiver:
         )
         return self.on(path)
 
-    async def assert_nothing(self, path: str, settle_s: float = 1.0) -> None:
-        """Fail if anything reaches `path` within `settle_s` (negative checks need a window)."""
-        await asyncio.sleep(settle_s)
-        assert self.on(path) == [], f"unexpected requests on {path}: {self.on(path)}"
+    async def wait_for_id(self, path: str, event_id: str, timeout_s: float = 20.0) -> Received:
+        """Wait until a request on `path` carries the envelope `event_id` (a raw webhook, or a
+        sentinel); return it. "Nothing else arrived" is shown this way, never by waiting."""
+        await eventually(
+            lambda: any(_event_id(r) == event_id for r in self.on(path)),
+            timeout_s=timeout_s,
+            what=f"event {event_id} on {path}",
+        )
+        return next(r for r in self.on(path) if _event_id(r) == event_id)
+
+
+def _event_id(request: Received) -> str | None:
+    try:
+        body = request.json()
+    except ValueError:
+        return None
+    return body.get("id") if isinstance(body, dict) else None

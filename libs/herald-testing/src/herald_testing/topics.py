@@ -37,6 +37,21 @@ async def find_record(
         raise AssertionError(f"no matching record on {topic} within {timeout_s}s")
 
 
+async def records_now(
+    bootstrap_servers: str, topic: str, match: Callable[[Record], bool]
+) -> list[Record]:
+    """Every record of `topic` (all partitions) written so far for which `match` is true.
+
+    No time window: the read stops at the end offsets seen when it starts. For "nothing was
+    written" checks, once something written after it (a result, a sentinel) was seen.
+    """
+    found: list[Record] = []
+    async with _reader(bootstrap_servers, topic) as reader:
+        async for records in reader.read_until_end():
+            found.extend(r for r in records if match(r))
+    return found
+
+
 def headers_of(record: Record) -> dict[str, str]:
     return {k: v.decode("utf-8", "replace") for k, v in record.headers}
 
