@@ -260,6 +260,7 @@ async def test_one_click_unsubscribe_stops_the_mail(
     admin: ApiClient,
     http: Any,
     unique: str,
+    kafka_settings: KafkaSettings,
 ) -> None:
     notifier = await email_notifier(admin, api, unique, ["dan@example.com", "erin@example.com"])
     delivery = await deliver(producer, notifier)
@@ -301,6 +302,9 @@ async def test_one_click_unsubscribe_stops_the_mail(
     fresh = await deliver(producer, after)
     [only] = await mail_of(mailbox[0], fresh, 1)
     assert only["To"] == "erin@example.com"
+    # The sender writes the delivery's result once every recipient was mailed: after it, a
+    # message to dan would be in the mailbox already.
+    await records_for_key(kafka_settings.bootstrap_servers, DELIVERY_RESULTS, fresh.id.encode(), 1)
     assert not [
         m
         for m in read_messages(mailbox[0])

@@ -158,6 +158,8 @@ async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_not
     await post_event(admin.http, herald, again)
     [request] = await receiver.wait_for(f"/{unique}/second")
     assert request.json()["id"] == again["id"]
+    # The router had forgotten the first notification before `again` was posted: nothing of
+    # `again` can be on its way there.
     assert len(receiver.on(f"/{unique}/first")) == 1
     status, listed = await admin.call("GET", f"/v1/apps/{app_id}/notifications")
     assert [n["id"] for n in listed["notifications"]] == [second["id"]]
