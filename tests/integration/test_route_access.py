@@ -1,5 +1,6 @@
 """Every route that is not public refuses a caller without a token (401 problem), on the real
-API over HTTP; every public route lets one in. Read from the declarations (`herald_api.routes`),
+API over HTTP; every public route lets one in; an admin route tells any other token that what
+it names does not exist (404). Read from the declarations (`herald_api.routes`),
 so a route added later is covered the day it is declared."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from herald_api.http.auth import TokenScope, create_token
 from herald_api.http.declare import Auth, Route
 from herald_api.routes import ROUTES
 
@@ -56,3 +58,16 @@ async def test_every_public_route_lets_a_caller_without_a_token_in(api: Any, htt
         data = {"data": "List-Unsubscribe=One-Click"} if "unsubscribe" in route.path else {}
         async with http.request(route.method, url, **data) as response:
             assert response.status != 401, label(route)
+
+
+async def test_an_admin_route_is_hidden_from_other_tokens(api: Any, http: Any, unique: str) -> None:
+    owner_id = f"org-{unique}"
+    async with api.pool.acquire() as connection:
+        _, token = await create_token(connection, "owner", TokenScope.OWNER, owner_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    for route in (r for r in ROUTES if r.auth is Auth.ADMIN):
+        url = f"http://127.0.0.1:{api.port}{concrete(route)}"
+        body = {"user": {"name": "x"}} if "users" in route.path else {"reason": "server_error"}
+        async with http.request(route.method, url, json=body, headers=headers) as response:
+            assert response.status == 404, label(route)
+            assert (await response.json())["resource"] == route.resource, label(route)

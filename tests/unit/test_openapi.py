@@ -142,7 +142,7 @@ def test_every_operation_documents_its_errors_as_problems(document, route):
     for status, answer in answers.items():
         if int(status) >= 400 and route.tag not in ("health",):
             assert list(answer["content"]) == ["application/problem+json"], status
-    if route.auth is Auth.BEARER:
+    if route.auth in (Auth.BEARER, Auth.ADMIN):
         assert "401" in answers
         assert operation["security"] == [{"bearerAuth": []}]
     if route.auth is Auth.PUBLIC:

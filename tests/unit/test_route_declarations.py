@@ -4,6 +4,7 @@ hand is noticed."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any, cast
 
@@ -86,3 +87,15 @@ def test_each_area_declares_its_own_routes_next_to_its_handlers():
     public = {f"{r.method} {r.path}" for r in ROUTES if r.auth is Auth.PUBLIC}
     assert "POST /v1/unsubscribe/{token}" in public
     assert "GET /v1/apps/{app}/notifiers" not in public
+
+
+def test_an_admin_route_must_say_what_it_hides():
+    admin_routes = [r for r in ROUTES if r.auth is Auth.ADMIN]
+    assert {f"{r.method} {r.path}" for r in admin_routes} == {
+        "PUT /v1/users/{user}",
+        "GET /v1/users/{user}",
+        "POST /v1/notifiers/{id}/disable",
+    }
+    silent = dataclasses.replace(admin_routes[0], resource="")
+    with pytest.raises(ValueError, match="hides a resource"):
+        register(web.Application(), (silent,))

@@ -2,7 +2,8 @@
 
 `access_middleware` reads the declaration of the matched route (`declare.declaration_of`):
 a `public` route lets anyone in; any other needs an API token or a JWT from the token exchange
-(`Authorization: Bearer …`, or `Basic` with the token as password), else 401. Which app or owner
+(`Authorization: Bearer …`, or `Basic` with the token as password), else 401; an `admin` route
+answers any other token a 404 naming the resource it hides. Which app or owner
 the token may see is the handlers' business (`visibility`): outside its scope is a 404.
 
 Requests authenticate with a JWT (`issue_jwt`, an hour long) or with the API token itself; for a
@@ -18,8 +19,8 @@ from aiohttp import web
 
 from herald_api.http.auth import Principal, TokenScope, find_principal, token_from_header
 from herald_api.http.context import PRINCIPAL, context
-from herald_api.http.declare import Auth, Handler, declaration_of
-from herald_api.http.web import ApiProblem
+from herald_api.http.declare import Auth, Handler, declaration_of, path_params
+from herald_api.http.web import ApiProblem, not_found
 
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "herald"
@@ -79,6 +80,7 @@ async def authenticate(request: web.Request, header: str | None) -> Principal | 
 
 REFUSALS = {
     Auth.BEARER: "a valid bearer token is required",
+    Auth.ADMIN: "a valid bearer token is required",
     Auth.BASIC: "invalid token",  # the token exchange: Basic with the token as password
 }
 
@@ -92,5 +94,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         caller = await authenticate(request, request.headers.get("Authorization"))
         if caller is None:
             raise ApiProblem(401, REFUSALS[route.auth], kind="unauthorized")
+        if route.auth is Auth.ADMIN and not caller.is_admin:
+            # As for anything outside a token's scope: it does not exist, for this caller.
+            hidden = request.match_info[path_params(route.path)[-1]]
+            raise not_found(f"{route.resource} {hidden}")
         request[PRINCIPAL] = caller
     return await handler(request)

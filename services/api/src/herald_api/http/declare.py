@@ -34,9 +34,13 @@ PROBLEM = "application/problem+json"
 
 
 class Auth(StrEnum):
+    """Who may call a route. Which app or owner a token may see is the handler's lookup
+    (`visibility`): outside its scope is a 404, as for an admin route to anyone else."""
+
     PUBLIC = "public"
-    BEARER = "bearer"
+    BEARER = "bearer"  # any valid token
     BASIC = "basic"  # the token exchange: Basic with the token as password (Bearer works too)
+    ADMIN = "admin"  # an admin token; anyone else is told the `resource` does not exist
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class Route:
     body_required: bool = True  # False: the body may be left out
     params: tuple[Param, ...] = ()
     description: str = ""
+    resource: str = ""  # what an admin route's 404 names to others ("user", "notifier")
     handler: Handler = field(kw_only=True)
 
 
@@ -177,7 +182,7 @@ def shared_answers(route: Route) -> dict[int, Answer]:
         answers[422] = problem_answer("The body is invalid", w.ValidationProblem)
     if any(p.location == "query" and p.schema.get("type") == "integer" for p in route.params):
         answers[422] = problem_answer("A query parameter is invalid", w.ValidationProblem)
-    if route.auth is Auth.BEARER:
+    if route.auth in (Auth.BEARER, Auth.ADMIN):
         answers[401] = problem_answer("No valid token")
     if path_params(route.path):
         answers[404] = problem_answer("Unknown, or outside the token's scope", w.NotFoundProblem)
@@ -196,13 +201,16 @@ def register(app: web.Application, routes: Sequence[Route]) -> None:
     """Mount every route on `app`'s router, each once, and keep its declaration.
 
     Raises:
-        ValueError: when two declarations share a method and path.
+        ValueError: when two declarations share a method and path, or an admin route does not
+            say what it hides (a `resource` and a path parameter).
     """
     declared: dict[tuple[str, str], Route] = {}
     for route in routes:
         key = (route.method, route.path)
         if key in declared:
             raise ValueError(f"{route.method} {route.path} is declared twice")
+        if route.auth is Auth.ADMIN and not (route.resource and path_params(route.path)):
+            raise ValueError(f"{route.method} {route.path}: an admin route hides a resource")
         declared[key] = route
         if route.method == "GET":
             app.router.add_get(route.path, route.handler)  # and HEAD, its twin

@@ -70,6 +70,7 @@ SECURITY_SCHEMES = {
 SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
     Auth.PUBLIC: [],
     Auth.BEARER: [{"bearerAuth": []}],
+    Auth.ADMIN: [{"bearerAuth": []}],
     Auth.BASIC: [{"basicAuth": []}, {"bearerAuth": []}],
 }
 

@@ -19,7 +19,7 @@ from herald_core.directory import AppEntry
 
 from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
-from herald_api.http.declare import NO_CONTENT, Route, ok_answer, upserted
+from herald_api.http.declare import NO_CONTENT, Auth, Route, ok_answer, upserted
 from herald_api.http.parsing import parse
 from herald_api.http.visibility import visible_app
 from herald_api.http.web import (
@@ -264,8 +264,6 @@ async def get_owner(request: web.Request) -> web.Response:
 
 async def put_user(request: web.Request) -> web.Response:
     user_id = new_id(request, "user")
-    if not principal(request).is_admin:
-        raise not_found(f"user {user_id}")
     body = parse(UserIn, wrapped(await read_json(request), "user"))
     async with context(request).pool.acquire() as connection, connection.transaction():
         created, owners, apps = await store.upsert_user(
@@ -290,8 +288,6 @@ async def put_user(request: web.Request) -> web.Response:
 
 async def get_user(request: web.Request) -> web.Response:
     user_id = request.match_info["user"]
-    if not principal(request).is_admin:
-        raise not_found(f"user {user_id}")
     row = (
         await context(request).pool.fetchrow(
             "SELECT id, email, name, username, version FROM users WHERE id = $1", user_id
@@ -382,7 +378,9 @@ ROUTES = (
         "Register or update a user (admin)",
         "users",
         upserted(w.UserAnswer, "ETag"),
+        auth=Auth.ADMIN,
         body=w.UserBody,
+        resource="user",
         handler=put_user,
     ),
     Route(
@@ -391,6 +389,8 @@ ROUTES = (
         "Show a user (admin)",
         "users",
         {200: ok_answer(w.UserAnswer)},
+        auth=Auth.ADMIN,
+        resource="user",
         handler=get_user,
     ),
 )

@@ -26,8 +26,8 @@ from herald_core.notifier_commands import INT4_MAX, DisableNotifier, DisableSkip
 from herald_core.notifiers import Notifier
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from herald_api.http.context import context, principal
-from herald_api.http.declare import Route, ok_answer
+from herald_api.http.context import context
+from herald_api.http.declare import Auth, Route, ok_answer
 from herald_api.http.parsing import parse
 from herald_api.http.web import etag, json_response, not_found, read_json, storable
 from herald_api.model.notifier_wire import to_wire
@@ -119,8 +119,6 @@ async def apply_disable(
 async def disable_notifier(request: web.Request) -> web.Response:
     ctx = context(request)
     notifier_id = request.match_info["id"]
-    if not principal(request).is_admin:
-        raise not_found(f"notifier {notifier_id}")
     why = parse(NotifierDisableBody, await read_json(request))
     now = ctx.clock()
     command = DisableNotifier(
@@ -143,7 +141,9 @@ ROUTES = (
         "Disable a failing notifier (admin: the recorder's endpoint health)",
         "notifiers",
         {200: ok_answer(NotifierDisabledAnswer, "Disabled, now or before", "ETag")},
+        auth=Auth.ADMIN,
         body=NotifierDisableBody,
+        resource="notifier",
         description="Sets the notifier inactive (a new version) and emits `notifier_disabled` to"
         " its owner. Idempotent: an inactive notifier is answered as it is, without an event."
         " Tokens other than admin tokens get 404.",
