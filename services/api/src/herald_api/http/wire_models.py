@@ -27,7 +27,6 @@ from herald_api.model.platforms import PLATFORMS
 PLATFORM_IDS: list[JsonValue] = [p.id for p in PLATFORMS]
 IGNORED = "Read-only: accepted (Scalingo's clients always send it) and ignored."
 SECRET_EXAMPLE = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the documented example
-SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/=]{24,200}$"  # noqa: S105 - a pattern
 GENERATED_NOTE = (
     "The signing secret Herald generated for the new webhook, in clear this once (every read"
     " masks it); read it again at `/v1/notifiers/{id}/secret`"

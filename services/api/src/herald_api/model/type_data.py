@@ -20,6 +20,7 @@ from herald_core.urlpolicy import check_url
 
 from herald_api.model.chat_hosts import ChatHosts, chat_host_problem
 from herald_api.model.platforms import Platform
+from herald_api.model.webhook_secrets import SECRET_SHAPE
 
 Errors = dict[str, list[str]]
 
@@ -59,7 +60,6 @@ FORBIDDEN_HEADERS = frozenset(
     }
 )
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
-_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{24,200}$")
 _SLACK_BOT_TOKEN = re.compile(r"^xox[bp]-[A-Za-z0-9-]{8,250}$")
 _SLACK_CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,30}|#[a-z0-9_-]{1,80})$")
 
@@ -163,13 +163,13 @@ def _check_webhook_extras(data: Mapping[str, Any], errors: Errors) -> None:
             f"must be one of {sorted(f.value for f in WebhookFormat)}"
         )
     secret = data.get("secret")
-    if secret is not None and (not isinstance(secret, str) or not _SECRET.match(secret)):
+    if secret is not None and (not isinstance(secret, str) or not SECRET_SHAPE.match(secret)):
         errors.setdefault("type_data.secret", []).append("must look like whsec_<base64, 24+ chars>")
     rotated = data.get("secrets")
     if rotated is not None and (
         not isinstance(rotated, list)
         or len(rotated) > 2
-        or not all(isinstance(s, str) and _SECRET.match(s) for s in rotated)
+        or not all(isinstance(s, str) and SECRET_SHAPE.match(s) for s in rotated)
     ):
         errors.setdefault("type_data.secrets", []).append(
             "must be a list of at most 2 more secrets (whsec_…), newest first, during a rotation"

@@ -35,7 +35,9 @@ DEFAULT_OVERLAP_S = 24 * 3600
 MAX_OVERLAP_S = 7 * 24 * 3600
 SIGNING_KEYS = ("secret", "previous_secrets", "secrets")
 """The `type_data` members that sign a webhook: a hook's notifiers share them."""
-_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{24,200}$")
+SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/=]{24,200}$"  # noqa: S105 - a pattern, not a secret
+"""What a signing secret looks like (the wire models and the type_data checks use it too)."""
+SECRET_SHAPE = re.compile(SECRET_PATTERN)
 _ROTATE_FIELDS = frozenset({"secret", "overlap_seconds"})
 
 Errors = dict[str, list[str]]
@@ -83,7 +85,7 @@ def signing_members(type_data: Mapping[str, Any]) -> dict[str, Any]:
 
 def is_secret(value: Any) -> bool:
     """Whether `value` is a `whsec_` secret the sender can decode. Pure."""
-    if not isinstance(value, str) or not _SECRET.match(value):
+    if not isinstance(value, str) or not SECRET_SHAPE.match(value):
         return False
     encoded = value.removeprefix(SECRET_PREFIX)
     try:

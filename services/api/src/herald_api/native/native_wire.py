@@ -10,7 +10,8 @@ from herald_core.deliveries import AttemptOutcome
 from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 from pydantic.json_schema import SkipJsonSchema
 
-from herald_api.http.wire_models import SECRET_EXAMPLE, SECRET_PATTERN, Closed, Notifier
+from herald_api.http.wire_models import SECRET_EXAMPLE, Closed, Notifier
+from herald_api.model.webhook_secrets import SECRET_PATTERN
 
 # --- simulate ------------------------------------------------------------------------------
 
