@@ -3,8 +3,8 @@
 `access_middleware` reads the declaration of the matched route (`declare.declaration_of`):
 a `public` route lets anyone in; any other needs an API token or a JWT from the token exchange
 (`Authorization: Bearer …`, or `Basic` with the token as password), else 401; an `admin` route
-answers any other token a 404 naming the resource it hides. Which app or owner
-the token may see is the handlers' business (`visibility`): outside its scope is a 404.
+answers any other token a 404 naming the resource it hides. Which app or owner the token may
+see is the handlers' business (`visibility`): outside its scope is a 404 too.
 
 Requests authenticate with a JWT (`issue_jwt`, an hour long) or with the API token itself; for a
 JWT the token row is read again, so revoking a token also ends the JWTs issued for it.
