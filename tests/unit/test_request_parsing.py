@@ -8,9 +8,10 @@ from typing import Literal
 import pytest
 from herald_api.faces.scalingo.alert_wire import AlertCreate
 from herald_api.faces.scalingo.legacy_wire import LegacyNotificationIn
-from herald_api.http.parsing import parse, shape_errors
+from herald_api.http.parsing import parse
 from herald_api.http.web import ApiProblem
 from herald_api.http.wire_models import NotifierCreate
+from herald_api.model.shapes import shape_errors
 from pydantic import BaseModel, ConfigDict, Field
 
 

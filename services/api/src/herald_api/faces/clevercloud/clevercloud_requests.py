@@ -26,9 +26,9 @@ from herald_core.notifiers import NAME_MAX_LENGTH, Selection
 from herald_core.topics import Channel
 
 from herald_api.faces.clevercloud.clevercloud_wire import CcEmailhookIn, CcWebhookIn
-from herald_api.http.parsing import shape_errors
 from herald_api.model.hooks import ScopeFacts
 from herald_api.model.platforms import platform_of
+from herald_api.model.shapes import shape_errors
 from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 
 ADDON_PREFIX = "addon_"

@@ -1,5 +1,5 @@
 """The pydantic models of Clever Cloud's hooks on the wire. The request models parse the
-bodies (`clevercloud_requests`, through `http.parsing`); with the answers, they are the
+bodies (`clevercloud_requests`, through `model.shapes`); with the answers, they are the
 OpenAPI document's (`clevercloud_api.ROUTES`)."""
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ both ways exactly as they do (github.com/Scalingo/go-scalingo `alerts.go`):
   "no reminder".
 
 The rule itself keeps seconds (the alerter's unit). A request's shape is the wire model's
-(`AlertCreate`, `AlertPatch`, parsed by `http.parsing`); this face adds the durations, the
+(`AlertCreate`, `AlertPatch`, parsed by `model.shapes`); this face adds the durations, the
 container type and the app's notifiers, and every problem is listed (`errors`, field →
 messages). Read-only members that Scalingo's clients always send (`id`, `app_id`, timestamps,
 `metadata`) are ignored; anything else unknown is refused.
@@ -29,7 +29,7 @@ from typing import Any
 from herald_core.alerts import AlertRule, Metric
 
 from herald_api.faces.scalingo.alert_wire import AlertCreate, AlertIn, AlertPatch
-from herald_api.http.parsing import shape_errors
+from herald_api.model.shapes import shape_errors
 
 Errors = dict[str, list[str]]
 

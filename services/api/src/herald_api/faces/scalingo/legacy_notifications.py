@@ -31,9 +31,9 @@ from herald_core.notifiers import Notifier, Scope, Selection, WebhookFormat
 from herald_core.topics import Channel
 
 from herald_api.faces.scalingo.legacy_wire import LegacyNotificationIn, LegacyNotificationPatch
-from herald_api.http.parsing import shape_errors
 from herald_api.model.chat_hosts import ChatHosts, chat_host_problem
 from herald_api.model.platforms import platform_of
+from herald_api.model.shapes import shape_errors
 from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 
 FACE = "scalingo_legacy"

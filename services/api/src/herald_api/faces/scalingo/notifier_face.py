@@ -1,7 +1,7 @@
 """The Scalingo notifier face: wire JSON ⇄ the one notifier model (docs/scalingo-compat.md).
 
 Pure functions. A body's shape is the wire model's (`NotifierCreate`, `NotifierPatch`: unknown
-members, types, lengths, enums), parsed by `http.parsing`; this face adds what a model cannot
+members, types, lengths, enums), parsed by `model.shapes`; this face adds what a model cannot
 know (the platform, the catalog, a blank name, signing rules), and every problem is listed
 (`errors`, field → messages). Read-only members that Scalingo's clients always send (`id`,
 `app_id`, `type`, timestamps) are ignored. The type_data checks shared by every face are
@@ -18,10 +18,10 @@ from herald_core.catalog import CATALOG
 from herald_core.notifiers import Notifier, Preset, Scope, Selection
 from herald_core.topics import Channel
 
-from herald_api.http.parsing import shape_errors
 from herald_api.http.wire_models import NotifierCreate, NotifierPatch
 from herald_api.model.chat_hosts import ChatHosts
 from herald_api.model.platforms import Platform, available_event_ids, platform_by_id, platform_of
+from herald_api.model.shapes import shape_errors
 from herald_api.model.type_data import (
     MASK,
     ROTATE_HINT,
