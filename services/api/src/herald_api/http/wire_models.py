@@ -2,8 +2,9 @@
 catalog, Scalingo's notifiers, the directory. Each face keeps its own wire models beside it
 (`faces/*/*_wire.py`), Herald's own endpoints theirs in `native/native_wire.py`.
 
-Requests are parsed by these models (`http.parsing`, `model.shapes`); answers are built by the handlers and
-described here, and the fuzz test (`tests/integration/test_api_fuzz.py`) holds the two together.
+Requests are parsed by these models (`http.parsing`, `model.shapes`); answers are built by the
+handlers and described here, and the fuzz test (`tests/integration/test_api_fuzz.py`) holds the
+two together.
 All of them are the OpenAPI document's components (`openapi.py`).
 
 Scalingo's wire rules (docs/scalingo-compat.md) show up as constraints: `event_types` and
