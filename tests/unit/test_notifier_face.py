@@ -61,7 +61,7 @@ def test_scalingo_clients_read_only_members_are_ignored() -> None:
         ),
         (
             {"type_data": {"webhook_url": "https://e.example.com/h", "secrets": [SECRET, "x"]}},
-            "type_data.secrets",
+            "type_data.secrets.1",
         ),
         (
             {"type_data": {"webhook_url": "https://e.example.com/h", "format": "xml"}},

@@ -15,12 +15,12 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from herald_core.errors import UnsafeUrl
-from herald_core.notifiers import WebhookFormat
 from herald_core.urlpolicy import check_url
 
 from herald_api.model.chat_hosts import ChatHosts, chat_host_problem
 from herald_api.model.platforms import Platform
-from herald_api.model.webhook_secrets import SECRET_SHAPE
+from herald_api.model.shapes import shape_errors
+from herald_api.model.type_data_shapes import SHAPES
 
 Errors = dict[str, list[str]]
 
@@ -92,7 +92,7 @@ def check_type_data(
 
     `chat_hosts` adds host patterns per platform to `herald_api.model.chat_hosts.KNOWN_HOSTS`.
     """
-    errors: Errors = {}
+    errors = _shape_errors(platform, data)
     if platform.name == "slack" and "webhook_url" not in data and "bot_token" in data:
         _check_slack_bot(data, errors)
     elif platform.webhook_like:
@@ -112,6 +112,20 @@ def check_type_data(
     return errors
 
 
+def _shape_errors(platform: Platform, data: Mapping[str, Any]) -> Errors:
+    """The platform's member types, lengths and patterns (`type_data_shapes`)."""
+    shape = SHAPES.get(platform.name)
+    if shape is None:
+        return {}
+    return {f"type_data.{k}": v for k, v in shape_errors(shape, dict(data)).items()}
+
+
+def _sound(errors: Errors, member: str) -> bool:
+    """Whether `member` passed its shape (no problem at it or inside it yet)."""
+    key = f"type_data.{member}"
+    return not any(k == key or k.startswith(f"{key}.") for k in errors)
+
+
 def _check_slack_bot(data: Mapping[str, Any], errors: Errors) -> None:
     """Slack's bot-token mode (deploy threads): a bot token and the channel to post in."""
     token, channel = data.get("bot_token"), data.get("channel")
@@ -120,30 +134,6 @@ def _check_slack_bot(data: Mapping[str, Any], errors: Errors) -> None:
     if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
         errors.setdefault("type_data.channel", []).append(
             "must be a Slack channel id (C…, G…) or #name"
-        )
-
-
-def _check_hipchat(data: Mapping[str, Any], errors: Errors) -> None:
-    for key in ("token", "room"):
-        if not isinstance(data.get(key), str) or not data.get(key):
-            errors.setdefault(f"type_data.{key}", []).append("can't be blank")
-
-
-def _check_ios_push(data: Mapping[str, Any], errors: Errors) -> None:
-    tokens = data.get("device_tokens")
-    valid = isinstance(tokens, list) and all(
-        isinstance(t, str) and re.fullmatch(r"[0-9a-fA-F]{32,200}", t) for t in tokens
-    )
-    if not valid:
-        errors.setdefault("type_data.device_tokens", []).append(
-            "must be a list of hex device tokens"
-        )
-
-
-def _check_browser_push(data: Mapping[str, Any], errors: Errors) -> None:
-    if not isinstance(data.get("subscriptions"), list):
-        errors.setdefault("type_data.subscriptions", []).append(
-            "must be a list of push subscriptions"
         )
 
 
@@ -158,101 +148,62 @@ def _check_webhook_url(url: Any, errors: Errors, allow_loopback: bool) -> None:
 
 
 def _check_webhook_extras(data: Mapping[str, Any], errors: Errors) -> None:
-    if "format" in data and data["format"] not in {f.value for f in WebhookFormat}:
-        errors.setdefault("type_data.format", []).append(
-            f"must be one of {sorted(f.value for f in WebhookFormat)}"
-        )
-    secret = data.get("secret")
-    if secret is not None and (not isinstance(secret, str) or not SECRET_SHAPE.match(secret)):
-        errors.setdefault("type_data.secret", []).append("must look like whsec_<base64, 24+ chars>")
-    rotated = data.get("secrets")
-    if rotated is not None and (
-        not isinstance(rotated, list)
-        or len(rotated) > 2
-        or not all(isinstance(s, str) and SECRET_SHAPE.match(s) for s in rotated)
-    ):
-        errors.setdefault("type_data.secrets", []).append(
-            "must be a list of at most 2 more secrets (whsec_…), newest first, during a rotation"
-        )
+    """Beyond the shape: the Convox keys' rules, and which headers may be set."""
     _check_convox_keys(data, errors)
     headers = data.get("headers")
-    if headers is None:
-        return
-    if not isinstance(headers, dict):
-        errors.setdefault("type_data.headers", []).append("must be an object of header: value")
+    if not isinstance(headers, dict):  # the shape said so
         return
     for name, value in headers.items():
         if not _HEADER_NAME.match(name) or name.lower() in FORBIDDEN_HEADERS:
             errors.setdefault("type_data.headers", []).append(f"{name!r} cannot be set")
-        elif not isinstance(value, str) or any(c in value for c in "\r\n\x00") or len(value) > 2000:
+        elif isinstance(value, str) and (any(c in value for c in "\r\n\x00") or len(value) > 2000):
             errors.setdefault("type_data.headers", []).append(f"{name!r} has an invalid value")
 
 
-CONVOX_KEY_MAX = 500
-CONVOX_MORE_KEYS = 3  # Convox: up to 4 keys during a rotation
-
-
 def _check_convox_keys(data: Mapping[str, Any], errors: Errors) -> None:
-    """`convox_signing_key` (+ `convox_signing_keys` during a rotation): format `convox` only."""
+    """`convox_signing_key` (+ `convox_signing_keys` during a rotation): format `convox` only,
+    printable ASCII, and the older keys only beside a current one."""
     key, more = data.get("convox_signing_key"), data.get("convox_signing_keys")
     if key is None and more is None:
         return
-    if data.get("format") != "convox":
+    if data.get("format") != "convox" and _sound(errors, "format"):
         errors.setdefault("type_data.format", []).append(
             "must be convox when a convox_signing_key is set"
         )
-    if key is not None and not _convox_key(key):
+    if key is not None and _sound(errors, "convox_signing_key") and not _printable(key):
         errors.setdefault("type_data.convox_signing_key", []).append(
-            f"must be a string of 16 to {CONVOX_KEY_MAX} printable characters"
+            "must be printable ASCII characters"
         )
-    if more is not None and (
-        not isinstance(more, list)
-        or len(more) > CONVOX_MORE_KEYS
-        or not all(_convox_key(k) for k in more)
-        or key is None
+    if (
+        more is not None
+        and _sound(errors, "convox_signing_keys")
+        and (key is None or not all(_printable(k) for k in more))
     ):
         errors.setdefault("type_data.convox_signing_keys", []).append(
-            f"must be a list of at most {CONVOX_MORE_KEYS} older keys, beside a convox_signing_key"
+            "must be printable ASCII older keys, beside a convox_signing_key"
         )
 
 
-def _convox_key(key: Any) -> bool:
-    return (
-        isinstance(key, str)
-        and 16 <= len(key) <= CONVOX_KEY_MAX
-        and key.isprintable()
-        and key.isascii()
-    )
+def _printable(key: str) -> bool:
+    return key.isprintable() and key.isascii()
 
 
 def _check_email(data: Mapping[str, Any], errors: Errors) -> None:
-    emails = data.get("emails", [])
-    if not isinstance(emails, list):
-        errors.setdefault("type_data.emails", []).append("must be a list of e-mail addresses")
-    else:
-        for address in emails:
-            try:
-                validate_email(
-                    address if isinstance(address, str) else "", check_deliverability=False
-                )
-            except EmailNotValidError:
-                errors.setdefault("type_data.emails", []).append(
-                    f"{address!r} is not an e-mail address"
-                )
-    user_ids = data.get("user_ids", [])
-    if not isinstance(user_ids, list) or not all(isinstance(u, str) for u in user_ids):
-        errors.setdefault("type_data.user_ids", []).append("must be a list of user ids")
-    for flag in ("owner", "collaborators"):
-        if flag in data and not isinstance(data[flag], bool):
-            errors.setdefault(f"type_data.{flag}", []).append("must be true or false")
+    """Beyond the shape: each address must be one."""
+    if not _sound(errors, "emails"):
+        return
+    for address in data.get("emails", []):
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            errors.setdefault("type_data.emails", []).append(
+                f"{address!r} is not an e-mail address"
+            )
 
 
 _PLATFORM_CHECKS: dict[str, Callable[[Mapping[str, Any], Errors], None]] = {
     "webhook": _check_webhook_extras,
     "email": _check_email,
-    "hipchat": _check_hipchat,
-    "ios_push": _check_ios_push,
-    "browser_push": _check_browser_push,
 }
 
 
