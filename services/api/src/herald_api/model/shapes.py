@@ -134,3 +134,14 @@ def shape_errors(
         found = field_errors(error, document)
         return {k: v for k, v in found.items() if k.split(".")[0] not in checked_elsewhere}
     return {}
+
+
+def has_problem(errors: Mapping[str, list[str]], field: str) -> bool:
+    """Whether `errors` names `field` or a member inside it (`field.x`, `field.0`). Pure."""
+    return any(key == field or key.startswith(f"{field}.") for key in errors)
+
+
+def add_problems(errors: FieldErrors, found: Mapping[str, list[str]]) -> None:
+    """Add `found` to `errors`, but for the fields `errors` already names (the first word on a
+    field wins: a shape problem hides the checks that assume the shape)."""
+    errors.update({k: v for k, v in found.items() if k not in errors})

@@ -19,7 +19,7 @@ from herald_core.urlpolicy import check_url
 
 from herald_api.model.chat_hosts import ChatHosts, chat_host_problem
 from herald_api.model.platforms import Platform
-from herald_api.model.shapes import shape_errors
+from herald_api.model.shapes import has_problem, shape_errors
 from herald_api.model.type_data_shapes import SHAPES
 
 Errors = dict[str, list[str]]
@@ -122,8 +122,7 @@ def _shape_errors(platform: Platform, data: Mapping[str, Any]) -> Errors:
 
 def _sound(errors: Errors, member: str) -> bool:
     """Whether `member` passed its shape (no problem at it or inside it yet)."""
-    key = f"type_data.{member}"
-    return not any(k == key or k.startswith(f"{key}.") for k in errors)
+    return not has_problem(errors, f"type_data.{member}")
 
 
 def _check_slack_bot(data: Mapping[str, Any], errors: Errors) -> None:

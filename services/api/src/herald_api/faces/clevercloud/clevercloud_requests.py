@@ -28,7 +28,7 @@ from herald_core.topics import Channel
 from herald_api.faces.clevercloud.clevercloud_wire import CcEmailhookIn, CcWebhookIn
 from herald_api.model.hooks import ScopeFacts
 from herald_api.model.platforms import platform_of
-from herald_api.model.shapes import shape_errors
+from herald_api.model.shapes import has_problem, shape_errors
 from herald_api.model.type_data import Errors, InvalidNotifier, check_type_data
 
 ADDON_PREFIX = "addon_"
@@ -73,10 +73,6 @@ def scope_ids(body: Any) -> list[str]:
     return [i for i in raw if isinstance(i, str)] if isinstance(raw, list) else []
 
 
-def _has_problem(errors: Errors, field: str) -> bool:
-    return any(key == field or key.startswith(f"{field}.") for key in errors)
-
-
 def _name(body: Mapping[str, Any], errors: Errors) -> str:
     name = body.get("name")
     return "" if name is None or "name" in errors else str(name).strip()
@@ -85,7 +81,7 @@ def _name(body: Mapping[str, Any], errors: Errors) -> str:
 def _selection(body: Mapping[str, Any], errors: Errors) -> Selection:
     """`events`: Clever Cloud ids, `META_*` ids or any catalog id; absent or empty = all."""
     raw = body.get("events")
-    if raw is None or raw == [] or _has_problem(errors, "events"):
+    if raw is None or raw == [] or has_problem(errors, "events"):
         return Selection(send_all_events=True)
     for event_id in raw:
         if not CATALOG.is_known(event_id):
@@ -98,7 +94,7 @@ def _selection(body: Mapping[str, Any], errors: Errors) -> Selection:
 def _scope(body: Mapping[str, Any], owner_id: str, facts: ScopeFacts, errors: Errors) -> HookScope:
     """`scope`: apps of the hook's owner and add-ons, nothing else; absent = the whole owner."""
     raw = body.get("scope")
-    if raw is None or _has_problem(errors, "scope"):
+    if raw is None or has_problem(errors, "scope"):
         return HookScope()
     apps: list[str] = []
     addons: list[str] = []
@@ -200,7 +196,7 @@ def _notified(raw: Any, errors: Errors) -> dict[str, Any]:
         return recipients
     for position, target in enumerate(raw):
         where = f"notified.{position}"
-        if _has_problem(errors, where):
+        if has_problem(errors, where):
             continue
         kind, value = target["type"], target.get("target")
         if kind == "organisation":

@@ -29,7 +29,7 @@ from typing import Any
 from herald_core.alerts import AlertRule, Metric
 
 from herald_api.faces.scalingo.alert_wire import AlertCreate, AlertIn, AlertPatch
-from herald_api.model.shapes import shape_errors
+from herald_api.model.shapes import has_problem, shape_errors
 
 Errors = dict[str, list[str]]
 
@@ -225,8 +225,7 @@ def _changes(
     errors = shape_errors(model, body, checked_elsewhere=DURATIONS)
 
     def given(name: str) -> Any:
-        sound = not any(key == name or key.startswith(f"{name}.") for key in errors)
-        return body.get(name) if sound else None
+        return None if has_problem(errors, name) else body.get(name)
 
     changes: dict[str, Any] = {
         name: given(name) for name in ("send_when_below", "disabled") if given(name) is not None

@@ -21,7 +21,7 @@ from herald_core.topics import Channel
 from herald_api.http.wire_models import NotifierCreate, NotifierPatch
 from herald_api.model.chat_hosts import ChatHosts
 from herald_api.model.platforms import Platform, available_event_ids, platform_by_id, platform_of
-from herald_api.model.shapes import shape_errors
+from herald_api.model.shapes import add_problems, has_problem, shape_errors
 from herald_api.model.type_data import (
     MASK,
     ROTATE_HINT,
@@ -46,7 +46,7 @@ def _selection_ids(
         return None
     if raw is None:
         return ()
-    if _has_problem(errors, field):
+    if has_problem(errors, field):
         return None
     carried = set(available_event_ids(platform.id)) if platform else set()
     for event_id in raw:
@@ -59,13 +59,9 @@ def _selection_ids(
     return tuple(dict.fromkeys(raw))
 
 
-def _has_problem(errors: Errors, field: str) -> bool:
-    return any(key == field or key.startswith(f"{field}.") for key in errors)
-
-
 def _preset(body: Mapping[str, Any], errors: Errors) -> Preset | bool | None:
     """The preset, None to clear it, or False when absent (or refused by the wire model)."""
-    if "preset" not in body or _has_problem(errors, "preset"):
+    if "preset" not in body or has_problem(errors, "preset"):
         return False
     return None if body["preset"] is None else Preset(body["preset"])
 
@@ -126,14 +122,11 @@ def notifier_from_create(
     if ROTATED in type_data:
         errors.setdefault(f"type_data.{ROTATED}", []).append(ROTATE_HINT)
     if platform is not None:
-        errors.update(
-            {
-                k: v
-                for k, v in check_type_data(
-                    platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
-                ).items()
-                if k not in errors
-            }
+        add_problems(
+            errors,
+            check_type_data(
+                platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
+            ),
         )
     if errors:
         raise InvalidNotifier(errors)
@@ -181,14 +174,11 @@ def notifier_patched(
     if isinstance(body.get("type_data"), dict) and "type_data" not in errors:
         errors.update(_signing_patch_problems(current, body["type_data"]))
         type_data = merge_type_data(current.type_data, body["type_data"])
-        errors.update(
-            {
-                k: v
-                for k, v in check_type_data(
-                    platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
-                ).items()
-                if k not in errors
-            }
+        add_problems(
+            errors,
+            check_type_data(
+                platform, type_data, allow_loopback=allow_loopback, chat_hosts=chat_hosts
+            ),
         )
     if errors:
         raise InvalidNotifier(errors)
