@@ -15,7 +15,9 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 say "syncing the Python workspace (uv.lock)"
-uv sync --frozen --quiet
+# Compiled once here: where PYTHONDONTWRITEBYTECODE is set, pytest and its plugins, imported before
+# tests/conftest.py turns caching back on, would otherwise be compiled again at every run.
+uv sync --frozen --quiet --compile-bytecode
 
 command -v npm >/dev/null 2>&1 || { echo "error: Node.js 20+ and npm are required (tests/interop): apt-get install nodejs npm" >&2; exit 1; }
 if [ ! -f tests/interop/js_scalingo/node_modules/.package-lock.json ] || [ tests/interop/js_scalingo/package-lock.json -nt tests/interop/js_scalingo/node_modules/.package-lock.json ]; then

@@ -188,23 +188,37 @@ def build_document(public_url: str, routes: Sequence[Route]) -> dict[str, Any]:
     }
 
 
-DOCUMENT = web.AppKey("herald_openapi_document", dict)
-PAGE_HTML = web.AppKey("herald_reference_page", str)
+class Reference:
+    """The document of a route list and its page, each built on first use: an API that is never
+    asked for its reference pays nothing at start-up."""
+
+    def __init__(self, public_url: str, routes: Sequence[Route]) -> None:
+        self._public_url = public_url
+        self._routes = routes
+
+    @functools.cached_property
+    def document(self) -> dict[str, Any]:
+        return build_document(self._public_url, self._routes)
+
+    @functools.cached_property
+    def page(self) -> str:
+        return render_reference(self.document)
+
+
+REFERENCE = web.AppKey("herald_reference", Reference)
 
 
 def prepare(app: web.Application, public_url: str, routes: Sequence[Route]) -> None:
-    """Build the document of `routes` and its page, once, for `get_document` and `get_reference`."""
-    document = build_document(public_url, routes)
-    app[DOCUMENT] = document
-    app[PAGE_HTML] = render_reference(document)
+    """Serve the document of `routes` and its page (`get_document`, `get_reference`)."""
+    app[REFERENCE] = Reference(public_url, routes)
 
 
 async def get_document(request: web.Request) -> web.Response:
-    return json_response(request.app[DOCUMENT])
+    return json_response(request.app[REFERENCE].document)
 
 
 async def get_reference(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[PAGE_HTML], content_type="text/html")
+    return web.Response(text=request.app[REFERENCE].page, content_type="text/html")
 
 
 ROUTES = (
