@@ -68,7 +68,7 @@ from pydantic import SecretStr
 # The timeout case's sender timeout, waited out in real time by each timeout case. The answer
 # comes far later (SLOW_ANSWER_S), and a connect that overruns it on a busy machine is a
 # TIMEOUT as well, so a short one cannot make a case fail.
-SHORT_TIMEOUT_S = 0.05
+SHORT_TIMEOUT_S = 0.01
 SLOW_ANSWER_S = 0.2  # how late the timeout case's receiver answers
 SMTP_USER = "herald-contract"
 SMTP_PASSWORD = "smtp-pass-Vq7cN2xL"

@@ -1,7 +1,7 @@
 """The machinery of the two unit-test guards (docs/contributing.md); the tests are in
 `test_import_boundary.py`.
 
-No network: the autouse `no_network` fixture makes `socket.socket.connect`, `connect_ex` and
+No network: an autouse fixture makes `socket.socket.connect`, `connect_ex` and
 `socket.create_connection` raise `NetworkAccessInUnitTest`. The error is not an `OSError`, so
 code that treats a failed connect as "broker down, retry" does not quietly absorb it. Every
 attempt is also recorded, and the test fails at teardown even if something swallowed the error.
@@ -53,27 +53,48 @@ class NetworkAccessInUnitTest(RuntimeError):
     """A unit test tried to open a network connection."""
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Refuse connections for the test; yields the list of attempts (guard tests clear it)."""
-    attempts: list[str] = []
+_ATTEMPTS: list[str] = []  # the refused connects of the running test
 
-    def refuse(what, address_at):
-        def blocked(*args, **kwargs):
-            target = args[address_at] if len(args) > address_at else kwargs.get("address")
-            attempts.append(f"{what}({target!r})")
-            raise NetworkAccessInUnitTest(
-                f"unit tests must not open network connections: {what}({target!r}); "
-                "move this test to tests/integration"
-            )
 
-        return blocked
+def _refuse(what: str, address_at: int):
+    def blocked(*args, **kwargs):
+        target = args[address_at] if len(args) > address_at else kwargs.get("address")
+        _ATTEMPTS.append(f"{what}({target!r})")
+        raise NetworkAccessInUnitTest(
+            f"unit tests must not open network connections: {what}({target!r}); "
+            "move this test to tests/integration"
+        )
 
-    monkeypatch.setattr(socket.socket, "connect", refuse("socket.socket.connect", 1))
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse("socket.socket.connect_ex", 1))
-    monkeypatch.setattr(socket, "create_connection", refuse("socket.create_connection", 0))
-    yield attempts
-    if attempts:
+    return blocked
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _network_refused():
+    """Refuse connections for every test of the module. Patched once per module rather than per
+    test: a per-test fixture costs more than most unit tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", _refuse("socket.socket.connect", 1))
+        patch.setattr(socket.socket, "connect_ex", _refuse("socket.socket.connect_ex", 1))
+        patch.setattr(socket, "create_connection", _refuse("socket.create_connection", 0))
+        yield
+
+
+@pytest.fixture
+def no_network() -> list[str]:
+    """This test's refused connects, for the guard tests (which clear it)."""
+    return _ATTEMPTS
+
+
+def pytest_runtest_setup(item):
+    _ATTEMPTS.clear()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A test fails at teardown if it tried to connect, even if something swallowed the error."""
+    if _ATTEMPTS:
+        attempts = list(_ATTEMPTS)
+        _ATTEMPTS.clear()
         pytest.fail(f"unit test attempted network access: {attempts}", pytrace=False)
 
 

@@ -9,7 +9,7 @@
    faust brings aiokafka with it, but their code names only faust and `herald_kafka`. Checked
    statically over every source file of the workspace members. (The tests themselves may still
    build raw aiokafka clients to observe the broker.)
-3. No network: the autouse `no_network` fixture refuses connects.
+3. No network: connects are refused (tests/unit/conftest.py).
 4. Services never import each other: they talk over topics.
 5. Libraries never import services: `libs/*` (test support included) depend on no service
    package; what starts a service in a test lives under `tests/` (`tests/support`). Checked

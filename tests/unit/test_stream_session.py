@@ -114,7 +114,8 @@ async def test_a_client_that_stops_reading_is_dropped_and_told_why():
     records = [Record(i, event(i).to_json()) for i in range(10)]
     tail = EventTail(ScriptedConsumer([{P0: records}]), {0: 0, 1: 0})  # type: ignore[arg-type]
     sink, hub = RecordingSink(stuck_after=1), StreamHub(10)
-    outcome = await asyncio.wait_for(run(sink, tail, StreamFilter("org-1"), SETTINGS, hub), 5)
+    impatient = SETTINGS.model_copy(update={"stream_slow_client_s": 0.05})
+    outcome = await asyncio.wait_for(run(sink, tail, StreamFilter("org-1"), impatient, hub), 5)
     assert outcome == ("dropped", True)
     assert hub.dropped == 1
     assert len(sink.named("event")) == 1
