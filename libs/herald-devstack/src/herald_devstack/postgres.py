@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -181,11 +182,13 @@ class PostgresNode:
         if exists != "1":
             self._psql(f'CREATE DATABASE "{self.database}"')
 
-    def stop(self) -> bool:
+    def stop(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> bool:
+        """Stop the server; `immediate` is a crash as far as the data is concerned (recovery at
+        the next start), as a killed machine would leave it."""
         if not (self.data / "postmaster.pid").exists():
             return False
         self._run(
-            [str(_bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
+            [str(_bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"],
             "pg_ctl stop",
         )
         return True

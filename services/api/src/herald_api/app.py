@@ -31,6 +31,7 @@ from herald_api.http.auth import TokenScope, create_token
 from herald_api.http.context import CONTEXT, ApiContext, utc_now
 from herald_api.http.declare import register
 from herald_api.http.observability import metrics_middleware
+from herald_api.http.unavailable import unavailable_middleware
 from herald_api.http.web import ApiProblem, problem_response
 from herald_api.native import unsubscribe_api
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER
@@ -69,7 +70,13 @@ def build_app(
     """The aiohttp application with every route of the API."""
     observe = [metrics_middleware(metrics)] if metrics is not None else []
     app = web.Application(
-        middlewares=[*observe, problem_middleware, api_problems, access_middleware],
+        middlewares=[
+            *observe,
+            problem_middleware,
+            unavailable_middleware,
+            api_problems,
+            access_middleware,
+        ],
         client_max_size=1024 * 1024,
     )
     app[CONTEXT] = context
@@ -91,7 +98,7 @@ class ApiService:
     def __init__(self, settings: ApiSettings, registry: CollectorRegistry | None = None) -> None:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
-        self.tasks = TaskSupervisor()
+        self.tasks = TaskSupervisor(self.registry)
         self.metrics = ApiMetrics.create(self.registry)
         self.producer = idempotent_producer(settings.kafka)
         self.results = ResultWaiters(settings.kafka, max_waiters=settings.notifier_test_max_waiting)
@@ -115,6 +122,7 @@ class ApiService:
             self.settings.database_url.get_secret_value(),
             min_size=self.settings.pool_min_size,
             max_size=self.settings.pool_max_size,
+            timeout=self.settings.database_timeout_s,  # connecting: a 503 soon, not a hang
         )
         async with self.pool.acquire() as connection:
             if self.settings.migrate_on_start:
@@ -131,7 +139,9 @@ class ApiService:
         await self.producer.start()
         # Positioned at the end of the results before the first request can wait for one.
         await self.results.start()
-        self.tasks.start(self.results.run(self._stop), "delivery-results")
+        self.tasks.keep_running(
+            lambda: self.results.run(self._stop), "delivery-results", self._stop
+        )
         self.relay = OutboxRelay(
             self.pool,
             self.producer,
@@ -140,13 +150,13 @@ class ApiService:
         )
         self.relay.metrics = self.metrics
         if self.settings.relay_enabled:
-            self.tasks.start(self.relay.run(self._stop), "outbox-relay")
+            self.tasks.keep_running(self._relay, "outbox-relay", self._stop)
         if self.settings.directory_consumer_enabled:
-            self.tasks.start(self._follow_directory_events(), "directory-consumer")
+            self.tasks.keep_running(self._follow_directory_events, "directory-consumer", self._stop)
         if self.settings.notifier_commands_enabled:
             self.commands = NotifierCommands(self.pool, self.registry, utc_now)
-            self.tasks.start(self._follow_notifier_commands(), "notifier-commands")
-        self.tasks.start(self._probe_database(), "database-probe")
+            self.tasks.keep_running(self._follow_notifier_commands, "notifier-commands", self._stop)
+        self.tasks.keep_running(self._probe_database, "database-probe", self._stop)
         app = build_app(
             ApiContext(self.settings, self.pool),
             self.registry,
@@ -172,19 +182,23 @@ class ApiService:
         if self.pool is not None:
             await self.pool.close()
 
+    async def _relay(self) -> None:
+        assert self.relay is not None
+        await self.relay.run(self._stop)
+
     async def _probe_database(self) -> None:
         """Readiness follows the database: three failed probes in a row flip it, not one."""
         assert self.pool is not None
-        failures = 0
+        every_s, failures = self.settings.database_probe_s, 0
         while not self._stop.is_set():
             try:
-                await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
+                await asyncio.wait_for(self.pool.fetchval("SELECT 1"), every_s)
                 failures = 0
-            except (OSError, asyncpg.PostgresError, TimeoutError):
+            except Exception:  # refused, reset, shut down, timed out: all "down"
                 failures += 1
             self._db_ok = failures < 3
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), 2)
+                await asyncio.wait_for(self._stop.wait(), every_s)
 
     async def _follow_directory_events(self) -> None:
         await run_group(

@@ -53,6 +53,14 @@ class ApiSettings(BaseSettings):
     migrate_on_start: bool = Field(default=True, description="Apply pending migrations at start")
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    database_probe_s: float = Field(
+        default=2.0, gt=0, description="How often /readyz's database probe runs (3 misses: unready)"
+    )
+    database_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Connecting to Postgres, and a request's wait for a connection",
+    )
     relay_enabled: bool = True
     relay_batch: int = Field(default=500, ge=1)
     relay_poll_s: float = Field(default=1.0, gt=0, description="Fallback poll when no NOTIFY came")

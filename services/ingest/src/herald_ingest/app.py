@@ -45,14 +45,14 @@ class IngestService:
         self.port = settings.http.port
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
-        self.tasks = TaskSupervisor()
+        self.tasks = TaskSupervisor(self.registry)
         self._consumer_ready = not settings.consume_platform_events
 
     # --- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> IngestService:
         await self.producer.start()
         if self.settings.consume_platform_events:
-            self.tasks.start(self._consume(), "ingest-consumer")
+            self.tasks.keep_running(self._consume, "ingest-consumer", self._stop)
         self._runner, self.port = await start_site(
             self.web_app(), self.settings.http.host, self.settings.http.port
         )

@@ -65,7 +65,7 @@ class RecorderService:
         self.writer: HistoryWriter | None = None
         self._clock = clock
         self._stop = asyncio.Event()
-        self.tasks = TaskSupervisor()
+        self.tasks = TaskSupervisor(self.registry)
         self._runner: web.AppRunner | None = None
         self._schema_ready = False
         self._consuming = False
@@ -101,12 +101,12 @@ class RecorderService:
             retry_max_s=self.settings.retry_max_s,
             clock=self._clock,
         )
-        self.tasks.start(self._record(), "recorder-loop")
+        self.tasks.keep_running(self._record, "recorder-loop", self._stop)
         if self.settings.health_enabled:
             await self._start_tracker()
         if self.settings.audit_enabled:
             self.audit = AuditRecorder(self.settings, self.pool, self._stop)
-            self.tasks.start(self.audit.run(), "audit-log")
+            self.tasks.keep_running(self.audit.run, "audit-log", self._stop)
         return self
 
     async def _start_tracker(self) -> None:
@@ -117,7 +117,7 @@ class RecorderService:
         self.tracker = HealthTracker(
             self.settings, self.pool, self._stop, self.registry, self._clock, self._producer
         )
-        self.tasks.start(self.tracker.run(), "health-tracker")
+        self.tasks.keep_running(self.tracker.run, "health-tracker", self._stop)
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()

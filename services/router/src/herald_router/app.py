@@ -81,7 +81,7 @@ class RouterService:
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()
-        self.tasks = TaskSupervisor()
+        self.tasks = TaskSupervisor(self.registry)
         self._runner: web.AppRunner | None = None
         self._routing = False
 
@@ -113,8 +113,8 @@ class RouterService:
         # docs/benchmarks.md). Pause it until the view is ready, then freeze what survived.
         gc.disable()
         await self.view.start()
-        self.tasks.start(self.view.run(self._stop), "config-view")
-        self.tasks.start(self._route_events(), "router-loop")
+        self.tasks.keep_running(lambda: self.view.run(self._stop), "config-view", self._stop)
+        self.tasks.keep_running(self._route_events, "router-loop", self._stop)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

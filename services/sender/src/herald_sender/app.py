@@ -104,7 +104,7 @@ class SenderService:
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()
-        self.tasks = TaskSupervisor()
+        self.tasks = TaskSupervisor(self.registry)
         self._runner: web.AppRunner | None = None
         self._subscribed: set[str] = set()
 
@@ -120,8 +120,8 @@ class SenderService:
         )
         await self.sender.__aenter__()
         await self.producer.start()
-        self.tasks.start(self._consume(), f"sender-{self.channel}")
-        self.tasks.start(self._consume_retries(), f"sender-{self.channel}-retry")
+        self.tasks.keep_running(self._consume, f"sender-{self.channel}", self._stop)
+        self.tasks.keep_running(self._consume_retries, f"sender-{self.channel}-retry", self._stop)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,0 +1,127 @@
+"""Postgres stopped in immediate mode under the API: 503 with Retry-After, readiness false,
+every acknowledged write kept, and the outbox relay back at work after the restart.
+
+The API runs in-process against a durable Postgres of its own (fsync, synchronous commit and
+full-page writes on, as `make up` runs it), so the session's database stays up for the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from herald_api.app import ApiService
+from herald_api.settings import ApiSettings, HttpSettings, LogSettings
+from herald_core.notifiers import Notifier
+from herald_core.topics import CONFIG_NOTIFIERS
+from herald_devstack.postgres import PostgresNode
+from herald_devstack.processes import free_port
+from herald_testing.api_client import ApiClient
+from herald_testing.polling import eventually
+from herald_testing.topics import records_for_key
+from pydantic import SecretStr
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "hrld_outage-test-admin-token-abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+def durable_postgres(tmp_path: Path) -> Iterator[PostgresNode]:
+    node = PostgresNode(tmp_path / "pg", port=free_port(), durable=True)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.reset()
+
+
+@pytest.fixture
+async def outage_api(durable_postgres: PostgresNode, kafka_settings: Any) -> AsyncIterator[Any]:
+    settings = ApiSettings(
+        database_url=SecretStr(durable_postgres.url),
+        kafka=kafka_settings,
+        http=HttpSettings(port=0),
+        log=LogSettings(json=False, level="warning"),
+        admin_token=SecretStr(TOKEN),
+        directory_consumer_enabled=False,
+        notifier_commands_enabled=False,
+        relay_poll_s=0.2,
+        database_probe_s=0.3,
+        database_timeout_s=2.0,
+    )
+    async with ApiService(settings) as service:
+        yield service
+
+
+def notifier_body(name: str) -> dict[str, Any]:
+    return {
+        "notifier": {
+            "name": name,
+            "platform_id": "webhook",
+            "selected_event_ids": ["app_deployed"],
+            "type_data": {"webhook_url": "https://hooks.example.com/x"},
+        }
+    }
+
+
+async def test_postgres_stopped_and_restarted_under_the_api(
+    outage_api: ApiService,
+    durable_postgres: PostgresNode,
+    http: Any,
+    kafka_settings: Any,
+    unique: str,
+) -> None:
+    client, bootstrap = ApiClient(http, outage_api.port, TOKEN), kafka_settings.bootstrap_servers
+    app_id = f"outage-{unique}"
+    status, _ = await client.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "o", "owner_id": "org"}}
+    )
+    assert status == 201  # acknowledged just before the crash: must survive it
+
+    durable_postgres.stop("immediate")
+
+    # Writes and reads: 503 with Retry-After and a problem body, never a 500, and soon.
+    for method, path, body in [
+        ("POST", f"/v1/apps/{app_id}/notifiers", notifier_body("during")),
+        ("GET", f"/v1/apps/{app_id}/notifiers", None),
+    ]:
+        answer = await client.call_with_headers(method, path, body)
+        assert answer.status == 503, (method, path, answer.body)
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.headers["Content-Type"].startswith("application/problem+json")
+        assert answer.body["type"].endswith("/unavailable")
+        assert "database" in answer.body["detail"]
+
+    async def readiness() -> tuple[int, Any]:
+        return await ApiClient(http, outage_api.port, None).call("GET", "/readyz")
+
+    async def unready() -> bool:
+        return (await readiness())[0] == 503
+
+    await eventually(unready, timeout_s=10, what="/readyz false while the database is down")
+    assert (await readiness())[1]["detail"] == "database unreachable"
+
+    durable_postgres.start()
+
+    async def ready() -> bool:
+        return (await readiness())[0] == 200
+
+    await eventually(ready, timeout_s=30, what="/readyz true again")
+    status, _ = await client.call("GET", f"/v1/apps/{app_id}")
+    assert status == 200, "the app acknowledged before the crash is still there"
+
+    # The relay came back by itself: a notifier created now reaches the config topic.
+    status, created = await client.call(
+        "POST", f"/v1/apps/{app_id}/notifiers", notifier_body("after")
+    )
+    assert status == 201
+    notifier_id = created["notifier"]["id"]
+    [record] = await records_for_key(
+        bootstrap, CONFIG_NOTIFIERS, notifier_id.encode(), 1, timeout_s=60
+    )
+    assert Notifier.model_validate_json(record.value).name == "after"
+    assert outage_api.tasks.alive
+    assert outage_api.tasks.restarts.get("outbox-relay", 0) >= 1, "the relay was restarted"

@@ -1,0 +1,92 @@
+"""Supervised tasks: the loops that must outlive faults are started again, with a backoff."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from herald_runtime.tasks import Backoff, TaskSupervisor
+from prometheus_client import CollectorRegistry
+
+BACKOFF = Backoff(initial_s=0.5, max_s=30, healthy_s=60)
+
+
+@pytest.mark.parametrize(
+    ("previous_s", "ran_s", "expected_s"),
+    [
+        (None, 0.0, 0.5),  # the first failure
+        (0.5, 1.0, 1.0),  # failing again soon: twice as long
+        (16.0, 1.0, 30.0),  # capped
+        (30.0, 1.0, 30.0),
+        (30.0, 60.0, 0.5),  # after a healthy minute, the delays start over
+        (4.0, 59.9, 8.0),
+    ],
+)
+def test_backoff(previous_s, ran_s, expected_s):
+    assert BACKOFF.after(previous_s, ran_s) == expected_s
+
+
+async def test_a_failing_loop_is_started_again_until_it_runs():
+    registry = CollectorRegistry()
+    tasks = TaskSupervisor(registry, backoff=Backoff(initial_s=0.001, max_s=0.004))
+    stop = asyncio.Event()
+    runs: list[int] = []
+    running = asyncio.Event()
+
+    async def loop() -> None:
+        runs.append(len(runs))
+        if len(runs) <= 3:
+            raise ConnectionResetError("the database went away")
+        running.set()
+        await stop.wait()
+
+    tasks.keep_running(loop, "relay", stop)
+    await asyncio.wait_for(running.wait(), 5)
+    stop.set()
+    await tasks.join()
+    assert runs == [0, 1, 2, 3]
+    assert tasks.restarts == {"relay": 3}
+    assert registry.get_sample_value("herald_task_restarts_total", {"task": "relay"}) == 3
+    assert tasks.alive  # restarted tasks are not failures
+
+
+async def test_a_loop_that_ends_early_is_started_again_and_stop_ends_it():
+    tasks = TaskSupervisor(backoff=Backoff(initial_s=0.001))
+    stop = asyncio.Event()
+    runs = 0
+
+    async def loop() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 2:
+            stop.set()
+
+    await tasks.keep_running(loop, "consumer", stop)
+    assert runs == 2
+    assert tasks.restarts == {"consumer": 1}
+
+
+async def test_stop_during_the_backoff_ends_the_task_at_once():
+    tasks = TaskSupervisor(backoff=Backoff(initial_s=60))
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        raise OSError("refused")
+
+    task = tasks.keep_running(loop, "probe", stop)
+    await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 1)
+    assert tasks.restarts == {"probe": 1}
+
+
+async def test_a_one_shot_task_that_fails_is_reported_to_livez():
+    tasks = TaskSupervisor()
+
+    async def boom() -> None:
+        raise RuntimeError("faust crashed")
+
+    tasks.start(boom(), "faust-app")
+    await tasks.join()
+    assert not tasks.alive
+    assert tasks.failure == "faust-app: RuntimeError: faust crashed"
