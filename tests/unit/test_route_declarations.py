@@ -1,6 +1,7 @@
 """One declaration per route: what the app registers is exactly what `herald_api.routes`
 declares, each once, with the declared handler; a second declaration or a route mounted by
-hand is noticed."""
+hand is noticed. A route whose path names an app, an owner or a user declares the scope the
+access middleware checks (`PathScope`), or is listed here with the reason it does not."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from aiohttp import web
 from herald_api.app import build_app
 from herald_api.http.context import ApiContext
-from herald_api.http.declare import Auth, Route, register
+from herald_api.http.declare import Auth, PathScope, Route, path_params, register, shared_answers
 from herald_api.routes import ROUTES
 from herald_api.settings import ApiSettings
 from prometheus_client import CollectorRegistry
@@ -99,3 +100,90 @@ def test_an_admin_route_must_say_what_it_hides():
     silent = dataclasses.replace(admin_routes[0], resource="")
     with pytest.raises(ValueError, match="hides a resource"):
         register(web.Application(), (silent,))
+
+
+# Routes whose path names a resource they are not scoped to, and why; each is checked by hand.
+UNSCOPED = {
+    "PUT /v1/apps/{app}": "creates the app: the token is judged against the app as stored and"
+    " as the body's owner_id would leave it",
+    "GET /v1/owners/{owner}/events/stream": "an app token of one of the owner's apps may stream"
+    " it too, narrowed to its app",
+}
+
+
+def label(route: Route) -> str:
+    return f"{route.method} {route.path}"
+
+
+def test_every_route_naming_an_app_is_scoped_to_it():
+    named = [r for r in ROUTES if "app" in path_params(r.path) and label(r) not in UNSCOPED]
+    assert len(named) == 26
+    assert {label(r): r.scope for r in named if r.scope is not PathScope.APP} == {}
+
+
+def test_every_route_naming_an_owner_is_scoped_to_it():
+    named = [r for r in ROUTES if "owner" in path_params(r.path) and label(r) not in UNSCOPED]
+    assert {label(r): r.scope for r in named} == {
+        **{label(r): PathScope.OWNER for r in named if r.path.startswith("/v2/notifications")},
+        "GET /v1/owners/{owner}": PathScope.OWNER,
+        "GET /v1/owners/{owner}/integrations/{provider}/authorize": PathScope.OWNER,
+        "GET /v1/owners/{owner}/integrations": PathScope.OWNER,
+        "DELETE /v1/owners/{owner}/integrations/{id}": PathScope.OWNER,
+        # registered or not: the PUT registers it; an owner's audit log may precede it
+        "PUT /v1/owners/{owner}": PathScope.OWNER_ID,
+        "GET /v1/owners/{owner}/audit-log": PathScope.OWNER_ID,
+    }
+    assert sum(r.path.startswith("/v2/notifications/") for r in named) == 8
+
+
+def test_every_route_naming_a_user_is_scoped_to_it_or_admin_only():
+    named = [r for r in ROUTES if "user" in path_params(r.path)]
+    assert {label(r): (r.auth, r.scope) for r in named} == {
+        "PUT /v1/users/{user}": (Auth.ADMIN, None),
+        "GET /v1/users/{user}": (Auth.ADMIN, None),
+        "GET /v1/users/{user}/account_notifications": (Auth.BEARER, PathScope.USER),
+        "PATCH /v1/users/{user}/account_notifications": (Auth.BEARER, PathScope.USER),
+        "POST /v1/users/{user}/account_notifications/webhook/test": (
+            Auth.BEARER,
+            PathScope.USER,
+        ),
+    }
+
+
+def test_the_unscoped_exceptions_are_real_bearer_routes():
+    declared = {label(r): r for r in ROUTES}
+    for name in UNSCOPED:
+        assert (declared[name].auth, declared[name].scope) == (Auth.BEARER, None), name
+
+
+def test_a_scoped_route_names_its_resource_in_its_path_and_takes_any_token():
+    for route in (r for r in ROUTES if r.scope is not None):
+        assert route.scope.param in path_params(route.path), label(route)
+        assert route.auth is Auth.BEARER, label(route)
+    get_app = next(r for r in ROUTES if label(r) == "GET /v1/apps/{app}")
+    for wrong in (
+        dataclasses.replace(get_app, scope=PathScope.OWNER),
+        dataclasses.replace(get_app, auth=Auth.PUBLIC),
+        dataclasses.replace(get_app, auth=Auth.ADMIN, resource="app"),
+    ):
+        with pytest.raises(ValueError, match="scope is a bearer route's"):
+            register(web.Application(), (wrong,))
+
+
+def test_the_404_answer_says_which_scope_applies():
+    by_label = {label(r): r for r in ROUTES}
+    described = {
+        name: shared_answers(by_label[name])[404].description
+        for name in (
+            "GET /v1/apps/{app}/notifiers",
+            "GET /v2/notifications/webhooks/{owner}",
+            "GET /v1/owners/{owner}/audit-log",
+            "GET /v1/users/{user}/account_notifications",
+            "GET /v1/notifiers/{id}/secret",
+        )
+    }
+    assert "an app the token may not see" in described["GET /v1/apps/{app}/notifiers"]
+    assert "or one not registered" in described["GET /v2/notifications/webhooks/{owner}"]
+    assert described["GET /v1/owners/{owner}/audit-log"].startswith("Outside the token's scope")
+    assert "a user whose account" in described["GET /v1/users/{user}/account_notifications"]
+    assert described["GET /v1/notifiers/{id}/secret"] == "Unknown, or outside the token's scope"

@@ -3,8 +3,10 @@
 `access_middleware` reads the declaration of the matched route (`declare.declaration_of`):
 a `public` route lets anyone in; any other needs an API token or a JWT from the token exchange
 (`Authorization: Bearer …`, or `Basic` with the token as password), else 401; an `admin` route
-answers any other token a 404 naming the resource it hides. Which app or owner the token may
-see is the handlers' business (`visibility`): outside its scope is a 404 too.
+answers any other token a 404 naming the resource it hides. A route scoped to the path's app,
+owner or user (`Route.scope`) has it resolved here, once (`scope.resolve`): the handler reads
+it from the request, and a caller outside the scope gets a 404 naming it, as if it did not
+exist (raised where the handler reads it, after the handler's own input checks; see `scope`).
 
 Requests authenticate with a JWT (`issue_jwt`, an hour long) or with the API token itself; for a
 JWT the token row is read again, so revoking a token also ends the JWTs issued for it.
@@ -15,12 +17,16 @@ from __future__ import annotations
 import uuid
 
 import jwt
+import structlog
 from aiohttp import web
 
 from herald_api.http.auth import Principal, TokenScope, find_principal, token_from_header
 from herald_api.http.context import PRINCIPAL, context
 from herald_api.http.declare import Auth, Handler, declaration_of, path_params
+from herald_api.http.scope import SCOPED, refusal, resolve
 from herald_api.http.web import ApiProblem, not_found
+
+log = structlog.get_logger(__name__)
 
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "herald"
@@ -88,7 +94,8 @@ REFUSALS = {
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """401 unless the route is public or the request carries a valid token (then the caller is
-    `context.principal(request)`). Paths no route matched go on to the router's 404 or 405."""
+    `context.principal(request)`, and a scoped route's resource `scope.scoped_app(request)` and
+    the like). Paths no route matched go on to the router's 404 or 405."""
     route = declaration_of(request)
     if route is not None and route.auth is not Auth.PUBLIC:
         caller = await authenticate(request, request.headers.get("Authorization"))
@@ -99,4 +106,11 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             hidden = request.match_info[path_params(route.path)[-1]]
             raise not_found(f"{route.resource} {hidden}")
         request[PRINCIPAL] = caller
-    return await handler(request)
+        if route.scope is not None:
+            request[SCOPED] = await resolve(request, route.scope, caller)
+    response = await handler(request)
+    refused = refusal(request)
+    if refused is not None:  # the handler never read its scope: a bug, but never an answer
+        log.error("scope_not_read", method=request.method, path=request.path)
+        raise refused
+    return response

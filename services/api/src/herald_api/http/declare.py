@@ -5,9 +5,14 @@ together in the order of the OpenAPI document. `register` mounts them on the aio
 keeps each declaration where `access` (the auth middleware) finds it for a request; `openapi`
 builds the document from the same tuple. Nothing else lists routes.
 
+Who may call a route is two fields: `auth` (public, any token, Basic for the token exchange,
+admin) and, for a bearer route, `scope`: the path's app, owner or user the token must be able to
+see (`PathScope`). The middleware checks both; the scoped resource is then the handler's to read
+(`http.scope`), and outside the token's scope is a 404, as if it did not exist.
+
 Answers every route shares come from `shared_answers`: 401 on authenticated routes, 404 on
-routes with a path parameter, 400 and 422 on routes that read a JSON body, 422 on integer
-query parameters.
+routes with a path parameter (saying which scope applies), 400 and 422 on routes that read a
+JSON body, 422 on integer query parameters.
 """
 
 from __future__ import annotations
@@ -34,13 +39,38 @@ PROBLEM = "application/problem+json"
 
 
 class Auth(StrEnum):
-    """Who may call a route. Which app or owner a token may see is the handler's lookup
-    (`visibility`): outside its scope is a 404, as for an admin route to anyone else."""
+    """Who may call a route. A bearer route may narrow it to the tokens that may see the path's
+    app, owner or user (`Route.scope`); outside its scope is a 404, as for an admin route to
+    anyone else."""
 
     PUBLIC = "public"
-    BEARER = "bearer"  # any valid token
+    BEARER = "bearer"  # any valid token (that may see the path's `scope`, when declared)
     BASIC = "basic"  # the token exchange: Basic with the token as password (Bearer works too)
     ADMIN = "admin"  # an admin token; anyone else is told the `resource` does not exist
+
+
+class PathScope(StrEnum):
+    """The path's resource a bearer route is scoped to: the token must be able to see it
+    (`auth.Principal`), else the route answers 404 naming it ("app app-1 not found"). The access
+    middleware resolves it once (`http.scope`); the handler reads it from the request."""
+
+    APP = "app"  # `{app}`: an app that exists and the token may see (`may_see_app`)
+    OWNER = "owner"  # `{owner}`: a registered owner the token may see (`may_see_owner`)
+    # `{owner}`, registered or not: an owner's audit log, and the PUT that registers it
+    OWNER_ID = "owner_id"
+    # `{user}`: a registered user whose account the token may see (admin, or the owner token
+    # of the user's own account: `may_see_owner` of the user's id)
+    USER = "user"
+
+    @property
+    def param(self) -> str:
+        """The path parameter that names the resource."""
+        return "owner" if self is PathScope.OWNER_ID else self.value
+
+    @property
+    def resource(self) -> str:
+        """What its 404 names ("app", "owner", "user")."""
+        return self.param
 
 
 @dataclass(frozen=True)
@@ -72,6 +102,7 @@ class Route:
     tag: str
     answers: Mapping[int, Answer]
     auth: Auth = Auth.BEARER
+    scope: PathScope | None = None  # the path's resource the token must see (bearer routes)
     body: type[BaseModel] | None = None
     body_read: bool = True  # False: a body is accepted and ignored (no 400/422)
     body_required: bool = True  # False: the body may be left out
@@ -174,6 +205,20 @@ KEYSET_PAGE = (
 FACES_NOTE = "A thin face over the one notifier model (docs/faces.md)."
 
 
+NOT_FOUND = {
+    None: "Unknown, or outside the token's scope",
+    PathScope.APP: "Unknown, or outside the token's scope: an app the token may not see is"
+    " unknown to it, and so is what the path names under it",
+    PathScope.OWNER: "Unknown, or outside the token's scope: an owner the token may not see, or"
+    " one not registered, is unknown to it",
+    PathScope.OWNER_ID: "Outside the token's scope: an owner the token may not see is unknown"
+    " to it",
+    PathScope.USER: "Unknown, or outside the token's scope: a user whose account the token may"
+    " not see is unknown to it",
+}
+"""The description of a route's 404 answer, by the scope it declares."""
+
+
 def shared_answers(route: Route) -> dict[int, Answer]:
     """The answers a route gives besides its own: by auth, path and body. Pure."""
     answers: dict[int, Answer] = {}
@@ -185,7 +230,7 @@ def shared_answers(route: Route) -> dict[int, Answer]:
     if route.auth in (Auth.BEARER, Auth.ADMIN):
         answers[401] = problem_answer("No valid token")
     if path_params(route.path):
-        answers[404] = problem_answer("Unknown, or outside the token's scope", w.NotFoundProblem)
+        answers[404] = problem_answer(NOT_FOUND[route.scope], w.NotFoundProblem)
     return answers
 
 
@@ -201,8 +246,9 @@ def register(app: web.Application, routes: Sequence[Route]) -> None:
     """Mount every route on `app`'s router, each once, and keep its declaration.
 
     Raises:
-        ValueError: when two declarations share a method and path, or an admin route does not
-            say what it hides (a `resource` and a path parameter).
+        ValueError: when two declarations share a method and path, an admin route does not
+            say what it hides (a `resource` and a path parameter), or a scope is declared on a
+            route that is not a bearer route or whose path does not name the scoped resource.
     """
     declared: dict[tuple[str, str], Route] = {}
     for route in routes:
@@ -211,6 +257,13 @@ def register(app: web.Application, routes: Sequence[Route]) -> None:
             raise ValueError(f"{route.method} {route.path} is declared twice")
         if route.auth is Auth.ADMIN and not (route.resource and path_params(route.path)):
             raise ValueError(f"{route.method} {route.path}: an admin route hides a resource")
+        if route.scope is not None and (
+            route.auth is not Auth.BEARER or route.scope.param not in path_params(route.path)
+        ):
+            raise ValueError(
+                f"{route.method} {route.path}: a {route.scope} scope is a bearer route's,"
+                f" on a path with {{{route.scope.param}}}"
+            )
         declared[key] = route
         if route.method == "GET":
             app.router.add_get(route.path, route.handler)  # and HEAD, its twin

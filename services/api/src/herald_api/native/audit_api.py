@@ -20,8 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from herald_api.http.context import context, principal
-from herald_api.http.declare import KEYSET_PAGE, TIME, Param, Route, ok_answer
+from herald_api.http.context import context
+from herald_api.http.declare import KEYSET_PAGE, TIME, Param, PathScope, Route, ok_answer
 from herald_api.http.keyset import (
     DEFAULT_LIMIT,
     PAGE_PARSERS,
@@ -30,7 +30,8 @@ from herald_api.http.keyset import (
     parse_params,
     parse_text,
 )
-from herald_api.http.web import json_response, not_found, storable
+from herald_api.http.scope import scoped_owner_id
+from herald_api.http.web import json_response
 from herald_api.native.native_wire import AuditLog
 
 COLUMNS = "event_id, owner_id, app_id, app_name, rack, event_type, actor, created_at, event"
@@ -96,9 +97,7 @@ def entry_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def list_audit_log(request: web.Request) -> web.Response:
-    owner_id = request.match_info["owner"]
-    if not storable(owner_id) or not principal(request).may_see_owner(owner_id):
-        raise not_found(f"owner {owner_id}")
+    owner_id = scoped_owner_id(request)  # registered or not: its entries, if any
     query = parse_audit_query(request.query)
     sql, args = audit_sql(owner_id, query)
     rows = await context(request).pool.fetch(sql, *args)
@@ -123,6 +122,7 @@ ROUTES = (
         params=AUDIT_FILTERS,
         description="Convox's budget-configuration and override events. Keyset pages with"
         " `limit` and the opaque `next_cursor`.",
+        scope=PathScope.OWNER_ID,
         handler=list_audit_log,
     ),
 )

@@ -19,9 +19,9 @@ from herald_core.directory import AppEntry
 
 from herald_api.http import wire_models as w
 from herald_api.http.context import context, principal
-from herald_api.http.declare import NO_CONTENT, Auth, Route, ok_answer, upserted
+from herald_api.http.declare import NO_CONTENT, Auth, PathScope, Route, ok_answer, upserted
 from herald_api.http.parsing import parse
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app, scoped_owner, scoped_owner_id
 from herald_api.http.web import (
     ApiProblem,
     etag,
@@ -108,14 +108,13 @@ async def _create_default_notifier(
 
 
 async def get_app(request: web.Request) -> web.Response:
-    async with context(request).pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
+    app = scoped_app(request)
     return json_response({"app": app_json(app)}, tag=etag(app.id, app.version))
 
 
 async def delete_app(request: web.Request) -> web.Response:
+    app = scoped_app(request)
     async with context(request).pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         await alert_store.delete_for_app(connection, app.id)  # tombstones its alert record
         for notifier_id in await store.delete_app(connection, app.id):
             await notifier_store.publish(connection, notifier_id, None)
@@ -124,8 +123,7 @@ async def delete_app(request: web.Request) -> web.Response:
 
 
 async def list_collaborators(request: web.Request) -> web.Response:
-    async with context(request).pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
+    app = scoped_app(request)
     return json_response({"collaborators": [c.model_dump(mode="json") for c in app.collaborators]})
 
 
@@ -139,9 +137,8 @@ async def put_collaborator(request: web.Request) -> web.Response:
             kind="validation-failed",
             errors={"email": ["email or user_id is required"]},
         )
-    ctx = context(request)
+    ctx, app = context(request), scoped_app(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         before = next((c for c in app.collaborators if c.id == collaborator_id), None)
         created, old_role = await store.upsert_collaborator(
             connection,
@@ -198,9 +195,8 @@ def _collaborator_events(
 
 
 async def delete_collaborator(request: web.Request) -> web.Response:
-    ctx = context(request)
+    ctx, app = context(request), scoped_app(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         collaborator_id = request.match_info["id"]
         gone = next((c for c in app.collaborators if collaborator_id in (c.id, c.user_id)), None)
         if gone is None or not await store.delete_collaborator(connection, app.id, collaborator_id):
@@ -223,10 +219,9 @@ async def delete_collaborator(request: web.Request) -> web.Response:
 
 
 async def put_owner(request: web.Request) -> web.Response:
-    owner_id = new_id(request, "owner")
+    new_id(request, "owner")
     body = parse(OwnerIn, wrapped(await read_json(request), "owner"))
-    if not principal(request).may_see_owner(owner_id):
-        raise not_found(f"owner {owner_id}")
+    owner_id = scoped_owner_id(request)  # 404 for an owner the token may not see
     members = [(m.user_id, m.role) for m in body.members] if body.members is not None else None
     async with context(request).pool.acquire() as connection, connection.transaction():
         created = await store.upsert_owner(
@@ -250,13 +245,7 @@ async def put_owner(request: web.Request) -> web.Response:
 
 
 async def get_owner(request: web.Request) -> web.Response:
-    owner_id = request.match_info["owner"]
-    if not principal(request).may_see_owner(owner_id):
-        raise not_found(f"owner {owner_id}")
-    async with context(request).pool.acquire() as connection:
-        owner = await store.load_owner(connection, owner_id) if storable(owner_id) else None
-    if owner is None:
-        raise not_found(f"owner {owner_id}")
+    owner = scoped_owner(request)
     return json_response(
         {"owner": owner.model_dump(mode="json")}, tag=etag(owner.id, owner.version)
     )
@@ -310,6 +299,8 @@ ROUTES = (
         "Register or update an app",
         "apps",
         upserted(w.AppAnswer, "ETag"),
+        # No scope: the app may not exist yet. The handler judges the token against the app as
+        # stored and as the body would leave it (its `owner_id`): 404 for either out of scope.
         body=w.AppBody,
         description="A new app also gets its default notifier (critical alerts by e-mail).",
         handler=put_app,
@@ -320,6 +311,7 @@ ROUTES = (
         "Show an app",
         "apps",
         {200: ok_answer(w.AppAnswer, "OK", "ETag")},
+        scope=PathScope.APP,
         handler=get_app,
     ),
     Route(
@@ -328,6 +320,7 @@ ROUTES = (
         "Delete an app, its collaborators and notifiers",
         "apps",
         {204: NO_CONTENT},
+        scope=PathScope.APP,
         handler=delete_app,
     ),
     Route(
@@ -336,6 +329,7 @@ ROUTES = (
         "List an app's collaborators",
         "apps",
         {200: ok_answer(w.CollaboratorList)},
+        scope=PathScope.APP,
         handler=list_collaborators,
     ),
     Route(
@@ -345,6 +339,7 @@ ROUTES = (
         "apps",
         upserted(w.CollaboratorAnswer),
         body=w.CollaboratorBody,
+        scope=PathScope.APP,
         handler=put_collaborator,
     ),
     Route(
@@ -353,6 +348,7 @@ ROUTES = (
         "Remove a collaborator (by id or user id)",
         "apps",
         {204: NO_CONTENT},
+        scope=PathScope.APP,
         handler=delete_collaborator,
     ),
     Route(
@@ -362,6 +358,7 @@ ROUTES = (
         "owners",
         upserted(w.OwnerAnswer, "ETag"),
         body=w.OwnerBody,
+        scope=PathScope.OWNER_ID,
         handler=put_owner,
     ),
     Route(
@@ -370,6 +367,7 @@ ROUTES = (
         "Show an owner",
         "owners",
         {200: ok_answer(w.OwnerAnswer)},
+        scope=PathScope.OWNER,
         handler=get_owner,
     ),
     Route(

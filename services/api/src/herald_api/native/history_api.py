@@ -22,7 +22,7 @@ from aiohttp import web
 from herald_core.deliveries import AttemptOutcome
 
 from herald_api.http.context import context
-from herald_api.http.declare import KEYSET_PAGE, TIME, Param, Route, ok_answer
+from herald_api.http.declare import KEYSET_PAGE, TIME, Param, PathScope, Route, ok_answer
 from herald_api.http.keyset import (
     DEFAULT_LIMIT,
     PAGE_PARSERS,
@@ -31,7 +31,7 @@ from herald_api.http.keyset import (
     parse_params,
     parse_text,
 )
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import json_response, not_found, storable
 from herald_api.native.native_wire import DeliveryAnswer, DeliveryList
 
@@ -134,10 +134,8 @@ def attempt_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     query = parse_history_query(request.query)
-    async with context(request).pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
-        sql, args = list_sql(app.id, query)
-        rows = await connection.fetch(sql, *args)
+    sql, args = list_sql(scoped_app(request).id, query)
+    rows = await context(request).pool.fetch(sql, *args)
     page, cursor = KEYSET.page(rows, query.limit)
     return json_response({"deliveries": [summary_json(r) for r in page], "next_cursor": cursor})
 
@@ -165,11 +163,13 @@ async def _delivery_of(
 
 
 async def get_delivery(request: web.Request) -> web.Response:
-    async with context(request).pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
-        # One snapshot: the recorder may be adding an attempt between the two reads.
-        async with connection.transaction(isolation="repeatable_read", readonly=True):
-            row, attempts = await _delivery_of(connection, app.id, request.match_info["id"])
+    app = scoped_app(request)
+    # One snapshot: the recorder may be adding an attempt between the two reads.
+    async with (
+        context(request).pool.acquire() as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        row, attempts = await _delivery_of(connection, app.id, request.match_info["id"])
     delivery = {**summary_json(row), "attempts": [attempt_json(a) for a in attempts]}
     return json_response({"delivery": delivery})
 
@@ -198,6 +198,7 @@ ROUTES = (
         params=HISTORY_FILTERS,
         description="Ordered by first attempt time, then id. Pages with `limit` and the opaque "
         "`next_cursor`; a page never skips or repeats a delivery while new ones arrive.",
+        scope=PathScope.APP,
         handler=list_deliveries,
     ),
     Route(
@@ -208,6 +209,7 @@ ROUTES = (
         {200: ok_answer(DeliveryAnswer)},
         description="Each attempt's outcome, status code, duration, failure reason and detail, "
         "and the start of the endpoint's answer when the channel read it.",
+        scope=PathScope.APP,
         handler=get_delivery,
     ),
 )

@@ -32,9 +32,9 @@ from herald_core.notifiers import Notifier, Scope
 
 from herald_api.http.auth import Principal
 from herald_api.http.context import context, principal
-from herald_api.http.declare import IF_MATCH, Route, ok_answer, problem_answer
+from herald_api.http.declare import IF_MATCH, PathScope, Route, ok_answer, problem_answer
 from herald_api.http.resources import check_version, owned_or_404
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import (
     ApiProblem,
     etag,
@@ -91,10 +91,11 @@ async def _may_see(connection: asyncpg.Connection, caller: Principal, notifier: 
 async def _notifier(
     connection: asyncpg.Connection, request: web.Request, *, lock: bool = False
 ) -> Notifier:
-    """The path's notifier, under its app for the app paths; 404 when the token may not see it."""
+    """The path's notifier, under its app for the app paths (scoped to it: `scope.scoped_app`);
+    404 when the token may not see it."""
     notifier_id = request.match_info["id"]
     if "app" in request.match_info:
-        app = await visible_app(connection, request, request.match_info["app"])
+        app = scoped_app(request)
         load = notifier_store.load
         return await owned_or_404(
             lambda i: load(connection, i, lock=lock), app, "notifier", notifier_id
@@ -192,13 +193,14 @@ ROTATE_ANSWERS = {
 }
 
 
-def _rotate(path: str, summary: str, description: str) -> Route:
+def _rotate(path: str, summary: str, description: str, scope: PathScope | None) -> Route:
     return Route(
         "POST",
         path,
         summary,
         "notifiers",
         ROTATE_ANSWERS,
+        scope=scope,
         body=SecretRotateBody,
         body_required=False,
         params=(IF_MATCH,),
@@ -214,6 +216,7 @@ ROUTES = (
         "Read a webhook notifier's signing secret",
         "notifiers",
         {200: ok_answer(NotifierSecretAnswer)},
+        scope=PathScope.APP,
         description=WEBHOOK_ONLY_NOTE,
         handler=get_secret,
     ),
@@ -221,7 +224,10 @@ ROUTES = (
         "/v1/apps/{app}/notifiers/{id}/secret/rotate",
         "Rotate a webhook notifier's signing secret, with an overlap",
         "",
+        PathScope.APP,
     ),
+    # No scope in the path: the notifier's own (its app, owner or user) is judged once it is
+    # found (`_may_see`), a 404 for a token that may not see it.
     Route(
         "GET",
         "/v1/notifiers/{id}/secret",
@@ -236,5 +242,6 @@ ROUTES = (
         "Rotate any webhook notifier's signing secret, with an overlap",
         SCOPE_FREE_NOTE
         + " Rotating one notifier of a Clever Cloud webhook hook rotates the whole hook.",
+        None,
     ),
 )

@@ -34,9 +34,9 @@ from herald_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from herald_api.http.context import context
-from herald_api.http.declare import Route, ok_answer, problem_answer
+from herald_api.http.declare import PathScope, Route, ok_answer, problem_answer
 from herald_api.http.parsing import parse
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
 from herald_api.model.sample_events import resolve_type, sample_event
 from herald_api.native.native_wire import NotifierTestAnswer
@@ -105,9 +105,8 @@ def result_json(result: DeliveryResult) -> dict[str, Any]:
 
 
 async def _test_delivery(request: web.Request, wanted: NotifierTestRequest) -> Delivery:
-    ctx = context(request)
+    ctx, app = context(request), scoped_app(request)
     async with ctx.pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
         notifier = await notifier_of(connection, app, request.match_info["id"])
         event_type = resolve_type(wanted.event_type)
         if event_type is None:
@@ -192,6 +191,7 @@ ROUTES = (
         " sample goes to the notifier even when it is inactive or does not select the type; the"
         " sender makes one attempt (no retry, no dead letter) and the answer is its result: a 4xx"
         " from the endpoint is a 200 here, with `outcome` `dead_lettered` and its `status_code`.",
+        scope=PathScope.APP,
         handler=run_notifier_test,
     ),
 )

@@ -25,8 +25,8 @@ from herald_kafka import KafkaError
 from pydantic import ValidationError
 
 from herald_api.http.context import context
-from herald_api.http.declare import Route, ok_answer, problem_answer
-from herald_api.http.visibility import visible_app
+from herald_api.http.declare import PathScope, Route, ok_answer, problem_answer
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import ApiProblem, json_response, not_found, storable
 from herald_api.native.native_wire import RedeliveryAnswer
 from herald_api.native.simulate_api import load_world
@@ -66,9 +66,8 @@ def stored_delivery(row: asyncpg.Record) -> Delivery:
 
 async def _rebuilt(request: web.Request) -> tuple[Delivery, int]:
     """The delivery to send again, and the number of attempts made so far."""
-    ctx = context(request)
+    ctx, app = context(request), scoped_app(request)
     async with ctx.pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
         row = await _stored(connection, app.id, request.match_info["id"])
         stored = stored_delivery(row)
         if row["status"] == AttemptOutcome.RETRY_SCHEDULED:
@@ -125,6 +124,7 @@ ROUTES = (
         description="The recorded delivery, with the notifier's current settings (a fixed URL is"
         " used) and the same id (`webhook-id`), goes back to the channel's sender as the next"
         " attempt: the history shows it as one more attempt of the delivery.",
+        scope=PathScope.APP,
         handler=redeliver,
     ),
 )

@@ -42,12 +42,6 @@ async def scope_facts(connection: asyncpg.Connection, ids: list[str]) -> ScopeFa
     )
 
 
-async def owner_kind(connection: asyncpg.Connection, owner_id: str) -> str | None:
-    """The owner's kind (`organisation`, `account`), None when it is not registered."""
-    kind: str | None = await connection.fetchval("SELECT kind FROM owners WHERE id = $1", owner_id)
-    return kind
-
-
 async def recent_failures(
     connection: asyncpg.Connection, notifier_ids: list[str], *, per_notifier: int = MAX_FAILURES
 ) -> list[Failure]:

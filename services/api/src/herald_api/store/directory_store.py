@@ -15,6 +15,9 @@ from herald_core.topics import CONFIG_APPS, CONFIG_OWNERS
 
 from herald_api.store.outbox import enqueue
 
+_USER = "SELECT id, email, name, username, version FROM users WHERE id = $1"
+_USER_LOCKED = _USER + " FOR UPDATE"
+
 
 async def load_app(connection: asyncpg.Connection, app_id: str) -> AppEntry | None:
     """The app as published: collaborators with their own e-mail, else their user's."""
@@ -58,6 +61,15 @@ async def load_owner(connection: asyncpg.Connection, owner_id: str) -> OwnerEntr
         version=row["version"],
         updated_at=row["updated_at"],
     )
+
+
+async def load_user(
+    connection: asyncpg.Connection, user_id: str, *, lock: bool = False
+) -> asyncpg.Record | None:
+    """The user's row (id, email, name, username, version); None for an unregistered user.
+    `lock` holds it (FOR UPDATE) until the transaction ends."""
+    row: asyncpg.Record | None = await connection.fetchrow(_USER_LOCKED if lock else _USER, user_id)
+    return row
 
 
 async def publish_app(connection: asyncpg.Connection, app_id: str) -> AppEntry | None:

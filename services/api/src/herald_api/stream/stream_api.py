@@ -188,6 +188,8 @@ ROUTES = (
         },
         params=STREAM_PARAMS,
         description=STREAM_NOTE,
+        # No scope: besides the tokens that may see the owner, an app token of one of the
+        # owner's apps may stream it, narrowed to its app (`_authorize`, after the filters).
         handler=stream_events,
     ),
 )

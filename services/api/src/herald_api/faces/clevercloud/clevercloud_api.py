@@ -61,10 +61,10 @@ from herald_api.faces.clevercloud.clevercloud_wire import (
     CcWebhookIn,
     CcWebhookList,
 )
-from herald_api.http.auth import Principal
-from herald_api.http.context import ApiContext, context, principal
-from herald_api.http.declare import NO_CONTENT, Auth, Route, ok_answer
-from herald_api.http.web import invalid, json_response, not_found, read_json, storable
+from herald_api.http.context import ApiContext, context
+from herald_api.http.declare import NO_CONTENT, Auth, PathScope, Route, ok_answer
+from herald_api.http.scope import scoped_owner
+from herald_api.http.web import invalid, json_response, not_found, read_json
 from herald_api.model.hooks import EMAILHOOK, WEBHOOK, ScopeFacts
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.type_data import InvalidNotifier
@@ -74,20 +74,6 @@ from herald_api.store import notifier_store
 from herald_api.store.outbox import enqueue_event
 
 PREFIX = "/v2/notifications"
-
-
-async def _visible_owner(
-    request: web.Request, connection: asyncpg.Connection, caller: Principal
-) -> str:
-    """The path's owner, when the token may see it and it is registered; else 404."""
-    owner_id = request.match_info["owner"]
-    if (
-        not storable(owner_id)
-        or not caller.may_see_owner(owner_id)
-        or await store.owner_kind(connection, owner_id) is None
-    ):
-        raise not_found(f"owner {owner_id}")
-    return owner_id
 
 
 async def _insert(connection: asyncpg.Connection, notifiers: list[Notifier], now: Any) -> None:
@@ -107,10 +93,9 @@ async def _remove(connection: asyncpg.Connection, notifiers: list[Notifier], now
 
 
 async def _delete_hook(request: web.Request, kind: str) -> web.Response:
-    ctx, caller = context(request), principal(request)
+    ctx, owner_id = context(request), scoped_owner(request).id
     hook_id = request.match_info["id"]
     async with ctx.pool.acquire() as connection, connection.transaction():
-        owner_id = await _visible_owner(request, connection, caller)
         hook = (await store.owner_hooks(connection, owner_id, kind, lock=True)).get(hook_id)
         if hook is None:
             raise not_found(f"{kind} {hook_id}")
@@ -119,9 +104,8 @@ async def _delete_hook(request: web.Request, kind: str) -> web.Response:
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
-    caller = principal(request)
+    owner_id = scoped_owner(request).id
     async with context(request).pool.acquire() as connection:
-        owner_id = await _visible_owner(request, connection, caller)
         hooks = await store.owner_hooks(connection, owner_id, WEBHOOK)
         failures = await store.recent_failures(
             connection, [n.id for members in hooks.values() for n in members]
@@ -169,10 +153,10 @@ def _hook_answer(
 
 async def _save_hook(request: web.Request, kind: str, *, edit: bool) -> web.Response:
     """POST (a new hook) or PUT (the hook `id`, replaced whole: Clever Cloud's edit)."""
-    ctx, caller = context(request), principal(request)
+    ctx = context(request)
     body = await read_json(request)
+    owner_id = scoped_owner(request).id
     async with ctx.pool.acquire() as connection, connection.transaction():
-        owner_id = await _visible_owner(request, connection, caller)
         current: list[Notifier] = []
         hook_id = new_hook_id()
         if edit:
@@ -218,9 +202,8 @@ async def delete_webhook(request: web.Request) -> web.Response:
 
 
 async def list_emailhooks(request: web.Request) -> web.Response:
-    caller = principal(request)
+    owner_id = scoped_owner(request).id
     async with context(request).pool.acquire() as connection:
-        owner_id = await _visible_owner(request, connection, caller)
         hooks = await store.owner_hooks(connection, owner_id, EMAILHOOK)
     return json_response(
         [emailhook_to_wire(hook_id, members[0]) for hook_id, members in hooks.items()]
@@ -260,6 +243,7 @@ ROUTES = (
         "clevercloud",
         {200: ok_answer(CcWebhookList)},
         description=CC_OWNER_NOTE + " Each hook shows its `state` and recent `failures`.",
+        scope=PathScope.OWNER,
         handler=list_webhooks,
     ),
     Route(
@@ -271,6 +255,7 @@ ROUTES = (
         body=CcWebhookIn,
         description=CC_OWNER_NOTE + " One owner-scoped webhook notifier per URL, all signed"
         " with one generated secret: the answer's `secret`, shown this once.",
+        scope=PathScope.OWNER,
         handler=create_webhook,
     ),
     Route(
@@ -282,6 +267,7 @@ ROUTES = (
         body=CcWebhookIn,
         description=CC_OWNER_NOTE + " Same id, `createdAt` and signing secret; a disabled URL"
         " is on again.",
+        scope=PathScope.OWNER,
         handler=edit_webhook,
     ),
     Route(
@@ -291,6 +277,7 @@ ROUTES = (
         "clevercloud",
         {204: NO_CONTENT},
         description=CC_OWNER_NOTE,
+        scope=PathScope.OWNER,
         handler=delete_webhook,
     ),
     Route(
@@ -300,6 +287,7 @@ ROUTES = (
         "clevercloud",
         {200: ok_answer(CcEmailhookList)},
         description=CC_OWNER_NOTE + ' Every owner starts with "Default deployment result e-mails".',
+        scope=PathScope.OWNER,
         handler=list_emailhooks,
     ),
     Route(
@@ -310,6 +298,7 @@ ROUTES = (
         {200: ok_answer(CcEmailhook, "Created")},
         body=CcEmailhookIn,
         description=CC_OWNER_NOTE + " One owner-scoped e-mail notifier.",
+        scope=PathScope.OWNER,
         handler=create_emailhook,
     ),
     Route(
@@ -320,6 +309,7 @@ ROUTES = (
         {200: ok_answer(CcEmailhook, "Updated")},
         body=CcEmailhookIn,
         description=CC_OWNER_NOTE + " Same id and `createdAt`; a disabled URL is on again.",
+        scope=PathScope.OWNER,
         handler=edit_emailhook,
     ),
     Route(
@@ -329,6 +319,7 @@ ROUTES = (
         "clevercloud",
         {204: NO_CONTENT},
         description=CC_OWNER_NOTE,
+        scope=PathScope.OWNER,
         handler=delete_emailhook,
     ),
     Route(

@@ -13,8 +13,9 @@ the PATCH that sets it up answers its generated secret once (`secret`, beside
 test sends a sample account event to the user's
 webhook through `notifier_test_api` and answers the receiver's status.
 
-Admin tokens see every user; an owner token sees the user whose account it is (owner id = user
-id). Anyone else gets 404.
+The routes are scoped to the path's user (`PathScope.USER`, checked by the access middleware):
+admin tokens see every user; an owner token sees the user whose account it is (owner id = user
+id). Anyone else gets 404, and so does an unknown user.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from herald_api.faces.cloud66.account_notifications import by_channel, changed_channels, matrix
 from herald_api.faces.cloud66.account_wire import AccountNotificationsAnswer
-from herald_api.http.context import context, principal
-from herald_api.http.declare import FACES_NOTE, Route, ok_answer, problem_answer
+from herald_api.http.context import context
+from herald_api.http.declare import FACES_NOTE, PathScope, Route, ok_answer, problem_answer
 from herald_api.http.parsing import parse
-from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json, storable
+from herald_api.http.scope import scoped_user
+from herald_api.http.web import ApiProblem, invalid, json_response, not_found, read_json
 from herald_api.model.account_notifiers import FACE, account_types
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.sample_events import resolve_type, sample_event
@@ -47,12 +49,10 @@ from herald_api.native.notifier_test_api import (
     read_test_request,
     result_json,
 )
-from herald_api.store import notifier_store
+from herald_api.store import directory_store, notifier_store
 from herald_api.store.outbox import enqueue_event
 
 DEFAULT_TEST_TYPE = "server.stopped"
-_LOAD_USER = "SELECT email FROM users WHERE id = $1"
-_LOCK_USER = _LOAD_USER + " FOR UPDATE"
 
 
 class AccountNotificationsChange(BaseModel):
@@ -79,14 +79,11 @@ class AccountNotificationsBody(BaseModel):
     account_notifications: AccountNotificationsChange
 
 
-async def _user_email(
-    connection: asyncpg.Connection, request: web.Request, user_id: str, *, lock: bool = False
-) -> str | None:
-    """The user's e-mail. Raises ApiProblem 404 for an unknown or invisible user."""
-    caller = principal(request)
-    if not (caller.is_admin or caller.may_see_owner(user_id)) or not storable(user_id):
-        raise not_found(f"user {user_id}")
-    row = await connection.fetchrow(_LOCK_USER if lock else _LOAD_USER, user_id)
+async def _locked_email(connection: asyncpg.Connection, user_id: str) -> str | None:
+    """The user's e-mail, read again with the user's row locked until the transaction ends (a
+    PATCH's changes are checked against the user's notifiers while none can change). Raises
+    ApiProblem 404 when the user went away since the access middleware read it (`scope`)."""
+    row = await directory_store.load_user(connection, user_id, lock=True)
     if row is None:
         raise not_found(f"user {user_id}")
     email: str | None = row["email"]
@@ -109,10 +106,9 @@ async def _answer(
 
 
 async def get_account_notifications(request: web.Request) -> web.Response:
-    user_id = request.match_info["user"]
+    user = scoped_user(request)
     async with context(request).pool.acquire() as connection:
-        email = await _user_email(connection, request, user_id)
-        return await _answer(connection, user_id, email, context(request).clock())
+        return await _answer(connection, user.id, user.email, context(request).clock())
 
 
 async def _write(
@@ -147,11 +143,11 @@ async def _write(
 
 async def change_account_notifications(request: web.Request) -> web.Response:
     ctx = context(request)
-    user_id = request.match_info["user"]
     body = parse(AccountNotificationsBody, await read_json(request))
     change: dict[str, Any] = body.account_notifications.model_dump()
+    user_id = scoped_user(request).id
     async with ctx.pool.acquire() as connection, connection.transaction():
-        email = await _user_email(connection, request, user_id, lock=True)
+        email = await _locked_email(connection, user_id)
         stored = await notifier_store.list_by_face(connection, FACE, user_id=user_id)
         now = ctx.clock()
         try:
@@ -171,10 +167,9 @@ async def change_account_notifications(request: web.Request) -> web.Response:
 
 async def run_account_webhook_test(request: web.Request) -> web.Response:
     ctx = context(request)
-    user_id = request.match_info["user"]
     wanted = await read_test_request(request)
+    user_id = scoped_user(request).id
     async with ctx.pool.acquire() as connection:
-        await _user_email(connection, request, user_id)
         stored = await notifier_store.list_by_face(connection, FACE, user_id=user_id)
     webhook = next((n for n in stored if n.platform.value == "webhook"), None)
     if webhook is None:
@@ -207,6 +202,7 @@ ROUTES = (
         description=FACES_NOTE + " One user notifier per channel set up; e-mail is on by default"
         " for every type but `account_suspended`. Admin tokens, or the owner token of the user's"
         " own account.",
+        scope=PathScope.USER,
         handler=get_account_notifications,
     ),
     Route(
@@ -219,6 +215,7 @@ ROUTES = (
         description="`channels` merges each channel's settings (`null` removes a channel);"
         " `event_types` switches types on or off per channel. A type can be switched on only on"
         " a channel that is set up.",
+        scope=PathScope.USER,
         handler=change_account_notifications,
     ),
     Route(
@@ -238,6 +235,7 @@ ROUTES = (
         body_required=False,
         description="The body is optional: `event_type` picks an account type (`server.stopped`"
         " by default). The payload is Cloud 66's: the event plus `timestamp` and `event_type`.",
+        scope=PathScope.USER,
         handler=run_account_webhook_test,
     ),
 )

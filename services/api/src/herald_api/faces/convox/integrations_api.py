@@ -43,21 +43,23 @@ from herald_api.faces.convox.convox_face import (
 )
 from herald_api.faces.convox.integrations_wire import IntegrationAnswer, IntegrationList
 from herald_api.http import wire_models as w
-from herald_api.http.context import context, principal
+from herald_api.http.context import context
 from herald_api.http.declare import (
     NO_CONTENT,
     Answer,
     Auth,
     Param,
+    PathScope,
     Route,
     ok_answer,
     problem_answer,
 )
+from herald_api.http.scope import scoped_owner
 from herald_api.http.web import ApiProblem, json_response, not_found, storable
 from herald_api.model.platform_events import notifier_event
 from herald_api.model.platforms import platform_of
 from herald_api.model.type_data import check_type_data
-from herald_api.store import directory_store, notifier_store
+from herald_api.store import notifier_store
 from herald_api.store.outbox import enqueue_event
 
 MAX_ANSWER_BYTES = 64 * 1024
@@ -76,15 +78,6 @@ def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-async def _visible_owner(connection: asyncpg.Connection, request: web.Request) -> str:
-    owner_id = request.match_info["owner"]
-    if not storable(owner_id) or not principal(request).may_see_owner(owner_id):
-        raise not_found(f"owner {owner_id}")
-    if await directory_store.load_owner(connection, owner_id) is None:
-        raise not_found(f"owner {owner_id}")
-    return owner_id
-
-
 async def authorize(request: web.Request) -> web.Response:
     ctx, provider = context(request), _provider(request)
     oauth = provider_settings(ctx.settings, provider)
@@ -99,8 +92,8 @@ async def authorize(request: web.Request) -> web.Response:
     state = secrets.token_urlsafe(32)
     redirect_uri = callback_url(ctx.settings.public_url, provider)
     now = ctx.clock()
+    owner_id = scoped_owner(request).id
     async with ctx.pool.acquire() as connection:
-        owner_id = await _visible_owner(connection, request)
         await connection.execute(
             "DELETE FROM oauth_states WHERE expires_at < $1", now - timedelta(days=1)
         )
@@ -216,9 +209,8 @@ async def callback(request: web.Request) -> web.Response:
 
 
 async def list_integrations(request: web.Request) -> web.Response:
-    ctx = context(request)
+    ctx, owner_id = context(request), scoped_owner(request).id
     async with ctx.pool.acquire() as connection:
-        owner_id = await _visible_owner(connection, request)
         rows = await connection.fetch(
             "SELECT document FROM notifiers WHERE scope = 'owner' AND owner_id = $1"
             " AND document->'type_data'->>'face' = 'convox'"
@@ -232,10 +224,9 @@ async def list_integrations(request: web.Request) -> web.Response:
 
 
 async def delete_integration(request: web.Request) -> web.Response:
-    ctx = context(request)
+    ctx, owner_id = context(request), scoped_owner(request).id
     integration_id = request.match_info["id"]
     async with ctx.pool.acquire() as connection, connection.transaction():
-        owner_id = await _visible_owner(connection, request)
         current = (
             await notifier_store.load(connection, integration_id, lock=True)
             if storable(integration_id)
@@ -268,6 +259,7 @@ ROUTES = (
         " bound to the owner and expires (`oauth_state_ttl_s`). Once connected, the"
         " integration forwards every event of every rack of the owner, audit-only ones"
         " excepted.",
+        scope=PathScope.OWNER,
         handler=authorize,
     ),
     Route(
@@ -297,6 +289,7 @@ ROUTES = (
         "integrations",
         {200: ok_answer(IntegrationList)},
         description="Webhook URLs are not shown (Discord's carries its token).",
+        scope=PathScope.OWNER,
         handler=list_integrations,
     ),
     Route(
@@ -305,6 +298,7 @@ ROUTES = (
         "Remove an integration: its notifications stop",
         "integrations",
         {204: NO_CONTENT},
+        scope=PathScope.OWNER,
         handler=delete_integration,
     ),
 )

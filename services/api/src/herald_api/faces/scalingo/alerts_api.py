@@ -42,12 +42,13 @@ from herald_api.http.declare import (
     IF_MATCH,
     NO_CONTENT,
     PAGE,
+    PathScope,
     Route,
     ok_answer,
     problem_answer,
 )
 from herald_api.http.resources import check_version, owned_or_404, versioned_answer
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import invalid, json_response, not_found, read_json, wrapped
 from herald_api.model.platform_events import platform_event
 from herald_api.store import alert_store
@@ -63,7 +64,8 @@ async def _alert_of(connection: asyncpg.Connection, app: AppEntry, alert_id: str
 
 
 async def _lock(connection: asyncpg.Connection, app: AppEntry) -> None:
-    """Take the app's lock; 404 when the app went away meanwhile."""
+    """Take the app's lock; 404 when the app went away since the access middleware read it
+    (`scope`): a change of the app's alerts holds its row until the transaction ends."""
     if not await alert_store.lock_app(connection, app.id):
         raise not_found(f"app {app.id}")
 
@@ -87,8 +89,8 @@ async def _emit(
 async def list_alerts(request: web.Request) -> web.Response:
     ctx = context(request)
     page = scalingo_page(request, unpaged=alert_store.MAX_PER_APP)
+    app = scoped_app(request)
     async with ctx.pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
         rules, total = await alert_store.list_for_app(
             connection, app.id, offset=page.offset, limit=page.size
         )
@@ -123,8 +125,8 @@ async def create_alert(request: web.Request) -> web.Response:
 
 
 async def get_alert(request: web.Request) -> web.Response:
+    app = scoped_app(request)
     async with context(request).pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
         rule = await _alert_of(connection, app, request.match_info["id"])
     return _answer(rule)
 
@@ -132,8 +134,8 @@ async def get_alert(request: web.Request) -> web.Response:
 async def update_alert(request: web.Request) -> web.Response:
     ctx = context(request)
     body = wrapped(await read_json(request), "alert")
+    app = scoped_app(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         await _lock(connection, app)
         current = await _alert_of(connection, app, request.match_info["id"])
         check_version(request, current)
@@ -152,9 +154,8 @@ async def update_alert(request: web.Request) -> web.Response:
 
 
 async def delete_alert(request: web.Request) -> web.Response:
-    ctx = context(request)
+    ctx, app = context(request), scoped_app(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         await _lock(connection, app)
         current = await _alert_of(connection, app, request.match_info["id"])
         check_version(request, current)
@@ -173,6 +174,7 @@ ROUTES = (
         {200: ok_answer(AlertList)},
         params=PAGE,
         description="Without `page` or `per_page`, every alert of the app (at most 100).",
+        scope=PathScope.APP,
         handler=list_alerts,
     ),
     Route(
@@ -189,6 +191,7 @@ ROUTES = (
         description="Scalingo's encodings: `duration_before_trigger` in nanoseconds,"
         " `remind_every` as a Go duration string (nanoseconds accepted). `notifiers` must be"
         " notifiers of the app. Emits `alert_added`.",
+        scope=PathScope.APP,
         handler=create_alert,
     ),
     Route(
@@ -197,6 +200,7 @@ ROUTES = (
         "Show an alert",
         "alerts",
         {200: ok_answer(AlertAnswer, "OK", "ETag")},
+        scope=PathScope.APP,
         handler=get_alert,
     ),
     *(
@@ -212,6 +216,7 @@ ROUTES = (
             body=AlertPatchBody,
             params=(IF_MATCH,),
             description="Absent members are unchanged (PUT is the same, as at Scalingo).",
+            scope=PathScope.APP,
             handler=update_alert,
         )
         for method in ("PATCH", "PUT")
@@ -225,6 +230,7 @@ ROUTES = (
         params=(IF_MATCH,),
         description="Emits `alert_deleted`; the app's last alert leaves a tombstone on"
         " `notify.config.alerts`.",
+        scope=PathScope.APP,
         handler=delete_alert,
     ),
 )

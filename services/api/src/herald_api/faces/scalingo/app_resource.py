@@ -15,7 +15,7 @@ from herald_core.directory import AppEntry
 
 from herald_api.http import idempotency
 from herald_api.http.context import context, principal
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import Page, page_of
 
 
@@ -43,7 +43,7 @@ async def create_once(
     request: web.Request,
     create: Callable[[asyncpg.Connection, AppEntry], Awaitable[web.Response]],
 ) -> web.Response:
-    """Run `create` in one transaction with the request's visible app, once per
+    """Run `create` in one transaction with the request's app (`scope.scoped_app`), once per
     `Idempotency-Key` (when sent): a repeated key with the same body replays the first answer.
 
     Raises:
@@ -53,8 +53,8 @@ async def create_once(
     ctx, caller = context(request), principal(request)
     raw = await request.read()
     key = request.headers.get(idempotency.HEADER)
+    app = scoped_app(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         if key is not None:
             replay = await idempotency.claim(
                 connection, caller, key, request, raw, ctx.settings.idempotency_ttl_s

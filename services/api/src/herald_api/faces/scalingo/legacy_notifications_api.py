@@ -41,9 +41,9 @@ from herald_api.faces.scalingo.legacy_wire import (
     LegacyNotificationPatchBody,
 )
 from herald_api.http.context import context
-from herald_api.http.declare import FACES_NOTE, NO_CONTENT, Route, ok_answer
+from herald_api.http.declare import FACES_NOTE, NO_CONTENT, PathScope, Route, ok_answer
 from herald_api.http.resources import owned_or_404
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import invalid, json_response, read_json, wrapped
 from herald_api.model import notifier_changes
 from herald_api.store import notifier_store
@@ -59,7 +59,9 @@ def _answer(
 
 
 async def _app_locked(connection: asyncpg.Connection, request: web.Request) -> AppEntry:
-    app = await visible_app(connection, request, request.match_info["app"])
+    """The path's app (`scope.scoped_app`), its row locked until the transaction ends: a change
+    is checked against the app's other notifications while none can change."""
+    app = scoped_app(request)
     await connection.execute("SELECT 1 FROM apps WHERE id = $1 FOR UPDATE", app.id)
     return app
 
@@ -86,8 +88,8 @@ async def _refuse_a_second_enabled(
 
 
 async def list_notifications(request: web.Request) -> web.Response:
+    app = scoped_app(request)
     async with context(request).pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
         notifiers = await notifier_store.list_by_face(connection, FACE, app_id=app.id)
     return json_response({"notifications": [to_wire(n) for n in notifiers if is_legacy(n)]})
 
@@ -139,6 +141,7 @@ ROUTES = (
         {200: ok_answer(LegacyNotificationList)},
         description=FACES_NOTE + " Each notification is an app notifier, also listed by"
         " `GET /v1/apps/{app}/notifiers`.",
+        scope=PathScope.APP,
         handler=list_notifications,
     ),
     Route(
@@ -153,6 +156,7 @@ ROUTES = (
         " is a 422. Only deployment events are sent: Scalingo's JSON to a webhook, a message to"
         " Slack. A `webhook` one is signed: its generated secret is the answer's `secret`,"
         " shown this once.",
+        scope=PathScope.APP,
         handler=create_notification,
     ),
     Route(
@@ -164,6 +168,7 @@ ROUTES = (
         body=LegacyNotificationPatchBody,
         description="A URL of another type is refused (a `slack` notification takes Slack URLs"
         " only), and so is enabling a second notification of one type (422).",
+        scope=PathScope.APP,
         handler=update_notification,
     ),
     Route(
@@ -172,6 +177,7 @@ ROUTES = (
         "Remove a notification",
         "notifications",
         {204: NO_CONTENT},
+        scope=PathScope.APP,
         handler=delete_notification,
     ),
 )

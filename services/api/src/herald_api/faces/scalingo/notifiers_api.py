@@ -29,12 +29,13 @@ from herald_api.http.declare import (
     IF_MATCH,
     NO_CONTENT,
     PAGE,
+    PathScope,
     Route,
     ok_answer,
     problem_answer,
 )
 from herald_api.http.resources import check_version, owned_or_404, versioned_answer
-from herald_api.http.visibility import visible_app
+from herald_api.http.scope import scoped_app
 from herald_api.http.web import json_response, read_json, wrapped
 from herald_api.model import notifier_changes
 from herald_api.model.notifier_wire import to_wire
@@ -65,8 +66,8 @@ async def _notifier_of(
 async def list_notifiers(request: web.Request) -> web.Response:
     ctx = context(request)
     page = scalingo_page(request, unpaged=UNPAGED)
+    app = scoped_app(request)
     async with ctx.pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
         notifiers, total = await notifier_store.list_for_app(
             connection, app.id, offset=page.offset, limit=page.size
         )
@@ -90,8 +91,8 @@ async def create_notifier(request: web.Request) -> web.Response:
 
 
 async def get_notifier(request: web.Request) -> web.Response:
+    app = scoped_app(request)
     async with context(request).pool.acquire() as connection:
-        app = await visible_app(connection, request, request.match_info["app"])
         notifier = await _notifier_of(connection, app, request.match_info["id"])
     return _answer(notifier)
 
@@ -99,8 +100,8 @@ async def get_notifier(request: web.Request) -> web.Response:
 async def update_notifier(request: web.Request) -> web.Response:
     ctx = context(request)
     body = wrapped(await read_json(request), "notifier")
+    app = scoped_app(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         current = await _notifier_of(connection, app, request.match_info["id"], lock=True)
         check_version(request, current)
         now = ctx.clock()
@@ -112,9 +113,8 @@ async def update_notifier(request: web.Request) -> web.Response:
 
 
 async def delete_notifier(request: web.Request) -> web.Response:
-    ctx = context(request)
+    ctx, app = context(request), scoped_app(request)
     async with ctx.pool.acquire() as connection, connection.transaction():
-        app = await visible_app(connection, request, request.match_info["app"])
         current = await _notifier_of(connection, app, request.match_info["id"], lock=True)
         check_version(request, current)
         await notifier_changes.remove(connection, app, current, ctx.clock())
@@ -129,6 +129,7 @@ ROUTES = (
         "notifiers",
         {200: ok_answer(w.NotifierList)},
         params=PAGE,
+        scope=PathScope.APP,
         handler=list_notifiers,
     ),
     Route(
@@ -145,6 +146,7 @@ ROUTES = (
         description="A webhook created without `type_data.secret` gets a generated one, shown"
         " in clear in this answer's `type_data.secret` only (then masked; read it again at"
         " `…/notifiers/{id}/secret`).",
+        scope=PathScope.APP,
         handler=create_notifier,
     ),
     Route(
@@ -153,6 +155,7 @@ ROUTES = (
         "Show a notifier",
         "notifiers",
         {200: ok_answer(w.NotifierAnswer, "OK", "ETag")},
+        scope=PathScope.APP,
         handler=get_notifier,
     ),
     Route(
@@ -167,6 +170,7 @@ ROUTES = (
         body=w.NotifierPatchBody,
         params=(IF_MATCH,),
         description="Absent members are unchanged; `type_data` is merged key by key.",
+        scope=PathScope.APP,
         handler=update_notifier,
     ),
     Route(
@@ -176,6 +180,7 @@ ROUTES = (
         "notifiers",
         {204: NO_CONTENT, 412: problem_answer("The notifier changed since the `If-Match` ETag")},
         params=(IF_MATCH,),
+        scope=PathScope.APP,
         handler=delete_notifier,
     ),
 )
