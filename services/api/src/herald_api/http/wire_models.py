@@ -14,16 +14,18 @@ object of string lists, a 404 carries `error` and `resource`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from herald_core.catalog import Family, Severity
 from herald_core.directory import AppEntry, CollaboratorEntry, OwnerEntry
 from herald_core.notifiers import NAME_MAX_LENGTH, Preset, WebhookFormat
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, JsonValue
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import core_schema
 
 from herald_api.model.directory_input import AppIn, CollaboratorIn, OwnerIn, UserIn
 from herald_api.model.platforms import PLATFORMS
+from herald_api.model.type_data_shapes import TYPE_DATA, WebhookTypeData
 
 PLATFORM_IDS: list[JsonValue] = [p.id for p in PLATFORMS]
 IGNORED = "Read-only: accepted (Scalingo's clients always send it) and ignored."
@@ -189,10 +191,10 @@ class Notifier(BaseModel):
     preset: Preset | None = Field(description="A catalog selection resolved at routing time")
     is_default: bool = Field(description="The notifier every app gets at registration")
     type_data: dict[str, Any] = Field(
-        description="Per platform: `webhook_url`; e-mail `emails`, `user_ids`, `owner`,"
-        " `collaborators`; webhook `format`, `headers`, `secret` (and `previous_secrets`"
-        " after a rotation). Secrets are shown masked, but in the answer that creates a webhook"
-        " without one: its generated `secret` is shown there, in clear, once.",
+        description="As sent (one schema per platform: `NotifierCreate`'s `type_data`), with a"
+        " face's own markers, and a webhook's `previous_secrets` after a rotation. Secrets are"
+        " shown masked, but in the answer that creates a webhook without one: its generated"
+        " `secret` is shown there, in clear, once.",
         examples=[{"webhook_url": "https://hooks.example.com/herald"}],
     )
     created_at: AwareDatetime
@@ -209,26 +211,39 @@ class NotifierList(BaseModel):
 
 
 class TypeDataIn(BaseModel):
-    """Where to send. In a PATCH each member is merged: absent keeps, `null` removes."""
+    """How a notifier request's `type_data` is parsed before its platform is known (a sibling
+    member, or unchanged in a PATCH): the members several platforms share keep their types,
+    `null` allowed (a PATCH's `null` removes one). The document shows the platform's model
+    instead (`TYPE_DATA`, one per platform), with which `model.type_data` checks the whole."""
 
     model_config = ConfigDict(extra="allow")
 
-    webhook_url: str | None = Field(
-        default=None,
-        description="Webhook-like platforms (webhook, slack, rocket_chat, …): required",
-        examples=["https://hooks.example.com/herald"],
-    )
-    emails: list[str] | None = Field(default=None, description="e-mail: addresses")
-    user_ids: list[str] | None = Field(default=None, description="e-mail: users")
-    owner: bool | None = Field(default=None, description="e-mail: also the app's owner")
-    collaborators: bool | None = Field(default=None, description="e-mail: also collaborators")
-    format: WebhookFormat | None = Field(default=None, description="webhook: body format")
-    secret: str | None = Field(
-        default=None,
-        description="webhook: signing secret `whsec_…`, write-only; generated when absent at"
-        " creation, and never removed (rotate it with `…/secret/rotate`)",
-    )
-    headers: dict[str, str] | None = Field(default=None, description="webhook: extra headers")
+    webhook_url: str | None = None
+    emails: list[str] | None = None
+    user_ids: list[str] | None = None
+    owner: bool | None = None
+    collaborators: bool | None = None
+    format: WebhookFormat | None = None
+    secret: str | None = None
+    headers: dict[str, str] | None = None
+
+
+class DocumentedAs:
+    """In an `Annotated`: the document shows any of `models` (an `anyOf` of their schemas)
+    where the annotated type would be; the annotated type still validates, and words the
+    errors."""
+
+    def __init__(self, *models: type[BaseModel]) -> None:
+        self.models = models
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(core_schema.union_schema([m.__pydantic_core_schema__ for m in self.models]))
+
+
+PLATFORM_TYPE_DATA = "; ".join(f"`{name}` {m.__name__}" for name, m in TYPE_DATA.items())
+TypeDataByPlatform = Annotated[TypeDataIn, DocumentedAs(*TYPE_DATA.values())]
 
 
 class NotifierIn(Closed):
@@ -253,12 +268,20 @@ class NotifierIn(Closed):
         default=None, deprecated=True, description="Event names, instead of ids (deprecated)"
     )
     preset: Preset | None = None
-    type_data: TypeDataIn = Field(default_factory=TypeDataIn)
+    # Declared here for its place among the members (the order of `errors`); each body
+    # describes it.
+    type_data: TypeDataByPlatform = Field(default_factory=TypeDataIn)
 
 
 class NotifierCreate(NotifierIn):
     name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH, examples=["deploys"])
     platform_id: str = Field(json_schema_extra={"enum": PLATFORM_IDS}, examples=["webhook"])
+    type_data: TypeDataByPlatform = Field(
+        default_factory=TypeDataIn,
+        description="Where to send: the schema of the notifier's platform, by `platform_id`: "
+        + PLATFORM_TYPE_DATA,
+        examples=[WebhookTypeData.example],
+    )
 
 
 class NotifierPatch(NotifierIn):
@@ -269,6 +292,12 @@ class NotifierPatch(NotifierIn):
         default=None,
         description='The notifier\'s own platform, or "" (unchanged): a platform cannot change',
         examples=[""],
+    )
+    type_data: TypeDataByPlatform = Field(
+        default_factory=TypeDataIn,
+        description="Merged into the notifier's: an absent member is kept, `null` removes one;"
+        " the result is checked as its platform's, by `platform_id`: " + PLATFORM_TYPE_DATA,
+        examples=[{"webhook_url": "https://hooks.example.com/herald-2"}],
     )
 
 
