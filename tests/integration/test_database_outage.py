@@ -49,7 +49,7 @@ async def outage_api(durable_postgres: PostgresNode, kafka_settings: Any) -> Asy
         directory_consumer_enabled=False,
         notifier_commands_enabled=False,
         relay_poll_s=0.2,
-        database_probe_s=0.3,
+        readiness_probe_s=0.3,
         database_timeout_s=2.0,
     )
     async with ApiService(settings) as service:

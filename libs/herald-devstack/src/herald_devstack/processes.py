@@ -129,6 +129,38 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> bool:
+        """SIGKILL the process group at once (a crash: nothing is flushed). True if it ran."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self._alive(pid):
+            time.sleep(0.05)
+        if self._popen is not None:
+            self._popen.wait(timeout=5)
+            self._popen = None
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def pause(self) -> bool:
+        """SIGSTOP the process group: it holds its sockets but answers nothing. True if it ran."""
+        return self._signal(signal.SIGSTOP)
+
+    def resume(self) -> bool:
+        """SIGCONT after `pause`. True if it ran."""
+        return self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        return True
+
     @staticmethod
     def _alive(pid: int) -> bool:
         with contextlib.suppress(ChildProcessError):

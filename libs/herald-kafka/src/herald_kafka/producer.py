@@ -11,11 +11,14 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import structlog
 from aiokafka import AIOKafkaProducer
 from herald_core import headers as h
 from herald_core.envelope import Event
 from herald_core.settings import KafkaSettings
 from herald_core.topics import EVENTS
+
+log = structlog.get_logger(__name__)
 
 Headers = list[tuple[str, bytes]]
 
@@ -68,3 +71,22 @@ async def send_all(producer: AIOKafkaProducer, records: Iterable[OutgoingRecord]
     ]
     if futures:
         await asyncio.gather(*futures)
+
+
+async def broker_reachable(producer: AIOKafkaProducer, timeout_s: float) -> None:
+    """Ask the cluster for its metadata: returns when a broker answered within `timeout_s`.
+
+    Raises:
+        TimeoutError, aiokafka.errors.KafkaError: when no broker answered.
+    """
+    await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+
+
+async def stop_producer(producer: AIOKafkaProducer, timeout_s: float = 10.0) -> None:
+    """Flush and close `producer`, but give up after `timeout_s`: with the broker down, aiokafka
+    keeps retrying what it holds and a plain `stop()` would hold the service's shutdown until
+    the orchestrator kills it. Nothing acknowledged is lost: what is left was never acked."""
+    try:
+        await asyncio.wait_for(asyncio.shield(producer.stop()), timeout_s)
+    except TimeoutError:
+        log.warning("producer_stop_abandoned", timeout_s=timeout_s)

@@ -6,7 +6,6 @@ ApiService(settings)  — an async context manager; `serve()` runs it until SIGT
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -17,8 +16,14 @@ from herald_core.metrics import ApiMetrics
 from herald_core.topics import EVENTS, NOTIFIER_COMMANDS
 from herald_kafka import AIOKafkaProducer
 from herald_kafka.consumer import Record, run_group
-from herald_kafka.producer import OutgoingRecord, idempotent_producer
+from herald_kafka.producer import (
+    OutgoingRecord,
+    broker_reachable,
+    idempotent_producer,
+    stop_producer,
+)
 from herald_runtime.health import PROBES, Probes, start_site
+from herald_runtime.probe import DependencyProbe
 from herald_runtime.problems import problem_middleware
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
@@ -108,14 +113,22 @@ class ApiService:
         self.commands: NotifierCommands | None = None
         self._stop = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self._db_ok = False
+        every_s = settings.readiness_probe_s
+        self.database = DependencyProbe("database", self._select_one, every_s=every_s)
+        self.broker = DependencyProbe(
+            "broker", lambda: broker_reachable(self.producer, every_s), every_s=every_s
+        )
 
     def ready(self) -> tuple[bool, str]:
-        if not self._db_ok:
+        if not self.database.ok:
             return False, "database unreachable"
-        if not self.producer.client.cluster.brokers():
+        if not self.broker.ok:
             return False, "broker unreachable"
         return True, "database and broker reachable"
+
+    async def _select_one(self) -> None:
+        assert self.pool is not None
+        await self.pool.fetchval("SELECT 1")
 
     async def __aenter__(self) -> ApiService:
         self.pool = await asyncpg.create_pool(
@@ -135,7 +148,6 @@ class ApiService:
                     TokenScope.ADMIN,
                     token=self.settings.admin_token.get_secret_value(),
                 )
-        self._db_ok = True
         await self.producer.start()
         # Positioned at the end of the results before the first request can wait for one.
         await self.results.start()
@@ -156,7 +168,8 @@ class ApiService:
         if self.settings.notifier_commands_enabled:
             self.commands = NotifierCommands(self.pool, self.registry, utc_now)
             self.tasks.keep_running(self._follow_notifier_commands, "notifier-commands", self._stop)
-        self.tasks.keep_running(self._probe_database, "database-probe", self._stop)
+        self.tasks.keep_running(lambda: self.database.run(self._stop), "database-probe", self._stop)
+        self.tasks.keep_running(lambda: self.broker.run(self._stop), "broker-probe", self._stop)
         app = build_app(
             ApiContext(self.settings, self.pool),
             self.registry,
@@ -178,27 +191,13 @@ class ApiService:
             await self._runner.cleanup()
         await self.tasks.join()
         await self.results.stop()
-        await self.producer.stop()
+        await stop_producer(self.producer)
         if self.pool is not None:
             await self.pool.close()
 
     async def _relay(self) -> None:
         assert self.relay is not None
         await self.relay.run(self._stop)
-
-    async def _probe_database(self) -> None:
-        """Readiness follows the database: three failed probes in a row flip it, not one."""
-        assert self.pool is not None
-        every_s, failures = self.settings.database_probe_s, 0
-        while not self._stop.is_set():
-            try:
-                await asyncio.wait_for(self.pool.fetchval("SELECT 1"), every_s)
-                failures = 0
-            except Exception:  # refused, reset, shut down, timed out: all "down"
-                failures += 1
-            self._db_ok = failures < 3
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), every_s)
 
     async def _follow_directory_events(self) -> None:
         await run_group(

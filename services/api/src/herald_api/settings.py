@@ -53,8 +53,10 @@ class ApiSettings(BaseSettings):
     migrate_on_start: bool = Field(default=True, description="Apply pending migrations at start")
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
-    database_probe_s: float = Field(
-        default=2.0, gt=0, description="How often /readyz's database probe runs (3 misses: unready)"
+    readiness_probe_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often /readyz probes the database and the broker (3 misses: unready)",
     )
     database_timeout_s: float = Field(
         default=5.0,

@@ -7,6 +7,7 @@ broker acknowledged what they wrote: a 202 means the event is durably on `notify
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import time
 from collections.abc import Sequence
@@ -16,10 +17,17 @@ from aiohttp import web
 from herald_core.errors import FailureReason, InvalidEvent
 from herald_core.metrics import IngestMetrics
 from herald_core.topics import PLATFORM_EVENTS
-from herald_kafka import AIOKafkaProducer
+from herald_kafka import AIOKafkaProducer, KafkaError
 from herald_kafka.consumer import Record, run_group
-from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
+from herald_kafka.producer import (
+    OutgoingRecord,
+    broker_reachable,
+    idempotent_producer,
+    send_all,
+    stop_producer,
+)
 from herald_runtime.health import add_health_routes, start_site
+from herald_runtime.probe import DependencyProbe
 from herald_runtime.problems import problem, problem_middleware
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
@@ -31,6 +39,25 @@ from herald_ingest.records import dead_letter
 from herald_ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
+
+RETRY_AFTER_S = 5
+Judged = tuple[Verdict, OutgoingRecord | None]
+
+
+def accepted_ids(judged: Sequence[Judged]) -> list[str]:
+    """The ids of the events a request would write. Pure."""
+    return [
+        verdict.event.id
+        for verdict, _ in judged
+        if verdict.status is Status.ACCEPTED and verdict.event is not None
+    ]
+
+
+def unavailable(detail: str) -> web.Response:
+    """503 with `Retry-After`: nothing was accepted; the same request may be sent again."""
+    response = problem(503, detail, kind="unavailable")
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 class IngestService:
@@ -47,10 +74,17 @@ class IngestService:
         self._stop = asyncio.Event()
         self.tasks = TaskSupervisor(self.registry)
         self._consumer_ready = not settings.consume_platform_events
+        every_s = settings.readiness_probe_s
+        self.broker = DependencyProbe(
+            "broker", lambda: broker_reachable(self.producer, every_s), every_s=every_s
+        )
+        self._in_flight: set[str] = set()  # accepted ids whose records await the broker's ack
+        self._background: set[asyncio.Future[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> IngestService:
         await self.producer.start()
+        self.tasks.keep_running(lambda: self.broker.run(self._stop), "broker-probe", self._stop)
         if self.settings.consume_platform_events:
             self.tasks.keep_running(self._consume, "ingest-consumer", self._stop)
         self._runner, self.port = await start_site(
@@ -64,9 +98,11 @@ class IngestService:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.tasks.join()
-        await self.producer.stop()
+        await stop_producer(self.producer)
 
     def ready(self) -> tuple[bool, str]:
+        if not self.broker.ok:
+            return False, "broker unreachable"
         return (
             self._consumer_ready,
             "consuming platform.events" if self._consumer_ready else "joining group",
@@ -96,7 +132,11 @@ class IngestService:
         try:
             items, batch = decode_body(body)
         except InvalidEvent as error:
-            await send_all(self.producer, [dead_letter(body, error, source="http")])
+            # Kept in the background when the broker is slow: the client's error is its own.
+            with contextlib.suppress(TimeoutError, KafkaError):
+                await self._acknowledged(
+                    self._sending([dead_letter(body, error, source="http")], [], [])
+                )
             self.metrics.rejected.labels(error.reason.value).inc()
             return problem(
                 400,
@@ -110,9 +150,14 @@ class IngestService:
             )
         if not items:
             return problem(422, "the batch is empty", kind="empty-batch")
-        verdicts = await self._publish(
-            [triage(item, self.recent, time.monotonic(), source="http") for item in items]
-        )
+        judged = [triage(item, self.recent, time.monotonic(), source="http") for item in items]
+        if self._in_flight & set(accepted_ids(judged)):
+            return unavailable("an earlier request with this event id still waits for the broker")
+        try:
+            verdicts = await self._publish(judged)
+        except (TimeoutError, KafkaError) as error:
+            log.warning("ingest_broker_unavailable", error=f"{type(error).__name__}: {error}"[:300])
+            return unavailable("the broker did not acknowledge the events in time")
         return self._answer(verdicts, batch)
 
     def _answer(self, verdicts: Sequence[Verdict], batch: bool) -> web.Response:
@@ -132,16 +177,42 @@ class IngestService:
             )
         return web.json_response(verdict.as_json(), status=status)
 
-    async def _publish(
-        self, judged: Sequence[tuple[Verdict, OutgoingRecord | None]]
-    ) -> list[Verdict]:
-        await send_all(self.producer, [record for _, record in judged if record is not None])
+    async def _publish(self, judged: Sequence[Judged]) -> list[Verdict]:
+        """Send the accepted records; answer once the broker acknowledged them.
+
+        Raises:
+            TimeoutError, KafkaError: when it did not within `ack_timeout_s`. The records may
+            still land later: their ids stay in flight until then (a retry gets a 503 again),
+            and are marked seen once acknowledged (a retry after that is a duplicate).
+        """
+        records = [record for _, record in judged if record is not None]
+        await self._acknowledged(self._sending(records, accepted_ids(judged), judged))
+        return [verdict for verdict, _ in judged]
+
+    def _sending(
+        self, records: list[OutgoingRecord], ids: list[str], judged: Sequence[Judged]
+    ) -> asyncio.Future[None]:
+        self._in_flight.update(ids)
+        sending = asyncio.ensure_future(self._send(records, ids, judged))
+        self._background.add(sending)
+        sending.add_done_callback(self._background.discard)
+        return sending
+
+    async def _acknowledged(self, sending: asyncio.Future[None]) -> None:
+        await asyncio.wait_for(asyncio.shield(sending), self.settings.ack_timeout_s)
+
+    async def _send(
+        self, records: list[OutgoingRecord], ids: list[str], judged: Sequence[Judged]
+    ) -> None:
+        try:
+            await send_all(self.producer, records)
+        finally:
+            self._in_flight.difference_update(ids)
         now = time.monotonic()
         for verdict, _ in judged:
             self._count(verdict)
             if verdict.status is Status.ACCEPTED and verdict.event is not None:
                 self.recent.mark(verdict.event.id, now)
-        return [verdict for verdict, _ in judged]
 
     def _count(self, verdict: Verdict) -> None:
         self.metrics.events.labels(verdict.status.value).inc()

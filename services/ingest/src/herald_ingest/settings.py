@@ -29,3 +29,11 @@ class IngestSettings(BaseSettings):
     max_batch: int = Field(default=500, ge=1)
     dedup_window_s: float = Field(default=3600.0, ge=0)
     dedup_capacity: int = Field(default=200_000, ge=0)
+    ack_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long a request waits for the broker's acknowledgement before its 503",
+    )
+    readiness_probe_s: float = Field(
+        default=2.0, gt=0, description="How often /readyz probes the broker (3 misses: unready)"
+    )

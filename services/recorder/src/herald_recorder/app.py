@@ -26,7 +26,7 @@ from herald_core.deliveries import DeliveryResult
 from herald_core.topics import DELIVERY_RESULTS
 from herald_kafka import AIOKafkaProducer
 from herald_kafka.consumer import Record, run_group
-from herald_kafka.producer import OutgoingRecord, idempotent_producer
+from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
@@ -123,7 +123,7 @@ class RecorderService:
         self._stop.set()
         await self.tasks.join()
         if self._producer is not None:
-            await self._producer.stop()
+            await stop_producer(self._producer)
         if self.pool is not None:
             await self.pool.close()
         if self._runner is not None:

@@ -29,7 +29,7 @@ from herald_core.routing import is_forwarded, route
 from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
 from herald_kafka.consumer import ConsumerFactory, Record, group_consumer, run_group
-from herald_kafka.producer import OutgoingRecord, idempotent_producer
+from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
@@ -121,7 +121,7 @@ class RouterService:
         self._stop.set()
         await self.tasks.join()
         await self.view.stop()
-        await self.producer.stop()
+        await stop_producer(self.producer)
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -59,7 +59,7 @@ from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.delayed import run_delayed_group
 from herald_kafka.pipelined import PipelinedConsumerLoop
-from herald_kafka.producer import OutgoingRecord, idempotent_producer
+from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
@@ -127,7 +127,7 @@ class SenderService:
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
         await self.tasks.join()
-        await self.producer.stop()
+        await stop_producer(self.producer)
         await self.sender.__aexit__(None, None, None)
         if self._runner is not None:
             await self._runner.cleanup()
