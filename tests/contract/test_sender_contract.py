@@ -220,15 +220,15 @@ class Stage:
     success_status: int
 
 
+# Read from the environment once: each case copies it with its own members.
+BASE_SETTINGS = SenderSettings(allow_loopback_targets=True, endpoint_rate_per_s=0)
+
+
 def settings_for(channel: Channel, case: Case, **changes: Any) -> SenderSettings:
     timeout = SHORT_TIMEOUT_S if case is Case.TIMEOUT else 5.0
-    return SenderSettings(
-        channel=channel,
-        allow_loopback_targets=True,
-        connect_timeout_s=timeout,
-        request_timeout_s=timeout,
-        endpoint_rate_per_s=0,
-        **changes,
+    members = {"connect_timeout_s": timeout, "request_timeout_s": timeout, **changes}
+    return SenderSettings.model_validate(
+        {**BASE_SETTINGS.model_dump(), "channel": channel, **members}
     )
 
 

@@ -62,10 +62,13 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scopes.store, "load_user", load_user)
 
 
+SETTINGS = ApiSettings()  # read from the environment once, not per request
+
+
 def request_for(path: str, **match_info: str) -> tuple[web.Request, Pool]:
     pool = Pool()
     app = web.Application()
-    app[CONTEXT] = ApiContext(ApiSettings(), pool=cast(Any, pool))
+    app[CONTEXT] = ApiContext(SETTINGS, pool=cast(Any, pool))
     return make_mocked_request("GET", path, match_info=match_info, app=app), pool
 
 

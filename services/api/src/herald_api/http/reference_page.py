@@ -8,6 +8,7 @@ lays them out.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -27,8 +28,9 @@ MAX_DEPTH = 6
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 
 
-def render_reference(document: Mapping[str, Any]) -> str:
-    """The reference page of an OpenAPI document. Pure (reads the packaged template)."""
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    """The template environment, built (and the template compiled) once per process."""
     env = SandboxedEnvironment(
         loader=PackageLoader("herald_api", "templates"),
         autoescape=True,
@@ -37,7 +39,13 @@ def render_reference(document: Mapping[str, Any]) -> str:
         lstrip_blocks=True,
     )
     env.filters["prose"] = prose
-    return env.get_template("reference.html.j2").render(view=reference_view(document))
+    return env
+
+
+def render_reference(document: Mapping[str, Any]) -> str:
+    """The reference page of an OpenAPI document. Pure (reads the packaged template)."""
+    template = _environment().get_template("reference.html.j2")
+    return template.render(view=reference_view(document))
 
 
 def prose(text: str) -> Markup:
