@@ -108,6 +108,14 @@ class ManagedProcess:
 
     def stop(self, *, timeout_s: float = 20.0) -> bool:
         """SIGTERM, wait, then SIGKILL. Returns True if something was stopped."""
+        return self._end(signal.SIGTERM, timeout_s)
+
+    def kill(self) -> bool:
+        """SIGKILL the process group at once (a crash: nothing is flushed). True if it ran."""
+        return self._end(signal.SIGKILL, 10.0)
+
+    def _end(self, first: signal.Signals, timeout_s: float) -> bool:
+        """Send `first` to the group, wait up to `timeout_s`, then SIGKILL; reap, forget the pid."""
         pid = self.pid()
         if pid is None:
             if self._popen is not None:  # stopped by someone else: still reap our child
@@ -116,29 +124,13 @@ class ManagedProcess:
                 self._popen = None
             return False
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, first)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and self._alive(pid):
-            time.sleep(0.1)
+            time.sleep(0.05)
         if self._alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-        if self._popen is not None:
-            self._popen.wait(timeout=5)
-            self._popen = None
-        self.pid_file.unlink(missing_ok=True)
-        return True
-
-    def kill(self) -> bool:
-        """SIGKILL the process group at once (a crash: nothing is flushed). True if it ran."""
-        pid = self.pid()
-        if pid is None:
-            return False
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self._alive(pid):
-            time.sleep(0.05)
         if self._popen is not None:
             self._popen.wait(timeout=5)
             self._popen = None
