@@ -137,20 +137,27 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return True
 
-    def pause(self) -> bool:
-        """SIGSTOP the process group: it holds its sockets but answers nothing. True if it ran."""
-        return self._signal(signal.SIGSTOP)
+    def pause(self, *, timeout_s: float = 5.0) -> bool:
+        """SIGSTOP the process group: it holds its sockets but answers nothing. True if it ran.
 
-    def resume(self) -> bool:
-        """SIGCONT after `pause`. True if it ran."""
-        return self._signal(signal.SIGCONT)
+        Signals are delivered asynchronously; this returns once the kernel reports the
+        leader stopped (or after `timeout_s`), so the caller's fault has begun.
+        """
+        return self._signal(signal.SIGSTOP, until={"T", "t"}, timeout_s=timeout_s)
 
-    def _signal(self, sig: signal.Signals) -> bool:
+    def resume(self, *, timeout_s: float = 5.0) -> bool:
+        """SIGCONT after `pause`, returning once the leader runs again. True if it ran."""
+        return self._signal(signal.SIGCONT, until={"R", "S", "D"}, timeout_s=timeout_s)
+
+    def _signal(self, sig: signal.Signals, *, until: set[str], timeout_s: float) -> bool:
         pid = self.pid()
         if pid is None:
             return False
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
+        deadline = time.monotonic() + timeout_s
+        while _state(pid) not in until and time.monotonic() < deadline:
+            time.sleep(0.01)
         return True
 
     @staticmethod
@@ -171,9 +178,14 @@ class ManagedProcess:
             return ""
 
 
-def _is_zombie(pid: int) -> bool:
+def _state(pid: int) -> str:
+    """The state letter of /proc/<pid>/stat (R, S, D, T, t, Z), or "" when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[0]
+
+
+def _is_zombie(pid: int) -> bool:
+    return _state(pid) == "Z"
