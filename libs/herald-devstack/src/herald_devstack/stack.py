@@ -167,6 +167,7 @@ class Stack:
         if services is not None:
             self.services = [spec for spec in self.services if spec.name in services]
         self.service_env = {name: dict(env) for name, env in (service_env or {}).items()}
+        self._processes: dict[str, ManagedProcess] = {}
 
     @property
     def mail_dir(self) -> Path:
@@ -189,7 +190,11 @@ class Stack:
         return f"http://127.0.0.1:{self.settings.webhook_sink_port}"
 
     def process(self, name: str) -> ManagedProcess:
-        return ManagedProcess(name, self.settings.home)
+        """The process of service `name`: the same object every time, so that the child this
+        stack started is reaped by whoever stops or kills it."""
+        if name not in self._processes:
+            self._processes[name] = ManagedProcess(name, self.settings.home)
+        return self._processes[name]
 
     # --- start -------------------------------------------------------------------------------
     def up(self, progress: Progress, *, services: bool = True) -> None:
