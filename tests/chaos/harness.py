@@ -289,3 +289,50 @@ class Trial:
 async def in_thread(call: Callable[[], Any]) -> Any:
     """A blocking stack operation (start and wait for readiness) off the event loop."""
     return await asyncio.to_thread(call)
+
+
+def kill_and_restart(service: str, *, times: int, every_s: float) -> Fault:
+    """SIGKILL `service` `times` times, `every_s` apart, each time started again by the stack
+    (and ready) before the next pause."""
+
+    async def fault(trial: Trial) -> None:
+        stack = trial.chaos.stack
+        for _ in range(times):
+            await asyncio.sleep(every_s)
+            killed = await in_thread(stack.process(service).kill)
+            assert killed, f"{service} was not running"
+            await in_thread(lambda: stack.start_service(service))
+
+    return fault
+
+
+def broker_killed(*, after_s: float, down_s: float = 0.0) -> Fault:
+    """SIGKILL the broker `after_s` into the load, start it again `down_s` later, and wait
+    until it answers."""
+
+    async def fault(trial: Trial) -> None:
+        from herald_kafka.admin import wait_until_ready
+
+        kafka = trial.chaos.stack.kafka
+        await asyncio.sleep(after_s)
+        assert await in_thread(kafka.process.kill), "the broker was not running"
+        await asyncio.sleep(down_s)
+        await in_thread(kafka.start)
+        await wait_until_ready(kafka.bootstrap_servers, timeout_s=120)
+
+    return fault
+
+
+def broker_paused(*, after_s: float, paused_s: float) -> Fault:
+    """SIGSTOP the broker `after_s` into the load for `paused_s`, then SIGCONT."""
+
+    async def fault(trial: Trial) -> None:
+        kafka = trial.chaos.stack.kafka
+        await asyncio.sleep(after_s)
+        assert kafka.process.pause(), "the broker was not running"
+        try:
+            await asyncio.sleep(paused_s)
+        finally:
+            kafka.process.resume()
+
+    return fault

@@ -55,8 +55,8 @@ async def consumer_lags(
         request_timeout_ms=kafka.request_timeout_ms,
         enable_auto_commit=False,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         topics = sorted({topic for names in groups.values() for topic in names})
         every = await topic_partitions(consumer, kafka, topics)
         beginnings = await consumer.beginning_offsets(every)
