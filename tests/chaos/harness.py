@@ -32,7 +32,7 @@ from herald_core.topics import Channel, deliveries_topic, delivery_dlq_topic, re
 from herald_core.topics import retry_tiers as topic_retry_tiers
 from herald_devstack.stack import Stack
 from herald_testing.api_client import ApiClient
-from herald_testing.ledger import Ledger, Row, Subscriber
+from herald_testing.ledger import Ledger, Row, Sent, Subscriber
 from herald_testing.ledger_io import LagWatch, dead_letters, history
 from herald_testing.ledger_receiver import LedgerReceiver
 from herald_testing.load import LoadGenerator, LoadReport
@@ -199,6 +199,20 @@ class Trial:
         self.ledger.probe(event["id"])
         async with self.chaos.http.post(self.chaos.events_url, json=event) as response:
             assert response.status in (202, 503), await response.text()
+
+    async def send_one(self, app_id: str, n: int = 0) -> str:
+        """One judged event of `app_id` (a failed deployment when `n % 4 == 0`), sent until
+        ingest accepts it; its id."""
+        event, answers_to = deployment(app_id, n)
+
+        async def accepted() -> bool:
+            async with self.chaos.http.post(self.chaos.events_url, json=event) as response:
+                assert response.status in (202, 503), await response.text()
+                return response.status == 202
+
+        await eventually(accepted, timeout_s=60, interval_s=0.5, what="the event accepted")
+        self.ledger.accepted(Sent(event["id"], app_id, answers_to, time.time()))
+        return str(event["id"])
 
     async def probe_until_routed(self, subscribers: Sequence[Subscriber], timeout_s: float = 60):
         """Probe the apps of `subscribers` until each has received a probe."""
