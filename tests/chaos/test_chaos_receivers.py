@@ -7,6 +7,7 @@ scenarios, so a delivery answered 2xx twice would be a duplicate, and none is al
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import defaultdict
 
 import pytest
@@ -64,7 +65,7 @@ def retried_too_early(arrivals: list[Arrival], not_before: dict[int, float]) -> 
     early = []
     for attempts in by_delivery.values():
         attempts.sort(key=lambda a: a.at)
-        for answered, following in zip(attempts, attempts[1:], strict=False):
+        for answered, following in itertools.pairwise(attempts):
             limit = not_before.get(id(answered))
             if limit is not None and following.at < limit:
                 early.append(f"{answered.webhook_id}: {limit - following.at:.2f} s early")

@@ -98,7 +98,8 @@ def test_everything_delivered_once_passes():
         phantom=0,
         retried=1,
     )
-    assert row.passed and row.verdict == PASS
+    assert row.passed
+    assert row.verdict == PASS
     assert ledger.outstanding() == 0
 
 
