@@ -14,12 +14,14 @@ from herald_core.errors import (
     DeliveryError,
     FailureReason,
     PermanentDeliveryError,
+    RecordTooLarge,
     RetryableDeliveryError,
 )
 from herald_core.intake import parse_event
 from herald_core.markers import TEST_DETAIL_PREFIX
 from herald_core.notifiers import Notifier, Selection
 from herald_core.topics import DELIVERY_RESULTS, Channel
+from herald_kafka.loop import handle_guarded
 from herald_sender.app import SenderService, is_test
 from herald_sender.channels import SendReport
 from herald_sender.channels.webhook import response_excerpt
@@ -174,3 +176,36 @@ def test_is_test_reads_the_header(headers, expected):
 )
 def test_response_excerpt_decodes_and_caps(body, excerpt):
     assert response_excerpt(body) == excerpt
+
+
+async def test_a_delivery_whose_outputs_are_too_large_is_dead_lettered_not_retried():
+    """The loop gives the sender a `RecordTooLarge` when an attempt's outputs would not fit the
+    broker: a retry tier would not take the delivery either, so it goes to the DLQ at once."""
+    sender = FakeSender(SendReport(200))
+    service = SenderService(SenderSettings(), sender_factory=lambda _settings: sender)
+    try:
+        record = FakeRecord(a_delivery().to_json())
+        outputs = service._failed(record, RecordTooLarge("its result would be 2 MB"))
+    finally:
+        await service.producer.stop()
+    [letter] = outputs
+    assert letter.topic == "notify.deliveries.webhook.dlq"
+    assert h.header(letter.headers, h.DLQ_REASON) == "too_large"
+    assert letter.value == record.value
+
+
+async def test_a_delivered_attempt_too_large_to_record_is_dead_lettered_once():
+    """Through the loop's guard, as the sender runs: the result of a delivered attempt does not
+    fit, so the record is dead-lettered with `too_large`, and the webhook was sent once."""
+    sender = FakeSender(SendReport(200, "ok"))
+    service = SenderService(SenderSettings(), sender_factory=lambda _settings: sender)
+    record = FakeRecord(a_delivery().to_json())
+    try:
+        outputs = await handle_guarded(
+            service._attempt, service._failed, record, max_record_bytes=len(record.value) + 200
+        )
+    finally:
+        await service.producer.stop()
+    assert sender.calls == 1
+    assert [o.topic for o in outputs] == ["notify.deliveries.webhook.dlq"]
+    assert h.header(outputs[0].headers, h.DLQ_REASON) == "too_large"

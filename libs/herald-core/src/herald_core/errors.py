@@ -2,6 +2,7 @@
 
     NotifyError
     ├── InvalidEvent            a record or request that can never be processed: → DLQ / HTTP 4xx
+    ├── RecordTooLarge          what a record would become does not fit the broker: → DLQ
     ├── UnsafeUrl               a URL the SSRF policy refuses (urlpolicy)
     └── DeliveryError           a failed delivery attempt, classified by the channel
         ├── RetryableDeliveryError   timeout, connect, 5xx, 408/425/429, SMTP 4xx
@@ -37,6 +38,7 @@ class FailureReason(StrEnum):
     INVALID_RECIPIENT = "invalid_recipient"
     NOTIFIER_DISABLED = "notifier_disabled"
     EXHAUSTED = "exhausted"
+    TOO_LARGE = "too_large"  # an event, or a record made from it, larger than Herald writes
     INTERNAL = "internal"
 
 
@@ -57,6 +59,14 @@ class InvalidEvent(NotifyError):
     ) -> None:
         super().__init__(reason, detail)
         self.errors = errors or []
+
+
+class RecordTooLarge(NotifyError):
+    """A record whose outputs would exceed the largest record Herald writes (the broker would
+    refuse them): dead-lettered with reason `too_large`, never retried."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(FailureReason.TOO_LARGE, detail)
 
 
 class UnsafeUrl(NotifyError):

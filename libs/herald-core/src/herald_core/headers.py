@@ -26,6 +26,9 @@ the delivery's `recipients` (`0,2`). A retry sends only to the others (`herald_c
 DLQ_REASON = "x-dlq-reason"
 DLQ_DETAIL = "x-dlq-detail"
 DLQ_SOURCE = "x-dlq-source"
+DLQ_TRUNCATED = "x-dlq-truncated"
+"""On a dead letter too large for the broker: the size in bytes of the value it carried, cut to
+its first bytes so that the dead letter (with its reason) can still be written."""
 
 DELIVERY_ID = "x-delivery-id"
 

@@ -31,6 +31,14 @@ class KafkaSettings(BaseModel):
         "one partition is busy and the others idle (aiokafka keeps one fetch per broker)",
     )
     max_partition_fetch_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    max_record_bytes: int = Field(
+        default=1_000_000,
+        ge=64 * 1024,
+        description="The largest record Herald writes, key and headers included. Keep it below "
+        "the broker's max.message.bytes (1 MiB + 12 by default), which also counts the batch's "
+        "own bytes. A consumer's output above it is never sent: the record is dead-lettered "
+        "(reason too_large), and a dead letter above it is cut to fit (x-dlq-truncated)",
+    )
 
 
 class HttpSettings(BaseModel):

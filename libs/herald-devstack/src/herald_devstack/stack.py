@@ -10,7 +10,7 @@ import asyncio
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +83,8 @@ class ServiceSpec:
     env_prefix: str
     port: int
 
-    def env(self, settings: DevSettings) -> dict[str, str]:
+    def env(self, settings: DevSettings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The process's environment on top of ours: where everything listens, then `extra`."""
         p = self.env_prefix
         env = {
             f"{p}KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{settings.kafka_port}",
@@ -104,13 +105,26 @@ class ServiceSpec:
         if p == "HERALD_API_":
             env[f"{p}ADMIN_TOKEN"] = settings.api_admin_token
             env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
+        env.update(extra or {})
         return env
 
 
 class Stack:
-    """Starts, checks and stops the local stack."""
+    """Starts, checks and stops the local stack.
 
-    def __init__(self, settings: DevSettings | None = None) -> None:
+    `services` names the service processes to run (every one by default: `api`, `ingest`,
+    `router`, `derive`, `alerter`, `recorder`, `sender-<channel>`); `service_env` adds settings
+    to a service's environment by name (a test scales its delays down this way). Unknown names
+    are refused.
+    """
+
+    def __init__(
+        self,
+        settings: DevSettings | None = None,
+        *,
+        services: Collection[str] | None = None,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.settings = settings or DevSettings()
         s = self.settings
         self.kafka = KafkaNode(s.home, port=s.kafka_port, controller_port=s.kafka_controller_port)
@@ -146,6 +160,14 @@ class Stack:
                 for index, channel in enumerate(CHAT_CHANNELS)
             ),
         ]
+        known = {spec.name for spec in self.services}
+        unknown = sorted({*(services or ()), *(service_env or {})} - known)
+        if unknown:
+            raise ValueError(f"unknown services {unknown}; the stack has {sorted(known)}")
+        if services is not None:
+            self.services = [spec for spec in self.services if spec.name in services]
+        self.service_env = {name: dict(env) for name, env in (service_env or {}).items()}
+        self._processes: dict[str, ManagedProcess] = {}
 
     @property
     def mail_dir(self) -> Path:
@@ -168,7 +190,11 @@ class Stack:
         return f"http://127.0.0.1:{self.settings.webhook_sink_port}"
 
     def process(self, name: str) -> ManagedProcess:
-        return ManagedProcess(name, self.settings.home)
+        """The process of service `name`: the same object every time, so that the child this
+        stack started is reaped by whoever stops or kills it."""
+        if name not in self._processes:
+            self._processes[name] = ManagedProcess(name, self.settings.home)
+        return self._processes[name]
 
     # --- start -------------------------------------------------------------------------------
     def up(self, progress: Progress, *, services: bool = True) -> None:
@@ -213,8 +239,28 @@ class Stack:
 
     def _start_service(self, spec: ServiceSpec) -> ManagedProcess:
         process = self.process(spec.name)
-        process.start([sys.executable, *spec.argv], env=spec.env(self.settings))
+        env = spec.env(self.settings, self.service_env.get(spec.name))
+        process.start([sys.executable, *spec.argv], env=env)
         return process
+
+    def start_service(self, name: str) -> ManagedProcess:
+        """Start one service of the stack (if it is not running) and wait until it is ready.
+
+        Raises:
+            KeyError: when the stack has no such service.
+            RuntimeError: when it exits or is not ready within 90 s (its log's tail says why).
+        """
+        spec = self.spec(name)
+        process = self._start_service(spec)
+        self._wait_ready(spec, process)
+        return process
+
+    def spec(self, name: str) -> ServiceSpec:
+        """The service called `name`. Raises KeyError when the stack has none."""
+        for spec in self.services:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
 
     def _wait_ready(self, spec: ServiceSpec, process: ManagedProcess) -> None:
         _wait(

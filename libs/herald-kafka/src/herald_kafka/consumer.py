@@ -95,6 +95,7 @@ class ConsumerLoop(LoopBase):
         max_records: int = 500,
         poll_timeout_ms: int = 200,
         retry_pause_s: float = 1.0,
+        max_record_bytes: int | None = None,
         concurrency: int = 1,
     ) -> None:
         if concurrency < 1:
@@ -108,6 +109,7 @@ class ConsumerLoop(LoopBase):
             max_records=max_records,
             poll_timeout_ms=poll_timeout_ms,
             retry_pause_s=retry_pause_s,
+            max_record_bytes=max_record_bytes,
         )
         self._concurrency = concurrency
         self.processed = 0
@@ -200,7 +202,8 @@ async def run_group(
     `on_subscribed` runs once the group subscription is made (services flip readiness there).
     `loop_class` is `ConsumerLoop` unless given (the retry consumer passes its delayed loop).
     `consumer_factory` builds the unstarted consumer (`group_consumer` unless a service is given
-    another, e.g. a benchmark that keeps a handle on it).
+    another, e.g. a benchmark that keeps a handle on it). The loop writes no record larger than
+    `settings.max_record_bytes` unless `loop_options` say otherwise (`handle_guarded`).
     """
     consumer = consumer_factory(settings, group_id)
     await consumer.start()
@@ -211,7 +214,7 @@ async def run_group(
             handle=handle,
             on_error=on_error,
             topics=topics,
-            **loop_options,
+            **{"max_record_bytes": settings.max_record_bytes, **loop_options},
         )
         loop.subscribe()
         if on_subscribed is not None:

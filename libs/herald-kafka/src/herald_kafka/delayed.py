@@ -56,6 +56,7 @@ class DelayedConsumerLoop(LoopBase):
         max_records: int = 100,
         poll_timeout_ms: int = 200,
         retry_pause_s: float = 1.0,
+        max_record_bytes: int | None = None,
     ) -> None:
         super().__init__(
             consumer=consumer,
@@ -66,6 +67,7 @@ class DelayedConsumerLoop(LoopBase):
             max_records=max_records,
             poll_timeout_ms=poll_timeout_ms,
             retry_pause_s=retry_pause_s,
+            max_record_bytes=max_record_bytes,
         )
         self._due_at = due_at
         self._clock = clock

@@ -2,7 +2,11 @@
 `PipelinedConsumerLoop`): the guarded handler, the rebalance listener, the commit-or-rewind.
 
     handle    `handle_guarded`: a record whose handler raises becomes `on_error`'s outputs (a
-              dead letter with the reason), so one bad record never blocks its partition
+              dead letter with the reason), so one bad record never blocks its partition; so
+              does a record whose outputs would be larger than `max_record_bytes` (reason
+              `too_large`), and a dead letter that large is cut to fit: the broker would refuse
+              it, and aiokafka's idempotent producer, once a send failed for good, fails every
+              later send to that partition (its sequence numbers are not reset)
     commit    `_commit_after_acks`: produce the outputs, await every ack, commit; if producing or
               committing fails, rewind each partition to its first uncommitted record and pause
               `retry_pause_s` (at-least-once, never a loss)
@@ -24,8 +28,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
+from herald_core import headers as h
+from herald_core.errors import RecordTooLarge
 
-from herald_kafka.producer import OutgoingRecord, send_all
+from herald_kafka.producer import OutgoingRecord, fitted, record_size, send_all
 from herald_kafka.records import Record
 
 log = structlog.get_logger(__name__)
@@ -35,27 +41,60 @@ ErrorHandler = Callable[[Record, Exception], Sequence[OutgoingRecord]]
 
 
 async def handle_guarded(
-    handle: RecordHandler, on_error: ErrorHandler, record: Record
+    handle: RecordHandler,
+    on_error: ErrorHandler,
+    record: Record,
+    max_record_bytes: int | None = None,
 ) -> Sequence[OutgoingRecord]:
     """Run the handler; a record it cannot handle becomes `on_error`'s outputs (a dead letter).
+
+    With `max_record_bytes`, a record with an output larger than that (a dead letter aside) is
+    given to `on_error` too, as a `RecordTooLarge`, and any output still larger is cut to fit
+    (`herald_kafka.producer.fitted`): nothing the broker would refuse is ever sent.
 
     This is the only place a bare `except Exception` is allowed: a poison record must never
     block its partition. Cancellation passes through.
     """
     try:
-        return await handle(record)
+        outputs = await handle(record)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        log.warning(
-            "record_failed",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error_type=type(exc).__name__,
-            error=str(exc)[:500],
+        _log_failed(record, exc)
+        outputs = on_error(record, exc)
+        return outputs if max_record_bytes is None else _fit(outputs, max_record_bytes)
+    if max_record_bytes is None:
+        return outputs
+    large = [o for o in outputs if record_size(o) > max_record_bytes and not _is_dead_letter(o)]
+    if large:
+        too_large = RecordTooLarge(
+            f"its output to {large[0].topic} would be {record_size(large[0])} bytes, more than "
+            f"the {max_record_bytes} Herald writes"
         )
-        return on_error(record, exc)
+        _log_failed(record, too_large)
+        outputs = on_error(record, too_large)
+    return _fit(outputs, max_record_bytes)
+
+
+def _is_dead_letter(output: OutgoingRecord) -> bool:
+    return any(key == h.DLQ_REASON for key, _ in output.headers)
+
+
+def _fit(outputs: Sequence[OutgoingRecord], limit: int) -> Sequence[OutgoingRecord]:
+    if all(record_size(o) <= limit for o in outputs):
+        return outputs
+    return [fitted(o, limit) for o in outputs]
+
+
+def _log_failed(record: Record, exc: Exception) -> None:
+    log.warning(
+        "record_failed",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        error_type=type(exc).__name__,
+        error=str(exc)[:500],
+    )
 
 
 class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -92,6 +131,7 @@ class LoopBase(ABC):
         max_records: int,
         poll_timeout_ms: int,
         retry_pause_s: float,
+        max_record_bytes: int | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -101,6 +141,7 @@ class LoopBase(ABC):
         self._max_records = max_records
         self._poll_timeout_ms = poll_timeout_ms
         self._retry_pause_s = retry_pause_s
+        self._max_record_bytes = max_record_bytes
         self._idle = asyncio.Event()  # set while nothing fetched is left uncommitted
         self._idle.set()
         self._draining = 0  # rebalances waiting in `drain`
@@ -134,7 +175,7 @@ class LoopBase(ABC):
         """Before a rewind: drop the work fetched and not committed (it will be read again)."""
 
     async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
-        return await handle_guarded(self._handle, self._on_error, record)
+        return await handle_guarded(self._handle, self._on_error, record, self._max_record_bytes)
 
     async def _commit_after_acks(
         self,

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler, handle_guarded
+from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler
 from herald_kafka.producer import OutgoingRecord
 from herald_kafka.records import Record
 
@@ -77,6 +77,7 @@ class PipelinedConsumerLoop(LoopBase):
         poll_timeout_ms: int = 200,
         commit_interval_s: float = 0.05,
         retry_pause_s: float = 1.0,
+        max_record_bytes: int | None = None,
         admit: Admission | None = None,
     ) -> None:
         if concurrency < 1 or max_records < 1:
@@ -90,6 +91,7 @@ class PipelinedConsumerLoop(LoopBase):
             max_records=max_records,
             poll_timeout_ms=poll_timeout_ms,
             retry_pause_s=retry_pause_s,
+            max_record_bytes=max_record_bytes,
         )
         self._concurrency = concurrency
         self._max_pending = max_pending or max(2 * max_records, 4 * concurrency)
@@ -159,9 +161,9 @@ class PipelinedConsumerLoop(LoopBase):
             await asyncio.wait([previous])  # its order, without its outcome or cancellation
         if self._admit is None:
             async with self._limit:
-                return await handle_guarded(self._handle, self._on_error, record)
+                return await self._handle_one(record)
         async with self._admit(record), self._limit:
-            return await handle_guarded(self._handle, self._on_error, record)
+            return await self._handle_one(record)
 
     def _finished(self, key: ChainKey, task: asyncio.Task[Sequence[OutgoingRecord]]) -> None:
         if self._chains.get(key) is task:

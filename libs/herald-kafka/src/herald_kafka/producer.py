@@ -33,6 +33,38 @@ class OutgoingRecord:
     headers: Headers = field(default_factory=list)
 
 
+RECORD_OVERHEAD = 100
+"""Bytes a record costs besides its key, value and headers, counted generously: the batch's
+header (61 bytes for a batch of one) and the record's own lengths, offsets and times."""
+HEADER_OVERHEAD = 10
+"""Per header: the two lengths (varints)."""
+
+
+def record_size(record: OutgoingRecord) -> int:
+    """An upper bound of the bytes `record` takes in a produce request of its own. Pure."""
+    headers = sum(HEADER_OVERHEAD + len(k.encode()) + len(v) for k, v in record.headers)
+    return RECORD_OVERHEAD + len(record.key or b"") + len(record.value or b"") + headers
+
+
+def fitted(record: OutgoingRecord, limit: int) -> OutgoingRecord:
+    """`record` when it is at most `limit` bytes (`record_size`); else the same record with its
+    value cut to its first bytes so that it fits, and `x-dlq-truncated` (the value's size) added.
+
+    For dead letters, which must be written whatever they carry: the reason travels in the
+    headers. Should the headers alone not fit, only Herald's own `x-` ones are kept. Pure.
+    """
+    if record_size(record) <= limit:
+        return record
+    value = record.value or b""
+    mark = (h.DLQ_TRUNCATED, str(len(value)).encode())
+    headers = [*record.headers, mark]
+    room = limit - record_size(OutgoingRecord(record.topic, b"", record.key, headers))
+    if room < 0:
+        headers = [(k, v[:1000]) for k, v in record.headers if k.startswith("x-")] + [mark]
+        room = limit - record_size(OutgoingRecord(record.topic, b"", record.key, headers))
+    return OutgoingRecord(record.topic, value[: max(0, room)], record.key, headers)
+
+
 def event_record(event: Event, traceparent: str | None = None) -> OutgoingRecord:
     """The `notify.events` record: keyed by app id (else owner id), CloudEvents binary headers.
 

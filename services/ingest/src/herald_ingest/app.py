@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import structlog
 from aiohttp import web
-from herald_core.errors import FailureReason, InvalidEvent
+from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.metrics import IngestMetrics
 from herald_core.topics import PLATFORM_EVENTS
 from herald_kafka import AIOKafkaProducer, KafkaError
@@ -34,7 +34,7 @@ from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 
 from herald_ingest.dedup import RecentIds
-from herald_ingest.intake import Status, Verdict, decode_body, outcome_status, triage
+from herald_ingest.intake import Limits, Status, Verdict, decode_body, outcome_status, triage
 from herald_ingest.records import dead_letter
 from herald_ingest.settings import IngestSettings
 
@@ -78,6 +78,7 @@ class IngestService:
         self.broker = DependencyProbe(
             "broker", lambda: broker_reachable(self.producer, every_s), every_s=every_s
         )
+        self.limits = Limits(settings.max_event_bytes, settings.kafka.max_record_bytes)
         self._in_flight: set[str] = set()  # accepted ids whose records await the broker's ack
         self._background: set[asyncio.Future[None]] = set()
 
@@ -134,9 +135,7 @@ class IngestService:
         except InvalidEvent as error:
             # Kept in the background when the broker is slow: the client's error is its own.
             with contextlib.suppress(TimeoutError, KafkaError):
-                await self._acknowledged(
-                    self._sending([dead_letter(body, error, source="http")], [], [])
-                )
+                await self._acknowledged(self._sending([self._dead_letter(body, error)], [], []))
             self.metrics.rejected.labels(error.reason.value).inc()
             return problem(
                 400,
@@ -150,7 +149,10 @@ class IngestService:
             )
         if not items:
             return problem(422, "the batch is empty", kind="empty-batch")
-        judged = [triage(item, self.recent, time.monotonic(), source="http") for item in items]
+        judged = [
+            triage(item, self.recent, time.monotonic(), source="http", limits=self.limits)
+            for item in items
+        ]
         if self._in_flight & set(accepted_ids(judged)):
             return unavailable("an earlier request with this event id still waits for the broker")
         try:
@@ -244,6 +246,7 @@ class IngestService:
             raw=record.value or b"",
             key=record.key,
             original_headers=list(record.headers),
+            limits=self.limits,
         )
         self._count(verdict)
         if verdict.status is Status.ACCEPTED and verdict.event is not None:
@@ -251,7 +254,8 @@ class IngestService:
         return [out] if out is not None else []
 
     def _record_failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
-        error = InvalidEvent(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])
+        reason = exc.reason if isinstance(exc, NotifyError) else FailureReason.INTERNAL
+        error = InvalidEvent(reason, f"{type(exc).__name__}: {exc}"[:500])
         self.metrics.rejected.labels(error.reason.value).inc()
         return [
             dead_letter(
@@ -260,8 +264,12 @@ class IngestService:
                 source=PLATFORM_EVENTS,
                 key=record.key,
                 original=list(record.headers),
+                max_record_bytes=self.limits.record_bytes,
             )
         ]
+
+    def _dead_letter(self, body: bytes, error: InvalidEvent) -> OutgoingRecord:
+        return dead_letter(body, error, source="http", max_record_bytes=self.limits.record_bytes)
 
 
 async def serve(settings: IngestSettings) -> None:

@@ -72,6 +72,15 @@ def decode_body(body: bytes) -> tuple[list[Any], bool]:
     raise InvalidEvent(FailureReason.INVALID_ENVELOPE, "send one event object or an array of them")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The largest event accepted (its JSON on `notify.events`) and the largest record written
+    (a dead letter above it is cut to fit)."""
+
+    event_bytes: int | None = None
+    record_bytes: int | None = None
+
+
 def triage(
     item: Any,
     recent: RecentIds,
@@ -81,19 +90,34 @@ def triage(
     raw: bytes | None = None,
     key: bytes | None = None,
     original_headers: list[tuple[str, bytes]] | None = None,
+    limits: Limits = Limits(),
 ) -> tuple[Verdict, OutgoingRecord | None]:
     """Judge one event and say what to write: the event, its dead letter, or nothing."""
     try:
         if raw is None and not isinstance(item, dict):
             raise InvalidEvent(FailureReason.INVALID_ENVELOPE, "each event must be a JSON object")
         event = parse_event(item if raw is None else raw)
+        record = event_record(event)
+        size = len(record.value or b"")
+        if limits.event_bytes is not None and size > limits.event_bytes:
+            raise InvalidEvent(
+                FailureReason.TOO_LARGE,
+                f"the event is {size} bytes, more than the {limits.event_bytes} accepted",
+            )
     except InvalidEvent as error:
         body = raw if raw is not None else json.dumps(item, default=str).encode()
-        record = dead_letter(body, error, source=source, key=key, original=original_headers)
-        return Verdict(Status.REJECTED, error=error), record
+        letter = dead_letter(
+            body,
+            error,
+            source=source,
+            key=key,
+            original=original_headers,
+            max_record_bytes=limits.record_bytes,
+        )
+        return Verdict(Status.REJECTED, error=error), letter
     if recent.seen(event.id, now):
         return Verdict(Status.DUPLICATE, event=event), None
-    return Verdict(Status.ACCEPTED, event=event), event_record(event)
+    return Verdict(Status.ACCEPTED, event=event), record
 
 
 def outcome_status(verdicts: Sequence[Verdict], batch: bool) -> int:

@@ -26,6 +26,13 @@ class IngestSettings(BaseSettings):
         default=None, description="Bearer token for POST /v1/events"
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_event_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="The largest event accepted, in its JSON form on notify.events; a larger one"
+        " is refused (reason too_large), so that what later hops add (the notifier, retry"
+        " headers, the attempt's result) still fits kafka.max_record_bytes",
+    )
     max_batch: int = Field(default=500, ge=1)
     dedup_window_s: float = Field(default=3600.0, ge=0)
     dedup_capacity: int = Field(default=200_000, ge=0)

@@ -22,7 +22,7 @@ import structlog
 from aiohttp import web
 from herald_core import headers as h
 from herald_core.envelope import Event
-from herald_core.errors import FailureReason, InvalidEvent
+from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.headers import header
 from herald_core.metrics import Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, route
@@ -181,7 +181,7 @@ class RouterService:
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
         self.metrics.events.labels(Outcome.DEAD_LETTERED.value).inc()
-        reason = exc.reason if isinstance(exc, InvalidEvent) else FailureReason.INTERNAL
+        reason = exc.reason if isinstance(exc, NotifyError) else FailureReason.INTERNAL
         return [_dead_letter(record, reason, f"{type(exc).__name__}: {exc}")]
 
 

@@ -42,6 +42,7 @@ from herald_core.errors import (
     DeliveryError,
     FailureReason,
     PermanentDeliveryError,
+    RecordTooLarge,
     RetryableDeliveryError,
 )
 from herald_core.markers import TEST_DETAIL_PREFIX
@@ -343,8 +344,14 @@ class SenderService:
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
         """The shell's last resort: an unexpected error is routed as retryable.
 
-        A notifier test is not retried: it gets its failed result, nothing else.
+        A notifier test is not retried: it gets its failed result, nothing else. A delivery
+        whose outputs are too large for the broker (`RecordTooLarge`, from the loop) cannot go
+        through a retry tier either: it is dead-lettered at once, reason `too_large`.
         """
+        if isinstance(exc, RecordTooLarge) and not is_test(record):
+            state = _state(record)
+            self.metrics.failed.labels(self.channel.value, exc.reason.value).inc()
+            return [self._dead_letter(record, state, exc.reason, exc.detail)]
         error = RetryableDeliveryError(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"[:500])
         if is_test(record):
             try:

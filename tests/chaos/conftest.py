@@ -1,0 +1,119 @@
+"""Chaos scenarios: the whole stack as real processes, faults injected, the ledger's verdict.
+
+One stack per run of this folder (`Stack` on free ports in a temporary home, as `herald-dev
+up` starts it, without the services no scenario uses: derive, alerter, the e-mail and chat
+senders), started by the first scenario and stopped after the last one (package scope), so
+the rest of `make test` does not run beside it. One receiver for every scenario.
+
+Which scenarios run: without `HERALD_CHAOS=full` only those marked `chaos_short` are collected
+(the others are deselected, not skipped): that is what `make test` and `make chaos-short` run.
+`make chaos` sets `HERALD_CHAOS=full`: every scenario, with the longer profile.
+
+At the end of the run the ledger's table (one row per scenario) is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from herald_devstack.processes import free_port
+from herald_devstack.stack import DevSettings, Stack
+from herald_testing.ledger import Row, render_table
+from herald_testing.ledger_receiver import LedgerReceiver
+
+from chaos.harness import FULL, SHORT, Chaos, Profile
+
+FULL_RUN = os.environ.get("HERALD_CHAOS", "").strip().lower() == "full"
+HERE = Path(__file__).resolve().parent
+SERVICES = ("api", "ingest", "router", "recorder", "sender-webhook")
+SERVICE_ENV = {
+    # Retries scaled down from 10s … 6h so that a run takes seconds; the receiver is one host
+    # standing for many endpoints, so the per-host limits are lifted.
+    "sender-webhook": {
+        "HERALD_SENDER_RETRY_DELAYS_S": "[1, 2, 4, 8, 16]",
+        "HERALD_SENDER_ENDPOINT_RATE_PER_S": "0",
+        "HERALD_SENDER_ENDPOINT_CONCURRENCY": "64",
+    },
+    "ingest": {"HERALD_INGEST_READINESS_PROBE_S": "0.5"},
+    "api": {"HERALD_API_READINESS_PROBE_S": "0.5", "HERALD_API_RELAY_POLL_S": "0.2"},
+}
+ROWS: list[Row] = []
+STARTED: dict[str, float] = {}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if FULL_RUN:
+        return
+    ours = [item for item in items if HERE in Path(str(item.path)).parents]
+    dropped = [item for item in ours if item.get_closest_marker("chaos_short") is None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not ROWS:
+        return
+    mode = "full" if FULL_RUN else "short"
+    took = time.monotonic() - STARTED.get("at", time.monotonic())
+    terminalreporter.write_line("")
+    terminalreporter.write(
+        render_table(ROWS, title=f"Delivery ledger ({mode} run, {took:.0f} s with the stack)")
+    )
+
+
+def _settings(home: Path) -> DevSettings:
+    ports = {
+        name: free_port()
+        for name in (
+            "kafka_port",
+            "kafka_controller_port",
+            "postgres_port",
+            "smtp_port",
+            "webhook_sink_port",
+            "api_port",
+            "ingest_port",
+            "router_port",
+            "derive_port",
+            "alerter_port",
+            "recorder_port",
+            "sender_webhook_port",
+            "sender_email_port",
+            "chat_senders_base_port",
+        )
+    }
+    return DevSettings(home=home, **ports)
+
+
+@pytest.fixture(scope="package")
+def chaos_stack() -> Iterator[Stack]:
+    STARTED.setdefault("at", time.monotonic())
+    home = Path(tempfile.mkdtemp(prefix="herald-chaos-"))
+    os.chmod(home, 0o755)  # postgres runs as its own user when we are root
+    stack = Stack(_settings(home), services=SERVICES, service_env=SERVICE_ENV)
+    try:
+        stack.up(lambda line: print(f"  {line}"))
+        yield stack
+    finally:
+        stack.down(lambda line: None)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="package")
+def profile() -> Profile:
+    return FULL if FULL_RUN else SHORT
+
+
+@pytest.fixture(scope="package")
+async def chaos(chaos_stack: Stack, profile: Profile) -> AsyncIterator[Chaos]:
+    receiver = await LedgerReceiver().start()
+    async with aiohttp.ClientSession() as http:
+        yield Chaos(chaos_stack, receiver, http, profile, ROWS)
+    await receiver.stop()

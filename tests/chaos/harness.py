@@ -1,0 +1,352 @@
+"""The chaos scenarios' harness: one trial = apps and signed webhook notifiers made through the
+real API, open-loop load through ingest, a fault beside it, then the ledger's verdict.
+
+    trial = await chaos.trial("sender SIGKILL x5", duplicates_allowed=True)
+    row = await trial.run(fault=kill_and_restart("sender-webhook", times=5))
+    assert row.passed, row.problems
+
+A trial's notifiers are its own (paths `/<trial>/<app>/<kind>` on the ledger's receiver, one
+signing secret each), so trials never read each other's deliveries. Before the load, probe
+events go to every app until each notifier has received one: the router has them in its view
+(Herald does not promise to route an event to a notifier it has not seen yet; probes are not
+judged). After the verdict, a notifier created through the API must receive a probe too: no
+task is left dead by the fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from herald_core.settings import KafkaSettings
+from herald_core.topics import Channel, deliveries_topic, delivery_dlq_topic, retry_topic
+from herald_core.topics import retry_tiers as topic_retry_tiers
+from herald_devstack.stack import Stack
+from herald_testing.api_client import ApiClient
+from herald_testing.ledger import Ledger, Row, Sent, Subscriber
+from herald_testing.ledger_io import LagWatch, dead_letters, history
+from herald_testing.ledger_receiver import LedgerReceiver
+from herald_testing.load import LoadGenerator, LoadReport
+from herald_testing.polling import eventually
+
+WEBHOOK = Channel.WEBHOOK
+SUCCESS = frozenset({"app_deployed", "DEPLOYMENT_SUCCESS"})
+FAILED = frozenset({"app_deployed", "DEPLOYMENT_FAIL"})
+KINDS: dict[str, tuple[str, ...]] = {"deploys": ("app_deployed",), "fails": ("DEPLOYMENT_FAIL",)}
+"""The notifiers of each app: every deployment, and the failed ones only."""
+
+Fault = Callable[["Trial"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard a run pushes: short for CI (`make chaos-short`), full for `make chaos`."""
+
+    full: bool
+    rate_per_s: float
+    seconds: float
+    apps: int
+    settle_timeout_s: float
+
+
+SHORT = Profile(full=False, rate_per_s=30, seconds=10, apps=6, settle_timeout_s=90)
+FULL = Profile(full=True, rate_per_s=50, seconds=20, apps=10, settle_timeout_s=150)
+
+
+def deployment(app_id: str, n: int) -> tuple[dict[str, Any], frozenset[str]]:
+    """A deployment of `app_id` (every fourth one failed) and the ids it answers to."""
+    failed = n % 4 == 0
+    event = {
+        "id": f"ev-{uuid.uuid4().hex}",
+        "type": "app_deployed",
+        "created_at": datetime.now(UTC).isoformat(),
+        "source": "deployer",
+        "app_id": app_id,
+        "app_name": app_id,
+        "owner_id": "chaos-owner",
+        "type_data": {
+            "deployment_id": f"d-{n}",
+            "pusher": "chaos",
+            "git_ref": "0123456789abcdef",
+            "status": "build-error" if failed else "success",
+            "duration": 40,
+        },
+    }
+    return event, FAILED if failed else SUCCESS
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def watched_groups() -> dict[str, list[str]]:
+    """The consumer groups a delivery goes through, with their topics."""
+    from herald_core.topics import DELIVERY_RESULTS, EVENTS, PLATFORM_EVENTS
+
+    return {
+        "herald-ingest": [PLATFORM_EVENTS],
+        "herald-router": [EVENTS],
+        "herald-sender-webhook": [deliveries_topic(WEBHOOK)],
+        "herald-sender-webhook-retry": [retry_topic(WEBHOOK, t) for t in topic_retry_tiers()],
+        "herald-recorder": [DELIVERY_RESULTS],
+    }
+
+
+@dataclass
+class Chaos:
+    """What every trial shares: the stack, the receiver, an HTTP session, the API as admin."""
+
+    stack: Stack
+    receiver: LedgerReceiver
+    http: aiohttp.ClientSession
+    profile: Profile
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.stack.kafka.bootstrap_servers)
+
+    @property
+    def admin(self) -> ApiClient:
+        settings = self.stack.settings
+        return ApiClient(self.http, settings.api_port, settings.api_admin_token)
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.stack.ingest_url}/v1/events"
+
+    def lag_watch(self) -> LagWatch:
+        return LagWatch(self.kafka, watched_groups())
+
+    async def trial(
+        self, name: str, *, duplicates_allowed: bool = False, apps: int | None = None
+    ) -> Trial:
+        trial = Trial(self, Ledger(name, duplicates_allowed=duplicates_allowed))
+        await trial.setup(apps or self.profile.apps)
+        return trial
+
+
+@dataclass
+class Trial:
+    chaos: Chaos
+    ledger: Ledger
+    apps: list[str] = field(default_factory=list)
+    report: LoadReport | None = None
+
+    @property
+    def prefix(self) -> str:
+        return f"/{slug(self.ledger.scenario)}"
+
+    # --- set-up through the API ----------------------------------------------------------------
+    async def setup(self, apps: int) -> None:
+        self.chaos.receiver.attach(self.ledger)
+        tag = uuid.uuid4().hex[:6]
+        self.apps = [f"{slug(self.ledger.scenario)[:30]}-{tag}-{i}" for i in range(apps)]
+        made: list[Subscriber] = []
+        for app_id in self.apps:
+            await self.register(app_id)
+            for kind, selects in KINDS.items():
+                made.append(await self.add_notifier(app_id, kind, selects))
+        await self.probe_until_routed(made)
+
+    async def register(self, app_id: str) -> None:
+        status, body = await self.chaos.admin.call(
+            "PUT", f"/v1/apps/{app_id}", {"app": {"name": app_id, "owner_id": "chaos-owner"}}
+        )
+        assert status == 201, body
+
+    async def add_notifier(
+        self, app_id: str, kind: str, selects: Sequence[str], *, judged: bool = True
+    ) -> Subscriber:
+        """A signed webhook notifier of `app_id` on its own path, made through the API."""
+        path = f"{self.prefix}/{app_id}/{kind}"
+        secret = new_secret()
+        status, created = await self.chaos.admin.call(
+            "POST",
+            f"/v1/apps/{app_id}/notifiers",
+            {
+                "notifier": {
+                    "name": f"chaos {kind}",
+                    "platform_id": "webhook",
+                    "selected_event_ids": list(selects),
+                    "type_data": {"webhook_url": self.chaos.receiver.url(path), "secret": secret},
+                }
+            },
+        )
+        assert status == 201, created
+        subscriber = Subscriber(created["notifier"]["id"], app_id, path, frozenset(selects))
+        self.chaos.receiver.expect(path, secret)
+        if judged:
+            self.ledger.subscribe(subscriber)
+        return subscriber
+
+    async def probe(self, app_id: str) -> None:
+        """One failed deployment every notifier of the app selects; not judged."""
+        event, _ = deployment(app_id, 0)
+        self.ledger.probe(event["id"])
+        async with self.chaos.http.post(self.chaos.events_url, json=event) as response:
+            assert response.status in (202, 503), await response.text()
+
+    async def send_one(self, app_id: str, n: int = 0) -> str:
+        """One judged event of `app_id` (a failed deployment when `n % 4 == 0`), sent until
+        ingest accepts it; its id."""
+        event, answers_to = deployment(app_id, n)
+
+        async def accepted() -> bool:
+            async with self.chaos.http.post(self.chaos.events_url, json=event) as response:
+                assert response.status in (202, 503), await response.text()
+                return response.status == 202
+
+        await eventually(accepted, timeout_s=60, interval_s=0.5, what="the event accepted")
+        self.ledger.accepted(Sent(event["id"], app_id, answers_to, time.time()))
+        return str(event["id"])
+
+    async def probe_until_routed(self, subscribers: Sequence[Subscriber], timeout_s: float = 60):
+        """Probe the apps of `subscribers` until each has received a probe."""
+        paths = {sub.path: sub.app_id for sub in subscribers}
+
+        def waiting() -> set[str]:
+            arrived = {
+                a.path
+                for a in self.ledger.arrivals + self.chaos.receiver.unclaimed
+                if a.event_id in self.ledger.probes
+            }
+            return {app for path, app in paths.items() if path not in arrived}
+
+        async def routed() -> bool:
+            apps = waiting()
+            for app_id in apps:
+                await self.probe(app_id)
+            return not apps
+
+        await eventually(
+            routed, timeout_s=timeout_s, interval_s=1.0, what="a probe at every notifier"
+        )
+
+    # --- the run ---------------------------------------------------------------------------------
+    async def run(
+        self,
+        *,
+        fault: Fault | None = None,
+        seconds: float | None = None,
+        rate_per_s: float | None = None,
+        ordered: bool = False,
+    ) -> Row:
+        """Load (and the fault beside it), settle, judge; the row joins the session's table."""
+        profile = self.chaos.profile
+        generator = LoadGenerator(
+            self.chaos.http,
+            self.chaos.events_url,
+            self.ledger,
+            self.apps,
+            deployment,
+            rate_per_s=rate_per_s or profile.rate_per_s,
+        )
+        watch = self.chaos.lag_watch()
+        stop = asyncio.Event()
+        async with asyncio.TaskGroup() as group:
+            watching = group.create_task(watch.watch(stop))
+            load = group.create_task(generator.run(seconds or profile.seconds))
+            if fault is not None:
+                await fault(self)
+                self.ledger.fault_ended(time.time())
+            self.report = await load
+            stop.set()
+            await watching
+        return await self.judge(watch, ordered=ordered)
+
+    async def judge(self, watch: LagWatch, *, ordered: bool = False) -> Row:
+        """Wait for quiet, read the DLQ and the history, and take the verdict."""
+        quiet = await watch.quiet(
+            lambda: len(self.ledger.arrivals), timeout_s=self.chaos.profile.settle_timeout_s
+        )
+        if not quiet:
+            self.ledger.problem(f"not quiet after the settle timeout; lags {watch.last}")
+        if self.report is not None:
+            if self.report.refused:
+                self.ledger.problem(f"ingest refused events: {self.report.refused[:3]}")
+            if self.report.abandoned:
+                self.ledger.problem(f"{self.report.abandoned} events never accepted")
+        if watch.max_total is not None:
+            self.ledger.lag_seen(watch.max_total)
+        bootstrap = self.chaos.stack.kafka.bootstrap_servers
+        self.ledger.dead_lettered(await dead_letters(bootstrap, delivery_dlq_topic(WEBHOOK)))
+        notifier_ids = [sub.notifier_id for sub in self.ledger.subscribers.values()]
+        self.ledger.recorded(await history(self.chaos.stack.postgres.url, notifier_ids))
+        row = self.ledger.verdict(ordered=ordered)
+        self.chaos.rows.append(row)
+        return row
+
+    async def a_new_notifier_receives(self, timeout_s: float = 60) -> None:
+        """After the fault: a notifier made now through the API receives the next events."""
+        app_id = self.apps[0]
+        late = await self.add_notifier(app_id, "late", ("app_deployed",), judged=False)
+        await self.probe_until_routed([late], timeout_s=timeout_s)
+
+    def close(self) -> None:
+        self.chaos.receiver.detach(self.ledger)
+
+
+async def in_thread(call: Callable[[], Any]) -> Any:
+    """A blocking stack operation (start and wait for readiness) off the event loop."""
+    return await asyncio.to_thread(call)
+
+
+def kill_and_restart(service: str, *, times: int, every_s: float) -> Fault:
+    """SIGKILL `service` `times` times, `every_s` apart, each time started again by the stack
+    (and ready) before the next pause."""
+
+    async def fault(trial: Trial) -> None:
+        stack = trial.chaos.stack
+        for _ in range(times):
+            await asyncio.sleep(every_s)
+            killed = await in_thread(stack.process(service).kill)
+            assert killed, f"{service} was not running"
+            await in_thread(lambda: stack.start_service(service))
+
+    return fault
+
+
+def broker_killed(*, after_s: float, down_s: float = 0.0) -> Fault:
+    """SIGKILL the broker `after_s` into the load, start it again `down_s` later, and wait
+    until it answers."""
+
+    async def fault(trial: Trial) -> None:
+        from herald_kafka.admin import wait_until_ready
+
+        kafka = trial.chaos.stack.kafka
+        await asyncio.sleep(after_s)
+        assert await in_thread(kafka.process.kill), "the broker was not running"
+        await asyncio.sleep(down_s)
+        await in_thread(kafka.start)
+        await wait_until_ready(kafka.bootstrap_servers, timeout_s=120)
+
+    return fault
+
+
+def broker_paused(*, after_s: float, paused_s: float) -> Fault:
+    """SIGSTOP the broker `after_s` into the load for `paused_s`, then SIGCONT."""
+
+    async def fault(trial: Trial) -> None:
+        kafka = trial.chaos.stack.kafka
+        await asyncio.sleep(after_s)
+        assert kafka.process.pause(), "the broker was not running"
+        try:
+            await asyncio.sleep(paused_s)
+        finally:
+            kafka.process.resume()
+
+    return fault
