@@ -38,6 +38,12 @@ test: install ## Run every test: unit, contract and integration (starts its own 
 test-unit: ## Run the fast tests only (no broker, no database)
 	@$(UV) run pytest tests/unit tests/contract -q
 
+chaos-short: install ## The CI subset of the chaos scenarios (part of `make test`, ~3 min): the ledger's table at the end
+	@$(UV) run pytest tests/chaos -p no:randomly
+
+chaos: install ## Every chaos scenario on the whole stack as processes, longer load (~20 min): the ledger's table at the end
+	@HERALD_CHAOS=full $(UV) run pytest tests/chaos -p no:randomly --timeout 900
+
 lint: ## ruff lint and format check
 	@$(UV) run ruff check .
 	@$(UV) run ruff format --check .
@@ -71,4 +77,4 @@ clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit lint format typecheck schemas schemas-check bench bench-router bench-sender bench-alerter clean
+.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short lint format typecheck schemas schemas-check bench bench-router bench-sender bench-alerter clean
