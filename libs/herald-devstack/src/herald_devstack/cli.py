@@ -5,6 +5,7 @@
     herald-dev status    what runs where
     herald-dev demo      send an event through the real path and show the webhook it produced
     herald-dev notifier  add, list and remove notifiers through the config API
+    herald-dev fault     kill, pause, resume or restart a service, the broker or Postgres
     herald-dev down      stop everything (data is kept); `reset` also deletes it
 """
 
@@ -35,6 +36,7 @@ from herald_devstack.admin import (
     problem_errors,
     sample_event,
 )
+from herald_devstack.fault_cli import fault_app
 from herald_devstack.http_sink import read_requests
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import Stack
@@ -45,6 +47,7 @@ notifier_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(notifier_app, name="notifier")
+app.add_typer(fault_app, name="fault")
 console = Console()
 
 
