@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from herald_alerter.app import state_key
 from herald_alerter.settings import AlerterSettings
+from herald_alerter.tables import state_key
 from herald_core.alerts import AlertRule, AppAlerts, Metric
 from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
