@@ -24,15 +24,8 @@ from herald_testing.api_client import ApiClient
 from herald_testing.ledger import Subscriber
 from herald_testing.polling import eventually
 
-from chaos.harness import (
-    Answer,
-    Chaos,
-    ReadinessWatch,
-    Trial,
-    call_until_2xx,
-    in_thread,
-    new_secret,
-)
+from chaos.harness import Chaos, Trial, in_thread, new_secret
+from chaos.patience import Answer, ReadinessWatch, call_until_2xx
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
