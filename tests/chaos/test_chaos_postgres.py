@@ -184,6 +184,7 @@ async def test_postgres_stopped_20_s_while_notifiers_are_edited(chaos: Chaos) ->
         ready = watch.first(200, after=marks["started"])
         assert unready is not None, "/readyz never false"
         assert unready < marks["started"], "/readyz false only after the restart"
+        assert unready - marks["stopped"] < 10, "/readyz slow to see the database gone"
         assert ready is not None, "/readyz never true again"
         print(
             f"  pg_ctl stop -m immediate took {marks['stopped'] - marks['stopping']:.1f} s;"
