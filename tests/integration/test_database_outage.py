@@ -1,5 +1,6 @@
 """Postgres stopped in immediate mode under the API: 503 with Retry-After, readiness false,
-every acknowledged write kept, and the outbox relay back at work after the restart.
+every acknowledged write kept, the outbox relay back at work after the restart, and a platform
+event read during the outage applied to the directory once the database is back.
 
 The API runs in-process against a durable Postgres of its own (fsync, synchronous commit and
 full-page writes on, as `make up` runs it), so the session's database stays up for the others.
@@ -7,6 +8,8 @@ full-page writes on, as `make up` runs it), so the session's database stays up f
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +17,15 @@ from typing import Any
 import pytest
 from herald_api.app import ApiService
 from herald_api.settings import ApiSettings, HttpSettings, LogSettings
+from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier
-from herald_core.topics import CONFIG_NOTIFIERS
+from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
 from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import free_port
+from herald_kafka.producer import OutgoingRecord, send_all
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
-from herald_testing.topics import records_for_key
+from herald_testing.topics import commit_at_end, records_for_key
 from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
@@ -125,3 +130,65 @@ async def test_postgres_stopped_and_restarted_under_the_api(
     assert Notifier.model_validate_json(record.value).name == "after"
     assert outage_api.tasks.alive
     assert outage_api.tasks.restarts.get("outbox-relay", 0) >= 1, "the relay was restarted"
+
+
+@pytest.fixture
+async def directory_api(
+    durable_postgres: PostgresNode, kafka_settings: Any, unique: str
+) -> AsyncIterator[Any]:
+    """An API whose directory consumer runs (its own group, from the end of notify.events)."""
+    group = f"outage-directory-{unique}"
+    await commit_at_end(kafka_settings.bootstrap_servers, group, [EVENTS])
+    settings = ApiSettings(
+        database_url=SecretStr(durable_postgres.url),
+        kafka=kafka_settings,
+        http=HttpSettings(port=0),
+        log=LogSettings(json=False, level="warning"),
+        admin_token=SecretStr(TOKEN),
+        directory_group_id=group,
+        notifier_commands_enabled=False,
+        readiness_probe_s=0.3,
+        database_timeout_s=2.0,
+    )
+    async with ApiService(settings) as service:
+        yield service
+
+
+async def test_a_platform_event_during_the_outage_reaches_the_directory_after_it(
+    directory_api: ApiService,
+    durable_postgres: PostgresNode,
+    http: Any,
+    producer: Any,
+    unique: str,
+) -> None:
+    """The directory consumer waits for the database: it used to try three times over 1.5 s,
+    then skip the event for good (the app kept its old name)."""
+    client = ApiClient(http, directory_api.port, TOKEN)
+    app_id = f"renamed-{unique}"
+    status, _ = await client.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "before", "owner_id": "org"}}
+    )
+    assert status == 201
+
+    durable_postgres.stop("immediate")
+    renamed = {
+        "id": str(uuid.uuid4()),
+        "type": "app_renamed",
+        "created_at": "2026-11-23T10:00:00Z",
+        "source": "deployer",
+        "app_id": app_id,
+        "owner_id": "org",
+        "type_data": {"old_name": "before", "new_name": "after"},
+    }
+    await send_all(
+        producer, [OutgoingRecord(EVENTS, parse_event(renamed).to_json(), app_id.encode())]
+    )
+    await asyncio.sleep(4)  # the outage outlasts any short budget of tries
+    durable_postgres.start()
+
+    async def renamed_now() -> bool:
+        status, body = await client.call("GET", f"/v1/apps/{app_id}")
+        return status == 200 and body["app"]["name"] == "after"
+
+    await eventually(renamed_now, timeout_s=60, interval_s=0.5, what="the rename applied")
+    assert directory_api.tasks.alive
