@@ -1,6 +1,7 @@
 """Postgres stopped in immediate mode under the API: 503 with Retry-After, readiness false,
-every acknowledged write kept, the outbox relay back at work after the restart, and a platform
-event read during the outage applied to the directory once the database is back.
+every acknowledged write kept, the outbox relay back at work after the restart, and the
+consumers that write to Postgres (the API's directory, the recorder's audit log) wait the outage
+out: an event read during it is applied once the database is back, never skipped.
 
 The API runs in-process against a durable Postgres of its own (fsync, synchronous commit and
 full-page writes on, as `make up` runs it), so the session's database stays up for the others.
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from herald_api.app import ApiService
 from herald_api.settings import ApiSettings, HttpSettings, LogSettings
@@ -23,6 +25,8 @@ from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
 from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import free_port
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_recorder.audit import AuditRecorder
+from herald_recorder.settings import RecorderSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.topics import commit_at_end, records_for_key
@@ -192,3 +196,56 @@ async def test_a_platform_event_during_the_outage_reaches_the_directory_after_it
 
     await eventually(renamed_now, timeout_s=60, interval_s=0.5, what="the rename applied")
     assert directory_api.tasks.alive
+
+
+async def test_an_audit_only_event_during_the_outage_is_recorded_after_it(
+    outage_api: ApiService,  # migrated the database: audit_log exists
+    durable_postgres: PostgresNode,
+    producer: Any,
+    kafka_settings: Any,
+    unique: str,
+) -> None:
+    """The recorder's audit log waits for the database: it used to try six times over about
+    6 s, then skip the event for good."""
+    group = f"outage-audit-{unique}"
+    await commit_at_end(kafka_settings.bootstrap_servers, group, [EVENTS])
+    pool = await asyncpg.create_pool(durable_postgres.url, min_size=0, max_size=2)
+    stop = asyncio.Event()
+    settings = RecorderSettings(
+        kafka=kafka_settings, database_url=SecretStr(durable_postgres.url), schema_poll_s=0.1
+    )
+    recorder = AuditRecorder(settings, pool, stop, group_id=group)
+    running = asyncio.create_task(recorder.run())
+    app_id = f"audited-{unique}"
+    event = {
+        "id": f"ev-{uuid.uuid4().hex}",
+        "type": "app:budget:set",
+        "created_at": "2026-11-23T10:00:00Z",
+        "source": "convox-rack",
+        "app_id": app_id,
+        "app_name": app_id,
+        "owner_id": f"org-{unique}",
+        "rack": "production-rack",
+        "type_data": {"actor": "alice@example.com"},
+    }
+    try:
+        await eventually(lambda: recorder.subscribed, timeout_s=60, what="the audit consumer")
+        durable_postgres.stop("immediate")
+        record = OutgoingRecord(EVENTS, parse_event(event).to_json(), app_id.encode())
+        await send_all(producer, [record])
+        await asyncio.sleep(10)  # the outage outlasts any short budget of tries
+        durable_postgres.start()
+
+        async def recorded() -> bool:
+            connection = await asyncpg.connect(durable_postgres.url)
+            try:
+                query = "SELECT count(*) FROM audit_log WHERE event_id = $1"
+                return bool(await connection.fetchval(query, event["id"]) == 1)
+            finally:
+                await connection.close()
+
+        await eventually(recorded, timeout_s=60, interval_s=0.5, what="the audit entry")
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 60)
+        await pool.close()

@@ -23,6 +23,7 @@ from herald_kafka.producer import (
     stop_producer,
 )
 from herald_runtime.health import PROBES, Probes, start_site
+from herald_runtime.outage import let_through
 from herald_runtime.probe import DependencyProbe
 from herald_runtime.problems import problem_middleware
 from herald_runtime.signals import stop_event_on_signals
@@ -39,7 +40,7 @@ from herald_api.http.observability import metrics_middleware
 from herald_api.http.unavailable import unavailable_middleware
 from herald_api.http.web import ApiProblem, problem_response
 from herald_api.native import unsubscribe_api
-from herald_api.pipes.database_wait import applied, let_through
+from herald_api.pipes.database_wait import applied
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER
 from herald_api.pipes.delivery_results import RESULT_WAITERS, ResultWaiters
 from herald_api.pipes.directory_consumer import apply_event

@@ -23,11 +23,12 @@ import structlog
 from herald_core.notifier_commands import DisableNotifier, DisableSkip
 from herald_kafka.consumer import Record
 from herald_kafka.producer import OutgoingRecord
+from herald_runtime.outage import let_through
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
 from herald_api.native.notifier_health_api import apply_disable
-from herald_api.pipes.database_wait import applied, let_through
+from herald_api.pipes.database_wait import applied
 
 log = structlog.get_logger(__name__)
 
