@@ -8,6 +8,10 @@ a notifier created around the crash receives its events); the recorder keeps one
 history row per delivery (the ledger checks it); nothing is lost. The chaos stack's Postgres
 runs durable (fsync, synchronous commit, full-page writes), as `make up` runs it.
 
+An `app_renamed` event sent through ingest during the outage reaches the API's directory once
+the database is back, and an audit-only event the recorder's audit log: their consumers wait
+for the database, they do not skip the event.
+
 The editing clients behave: a 503 is tried again after its `Retry-After`, a POST with the same
 `Idempotency-Key`. Routing and delivery do not need the database, so the load goes on.
 """
@@ -18,6 +22,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from herald_testing.api_client import ApiClient
@@ -31,6 +36,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 DOWN_S = 20.0
 BEFORE_S = 3.0
+OWNER = "chaos-owner"  # the harness's apps' owner
 EDITED_FROM, EDITED_TO = ("DEPLOYMENT_SUCCESS",), ("DEPLOYMENT_FAIL",)
 
 
@@ -45,6 +51,7 @@ class Editor:
     edited: Subscriber | None = None
     created: list[Subscriber] = field(default_factory=list)
     last_name: str | None = None
+    audited: list[str] = field(default_factory=list)
 
     @property
     def api(self) -> ApiClient:
@@ -95,6 +102,41 @@ class Editor:
         """The edit whose effect the router must see: FAIL instead of SUCCESS."""
         await self.patch({"selected_event_ids": list(EDITED_TO)})
 
+    @property
+    def new_name(self) -> str:
+        return f"{self.app_id}-renamed"
+
+    async def platform_news(self) -> None:
+        """Through ingest (which needs no database): an `app_renamed` event, for the API's
+        directory, and an audit-only one, for the recorder's audit log."""
+        renamed = {
+            "id": f"ev-{uuid.uuid4().hex}",
+            "type": "app_renamed",
+            "created_at": datetime.now(UTC).isoformat(),
+            "source": "deployer",
+            "app_id": self.app_id,
+            "app_name": self.new_name,
+            "owner_id": OWNER,
+            "type_data": {"old_name": self.app_id, "new_name": self.new_name},
+        }
+        audited = {
+            **renamed,
+            "id": f"ev-{uuid.uuid4().hex}",
+            "type": "app:budget:set",
+            "source": "convox-rack",
+            "rack": "chaos-rack",
+            "type_data": {"actor": "chaos@example.com"},
+        }
+        for event in (renamed, audited):
+            async with self.trial.chaos.http.post(self.trial.chaos.events_url, json=event) as sent:
+                assert sent.status == 202, await sent.text()
+        self.audited.append(audited["id"])
+
+    async def directory_renamed(self) -> bool:
+        status, body = await self.api.call("GET", f"/v1/apps/{self.app_id}")
+        assert status == 200, body
+        return bool(body["app"]["name"] == self.new_name)
+
     def now_selecting(self) -> list[Subscriber]:
         assert self.edited is not None
         edited = Subscriber(
@@ -120,7 +162,10 @@ def outage_with_edits(editors: list[Editor], watch: ReadinessWatch, marks: dict[
             marks["stopping"] = time.time()
             assert await in_thread(lambda: postgres.stop("immediate")), "postgres not running"
             marks["stopped"] = time.time()
-            await asyncio.sleep(DOWN_S)
+            await asyncio.sleep(DOWN_S / 2)
+            for editor in editors:  # the platform's own news, for the API's directory
+                await editor.platform_news()
+            await asyncio.sleep(DOWN_S / 2)
             await in_thread(postgres.start)
             marks["started"] = time.time()
             await eventually(
@@ -193,10 +238,24 @@ async def test_postgres_stopped_20_s_while_notifiers_are_edited(chaos: Chaos) ->
         )
         for editor in editors:
             await written_back(editor)
+        for editor in editors:  # sent while the database was out: applied once it is back
+            await eventually(
+                editor.directory_renamed, timeout_s=60, interval_s=0.5, what="the app renamed"
+            )
+        audited = {ident for editor in editors for ident in editor.audited}
+        await eventually(
+            lambda: audit_logged(chaos, audited), timeout_s=60, interval_s=0.5, what="audit log"
+        )
         assert row.passed, row.problems
         await trial.a_new_notifier_receives()
     finally:
         trial.close()
+
+
+async def audit_logged(chaos: Chaos, event_ids: set[str]) -> bool:
+    status, body = await chaos.admin.call("GET", f"/v1/owners/{OWNER}/audit-log", limit="200")
+    assert status == 200, body
+    return event_ids <= {entry["id"] for entry in body["entries"]}
 
 
 async def written_back(editor: Editor) -> None:
