@@ -137,13 +137,13 @@ async def test_postgres_stopped_and_restarted_under_the_api(
 
 
 @pytest.fixture
-async def directory_api(
+async def directory_settings(
     durable_postgres: PostgresNode, kafka_settings: Any, unique: str
-) -> AsyncIterator[Any]:
+) -> ApiSettings:
     """An API whose directory consumer runs (its own group, from the end of notify.events)."""
     group = f"outage-directory-{unique}"
     await commit_at_end(kafka_settings.bootstrap_servers, group, [EVENTS])
-    settings = ApiSettings(
+    return ApiSettings(
         database_url=SecretStr(durable_postgres.url),
         kafka=kafka_settings,
         http=HttpSettings(port=0),
@@ -154,8 +154,38 @@ async def directory_api(
         readiness_probe_s=0.3,
         database_timeout_s=2.0,
     )
-    async with ApiService(settings) as service:
+
+
+@pytest.fixture
+async def directory_api(directory_settings: ApiSettings) -> AsyncIterator[Any]:
+    async with ApiService(directory_settings) as service:
         yield service
+
+
+def renamed_event(app_id: str) -> OutgoingRecord:
+    """An `app_renamed` of `app_id` from "before" to "after", as ingest writes it."""
+    renamed = {
+        "id": str(uuid.uuid4()),
+        "type": "app_renamed",
+        "created_at": "2026-11-23T10:00:00Z",
+        "source": "deployer",
+        "app_id": app_id,
+        "owner_id": "org",
+        "type_data": {"old_name": "before", "new_name": "after"},
+    }
+    return OutgoingRecord(EVENTS, parse_event(renamed).to_json(), app_id.encode())
+
+
+async def register_before(client: ApiClient, app_id: str) -> None:
+    status, _ = await client.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "before", "owner_id": "org"}}
+    )
+    assert status == 201
+
+
+async def renamed_after(client: ApiClient, app_id: str) -> bool:
+    status, body = await client.call("GET", f"/v1/apps/{app_id}")
+    return bool(status == 200 and body["app"]["name"] == "after")
 
 
 async def test_a_platform_event_during_the_outage_reaches_the_directory_after_it(
@@ -169,33 +199,40 @@ async def test_a_platform_event_during_the_outage_reaches_the_directory_after_it
     then skip the event for good (the app kept its old name)."""
     client = ApiClient(http, directory_api.port, TOKEN)
     app_id = f"renamed-{unique}"
-    status, _ = await client.call(
-        "PUT", f"/v1/apps/{app_id}", {"app": {"name": "before", "owner_id": "org"}}
-    )
-    assert status == 201
+    await register_before(client, app_id)
 
     durable_postgres.stop("immediate")
-    renamed = {
-        "id": str(uuid.uuid4()),
-        "type": "app_renamed",
-        "created_at": "2026-11-23T10:00:00Z",
-        "source": "deployer",
-        "app_id": app_id,
-        "owner_id": "org",
-        "type_data": {"old_name": "before", "new_name": "after"},
-    }
-    await send_all(
-        producer, [OutgoingRecord(EVENTS, parse_event(renamed).to_json(), app_id.encode())]
-    )
+    await send_all(producer, [renamed_event(app_id)])
     await asyncio.sleep(4)  # the outage outlasts any short budget of tries
     durable_postgres.start()
 
-    async def renamed_now() -> bool:
-        status, body = await client.call("GET", f"/v1/apps/{app_id}")
-        return status == 200 and body["app"]["name"] == "after"
-
-    await eventually(renamed_now, timeout_s=60, interval_s=0.5, what="the rename applied")
+    await eventually(
+        lambda: renamed_after(client, app_id), timeout_s=60, interval_s=0.5, what="the rename"
+    )
     assert directory_api.tasks.alive
+
+
+async def test_an_api_stopped_during_the_outage_leaves_the_event_to_the_next_one(
+    directory_settings: ApiSettings,
+    durable_postgres: PostgresNode,
+    http: Any,
+    producer: Any,
+    unique: str,
+) -> None:
+    """Stopping while the directory consumer waits for the database commits nothing: the next
+    API of the group reads the event again and applies it."""
+    app_id = f"handed-over-{unique}"
+    async with ApiService(directory_settings) as first:
+        await register_before(ApiClient(http, first.port, TOKEN), app_id)
+        durable_postgres.stop("immediate")
+        await send_all(producer, [renamed_event(app_id)])
+        await asyncio.sleep(3)  # read, and waiting for the database
+    durable_postgres.start()
+    async with ApiService(directory_settings) as second:
+        client = ApiClient(http, second.port, TOKEN)
+        await eventually(
+            lambda: renamed_after(client, app_id), timeout_s=60, interval_s=0.5, what="the rename"
+        )
 
 
 async def test_an_audit_only_event_during_the_outage_is_recorded_after_it(
