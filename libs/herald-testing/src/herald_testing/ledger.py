@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 from herald_core.deliveries import delivery_id as herald_delivery_id
 
+from herald_testing.ledger_changes import Change, must_and_may, optional_history_problems
+
 TERMINAL = frozenset({"delivered", "dead_lettered"})
 PASS, FAIL = "pass", "FAIL"
 
@@ -128,6 +130,8 @@ class Ledger:
     fault_end: float | None = None
     max_lag: int | None = None
     notes: list[str] = field(default_factory=list)
+    changes: dict[str, list[Change]] = field(default_factory=dict)
+    """Selections changed under load, by path: `optional()` deliveries (ledger_changes)."""
 
     # --- feeding -------------------------------------------------------------------------------
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -150,6 +154,9 @@ class Ledger:
         """The history rows' statuses by delivery id (the recorder's `deliveries` table)."""
         self.history = {key: list(statuses) for key, statuses in history.items()}
 
+    def changed(self, change: Change) -> None:
+        self.changes.setdefault(change.path, []).append(change)
+
     def lag_seen(self, lag: int) -> None:
         self.max_lag = lag if self.max_lag is None else max(self.max_lag, lag)
 
@@ -166,6 +173,13 @@ class Ledger:
 
     def expected(self) -> dict[Key, str]:
         """Every expected delivery and its id."""
+        return self._deliveries(optional=False)
+
+    def optional(self) -> dict[Key, str]:
+        """Deliveries that may or may not be made (a change's window), and their ids."""
+        return self._deliveries(optional=True)
+
+    def _deliveries(self, *, optional: bool) -> dict[Key, str]:
         by_app: dict[str, list[Subscriber]] = defaultdict(list)
         for subscriber in self.subscribers.values():
             by_app[subscriber.app_id].append(subscriber)
@@ -173,7 +187,9 @@ class Ledger:
             (sent.event_id, sub.notifier_id): self.delivery_id(sent.event_id, sub.notifier_id)
             for sent in self.sent.values()
             for sub in by_app.get(sent.app_id, ())
-            if sub.selects & sent.answers_to
+            if must_and_may(sub.selects, self.changes.get(sub.path, ()), sent.at, sent.answers_to)[
+                optional
+            ]
         }
 
     def delivered_keys(self) -> set[Key]:
@@ -202,11 +218,12 @@ class Ledger:
     # --- the verdict ---------------------------------------------------------------------------
     def verdict(self, *, ordered: bool = False) -> Row:
         """Check every promise; the row says how it went and `problems` what failed. Pure."""
-        expected = self.expected()
+        expected, maybe = self.expected(), self.optional()
+        explained = {**expected, **maybe}
         by_key = self._arrivals_by_key()
         problems: list[str] = list(self.notes)
-        delivered = {key for key, arrivals in by_key.items() if any(a.ok for a in arrivals)}
-        delivered &= set(expected)
+        made = {key for key, arrivals in by_key.items() if any(a.ok for a in arrivals)}
+        delivered = made & set(expected)
         letters = self._letters_by_key(problems)
         dead = {
             key
@@ -216,12 +233,16 @@ class Ledger:
         lost = sorted(set(expected) - delivered - dead)
         if lost:
             problems.append(f"{len(lost)} lost, e.g. {_show(lost[:3])}")
-        phantom = self._phantoms(expected, by_key, letters, problems)
-        duplicates = sum(max(0, sum(a.ok for a in by_key[key]) - 1) for key in delivered)
+        phantom = self._phantoms(explained, by_key, letters, problems)
+        duplicates = sum(
+            max(0, sum(a.ok for a in by_key[key]) - 1) for key in made & set(explained)
+        )
         if duplicates and not self.duplicates_allowed:
             problems.append(f"{duplicates} duplicate deliveries where none are allowed")
-        self._check_arrivals(expected, by_key, problems)
+        self._check_arrivals(explained, by_key, problems)
         self._check_history(expected, delivered, dead, problems)
+        if self.history is not None:
+            problems += optional_history_problems(maybe, made, self.history)
         if ordered:
             self._check_order(problems)
         return Row(
@@ -318,7 +339,8 @@ class Ledger:
             for event_id in self.probes
             for sub in self.subscribers.values()
         }
-        extra = set(self.history) - set(expected.values()) - probe_ids
+        extra = set(self.history) - set(expected.values()) - set(self.optional().values())
+        extra -= probe_ids
         if extra:
             problems.append(f"{len(extra)} history rows no expected delivery explains")
 

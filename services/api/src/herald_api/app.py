@@ -23,6 +23,7 @@ from herald_kafka.producer import (
     stop_producer,
 )
 from herald_runtime.health import PROBES, Probes, start_site
+from herald_runtime.outage import let_through
 from herald_runtime.probe import DependencyProbe
 from herald_runtime.problems import problem_middleware
 from herald_runtime.signals import stop_event_on_signals
@@ -39,6 +40,7 @@ from herald_api.http.observability import metrics_middleware
 from herald_api.http.unavailable import unavailable_middleware
 from herald_api.http.web import ApiProblem, problem_response
 from herald_api.native import unsubscribe_api
+from herald_api.pipes.database_wait import applied
 from herald_api.pipes.delivery_queue import DELIVERY_PRODUCER
 from herald_api.pipes.delivery_results import RESULT_WAITERS, ResultWaiters
 from herald_api.pipes.directory_consumer import apply_event
@@ -166,7 +168,7 @@ class ApiService:
         if self.settings.directory_consumer_enabled:
             self.tasks.keep_running(self._follow_directory_events, "directory-consumer", self._stop)
         if self.settings.notifier_commands_enabled:
-            self.commands = NotifierCommands(self.pool, self.registry, utc_now)
+            self.commands = NotifierCommands(self.pool, self.registry, utc_now, self._stop)
             self.tasks.keep_running(self._follow_notifier_commands, "notifier-commands", self._stop)
         self.tasks.keep_running(lambda: self.database.run(self._stop), "database-probe", self._stop)
         self.tasks.keep_running(lambda: self.broker.run(self._stop), "broker-probe", self._stop)
@@ -229,18 +231,14 @@ class ApiService:
             event = Event.model_validate_json(record.value or b"")
         except ValidationError:
             return []  # not ours to judge: ingest validated what is on notify.events
-        for attempt in range(3):  # ride out a database blip; then the shell logs and moves on
-            try:
-                await apply_event(self.pool, event, faces=self.settings.default_faces)
-                return []
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
-                if attempt == 2:
-                    raise
-                await asyncio.sleep(0.5 * 2**attempt)
+        pool, faces = self.pool, self.settings.default_faces
+        # A database outage is waited out (database_wait): skipping the event would lose it.
+        await applied(lambda: apply_event(pool, event, faces=faces), self._stop, what="directory")
         return []
 
 
 def _log_and_skip(record: Record, exc: Exception) -> list[OutgoingRecord]:
+    let_through(exc)  # stopping with the database out: nothing committed, read again at start
     log.error(
         "directory_event_failed",
         offset=record.offset,

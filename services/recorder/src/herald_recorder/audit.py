@@ -8,8 +8,9 @@ the API lists them (`GET /v1/owners/{owner}/audit-log`). Why the recorder: it is
 that writes what happened to Postgres (the delivery history), and a group of its own keeps the
 API's request path and its directory consumer free of it. Inserts are idempotent by event id, so
 a replayed or re-read record is recorded once; offsets are committed once the rows are written
-(the handler returns only after the insert). A database outage is retried with backoff; an
-event that still cannot be written is logged with its id (`audit_event_unrecorded`).
+(the handler returns only after the insert). A database outage is waited out, however long
+(`herald_runtime.outage`), so no event is skipped because of it; a stop meanwhile ends the loop
+with nothing committed. An event the database refuses is logged (`audit_event_unrecorded`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,21 @@ from herald_core.envelope import Event
 from herald_core.topics import EVENTS
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord
+from herald_runtime.outage import let_through, wait_out
 from pydantic import ValidationError
 
 from herald_recorder.settings import RecorderSettings
 
 log = structlog.get_logger(__name__)
 
-TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
-DB_ATTEMPTS = 6
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+)
 
 _INSERT = (
     "INSERT INTO audit_log (event_id, owner_id, app_id, app_name, rack, event_type, actor,"
@@ -130,17 +138,15 @@ class AuditRecorder:
         if event is None:
             return []
         row = audit_row(event)
-        delay = self._retry_initial_s
-        for attempt in range(DB_ATTEMPTS):
-            try:
-                await self._pool.execute(_INSERT, *row)
-                self.recorded += 1
-                return []
-            except TRANSIENT:
-                if attempt == DB_ATTEMPTS - 1 or self._stop.is_set():
-                    raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await wait_out(
+            lambda: self._pool.execute(_INSERT, *row),
+            self._stop,
+            transient=TRANSIENT,
+            what="audit_log",
+            first_pause_s=self._retry_initial_s,
+            max_pause_s=self.settings.retry_max_s,
+        )
+        self.recorded += 1
         return []
 
     async def _wait_for_table(self) -> bool:
@@ -161,6 +167,7 @@ class AuditRecorder:
 
 
 def _log_unrecorded(record: Record, exc: Exception) -> list[OutgoingRecord]:
+    let_through(exc)  # stopping during a database outage: nothing committed
     log.error(
         "audit_event_unrecorded",
         topic=record.topic,

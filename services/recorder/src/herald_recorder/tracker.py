@@ -8,8 +8,9 @@
 The api's command consumer applies the record (herald_api.pipes.notifier_commands); the recorder
 never calls the api. A record the broker did not acknowledge is logged and the streak is kept:
 the endpoint's next failure decides again. Offsets are committed once each batch's streaks are
-stored. It acts only on recent results (`health_act_within_s`): in a backlog, one notifier's
-results (keyed by delivery id, so on every partition) are read far out of order.
+stored; a database outage is waited out, however long, so no result is skipped because of it.
+It acts only on recent results (`health_act_within_s`): in a backlog, one notifier's results
+(keyed by delivery id, so on every partition) are read far out of order.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from herald_core.topics import DELIVERY_RESULTS, NOTIFIER_COMMANDS
 from herald_kafka import AIOKafkaProducer, KafkaError
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_runtime.outage import let_through, wait_out
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
@@ -40,9 +42,15 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-# Database errors worth another try before the result is given up (logged and skipped).
-TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
-DB_ATTEMPTS = 3
+# A database outage: waited out (herald_runtime.outage), so no result is skipped because of it.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+)
 
 
 class DisableOutcome(StrEnum):
@@ -160,15 +168,19 @@ class HealthTracker:
         )
 
     async def _retrying(self, work: Callable[[], Awaitable[T]]) -> T:
-        """`work()`, tried again after a database blip; the last error is raised."""
-        for attempt in range(1, DB_ATTEMPTS + 1):
-            try:
-                return await work()
-            except TRANSIENT:
-                if attempt == DB_ATTEMPTS:
-                    raise
-                await asyncio.sleep(self.settings.retry_initial_s * 2**attempt)
-        raise AssertionError("unreachable")
+        """`work()`, tried again for as long as the database is out (a step is idempotent).
+
+        Raises:
+            herald_runtime.outage.StoppedWaiting: when the service stops meanwhile.
+        """
+        return await wait_out(
+            work,
+            self._stop,
+            transient=TRANSIENT,
+            what="endpoint_health",
+            first_pause_s=self.settings.retry_initial_s,
+            max_pause_s=self.settings.retry_max_s,
+        )
 
     async def _wait_for_schema(self) -> bool:
         """Poll until `endpoint_health` exists; False if the service stopped first."""
@@ -186,6 +198,7 @@ class HealthTracker:
 
 
 def _log_and_skip(record: Record, exc: Exception) -> list[OutgoingRecord]:
+    let_through(exc)  # stopping during a database outage: nothing committed
     log.error(
         "endpoint_health_result_failed",
         partition=record.partition,

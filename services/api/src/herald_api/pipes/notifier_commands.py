@@ -7,8 +7,9 @@
 
 The recorder's endpoint health produces the records (herald_recorder.tracker). Applying one
 twice changes nothing the second time: the notifier is inactive by then, so there is no second
-version and no second event. A database blip is tried again; a record that still fails is
-logged and skipped, as the directory consumer does.
+version and no second event. A database outage is waited out, however long (`database_wait`):
+a command is never skipped because the database was down; any other failure is logged and
+skipped.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ import structlog
 from herald_core.notifier_commands import DisableNotifier, DisableSkip
 from herald_kafka.consumer import Record
 from herald_kafka.producer import OutgoingRecord
+from herald_runtime.outage import let_through
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
 from herald_api.native.notifier_health_api import apply_disable
+from herald_api.pipes.database_wait import applied
 
 log = structlog.get_logger(__name__)
 
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
-DB_ATTEMPTS = 6  # 0.5 + 1 + 2 + 4 + 8 s of pauses: a database restart
 APPLIED = "applied"
 INVALID = "invalid"
 
@@ -43,10 +44,12 @@ class NotifierCommands:
         pool: asyncpg.Pool,
         registry: CollectorRegistry,
         clock: Callable[[], datetime],
+        stop: asyncio.Event,
         retry_pause_s: float = 0.5,
     ) -> None:
         self._pool = pool
         self._clock = clock
+        self._stop = stop
         self._retry_pause_s = retry_pause_s
         self.outcomes = Counter(
             "herald_api_notifier_commands_total",
@@ -85,20 +88,20 @@ class NotifierCommands:
         return []
 
     async def _apply(self, command: DisableNotifier) -> DisableSkip | None:
-        for attempt in range(1, DB_ATTEMPTS + 1):
-            try:
-                async with self._pool.acquire() as connection, connection.transaction():
-                    _, skip = await apply_disable(connection, command, self._clock())
-                return skip
-            except TRANSIENT:
-                if attempt == DB_ATTEMPTS:
-                    raise
-                await asyncio.sleep(self._retry_pause_s * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+        async def once() -> DisableSkip | None:
+            async with self._pool.acquire() as connection, connection.transaction():
+                _, skip = await apply_disable(connection, command, self._clock())
+            return skip
+
+        return await applied(
+            once, self._stop, what="notifier_command", first_pause_s=self._retry_pause_s
+        )
 
 
 def log_and_skip(record: Record, exc: Exception) -> list[OutgoingRecord]:
-    """The consumer's error handler: a command that failed for good is logged, not retried."""
+    """The consumer's error handler: a command that failed for good is logged, not retried;
+    a stop with the database out ends the loop with nothing committed."""
+    let_through(exc)
     log.error(
         "notifier_command_failed",
         partition=record.partition,
