@@ -25,8 +25,8 @@ import aiohttp
 import pytest
 from herald_devstack.processes import free_port
 from herald_devstack.stack import DevSettings, Stack
-from herald_testing.ledger import Row, render_table
 from herald_testing.ledger_receiver import LedgerReceiver
+from herald_testing.ledger_table import Row, render_table
 
 from chaos.harness import FULL, SHORT, Chaos, Profile
 

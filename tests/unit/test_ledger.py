@@ -5,18 +5,8 @@ from __future__ import annotations
 import pytest
 from herald_core.deliveries import delivery_id
 from herald_kafka.lag import group_lag
-from herald_testing.ledger import (
-    COLUMNS,
-    FAIL,
-    PASS,
-    Arrival,
-    DeadLetter,
-    Ledger,
-    Row,
-    Sent,
-    Subscriber,
-    render_table,
-)
+from herald_testing.ledger import Arrival, DeadLetter, Ledger, Sent, Subscriber
+from herald_testing.ledger_table import COLUMNS, FAIL, PASS, Row, render_table
 
 DEPLOYS = Subscriber("n-deploys", "app-1", "/s/app-1/deploys", frozenset({"app_deployed"}))
 FAILURES = Subscriber("n-fails", "app-1", "/s/app-1/fails", frozenset({"DEPLOYMENT_FAIL"}))
