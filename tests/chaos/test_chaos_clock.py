@@ -58,7 +58,6 @@ def faked(library: str, offset: str) -> dict[str, str]:
         "LD_PRELOAD": library,
         "FAKETIME": offset,
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-        "FAKETIME_DONT_RESET": "1",
     }
 
 

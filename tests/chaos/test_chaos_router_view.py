@@ -41,6 +41,7 @@ from herald_testing.config_corpus import KEY_PREFIX, notifier_record, produce_no
 from herald_testing.polling import eventually
 
 from chaos.harness import Chaos, Trial, in_thread
+from chaos.observe import rss_mib
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
@@ -166,7 +167,11 @@ async def cleanup(chaos: Chaos, count: int) -> None:
     await produce_notifiers(bootstrap, 0, count, tombstones=True)
     stack = chaos.stack
     await in_thread(stack.process(ROUTER).stop)
+    started = time.monotonic()
     await in_thread(lambda: stack.start_service(ROUTER, timeout_s=LOAD_TIMEOUT_S))
+    pid = stack.process(ROUTER).pid()
+    rss = rss_mib(pid) if pid is not None else None
+    print(f"cleanup: router ready again in {time.monotonic() - started:.1f} s, RSS {rss} MiB")
 
 
 async def test_a_router_restarted_on_a_large_view(chaos: Chaos) -> None:
