@@ -80,16 +80,36 @@ def test_a_writer_behind_makes_the_record_due_early_as_before() -> None:
     assert loop(Clock(1000.0)).due(TP0, record) == 404.0
 
 
-def test_each_new_head_and_each_partition_is_timed_from_its_own_first_sight() -> None:
+def test_records_queued_behind_a_held_one_keep_their_spacing_not_their_delay_again() -> None:
+    clock = Clock(1000.0)
+    delayed = loop(clock)
+    dues = []
+    for k in range(50):  # written a second apart by a writer 10 min ahead, 8 s delay each
+        record = written(k, writer_now=1600.0 + k, delay_s=8.0)
+        dues.append(delayed.due(TP0, record))
+        clock.now = dues[-1]  # handled when due; the next one is met then, for the first time
+    assert dues == [1008.0 + k for k in range(50)]
+
+
+def test_each_partition_is_timed_on_its_own_and_a_revoked_one_afresh() -> None:
     clock = Clock(1000.0)
     delayed = loop(clock)
     assert delayed.due(TP0, written(5, 1600.0, 4.0)) == 1004.0
     clock.now = 1010.0
-    assert delayed.due(TP0, written(6, 1600.0, 8.0)) == 1018.0
+    assert delayed.due(TP0, written(6, 1600.0, 8.0)) == 1008.0
     assert delayed.due(TP1, written(5, 1600.0, 2.0)) == 1012.0
     delayed._forget([TP0])
     clock.now = 1020.0
     assert delayed.due(TP0, written(6, 1600.0, 8.0)) == 1028.0
+
+
+def test_where_clocks_agree_queued_records_keep_their_own_due_times() -> None:
+    clock = Clock(1000.0)
+    delayed = loop(clock)
+    for k in range(20):
+        record = written(k, writer_now=990.0 + k, delay_s=16.0)
+        assert delayed.due(TP0, record) == 1006.0 + k
+        clock.now += 0.5
 
 
 def test_the_writers_wait_is_due_minus_write_time_and_none_when_unknown() -> None:

@@ -15,11 +15,19 @@ meets the head record again, since it was never committed.
 Clocks. A due time is a wall-clock time of the process that wrote the record, compared here
 with this process's clock: if the writer's clock ran ahead (a skewed host, a clock stepped back
 since), the record would wait the difference on top of its delay. With `wait_of` (the delay the
-writer meant: its due time minus its write time, a duration whatever its clock), a record is
-also due once that long has passed since this loop first met it at the head of its partition
-(the one time per partition it keeps): `min(due_at, first seen + wait_of)`. Where the clocks
-agree, the first is always the earlier, so nothing changes; where the writer's clock is behind,
-the record comes due early by the difference, as before.
+writer meant: its due time minus its write time, a duration whatever its clock), the loop
+keeps, per partition, the last record it met and the local due time it gave it, and a record
+met for the first time is due at the earliest of
+
+    due_at                                   the writer's word, where clocks agree
+    now + wait_of                            its delay, from the first time this loop meets it
+    last local due + (due_at - last due_at)  as far after the record before it as its writer
+                                             meant (so records queued behind a held one do
+                                             not wait their delay again, one after the other)
+
+Where the clocks agree the first is the earliest, so nothing changes; where the writer's clock
+is behind, the record comes due early by the difference, as it did before; where it is ahead,
+the record waits its delay, not the difference on top.
 
 Failure handling and the rebalance listener are `herald_kafka.loop.LoopBase`'s: a handler that
 raises is turned into outputs by `on_error`; a failed produce or commit rewinds the batch.
@@ -85,8 +93,8 @@ class DelayedConsumerLoop(LoopBase):
         self._wait_of = wait_of
         self._clock = clock
         self._paused: dict[TopicPartition, float] = {}
-        self._heads: dict[TopicPartition, tuple[int, float]] = {}
-        """Per partition, the offset of the last record met and when this loop first met it."""
+        self._heads: dict[TopicPartition, tuple[int, float, float]] = {}
+        """Per partition, the last record met: its offset, `due_at` and local due time."""
         self.processed = 0
         self.pauses = 0
 
@@ -164,15 +172,19 @@ class DelayedConsumerLoop(LoopBase):
 
     def due(self, tp: TopicPartition, record: Record) -> float | None:
         """When `record` (of partition `tp`) may be handled: its `due_at`, or with `wait_of`,
-        `wait_of` after this loop first met it, whichever comes first (see Clocks above)."""
+        the earliest of the three times of Clocks above."""
         due = self._due_at(record)
         wait = None if due is None or self._wait_of is None else self._wait_of(record)
         if due is None or wait is None:
             return due
-        head = self._heads.get(tp)
-        if head is None or head[0] != record.offset:
-            head = self._heads[tp] = (record.offset, self._clock())
-        return min(due, head[1] + max(0.0, wait))
+        last = self._heads.get(tp)
+        if last is not None and last[0] == record.offset:
+            return last[2]
+        local = min(due, self._clock() + max(0.0, wait))
+        if last is not None:
+            local = min(local, last[2] + (due - last[1]))
+        self._heads[tp] = (record.offset, due, local)
+        return local
 
     def _pause(self, tp: TopicPartition, offset: int, due: float) -> None:
         """Park `tp` on its head record: read it again once it is due, not before."""
