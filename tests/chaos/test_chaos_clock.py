@@ -18,8 +18,14 @@ What Herald must guarantee then, and what this checks:
   verdict on a sender whose clock is wrong, not a delivery Herald lost: the receiver counts
   them (`skewed`, each checked to be the offset) and accepts their HMAC for the ledger.
 
-Not covered: two senders whose clocks disagree sharing one retry tier (a retry written by one
-and read by the other waits the difference on top of its delay).
+A second scenario corrects the clock while retries wait on the tiers: a sender 10 minutes
+ahead writes them (due 10 minutes ahead of the true time), and is replaced mid-refusal by one
+with the true clock, as after an NTP step or by another replica. The retry consumer bounds a
+retry's wait by the delay its writer meant (`x-due-at` minus the record's time, both the
+writer's clock), counted from when it first met the record or from the record before it
+(`herald_kafka.delayed`), so no attempt waits more than a minute for the next one there
+either. (The other way round, a writer behind, its retries come due early by the difference:
+sooner, never lost.)
 """
 
 from __future__ import annotations
@@ -122,6 +128,40 @@ async def test_a_sender_clock_ten_minutes_off(chaos: Chaos, offset: str, offset_
         assert len(skews) == len(ours), "every attempt is stamped with the sender's clock"
         assert all(abs(skew - offset_s) < 60 for skew in skews), skews[:5]
         print(f"\n{offset}: {len(ours)} attempts, all stamped {offset} off; most tries {most}")
+        await trial.a_new_notifier_receives()
+    finally:
+        receiver.accept_skew = False
+        if trial is not None:
+            trial.close()
+        await restart_service(chaos.stack, SENDER)
+
+
+async def test_retries_written_by_a_fast_clock_are_not_held_by_a_true_one(chaos: Chaos) -> None:
+    library = faketime_library()
+    if library is None:
+        pytest.skip("libfaketime is not installed (Debian: apt-get install faketime)")
+    receiver = chaos.receiver
+    receiver.accept_skew = True
+    trial: Trial | None = None
+
+    async def refusing_then_corrected(trial: Trial) -> None:
+        await asyncio.sleep(2)
+        receiver.behave(trial.prefix, Behaviour(503))
+        try:
+            await asyncio.sleep(5)  # retries now wait on the tiers, due by the fast clock
+            await restart_service(chaos.stack, SENDER)
+            await asyncio.sleep(3)
+        finally:
+            receiver.behave(trial.prefix, OK)
+
+    try:
+        await restart_service(chaos.stack, SENDER, env=faked(library, "+10m"))
+        trial = await chaos.trial("sender clock +10m, corrected")
+        row = await trial.run(fault=refusing_then_corrected)
+        assert row.passed, row.problems
+        long_waits, _, most = retry_gaps(trial)
+        assert long_waits == [], f"retries waited too long: {long_waits[:5]}"
+        assert most <= 1 + len(TIERS_S), f"a delivery was tried {most} times"
         await trial.a_new_notifier_receives()
     finally:
         receiver.accept_skew = False
