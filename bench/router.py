@@ -38,7 +38,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ from herald_kafka.consumer import group_consumer
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_router.app import RouterService
 from herald_router.settings import RouterSettings
+from herald_testing import config_corpus
 from herald_testing.infra import LocalInfra
 from herald_testing.polling import eventually
 from pipeline import TopicCount
@@ -76,7 +77,6 @@ POLL_MS, MAX_RECORDS = 200, 500  # what herald_kafka.consumer.ConsumerLoop uses
 DEFAULT_EVENTS, QUICK_EVENTS = 10_000, 2000
 DEFAULT_REPEATS, QUICK_REPEATS = 7, 3
 DEFAULT_MAX_NOTIFIERS, QUICK_NOTIFIERS, FIRST_SIZE = 1_000_000, 20_000, 100_000
-BATCH_BYTES = 512 * 1024  # below the broker's 1 MiB message.max.bytes
 ID_BLOCKS = itertools.count(0, 10**7)  # event ids stay unique across the backlogs of a run
 
 
@@ -405,90 +405,10 @@ def _check_router(router: RouterService, chosen: list[Case], rounds: int) -> Non
 
 # --- the config view -------------------------------------------------------------------------
 
-SELECTIONS: tuple[dict[str, Any], ...] = (
-    {"preset": "critical_alerts"},
-    {"send_all_events": True},
-    {"selected_event_ids": ["app_deployed"]},
-    {"selected_event_ids": ["app_crashed", "app_restarted"]},
-    {"selected_event_ids": ["app_deployed", "app_crashed", "addon_provisioned", "domain_added"]},
-    {"selected_event_ids": ["DEPLOYMENT_FAIL", "app_stopped"]},
-    {"preset": "deployments"},
-)
 
-
-def _destination(k: int) -> tuple[str, dict[str, Any]]:
-    """Notifier k's platform and type_data: 20% e-mail, 20% Slack, 60% webhooks."""
-    if k % 5 == 0:
-        return "email", {"owner": True, "collaborators": k % 2 == 0, "emails": [f"ops+{k}@a.test"]}
-    if k % 5 == 1:
-        hook = f"https://hooks.slack.com/services/T0{k:08d}/B0{k:08d}/{k * 7919:024x}"
-        return "slack", {"webhook_url": hook, "channel": "#deploys"}
-    hook = f"https://hooks.example.com/herald/{k:010d}?token=t{k * 31:012x}"
-    return "webhook", {"webhook_url": hook, "format": "raw"}
-
-
-def notifier_record(k: int) -> tuple[bytes, bytes]:
-    """Notifier k as (key, JSON): 80% app, 15% owner, 5% user scope; ~4 per app; ~430 bytes."""
-    app = f"app-{(k // 4) * 2654435761 % 16**24:024x}"
-    scope: dict[str, Any] = {"scope": "app", "app_id": app}
-    if k % 20 >= 16:
-        owner = f"org-{(k // 40) * 2246822519 % 16**32:032x}"
-        scope = {"scope": "owner", "owner_id": owner, "app_ids": [app]}
-    if k % 20 == 19:
-        scope = {"scope": "user", "user_id": f"us-{k * 40503 % 16**24:024x}"}
-    platform, type_data = _destination(k)
-    notifier_id = f"ntf-{k:08d}-{k * 2654435761 % 16**12:012x}"
-    document = {
-        "id": notifier_id,
-        "name": f"{platform} notifier {k}",
-        "active": k % 17 != 0,
-        **scope,
-        "platform": platform,
-        "selection": SELECTIONS[k % len(SELECTIONS)],
-        "type_data": type_data,
-        "version": 1 + k % 3,
-        "created_at": f"2025-11-02T09:14:{k % 60:02d}+00:00",
-        "updated_at": f"2026-01-20T16:41:{k % 60:02d}+00:00",
-    }
-    return notifier_id.encode(), json.dumps(document, separators=(",", ":")).encode()
-
-
-async def produce_notifiers(bootstrap: str, first: int, stop: int) -> float:
-    """Write notifiers first..stop-1 in hand-built 512 KiB batches; returns the seconds taken.
-
-    Uncompressed, as Herald's producers write: the view reads what it reads in production.
-    """
-    for k in range(0, 1000, 37):  # fail early if the catalog drifted from these documents
-        Notifier.model_validate_json(notifier_record(k)[1])
-    partitions = {s.name: s.partitions for s in load_topic_file()}[CONFIG_NOTIFIERS]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_batch_size=BATCH_BYTES)
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        batches = [producer.create_batch() for _ in range(partitions)]
-        in_flight: list[asyncio.Future[Any]] = []
-        for k in range(first, stop):
-            key, value = notifier_record(k)
-            p = k % partitions  # keys are unique: any spread does, and round-robin is even
-            if batches[p].append(key=key, value=value, timestamp=None) is None:
-                in_flight.append(
-                    await producer.send_batch(batches[p], CONFIG_NOTIFIERS, partition=p)
-                )
-                batches[p] = producer.create_batch()
-                batches[p].append(key=key, value=value, timestamp=None)
-            if len(in_flight) >= 16:
-                await asyncio.gather(*in_flight)
-                in_flight.clear()
-            if (k + 1) % 100_000 == 0:
-                rate = (k + 1 - first) / (time.perf_counter() - started)
-                progress(f"config: {k + 1} notifiers written ({human(rate)}/s)")
-        for p, batch in enumerate(batches):
-            if batch.record_count():
-                in_flight.append(await producer.send_batch(batch, CONFIG_NOTIFIERS, partition=p))
-        await asyncio.gather(*in_flight)
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
+def produce_notifiers(bootstrap: str, first: int, stop: int) -> Coroutine[Any, Any, float]:
+    """Write notifiers first..stop-1 (`herald_testing.config_corpus`), with progress lines."""
+    return config_corpus.produce_notifiers(bootstrap, first, stop, progress=progress)
 
 
 def _status_kib(field: str) -> int:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what Herald's local stack and tests need on a fresh machine, and nothing twice:
 #   uv (from PyPI), the Python workspace (uv.lock), the Kafka broker jars (Maven Central),
-#   and PostgreSQL server binaries (the distribution's package, when missing and we are root).
+#   PostgreSQL server binaries (the distribution's package, when missing and we are root), and
+#   libfaketime for one chaos scenario (best effort).
 # Java 17+ and Maven must be on the machine (they are on ours); the script says so if not.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,6 +45,17 @@ if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl 
   else
     echo "error: PostgreSQL server binaries not found; install your distribution's postgresql package" >&2
     exit 1
+  fi
+fi
+# libfaketime, for the chaos scenario of a sender whose clock is off (tests/chaos/test_chaos_clock.py
+# skips without it): best effort, nothing else needs it.
+if ! ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing libfaketime (apt-get install faketime) for the chaos clock scenario"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; } \
+      || say "libfaketime not installed: the chaos clock scenario will be skipped"
+  else
+    say "libfaketime not found (Debian: faketime): the chaos clock scenario will be skipped"
   fi
 fi
 say "ready"

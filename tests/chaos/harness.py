@@ -350,3 +350,12 @@ def broker_paused(*, after_s: float, paused_s: float) -> Fault:
             kafka.process.resume()
 
     return fault
+
+
+async def restart_service(
+    stack: Stack, name: str, *, env: dict[str, str] | None = None, timeout_s: float = 90.0
+) -> None:
+    """Stop service `name` (SIGTERM: it drains and commits) and start it again, with `env`
+    added to its environment for this start only; returns once it is ready."""
+    await in_thread(stack.process(name).stop)
+    await in_thread(lambda: stack.start_service(name, env=env, timeout_s=timeout_s))

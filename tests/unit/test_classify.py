@@ -142,6 +142,30 @@ def test_parse_retry_after_accepts_any_aware_or_naive_now():
     assert parse_retry_after(value, now=datetime(2025, 3, 1, 12, 0, 0)) == 10.0
 
 
+@pytest.mark.parametrize("offset_s", [-600, 600])
+def test_an_http_date_counts_from_the_responses_date_whatever_the_senders_clock(offset_s):
+    """The server wrote both dates with its clock: a sender 10 minutes off waits the 3 s asked,
+    not 603 s (a slow clock) nor 0 (a fast one)."""
+    headers = {
+        "Retry-After": "Sat, 01 Mar 2025 12:00:03 GMT",
+        "Date": "Sat, 01 Mar 2025 12:00:00 GMT",
+    }
+    sender_now = NOW + timedelta(seconds=offset_s)
+    assert parse_retry_after(headers["Retry-After"], now=sender_now, date=headers["Date"]) == 3.0
+    error = classify_http(429, headers, now=sender_now)
+    assert isinstance(error, RetryableDeliveryError)
+    assert error.retry_after == 3.0
+
+
+@pytest.mark.parametrize("date", [None, "", "yesterday", "Sat, 99 Foo 2025 12:00:00 GMT"])
+def test_without_a_valid_date_an_http_date_counts_from_now(date):
+    assert parse_retry_after("Sat, 01 Mar 2025 12:00:10 GMT", now=NOW, date=date) == 10.0
+
+
+def test_the_responses_date_does_not_change_delay_seconds():
+    assert parse_retry_after("30", now=NOW, date="Sat, 01 Mar 2025 11:00:00 GMT") == 30.0
+
+
 def test_classify_is_pure():
     headers = {"Retry-After": "Sat, 01 Mar 2025 12:01:00 GMT"}
     first = classify_http(503, headers, now=NOW)

@@ -165,6 +165,17 @@ def due_at_ms(headers: Sequence[tuple[str, bytes]]) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+def retry_wait_s(headers: Sequence[tuple[str, bytes]], written_ms: int | None) -> float | None:
+    """How long a retry record's writer meant it to wait: `x-due-at` minus `written_ms` (the
+    record's timestamp, its creation time by the same writer's clock), in seconds, at least 0;
+    None when either is missing. A duration, so it holds whatever the writer's clock said. Pure.
+    """
+    due_ms = due_at_ms(headers)
+    if due_ms is None or written_ms is None or written_ms < 0:
+        return None
+    return max(0.0, (due_ms - written_ms) / 1000)
+
+
 def epoch_ms(moment: datetime) -> int:
     """An aware datetime as whole epoch milliseconds (rounded up: never early). Pure."""
     micros = int(moment.timestamp() * 1_000_000)

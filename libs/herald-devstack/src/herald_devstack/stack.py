@@ -237,23 +237,48 @@ class Stack:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
         _wait(lambda: port_open(port), 20, f"{process.name} on port {port}", process)
 
-    def _start_service(self, spec: ServiceSpec) -> ManagedProcess:
+    def _start_service(
+        self, spec: ServiceSpec, env: Mapping[str, str] | None = None
+    ) -> ManagedProcess:
         process = self.process(spec.name)
-        env = spec.env(self.settings, self.service_env.get(spec.name))
-        process.start([sys.executable, *spec.argv], env=env)
+        extra = {**self.service_env.get(spec.name, {}), **(env or {})}
+        process.start([sys.executable, *spec.argv], env=spec.env(self.settings, extra))
         return process
 
-    def start_service(self, name: str) -> ManagedProcess:
+    def start_service(
+        self, name: str, *, env: Mapping[str, str] | None = None, timeout_s: float = 90.0
+    ) -> ManagedProcess:
         """Start one service of the stack (if it is not running) and wait until it is ready.
+
+        `env` is added to the service's environment for this start only (on top of the
+        stack's `service_env`).
 
         Raises:
             KeyError: when the stack has no such service.
-            RuntimeError: when it exits or is not ready within 90 s (its log's tail says why).
+            RuntimeError: when it exits or is not ready within `timeout_s` (its log's tail says
+                why).
+        """
+        process = self.launch_service(name, env=env)
+        self.wait_service_ready(name, timeout_s=timeout_s)
+        return process
+
+    def launch_service(self, name: str, *, env: Mapping[str, str] | None = None) -> ManagedProcess:
+        """Start one service (if it is not running) without waiting for it to be ready.
+
+        Raises:
+            KeyError: when the stack has no such service.
+        """
+        return self._start_service(self.spec(name), env)
+
+    def wait_service_ready(self, name: str, *, timeout_s: float = 90.0) -> None:
+        """Wait until service `name` answers 200 on `/readyz`.
+
+        Raises:
+            KeyError: when the stack has no such service.
+            RuntimeError: when it exits or is not ready within `timeout_s`.
         """
         spec = self.spec(name)
-        process = self._start_service(spec)
-        self._wait_ready(spec, process)
-        return process
+        self._wait_ready(spec, self.process(name), timeout_s)
 
     def spec(self, name: str) -> ServiceSpec:
         """The service called `name`. Raises KeyError when the stack has none."""
@@ -262,10 +287,12 @@ class Stack:
                 return spec
         raise KeyError(name)
 
-    def _wait_ready(self, spec: ServiceSpec, process: ManagedProcess) -> None:
+    def _wait_ready(
+        self, spec: ServiceSpec, process: ManagedProcess, timeout_s: float = 90.0
+    ) -> None:
         _wait(
             lambda: _http_ok(f"http://127.0.0.1:{spec.port}/readyz"),
-            90,
+            timeout_s,
             f"{spec.name} /readyz",
             process,
         )

@@ -7,10 +7,27 @@
 
 A paused partition returns nothing from `getmany` while the others keep flowing, and the
 consumer keeps polling, so the group membership and heartbeats stay alive however long a tier's
-delay is. Nothing is held in memory that Kafka does not also hold: the due time is read from
-the record (`due_at`), and the pause is only an optimisation of "seek back and wait". A
-rebalance forgets pauses (aiokafka resets them); the loop re-pauses when it meets
-the head record again, since it was never committed.
+delay is. Nothing is held in memory that Kafka does not also hold but one time per partition:
+the due time is read from the record (`due_at`), and the pause is only an optimisation of "seek
+back and wait". A rebalance forgets pauses (aiokafka resets them); the loop re-pauses when it
+meets the head record again, since it was never committed.
+
+Clocks. A due time is a wall-clock time of the process that wrote the record, compared here
+with this process's clock: if the writer's clock ran ahead (a skewed host, a clock stepped back
+since), the record would wait the difference on top of its delay. With `wait_of` (the delay the
+writer meant: its due time minus its write time, a duration whatever its clock), the loop
+keeps, per partition, the last record it met and the local due time it gave it, and a record
+met for the first time is due at the earliest of
+
+    due_at                                   the writer's word, where clocks agree
+    now + wait_of                            its delay, from the first time this loop meets it
+    last local due + (due_at - last due_at)  as far after the record before it as its writer
+                                             meant (so records queued behind a held one do
+                                             not wait their delay again, one after the other)
+
+Where the clocks agree the first is the earliest, so nothing changes; where the writer's clock
+is behind, the record comes due early by the difference, as it did before; where it is ahead,
+the record waits its delay, not the difference on top.
 
 Failure handling and the rebalance listener are `herald_kafka.loop.LoopBase`'s: a handler that
 raises is turned into outputs by `on_error`; a failed produce or commit rewinds the batch.
@@ -38,6 +55,8 @@ Clock = Callable[[], float]
 """Wall-clock seconds since the epoch (`time.time`); a parameter so tests can move time."""
 DueAt = Callable[[Record], float | None]
 """When a record may be handled, in epoch seconds; None means now."""
+WaitOf = Callable[[Record], float | None]
+"""How long the writer meant a record to wait, in seconds; None when it does not say."""
 
 
 class DelayedConsumerLoop(LoopBase):
@@ -52,6 +71,7 @@ class DelayedConsumerLoop(LoopBase):
         on_error: ErrorHandler,
         topics: Sequence[str],
         due_at: DueAt,
+        wait_of: WaitOf | None = None,
         clock: Clock = time.time,
         max_records: int = 100,
         poll_timeout_ms: int = 200,
@@ -70,8 +90,11 @@ class DelayedConsumerLoop(LoopBase):
             max_record_bytes=max_record_bytes,
         )
         self._due_at = due_at
+        self._wait_of = wait_of
         self._clock = clock
         self._paused: dict[TopicPartition, float] = {}
+        self._heads: dict[TopicPartition, tuple[int, float, float]] = {}
+        """Per partition, the last record met: its offset, `due_at` and local due time."""
         self.processed = 0
         self.pauses = 0
 
@@ -83,6 +106,7 @@ class DelayedConsumerLoop(LoopBase):
     def _forget(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
             self._paused.pop(tp, None)
+            self._heads.pop(tp, None)
 
     def _reset_on_assign(self) -> None:
         # aiokafka resumes every newly assigned partition, so what we paused is forgotten too;
@@ -133,7 +157,7 @@ class DelayedConsumerLoop(LoopBase):
         handled = 0
         for tp, records in batches.items():
             for record in records:
-                due = self._due_at(record)
+                due = self.due(tp, record)
                 if due is not None and due > self._clock():
                     self._pause(tp, record.offset, due)
                     break
@@ -145,6 +169,22 @@ class DelayedConsumerLoop(LoopBase):
         )
         if committed:
             self.processed += handled
+
+    def due(self, tp: TopicPartition, record: Record) -> float | None:
+        """When `record` (of partition `tp`) may be handled: its `due_at`, or with `wait_of`,
+        the earliest of the three times of Clocks above."""
+        due = self._due_at(record)
+        wait = None if due is None or self._wait_of is None else self._wait_of(record)
+        if due is None or wait is None:
+            return due
+        last = self._heads.get(tp)
+        if last is not None and last[0] == record.offset:
+            return last[2]
+        local = min(due, self._clock() + max(0.0, wait))
+        if last is not None:
+            local = min(local, last[2] + (due - last[1]))
+        self._heads[tp] = (record.offset, due, local)
+        return local
 
     def _pause(self, tp: TopicPartition, offset: int, due: float) -> None:
         """Park `tp` on its head record: read it again once it is due, not before."""

@@ -30,6 +30,11 @@ from herald_testing.ledger import DeadLetter
 from herald_testing.topics import records_now
 
 SAMPLE_TIMEOUT_S = 5.0
+"""How long one lag sample may take: the Kafka clients' own request timeout. aiokafka closes
+what it opened when a request times out, but not when the call is cancelled halfway (a
+bootstrap connection is left to the garbage collector, whose ResourceWarning then fails
+whichever test runs at that moment); the `wait_for` around a sample, four times longer, is
+only a backstop."""
 
 
 def dead_letter_of(record: Record) -> DeadLetter:
@@ -89,7 +94,10 @@ class LagWatch:
     async def sample(self) -> dict[str, int] | None:
         """Each group's lag now, or None when the broker did not answer in time."""
         try:
-            lags = await asyncio.wait_for(consumer_lags(self.kafka, self.groups), SAMPLE_TIMEOUT_S)
+            quick = self.kafka.model_copy(
+                update={"request_timeout_ms": round(SAMPLE_TIMEOUT_S * 1000)}
+            )
+            lags = await asyncio.wait_for(consumer_lags(quick, self.groups), 4 * SAMPLE_TIMEOUT_S)
         except (TimeoutError, KafkaError, OSError, LookupError):
             self.failures += 1
             return None

@@ -6,12 +6,24 @@ as an `Arrival`: its `webhook-id`, the event id of its (raw-format) body, what w
 whether the signature held, and when (wall clock, as Kafka's record times are).
 
 What it answers is switchable at run time, per path prefix (`behave`): 200 by default, or a
-`Behaviour` (a status, a `Retry-After` in seconds or as an HTTP date) until it is reset.
+`Behaviour` (a status, a `Retry-After` in seconds or as an HTTP date, a delay before answering)
+until it is reset.
+
+A request whose signature holds but whose `webhook-timestamp` is more than `TOLERANCE_S` off
+the receiver's clock is one a Standard Webhooks receiver refuses: it is counted in `skewed`,
+and is `signature_valid` only while `accept_skew` is set (a scenario that moves a sender's
+clock on purpose sets it: the timestamp is then the receiver's verdict, not a loss).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
 import json
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -35,11 +47,18 @@ class Books(Protocol):
 @dataclass(frozen=True)
 class Behaviour:
     """What a path answers: `status`, with `Retry-After` when `retry_after_s` is set (as
-    delay-seconds, or as an HTTP date that far ahead when `as_http_date`)."""
+    delay-seconds, or as an HTTP date that far ahead when `as_http_date`), after waiting a
+    random time within `delay_s` (min, max)."""
 
     status: int = 200
     retry_after_s: int | None = None
     as_http_date: bool = False
+    delay_s: tuple[float, float] = (0.0, 0.0)
+
+    def pause_s(self) -> float:
+        """How long to wait before answering this request."""
+        low, high = self.delay_s
+        return random.uniform(low, high) if high > 0 else 0.0
 
     def headers(self, now: datetime) -> dict[str, str]:
         if self.retry_after_s is None:
@@ -51,6 +70,17 @@ class Behaviour:
 
 
 OK = Behaviour()
+TOLERANCE_S = 300.0
+"""How far a `webhook-timestamp` may be off before a Standard Webhooks receiver refuses it."""
+
+
+@dataclass(frozen=True)
+class Skewed:
+    """A request signed right but stamped more than `TOLERANCE_S` off the receiver's clock."""
+
+    path: str
+    skew_s: float
+    """Its `webhook-timestamp` minus the receiver's clock (positive: from the future)."""
 
 
 @dataclass
@@ -63,6 +93,8 @@ class LedgerReceiver:
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     unclaimed: list[Arrival] = field(default_factory=list)
     """Requests on a path no ledger owns."""
+    skewed: list[Skewed] = field(default_factory=list)
+    accept_skew: bool = False
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -92,8 +124,11 @@ class LedgerReceiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        now = datetime.now(UTC)
         behaviour = self.behaviour(request.path)
+        pause = behaviour.pause_s()
+        if pause:
+            await asyncio.sleep(pause)
+        now = datetime.now(UTC)
         arrival = Arrival(
             path=request.path,
             webhook_id=request.headers.get("webhook-id"),
@@ -116,8 +151,14 @@ class LedgerReceiver:
         try:
             Webhook(secret).verify(body, headers)
         except WebhookVerificationError:
+            pass
+        else:
+            return True
+        skew = timestamp_skew(headers, time.time())
+        if skew is None or abs(skew) <= TOLERANCE_S or not hmac_holds(secret, body, headers):
             return False
-        return True
+        self.skewed.append(Skewed(path, skew))
+        return self.accept_skew
 
     async def start(self) -> LedgerReceiver:
         app = web.Application(client_max_size=4 * 1024 * 1024)
@@ -141,3 +182,24 @@ def _event_id(body: bytes) -> str | None:
         return None
     value = document.get("id") if isinstance(document, dict) else None
     return value if isinstance(value, str) else None
+
+
+def timestamp_skew(headers: dict[str, str], now: float) -> float | None:
+    """`webhook-timestamp` minus `now`, in seconds; None when it is missing or not a number."""
+    stamp = _lower(headers).get("webhook-timestamp", "")
+    return float(stamp) - now if stamp.isdigit() else None
+
+
+def hmac_holds(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    """Whether one `v1` signature is the HMAC of the request with `secret`, whatever its time."""
+    found = _lower(headers)
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{found.get('webhook-id', '')}.{found.get('webhook-timestamp', '')}.".encode()
+    digest = hmac.new(key, content + body, hashlib.sha256).digest()
+    expected = base64.b64encode(digest).decode()
+    given = [part.partition(",")[2] for part in found.get("webhook-signature", "").split()]
+    return any(hmac.compare_digest(expected, signature) for signature in given)
+
+
+def _lower(headers: dict[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}

@@ -7,6 +7,10 @@ test hands in its own instead of patching the module.
 Start-up order matters: the config view catches up with the compacted topics first (`/readyz`
 says 503 until then), and only then does the router join its group on `notify.events`, so no
 event is ever routed against a half-read configuration.
+
+`GET /view` on the health port says where the view stands: `ready`, `routing`, the notifiers
+held and their digest (`herald_router.digest`: order-independent, kept current), the records
+applied and refused, and the lag. The digest is also logged when routing starts.
 """
 
 from __future__ import annotations
@@ -101,9 +105,25 @@ class RouterService:
         self.metrics.config_records.labels("apps").set(len(self.memory.directory.apps))
         self.metrics.config_records.labels("owners").set(len(self.memory.directory.owners))
 
+    def view_summary(self) -> dict[str, Any]:
+        """Where the config view stands (`GET /view`)."""
+        return {
+            "ready": self.view.ready,
+            "routing": self._routing,
+            "notifiers": len(self.index),
+            "digest": self.index.digest.text,
+            "applied": self.view.applied,
+            "rejected": self.view.rejected,
+            "lag": self.view.lag,
+        }
+
+    async def _view_summary(self, request: web.Request) -> web.Response:
+        return web.json_response(self.view_summary())
+
     async def __aenter__(self) -> RouterService:
         app = web.Application()
         add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
+        app.router.add_get("/view", self._view_summary)
         self._runner, self.port = await start_site(
             app, self.settings.http.host, self.settings.http.port
         )
@@ -134,7 +154,7 @@ class RouterService:
 
         def routing() -> None:
             self._routing = True
-            log.info("router_routing", notifiers=len(self.index))
+            log.info("router_routing", notifiers=len(self.index), digest=self.index.digest.text)
 
         await run_group(
             self.settings.kafka,

@@ -15,13 +15,17 @@ from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
 from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS, CONFIG_OWNERS
 
+from herald_router.digest import ViewDigest
+
 
 class NotifierIndex:
-    """Notifier id → notifier, plus the ids of the notifiers of each app, owner and user."""
+    """Notifier id → notifier, plus the ids of the notifiers of each app, owner and user, and
+    the digest of every notifier held (`herald_router.digest`), kept current."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, Notifier] = {}
         self._by_scope: dict[tuple[Scope, str], set[str]] = defaultdict(set)
+        self.digest = ViewDigest()
 
     @staticmethod
     def _scope_key(notifier: Notifier) -> tuple[Scope, str]:
@@ -43,6 +47,7 @@ class NotifierIndex:
         if new is not None:
             self._by_id[key] = new
             self._by_scope[self._scope_key(new)].add(key)
+        self.digest.change(previous, new)
 
     def get(self, notifier_id: str) -> Notifier | None:
         return self._by_id.get(notifier_id)

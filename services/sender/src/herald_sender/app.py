@@ -55,6 +55,7 @@ from herald_core.retry import (
     recipients_done_after,
     recipients_left,
     retry_tiers_of,
+    retry_wait_s,
 )
 from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
 from herald_kafka.consumer import Record, run_group
@@ -160,6 +161,7 @@ class SenderService:
             handle=self._attempt,
             on_error=self._failed,
             due_at=_due_at_s,
+            wait_of=_wait_s,
             stop=self._stop,
             on_subscribed=lambda: self._subscribed.add("retry"),
             max_records=100,
@@ -379,6 +381,12 @@ def _state(record: Record) -> RetryState:
 def _due_at_s(record: Record) -> float | None:
     due_ms = due_at_ms(record.headers)
     return None if due_ms is None else due_ms / 1000
+
+
+def _wait_s(record: Record) -> float | None:
+    """The wait its writer meant (`x-due-at` minus the record's time, both of the writer's
+    clock): the retry consumer bounds a retry's wait by it, whatever the clocks say."""
+    return retry_wait_s(record.headers, record.timestamp)
 
 
 async def serve(settings: SenderSettings) -> None:

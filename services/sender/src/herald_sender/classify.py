@@ -11,7 +11,10 @@
     other 4xx   → PermanentDeliveryError(CLIENT_ERROR)
     other       → RetryableDeliveryError(SERVER_ERROR)   1xx or out of range: a confused server
 
-Every retryable error keeps the response's `Retry-After` (RFC 9110 §10.2.3), in seconds.
+Every retryable error keeps the response's `Retry-After` (RFC 9110 §10.2.3), in seconds. An
+HTTP-date `Retry-After` is counted from the response's own `Date` when it has a valid one: both
+are the server's clock, so a sender whose clock is off waits what the server asked, neither
+the offset more (a slow clock) nor less (a fast one). Without a `Date`, from the sender's now.
 """
 
 from __future__ import annotations
@@ -76,7 +79,9 @@ def _classify(status: int, headers: Mapping[str, str], now: datetime) -> Deliver
         )
     if status in _RETRYABLE_4XX or not 400 <= status <= 499:  # 408/425/429, 5xx, 1xx, garbage
         reason = _RETRYABLE_4XX.get(status, FailureReason.SERVER_ERROR)
-        retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)
+        retry_after = parse_retry_after(
+            _header(headers, "retry-after"), now=now, date=_header(headers, "date")
+        )
         return RetryableDeliveryError(reason, detail, retry_after=retry_after)
     if status in _AUTH_4XX:
         return PermanentDeliveryError(FailureReason.AUTH_ERROR, detail)
@@ -85,8 +90,11 @@ def _classify(status: int, headers: Mapping[str, str], now: datetime) -> Deliver
     return PermanentDeliveryError(FailureReason.CLIENT_ERROR, detail)
 
 
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Read a `Retry-After` value (delay-seconds or HTTP-date) as seconds from `now`. Pure.
+def parse_retry_after(value: str | None, *, now: datetime, date: str | None = None) -> float | None:
+    """Read a `Retry-After` value (delay-seconds or HTTP-date) as seconds to wait. Pure.
+
+    An HTTP-date counts from `date` (the response's `Date` header) when that is a valid
+    HTTP-date, else from `now`.
 
     Returns:
         Seconds to wait, at least 0 and at most `MAX_RETRY_AFTER_S`; None when the value is
@@ -98,16 +106,25 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     if text.isascii() and text.isdigit():
         # 16 digits already exceed the cap; reading no more keeps float() from overflowing.
         return min(float(int(text[:16])), MAX_RETRY_AFTER_S)
+    when = _http_date(text)
+    if when is None:
+        return None
+    reference = _http_date(date) if date is not None else None
+    if reference is None:
+        reference = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    seconds = (when - reference).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _http_date(text: str) -> datetime | None:
+    """An HTTP-date (or any RFC 5322 date) as an aware datetime; None when malformed."""
     try:
-        when = parsedate_to_datetime(text)
+        when = parsedate_to_datetime(text.strip())
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:  # "-0000" means UTC with unknown origin (RFC 5322 §3.3)
         when = when.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    seconds = (when - now).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+    return when
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
