@@ -35,6 +35,7 @@ from herald_core.notifiers import Notifier, Selection
 from herald_core.settings import KafkaSettings
 from herald_core.topics import Channel, deliveries_topic
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.loopback import serve_on_loopback
 from herald_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -86,11 +87,7 @@ class SlowReceiver:
     async def start(self) -> SlowReceiver:
         app = web.Application()
         app.router.add_post("/hook", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app)
         return self
 
     async def stop(self) -> None:

@@ -25,6 +25,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from herald_testing.loopback import serve_on_loopback
+
 SCOPES = {"slack": "incoming-webhook", "discord": "webhook.incoming"}
 DISCORD_HOOK = "/api/webhooks/1234/standin-token"
 """The path of the Discord webhook tests hand out (on a local receiver)."""
@@ -128,11 +130,7 @@ class OAuthStandIn:
         app = web.Application()
         app.router.add_get("/{provider:slack|discord}/authorize", self._authorize)
         app.router.add_post("/{provider:slack|discord}/token", self._token)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app)
         return self
 
     async def stop(self) -> None:

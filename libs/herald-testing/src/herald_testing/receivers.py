@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from herald_testing.loopback import serve_on_loopback
 from herald_testing.polling import eventually
 
 
@@ -83,11 +84,7 @@ class HttpReceiver:
     async def start(self) -> HttpReceiver:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app)
         return self
 
     async def stop(self) -> None:
