@@ -27,6 +27,7 @@ from herald_core.envelope import Event
 from herald_core.topics import EVENTS
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord
+from herald_runtime.database import DATABASE_OUTAGE
 from herald_runtime.outage import let_through, wait_out
 from pydantic import ValidationError
 
@@ -34,14 +35,7 @@ from herald_recorder.settings import RecorderSettings
 
 log = structlog.get_logger(__name__)
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.InterfaceError,
-)
+TRANSIENT = DATABASE_OUTAGE
 
 _INSERT = (
     "INSERT INTO audit_log (event_id, owner_id, app_id, app_name, rack, event_type, actor,"

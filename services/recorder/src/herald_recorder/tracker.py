@@ -30,6 +30,7 @@ from herald_core.topics import DELIVERY_RESULTS, NOTIFIER_COMMANDS
 from herald_kafka import AIOKafkaProducer, KafkaError
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_runtime.database import DATABASE_OUTAGE
 from herald_runtime.outage import let_through, wait_out
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
@@ -43,14 +44,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 # A database outage: waited out (herald_runtime.outage), so no result is skipped because of it.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.InterfaceError,
-)
+TRANSIENT = DATABASE_OUTAGE
 
 
 class DisableOutcome(StrEnum):

@@ -9,25 +9,17 @@ a broker that does not answer is not the client's fault and not a bug: it gets
 
 from __future__ import annotations
 
-import asyncpg
 import structlog
 from aiohttp import ClientError, web
 from herald_kafka import KafkaError
+from herald_runtime.database import DATABASE_OUTAGE
 from herald_runtime.problems import Handler, problem
 
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_S = 5
 
-UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, unreachable
-    TimeoutError,  # a connect or a query that did not answer in time
-    asyncpg.PostgresConnectionError,  # the connection went away mid-request
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.InterfaceError,  # a pooled connection that the server closed
-    KafkaError,
-)
+UNAVAILABLE: tuple[type[BaseException], ...] = (*DATABASE_OUTAGE, KafkaError)
 
 
 def unavailable_response(request: web.Request, error: BaseException) -> web.Response:

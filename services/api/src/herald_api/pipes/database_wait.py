@@ -16,19 +16,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import asyncpg
+from herald_runtime.database import DATABASE_OUTAGE
 from herald_runtime.outage import wait_out
 
 T = TypeVar("T")
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, unreachable
-    TimeoutError,  # connecting, or waiting for a pooled connection
-    asyncpg.PostgresConnectionError,  # the connection went away
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.InterfaceError,  # a pooled connection that the server closed
-)
+TRANSIENT = DATABASE_OUTAGE
 """What a database outage raises (the HTTP side answers these with a 503)."""
 
 
