@@ -136,6 +136,7 @@ class ApiService:
             min_size=self.settings.pool_min_size,
             max_size=self.settings.pool_max_size,
             timeout=self.settings.database_timeout_s,  # connecting: a 503 soon, not a hang
+            command_timeout=self.settings.database_statement_timeout_s,  # a dead link too
         )
         async with self.pool.acquire() as connection:
             if self.settings.migrate_on_start:
