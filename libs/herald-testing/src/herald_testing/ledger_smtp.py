@@ -15,7 +15,8 @@ The e-mail sender writes the delivery's id on every copy (`X-Herald-Delivery-Id:
     webhook_id       the delivery id of `X-Herald-Delivery-Id` (the ledger checks that it is
                      the id of the delivery it stands for)
     event_id         the event that delivery id is of, found by the books' `DeliveryIndex`
-                     among the ledger's accepted events and probes; None when none is
+                     among the ledger's accepted events and probes (waiting up to
+                     `BOOKING_WAIT_S` for it); None when none is (a phantom)
     status           250, what the server answered (the ledger counts it as a 2xx)
     signature_valid  the identity headers agree (`Message-ID` is `<X-Herald-Delivery-Id@herald>`):
                      a mail has no signature, and a copy that lost its identity fails as an
@@ -40,6 +41,9 @@ from herald_testing.ledger_receiver import Books
 
 DELIVERY_ID = "X-Herald-Delivery-Id"
 ACCEPTED = 250
+BOOKING_WAIT_S = 1.0
+"""How long a mail whose event no books know yet waits for it: a mail may beat the 202 of
+its event back to the load generator, which books the event then."""
 EventOf = Callable[[str], "str | None"]
 """A delivery id → the id of its event (None: no event the books know of)."""
 
@@ -112,6 +116,7 @@ class LedgerSmtp:
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:  # noqa: N802
         """aiosmtpd's hook: a whole message was received."""
         headers = BytesHeaderParser().parsebytes(envelope.original_content or b"")
+        await self._until_booked(headers.get(DELIVERY_ID))
         for recipient in envelope.rcpt_tos:
             self._record(headers, recipient)
         return f"{ACCEPTED} OK"
@@ -124,6 +129,13 @@ class LedgerSmtp:
                 books.arrived(arrival)
         if not owners:
             self.unclaimed += arrivals_of(headers, [recipient], self._any_event_of, at)
+
+    async def _until_booked(self, delivery_id: str | None) -> None:
+        deadline = time.monotonic() + BOOKING_WAIT_S
+        while delivery_id and self._any_event_of(delivery_id) is None:
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.05)
 
     def _any_event_of(self, delivery_id: str) -> str | None:
         found = (event_of(delivery_id) for _, event_of in self.books)
