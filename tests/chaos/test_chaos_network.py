@@ -65,7 +65,7 @@ async def reset(proxy: FaultProxy) -> None:
 
 async def run_through(
     chaos: Chaos, proxy: FaultProxy, name: str, breakage: Breakage, *, for_s: float
-) -> tuple[Trial, Row]:
+) -> Row:
     """A trial whose notifiers post through `proxy`, run with `breakage` for `for_s`; checked
     for the ledger's promises, every delivery delivered, and a new notifier served after."""
     trial = await chaos.trial(
@@ -76,7 +76,7 @@ async def run_through(
         assert row.passed, row.problems
         assert row.dead_lettered == 0, "every delivery made it within the retry tiers"
         await trial.a_new_notifier_receives()
-        return trial, row
+        return row
     finally:
         trial.close()
 
@@ -86,9 +86,9 @@ async def test_receivers_time_out_for_a_while_then_recover(
 ) -> None:
     """A blackhole (nothing answered, the sender times out), then a link slower than the
     sender's timeout (every request arrives, too late)."""
-    _, row = await run_through(chaos, receiver_proxy, "receivers blackholed", blackholed, for_s=15)
+    row = await run_through(chaos, receiver_proxy, "receivers blackholed", blackholed, for_s=15)
     assert row.delivered == row.expected
-    _, row = await run_through(
+    row = await run_through(
         chaos,
         receiver_proxy,
         "receivers slower than the timeout",
@@ -102,6 +102,6 @@ async def test_receivers_time_out_for_a_while_then_recover(
 async def test_connections_reset_for_a_while_then_recover(
     chaos: Chaos, receiver_proxy: FaultProxy
 ) -> None:
-    _, row = await run_through(chaos, receiver_proxy, "receiver connections reset", reset, for_s=12)
+    row = await run_through(chaos, receiver_proxy, "receiver connections reset", reset, for_s=12)
     assert row.delivered == row.expected
     assert receiver_proxy.stats.reset > 0, "the sender met the resets"
