@@ -179,10 +179,12 @@ class FaultProxy:
         """Stop listening and close every link at once."""
         self._started = False
         self._unlisten()
-        tasks = list(self._links.values())
-        for task in tasks:
+        links, self._links = self._links, {}
+        for task in links.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*links.values(), return_exceptions=True)
+        for link in links:  # a task cancelled before it ran closed nothing
+            self._close(link)
 
     async def __aenter__(self) -> FaultProxy:
         return await self.start()
@@ -200,7 +202,8 @@ class FaultProxy:
         else:
             self._flowing.clear()
         if fault.mode is Mode.RESET:
-            for link, task in list(self._links.items()):
+            links, self._links = self._links, {}
+            for link, task in links.items():  # a task cancelled before it ran pops nothing
                 self.stats.reset += 1
                 self._abort(link)
                 task.cancel()
@@ -273,9 +276,12 @@ class FaultProxy:
             self._abort(link)
         finally:
             self._links.pop(link, None)
-            for end in (link.client, link.target):
-                if end is not None:
-                    end.close()
+            self._close(link)
+
+    def _close(self, link: _Link) -> None:
+        for end in (link.client, link.target):
+            if end is not None:
+                end.close()
 
     def _abort(self, link: _Link) -> None:
         for end in (link.client, link.target):
