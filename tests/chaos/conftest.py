@@ -1,9 +1,12 @@
 """Chaos scenarios: the whole stack as real processes, faults injected, the ledger's verdict.
 
 One stack per run of this folder (`Stack` on free ports in a temporary home, as `herald-dev
-up` starts it, without the services no scenario uses: derive, alerter, the e-mail and chat
-senders), started by the first scenario and stopped after the last one (package scope), so
-the rest of `make test` does not run beside it. One receiver for every scenario.
+up` starts it, without the services no scenario uses: derive, alerter, the chat senders, and
+the e-mail sender in a short run), started by the first scenario and stopped after the last
+one (package scope), so the rest of `make test` does not run beside it. One receiver for every
+scenario. In a full run the e-mail sender mails the port of `ledger_smtp_port` (where the SMTP
+scenarios put their receiver) and the webhook sender gives up on a request after 5 s (the
+network scenarios hold requests longer).
 
 Which scenarios run: without `HERALD_CHAOS=full` only those marked `chaos_short` are collected
 (the others are deselected, not skipped): that is what `make test` and `make chaos-short` run.
@@ -33,6 +36,7 @@ from chaos.harness import FULL, SHORT, Chaos, Profile
 FULL_RUN = os.environ.get("HERALD_CHAOS", "").strip().lower() == "full"
 HERE = Path(__file__).resolve().parent
 SERVICES = ("api", "ingest", "router", "recorder", "sender-webhook")
+FULL_SERVICES = (*SERVICES, "sender-email")
 SERVICE_ENV = {
     # Retries scaled down from 10s … 6h so that a run takes seconds; the receiver is one host
     # standing for many endpoints, so the per-host limits are lifted.
@@ -44,6 +48,10 @@ SERVICE_ENV = {
     "ingest": {"HERALD_INGEST_READINESS_PROBE_S": "0.5"},
     "api": {"HERALD_API_READINESS_PROBE_S": "0.5", "HERALD_API_RELAY_POLL_S": "0.2"},
 }
+FULL_WEBHOOK_ENV = {"HERALD_SENDER_REQUEST_TIMEOUT_S": "5"}
+EMAIL_RETRY_DELAYS_S = "[5, 10, 20, 40, 80]"
+"""155 s in all: a delivery first refused at any time of a 2-minute SMTP outage still has a try
+left after it."""
 ROWS: list[Row] = []
 STARTED: dict[str, float] = {}
 
@@ -92,12 +100,32 @@ def _settings(home: Path) -> DevSettings:
     return DevSettings(home=home, **ports)
 
 
+def full_service_env(smtp_port: int) -> dict[str, dict[str, str]]:
+    """The full run's settings: the short run's, a webhook request timeout, the e-mail sender."""
+    webhook = {**SERVICE_ENV["sender-webhook"], **FULL_WEBHOOK_ENV}
+    email = {
+        "HERALD_SENDER_RETRY_DELAYS_S": EMAIL_RETRY_DELAYS_S,
+        "HERALD_SENDER_SMTP__PORT": str(smtp_port),
+        "HERALD_SENDER_SMTP__TIMEOUT_S": "3",
+    }
+    return {**SERVICE_ENV, "sender-webhook": webhook, "sender-email": email}
+
+
 @pytest.fixture(scope="package")
-def chaos_stack() -> Iterator[Stack]:
+def ledger_smtp_port() -> int:
+    """Where the stack's e-mail sender (full run) mails: the SMTP scenarios listen there."""
+    return free_port()
+
+
+@pytest.fixture(scope="package")
+def chaos_stack(ledger_smtp_port: int) -> Iterator[Stack]:
     STARTED.setdefault("at", time.monotonic())
     home = Path(tempfile.mkdtemp(prefix="herald-chaos-"))
     os.chmod(home, 0o755)  # postgres runs as its own user when we are root
-    stack = Stack(_settings(home), services=SERVICES, service_env=SERVICE_ENV)
+    services, env = (
+        (FULL_SERVICES, full_service_env(ledger_smtp_port)) if FULL_RUN else (SERVICES, SERVICE_ENV)
+    )
+    stack = Stack(_settings(home), services=services, service_env=env)
     try:
         stack.up(lambda line: print(f"  {line}"))
         yield stack

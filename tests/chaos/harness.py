@@ -10,7 +10,9 @@ signing secret each), so trials never read each other's deliveries. Before the l
 events go to every app until each notifier has received one: the router has them in its view
 (Herald does not promise to route an event to a notifier it has not seen yet; probes are not
 judged). After the verdict, a notifier created through the API must receive a probe too: no
-task is left dead by the fault.
+task is left dead by the fault. A trial made with `url_base` has its notifiers post there
+instead (a fault proxy in front of the receiver); `channel` says which sender's groups and
+DLQ the verdict reads (a subclass with notifiers of another channel sets it).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from herald_core.topics import Channel, deliveries_topic, delivery_dlq_topic, re
 from herald_core.topics import retry_tiers as topic_retry_tiers
 from herald_devstack.stack import Stack
 from herald_testing.api_client import ApiClient
-from herald_testing.ledger import Ledger, Row, Sent, Subscriber
+from herald_testing.ledger import Arrival, Ledger, Row, Sent, Subscriber
 from herald_testing.ledger_io import LagWatch, dead_letters, history
 from herald_testing.ledger_receiver import LedgerReceiver
 from herald_testing.load import LoadGenerator, LoadReport
@@ -92,15 +94,16 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def watched_groups() -> dict[str, list[str]]:
-    """The consumer groups a delivery goes through, with their topics."""
+def watched_groups(channel: Channel = WEBHOOK) -> dict[str, list[str]]:
+    """The consumer groups a delivery on `channel` goes through, with their topics."""
     from herald_core.topics import DELIVERY_RESULTS, EVENTS, PLATFORM_EVENTS
 
+    sender = f"herald-sender-{channel.value}"
     return {
         "herald-ingest": [PLATFORM_EVENTS],
         "herald-router": [EVENTS],
-        "herald-sender-webhook": [deliveries_topic(WEBHOOK)],
-        "herald-sender-webhook-retry": [retry_topic(WEBHOOK, t) for t in topic_retry_tiers()],
+        sender: [deliveries_topic(channel)],
+        f"{sender}-retry": [retry_topic(channel, t) for t in topic_retry_tiers()],
         "herald-recorder": [DELIVERY_RESULTS],
     }
 
@@ -128,13 +131,19 @@ class Chaos:
     def events_url(self) -> str:
         return f"{self.stack.ingest_url}/v1/events"
 
-    def lag_watch(self) -> LagWatch:
-        return LagWatch(self.kafka, watched_groups())
+    def lag_watch(self, channel: Channel = WEBHOOK) -> LagWatch:
+        return LagWatch(self.kafka, watched_groups(channel))
 
     async def trial(
-        self, name: str, *, duplicates_allowed: bool = False, apps: int | None = None
+        self,
+        name: str,
+        *,
+        duplicates_allowed: bool = False,
+        apps: int | None = None,
+        url_base: str | None = None,
     ) -> Trial:
-        trial = Trial(self, Ledger(name, duplicates_allowed=duplicates_allowed))
+        ledger = Ledger(name, duplicates_allowed=duplicates_allowed)
+        trial = Trial(self, ledger, url_base=url_base)
         await trial.setup(apps or self.profile.apps)
         return trial
 
@@ -145,10 +154,20 @@ class Trial:
     ledger: Ledger
     apps: list[str] = field(default_factory=list)
     report: LoadReport | None = None
+    url_base: str | None = None
+    """Where the notifiers post (`http://host:port`); None: the ledger's receiver."""
+    channel: Channel = WEBHOOK
 
     @property
     def prefix(self) -> str:
         return f"/{slug(self.ledger.scenario)}"
+
+    def notifier_url(self, path: str) -> str:
+        return self.chaos.receiver.url(path) if self.url_base is None else self.url_base + path
+
+    def unclaimed(self) -> list[Arrival]:
+        """What the receiver got on paths no ledger owns (a probe may arrive before it is)."""
+        return self.chaos.receiver.unclaimed
 
     # --- set-up through the API ----------------------------------------------------------------
     async def setup(self, apps: int) -> None:
@@ -182,7 +201,7 @@ class Trial:
                     "name": f"chaos {kind}",
                     "platform_id": "webhook",
                     "selected_event_ids": list(selects),
-                    "type_data": {"webhook_url": self.chaos.receiver.url(path), "secret": secret},
+                    "type_data": {"webhook_url": self.notifier_url(path), "secret": secret},
                 }
             },
         )
@@ -221,7 +240,7 @@ class Trial:
         def waiting() -> set[str]:
             arrived = {
                 a.path
-                for a in self.ledger.arrivals + self.chaos.receiver.unclaimed
+                for a in self.ledger.arrivals + self.unclaimed()
                 if a.event_id in self.ledger.probes
             }
             return {app for path, app in paths.items() if path not in arrived}
@@ -255,7 +274,7 @@ class Trial:
             deployment,
             rate_per_s=rate_per_s or profile.rate_per_s,
         )
-        watch = self.chaos.lag_watch()
+        watch = self.chaos.lag_watch(self.channel)
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             watching = group.create_task(watch.watch(stop))
@@ -283,7 +302,7 @@ class Trial:
         if watch.max_total is not None:
             self.ledger.lag_seen(watch.max_total)
         bootstrap = self.chaos.stack.kafka.bootstrap_servers
-        self.ledger.dead_lettered(await dead_letters(bootstrap, delivery_dlq_topic(WEBHOOK)))
+        self.ledger.dead_lettered(await dead_letters(bootstrap, delivery_dlq_topic(self.channel)))
         notifier_ids = [sub.notifier_id for sub in self.ledger.subscribers.values()]
         self.ledger.recorded(await history(self.chaos.stack.postgres.url, notifier_ids))
         row = self.ledger.verdict(ordered=ordered)

@@ -133,23 +133,21 @@ class ApiService:
         await self.pool.fetchval("SELECT 1")
 
     async def __aenter__(self) -> ApiService:
+        url = self.settings.database_url.get_secret_value()
+        # Migrations may take long (an index on a big table, another replica's lock): their
+        # own connection, without the requests' statement timeout.
+        connection = await asyncpg.connect(url, timeout=self.settings.database_timeout_s)
+        try:
+            await self._prepare(connection)
+        finally:
+            await connection.close()
         self.pool = await asyncpg.create_pool(
-            self.settings.database_url.get_secret_value(),
+            url,
             min_size=self.settings.pool_min_size,
             max_size=self.settings.pool_max_size,
             timeout=self.settings.database_timeout_s,  # connecting: a 503 soon, not a hang
+            command_timeout=self.settings.database_statement_timeout_s,  # a dead link too
         )
-        async with self.pool.acquire() as connection:
-            if self.settings.migrate_on_start:
-                for migration in await migrate(connection):
-                    log.info("migration_applied", version=migration.version, name=migration.name)
-            if self.settings.admin_token is not None:
-                await create_token(
-                    connection,
-                    "bootstrap admin",
-                    TokenScope.ADMIN,
-                    token=self.settings.admin_token.get_secret_value(),
-                )
         await self.producer.start()
         # Positioned at the end of the results before the first request can wait for one.
         await self.results.start()
@@ -186,6 +184,19 @@ class ApiService:
         )
         log.info("api_listening", host=self.settings.http.host, port=self.port)
         return self
+
+    async def _prepare(self, connection: asyncpg.Connection) -> None:
+        """Pending migrations, then the bootstrap admin token."""
+        if self.settings.migrate_on_start:
+            for migration in await migrate(connection):
+                log.info("migration_applied", version=migration.version, name=migration.name)
+        if self.settings.admin_token is not None:
+            await create_token(
+                connection,
+                "bootstrap admin",
+                TokenScope.ADMIN,
+                token=self.settings.admin_token.get_secret_value(),
+            )
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()

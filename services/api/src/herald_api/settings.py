@@ -63,6 +63,11 @@ class ApiSettings(BaseSettings):
         gt=0,
         description="Connecting to Postgres, and a request's wait for a connection",
     )
+    database_statement_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="One statement's wait for its answer: a 503, not a hang, behind a dead link",
+    )
     relay_enabled: bool = True
     relay_batch: int = Field(default=500, ge=1)
     relay_poll_s: float = Field(default=1.0, gt=0, description="Fallback poll when no NOTIFY came")
