@@ -13,23 +13,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from herald_api.app import ApiService
+from herald_api.settings import ApiSettings
 from herald_core.envelope import Event
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
-from herald_core.topics import EVENTS
+from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
 from herald_devstack.kafka import KafkaNode
 from herald_devstack.processes import free_port
 from herald_ingest.app import IngestService
 from herald_ingest.settings import IngestSettings
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
+from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.topics import records_now
+from pydantic import SecretStr
 
 from support.helpers import deployed
 
 pytestmark = pytest.mark.integration
 
 ACK_TIMEOUT_S = 2.0
+TOKEN = "hrld_outage-admin-token-0123456789abcdefghijklmno"
+
+
+def webhook_notifier(name: str) -> dict[str, Any]:
+    return {
+        "notifier": {
+            "name": name,
+            "platform_id": "webhook",
+            "selected_event_ids": ["app_deployed"],
+            "type_data": {"webhook_url": "http://127.0.0.1:9/hook"},
+        }
+    }
 
 
 @pytest.fixture
@@ -110,3 +126,104 @@ async def test_broker_killed_and_restarted_under_ingest(
     ids = [Event.model_validate_json(r.value or b"").id for r in written]
     assert ids.count(before["id"]) == 1
     assert ids.count(during["id"]) == 1, "the retried event is on notify.events once"
+
+
+def api_settings(own_broker: KafkaNode, database_url: str) -> ApiSettings:
+    return ApiSettings(
+        database_url=SecretStr(database_url),
+        kafka=KafkaSettings(bootstrap_servers=own_broker.bootstrap_servers),
+        http=HttpSettings(port=0),
+        log=LogSettings(json=False, level="warning"),
+        admin_token=SecretStr(TOKEN),
+        allow_loopback_targets=True,
+        relay_poll_s=0.2,
+        readiness_probe_s=0.3,
+        broker_ack_timeout_s=ACK_TIMEOUT_S,
+    )
+
+
+@pytest.fixture
+async def api_on_own_broker(
+    own_broker: KafkaNode, fresh_database: str
+) -> AsyncIterator[ApiService]:
+    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
+    await apply_file(own_broker.bootstrap_servers)
+    async with ApiService(api_settings(own_broker, fresh_database)) as service:
+        yield service
+
+
+async def test_the_api_while_the_broker_is_down(
+    api_on_own_broker: ApiService, own_broker: KafkaNode, http: Any, unique: str
+) -> None:
+    """Config writes go on (Postgres and the outbox hold them), what must reach the broker at
+    once (a notifier test) answers 503 with Retry-After within the ack timeout and 2 s, readiness
+    turns false; after the restart the outbox publishes what was written meanwhile."""
+    api = ApiClient(http, api_on_own_broker.port, TOKEN)
+    app_id = f"outage-{unique}"
+    status, body = await api.call(
+        "PUT", f"/v1/apps/{app_id}", {"app": {"name": app_id, "owner_id": "o-1"}}
+    )
+    assert status == 201, body
+
+    own_broker.process.kill()
+
+    status, created = await api.call(
+        "POST", f"/v1/apps/{app_id}/notifiers", webhook_notifier("during the outage")
+    )
+    assert status == 201, created  # stored with its outbox row: published when the broker is back
+    notifier_id = created["notifier"]["id"]
+
+    started = time.monotonic()
+    async with http.post(
+        f"http://127.0.0.1:{api_on_own_broker.port}/v1/apps/{app_id}/notifiers/{notifier_id}/test",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={},
+    ) as response:
+        took_s = time.monotonic() - started
+        problem = await response.json(content_type=None)
+        assert response.status == 503, problem
+        assert response.headers["Retry-After"] == "5"
+    assert problem["type"].endswith("/unavailable")
+    assert took_s < ACK_TIMEOUT_S + 2, f"the 503 took {took_s:.1f} s"
+
+    async def unready() -> bool:
+        async with http.get(f"http://127.0.0.1:{api_on_own_broker.port}/readyz") as response:
+            return response.status == 503
+
+    await eventually(unready, timeout_s=15, what="the API's /readyz false while the broker is down")
+
+    own_broker.start()
+    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
+
+    async def published() -> bool:
+        records = await records_now(
+            own_broker.bootstrap_servers, CONFIG_NOTIFIERS, lambda r: r.key == notifier_id.encode()
+        )
+        return bool(records)
+
+    await eventually(published, timeout_s=60, what="the outbox publishing the notifier")
+
+
+async def test_the_api_stops_at_once_while_the_broker_is_down(
+    own_broker: KafkaNode, fresh_database: str, http: Any
+) -> None:
+    """A shutdown during a broker outage closes everything (the consumers, whose aiokafka stop
+    raises then, the database pool, the producer): no hang, no socket left open (the suite turns
+    an unclosed consumer or connection into an error)."""
+    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
+    await apply_file(own_broker.bootstrap_servers)
+    service = ApiService(api_settings(own_broker, fresh_database))
+    await service.__aenter__()
+    try:
+        own_broker.process.kill()
+
+        async def unready() -> bool:
+            async with http.get(f"http://127.0.0.1:{service.port}/readyz") as response:
+                return response.status == 503
+
+        await eventually(unready, timeout_s=15, what="/readyz false while the broker is down")
+    finally:
+        started = time.monotonic()
+        await asyncio.wait_for(service.__aexit__(None, None, None), 60)
+    took_s = time.monotonic() - started
+    assert took_s < 30, f"the stop took {took_s:.1f} s"  # a hang detector, not a speed target

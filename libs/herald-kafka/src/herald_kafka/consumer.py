@@ -25,7 +25,6 @@ held across `getmany`, so it cannot deadlock).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -34,6 +33,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from herald_core.settings import KafkaSettings
 
+from herald_kafka.closing import close_consumer
 from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler, handle_guarded
 from herald_kafka.producer import OutgoingRecord
 from herald_kafka.reader import topic_partitions
@@ -206,8 +206,8 @@ async def run_group(
     `settings.max_record_bytes` unless `loop_options` say otherwise (`handle_guarded`).
     """
     consumer = consumer_factory(settings, group_id)
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a start that fails (no broker) still closes its client
         loop = (loop_class or ConsumerLoop)(
             consumer=consumer,
             producer=producer,
@@ -221,8 +221,7 @@ async def run_group(
             on_subscribed()
         await loop.run(stop)
     finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
+        await close_consumer(consumer)
 
 
 async def commit_at_end(settings: KafkaSettings, group_id: str, topics: Sequence[str]) -> None:
@@ -241,4 +240,4 @@ async def commit_at_end(settings: KafkaSettings, group_id: str, topics: Sequence
         ends = await consumer.end_offsets(partitions)
         await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
     finally:
-        await consumer.stop()
+        await close_consumer(consumer)

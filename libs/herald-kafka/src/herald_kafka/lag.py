@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from herald_core.settings import KafkaSettings
 
 from herald_kafka.admin import admin_client
+from herald_kafka.closing import close_consumer
 from herald_kafka.reader import topic_partitions
 
 
@@ -70,7 +71,7 @@ async def consumer_lags(
                 for group in groups
             }
     finally:
-        await consumer.stop()
+        await close_consumer(consumer)
     return {
         group: group_lag(
             [tp for tp in every if tp.topic in names], committed[group], beginnings, ends

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from herald_core import headers as h
 from herald_core.envelope import Event
 from herald_core.settings import KafkaSettings
@@ -103,6 +104,36 @@ async def send_all(producer: AIOKafkaProducer, records: Iterable[OutgoingRecord]
     ]
     if futures:
         await asyncio.gather(*futures)
+
+
+class BrokerTimeout(KafkaError):  # type: ignore[misc]  # aiokafka is untyped
+    """The broker did not acknowledge within the time a caller can wait (`send_all_within`)."""
+
+
+async def send_all_within(
+    producer: AIOKafkaProducer, records: Iterable[OutgoingRecord], timeout_s: float
+) -> None:
+    """`send_all`, but a request handler's answer cannot wait for a broker that is away: give up
+    after `timeout_s`. The sends go on in the background (the producer keeps what it holds), so
+    a record given up on may still be written later: the caller answers "try again", and the
+    record is idempotent (the same delivery id), never lost nor half-written.
+
+    Raises:
+        BrokerTimeout: no acknowledgement within `timeout_s` (a KafkaError).
+        aiokafka.errors.KafkaError: when a send failed before that.
+    """
+    sending = asyncio.ensure_future(send_all(producer, records))
+    sending.add_done_callback(_retrieve)
+    try:
+        await asyncio.wait_for(asyncio.shield(sending), timeout_s)
+    except TimeoutError:
+        raise BrokerTimeout(f"no acknowledgement from the broker within {timeout_s:g}s") from None
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """A send given up on may fail later: read its outcome so it is logged, not warned about."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("late_send_failed", error=str(task.exception())[:300])
 
 
 async def broker_reachable(producer: AIOKafkaProducer, timeout_s: float) -> None:

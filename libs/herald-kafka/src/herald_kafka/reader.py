@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from herald_core.settings import KafkaSettings
 
 from herald_kafka.admin import admin_client
+from herald_kafka.closing import close_consumer
 from herald_kafka.records import Record
 
 METADATA_TIMEOUT_S = 10.0
@@ -208,12 +209,12 @@ class AssignedReader:
             for tp, offset in self.starts.items():
                 self._consumer.seek(tp, offset)
         except BaseException:
-            await self._consumer.stop()
+            await close_consumer(self._consumer)
             raise
 
     async def stop(self) -> None:
         """Stop the consumer (what leaving the `async with` block does)."""
-        await self._consumer.stop()
+        await close_consumer(self._consumer)
 
     async def getmany(
         self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None

@@ -53,6 +53,12 @@ class ApiSettings(BaseSettings):
     migrate_on_start: bool = Field(default=True, description="Apply pending migrations at start")
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    broker_ack_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long a request waits for the broker to acknowledge what it must produce"
+        " at once (a notifier test, a redelivery) before answering 503 with Retry-After",
+    )
     readiness_probe_s: float = Field(
         default=2.0,
         gt=0,

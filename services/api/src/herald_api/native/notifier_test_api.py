@@ -30,7 +30,6 @@ from herald_core.deliveries import Delivery, DeliveryResult
 from herald_core.directory import AppEntry
 from herald_core.notifiers import Notifier
 from herald_core.recipients import resolve_recipients
-from herald_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from herald_api.http.context import context
@@ -135,14 +134,20 @@ async def await_test_result(request: web.Request, delivery: Delivery) -> Deliver
     Other faces' test actions call this too (Cloud 66's account webhook test).
 
     Raises:
-        ApiProblem: 503 when too many tests wait or the broker refused it, 504 without a result
-            within `notifier_test_timeout_s`.
+        ApiProblem: 503 when too many tests wait, 504 without a result within
+            `notifier_test_timeout_s`.
+        KafkaError: the broker refused it or did not acknowledge it in time, which the
+            unavailable middleware answers with 503 and `Retry-After`.
     """
     timeout_s = context(request).settings.notifier_test_timeout_s
     try:
         async with request.app[RESULT_WAITERS].wait_for(delivery.id) as result:
             await queue_delivery(
-                request.app[DELIVERY_PRODUCER], delivery, attempts_so_far=0, test=True
+                request.app[DELIVERY_PRODUCER],
+                delivery,
+                attempts_so_far=0,
+                timeout_s=context(request).settings.broker_ack_timeout_s,
+                test=True,
             )
             log.info(
                 "notifier_test_queued", delivery_id=delivery.id, notifier_id=delivery.notifier.id
@@ -151,11 +156,6 @@ async def await_test_result(request: web.Request, delivery: Delivery) -> Deliver
     except TooManyWaiters:
         raise ApiProblem(
             503, "too many notifier tests are waiting; try again shortly", kind="busy"
-        ) from None
-    except KafkaError as error:
-        log.warning("notifier_test_not_queued", error=str(error)[:300])
-        raise ApiProblem(
-            503, "the test could not be queued; try again", kind="unavailable"
         ) from None
     except TimeoutError:
         raise ApiProblem(

@@ -21,7 +21,6 @@ import structlog
 from aiohttp import web
 from herald_core.deliveries import AttemptOutcome, Delivery
 from herald_core.recipients import resolve_recipients
-from herald_kafka import KafkaError
 from pydantic import ValidationError
 
 from herald_api.http.context import context
@@ -90,13 +89,14 @@ async def _rebuilt(request: web.Request) -> tuple[Delivery, int]:
 
 async def redeliver(request: web.Request) -> web.Response:
     delivery, attempts = await _rebuilt(request)
-    try:
-        await queue_delivery(request.app[DELIVERY_PRODUCER], delivery, attempts_so_far=attempts)
-    except KafkaError as error:
-        log.warning("redelivery_not_queued", delivery_id=delivery.id, error=str(error)[:300])
-        raise ApiProblem(
-            503, "the redelivery could not be queued; try again", kind="unavailable"
-        ) from None
+    # A broker that refuses or does not acknowledge in time: 503 with Retry-After (the
+    # unavailable middleware); the client asks again, for the same delivery id.
+    await queue_delivery(
+        request.app[DELIVERY_PRODUCER],
+        delivery,
+        attempts_so_far=attempts,
+        timeout_s=context(request).settings.broker_ack_timeout_s,
+    )
     log.info("redelivery_queued", delivery_id=delivery.id, attempt=attempts + 1)
     answer = {
         "delivery_id": delivery.id,

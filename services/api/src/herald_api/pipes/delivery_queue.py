@@ -14,7 +14,7 @@ from herald_core import headers as h
 from herald_core.deliveries import Delivery
 from herald_core.topics import deliveries_topic
 from herald_kafka import AIOKafkaProducer
-from herald_kafka.producer import OutgoingRecord, send_all
+from herald_kafka.producer import OutgoingRecord, send_all_within
 
 DELIVERY_PRODUCER = web.AppKey("herald_delivery_producer", AIOKafkaProducer)
 
@@ -35,13 +35,18 @@ def delivery_record(delivery: Delivery, *, attempts_so_far: int, test: bool) -> 
 
 
 async def queue_delivery(
-    producer: AIOKafkaProducer, delivery: Delivery, *, attempts_so_far: int, test: bool = False
+    producer: AIOKafkaProducer,
+    delivery: Delivery,
+    *,
+    attempts_so_far: int,
+    timeout_s: float,
+    test: bool = False,
 ) -> None:
-    """Produce the delivery and return once the broker acknowledged it.
+    """Produce the delivery and return once the broker acknowledged it, within `timeout_s`.
 
     Raises:
-        aiokafka.errors.KafkaError: when the broker did not take it.
+        aiokafka.errors.KafkaError: when the broker did not take it, or not in time (the
+            request answers 503 and the client tries again: same delivery id).
     """
-    await send_all(
-        producer, [delivery_record(delivery, attempts_so_far=attempts_so_far, test=test)]
-    )
+    record = delivery_record(delivery, attempts_so_far=attempts_so_far, test=test)
+    await send_all_within(producer, [record], timeout_s)
