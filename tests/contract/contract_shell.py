@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import pytest
 import structlog
 from herald_core import headers as h
 from herald_core.deliveries import Delivery
@@ -106,31 +105,49 @@ class Attempt:
     logs: list[str]
 
 
+class _Records(logging.Handler):
+    """Keeps every record it is given, formatted once so that `exc_text` is filled."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record)
+        self.records.append(record)
+
+
 @contextlib.contextmanager
-def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
+def captured_logs() -> Iterator[list[str]]:
     """Every log line the sender and the shell emit: structlog events and standard logging
-    (the client libraries'), but not the local servers' own."""
+    (the client libraries'), but not the local servers' own. (A handler on the root logger at
+    DEBUG while it lasts: the suite runs without pytest's logging plugin, see pyproject.)"""
     lines: list[str] = []
-    caplog.set_level(logging.DEBUG)
-    with structlog.testing.capture_logs() as events:
-        yield lines
+    root, handler = logging.getLogger(), _Records()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        with structlog.testing.capture_logs() as events:
+            yield lines
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
     lines += [repr(event) for event in events]
     servers = ("mail.log", "aiohttp.access", "aiohttp.server", "aiohttp.web")
     lines += [
         f"{r.name} {r.getMessage()} {r.exc_text or ''}"
-        for r in caplog.records
+        for r in handler.records
         if not r.name.startswith(servers)
     ]
 
 
-async def attempt(
-    settings: SenderSettings, sender: Sender, delivery: Delivery, caplog: pytest.LogCaptureFixture
-) -> Attempt:
+async def attempt(settings: SenderSettings, sender: Sender, delivery: Delivery) -> Attempt:
     """`sender` sends `delivery` once, inside the shell; a retryable failure is then also
     replayed as the last attempt. Everything is logged into `Attempt.logs`."""
     recording = Recording(sender)
     last_outputs: list[OutgoingRecord] = []
-    with captured_logs(caplog) as logs:
+    with captured_logs() as logs:
         async with recording:
             outputs = await through_shell(settings, recording, delivery)
         [outcome] = recording.outcomes

@@ -352,7 +352,6 @@ async def test_sender_contract(
     case: Case,
     receiver: HttpReceiver,
     smtp: tuple[ScriptedSmtp, int],
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     prefix = f"/{channel}/{variant}/{case}"
     async with contextlib.AsyncExitStack() as stack:
@@ -361,7 +360,7 @@ async def test_sender_contract(
         else:
             stage = http_stage(receiver, channel, variant, case, prefix)
         sender = build_sender(stage.settings)
-        result = await attempt(stage.settings, sender, stage.delivery, caplog)
+        result = await attempt(stage.settings, sender, stage.delivery)
 
     if case is Case.SUCCESS:
         check_delivered(stage, result)
@@ -475,7 +474,6 @@ async def test_slack_bot_token_answers_in_the_contract(
     token: str,
     scripted: dict[str, Any] | None,
     expected: tuple[type[DeliveryError], FailureReason] | None,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Slack answers API errors with HTTP 200 and `ok: false`: classified like the statuses,
     and the bot token (checked by the stand-in) is kept out of everything the same way."""
@@ -486,7 +484,7 @@ async def test_slack_bot_token_answers_in_the_contract(
     )
     delivery = a_delivery(Channel.SLACK, {"bot_token": token, "channel": "C0123"})
     calls_before = len(slack_api.calls)
-    result = await attempt(settings, build_sender(settings), delivery, caplog)
+    result = await attempt(settings, build_sender(settings), delivery)
 
     [call] = slack_api.calls[calls_before:]
     assert call.token == token
