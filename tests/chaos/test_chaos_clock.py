@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -103,17 +104,30 @@ def retry_gaps(trial: Trial) -> tuple[list[str], list[str], int]:
     return long_waits, early, most
 
 
-@pytest.mark.parametrize(("offset", "offset_s"), [("+10m", 600.0), ("-10m", -600.0)])
-async def test_a_sender_clock_ten_minutes_off(chaos: Chaos, offset: str, offset_s: float) -> None:
+@pytest.fixture
+async def faketime(chaos: Chaos) -> AsyncIterator[str]:
+    """The libfaketime library (the test restarts the sender under it), with the receiver
+    accepting skewed timestamps meanwhile; afterwards, the sender with the true clock again."""
     library = faketime_library()
     if library is None:
         pytest.skip("libfaketime is not installed (Debian: apt-get install faketime)")
+    chaos.receiver.accept_skew = True
+    try:
+        yield library
+    finally:
+        chaos.receiver.accept_skew = False
+        await restart_service(chaos.stack, SENDER)
+
+
+@pytest.mark.parametrize(("offset", "offset_s"), [("+10m", 600.0), ("-10m", -600.0)])
+async def test_a_sender_clock_ten_minutes_off(
+    chaos: Chaos, faketime: str, offset: str, offset_s: float
+) -> None:
     receiver = chaos.receiver
     skewed_before = len(receiver.skewed)
-    receiver.accept_skew = True
     trial: Trial | None = None
     try:
-        await restart_service(chaos.stack, SENDER, env=faked(library, offset))
+        await restart_service(chaos.stack, SENDER, env=faked(faketime, offset))
         trial = await chaos.trial(f"sender clock {offset}")
         for_s = 8.0
         row = await trial.run(fault=refusing(after_s=2, for_s=for_s))
@@ -130,18 +144,14 @@ async def test_a_sender_clock_ten_minutes_off(chaos: Chaos, offset: str, offset_
         print(f"\n{offset}: {len(ours)} attempts, all stamped {offset} off; most tries {most}")
         await trial.a_new_notifier_receives()
     finally:
-        receiver.accept_skew = False
         if trial is not None:
             trial.close()
-        await restart_service(chaos.stack, SENDER)
 
 
-async def test_retries_written_by_a_fast_clock_are_not_held_by_a_true_one(chaos: Chaos) -> None:
-    library = faketime_library()
-    if library is None:
-        pytest.skip("libfaketime is not installed (Debian: apt-get install faketime)")
+async def test_retries_written_by_a_fast_clock_are_not_held_by_a_true_one(
+    chaos: Chaos, faketime: str
+) -> None:
     receiver = chaos.receiver
-    receiver.accept_skew = True
     trial: Trial | None = None
 
     async def refusing_then_corrected(trial: Trial) -> None:
@@ -155,7 +165,7 @@ async def test_retries_written_by_a_fast_clock_are_not_held_by_a_true_one(chaos:
             receiver.behave(trial.prefix, OK)
 
     try:
-        await restart_service(chaos.stack, SENDER, env=faked(library, "+10m"))
+        await restart_service(chaos.stack, SENDER, env=faked(faketime, "+10m"))
         trial = await chaos.trial("sender clock +10m, corrected")
         row = await trial.run(fault=refusing_then_corrected)
         assert row.passed, row.problems
@@ -164,7 +174,5 @@ async def test_retries_written_by_a_fast_clock_are_not_held_by_a_true_one(chaos:
         assert most <= 1 + len(TIERS_S), f"a delivery was tried {most} times"
         await trial.a_new_notifier_receives()
     finally:
-        receiver.accept_skew = False
         if trial is not None:
             trial.close()
-        await restart_service(chaos.stack, SENDER)

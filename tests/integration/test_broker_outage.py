@@ -27,8 +27,8 @@ from herald_kafka.topics import apply_file
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.topics import records_now
-from pydantic import SecretStr
 
+from support.api import api_settings as base_api_settings
 from support.helpers import deployed
 
 pytestmark = pytest.mark.integration
@@ -129,12 +129,10 @@ async def test_broker_killed_and_restarted_under_ingest(
 
 
 def api_settings(own_broker: KafkaNode, database_url: str) -> ApiSettings:
-    return ApiSettings(
-        database_url=SecretStr(database_url),
-        kafka=KafkaSettings(bootstrap_servers=own_broker.bootstrap_servers),
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        admin_token=SecretStr(TOKEN),
+    return base_api_settings(
+        database_url,
+        KafkaSettings(bootstrap_servers=own_broker.bootstrap_servers),
+        token=TOKEN,
         allow_loopback_targets=True,
         relay_poll_s=0.2,
         readiness_probe_s=0.3,

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 from herald_api.app import ApiService
-from herald_api.settings import ApiSettings, HttpSettings, LogSettings
+from herald_api.settings import ApiSettings
 from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier
 from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
@@ -31,6 +31,8 @@ from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.topics import commit_at_end, records_for_key
 from pydantic import SecretStr
+
+from support.api import api_settings
 
 pytestmark = pytest.mark.integration
 
@@ -49,12 +51,10 @@ def durable_postgres(tmp_path: Path) -> Iterator[PostgresNode]:
 
 @pytest.fixture
 async def outage_api(durable_postgres: PostgresNode, kafka_settings: Any) -> AsyncIterator[Any]:
-    settings = ApiSettings(
-        database_url=SecretStr(durable_postgres.url),
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        admin_token=SecretStr(TOKEN),
+    settings = api_settings(
+        durable_postgres.url,
+        kafka_settings,
+        token=TOKEN,
         directory_consumer_enabled=False,
         notifier_commands_enabled=False,
         relay_poll_s=0.2,
@@ -143,12 +143,10 @@ async def directory_settings(
     """An API whose directory consumer runs (its own group, from the end of notify.events)."""
     group = f"outage-directory-{unique}"
     await commit_at_end(kafka_settings.bootstrap_servers, group, [EVENTS])
-    return ApiSettings(
-        database_url=SecretStr(durable_postgres.url),
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        admin_token=SecretStr(TOKEN),
+    return api_settings(
+        durable_postgres.url,
+        kafka_settings,
+        token=TOKEN,
         directory_group_id=group,
         notifier_commands_enabled=False,
         readiness_probe_s=0.3,

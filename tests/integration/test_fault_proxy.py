@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from herald_api.app import ApiService
-from herald_api.settings import ApiSettings, HttpSettings, LogSettings
 from herald_testing.api_client import ApiClient
 from herald_testing.fault_proxy import Fault, FaultProxy
 from herald_testing.polling import eventually
-from pydantic import SecretStr
+
+from support.api import api_settings
 
 pytestmark = pytest.mark.integration
 
@@ -195,12 +195,10 @@ async def database_proxy(fresh_database: str) -> AsyncIterator[tuple[FaultProxy,
 async def proxied_api(
     database_proxy: tuple[FaultProxy, str], kafka_settings: Any
 ) -> AsyncIterator[ApiService]:
-    settings = ApiSettings(
-        database_url=SecretStr(database_proxy[1]),
-        kafka=kafka_settings,
-        http=HttpSettings(port=0),
-        log=LogSettings(json=False, level="warning"),
-        admin_token=SecretStr(TOKEN),
+    settings = api_settings(
+        database_proxy[1],
+        kafka_settings,
+        token=TOKEN,
         directory_consumer_enabled=False,
         notifier_commands_enabled=False,
         relay_poll_s=0.2,
