@@ -10,8 +10,7 @@ import pytest
 from herald_core import schemas
 from herald_core.catalog import CATALOG
 from herald_core.intake import parse_event
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from jsonschema_rs import Draft202012Validator, Registry, meta
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
@@ -26,18 +25,17 @@ def load(path: Path) -> dict[str, object]:
 def envelope_validator() -> Draft202012Validator:
     """The envelope schema, its relative `$ref`s resolved from the files next to it."""
     resources = [
-        (path.resolve().as_uri(), Resource.from_contents(load(path)))
+        (path.resolve().as_uri(), load(path))
         for path in [SCHEMAS / schemas.ENVELOPE_FILE, *sorted((SCHEMAS / "events").glob("*"))]
     ]
     envelope = {**load(SCHEMAS / schemas.ENVELOPE_FILE), "$id": resources[0][0]}
-    registry = Registry().with_resources(resources)
-    Draft202012Validator.check_schema(envelope)
+    registry = Registry(resources)
+    meta.validate(envelope)
     return Draft202012Validator(envelope, registry=registry)
 
 
-def test_committed_schemas_do_not_drift():
-    assert schemas.drift(SCHEMAS) == []
-    assert schemas.main(["check"]) == 0
+def test_committed_schemas_do_not_drift(capsys):
+    assert schemas.main(["check"]) == 0, capsys.readouterr().err  # `make schemas-check`
 
 
 def test_the_default_directory_is_the_projects():
@@ -103,13 +101,12 @@ def test_unsafe_file_names_are_refused(bad):
 
 
 def test_every_type_schema_is_a_valid_schema():
-    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
     distinct = {
         json.dumps({k: v for k, v in load(p).items() if k not in ("title", "description")})
         for p in (SCHEMAS / "events").glob("*.json")
     }
     for text in distinct:
-        meta.validate(json.loads(text))
+        meta.validate(json.loads(text))  # against the draft's meta-schema
 
 
 def test_there_are_examples():

@@ -137,7 +137,7 @@ async def test_each_key_in_order_and_at_most_concurrency_at_once():
         busy.add(record.key)
         running += 1
         peak = max(peak, running)
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.001)
         per_key.setdefault(record.key, []).append(record.offset)
         running -= 1
         busy.discard(record.key)
