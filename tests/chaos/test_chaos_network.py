@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from herald_testing.fault_proxy import Fault as LinkFault
 from herald_testing.fault_proxy import FaultProxy
 from herald_testing.ledger import Row
 
@@ -63,6 +64,30 @@ async def reset(proxy: FaultProxy) -> None:
     await proxy.reset()
 
 
+def lossy(probability: float) -> Breakage:
+    """New connections closed right after accept with `probability`; the open ones are reset
+    first, so that the sender's pooled keep-alive connections must be made again."""
+
+    async def breakage(proxy: FaultProxy) -> None:
+        await proxy.reset()
+        await proxy.set(LinkFault(drop_probability=probability))
+
+    return breakage
+
+
+def narrow(bytes_per_s: float) -> Breakage:
+    async def breakage(proxy: FaultProxy) -> None:
+        await proxy.bandwidth(bytes_per_s)
+
+    return breakage
+
+
+async def host_down(proxy: FaultProxy) -> None:
+    """The receiver's host goes away: open connections reset, new ones refused."""
+    await proxy.reset()
+    await proxy.refuse()
+
+
 async def run_through(
     chaos: Chaos, proxy: FaultProxy, name: str, breakage: Breakage, *, for_s: float
 ) -> Row:
@@ -105,3 +130,32 @@ async def test_connections_reset_for_a_while_then_recover(
     row = await run_through(chaos, receiver_proxy, "receiver connections reset", reset, for_s=12)
     assert row.delivered == row.expected
     assert receiver_proxy.stats.reset > 0, "the sender met the resets"
+
+
+async def test_connections_dropped_at_connect_for_a_while_then_recover(
+    chaos: Chaos, receiver_proxy: FaultProxy
+) -> None:
+    row = await run_through(
+        chaos, receiver_proxy, "receiver link drops 50 % of connects", lossy(0.5), for_s=12
+    )
+    assert row.delivered == row.expected
+    assert receiver_proxy.stats.dropped > 0, "the sender met the drops"
+
+
+async def test_a_narrow_link_for_a_while_then_recover(
+    chaos: Chaos, receiver_proxy: FaultProxy
+) -> None:
+    """About one request a second per connection: the backlog grows, then drains after heal."""
+    row = await run_through(
+        chaos, receiver_proxy, "receiver link at 2 KB/s per connection", narrow(2000), for_s=12
+    )
+    assert row.delivered == row.expected
+
+
+async def test_the_receivers_host_down_for_a_while_then_back(
+    chaos: Chaos, receiver_proxy: FaultProxy
+) -> None:
+    row = await run_through(
+        chaos, receiver_proxy, "receiver host down (refused)", host_down, for_s=12
+    )
+    assert row.delivered == row.expected

@@ -1,5 +1,6 @@
 """The retry tiers under faults: the sender SIGKILLed while every delivery waits in a tier, and
-deliveries whose retries run out, dead-lettered, then sent again through the API.
+deliveries whose retries run out, dead-lettered, then sent again: through the API's redeliver
+endpoint, and by the operator's `herald-ops dlq replay`.
 
 The chaos stack's tiers are 1, 2, 4, 8 and 16 s (conftest.py): a delivery failing every attempt
 is tried at about 0, 1, 3, 7 and 15 s, then waits 16 s in the last tier, and its sixth failure
@@ -18,10 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from herald_core import headers as h
@@ -29,8 +35,8 @@ from herald_core.retry import due_at_ms
 from herald_core.topics import Channel, retry_topic
 from herald_core.topics import retry_tiers as topic_retry_tiers
 from herald_kafka import Record
-from herald_testing.ledger import Arrival, Row
-from herald_testing.ledger_receiver import OK, Behaviour
+from herald_testing.ledger import Arrival, DeadLetter, Row
+from herald_testing.ledger_receiver import OK, Behaviour, LedgerReceiver
 from herald_testing.polling import eventually
 from herald_testing.topics import records_now
 
@@ -165,24 +171,45 @@ async def test_sender_killed_while_deliveries_wait_in_the_last_tier(chaos: Chaos
         trial.close()
 
 
+async def exhaust(trial: Trial, receiver: LedgerReceiver) -> dict[str, DeadLetter]:
+    """Load the trial with its receiver refusing everything until every delivery has used its
+    retry tiers and is dead-lettered (`exhausted`, after TIERS + 1 attempts); its dead letters
+    by delivery id."""
+    receiver.behave(trial.prefix, Behaviour(503))
+    try:
+        row = await trial.run(seconds=1, rate_per_s=20)
+    finally:
+        receiver.behave(trial.prefix, OK)
+    assert row.passed, row.problems
+    assert row.delivered == 0
+    assert row.dead_lettered == row.expected > 0
+    ours = {sub.notifier_id for sub in trial.ledger.subscribers.values()}
+    letters = {dl.delivery_id: dl for dl in trial.ledger.dead_letters if dl.notifier_id in ours}
+    assert {dl.reason for dl in letters.values()} == {"exhausted"}
+    attempts = attempts_by_delivery(trial.ledger.arrivals)
+    assert {len(attempts[ident]) for ident in letters} == {TIERS + 1}
+    return letters
+
+
+async def all_delivered_again(trial: Trial, label: str) -> None:
+    """Every dead-lettered delivery reaches its receiver after the repair, and the trial's
+    verdict, judged again, holds: delivered, none left in the DLQ."""
+    await eventually(
+        lambda: trial.ledger.outstanding() == 0,
+        timeout_s=120,
+        interval_s=0.5,
+        what="every dead-lettered delivery at its receiver",
+    )
+    again = await judged_again(trial, label)
+    assert again.passed, again.problems
+    assert (again.delivered, again.dead_lettered) == (again.expected, 0)
+    await trial.a_new_notifier_receives()
+
+
 async def test_retries_exhausted_dead_lettered_then_redelivered(chaos: Chaos) -> None:
     trial = await chaos.trial("retries exhausted, DLQ", apps=4)
-    receiver = chaos.receiver
     try:
-        receiver.behave(trial.prefix, Behaviour(503))
-        try:
-            row = await trial.run(seconds=1, rate_per_s=20)
-        finally:
-            receiver.behave(trial.prefix, OK)
-        assert row.passed, row.problems
-        assert row.delivered == 0
-        assert row.dead_lettered == row.expected > 0
-        ours = {sub.notifier_id for sub in trial.ledger.subscribers.values()}
-        letters = {dl.delivery_id: dl for dl in trial.ledger.dead_letters if dl.notifier_id in ours}
-        assert {dl.reason for dl in letters.values()} == {"exhausted"}
-        attempts = attempts_by_delivery(trial.ledger.arrivals)
-        assert {len(attempts[ident]) for ident in letters} == {TIERS + 1}
-
+        letters = await exhaust(trial, chaos.receiver)
         for ident, letter in letters.items():
             assert letter.event_id is not None
             app_id = trial.ledger.sent[letter.event_id].app_id
@@ -192,16 +219,50 @@ async def test_retries_exhausted_dead_lettered_then_redelivered(chaos: Chaos) ->
             assert status == 202, body
             assert body["redelivery"]["delivery_id"] == ident
             assert body["redelivery"]["attempt"] == TIERS + 2
-
-        await eventually(
-            lambda: trial.ledger.outstanding() == 0,
-            timeout_s=120,
-            interval_s=0.5,
-            what="every redelivered delivery at its receiver",
-        )
-        again = await judged_again(trial, "then redelivered")
-        assert again.passed, again.problems
-        assert (again.delivered, again.dead_lettered) == (again.expected, 0)
-        await trial.a_new_notifier_receives()
+        await all_delivered_again(trial, "then redelivered")
     finally:
         trial.close()
+
+
+async def test_retries_exhausted_dead_lettered_then_replayed_by_the_operator(chaos: Chaos) -> None:
+    """The operator's way back from an outage: `herald-ops dlq replay`, the installed command
+    run as a process against the stack's broker, picks this trial's dead letters by reason and
+    time and puts them back on the deliveries topic, each at attempt 1 with its delivery id."""
+    trial = await chaos.trial("retries exhausted, DLQ, herald-ops", apps=4)
+    try:
+        since = datetime.now(UTC).isoformat()
+        letters = await exhaust(trial, chaos.receiver)
+        replayed = await in_thread(
+            lambda: herald_ops(
+                chaos.stack.kafka.bootstrap_servers,
+                "dlq",
+                "replay",
+                "-c",
+                "webhook",
+                "--reason",
+                "exhausted",
+                "--since",
+                since,
+                "--yes",
+            )
+        )
+        counted = re.search(r"matched (\d+), replayed (\d+)", replayed)
+        assert counted is not None, replayed
+        assert (int(counted[1]), int(counted[2])) == (len(letters), len(letters)), replayed
+        await all_delivered_again(trial, "then replayed")
+    finally:
+        trial.close()
+
+
+def herald_ops(bootstrap: str, *args: str) -> str:
+    """The installed `herald-ops` command, run as a process; its output (it must succeed)."""
+    command = Path(sys.executable).with_name("herald-ops")
+    done = subprocess.run(
+        [str(command), *args, "--bootstrap-servers", bootstrap],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    return done.stdout + done.stderr

@@ -122,6 +122,29 @@ def test_retry_state_is_read_from_headers(headers, state):
 
 
 @pytest.mark.parametrize(
+    ("attempt", "retries_from", "read_from", "step"),
+    [
+        (None, None, 0, 1),  # a first attempt
+        (b"3", None, 0, 4),
+        (b"6", b"6", 6, 1),  # replayed after six attempts: the schedule starts over
+        (b"8", b"6", 6, 3),
+        (b"2", b"6", 2, 1),  # never past the attempts made
+        (b"3", b"x", 0, 4),  # malformed: the schedule as if never replayed
+        (b"3", b"-2", 0, 4),
+    ],
+)
+def test_the_schedule_step_counts_from_where_it_started_over(
+    attempt, retries_from, read_from, step
+):
+    headers = [
+        *([("x-attempt", attempt)] if attempt is not None else []),
+        *([("x-retries-from", retries_from)] if retries_from is not None else []),
+    ]
+    state = RetryState.of(headers, ("here", 1, 7))
+    assert (state.retries_from, state.step) == (read_from, step)
+
+
+@pytest.mark.parametrize(
     ("headers", "due"),
     [([], None), ([("x-due-at", b"17")], 17), ([("x-due-at", b"soon")], None)],
 )

@@ -23,6 +23,11 @@ RECIPIENTS_DONE = "x-recipients-done"
 """On a retry tier record or a dead letter: the recipients already delivered, as indices into
 the delivery's `recipients` (`0,2`). A retry sends only to the others (`herald_core.retry`)."""
 
+RETRIES_FROM = "x-retries-from"
+"""On a replayed delivery and its retry records: the attempt after which its retry schedule
+starts over. A replay (`herald-ops dlq replay`) goes on counting attempts, so that the history,
+one row per attempt, keeps every one, with all the retry tiers ahead of it again."""
+
 DLQ_REASON = "x-dlq-reason"
 DLQ_DETAIL = "x-dlq-detail"
 DLQ_SOURCE = "x-dlq-source"
@@ -51,6 +56,15 @@ def header(headers: Headers | tuple[tuple[str, bytes], ...] | None, key: str) ->
         if name == key:
             found = value.decode("utf-8", "replace")
     return found
+
+
+def count(headers: Sequence[tuple[str, bytes]], key: str) -> int:
+    """The header `key` as a count (`x-attempt`, `x-retries-from`): 0 when missing, malformed
+    or negative. Pure."""
+    try:
+        return max(0, int(header(tuple(headers), key) or 0))
+    except ValueError:
+        return 0
 
 
 def is_test(headers: Sequence[tuple[str, bytes]] | None) -> bool:

@@ -109,6 +109,14 @@ class RetryState:
     """Topic, partition and offset on the channel's deliveries topic."""
     recipients_done: frozenset[int] = frozenset()
     """Indices into the delivery's recipients that earlier attempts delivered to."""
+    retries_from: int = 0
+    """The attempt after which the retry schedule started over (`x-retries-from`; 0: never)."""
+
+    @property
+    def step(self) -> int:
+        """The next attempt's place in the retry schedule (≥ 1): its number, counted from where
+        the schedule last started over."""
+        return max(1, self.attempts + 1 - self.retries_from)
 
     @classmethod
     def of(cls, headers: Sequence[tuple[str, bytes]], here: tuple[str, int, int]) -> RetryState:
@@ -117,10 +125,7 @@ class RetryState:
         Missing or malformed headers read as a first attempt from `here`.
         """
         listed = list(headers)
-        try:
-            attempts = max(0, int(h.header(listed, h.ATTEMPT) or 0))
-        except ValueError:
-            attempts = 0
+        attempts = h.count(listed, h.ATTEMPT)
         topic = h.header(listed, h.ORIGINAL_TOPIC)
         partition = h.header(listed, h.ORIGINAL_PARTITION)
         offset = h.header(listed, h.ORIGINAL_OFFSET)
@@ -128,7 +133,8 @@ class RetryState:
         if topic and partition and offset and partition.isdigit() and offset.isdigit():
             source = (topic, int(partition), int(offset))
         done = _indices(h.header(listed, h.RECIPIENTS_DONE))
-        return cls(attempts, h.header(listed, h.FIRST_FAILED_AT), source, done)
+        retries_from = min(attempts, h.count(listed, h.RETRIES_FROM))
+        return cls(attempts, h.header(listed, h.FIRST_FAILED_AT), source, done, retries_from)
 
 
 def _indices(value: str | None) -> frozenset[int]:

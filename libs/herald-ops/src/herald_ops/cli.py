@@ -168,7 +168,7 @@ def replay_command(
 ) -> None:
     """Put matching dead letters back on their deliveries topic (or notify.events) to retry.
 
-    A delivery starts again at attempt 1 with the same delivery id (the receiver's idempotency
+    A delivery goes on with the same delivery id (the receiver's idempotency
     key). A refused event is validated again; one still invalid is skipped and counted. The DLQ
     is read up to its end at start and is left as it is (purge it afterwards if you want).
     """

@@ -211,13 +211,24 @@ def describe(letter: DeadLetter) -> dict[str, Any]:
 
 
 def fresh_headers(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-    """The headers of a replayed delivery: Herald's `x-` retry and DLQ state dropped, so the
-    sender starts at attempt 1, and `x-delivery-id` kept (the receiver's idempotency key). Pure.
+    """The headers of a replayed delivery. Pure.
+
+    Herald's `x-` retry and DLQ state is dropped, except what the replay goes on from: the
+    delivery id (the receiver's idempotency key), the recipients already delivered to, and the
+    attempts made. Attempts go on counting (the history keeps a row per attempt number, so a
+    replay numbered from 1 again would be lost there) while `x-retries-from` starts the retry
+    schedule over: the replay has every tier ahead of it.
     """
-    delivery_id = h.header(tuple(headers), h.DELIVERY_ID)
+    listed = tuple(headers)
+    delivery_id = h.header(listed, h.DELIVERY_ID)
+    done = h.header(listed, h.RECIPIENTS_DONE)
+    attempts = h.count(listed, h.ATTEMPT)
     return [
         *[(k, v) for k, v in headers if not k.startswith("x-")],
         *([(h.DELIVERY_ID, delivery_id.encode())] if delivery_id else []),
+        *([(h.RECIPIENTS_DONE, done.encode())] if done else []),
+        *([(h.ATTEMPT, str(attempts).encode())] if attempts else []),
+        *([(h.RETRIES_FROM, str(attempts).encode())] if attempts else []),
     ]
 
 

@@ -270,7 +270,7 @@ class SenderService:
         )
         now = datetime.now(UTC)
         attempt = state.attempts + 1
-        hop = next_hop(attempt, error, self.tiers, now)
+        hop = next_hop(state.step, error, self.tiers, now)
         if isinstance(hop, RetryHop):
             log_.info("delivery_retry_scheduled", tier=hop.tier.name, due_at=hop.due_at.isoformat())
             outcome, last = AttemptOutcome.RETRY_SCHEDULED, error
@@ -338,6 +338,7 @@ class SenderService:
             reason=reason.value,
             detail=detail,
             attempt=state.attempts + 1,
+            retries_from=state.retries_from,
             source=state.source,
             first_failed_at=first_failed_at,
             recipients_done=state.recipients_done if done is None else done,
@@ -363,7 +364,7 @@ class SenderService:
             return [self._test_failed(delivery, error, time.monotonic(), log.bind())]
         self.metrics.failed.labels(self.channel.value, error.reason.value).inc()
         state, now = _state(record), datetime.now(UTC)
-        hop = next_hop(state.attempts + 1, error, self.tiers, now)
+        hop = next_hop(state.step, error, self.tiers, now)
         if isinstance(hop, RetryHop):
             return [self._retry(record, state, hop, now, error, state.recipients_done)]
         return [self._dead_letter(record, state, hop.reason, hop.detail, failed_at=now)]

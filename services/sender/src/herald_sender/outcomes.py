@@ -73,6 +73,7 @@ def dead_letter_record(
     detail: str,
     attempt: int,
     source: tuple[str, int, int],
+    retries_from: int = 0,
     first_failed_at: str | None = None,
     recipients_done: frozenset[int] = frozenset(),
 ) -> OutgoingRecord:
@@ -92,6 +93,7 @@ def dead_letter_record(
         (h.ORIGINAL_OFFSET, str(offset).encode()),
         *([(h.FIRST_FAILED_AT, first_failed_at.encode())] if first_failed_at else []),
         *_progress(recipients_done),
+        *_restarted(retries_from),
     ]
     return OutgoingRecord(delivery_dlq_topic(channel), value, key, headers)
 
@@ -126,12 +128,17 @@ def retry_record(
         (h.ORIGINAL_PARTITION, str(partition).encode()),
         (h.ORIGINAL_OFFSET, str(offset).encode()),
         *_progress(recipients_done),
+        *_restarted(state.retries_from),
     ]
     return OutgoingRecord(topic, value, key, headers)
 
 
 def _progress(recipients_done: frozenset[int]) -> list[tuple[str, bytes]]:
     return [(h.RECIPIENTS_DONE, recipients_done_value(recipients_done))] if recipients_done else []
+
+
+def _restarted(retries_from: int) -> list[tuple[str, bytes]]:
+    return [(h.RETRIES_FROM, str(retries_from).encode())] if retries_from else []
 
 
 def _passed_on(original: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
