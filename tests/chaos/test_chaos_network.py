@@ -49,13 +49,6 @@ def broken_for(proxy: FaultProxy, breakage: Breakage, *, after_s: float, for_s: 
     return fault
 
 
-def slow_link(ms: float) -> Breakage:
-    async def breakage(proxy: FaultProxy) -> None:
-        await proxy.latency(ms)
-
-    return breakage
-
-
 async def blackholed(proxy: FaultProxy) -> None:
     await proxy.blackhole()
 
@@ -71,13 +64,6 @@ def lossy(probability: float) -> Breakage:
     async def breakage(proxy: FaultProxy) -> None:
         await proxy.reset()
         await proxy.set(LinkFault(drop_probability=probability))
-
-    return breakage
-
-
-def narrow(bytes_per_s: float) -> Breakage:
-    async def breakage(proxy: FaultProxy) -> None:
-        await proxy.bandwidth(bytes_per_s)
 
     return breakage
 
@@ -117,7 +103,7 @@ async def test_receivers_time_out_for_a_while_then_recover(
         chaos,
         receiver_proxy,
         "receivers slower than the timeout",
-        slow_link(SENDER_TIMEOUT_S * 1000 * 1.6),
+        lambda proxy: proxy.latency(SENDER_TIMEOUT_S * 1000 * 1.6),
         for_s=12,
     )
     assert row.delivered == row.expected
@@ -147,7 +133,11 @@ async def test_a_narrow_link_for_a_while_then_recover(
 ) -> None:
     """About one request a second per connection: the backlog grows, then drains after heal."""
     row = await run_through(
-        chaos, receiver_proxy, "receiver link at 2 KB/s per connection", narrow(2000), for_s=12
+        chaos,
+        receiver_proxy,
+        "receiver link at 2 KB/s per connection",
+        lambda proxy: proxy.bandwidth(2000),
+        for_s=12,
     )
     assert row.delivered == row.expected
 

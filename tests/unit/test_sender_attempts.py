@@ -1,5 +1,6 @@
 """One attempt through the sender shell, with a fake channel sender (no broker, no network):
-the result record carries the receiver's answer, and a notifier test is attempted once."""
+the result record carries the receiver's answer, a notifier test is attempted once, and a
+delivery replayed from its DLQ goes on counting attempts with its retry schedule started over."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from herald_core.errors import (
 from herald_core.intake import parse_event
 from herald_core.markers import TEST_DETAIL_PREFIX
 from herald_core.notifiers import Notifier, Selection
-from herald_core.topics import DELIVERY_RESULTS, Channel
+from herald_core.topics import DELIVERY_RESULTS, Channel, delivery_dlq_topic
 from herald_kafka.loop import handle_guarded
 from herald_sender.app import SenderService, is_test
 from herald_sender.channels import SendReport
@@ -209,3 +210,38 @@ async def test_a_delivered_attempt_too_large_to_record_is_dead_lettered_once():
     assert sender.calls == 1
     assert [o.topic for o in outputs] == ["notify.deliveries.webhook.dlq"]
     assert h.header(outputs[0].headers, h.DLQ_REASON) == "too_large"
+
+
+# --- a replay (`herald-ops dlq replay`): attempts go on, the schedule starts over -----------------
+
+TIERS = 5  # the webhook tiers of topics.yaml
+REFUSED = RetryableDeliveryError(FailureReason.SERVER_ERROR, "503")
+
+
+async def test_a_replay_after_the_last_tier_is_retried_from_the_first_tier():
+    replayed = [(h.DELIVERY_ID, b"d-1"), (h.ATTEMPT, b"6"), (h.RETRIES_FROM, b"6")]
+    _, outputs = await attempt(REFUSED, replayed)
+    result = result_of(outputs)
+    assert (result.attempt, result.outcome) == (7, AttemptOutcome.RETRY_SCHEDULED)
+    [retry] = [o for o in outputs if ".retry." in o.topic]
+    assert retry.topic.endswith(".retry.10s")  # the first tier, not a dead letter
+    assert (h.header(retry.headers, h.ATTEMPT), h.header(retry.headers, h.RETRIES_FROM)) == (
+        "7",
+        "6",
+    )
+
+
+async def test_without_the_restart_the_same_attempt_is_dead_lettered():
+    _, outputs = await attempt(REFUSED, [(h.DELIVERY_ID, b"d-1"), (h.ATTEMPT, b"6")])
+    assert result_of(outputs).outcome is not AttemptOutcome.RETRY_SCHEDULED
+    assert [o.topic for o in outputs if o.topic != DELIVERY_RESULTS] == [
+        delivery_dlq_topic(Channel.WEBHOOK)
+    ]
+
+
+async def test_a_replay_that_uses_every_tier_again_is_dead_lettered_with_its_restart():
+    _, outputs = await attempt(REFUSED, [(h.ATTEMPT, b"11"), (h.RETRIES_FROM, b"6")])
+    [letter] = [o for o in outputs if o.topic == delivery_dlq_topic(Channel.WEBHOOK)]
+    assert h.header(letter.headers, h.ATTEMPT) == str(6 + TIERS + 1)
+    assert h.header(letter.headers, h.RETRIES_FROM) == "6"
+    assert h.header(letter.headers, h.DLQ_REASON) == "exhausted"
