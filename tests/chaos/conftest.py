@@ -1,12 +1,15 @@
 """Chaos scenarios: the whole stack as real processes, faults injected, the ledger's verdict.
 
 One stack per run of this folder (`Stack` on free ports in a temporary home, as `herald-dev
-up` starts it, without the services no scenario uses: derive, alerter, the chat senders, and
-the e-mail sender in a short run), started by the first scenario and stopped after the last
-one (package scope), so the rest of `make test` does not run beside it. One receiver for every
-scenario. In a full run the e-mail sender mails the port of `ledger_smtp_port` (where the SMTP
-scenarios put their receiver) and the webhook sender gives up on a request after 5 s (the
-network scenarios hold requests longer).
+up` starts it, without the services no scenario uses: derive, alerter, the Hipchat, Flowdock
+and Gitter senders, and in a short run the e-mail and chat senders), started by the first
+scenario and stopped after the last one (package scope), so the rest of `make test` does not
+run beside it. One receiver for every scenario, webhooks and chat posts alike. In a full run
+the e-mail sender mails the port of `ledger_smtp_port` (where the SMTP scenarios put their
+receiver), the webhook sender gives up on a request after 5 s (the network scenarios hold
+requests longer), and the senders of Slack, Mattermost, Rocket.Chat, Discord, Teams and Google
+Chat run with the webhook sender's retry tiers and limits (the chat scenario's notifiers post to
+the receiver on loopback, which the stack allows).
 
 Which scenarios run: without `HERALD_CHAOS=full` only those marked `chaos_short` are collected
 (the others are deselected, not skipped): that is what `make test` and `make chaos-short` run.
@@ -26,25 +29,27 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from herald_devstack.processes import free_port
-from herald_devstack.stack import DevSettings, Stack
+from herald_devstack.processes import free_port, free_ports
+from herald_devstack.stack import CHAT_CHANNELS, DevSettings, Stack
 from herald_testing.ledger_receiver import LedgerReceiver
 from herald_testing.ledger_table import Row, render_table
 
+from chaos.chat_trial import CHAT_SERVICES
 from chaos.harness import FULL, SHORT, Chaos, Profile
 
 FULL_RUN = os.environ.get("HERALD_CHAOS", "").strip().lower() == "full"
 HERE = Path(__file__).resolve().parent
 SERVICES = ("api", "ingest", "router", "recorder", "sender-webhook")
-FULL_SERVICES = (*SERVICES, "sender-email")
-SERVICE_ENV = {
+FULL_SERVICES = (*SERVICES, "sender-email", *CHAT_SERVICES)
+SENDER_ENV = {
     # Retries scaled down from 10s … 6h so that a run takes seconds; the receiver is one host
     # standing for many endpoints, so the per-host limits are lifted.
-    "sender-webhook": {
-        "HERALD_SENDER_RETRY_DELAYS_S": "[1, 2, 4, 8, 16]",
-        "HERALD_SENDER_ENDPOINT_RATE_PER_S": "0",
-        "HERALD_SENDER_ENDPOINT_CONCURRENCY": "64",
-    },
+    "HERALD_SENDER_RETRY_DELAYS_S": "[1, 2, 4, 8, 16]",
+    "HERALD_SENDER_ENDPOINT_RATE_PER_S": "0",
+    "HERALD_SENDER_ENDPOINT_CONCURRENCY": "64",
+}
+SERVICE_ENV = {
+    "sender-webhook": SENDER_ENV,
     "ingest": {"HERALD_INGEST_READINESS_PROBE_S": "0.5"},
     "api": {"HERALD_API_READINESS_PROBE_S": "0.5", "HERALD_API_RELAY_POLL_S": "0.2"},
 }
@@ -79,37 +84,45 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _settings(home: Path) -> DevSettings:
-    ports = {
-        name: free_port()
-        for name in (
-            "kafka_port",
-            "kafka_controller_port",
-            "postgres_port",
-            "smtp_port",
-            "webhook_sink_port",
-            "api_port",
-            "ingest_port",
-            "router_port",
-            "derive_port",
-            "alerter_port",
-            "recorder_port",
-            "sender_webhook_port",
-            "sender_email_port",
-            "chat_senders_base_port",
-        )
-    }
-    return DevSettings(home=home, **ports)
+    names = (
+        "kafka_port",
+        "kafka_controller_port",
+        "postgres_port",
+        "smtp_port",
+        "webhook_sink_port",
+        "api_port",
+        "ingest_port",
+        "router_port",
+        "derive_port",
+        "alerter_port",
+        "recorder_port",
+        "sender_webhook_port",
+        "sender_email_port",
+    )
+    ports = {name: free_port() for name in names}
+    return DevSettings(home=home, chat_senders_base_port=_chat_ports(set(ports.values())), **ports)
+
+
+def _chat_ports(taken: set[int]) -> int:
+    """The first of a block of free ports, one per chat sender of the stack (they listen on
+    consecutive ports), none of them in `taken`."""
+    while True:
+        first = free_ports(len(CHAT_CHANNELS))
+        if taken.isdisjoint(range(first, first + len(CHAT_CHANNELS))):
+            return first
 
 
 def full_service_env(smtp_port: int) -> dict[str, dict[str, str]]:
-    """The full run's settings: the short run's, a webhook request timeout, the e-mail sender."""
+    """The full run's settings: the short run's, a webhook request timeout, the e-mail and chat
+    senders'."""
     webhook = {**SERVICE_ENV["sender-webhook"], **FULL_WEBHOOK_ENV}
     email = {
         "HERALD_SENDER_RETRY_DELAYS_S": EMAIL_RETRY_DELAYS_S,
         "HERALD_SENDER_SMTP__PORT": str(smtp_port),
         "HERALD_SENDER_SMTP__TIMEOUT_S": "3",
     }
-    return {**SERVICE_ENV, "sender-webhook": webhook, "sender-email": email}
+    chat = {name: SENDER_ENV for name in CHAT_SERVICES}
+    return {**SERVICE_ENV, **chat, "sender-webhook": webhook, "sender-email": email}
 
 
 @pytest.fixture(scope="package")

@@ -11,8 +11,8 @@ events go to every app until each notifier has received one: the router has them
 (Herald does not promise to route an event to a notifier it has not seen yet; probes are not
 judged). After the verdict, a notifier created through the API must receive a probe too: no
 task is left dead by the fault. A trial made with `url_base` has its notifiers post there
-instead (a fault proxy in front of the receiver); `channel` says which sender's groups and
-DLQ the verdict reads (a subclass with notifiers of another channel sets it).
+instead (a fault proxy in front of the receiver); `channels` says which senders' groups and
+DLQs the verdict reads (a subclass with notifiers of other channels sets it).
 """
 
 from __future__ import annotations
@@ -94,18 +94,17 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def watched_groups(channel: Channel = WEBHOOK) -> dict[str, list[str]]:
-    """The consumer groups a delivery on `channel` goes through, with their topics."""
+def watched_groups(*channels: Channel) -> dict[str, list[str]]:
+    """The consumer groups a delivery on one of `channels` (the webhook's when none) goes
+    through, with their topics."""
     from herald_core.topics import DELIVERY_RESULTS, EVENTS, PLATFORM_EVENTS
 
-    sender = f"herald-sender-{channel.value}"
-    return {
-        "herald-ingest": [PLATFORM_EVENTS],
-        "herald-router": [EVENTS],
-        sender: [deliveries_topic(channel)],
-        f"{sender}-retry": [retry_topic(channel, t) for t in topic_retry_tiers()],
-        "herald-recorder": [DELIVERY_RESULTS],
-    }
+    groups = {"herald-ingest": [PLATFORM_EVENTS], "herald-router": [EVENTS]}
+    for channel in channels or (WEBHOOK,):
+        sender = f"herald-sender-{channel.value}"
+        groups[sender] = [deliveries_topic(channel)]
+        groups[f"{sender}-retry"] = [retry_topic(channel, t) for t in topic_retry_tiers()]
+    return {**groups, "herald-recorder": [DELIVERY_RESULTS]}
 
 
 @dataclass
@@ -131,8 +130,8 @@ class Chaos:
     def events_url(self) -> str:
         return f"{self.stack.ingest_url}/v1/events"
 
-    def lag_watch(self, channel: Channel = WEBHOOK) -> LagWatch:
-        return LagWatch(self.kafka, watched_groups(channel))
+    def lag_watch(self, *channels: Channel) -> LagWatch:
+        return LagWatch(self.kafka, watched_groups(*channels))
 
     async def trial(
         self,
@@ -156,7 +155,8 @@ class Trial:
     report: LoadReport | None = None
     url_base: str | None = None
     """Where the notifiers post (`http://host:port`); None: the ledger's receiver."""
-    channel: Channel = WEBHOOK
+    channels: tuple[Channel, ...] = (WEBHOOK,)
+    """The channels of the trial's notifiers: whose senders' groups and DLQs are watched."""
 
     @property
     def prefix(self) -> str:
@@ -274,7 +274,7 @@ class Trial:
             deployment,
             rate_per_s=rate_per_s or profile.rate_per_s,
         )
-        watch = self.chaos.lag_watch(self.channel)
+        watch = self.chaos.lag_watch(*self.channels)
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             watching = group.create_task(watch.watch(stop))
@@ -302,7 +302,8 @@ class Trial:
         if watch.max_total is not None:
             self.ledger.lag_seen(watch.max_total)
         bootstrap = self.chaos.stack.kafka.bootstrap_servers
-        self.ledger.dead_lettered(await dead_letters(bootstrap, delivery_dlq_topic(self.channel)))
+        for channel in self.channels:
+            self.ledger.dead_lettered(await dead_letters(bootstrap, delivery_dlq_topic(channel)))
         notifier_ids = [sub.notifier_id for sub in self.ledger.subscribers.values()]
         self.ledger.recorded(await history(self.chaos.stack.postgres.url, notifier_ids))
         row = self.ledger.verdict(ordered=ordered)

@@ -39,7 +39,7 @@ class MailTrial(Trial):
 
     smtp: LedgerSmtp = field(default_factory=LedgerSmtp)
     index: DeliveryIndex | None = None
-    channel: Channel = Channel.EMAIL
+    channels: tuple[Channel, ...] = (Channel.EMAIL,)
 
     async def setup(self, apps: int) -> None:
         self.index = DeliveryIndex(self.ledger)

@@ -7,7 +7,8 @@ server scripted per recipient (or a server that accepts and stays silent) for e-
 
     case        HTTP receiver            SMTP server                the sender
     success     200                      250                        returns a SendReport with the
-                                                                    status; one request/message
+                                                                    status; one request/message,
+                                                                    naming its delivery (below)
     retryable   503                      451 on RCPT                RetryableDeliveryError,
                                                                     server_error, status kept
     permanent   400                      550 on RCPT                PermanentDeliveryError,
@@ -25,6 +26,10 @@ the delivery result (its attempt fields: the result also carries the delivery it
 included, kept for redelivery, as the deliveries topic does), or in the headers of a retry or
 dead-letter record.
 
+Every request or message names its delivery: a webhook by `webhook-id`, a mail by
+`X-Herald-Delivery-Id`, a chat request (Slack's Web API calls included) by `X-Herald-Delivery-Id`
+and `X-Herald-Event-Id`.
+
 A channel added to `sender_factories()` is in the matrix at once: with `webhook_url` notifiers it
 needs nothing more; otherwise add how its notifier looks to `TARGETS`. A `Channel` with no sender
 fails `test_every_channel_has_a_sender` unless `NO_SENDER_YET` says why.
@@ -34,8 +39,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from enum import StrEnum
 from typing import Any
 
@@ -218,6 +224,23 @@ class Stage:
     """How often the sender asked the receiver to take the delivery: HTTP requests, RCPTs."""
     sent: tuple[str, ...]
     success_status: int
+    carried: Callable[[], list[dict[str, str]]] = list
+    """The headers of each request or message that reached the receiver, names lower-cased."""
+    identity: dict[str, str] = field(default_factory=dict)
+    """The headers (lower-cased names) every request or message must carry, with their values."""
+
+
+def identity_of(delivery: Delivery) -> dict[str, str]:
+    """The headers that name `delivery` on its channel's requests or mails."""
+    if delivery.channel is Channel.WEBHOOK:
+        return {"webhook-id": delivery.id}
+    if delivery.channel is Channel.EMAIL:
+        return {h.HERALD_DELIVERY_ID.lower(): delivery.id}
+    return {h.HERALD_DELIVERY_ID.lower(): delivery.id, h.HERALD_EVENT_ID.lower(): delivery.event.id}
+
+
+def lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
 
 
 # Read from the environment once: each case copies it with its own members.
@@ -257,9 +280,10 @@ def http_stage(
         reply = Reply(200, body=SLACK_OK)
     receiver.scripts[target.path] = [reply]
     chat = ChatSettings(slack_api_base_url=target.slack_api_base_url or receiver.base_url)
+    delivery = a_delivery(channel, target.type_data)
     return Stage(
         settings=settings_for(channel, case, chat=chat),
-        delivery=a_delivery(channel, target.type_data),
+        delivery=delivery,
         secrets=target.secrets,
         received=lambda: [
             f"{r.path}?{r.query}\n{r.headers}\n{r.body.decode(errors='replace')}"
@@ -268,6 +292,8 @@ def http_stage(
         asked=lambda: len(receiver.on(target.path)),
         sent=target.sent,
         success_status=200,
+        carried=lambda: [lowered(r.headers) for r in receiver.on(target.path)],
+        identity=identity_of(delivery),
     )
 
 
@@ -295,16 +321,22 @@ async def smtp_stage(
             timeout_s=SHORT_TIMEOUT_S if case is Case.TIMEOUT else 5.0,
             unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
         )
+        delivery = a_delivery(
+            Channel.EMAIL, {"emails": [address]}, recipients=(Recipient(address=address),)
+        )
         yield Stage(
             settings=settings_for(Channel.EMAIL, case, smtp=smtp_settings),
-            delivery=a_delivery(
-                Channel.EMAIL, {"emails": [address]}, recipients=(Recipient(address=address),)
-            ),
+            delivery=delivery,
             secrets=(SMTP_PASSWORD, UNSUBSCRIBE_SECRET),
             received=lambda: [m.decode(errors="replace") for m in handler.received_by(address)],
             asked=lambda: handler.rcpts.count(address),
             sent=(),
             success_status=250,
+            carried=lambda: [
+                lowered(dict(BytesHeaderParser().parsebytes(m)))
+                for m in handler.received_by(address)
+            ],
+            identity=identity_of(delivery),
         )
 
 
@@ -378,6 +410,8 @@ def check_delivered(stage: Stage, result: Attempt) -> None:
     assert len(received) == stage.asked() == 1, received
     for secret in stage.sent:  # the notifier's secrets were really used
         assert secret in received[0]
+    [headers] = stage.carried()
+    assert {name: headers.get(name) for name in stage.identity} == stage.identity
     assert [o.topic for o in result.outputs if o.topic == DELIVERY_RESULTS] == [DELIVERY_RESULTS]
     assert delivery_result(result.outputs).outcome is AttemptOutcome.DELIVERED
 

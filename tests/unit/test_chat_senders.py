@@ -13,6 +13,7 @@ from herald_core.errors import (
     PermanentDeliveryError,
     RetryableDeliveryError,
 )
+from herald_core.headers import HERALD_DELIVERY_ID, HERALD_EVENT_ID
 from herald_core.topics import Channel
 from herald_sender.channels import sender_factories
 from herald_sender.channels.chat import chat_request, classify_chat, discord_retry_after
@@ -47,6 +48,22 @@ def test_chat_requests_post_the_rendered_json_to_the_webhook(channel):
     assert request.url == "https://hooks.example/x"
     assert request.headers["content-type"].startswith("application/json")
     assert json.loads(request.body) == payload
+
+
+def chat_delivery(channel: Channel) -> Delivery:
+    """A sample delivery whose notifier has what `channel` needs to build a request."""
+    extra = {"token": "hc-1"} if channel is Channel.HIPCHAT else {}
+    return with_type_data(
+        sample_delivery("crash", channel), webhook_url="https://hooks.example/x", **extra
+    )
+
+
+@pytest.mark.parametrize("channel", CHAT, ids=str)
+def test_every_chat_request_names_its_delivery_and_event(channel):
+    delivery = chat_delivery(channel)
+    request = chat_request(channel, delivery, render_chat(channel, delivery, ChatOptions()))
+    assert request.headers[HERALD_DELIVERY_ID] == delivery.id
+    assert request.headers[HERALD_EVENT_ID] == delivery.event.id
 
 
 def test_a_chat_notifier_without_url_is_a_permanent_error():
@@ -172,10 +189,15 @@ def test_slack_ok_is_no_error():
     assert api_error("chat.update", {"ok": True, "ts": "1.2"}) is None
 
 
-def test_slack_api_requests_carry_the_bot_token():
-    request = api_request("https://slack.example/api/", "chat.update", "xoxb-1", {"ts": "1.2"})
+def test_slack_api_requests_carry_the_bot_token_and_the_delivery():
+    delivery = sample_delivery("crash", Channel.SLACK)
+    request = api_request(
+        "https://slack.example/api/", "chat.update", "xoxb-1", {"ts": "1.2"}, delivery
+    )
     assert request.url == "https://slack.example/api/chat.update"
     assert request.headers["authorization"] == "Bearer xoxb-1"
+    assert request.headers[HERALD_DELIVERY_ID] == delivery.id
+    assert request.headers[HERALD_EVENT_ID] == delivery.event.id
     assert json.loads(request.body) == {"ts": "1.2"}
 
 

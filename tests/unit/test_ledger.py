@@ -28,7 +28,7 @@ def arrival(
     *,
     at: float = 10.0,
     status: int = 200,
-    valid: bool = True,
+    valid: bool | None = True,
     webhook_id: str | None = None,
 ) -> Arrival:
     return Arrival(
@@ -54,14 +54,14 @@ def loaded() -> Ledger:
     return ledger
 
 
-def deliver_all(ledger: Ledger) -> None:
+def deliver_all(ledger: Ledger, *, valid: bool | None = True) -> None:
     for sub, event_id, at in [
         (DEPLOYS, "e1", 10.0),
         (DEPLOYS, "e2", 11.0),
         (FAILURES, "e2", 12.0),
         (OTHER_APP, "e3", 13.0),
     ]:
-        ledger.arrived(arrival(sub, event_id, at=at))
+        ledger.arrived(arrival(sub, event_id, at=at, valid=valid))
 
 
 def test_expected_is_each_event_times_each_subscriber_that_selects_it():
@@ -169,6 +169,25 @@ def test_a_bad_signature_fails_the_run_even_on_a_probe():
     row = ledger.verdict()
     assert row.verdict == FAIL
     assert row.problems == ("1 arrivals with an invalid signature",)
+
+
+def test_an_unsigned_chat_post_is_not_held_against_the_run():
+    ledger = loaded()
+    deliver_all(ledger, valid=None)
+    row = ledger.verdict(ordered=True)
+    assert (row.delivered, row.verdict, row.problems) == (4, PASS, ())
+
+
+def test_a_chat_post_without_its_delivery_id_fails_the_run():
+    ledger = loaded()
+    deliver_all(ledger)
+    ledger.arrived(
+        Arrival(DEPLOYS.path, None, "e1", 200, signature_valid=None, at=40.0),
+    )
+    row = ledger.verdict()
+    assert row.verdict == FAIL
+    assert row.duplicates == 1
+    assert any("X-Herald-Delivery-Id" in problem for problem in row.problems)
 
 
 def test_a_webhook_id_other_than_the_delivery_id_fails_the_run():

@@ -1,4 +1,5 @@
-"""Kafka record header keys (docs/architecture.md). They appear nowhere else in the code."""
+"""Kafka record header keys (docs/architecture.md), and the headers Herald writes on the mails
+and chat requests it sends. They appear nowhere else in the code."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ DELIVERY_ID = "x-delivery-id"
 TEST = "herald-test"
 """On a delivery record: a notifier test (`POST …/notifiers/{id}/test`). The sender makes one
 attempt and writes its result; a failure is neither retried nor dead-lettered."""
+
+HERALD_DELIVERY_ID = "X-Herald-Delivery-Id"
+"""On every mail and chat request: the delivery's id, the same on every attempt, so that a
+receiver (a self-hosted chat server behind a proxy, a mail filter) can drop repeats."""
+HERALD_EVENT_ID = "X-Herald-Event-Id"
+"""On every chat request: the id of the event delivered (a chat payload carries none)."""
 
 Headers = list[tuple[str, bytes]]
 

@@ -14,8 +14,10 @@ against Herald's promises and returns one table `Row`. No I/O, no clock: times a
                nor probe explains
     duplicates 2xx arrivals beyond the first of each delivery (0 required when not allowed)
 
-Also checked: every arrival's signature is valid (`Arrival.signature_valid`), its `webhook-id`
-is the delivery's id (one stable id per delivery, on every attempt), and, when history was
+Also checked: every signed arrival's signature is valid (`Arrival.signature_valid`; a chat post
+is not signed, its `None` is not held against it), the delivery id it carried (`webhook-id`, a
+mail's or a chat post's `X-Herald-Delivery-Id`) is the delivery's id (one stable id per
+delivery, on every attempt), and, when history was
 given, each expected delivery has exactly one history row, terminal, agreeing with the
 ledger (`delivered` for a delivery never dead-lettered, `dead_lettered` for one never
 delivered). `ordered=True` also checks that each subscriber's first arrivals came in the order
@@ -70,9 +72,13 @@ class Arrival:
 
     path: str
     webhook_id: str | None
+    """The delivery id the request carried: `webhook-id`, or a mail's or chat post's
+    `X-Herald-Delivery-Id`; None when it carried none."""
     event_id: str | None
     status: int
-    signature_valid: bool
+    signature_valid: bool | None
+    """Whether its identity held: a webhook's signature (a mail's `Message-ID`). None for a
+    request that is not signed by design (a chat post): nothing to check, nothing failed."""
     at: float
 
     @property
@@ -277,7 +283,7 @@ class Ledger:
         self, expected: Mapping[Key, str], by_key: Mapping[Key, list[Arrival]], problems: list[str]
     ) -> None:
         unsigned = [
-            a for a in self.arrivals if a.path in self.subscribers and not a.signature_valid
+            a for a in self.arrivals if a.path in self.subscribers and a.signature_valid is False
         ]
         if unsigned:
             problems.append(f"{len(unsigned)} arrivals with an invalid signature")
@@ -289,7 +295,8 @@ class Ledger:
         ]
         if unstable:
             problems.append(
-                f"{len(unstable)} arrivals whose webhook-id is not their delivery's id, "
+                f"{len(unstable)} arrivals whose delivery id (webhook-id, X-Herald-Delivery-Id) "
+                "is not their delivery's, "
                 f"e.g. {_show(unstable[:2])}"
             )
 

@@ -1,9 +1,19 @@
-"""The ledger's webhook receiver: an HTTP server on 127.0.0.1 that records every request.
+"""The ledger's webhook and chat receiver: an HTTP server on 127.0.0.1 that records every request.
 
-Each request is checked as a Standard Webhooks receiver would (`standardwebhooks.Webhook(secret)
-.verify`, with the secret of the path's notifier) and handed to the ledgers that own its path
-as an `Arrival`: its `webhook-id`, the event id of its (raw-format) body, what was answered,
-whether the signature held, and when (wall clock, as Kafka's record times are).
+What a request is depends on its path, as the scenario declared it:
+
+    webhook (`expect(path, secret)`)  checked as a Standard Webhooks receiver would
+                                       (`standardwebhooks.Webhook(secret).verify`); its
+                                       `webhook-id`, the event id of its (raw-format) body
+    chat (`expect_chat(path)`)        a chat post, not signed (`signature_valid` None); its
+                                       `X-Herald-Delivery-Id` and `X-Herald-Event-Id` headers
+                                       (the payload carries no event id)
+    any other path                     judged as a webhook with no secret: its signature fails
+
+A path's kind comes from the scenario, never from the request: a webhook that lost its signature
+is not taken for a chat post. Each request is handed to the ledgers that own its path as an
+`Arrival`: the ids above, what was answered, whether the signature held, and when (wall clock,
+as Kafka's record times are).
 
 What it answers is switchable at run time, per path prefix (`behave`): 200 by default, or a
 `Behaviour` (a status, a `Retry-After` in seconds or as an HTTP date, a delay before answering)
@@ -30,6 +40,7 @@ from email.utils import format_datetime
 from typing import Any, Protocol
 
 from aiohttp import web
+from herald_core.headers import HERALD_DELIVERY_ID, HERALD_EVENT_ID
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -89,7 +100,9 @@ class LedgerReceiver:
     """Records every request, answers per its path's `Behaviour`; one server for all ledgers."""
 
     secrets: dict[str, str] = field(default_factory=dict)
-    """The signing secret of each path (`whsec_…`)."""
+    """The signing secret of each webhook path (`whsec_…`)."""
+    chat_paths: set[str] = field(default_factory=set)
+    """The paths chat notifiers post to (unsigned, identified by headers)."""
     books: list[Books] = field(default_factory=list)
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     unclaimed: list[Arrival] = field(default_factory=list)
@@ -105,6 +118,10 @@ class LedgerReceiver:
     def expect(self, path: str, secret: str) -> None:
         """Verify the requests on `path` with `secret`."""
         self.secrets[path] = secret
+
+    def expect_chat(self, path: str) -> None:
+        """Take the requests on `path` as chat posts: unsigned, their ids in headers."""
+        self.chat_paths.add(path)
 
     def behave(self, prefix: str, behaviour: Behaviour = OK) -> None:
         """Answer requests on paths starting with `prefix` per `behaviour` (OK resets)."""
@@ -130,13 +147,8 @@ class LedgerReceiver:
         if pause:
             await asyncio.sleep(pause)
         now = datetime.now(UTC)
-        arrival = Arrival(
-            path=request.path,
-            webhook_id=request.headers.get("webhook-id"),
-            event_id=_event_id(body),
-            status=behaviour.status,
-            signature_valid=self._verified(request.path, body, dict(request.headers)),
-            at=now.timestamp(),
+        arrival = self.arrival_of(
+            request.path, dict(request.headers), body, behaviour.status, now.timestamp()
         )
         owners = [books for books in self.books if books.owns(request.path)]
         for books in owners:
@@ -144,6 +156,21 @@ class LedgerReceiver:
         if not owners:
             self.unclaimed.append(arrival)
         return web.Response(status=behaviour.status, headers=behaviour.headers(now), text="ok")
+
+    def arrival_of(
+        self, path: str, headers: dict[str, str], body: bytes, status: int, at: float
+    ) -> Arrival:
+        """The arrival a request on `path` is, per the path's kind (see the module docstring)."""
+        if path in self.chat_paths:
+            return chat_arrival(path, headers, status, at)
+        return Arrival(
+            path=path,
+            webhook_id=_lower(headers).get("webhook-id"),
+            event_id=_event_id(body),
+            status=status,
+            signature_valid=self._verified(path, body, headers),
+            at=at,
+        )
 
     def _verified(self, path: str, body: bytes, headers: dict[str, str]) -> bool:
         secret = self.secrets.get(path)
@@ -170,6 +197,19 @@ class LedgerReceiver:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def chat_arrival(path: str, headers: dict[str, str], status: int, at: float) -> Arrival:
+    """A chat post as an arrival: its ids from the headers the chat sender writes. Pure."""
+    found = _lower(headers)
+    return Arrival(
+        path=path,
+        webhook_id=found.get(HERALD_DELIVERY_ID.lower()),
+        event_id=found.get(HERALD_EVENT_ID.lower()),
+        status=status,
+        signature_valid=None,
+        at=at,
+    )
 
 
 def _event_id(body: bytes) -> str | None:

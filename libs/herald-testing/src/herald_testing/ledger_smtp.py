@@ -35,11 +35,11 @@ from email.parser import BytesHeaderParser
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
+from herald_core.headers import HERALD_DELIVERY_ID
 
 from herald_testing.ledger import Arrival, Ledger
 from herald_testing.ledger_receiver import Books
 
-DELIVERY_ID = "X-Herald-Delivery-Id"
 ACCEPTED = 250
 BOOKING_WAIT_S = 1.0
 """How long a mail whose event no books know yet waits for it: a mail may beat the 202 of
@@ -80,7 +80,7 @@ def arrivals_of(
     headers: Message, recipients: Sequence[str], event_of: EventOf, at: float
 ) -> list[Arrival]:
     """One arrival per recipient of a message with `headers`. Pure but for `event_of`."""
-    delivery_id = headers.get(DELIVERY_ID)
+    delivery_id = headers.get(HERALD_DELIVERY_ID)
     event_id = event_of(delivery_id) if delivery_id else None
     identified = delivery_id is not None and headers.get("Message-ID") == f"<{delivery_id}@herald>"
     return [
@@ -116,7 +116,7 @@ class LedgerSmtp:
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:  # noqa: N802
         """aiosmtpd's hook: a whole message was received."""
         headers = BytesHeaderParser().parsebytes(envelope.original_content or b"")
-        await self._until_booked(headers.get(DELIVERY_ID))
+        await self._until_booked(headers.get(HERALD_DELIVERY_ID))
         for recipient in envelope.rcpt_tos:
             self._record(headers, recipient)
         return f"{ACCEPTED} OK"

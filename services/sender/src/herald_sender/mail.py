@@ -28,6 +28,7 @@ from typing import Any
 
 from herald_core.deliveries import Delivery, Recipient
 from herald_core.errors import FailureReason, PermanentDeliveryError
+from herald_core.headers import HERALD_DELIVERY_ID
 from herald_core.unsubscribe import unsubscribe_token
 from jinja2 import PackageLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
@@ -130,7 +131,7 @@ def render_email(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     message["X-Herald-Event-Type"] = delivery.event.type
-    message["X-Herald-Delivery-Id"] = delivery.id
+    message[HERALD_DELIVERY_ID] = delivery.id
     message.set_content(_ENV.get_template(f"{name}.txt").render(**context))
     message.add_alternative(_ENV.get_template(f"{name}.html").render(**context), subtype="html")
     return message

@@ -13,6 +13,10 @@ classifies the answer, with each service's own rate-limit dialect:
     Hipchat (API v1)                 POST form-encoded to `<server>/v1/rooms/message`, with
                                      `auth_token` and `format=json` in the query string
 
+Every request, Slack's Web API calls included, also carries `X-Herald-Delivery-Id` (the
+delivery's id, the same on every attempt) and `X-Herald-Event-Id`: the services ignore them, but a
+self-hosted server behind a proxy, or a test's receiver, can tell a repeat from a new message.
+
 Slack's bot-token mode (deploy threads) lives in `herald_sender.channels.slack`.
 """
 
@@ -26,6 +30,7 @@ from typing import Any, ClassVar, Self
 
 from herald_core.deliveries import Delivery
 from herald_core.errors import DeliveryError, FailureReason, PermanentDeliveryError
+from herald_core.headers import HERALD_DELIVERY_ID, HERALD_EVENT_ID
 from herald_core.topics import Channel
 
 from herald_sender.channels import SendReport
@@ -59,6 +64,11 @@ class ChatRequest:
     headers: dict[str, str]
 
 
+def identity_headers(delivery: Delivery) -> dict[str, str]:
+    """The headers that name `delivery` and its event on every chat request. Pure."""
+    return {HERALD_DELIVERY_ID: delivery.id, HERALD_EVENT_ID: delivery.event.id}
+
+
 def chat_request(channel: Channel, delivery: Delivery, payload: Mapping[str, Any]) -> ChatRequest:
     """The HTTP request that posts `payload` for `delivery`'s notifier. Pure.
 
@@ -67,7 +77,7 @@ def chat_request(channel: Channel, delivery: Delivery, payload: Mapping[str, Any
     """
     type_data = delivery.notifier.type_data
     if channel is Channel.HIPCHAT:
-        return _hipchat_request(type_data, payload)
+        return _hipchat_request(type_data, payload, identity_headers(delivery))
     url = type_data.get("webhook_url")
     if not isinstance(url, str) or not url:
         raise PermanentDeliveryError(
@@ -78,10 +88,13 @@ def chat_request(channel: Channel, delivery: Delivery, payload: Mapping[str, Any
         payload = with_flow_token(payload, flow_token)
     content_type = f"{JSON}; charset=UTF-8" if channel is Channel.GOOGLECHAT else JSON
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return ChatRequest(url=url, body=body, headers={"content-type": content_type})
+    headers = {"content-type": content_type, **identity_headers(delivery)}
+    return ChatRequest(url=url, body=body, headers=headers)
 
 
-def _hipchat_request(type_data: Mapping[str, Any], payload: Mapping[str, Any]) -> ChatRequest:
+def _hipchat_request(
+    type_data: Mapping[str, Any], payload: Mapping[str, Any], identity: Mapping[str, str]
+) -> ChatRequest:
     """API v1 `rooms/message` on the notifier's server (`webhook_url`, else Hipchat's own)."""
     token = type_data.get("token")
     if not isinstance(token, str) or not token:
@@ -90,7 +103,7 @@ def _hipchat_request(type_data: Mapping[str, Any], payload: Mapping[str, Any]) -
     return ChatRequest(
         url=hipchat_url(token, base=server.removesuffix("/").removesuffix("/v1/rooms/message")),
         body=hipchat_form(payload),
-        headers={"content-type": "application/x-www-form-urlencoded"},
+        headers={"content-type": "application/x-www-form-urlencoded", **identity},
     )
 
 

@@ -48,7 +48,7 @@ from herald_kafka.config_view import MaterializedView
 from herald_kafka.producer import OutgoingRecord
 
 from herald_sender.channels import SendReport
-from herald_sender.channels.chat import ChatRequest, ChatSender, client_of
+from herald_sender.channels.chat import ChatRequest, ChatSender, client_of, identity_headers
 from herald_sender.chat import ChatOptions, render_chat
 from herald_sender.endpoints import EndpointLimits
 from herald_sender.safe_http import SafeHttpClient
@@ -102,14 +102,17 @@ def api_error(method: str, answer: Mapping[str, Any]) -> DeliveryError | Message
     return PermanentDeliveryError(FailureReason.CLIENT_ERROR, detail)
 
 
-def api_request(base_url: str, method: str, token: str, payload: Mapping[str, Any]) -> ChatRequest:
-    """A Web API call: JSON body, bearer token. Pure."""
+def api_request(
+    base_url: str, method: str, token: str, payload: Mapping[str, Any], delivery: Delivery
+) -> ChatRequest:
+    """A Web API call for `delivery`: JSON body, bearer token, the delivery's identity. Pure."""
     return ChatRequest(
         url=f"{base_url.rstrip('/')}/{method}",
         body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
         headers={
             "content-type": "application/json; charset=utf-8",
             "authorization": f"Bearer {token}",
+            **identity_headers(delivery),
         },
     )
 
@@ -208,7 +211,7 @@ class SlackSender(ChatSender):
         token, channel = credentials
         step = deploy_thread(delivery.event)
         if step is None or self._threads is None:
-            report, _ = await self._post_message(token, channel, payload)
+            report, _ = await self._post_message(delivery, token, channel, payload)
             return report
         return await self._threaded(delivery, token, channel, payload, step)
 
@@ -227,36 +230,40 @@ class SlackSender(ChatSender):
         if current is not None:
             try:
                 report, _ = await self._call(
-                    "chat.update", token, {**payload, "channel": current.channel, "ts": current.ts}
+                    delivery,
+                    "chat.update",
+                    token,
+                    {**payload, "channel": current.channel, "ts": current.ts},
                 )
                 at, ts = current.channel, current.ts
             except MessageGone as gone:
                 log.info("slack_thread_message_gone", detail=str(gone), thread=key)
         if report is None:
-            report, (at, ts) = await self._post_message(token, channel, payload)
+            report, (at, ts) = await self._post_message(delivery, token, channel, payload)
         record = self._threads.put(key, after_send(step, at, ts, datetime.now(UTC)))
         return SendReport(
             status=report.status, response_excerpt=report.response_excerpt, outputs=(record,)
         )
 
     async def _post_message(
-        self, token: str, channel: str, payload: Mapping[str, Any]
+        self, delivery: Delivery, token: str, channel: str, payload: Mapping[str, Any]
     ) -> tuple[SendReport, tuple[str, str]]:
         report, answer = await self._call(
-            "chat.postMessage", token, {**payload, "channel": channel}
+            delivery, "chat.postMessage", token, {**payload, "channel": channel}
         )
         return report, (str(answer.get("channel") or channel), str(answer.get("ts") or ""))
 
     async def _call(
-        self, method: str, token: str, payload: Mapping[str, Any]
+        self, delivery: Delivery, method: str, token: str, payload: Mapping[str, Any]
     ) -> tuple[SendReport, dict[str, Any]]:
-        """One Web API call: the report and Slack's answer.
+        """One Web API call for `delivery`: the report and Slack's answer.
 
         Raises:
             DeliveryError: the classified failure.
             MessageGone: `chat.update` found no message to rewrite.
         """
-        report, body = await self.post(api_request(self._api_base_url, method, token, payload))
+        request = api_request(self._api_base_url, method, token, payload, delivery)
+        report, body = await self.post(request)
         try:
             answer = json.loads(body)
         except ValueError:

