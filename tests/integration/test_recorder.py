@@ -148,6 +148,70 @@ async def test_recorder_is_idempotent_keeps_the_highest_attempt_and_skips_garbag
     assert (alone["status"], alone["app_id"], alone["attempt_count"]) == ("delivered", None, 1)
 
 
+async def test_a_repeat_that_settles_a_scheduled_retry_replaces_it(
+    kafka_settings: KafkaSettings, fresh_database: str, producer: Any, unique: str
+) -> None:
+    """A sender killed after an attempt's result but before its retry record tries the same
+    attempt again: answered 200, that repeat is the delivery's last word, across batches (the
+    database) and within one (the batch's rows)."""
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await migrate(connection)
+        across, within = f"d-{unique}-across", f"d-{unique}-within"
+        scheduled = AttemptOutcome.RETRY_SCHEDULED
+        async with running_recorder(kafka_settings, fresh_database, unique):
+            await send_all(
+                producer,
+                records(result(across, 1, scheduled), result(across, 2, scheduled)),
+            )
+            await eventually(
+                lambda: connection.fetchval(
+                    "SELECT latest_attempt = 2 FROM deliveries WHERE id = $1", across
+                ),
+                what="attempts 1 and 2 recorded",
+            )
+            repeat = result(across, 2, AttemptOutcome.DELIVERED, detail="the repeat")
+            late = result(across, 2, scheduled, detail="late")  # never reopens it
+            await send_all(
+                producer,
+                records(
+                    repeat,
+                    late,
+                    result(within, 1, scheduled),
+                    result(within, 1, AttemptOutcome.DELIVERED, detail="the repeat"),
+                ),
+            )
+            await eventually(
+                lambda: connection.fetchval(
+                    "SELECT count(*) = 2 FROM deliveries WHERE id = ANY($1) AND status = $2",
+                    [across, within],
+                    "delivered",
+                ),
+                what="both deliveries settled by their repeats",
+            )
+        rows = await connection.fetch(
+            "SELECT id, status, status_code, latest_attempt, attempt_count FROM deliveries"
+            " WHERE id = ANY($1) ORDER BY id",
+            [across, within],
+        )
+        attempts = await connection.fetch(
+            "SELECT delivery_id, attempt, outcome, detail FROM delivery_attempts"
+            " WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt",
+            [across, within],
+        )
+    finally:
+        await connection.close()
+    assert [tuple(r) for r in rows] == [
+        (across, "delivered", 200, 2, 2),  # the repeat counted no new attempt
+        (within, "delivered", 200, 1, 1),
+    ]
+    assert [tuple(a) for a in attempts] == [
+        (across, 1, "retry_scheduled", None),
+        (across, 2, "delivered", "the repeat"),
+        (within, 1, "delivered", "the repeat"),
+    ]
+
+
 async def test_a_delivered_webhook_shows_in_the_history_api(
     api: Any,
     admin: ApiClient,

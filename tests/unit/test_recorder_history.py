@@ -41,6 +41,7 @@ from herald_recorder.rows import (
     batch_rows,
     clean_text,
     recordable,
+    settles,
 )
 from herald_recorder.settings import RecorderSettings
 from herald_recorder.sink import HistorySink, HistoryUnavailable, HistoryWriter
@@ -109,6 +110,41 @@ def test_batch_rows_keeps_the_first_of_repeats_in_arrival_order():
         ("d-1", 3, "first"),
         ("d-1", 1, None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "kept"),
+    [
+        (["retry_scheduled", "delivered"], "second"),  # a sender killed between the records
+        (["retry_scheduled", "dead_lettered"], "second"),
+        (["retry_scheduled", "retry_scheduled"], "first"),
+        (["delivered", "retry_scheduled"], "first"),  # a settled attempt is never reopened
+        (["delivered", "dead_lettered"], "first"),
+        (["retry_scheduled", "delivered", "dead_lettered"], "second"),
+    ],
+)
+def test_a_repeat_that_settles_a_scheduled_retry_replaces_it(outcomes, kept):
+    names = ["first", "second", "third"]
+    results = [
+        result(delivery_id="d-1", attempt=2, outcome=AttemptOutcome(o), detail=name)
+        for o, name in zip(outcomes, names, strict=False)
+    ]
+    [row] = batch_rows(results)
+    assert row[10] == kept  # the detail names which result
+
+
+@pytest.mark.parametrize(
+    ("kept", "repeat", "replaced"),
+    [
+        ("retry_scheduled", "delivered", True),
+        ("retry_scheduled", "dead_lettered", True),
+        ("retry_scheduled", "retry_scheduled", False),
+        ("delivered", "retry_scheduled", False),
+        ("dead_lettered", "delivered", False),
+    ],
+)
+def test_settles(kept, repeat, replaced):
+    assert settles(kept, repeat) is replaced
 
 
 def test_batch_rows_of_nothing_is_nothing():

@@ -13,9 +13,15 @@ The delivery a result carries (`DeliveryResult.delivery`, kept for redelivery) i
 JSON when Postgres can hold it: one holding a NUL (which `jsonb` refuses) or longer than
 `DELIVERY_MAX` characters is dropped from the row, never the attempt with it.
 
-A batch becomes one row per (delivery id, attempt), in arrival order, the first of any repeats
-kept: the database would keep the first anyway (`ON CONFLICT DO NOTHING`), and a batch without
-repeats lets one statement count each delivery's new attempts.
+A batch becomes one row per (delivery id, attempt), in arrival order (`batch_rows`), and a
+batch without repeats lets one statement count each delivery's new attempts. Of the repeats of
+an attempt, the first is kept, unless it scheduled a retry and a later one settled the delivery
+(`settles`): the same rule the database applies to a repeat of an attempt it already holds.
+
+Why an attempt repeats with another outcome: a sender killed after writing an attempt's result
+but before its retry record reads the delivery again, as the same attempt, from its uncommitted
+offset. When that try is answered 200, its result is the only word of the delivery: kept as a
+repeat of a `retry_scheduled` attempt, the history would say "retry scheduled" for good.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from herald_core.deliveries import DeliveryResult
+from herald_core.deliveries import AttemptOutcome, DeliveryResult
 
 INT4_MAX = 2**31 - 1
 TEXT_MAX = 2000
@@ -168,13 +174,23 @@ def attempt_row(result: DeliveryResult) -> AttemptRow:
     )
 
 
+OUTCOME_AT = STAGING_COLUMNS.index("outcome")
+
+
+def settles(kept: str, repeat: str) -> bool:
+    """Whether a repeat of an attempt with outcome `repeat` replaces the `kept` one: only a
+    settled delivery (delivered, dead-lettered) replaces a scheduled retry. Pure."""
+    scheduled = AttemptOutcome.RETRY_SCHEDULED.value
+    return kept == scheduled and repeat != scheduled
+
+
 def batch_rows(results: Iterable[DeliveryResult]) -> list[AttemptRow]:
-    """One row per (delivery id, attempt), in arrival order, the first of repeats kept. Pure."""
-    seen: set[tuple[str, int]] = set()
-    rows: list[AttemptRow] = []
+    """One row per (delivery id, attempt), in arrival order; of repeats, the first unless a
+    later one `settles` it. Pure."""
+    rows: dict[tuple[str, int], AttemptRow] = {}
     for result in results:
         key = (result.delivery_id, result.attempt)
-        if key not in seen:
-            seen.add(key)
-            rows.append(attempt_row(result))
-    return rows
+        kept = rows.get(key)
+        if kept is None or settles(str(kept[OUTCOME_AT]), result.outcome.value):
+            rows[key] = attempt_row(result)
+    return list(rows.values())
