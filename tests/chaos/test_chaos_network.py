@@ -11,19 +11,18 @@ again.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from herald_testing.fault_proxy import FaultProxy
 from herald_testing.ledger import Row
 
-from chaos.harness import Chaos, Fault, Trial
+from chaos.harness import Chaos
+from chaos.links import Breakage, blackholed, broken_for, reset, slow_link
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 SENDER_TIMEOUT_S = 5.0  # conftest.FULL_WEBHOOK_ENV
-Breakage = Callable[[FaultProxy], Awaitable[None]]
 
 
 @pytest.fixture
@@ -33,38 +32,8 @@ async def receiver_proxy(chaos: Chaos) -> AsyncIterator[FaultProxy]:
         yield proxy
 
 
-def broken_for(proxy: FaultProxy, breakage: Breakage, *, after_s: float, for_s: float) -> Fault:
-    """A fault: `breakage` applied to `proxy` from `after_s` into the load for `for_s`, then
-    healed."""
-
-    async def fault(trial: Trial) -> None:
-        await asyncio.sleep(after_s)
-        try:
-            await breakage(proxy)
-            await asyncio.sleep(for_s)
-        finally:
-            await proxy.heal()
-
-    return fault
-
-
-def slow_link(ms: float) -> Breakage:
-    async def breakage(proxy: FaultProxy) -> None:
-        await proxy.latency(ms)
-
-    return breakage
-
-
-async def blackholed(proxy: FaultProxy) -> None:
-    await proxy.blackhole()
-
-
-async def reset(proxy: FaultProxy) -> None:
-    await proxy.reset()
-
-
 async def run_through(
-    chaos: Chaos, proxy: FaultProxy, name: str, breakage: Breakage, *, for_s: float
+    chaos: Chaos, proxy: FaultProxy, name: str, breakage: Breakage[FaultProxy], *, for_s: float
 ) -> Row:
     """A trial whose notifiers post through `proxy`, run with `breakage` for `for_s`; checked
     for the ledger's promises, every delivery delivered, and a new notifier served after."""
