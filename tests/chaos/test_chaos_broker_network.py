@@ -9,12 +9,14 @@ nothing phantom, every delivery delivered (none dead-lettered: the receivers ans
 throughout), and a notifier created after the fault is served.
 
 Duplicates: a broken link loses answers, not requests. A produce request may be written by the
-broker while its answer never comes back, a commit may be lost with it, and a consumer whose
-heartbeats stop is dropped from its group and rejoins; the records since its last commit are
-handled again. Ingest answers 503 after its acknowledgement timeout (2 s) while the record may
-still be written, and the client sends the same event again. Each of these is a repeat with the
-same delivery id, which at-least-once allows. Only the slow link cuts nothing and holds nothing
-past a timeout, so it must not duplicate.
+broker while its answer never comes back, and a consumer whose heartbeats stop for longer than
+its 10 s session is dropped from its group: its next commit fails, its partitions go back to
+the last committed offset, and what it handled since is handled again (the sender sends those
+deliveries again, with the same `webhook-id`). Ingest answers 503 after its acknowledgement
+timeout (2 s) while the record may still be written, and the client sends the same event again.
+At-least-once allows each of these. Only the slow link cuts nothing and holds nothing past a
+timeout (a round trip of at most 500 ms, against 2 s for ingest and 30 s for the clients'
+requests), so it must not duplicate.
 """
 
 from __future__ import annotations
