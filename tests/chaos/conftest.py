@@ -11,6 +11,13 @@ requests longer), and the senders of Slack, Mattermost, Rocket.Chat, Discord, Te
 Chat run with the webhook sender's retry tiers and limits (the chat scenario's notifiers post to
 the receiver on loopback, which the stack allows).
 
+The broker sits behind a fault proxy (`broker_proxy`, healthy unless a scenario breaks it): it
+advertises the proxy's port, so every Kafka client goes through it, the services' and this
+process's own (the lag watch, the DLQ reads; the lag watch counts a failed sample and goes on,
+the DLQ is read after the fault is healed). The proxy runs in a thread of its own, so the
+link flows whatever the test's event loop is doing. Forwarding on loopback costs the short run
+no measurable time.
+
 Which scenarios run: without `HERALD_CHAOS=full` only those marked `chaos_short` are collected
 (the others are deselected, not skipped): that is what `make test` and `make chaos-short` run.
 `make chaos` sets `HERALD_CHAOS=full`: every scenario, with the longer profile.
@@ -31,6 +38,7 @@ import aiohttp
 import pytest
 from herald_devstack.processes import free_port, free_ports
 from herald_devstack.stack import CHAT_CHANNELS, DevSettings, Stack
+from herald_testing.fault_proxy_thread import ThreadedFaultProxy
 from herald_testing.ledger_receiver import LedgerReceiver
 from herald_testing.ledger_table import Row, render_table
 
@@ -83,9 +91,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     )
 
 
-def _settings(home: Path) -> DevSettings:
+def _settings(home: Path, broker_proxy: ThreadedFaultProxy) -> DevSettings:
     names = (
-        "kafka_port",
         "kafka_controller_port",
         "postgres_port",
         "smtp_port",
@@ -100,7 +107,9 @@ def _settings(home: Path) -> DevSettings:
         "sender_email_port",
     )
     ports = {name: free_port() for name in names}
-    return DevSettings(home=home, chat_senders_base_port=_chat_ports(set(ports.values())), **ports)
+    kafka = {"kafka_port": broker_proxy.target[1], "kafka_advertised_port": broker_proxy.port}
+    taken = {*ports.values(), *kafka.values()}
+    return DevSettings(home=home, chat_senders_base_port=_chat_ports(taken), **kafka, **ports)
 
 
 def _chat_ports(taken: set[int]) -> int:
@@ -132,14 +141,22 @@ def ledger_smtp_port() -> int:
 
 
 @pytest.fixture(scope="package")
-def chaos_stack(ledger_smtp_port: int) -> Iterator[Stack]:
+def broker_proxy() -> Iterator[ThreadedFaultProxy]:
+    """The fault proxy in front of the stack's broker, whose port the broker advertises; a
+    scenario that breaks it heals it before it ends. Started before the stack, stopped after."""
+    with ThreadedFaultProxy("127.0.0.1", free_port()) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="package")
+def chaos_stack(ledger_smtp_port: int, broker_proxy: ThreadedFaultProxy) -> Iterator[Stack]:
     STARTED.setdefault("at", time.monotonic())
     home = Path(tempfile.mkdtemp(prefix="herald-chaos-"))
     os.chmod(home, 0o755)  # postgres runs as its own user when we are root
     services, env = (
         (FULL_SERVICES, full_service_env(ledger_smtp_port)) if FULL_RUN else (SERVICES, SERVICE_ENV)
     )
-    stack = Stack(_settings(home), services=services, service_env=env)
+    stack = Stack(_settings(home, broker_proxy), services=services, service_env=env)
     try:
         stack.up(lambda line: print(f"  {line}"))
         yield stack

@@ -11,20 +11,19 @@ again.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from herald_testing.fault_proxy import Fault as LinkFault
 from herald_testing.fault_proxy import FaultProxy
 from herald_testing.ledger import Row
 
-from chaos.harness import Chaos, Fault, Trial
+from chaos.harness import Chaos
+from chaos.links import Breakage, blackholed, broken_for, cut_then_refused, reset, slow_link
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 SENDER_TIMEOUT_S = 5.0  # conftest.FULL_WEBHOOK_ENV
-Breakage = Callable[[FaultProxy], Awaitable[None]]
 
 
 @pytest.fixture
@@ -34,30 +33,7 @@ async def receiver_proxy(chaos: Chaos) -> AsyncIterator[FaultProxy]:
         yield proxy
 
 
-def broken_for(proxy: FaultProxy, breakage: Breakage, *, after_s: float, for_s: float) -> Fault:
-    """A fault: `breakage` applied to `proxy` from `after_s` into the load for `for_s`, then
-    healed."""
-
-    async def fault(trial: Trial) -> None:
-        await asyncio.sleep(after_s)
-        try:
-            await breakage(proxy)
-            await asyncio.sleep(for_s)
-        finally:
-            await proxy.heal()
-
-    return fault
-
-
-async def blackholed(proxy: FaultProxy) -> None:
-    await proxy.blackhole()
-
-
-async def reset(proxy: FaultProxy) -> None:
-    await proxy.reset()
-
-
-def lossy(probability: float) -> Breakage:
+def lossy(probability: float) -> Breakage[FaultProxy]:
     """New connections closed right after accept with `probability`; the open ones are reset
     first, so that the sender's pooled keep-alive connections must be made again."""
 
@@ -68,14 +44,8 @@ def lossy(probability: float) -> Breakage:
     return breakage
 
 
-async def host_down(proxy: FaultProxy) -> None:
-    """The receiver's host goes away: open connections reset, new ones refused."""
-    await proxy.reset()
-    await proxy.refuse()
-
-
 async def run_through(
-    chaos: Chaos, proxy: FaultProxy, name: str, breakage: Breakage, *, for_s: float
+    chaos: Chaos, proxy: FaultProxy, name: str, breakage: Breakage[FaultProxy], *, for_s: float
 ) -> Row:
     """A trial whose notifiers post through `proxy`, run with `breakage` for `for_s`; checked
     for the ledger's promises, every delivery delivered, and a new notifier served after."""
@@ -103,7 +73,7 @@ async def test_receivers_time_out_for_a_while_then_recover(
         chaos,
         receiver_proxy,
         "receivers slower than the timeout",
-        lambda proxy: proxy.latency(SENDER_TIMEOUT_S * 1000 * 1.6),
+        slow_link(SENDER_TIMEOUT_S * 1000 * 1.6),
         for_s=12,
     )
     assert row.delivered == row.expected
@@ -146,6 +116,6 @@ async def test_the_receivers_host_down_for_a_while_then_back(
     chaos: Chaos, receiver_proxy: FaultProxy
 ) -> None:
     row = await run_through(
-        chaos, receiver_proxy, "receiver host down (refused)", host_down, for_s=12
+        chaos, receiver_proxy, "receiver host down (refused)", cut_then_refused, for_s=12
     )
     assert row.delivered == row.expected

@@ -3,6 +3,12 @@
 The jars come from `deploy/local/kafka/pom.xml` (`mvn dependency:copy-dependencies`, once; they
 land in `deploy/local/kafka/target/lib`). The node is formatted with `kafka.tools.StorageTool`
 and run with `kafka.Kafka server.properties`, advertised on 127.0.0.1 only.
+
+With `advertised_port`, the client listener binds `port` but tells clients to connect to
+`advertised_port`: a Kafka client bootstraps from any address, then goes wherever the broker's
+metadata says the broker is, so a proxy on another port is only in the way if the broker
+advertises it. The proxy (a test's fault proxy) forwards `advertised_port` to `port`. The KRaft
+controller listener is not advertised to clients and stays direct.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from herald_devstack.processes import ManagedProcess
+from herald_devstack.processes import ManagedProcess, port_open
 
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
 POM_DIR = PROJECT_ROOT / "deploy" / "local" / "kafka"
@@ -25,7 +31,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{advertised_port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
@@ -44,6 +50,19 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.cleaner.backoff.ms=1000
 """
+
+
+def server_properties(
+    *, port: int, controller_port: int, log_dir: Path, advertised_port: int | None = None
+) -> str:
+    """The node's server.properties: clients' listener bound on `port` and advertised on
+    `advertised_port` (default `port`), the controller's direct on `controller_port`. Pure."""
+    return SERVER_PROPERTIES.format(
+        port=port,
+        advertised_port=port if advertised_port is None else advertised_port,
+        controller_port=controller_port,
+        log_dir=log_dir,
+    )
 
 
 class KafkaSetupError(RuntimeError):
@@ -94,6 +113,8 @@ class KafkaNode:
     port: int = 19092
     controller_port: int = 19093
     heap: str = "1g"
+    advertised_port: int | None = None
+    """Where clients are sent (a proxy forwarding to `port`); None: `port` itself."""
     process: ManagedProcess = field(init=False)
 
     def __post_init__(self) -> None:
@@ -104,8 +125,14 @@ class KafkaNode:
         return self.state_dir / "kafka"
 
     @property
+    def client_port(self) -> int:
+        """The port clients connect to: the advertised one."""
+        return self.port if self.advertised_port is None else self.advertised_port
+
+    @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        """What every client is given: the advertised address (through the proxy, if any)."""
+        return f"127.0.0.1:{self.client_port}"
 
     def _java(self, *args: str, heap: str = "256m") -> list[str]:
         return ["java", f"-Xmx{heap}", "-cp", f"{ensure_jars()}/*", *args]
@@ -115,8 +142,11 @@ class KafkaNode:
         self.home.mkdir(parents=True, exist_ok=True)
         config = self.home / "server.properties"
         config.write_text(
-            SERVER_PROPERTIES.format(
-                port=self.port, controller_port=self.controller_port, log_dir=self.home / "data"
+            server_properties(
+                port=self.port,
+                controller_port=self.controller_port,
+                log_dir=self.home / "data",
+                advertised_port=self.advertised_port,
             )
         )
         if (self.home / "data" / "meta.properties").exists():
@@ -141,7 +171,19 @@ class KafkaNode:
             raise KafkaSetupError(f"StorageTool format failed:\n{result.stdout}{result.stderr}")
 
     def start(self) -> float:
-        """Start the broker (if not running); returns when the process is spawned."""
+        """Start the broker (if not running); returns when the process is spawned.
+
+        Raises:
+            KafkaSetupError: when it would advertise a port nothing listens on. Checked now
+                rather than left to the readiness timeout: every client would bootstrap, then
+                lose its way.
+        """
+        advertised = self.advertised_port
+        if advertised not in (None, self.port) and not port_open(self.client_port):
+            raise KafkaSetupError(
+                f"the broker would advertise 127.0.0.1:{advertised}, where nothing listens: "
+                f"start the proxy that forwards it to port {self.port} first"
+            )
         self.prepare()
         started = time.monotonic()
         self.process.start(

@@ -46,10 +46,19 @@ def _bindable(port: int) -> bool:
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    """True when something accepts TCP connections on host:port."""
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+    """True when something accepts TCP connections on host:port.
+
+    A connection reset as it opens counts: something listened and accepted it, then let go at
+    once (a proxy whose target is not up yet, on another thread, may beat the connect's own
+    check of the handshake). A refusal means nothing listens.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except ConnectionResetError:
         return True
-    return False
+    except OSError:
+        return False
 
 
 @dataclass

@@ -48,6 +48,12 @@ class DevSettings(BaseSettings):
     home: Path = Field(default=PROJECT_ROOT / "var")
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
+    kafka_advertised_port: int | None = Field(
+        default=None,
+        description="The port the broker tells clients to connect to, and the services' "
+        "bootstrap: a proxy listening there and forwarding to kafka_port puts itself between "
+        "every client and the broker. None: kafka_port itself",
+    )
     postgres_port: int = 15432
     smtp_port: int = 12525
     webhook_sink_port: int = 18099
@@ -64,6 +70,12 @@ class DevSettings(BaseSettings):
         default=18110,
         description="The chat senders' health ports, one each from here (slack … gitter)",
     )
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """The broker's address as its clients are given it: the advertised port's."""
+        port = self.kafka_port if self.kafka_advertised_port is None else self.kafka_advertised_port
+        return f"127.0.0.1:{port}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +99,7 @@ class ServiceSpec:
         """The process's environment on top of ours: where everything listens, then `extra`."""
         p = self.env_prefix
         env = {
-            f"{p}KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{settings.kafka_port}",
+            f"{p}KAFKA__BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
             f"{p}HTTP__HOST": "127.0.0.1",
             f"{p}HTTP__PORT": str(self.port),
             f"{p}LOG__JSON": "false",
@@ -127,7 +139,12 @@ class Stack:
     ) -> None:
         self.settings = settings or DevSettings()
         s = self.settings
-        self.kafka = KafkaNode(s.home, port=s.kafka_port, controller_port=s.kafka_controller_port)
+        self.kafka = KafkaNode(
+            s.home,
+            port=s.kafka_port,
+            controller_port=s.kafka_controller_port,
+            advertised_port=s.kafka_advertised_port,
+        )
         self.postgres = PostgresNode(s.home, port=s.postgres_port)
         self.smtp = ManagedProcess("smtp-sink", s.home)
         self.webhook_sink = ManagedProcess("webhook-sink", s.home)

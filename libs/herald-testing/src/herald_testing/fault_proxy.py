@@ -131,7 +131,9 @@ class Stats:
 
 @dataclass(eq=False)
 class _Link:
-    client: asyncio.StreamWriter
+    sock: socket.socket
+    """The accepted connection, until the link's task has wrapped it in streams (`client`)."""
+    client: asyncio.StreamWriter | None = None
     target: asyncio.StreamWriter | None = None
 
 
@@ -157,7 +159,7 @@ class FaultProxy:
         self.fault = Fault()
         self.stats = Stats()
         self._random = random.Random(seed)
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
         self._links: dict[_Link, asyncio.Task[None]] = {}  # the proxy's own tasks
         self._flowing = asyncio.Event()
         self._flowing.set()
@@ -183,7 +185,7 @@ class FaultProxy:
         for task in links.values():
             task.cancel()
         await asyncio.gather(*links.values(), return_exceptions=True)
-        for link in links:  # a task cancelled before it ran closed nothing
+        for link in links:  # a task cancelled halfway may have closed nothing
             self._close(link)
 
     async def __aenter__(self) -> FaultProxy:
@@ -207,7 +209,7 @@ class FaultProxy:
                 self.stats.reset += 1
                 self._abort(link)
                 task.cancel()
-        if self._started and fault.listens and self._server is None:
+        if self._started and fault.listens and self._listener is None:
             await self._listen()
         elif not fault.listens:
             self._unlisten()
@@ -236,38 +238,64 @@ class FaultProxy:
     # --- the shell ----------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.listen_host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        """Listen on a socket of our own and accept from a reader callback. Not asyncio's
+        `start_server`: a connection it has accepted but not wrapped yet when the server closes
+        is dropped half-made, its socket left to the garbage collector (a ResourceWarning in
+        some later test), and `refuse()` closes the listener while clients reconnect in a
+        tight loop."""
+        family = socket.AF_INET6 if ":" in self.listen_host else socket.AF_INET
+        listener = socket.create_server((self.listen_host, self.port), family=family, backlog=128)
+        listener.setblocking(False)
+        self.port = listener.getsockname()[1]
+        asyncio.get_running_loop().add_reader(listener.fileno(), self._accept, listener)
+        self._listener = listener
 
     def _unlisten(self) -> None:
-        if self._server is not None:
-            self._server.close()  # the listening socket closes now: connects are refused
-            self._server = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            asyncio.get_running_loop().remove_reader(listener.fileno())
+            listener.close()  # connects are refused from now on
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _accept(self, listener: socket.socket) -> None:
+        """Take every connection waiting on the listener (called when it is readable)."""
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except ConnectionAbortedError:  # the client gave up before it was taken
+                continue
+            except OSError:  # nothing more waiting (or no descriptor left: next time)
+                return
+            sock.setblocking(False)
+            self._serve(sock)
+
+    def _serve(self, sock: socket.socket) -> None:
         self.stats.connections += 1
         action = self.fault.accept(self._random.random())
         if action is not Accept.FORWARD:
             if action is Accept.CLOSE:
                 self.stats.dropped += 1
-                writer.close()
+                sock.close()
             else:
                 self.stats.reset += 1
-                _rst(writer)
+                _linger_zero(sock)
+                sock.close()
             return
-        # The link runs in a task of the proxy's own, which `reset()` and `stop()` may cancel: the
-        # task asyncio gives this handler must not end cancelled (3.11 logs it as an error).
-        link = _Link(writer)
-        self._links[link] = asyncio.create_task(self._forward(link, reader))
+        link = _Link(sock)
+        task = asyncio.create_task(self._forward(link))
+        # A task cancelled before it ran never wraps the socket: this closes it then.
+        task.add_done_callback(lambda _: _release(link))
+        self._links[link] = task
 
-    async def _forward(self, link: _Link, reader: asyncio.StreamReader) -> None:
+    async def _forward(self, link: _Link) -> None:
         try:
+            reader, client = await asyncio.open_connection(sock=link.sock)
+            link.client = client
             await self._flowing.wait()  # a blackhole: accepted, not connected onwards
             target_reader, link.target = await asyncio.open_connection(*self.target)
             async with asyncio.TaskGroup() as group:
                 for src, dst, to_target in (
                     (reader, link.target, True),
-                    (target_reader, link.client, False),
+                    (target_reader, client, False),
                 ):
                     chunks: Chunks = asyncio.Queue(QUEUED_CHUNKS)
                     group.create_task(self._read(src, chunks))
@@ -284,6 +312,8 @@ class FaultProxy:
                 end.close()
 
     def _abort(self, link: _Link) -> None:
+        """RST both ends; a connection not wrapped yet is closed with a RST by its task."""
+        _linger_zero(link.sock)
         for end in (link.client, link.target):
             if end is not None:
                 _rst(end)
@@ -327,6 +357,17 @@ def _rst(writer: asyncio.StreamWriter) -> None:
     """Abort with a RST rather than a FIN: SO_LINGER on, with a zero timeout, then close."""
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        _linger_zero(sock)
     writer.transport.abort()
+
+
+def _linger_zero(sock: socket.socket) -> None:
+    """Make the socket's close a RST (SO_LINGER on, zero timeout)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def _release(link: _Link) -> None:
+    """Close a connection its task never wrapped in streams (once wrapped, they own it)."""
+    if link.client is None:
+        link.sock.close()
