@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 
@@ -152,3 +153,26 @@ class LogSettings(BaseModel):
 
     json_output: bool = Field(default=True, alias="json")
     level: str = "info"
+
+
+class ToolKafkaSettings(BaseSettings, KafkaSettings):
+    """`KafkaSettings` from `HERALD_KAFKA_<FIELD>` variables, for the command-line tools.
+
+    The services read `HERALD_<SERVICE>_KAFKA__<FIELD>`; herald-topics and herald-ops read
+    `HERALD_KAFKA_SECURITY_PROTOCOL`, `HERALD_KAFKA_SASL_PASSWORD_FILE` and so on, beside the
+    `--bootstrap-servers` option (`HERALD_KAFKA_BOOTSTRAP_SERVERS`).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_KAFKA_", frozen=True, hide_input_in_errors=True
+    )
+
+
+def tool_kafka_settings(bootstrap_servers: str, client_id: str) -> KafkaSettings:
+    """A command-line tool's `KafkaSettings`: its servers and id, the rest from the environment.
+
+    Raises:
+        pydantic.ValidationError: as `KafkaSettings`.
+    """
+    tool = ToolKafkaSettings(bootstrap_servers=bootstrap_servers, client_id=client_id)
+    return KafkaSettings.model_validate(dict(tool))

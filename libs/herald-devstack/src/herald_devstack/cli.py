@@ -114,7 +114,7 @@ def topics(
     dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False,
 ) -> None:
     """Create or update the topics of deploy/topics.yaml on the local broker."""
-    plan = asyncio.run(apply_file(Stack().kafka.bootstrap_servers, dry_run=dry_run))
+    plan = asyncio.run(apply_file(Stack().kafka.client_settings(), dry_run=dry_run))
     _progress(
         f"created {len(plan.created)}, grown {len(plan.grown)}, "
         f"reconfigured {len(plan.reconfigured)}, unchanged {len(plan.unchanged)}"

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from herald_core.settings import KafkaSettings
+
 from herald_devstack.processes import ManagedProcess, port_open
 
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
@@ -133,6 +135,10 @@ class KafkaNode:
     def bootstrap_servers(self) -> str:
         """What every client is given: the advertised address (through the proxy, if any)."""
         return f"127.0.0.1:{self.client_port}"
+
+    def client_settings(self, client_id: str = "herald") -> KafkaSettings:
+        """`KafkaSettings` that reach this node."""
+        return KafkaSettings(bootstrap_servers=self.bootstrap_servers, client_id=client_id)
 
     def _java(self, *args: str, heap: str = "256m") -> list[str]:
         return ["java", f"-Xmx{heap}", "-cp", f"{ensure_jars()}/*", *args]
