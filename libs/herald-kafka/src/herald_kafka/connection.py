@@ -144,8 +144,9 @@ def explain(error: BaseException, kafka: KafkaSettings, where: str) -> Diagnosis
         )
     if isinstance(error, ssl.SSLError):
         return Diagnosis(
-            f"TLS handshake with {where} failed ({error.reason or error}); is the listener "
-            f"{kafka.security_protocol}? check security_protocol and the certificate files",
+            f"TLS handshake with {where} failed ({getattr(error, 'reason', None) or error}); "
+            f"is the listener {kafka.security_protocol}? check security_protocol and the "
+            "certificate files",
             fatal=True,
         )
     text = f"{type(error).__name__}: {error}"
