@@ -20,6 +20,8 @@ from herald_devstack.processes import free_port
 from herald_devstack.tls import make_tls
 from herald_kafka.admin import admin_client, apply_topics, wait_until_ready
 from herald_kafka.connection import KafkaConnectFailed, start_client
+from herald_kafka.consumer import commit_at_end
+from herald_kafka.lag import consumer_lags
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_kafka.reader import AssignedReader
 
@@ -72,6 +74,10 @@ async def test_a_record_round_trips_over_sasl_ssl(secured_broker: KafkaNode) -> 
             batches = await reader.getmany(timeout_ms=500)
             values = [r.value for records in batches.values() for r in records]
     assert values == [b"over TLS"]
+    group = f"secured-group-{uuid.uuid4().hex[:8]}"
+    # a group consumer (its coordinator found over SASL_SSL), then the admin and lag clients
+    await commit_at_end(kafka, group, [topic])
+    assert await consumer_lags(kafka, {group: [topic]}) == {group: 0}
 
 
 async def _fails_fast(kafka: KafkaSettings) -> KafkaConnectFailed:
