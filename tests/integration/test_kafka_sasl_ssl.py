@@ -7,14 +7,21 @@ The broker is this module's own (`KafkaNode(secure_port=…)`), not the session'
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from herald_core.envelope import Event
+from herald_core.intake import parse_event
 from herald_core.settings import KafkaSettings
-from herald_core.topics import TopicSpec
+from herald_core.topics import EVENTS, TopicSpec
 from herald_devstack.kafka import KafkaNode
 from herald_devstack.processes import free_port
 from herald_devstack.tls import make_tls
@@ -24,6 +31,7 @@ from herald_kafka.consumer import commit_at_end
 from herald_kafka.lag import consumer_lags
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_kafka.reader import AssignedReader
+from herald_testing.service_process import ServiceProcess, started
 
 FAIL_WITHIN_S = 10.0
 
@@ -120,3 +128,92 @@ async def test_a_plaintext_client_of_the_secured_listener_fails_fast(
     finally:
         await producer.stop()
     assert time.monotonic() - started < FAIL_WITHIN_S
+
+
+def _secured_env(node: KafkaNode, prefix: str, tmp_path: Path) -> dict[str, str]:
+    """The variables of a secured connection to `node`, the password from a file."""
+    kafka = node.secure_settings()
+    password = tmp_path / "sasl-password"
+    password.write_text(node.scram_password + "\n")
+    return {
+        f"{prefix}SECURITY_PROTOCOL": kafka.security_protocol,
+        f"{prefix}SASL_MECHANISM": str(kafka.sasl_mechanism),
+        f"{prefix}SASL_USERNAME": str(kafka.sasl_username),
+        f"{prefix}SASL_PASSWORD_FILE": str(password),
+        f"{prefix}SSL_CAFILE": str(kafka.ssl_cafile),
+    }
+
+
+async def test_herald_topics_and_derive_work_over_sasl_ssl(
+    secured_broker: KafkaNode, tmp_path: Path
+) -> None:
+    """The tool reads `HERALD_KAFKA_…`, the faust service `HERALD_DERIVE_KAFKA__…`."""
+    kafka = await _ready(secured_broker)
+    applied = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "herald_kafka.topics", "apply"],
+        env={
+            **os.environ,
+            "HERALD_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            **_secured_env(secured_broker, "HERALD_KAFKA_", tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "create" in applied.stdout
+
+    settings = {
+        key.removeprefix("HERALD_DERIVE_").lower(): value
+        for key, value in _secured_env(secured_broker, "HERALD_DERIVE_KAFKA__", tmp_path).items()
+    }
+    derive = ServiceProcess("derive", kafka.bootstrap_servers, tmp_path / "derive.log", **settings)
+    try:
+        await started(derive, timeout_s=90)
+        app_id = f"secured-{uuid.uuid4().hex[:8]}"
+        crashes = [_crash(app_id, n) for n in (1, 2)]
+        producer = idempotent_producer(kafka)
+        try:
+            await start_client(producer, kafka)
+            await send_all(
+                producer, [OutgoingRecord(EVENTS, e.to_json(), app_id.encode()) for e in crashes]
+            )
+        finally:
+            await producer.stop()
+        types = await _event_types(kafka, app_id, until="app_crashed")
+        assert types.count("app_crashed") == 1, types
+        assert derive.terminate() == 0
+    finally:
+        derive.stop()
+
+
+def _crash(app_id: str, n: int) -> Event:
+    return parse_event(
+        {
+            "id": f"{app_id}-crash-{n}",
+            "type": "app_crashed_repeated",
+            "created_at": f"2026-03-01T08:0{n}:00+00:00",
+            "source": "platform",
+            "app_id": app_id,
+            "app_name": "crashy",
+            "owner_id": "owner-crashy",
+            "type_data": {"container_type": "web", "exit_code": 137},
+        }
+    )
+
+
+async def _event_types(kafka: KafkaSettings, app_id: str, *, until: str) -> list[str]:
+    """The types of `app_id`'s events on notify.events, read until one is `until`."""
+    types: list[str] = []
+    async with AssignedReader(kafka, [EVENTS], start="beginning") as reader:
+        deadline = time.monotonic() + 60
+        while until not in types and time.monotonic() < deadline:
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                types += [
+                    json.loads(r.value or b"{}")["type"]
+                    for r in records
+                    if r.key == app_id.encode()
+                ]
+    return types
