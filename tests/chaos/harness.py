@@ -352,7 +352,7 @@ def broker_killed(*, after_s: float, down_s: float = 0.0) -> Fault:
         assert await in_thread(kafka.process.kill), "the broker was not running"
         await asyncio.sleep(down_s)
         await in_thread(kafka.start)
-        await wait_until_ready(kafka.bootstrap_servers, timeout_s=120)
+        await wait_until_ready(kafka.client_settings(), timeout_s=120)
 
     return fault
 

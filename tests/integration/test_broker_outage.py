@@ -60,8 +60,8 @@ def own_broker(tmp_path: Path) -> Iterator[KafkaNode]:
 
 @pytest.fixture
 async def ingest(own_broker: KafkaNode) -> AsyncIterator[IngestService]:
-    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
-    await apply_file(own_broker.bootstrap_servers)
+    await wait_until_ready(own_broker.client_settings(), timeout_s=120)
+    await apply_file(own_broker.client_settings())
     settings = IngestSettings(
         kafka=KafkaSettings(bootstrap_servers=own_broker.bootstrap_servers),
         http=HttpSettings(port=0),
@@ -107,7 +107,7 @@ async def test_broker_killed_and_restarted_under_ingest(
     await eventually(unready, timeout_s=15, what="/readyz false while the broker is down")
 
     own_broker.start()
-    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
+    await wait_until_ready(own_broker.client_settings(), timeout_s=120)
 
     async def retried() -> bool:
         """The client retries the same event until it is taken (or known: a duplicate)."""
@@ -144,8 +144,8 @@ def api_settings(own_broker: KafkaNode, database_url: str) -> ApiSettings:
 async def api_on_own_broker(
     own_broker: KafkaNode, fresh_database: str
 ) -> AsyncIterator[ApiService]:
-    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
-    await apply_file(own_broker.bootstrap_servers)
+    await wait_until_ready(own_broker.client_settings(), timeout_s=120)
+    await apply_file(own_broker.client_settings())
     async with ApiService(api_settings(own_broker, fresh_database)) as service:
         yield service
 
@@ -191,7 +191,7 @@ async def test_the_api_while_the_broker_is_down(
     await eventually(unready, timeout_s=15, what="the API's /readyz false while the broker is down")
 
     own_broker.start()
-    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
+    await wait_until_ready(own_broker.client_settings(), timeout_s=120)
 
     async def published() -> bool:
         records = await records_now(
@@ -208,8 +208,8 @@ async def test_the_api_stops_at_once_while_the_broker_is_down(
     """A shutdown during a broker outage closes everything (the consumers, whose aiokafka stop
     raises then, the database pool, the producer): no hang, no socket left open (the suite turns
     an unclosed consumer or connection into an error)."""
-    await wait_until_ready(own_broker.bootstrap_servers, timeout_s=120)
-    await apply_file(own_broker.bootstrap_servers)
+    await wait_until_ready(own_broker.client_settings(), timeout_s=120)
+    await apply_file(own_broker.client_settings())
     service = ApiService(api_settings(own_broker, fresh_database))
     await service.__aenter__()
     try:

@@ -70,7 +70,7 @@ async def test_every_client_goes_through_the_advertised_proxy(
     blackhole or a reset there cuts it off, and it recovers once healed."""
     node, proxy = proxied_broker
     assert node.bootstrap_servers == f"127.0.0.1:{proxy.port}"
-    await wait_until_ready(node.bootstrap_servers, timeout_s=120)
+    await wait_until_ready(node.client_settings(), timeout_s=120)
     async with producer_on(f"127.0.0.1:{node.port}") as producer:
         assert await reachable(producer)
         await proxy.blackhole()
@@ -98,12 +98,12 @@ async def test_the_link_flows_while_the_test_loop_is_blocked(
     a client in another thread still reaches the broker. A proxy on this loop would forward
     nothing until the join gave up."""
     node, proxy = proxied_broker
-    await wait_until_ready(node.bootstrap_servers, timeout_s=120)
+    await wait_until_ready(node.client_settings(), timeout_s=120)
     moved = proxy.stats.bytes_to_client
     answered: list[float] = []
     thread = threading.Thread(
         target=lambda: answered.append(
-            asyncio.run(wait_until_ready(node.bootstrap_servers, timeout_s=20))
+            asyncio.run(wait_until_ready(node.client_settings(), timeout_s=20))
         )
     )
     thread.start()

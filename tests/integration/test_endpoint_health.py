@@ -30,6 +30,7 @@ from herald_core.topics import (
     NOTIFIER_COMMANDS,
     Channel,
 )
+from herald_kafka.connection import client_options
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
@@ -136,7 +137,7 @@ async def send_and_await_handling(api: Any, producer: Any, records: list[Outgoin
     placed = [
         await (await producer.send(r.topic, r.value, key=r.key, headers=r.headers)) for r in records
     ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=api.settings.kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(api.settings.kafka))
     await admin.start()
     try:
 

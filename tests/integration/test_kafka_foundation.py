@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from herald_core.settings import KafkaSettings
 from herald_kafka.config_view import MaterializedView
+from herald_kafka.connection import client_options
 from herald_kafka.consumer import ConsumerLoop, group_consumer
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_testing.polling import eventually
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _create(settings: KafkaSettings, name: str, partitions: int = 1, **config: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)])
@@ -35,11 +36,13 @@ async def _read_all(
     settings: KafkaSettings, topic: str, *, committed_only: bool = False
 ) -> list[bytes | None]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed" if committed_only else "read_uncommitted",
-        enable_auto_commit=False,
+        **client_options(
+            settings,
+            group_id=None,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed" if committed_only else "read_uncommitted",
+            enable_auto_commit=False,
+        )
     )
     await consumer.start()
     try:

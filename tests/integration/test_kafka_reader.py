@@ -10,6 +10,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from herald_core.settings import KafkaSettings
 from herald_kafka import TopicPartition
+from herald_kafka.connection import client_options
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_kafka.reader import AssignedReader, Bounds
 
@@ -19,7 +20,7 @@ PARTITIONS = 3
 
 
 async def _create(settings: KafkaSettings, name: str, partitions: int = PARTITIONS) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1)])
@@ -142,7 +143,7 @@ async def test_a_missing_topic_is_a_lookup_error_and_is_not_created(
     with pytest.raises(LookupError, match=topic):
         async with AssignedReader(kafka_settings, [topic]):
             pass
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(kafka_settings))
     await admin.start()
     try:
         assert topic not in await admin.list_topics()

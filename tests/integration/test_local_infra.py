@@ -22,6 +22,7 @@ from herald_devstack.processes import free_port, free_ports, port_open
 from herald_devstack.smtp_sink import read_messages, start_sink
 from herald_devstack.stack import CHAT_CHANNELS
 from herald_kafka.admin import apply_topics
+from herald_kafka.connection import client_options
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ def test_smtp_sink_keeps_every_message(tmp_path: Path) -> None:
 async def test_topic_apply_is_idempotent_and_converges(
     kafka_settings: KafkaSettings, unique: str
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(kafka_settings))
     await admin.start()
     try:
         again = await apply_topics(admin, load_topic_file())

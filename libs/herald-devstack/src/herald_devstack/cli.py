@@ -114,7 +114,7 @@ def topics(
     dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False,
 ) -> None:
     """Create or update the topics of deploy/topics.yaml on the local broker."""
-    plan = asyncio.run(apply_file(Stack().kafka.bootstrap_servers, dry_run=dry_run))
+    plan = asyncio.run(apply_file(Stack().kafka.client_settings(), dry_run=dry_run))
     _progress(
         f"created {len(plan.created)}, grown {len(plan.grown)}, "
         f"reconfigured {len(plan.reconfigured)}, unchanged {len(plan.unchanged)}"
@@ -297,11 +297,10 @@ def event(
     console.print_json(json.dumps(body))
 
 
-async def config_published(bootstrap: str, notifier_id: str, *, timeout_s: float) -> bool:
+async def config_published(kafka: KafkaSettings, notifier_id: str, *, timeout_s: float) -> bool:
     """Whether the notifier's record is on `notify.config.notifiers` within `timeout_s`."""
-    settings = KafkaSettings(bootstrap_servers=bootstrap, client_id="herald-dev")
     key = notifier_id.encode()
-    async with AssignedReader(settings, [CONFIG_NOTIFIERS], start="beginning") as reader:
+    async with AssignedReader(kafka, [CONFIG_NOTIFIERS], start="beginning") as reader:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             batches = await reader.getmany(timeout_ms=200)
@@ -335,8 +334,8 @@ def demo(
     _progress(f"notifier {notifier['id']} for app {app_id} → {url} (through the config API)")
     # The API's outbox publishes the notifier asynchronously, and the router applies it as it
     # reads the topic: wait for the record itself, then give the router its moment.
-    bootstrap = stack.kafka.bootstrap_servers
-    if not asyncio.run(config_published(bootstrap, notifier["id"], timeout_s=timeout)):
+    kafka = stack.kafka.client_settings("herald-dev")
+    if not asyncio.run(config_published(kafka, notifier["id"], timeout_s=timeout)):
         _fail(RuntimeError(f"the notifier was not published within {timeout}s; see `logs api`"))
     time.sleep(0.5)
     status_code, answer = post_event(stack.ingest_url, sample_event(app_id, "app_deployed"))

@@ -9,17 +9,28 @@ With `advertised_port`, the client listener binds `port` but tells clients to co
 metadata says the broker is, so a proxy on another port is only in the way if the broker
 advertises it. The proxy (a test's fault proxy) forwards `advertised_port` to `port`. The KRaft
 controller listener is not advertised to clients and stays direct.
+
+With `secure_port`, the node also listens there with SASL_SSL: SCRAM-SHA-512 for the user
+`SCRAM_USER` (created with `StorageTool format --add-scram`, which KRaft reads from the
+metadata log) and TLS with a certificate for 127.0.0.1 from a throwaway CA (`herald_devstack.tls`,
+in `home/tls`). `secure_settings()` gives the `KafkaSettings` of a client of that listener; the
+PLAINTEXT one stays for the broker's own use, readiness and the topic file.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from herald_core.settings import KafkaSettings
 
 from herald_devstack.processes import ManagedProcess, port_open
+from herald_devstack.tls import make_tls
 
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
 POM_DIR = PROJECT_ROOT / "deploy" / "local" / "kafka"
@@ -52,17 +63,48 @@ log.cleaner.backoff.ms=1000
 """
 
 
+SECURE_PROPERTIES = """\
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=\\
+  org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location={keystore}
+"""
+
+SCRAM_USER = "herald"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+
+
 def server_properties(
-    *, port: int, controller_port: int, log_dir: Path, advertised_port: int | None = None
+    *,
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    advertised_port: int | None = None,
+    secure_port: int | None = None,
+    keystore: Path | None = None,
 ) -> str:
     """The node's server.properties: clients' listener bound on `port` and advertised on
-    `advertised_port` (default `port`), the controller's direct on `controller_port`. Pure."""
-    return SERVER_PROPERTIES.format(
+    `advertised_port` (default `port`), the controller's direct on `controller_port`; with
+    `secure_port`, a SASL_SSL listener there whose PEM key and certificate are `keystore`.
+    Pure."""
+    text = SERVER_PROPERTIES.format(
         port=port,
         advertised_port=port if advertised_port is None else advertised_port,
         controller_port=controller_port,
         log_dir=log_dir,
     )
+    if secure_port is None:
+        return text
+    secure = f"SASL_SSL://127.0.0.1:{secure_port}"
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("listeners=", "advertised.listeners=")):
+            line = f"{line},{secure}"
+        elif line.startswith("listener.security.protocol.map="):
+            line = f"{line},SASL_SSL:SASL_SSL"
+        lines.append(line)
+    return "\n".join(lines) + "\n" + SECURE_PROPERTIES.format(keystore=keystore)
 
 
 class KafkaSetupError(RuntimeError):
@@ -115,6 +157,8 @@ class KafkaNode:
     heap: str = "1g"
     advertised_port: int | None = None
     """Where clients are sent (a proxy forwarding to `port`); None: `port` itself."""
+    secure_port: int | None = None
+    """A SASL_SSL listener (SCRAM-SHA-512, TLS) beside the PLAINTEXT one; None: none."""
     process: ManagedProcess = field(init=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +178,45 @@ class KafkaNode:
         """What every client is given: the advertised address (through the proxy, if any)."""
         return f"127.0.0.1:{self.client_port}"
 
+    def client_settings(self, client_id: str = "herald") -> KafkaSettings:
+        """`KafkaSettings` that reach this node."""
+        return KafkaSettings(bootstrap_servers=self.bootstrap_servers, client_id=client_id)
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.home / "tls"
+
+    @property
+    def scram_password(self) -> str:
+        """The SCRAM user's password: made at the first format, kept in `tls_dir`."""
+        path = self.tls_dir / "scram-password"
+        if not path.exists():
+            self.tls_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(18))
+            path.chmod(0o600)
+        return path.read_text()
+
+    def secure_settings(self, client_id: str = "herald", **fields: Any) -> KafkaSettings:
+        """`KafkaSettings` of a client of the SASL_SSL listener (`fields` override).
+
+        Raises:
+            KafkaSetupError: when the node has no `secure_port`.
+        """
+        if self.secure_port is None:
+            raise KafkaSetupError("this node has no SASL_SSL listener (secure_port)")
+        return KafkaSettings(
+            **{
+                "bootstrap_servers": f"127.0.0.1:{self.secure_port}",
+                "client_id": client_id,
+                "security_protocol": "SASL_SSL",
+                "sasl_mechanism": SCRAM_MECHANISM,
+                "sasl_username": SCRAM_USER,
+                "sasl_password": self.scram_password,
+                "ssl_cafile": self.tls_dir / "ca.pem",
+                **fields,
+            }
+        )
+
     def _java(self, *args: str, heap: str = "256m") -> list[str]:
         return ["java", f"-Xmx{heap}", "-cp", f"{ensure_jars()}/*", *args]
 
@@ -147,8 +230,12 @@ class KafkaNode:
                 controller_port=self.controller_port,
                 log_dir=self.home / "data",
                 advertised_port=self.advertised_port,
+                secure_port=self.secure_port,
+                keystore=self.tls_dir / "broker.pem",
             )
         )
+        if self.secure_port is not None and not (self.tls_dir / "broker.pem").exists():
+            make_tls(self.tls_dir)
         if (self.home / "data" / "meta.properties").exists():
             return
         cluster_id = (
@@ -162,13 +249,28 @@ class KafkaNode:
             .splitlines()[-1]
         )
         result = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+            self._java(
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+                *self._scram_users(),
+            ),
             capture_output=True,
             text=True,
             check=False,
         )
         if result.returncode != 0:
             raise KafkaSetupError(f"StorageTool format failed:\n{result.stdout}{result.stderr}")
+
+    def _scram_users(self) -> list[str]:
+        """StorageTool's arguments creating the SASL_SSL listener's user; none without it."""
+        if self.secure_port is None:
+            return []
+        user = f"{SCRAM_MECHANISM}=[name={SCRAM_USER},password={self.scram_password}]"
+        return ["--add-scram", user]
 
     def start(self) -> float:
         """Start the broker (if not running); returns when the process is spawned.

@@ -219,12 +219,12 @@ class Stack:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         self.kafka.start()
-        ready_s = asyncio.run(wait_until_ready(self.kafka.bootstrap_servers, timeout_s=120))
+        ready_s = asyncio.run(wait_until_ready(self.kafka.client_settings(), timeout_s=120))
         progress(
             f"kafka {kafka_version()} ready on {self.kafka.bootstrap_servers} "
             f"({time.monotonic() - started:.1f}s; answered after {ready_s:.1f}s of polling)"
         )
-        plan = asyncio.run(apply_file(self.kafka.bootstrap_servers))
+        plan = asyncio.run(apply_file(self.kafka.client_settings()))
         progress(
             f"topics: {len(plan.created)} created, {len(plan.reconfigured)} reconfigured, "
             f"{len(plan.unchanged)} unchanged"

@@ -21,18 +21,16 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from herald_core.settings import KafkaSettings
 from herald_core.topics import TopicSpec
 
+from herald_kafka.connection import KafkaConnectFailed, client_options, start_client
+
 
 @asynccontextmanager
 async def admin_client(kafka: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
     """A started admin client for `kafka` (its servers, client id and request timeout), closed
     on the way out."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=kafka.client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-    )
-    await admin.start()
+    admin = AIOKafkaAdminClient(**client_options(kafka))
     try:
+        await start_client(admin, kafka)
         yield admin
     finally:
         await admin.close()
@@ -53,26 +51,37 @@ class TopicPlan:
         return bool(self.created or self.grown or self.reconfigured)
 
 
-async def wait_until_ready(bootstrap_servers: str, *, timeout_s: float = 60.0) -> float:
+async def wait_until_ready(kafka: KafkaSettings, *, timeout_s: float = 60.0) -> float:
     """Poll until the broker answers a metadata request; return the seconds it took.
+
+    A broker that refuses or is unreachable is polled again; a TLS or SASL failure ends the
+    wait at once (`herald_kafka.connection`): waiting never fixes a wrong password.
 
     Raises:
         TimeoutError: when the broker did not answer within `timeout_s`.
+        KafkaConnectFailed: (fatal) when the certificate is not trusted or the credentials
+            are refused.
     """
     started = time.monotonic()
     last_error: Exception | None = None
     while time.monotonic() - started < timeout_s:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(**client_options(kafka, request_timeout_ms=3000))
         try:
-            await admin.start()
+            await start_client(admin, kafka)
             await admin.describe_cluster()
             return time.monotonic() - started
+        except KafkaConnectFailed as exc:
+            if exc.fatal:
+                raise
+            last_error = exc
         except (KafkaError, OSError) as exc:
             last_error = exc
         finally:
             await admin.close()
         await asyncio.sleep(0.25)
-    raise TimeoutError(f"Kafka at {bootstrap_servers} did not answer in {timeout_s}s: {last_error}")
+    raise TimeoutError(
+        f"Kafka at {kafka.bootstrap_servers} did not answer in {timeout_s}s: {last_error}"
+    )
 
 
 async def _current_partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
@@ -90,7 +99,7 @@ async def partition_counts(
     Raises:
         TimeoutError: when the broker does not answer within `timeout_s`.
     """
-    await wait_until_ready(kafka.bootstrap_servers, timeout_s=timeout_s)
+    await wait_until_ready(kafka, timeout_s=timeout_s)
     async with admin_client(kafka) as admin:
         return await _current_partitions(admin, list(names))
 

@@ -34,6 +34,7 @@ from aiokafka.structs import OffsetAndMetadata
 from herald_core.settings import KafkaSettings
 
 from herald_kafka.closing import close_consumer
+from herald_kafka.connection import client_options, start_client
 from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler, handle_guarded
 from herald_kafka.producer import OutgoingRecord
 from herald_kafka.reader import topic_partitions
@@ -66,17 +67,15 @@ def group_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> 
     It subscribes to nothing: `ConsumerLoop.subscribe` does, with its rebalance listener.
     (Subscribing twice changes the assignment under aiokafka's running fetcher and kills it.)
     """
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
-        "client_id": settings.client_id,
-        "group_id": group_id,
-        "enable_auto_commit": False,
-        "auto_offset_reset": "earliest",
-        "isolation_level": "read_committed",
-        "request_timeout_ms": settings.request_timeout_ms,
-        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
-        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes,
-    }
+    options = client_options(
+        settings,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
+    )
     options.update(overrides)
     return AIOKafkaConsumer(**options)
 
@@ -207,7 +206,8 @@ async def run_group(
     """
     consumer = consumer_factory(settings, group_id)
     try:
-        await consumer.start()  # inside: a start that fails (no broker) still closes its client
+        # inside: a start that fails (no broker) still closes its client
+        await start_client(consumer, settings)
         loop = (loop_class or ConsumerLoop)(
             consumer=consumer,
             producer=producer,
@@ -233,8 +233,8 @@ async def commit_at_end(settings: KafkaSettings, group_id: str, topics: Sequence
         aiokafka.errors.KafkaError: when the broker refused.
     """
     consumer = group_consumer(settings, group_id)
-    await consumer.start()
     try:
+        await start_client(consumer, settings)
         partitions = await topic_partitions(consumer, settings, topics)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)

@@ -19,6 +19,7 @@ from herald_core.settings import KafkaSettings
 
 from herald_kafka.admin import admin_client
 from herald_kafka.closing import close_consumer
+from herald_kafka.connection import client_options, start_client
 from herald_kafka.reader import topic_partitions
 
 
@@ -50,14 +51,9 @@ async def consumer_lags(
         aiokafka.errors.KafkaError, OSError: when the broker cannot be reached.
         LookupError: when a topic does not exist.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=kafka.client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-        enable_auto_commit=False,
-    )
+    consumer = AIOKafkaConsumer(**client_options(kafka, enable_auto_commit=False))
     try:
-        await consumer.start()
+        await start_client(consumer, kafka)
         topics = sorted({topic for names in groups.values() for topic in names})
         every = await topic_partitions(consumer, kafka, topics)
         beginnings = await consumer.beginning_offsets(every)

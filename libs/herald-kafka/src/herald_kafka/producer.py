@@ -19,6 +19,8 @@ from herald_core.envelope import Event
 from herald_core.settings import KafkaSettings
 from herald_core.topics import EVENTS
 
+from herald_kafka.connection import client_options
+
 log = structlog.get_logger(__name__)
 
 Headers = list[tuple[str, bytes]]
@@ -82,14 +84,14 @@ def idempotent_producer(
 ) -> AIOKafkaProducer:
     """An unstarted idempotent producer (acks=all). Pass `transactional_id` for transactions."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id=settings.client_id,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=linger_ms,
-        request_timeout_ms=settings.request_timeout_ms,
-        transactional_id=transactional_id,
-        max_request_size=2 * 1024 * 1024,
+        **client_options(
+            settings,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=linger_ms,
+            transactional_id=transactional_id,
+            max_request_size=2 * 1024 * 1024,
+        )
     )
 
 

@@ -35,6 +35,7 @@ from herald_core.settings import KafkaSettings
 
 from herald_kafka.admin import admin_client
 from herald_kafka.closing import close_consumer
+from herald_kafka.connection import client_options, start_client
 from herald_kafka.records import Record
 
 METADATA_TIMEOUT_S = 10.0
@@ -163,14 +164,15 @@ class AssignedReader:
         self._start = start
         self._metadata_timeout_s = metadata_timeout_s
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            client_id=client_id or settings.client_id,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset=auto_offset_reset,
-            isolation_level="read_committed" if committed_only else "read_uncommitted",
-            request_timeout_ms=settings.request_timeout_ms,
-            **consumer_options,
+            **client_options(
+                settings,
+                client_id=client_id or settings.client_id,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset=auto_offset_reset,
+                isolation_level="read_committed" if committed_only else "read_uncommitted",
+                **consumer_options,
+            )
         )
         self.partitions: list[TopicPartition] = []
         self.bounds: dict[TopicPartition, Bounds] = {}
@@ -196,7 +198,7 @@ class AssignedReader:
             ValueError and what a planner raises: as `start_offsets`.
             aiokafka.errors.KafkaError: when the broker cannot be reached.
         """
-        await self._consumer.start()
+        await start_client(self._consumer, self._settings)
         try:
             self.partitions = await topic_partitions(
                 self._consumer, self._settings, self.topics, timeout_s=self._metadata_timeout_s

@@ -1,6 +1,9 @@
 """`herald-topics`: create or update the topics of the topic file on a broker.
 
 herald-topics apply [--file deploy/topics.yaml] [--bootstrap-servers 127.0.0.1:19092] [--dry-run]
+
+The security settings come from `HERALD_KAFKA_SECURITY_PROTOCOL`, `HERALD_KAFKA_SASL_…` and
+`HERALD_KAFKA_SSL_…` (`herald_core.settings.ToolKafkaSettings`, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -11,17 +14,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka.admin import AIOKafkaAdminClient
-from herald_core.settings import DEFAULT_BOOTSTRAP
+from herald_core.settings import DEFAULT_BOOTSTRAP, KafkaSettings, tool_kafka_settings
 from herald_core.topics import load_topic_file
 
-from herald_kafka.admin import TopicPlan, apply_topics, wait_until_ready
+from herald_kafka.admin import TopicPlan, admin_client, apply_topics, wait_until_ready
 
 app = typer.Typer(help="Manage Herald's Kafka topics from the declarative topic file.")
 
 
 async def apply_file(
-    bootstrap_servers: str,
+    kafka: KafkaSettings,
     path: Path | None = None,
     *,
     dry_run: bool = False,
@@ -29,13 +31,9 @@ async def apply_file(
 ) -> TopicPlan:
     """Wait for the broker, then apply the topic file to it."""
     specs = load_topic_file(path)
-    await wait_until_ready(bootstrap_servers, timeout_s=timeout_s)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
-    await admin.start()
-    try:
+    await wait_until_ready(kafka, timeout_s=timeout_s)
+    async with admin_client(kafka) as admin:
         return await apply_topics(admin, specs, dry_run=dry_run)
-    finally:
-        await admin.close()
 
 
 def _default_file() -> Path | None:
@@ -57,7 +55,12 @@ def apply(
 ) -> None:
     """Create missing topics, add partitions and set configs. Never deletes anything."""
     plan = asyncio.run(
-        apply_file(bootstrap_servers, file or _default_file(), dry_run=dry_run, timeout_s=timeout)
+        apply_file(
+            tool_kafka_settings(bootstrap_servers, "herald-topics"),
+            file or _default_file(),
+            dry_run=dry_run,
+            timeout_s=timeout,
+        )
     )
     verb = "would " if dry_run else ""
     typer.echo(f"{verb}create {len(plan.created)} topics: {', '.join(plan.created) or '-'}")

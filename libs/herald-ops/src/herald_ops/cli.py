@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from herald_core.settings import KafkaSettings
+from herald_core.settings import KafkaSettings, tool_kafka_settings
 from herald_kafka import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -59,7 +59,7 @@ DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 
 
 def _settings(bootstrap_servers: str) -> KafkaSettings:
-    return KafkaSettings(bootstrap_servers=bootstrap_servers, client_id="herald-ops")
+    return tool_kafka_settings(bootstrap_servers, "herald-ops")
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:

@@ -18,6 +18,7 @@ from types import TracebackType
 from herald_core.settings import KafkaSettings
 from herald_kafka import TopicPartition
 from herald_kafka.admin import delete_records_before
+from herald_kafka.connection import start_client
 from herald_kafka.producer import idempotent_producer
 from herald_kafka.reader import AssignedReader
 
@@ -132,7 +133,7 @@ async def replay(
     bucket = TokenBucket(options.rate) if options.rate else None
     producer = None if options.dry_run else idempotent_producer(settings)
     if producer is not None:
-        await producer.start()
+        await start_client(producer, settings)
     try:
         async with DlqReader(settings, dlq_topic(name)) as reader:
             if options.on_total is not None:

@@ -71,6 +71,7 @@ class FaustServiceSettings(BaseSettings):
         env_nested_delimiter="__",
         frozen=True,
         nested_model_default_partial_update=True,
+        hide_input_in_errors=True,  # an error would print the Kafka password
     )
 
     kafka: KafkaSettings

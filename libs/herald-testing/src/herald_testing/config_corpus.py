@@ -18,8 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from herald_core.notifiers import Notifier
+from herald_core.settings import KafkaSettings
 from herald_core.topics import CONFIG_NOTIFIERS, load_topic_file
 from herald_kafka import AIOKafkaProducer
+from herald_kafka.connection import client_options
 
 BATCH_BYTES = 512 * 1024  # below the broker's 1 MiB message.max.bytes
 KEY_PREFIX = "ntf-"
@@ -92,7 +94,8 @@ async def produce_notifiers(
     for k in range(0, 1000, 37):  # fail early if the catalog drifted from these documents
         Notifier.model_validate_json(notifier_record(k)[1])
     partitions = {s.name: s.partitions for s in load_topic_file()}[CONFIG_NOTIFIERS]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_batch_size=BATCH_BYTES)
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**client_options(kafka, acks="all", max_batch_size=BATCH_BYTES))
     await producer.start()
     started = time.perf_counter()
     try:

@@ -84,12 +84,12 @@ class LocalInfra:
         started = time.monotonic()
         self.kafka.start()
         try:
-            asyncio.run(wait_until_ready(self.bootstrap_servers, timeout_s=timeout_s))
+            asyncio.run(wait_until_ready(self.kafka.client_settings(), timeout_s=timeout_s))
         except TimeoutError as exc:
             raise RuntimeError(f"{exc}\n--- kafka log ---\n{self.kafka.process.tail(40)}") from exc
         self.timings["kafka_ready_s"] = time.monotonic() - started
         started = time.monotonic()
-        asyncio.run(apply_file(self.bootstrap_servers))
+        asyncio.run(apply_file(self.kafka.client_settings()))
         self.timings["topics_s"] = time.monotonic() - started
 
     def start_postgres(self) -> PostgresNode:

@@ -29,6 +29,7 @@ import structlog
 from herald_core.topics import CONFIG_ALERTS, EVENTS, PLATFORM_METRICS
 from herald_kafka import KafkaError
 from herald_kafka.admin import partition_counts
+from herald_kafka.connection import faust_credentials
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_runtime.faust_service import (
     RAW_SCHEMA,
@@ -55,7 +56,16 @@ CONFIG_AGENT = "herald_alerter.apply_rules"
 def faust_app(settings: AlerterSettings) -> faust.App:
     """An unstarted faust App configured from `settings` (no web server, no topic creation)."""
     # Changelog writes are not awaited: batch them (5 ms) instead of one request per write.
-    return faust.App(settings.app_id, **faust_options(settings, producer_linger=0.005))
+    return faust.App(
+        settings.app_id,
+        **faust_options(
+            settings,
+            producer_linger=0.005,
+            broker_credentials=faust_credentials(
+                settings.kafka, sasl=faust.SASLCredentials, tls=faust.SSLCredentials
+            ),
+        ),
+    )
 
 
 def _raw_schema() -> faust.Schema[bytes, bytes]:

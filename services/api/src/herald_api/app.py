@@ -15,6 +15,7 @@ from herald_core.envelope import Event
 from herald_core.metrics import ApiMetrics
 from herald_core.topics import EVENTS, NOTIFIER_COMMANDS
 from herald_kafka import AIOKafkaProducer
+from herald_kafka.connection import start_client
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import (
     OutgoingRecord,
@@ -148,7 +149,7 @@ class ApiService:
             timeout=self.settings.database_timeout_s,  # connecting: a 503 soon, not a hang
             command_timeout=self.settings.database_statement_timeout_s,  # a dead link too
         )
-        await self.producer.start()
+        await start_client(self.producer, self.settings.kafka)
         # Positioned at the end of the results before the first request can wait for one.
         await self.results.start()
         self.tasks.keep_running(

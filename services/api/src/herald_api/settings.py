@@ -41,6 +41,7 @@ class ApiSettings(BaseSettings):
         env_nested_delimiter="__",
         frozen=True,
         nested_model_default_partial_update=True,
+        hide_input_in_errors=True,  # an error would print the Kafka password
     )
 
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)

@@ -27,6 +27,7 @@ from herald_core.envelope import Event
 from herald_core.topics import EVENTS
 from herald_kafka import KafkaError
 from herald_kafka.admin import partition_counts
+from herald_kafka.connection import faust_credentials
 from herald_kafka.producer import (
     OutgoingRecord,
     event_record,
@@ -56,7 +57,15 @@ AGENT = "herald_derive.count_crashes"
 
 def faust_app(settings: DeriveSettings) -> faust.App:
     """An unstarted faust App configured from `settings` (no web server, no topic creation)."""
-    return faust.App(settings.app_id, **faust_options(settings))
+    return faust.App(
+        settings.app_id,
+        **faust_options(
+            settings,
+            broker_credentials=faust_credentials(
+                settings.kafka, sasl=faust.SASLCredentials, tls=faust.SSLCredentials
+            ),
+        ),
+    )
 
 
 def _raw_schema() -> faust.Schema[bytes, bytes]:

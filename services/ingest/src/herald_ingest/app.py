@@ -18,6 +18,7 @@ from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.metrics import IngestMetrics
 from herald_core.topics import PLATFORM_EVENTS
 from herald_kafka import AIOKafkaProducer, KafkaError
+from herald_kafka.connection import start_client
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import (
     OutgoingRecord,
@@ -84,7 +85,7 @@ class IngestService:
 
     # --- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> IngestService:
-        await self.producer.start()
+        await start_client(self.producer, self.settings.kafka)
         self.tasks.keep_running(lambda: self.broker.run(self._stop), "broker-probe", self._stop)
         if self.settings.consume_platform_events:
             self.tasks.keep_running(self._consume, "ingest-consumer", self._stop)

@@ -25,6 +25,7 @@ from aiohttp import web
 from herald_core.deliveries import DeliveryResult
 from herald_core.topics import DELIVERY_RESULTS
 from herald_kafka import AIOKafkaProducer
+from herald_kafka.connection import start_client
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
@@ -113,7 +114,7 @@ class RecorderService:
         """Endpoint health (tracker.py): its own consumer group, the same pool, a producer."""
         assert self.pool is not None
         self._producer = idempotent_producer(self.settings.kafka)
-        await self._producer.start()
+        await start_client(self._producer, self.settings.kafka)
         self.tracker = HealthTracker(
             self.settings, self.pool, self._stop, self.registry, self._clock, self._producer
         )

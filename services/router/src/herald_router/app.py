@@ -32,6 +32,7 @@ from herald_core.metrics import Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, route
 from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
+from herald_kafka.connection import start_client
 from herald_kafka.consumer import ConsumerFactory, Record, group_consumer, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
@@ -127,7 +128,7 @@ class RouterService:
         self._runner, self.port = await start_site(
             app, self.settings.http.host, self.settings.http.port
         )
-        await self.producer.start()
+        await start_client(self.producer, self.settings.kafka)
         # Catching up decodes up to millions of config records that all stay alive: the cyclic
         # collector would walk them again and again (half the catch-up time at 1M notifiers,
         # docs/benchmarks.md). Pause it until the view is ready, then freeze what survived.

@@ -58,6 +58,7 @@ from herald_core.retry import (
     retry_wait_s,
 )
 from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
+from herald_kafka.connection import start_client
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.delayed import run_delayed_group
 from herald_kafka.pipelined import PipelinedConsumerLoop
@@ -121,7 +122,7 @@ class SenderService:
             app, self.settings.http.host, self.settings.http.port
         )
         await self.sender.__aenter__()
-        await self.producer.start()
+        await start_client(self.producer, self.settings.kafka)
         self.tasks.keep_running(self._consume, f"sender-{self.channel}", self._stop)
         self.tasks.keep_running(self._consume_retries, f"sender-{self.channel}-retry", self._stop)
         return self
