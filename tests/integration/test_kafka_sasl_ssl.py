@@ -217,3 +217,32 @@ async def _event_types(kafka: KafkaSettings, app_id: str, *, until: str) -> list
                     if r.key == app_id.encode()
                 ]
     return types
+
+
+async def test_a_service_with_a_wrong_password_stops_at_once_and_says_why(
+    secured_broker: KafkaNode, tmp_path: Path
+) -> None:
+    """Retrying cannot mend a wrong password: the router, given one, exits within seconds with
+    a non-zero status and a log line that names the SASL failure, so that the orchestrator
+    shows the cause instead of a service that backs off for ever."""
+    kafka = await _ready(secured_broker)
+    settings = {
+        key.removeprefix("HERALD_ROUTER_").lower(): value
+        for key, value in _secured_env(secured_broker, "HERALD_ROUTER_KAFKA__", tmp_path).items()
+    }
+    (tmp_path / "sasl-password").write_text("not-the-password\n")
+    router = ServiceProcess("router", kafka.bootstrap_servers, tmp_path / "router.log", **settings)
+    started_at = time.monotonic()
+    router.start()
+    try:
+        assert router.process is not None
+        status = await asyncio.to_thread(router.process.wait, FAIL_WITHIN_S)
+        took = time.monotonic() - started_at
+    finally:
+        router.stop()
+    assert status != 0
+    log = router.log.read_text(errors="replace")
+    assert "SASL authentication as 'herald' (SCRAM-SHA-512)" in log, router.tail()
+    assert "check sasl_username, sasl_password and sasl_mechanism" in log
+    assert "not-the-password" not in log  # the wrong password is never printed
+    print(f"router exited {status} after {took:.1f} s")

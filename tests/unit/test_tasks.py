@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from herald_runtime.tasks import Backoff, TaskSupervisor
+from herald_runtime.tasks import Backoff, TaskSupervisor, is_fatal
 from prometheus_client import CollectorRegistry
 
 BACKOFF = Backoff(initial_s=0.5, max_s=30, healthy_s=60)
@@ -90,3 +90,34 @@ async def test_a_one_shot_task_that_fails_is_reported_to_livez():
     await tasks.join()
     assert not tasks.alive
     assert tasks.failure == "faust-app: RuntimeError: faust crashed"
+
+
+class Refused(ConnectionError):
+    """What a client raises for a wrong password: retrying cannot help."""
+
+    fatal = True
+
+
+async def test_a_fatal_error_is_not_retried_and_is_the_failure():
+    tasks = TaskSupervisor(backoff=Backoff(initial_s=0.001))
+    runs = 0
+
+    async def loop() -> None:
+        nonlocal runs
+        runs += 1
+        raise Refused("SASL authentication failed: check the username and password")
+
+    with pytest.raises(Refused):
+        await tasks.keep_running(loop, "consumer", asyncio.Event())
+    assert (runs, tasks.restarts) == (1, {})
+    assert tasks.failure is not None
+    assert "SASL authentication failed" in tasks.failure
+    assert not tasks.alive
+
+
+@pytest.mark.parametrize(
+    ("error", "fatal"),
+    [(Refused("x"), True), (ConnectionResetError("x"), False), (ValueError("x"), False)],
+)
+def test_is_fatal(error, fatal):
+    assert is_fatal(error) is fatal

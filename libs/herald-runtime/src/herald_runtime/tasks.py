@@ -7,6 +7,9 @@ Two kinds of task:
   (`task_restarting`), counted (`herald_task_restarts_total{task}`) and started again from
   `factory` after a backoff: 0.5 s, doubling to 30 s, back to 0.5 s after a run of a minute.
   A database or a broker that comes back is picked up without restarting the process.
+  An error that says retrying cannot help (a true `fatal` attribute, as
+  `herald_kafka.connection.KafkaConnectFailed` has for a TLS or SASL failure: a wrong password,
+  an untrusted CA) is not retried: the task fails like a task run once.
 - `start(coro, name)`: a task run once. Its failure is kept in `failure`, which `/livez`
   reports (500), so that the orchestrator restarts the process.
 """
@@ -41,6 +44,11 @@ class Backoff:
         if previous_s is None or ran_s >= self.healthy_s:
             return self.initial_s
         return min(previous_s * 2, self.max_s)
+
+
+def is_fatal(error: BaseException) -> bool:
+    """Whether `error` says that starting again cannot help (its `fatal` attribute). Pure."""
+    return getattr(error, "fatal", False) is True
 
 
 class TaskSupervisor:
@@ -91,6 +99,8 @@ class TaskSupervisor:
                     return
                 error = "ended before the service stopped"
             except Exception as exc:
+                if is_fatal(exc):
+                    raise  # `_on_done` keeps it as the failure `/livez` reports
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning("task_failed", task=name, error=error[:500], exc_info=exc)
             delay = self._backoff.after(delay, self._clock() - started)
