@@ -12,8 +12,10 @@ import time
 import urllib.request
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
+from herald_core.settings import KafkaSettings
 from herald_core.topics import Channel
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
@@ -40,6 +42,14 @@ CHAT_CHANNELS = (
 """The chat senders the local stack runs, one process each."""
 
 
+class KafkaSecurity(StrEnum):
+    """How the local stack's clients reach the broker."""
+
+    PLAINTEXT = "plaintext"
+    SASL_SSL = "sasl_ssl"
+    """SCRAM-SHA-512 over TLS, the broker's certificate from a CA made in the stack's home."""
+
+
 class DevSettings(BaseSettings):
     """Where the local stack lives and listens (env prefix `HERALD_DEV_`)."""
 
@@ -54,6 +64,13 @@ class DevSettings(BaseSettings):
         "bootstrap: a proxy listening there and forwarding to kafka_port puts itself between "
         "every client and the broker. None: kafka_port itself",
     )
+    kafka_security: KafkaSecurity = Field(
+        default=KafkaSecurity.PLAINTEXT,
+        description="How the services, the topic apply and the readiness check reach the "
+        "broker: plaintext on kafka_port, or sasl_ssl (SCRAM-SHA-512, TLS from a local CA) on "
+        "kafka_secure_port. Unset, the stack keeps what its last `up` used",
+    )
+    kafka_secure_port: int = 19094
     postgres_port: int = 15432
     smtp_port: int = 12525
     webhook_sink_port: int = 18099
@@ -137,13 +154,14 @@ class Stack:
         services: Collection[str] | None = None,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        self.settings = settings or DevSettings()
+        self.settings = _with_recorded_security(settings or DevSettings())
         s = self.settings
         self.kafka = KafkaNode(
             s.home,
             port=s.kafka_port,
             controller_port=s.kafka_controller_port,
             advertised_port=s.kafka_advertised_port,
+            secure_port=s.kafka_secure_port if s.kafka_security is KafkaSecurity.SASL_SSL else None,
         )
         self.postgres = PostgresNode(s.home, port=s.postgres_port)
         self.smtp = ManagedProcess("smtp-sink", s.home)
@@ -206,6 +224,29 @@ class Stack:
     def webhook_sink_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.webhook_sink_port}"
 
+    def kafka_settings(self, client_id: str = "herald") -> KafkaSettings:
+        """The settings of a client of the broker as the stack's services reach it: the
+        SASL_SSL listener with `kafka_security="sasl_ssl"`, else the plaintext one."""
+        if self.settings.kafka_security is KafkaSecurity.SASL_SSL:
+            return self.kafka.secure_settings(client_id)
+        return self.kafka.client_settings(client_id)
+
+    def kafka_env(self, prefix: str) -> dict[str, str]:
+        """A service's `<prefix>KAFKA__…` variables: the bootstrap and, with sasl_ssl, the
+        SASL and TLS fields (the password from a file in the stack's home)."""
+        kafka = self.kafka_settings()
+        p = f"{prefix}KAFKA__"
+        env = {f"{p}BOOTSTRAP_SERVERS": kafka.bootstrap_servers}
+        if kafka.security_protocol != "PLAINTEXT":
+            env |= {
+                f"{p}SECURITY_PROTOCOL": kafka.security_protocol,
+                f"{p}SASL_MECHANISM": str(kafka.sasl_mechanism),
+                f"{p}SASL_USERNAME": str(kafka.sasl_username),
+                f"{p}SASL_PASSWORD_FILE": str(self.kafka.scram_password_file),
+                f"{p}SSL_CAFILE": str(kafka.ssl_cafile),
+            }
+        return env
+
     def process(self, name: str) -> ManagedProcess:
         """The process of service `name`: the same object every time, so that the child this
         stack started is reaped by whoever stops or kills it."""
@@ -217,14 +258,18 @@ class Stack:
     def up(self, progress: Progress, *, services: bool = True) -> None:
         """Start whatever is not running yet; each step reports as it finishes."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
+        self._check_security_fits_storage()
+        _security_file(self.settings.home).write_text(self.settings.kafka_security + "\n")
         started = time.monotonic()
         self.kafka.start()
-        ready_s = asyncio.run(wait_until_ready(self.kafka.client_settings(), timeout_s=120))
+        kafka = self.kafka_settings()
+        ready_s = asyncio.run(wait_until_ready(kafka, timeout_s=120))
         progress(
-            f"kafka {kafka_version()} ready on {self.kafka.bootstrap_servers} "
-            f"({time.monotonic() - started:.1f}s; answered after {ready_s:.1f}s of polling)"
+            f"kafka {kafka_version()} ready on {kafka.bootstrap_servers} "
+            f"({kafka.security_protocol}; {time.monotonic() - started:.1f}s; answered after "
+            f"{ready_s:.1f}s of polling)"
         )
-        plan = asyncio.run(apply_file(self.kafka.client_settings()))
+        plan = asyncio.run(apply_file(kafka))
         progress(
             f"topics: {len(plan.created)} created, {len(plan.reconfigured)} reconfigured, "
             f"{len(plan.unchanged)} unchanged"
@@ -250,6 +295,17 @@ class Stack:
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
             progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
 
+    def _check_security_fits_storage(self) -> None:
+        """The SCRAM user is made when the broker's storage is formatted: a home first started
+        plaintext has none, and sasl_ssl there would fail on every login. Say so now."""
+        formatted = (self.kafka.home / "data" / "meta.properties").exists()
+        has_user = (self.kafka.tls_dir / "scram-password").exists()
+        if self.settings.kafka_security is KafkaSecurity.SASL_SSL and formatted and not has_user:
+            raise RuntimeError(
+                f"{self.settings.home} was first started plaintext, so its broker has no SASL "
+                "user: `herald-dev reset` first (it deletes the local data)"
+            )
+
     def _start_sink(self, process: ManagedProcess, module: str, port: int, directory: Path) -> None:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
         _wait(lambda: port_open(port), 20, f"{process.name} on port {port}", process)
@@ -258,7 +314,11 @@ class Stack:
         self, spec: ServiceSpec, env: Mapping[str, str] | None = None
     ) -> ManagedProcess:
         process = self.process(spec.name)
-        extra = {**self.service_env.get(spec.name, {}), **(env or {})}
+        extra = {
+            **self.kafka_env(spec.env_prefix),
+            **self.service_env.get(spec.name, {}),
+            **(env or {}),
+        }
         process.start([sys.executable, *spec.argv], env=spec.env(self.settings, extra))
         return process
 
@@ -340,7 +400,10 @@ class Stack:
         s = self.settings
         parts = [
             Component(
-                "kafka", self.kafka.bootstrap_servers, port_open(s.kafka_port), kafka_version()
+                "kafka",
+                self.kafka_settings().bootstrap_servers,
+                port_open(s.kafka_port),
+                f"{kafka_version()} {s.kafka_security}",
             ),
             Component("postgres", self.postgres.url, port_open(s.postgres_port)),
             Component(
@@ -363,6 +426,22 @@ class Stack:
                 )
             )
         return parts
+
+
+def _security_file(home: Path) -> Path:
+    return home / "kafka-security"
+
+
+def _with_recorded_security(settings: DevSettings) -> DevSettings:
+    """`settings`, with the security of the stack's last `up` unless they set their own: so
+    that `status`, `demo` and `down` need not be told again."""
+    recorded = _security_file(settings.home)
+    if "kafka_security" in settings.model_fields_set or not recorded.exists():
+        return settings
+    value = recorded.read_text().strip()
+    if value not in set(KafkaSecurity):
+        return settings
+    return settings.model_copy(update={"kafka_security": KafkaSecurity(value)})
 
 
 def _http_ok(url: str) -> bool:
