@@ -12,19 +12,25 @@ import time
 import urllib.request
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from herald_core.settings import KafkaSettings
 from herald_core.topics import Channel
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from herald_devstack.kafka import PROJECT_ROOT, KafkaNode, kafka_version
+from herald_devstack.dev_settings import (
+    DevSettings,
+    KafkaSecurity,
+    check_security_fits_storage,
+    security_file,
+    with_recorded_security,
+)
+from herald_devstack.kafka import KafkaNode, kafka_version
 from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import ManagedProcess, port_open
+
+__all__ = ["CHAT_CHANNELS", "Component", "DevSettings", "KafkaSecurity", "ServiceSpec", "Stack"]
 
 Progress = Callable[[str], None]
 
@@ -40,59 +46,6 @@ CHAT_CHANNELS = (
     Channel.GITTER,
 )
 """The chat senders the local stack runs, one process each."""
-
-
-class KafkaSecurity(StrEnum):
-    """How the local stack's clients reach the broker."""
-
-    PLAINTEXT = "plaintext"
-    SASL_SSL = "sasl_ssl"
-    """SCRAM-SHA-512 over TLS, the broker's certificate from a CA made in the stack's home."""
-
-
-class DevSettings(BaseSettings):
-    """Where the local stack lives and listens (env prefix `HERALD_DEV_`)."""
-
-    model_config = SettingsConfigDict(env_prefix="HERALD_DEV_", frozen=True)
-
-    home: Path = Field(default=PROJECT_ROOT / "var")
-    kafka_port: int = 19092
-    kafka_controller_port: int = 19093
-    kafka_advertised_port: int | None = Field(
-        default=None,
-        description="The port the broker tells clients to connect to, and the services' "
-        "bootstrap: a proxy listening there and forwarding to kafka_port puts itself between "
-        "every client and the broker. None: kafka_port itself",
-    )
-    kafka_security: KafkaSecurity = Field(
-        default=KafkaSecurity.PLAINTEXT,
-        description="How the services, the topic apply and the readiness check reach the "
-        "broker: plaintext on kafka_port, or sasl_ssl (SCRAM-SHA-512, TLS from a local CA) on "
-        "kafka_secure_port. Unset, the stack keeps what its last `up` used",
-    )
-    kafka_secure_port: int = 19094
-    postgres_port: int = 15432
-    smtp_port: int = 12525
-    webhook_sink_port: int = 18099
-    api_port: int = 18080
-    api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"  # noqa: S105 - local
-    ingest_port: int = 18081
-    router_port: int = 18082
-    derive_port: int = 18083
-    recorder_port: int = 18084
-    alerter_port: int = 18085
-    sender_webhook_port: int = 18090
-    sender_email_port: int = 18091
-    chat_senders_base_port: int = Field(
-        default=18110,
-        description="The chat senders' health ports, one each from here (slack … gitter)",
-    )
-
-    @property
-    def kafka_bootstrap(self) -> str:
-        """The broker's address as its clients are given it: the advertised port's."""
-        port = self.kafka_port if self.kafka_advertised_port is None else self.kafka_advertised_port
-        return f"127.0.0.1:{port}"
 
 
 @dataclass(frozen=True)
@@ -154,7 +107,7 @@ class Stack:
         services: Collection[str] | None = None,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        self.settings = _with_recorded_security(settings or DevSettings())
+        self.settings = with_recorded_security(settings or DevSettings())
         s = self.settings
         self.kafka = KafkaNode(
             s.home,
@@ -258,8 +211,8 @@ class Stack:
     def up(self, progress: Progress, *, services: bool = True) -> None:
         """Start whatever is not running yet; each step reports as it finishes."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
-        self._check_security_fits_storage()
-        _security_file(self.settings.home).write_text(self.settings.kafka_security + "\n")
+        check_security_fits_storage(self.settings, self.kafka)
+        security_file(self.settings.home).write_text(self.settings.kafka_security + "\n")
         started = time.monotonic()
         self.kafka.start()
         kafka = self.kafka_settings()
@@ -294,17 +247,6 @@ class Stack:
                 self._wait_ready(spec, process)
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
             progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
-
-    def _check_security_fits_storage(self) -> None:
-        """The SCRAM user is made when the broker's storage is formatted: a home first started
-        plaintext has none, and sasl_ssl there would fail on every login. Say so now."""
-        formatted = (self.kafka.home / "data" / "meta.properties").exists()
-        has_user = (self.kafka.tls_dir / "scram-password").exists()
-        if self.settings.kafka_security is KafkaSecurity.SASL_SSL and formatted and not has_user:
-            raise RuntimeError(
-                f"{self.settings.home} was first started plaintext, so its broker has no SASL "
-                "user: `herald-dev reset` first (it deletes the local data)"
-            )
 
     def _start_sink(self, process: ManagedProcess, module: str, port: int, directory: Path) -> None:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
@@ -426,22 +368,6 @@ class Stack:
                 )
             )
         return parts
-
-
-def _security_file(home: Path) -> Path:
-    return home / "kafka-security"
-
-
-def _with_recorded_security(settings: DevSettings) -> DevSettings:
-    """`settings`, with the security of the stack's last `up` unless they set their own: so
-    that `status`, `demo` and `down` need not be told again."""
-    recorded = _security_file(settings.home)
-    if "kafka_security" in settings.model_fields_set or not recorded.exists():
-        return settings
-    value = recorded.read_text().strip()
-    if value not in set(KafkaSecurity):
-        return settings
-    return settings.model_copy(update={"kafka_security": KafkaSecurity(value)})
 
 
 def _http_ok(url: str) -> bool:
