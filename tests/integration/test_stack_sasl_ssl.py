@@ -1,6 +1,7 @@
 """The local stack with `kafka_security=sasl_ssl`: every service it runs reaches the broker over
 SASL_SSL (SCRAM-SHA-512, the broker's certificate checked against the stack's CA), and an
-event posted to ingest becomes both a webhook and an e-mail.
+event posted to ingest becomes both a signed webhook (verified with the `standardwebhooks`
+package) and an e-mail.
 
 Only the services of those two paths run (api, ingest, router, the webhook and e-mail
 senders), as processes, on free ports in a temporary home, with the stack's own Kafka,
@@ -10,6 +11,7 @@ Postgres and sinks.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
 import subprocess
@@ -27,6 +29,7 @@ from herald_devstack.http_sink import read_requests
 from herald_devstack.processes import free_port, free_ports
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import CHAT_CHANNELS, DevSettings, KafkaSecurity, Stack
+from standardwebhooks import Webhook
 
 pytestmark = pytest.mark.integration
 
@@ -104,13 +107,19 @@ def test_webhook_and_email_over_a_sasl_ssl_broker(secured_stack: Stack) -> None:
     app_id = f"secured-{int(time.time())}"
     api.ensure_app(app_id, "u-dev")
     hook_url = f"{stack.webhook_sink_url}/{app_id}"
-    hook = api.create_notifier(
-        app_id,
-        notifier_body(
-            platform="webhook", url=hook_url, events=[], send_all=True, name="secured webhook"
-        ),
+    hook_body = notifier_body(
+        platform="webhook",
+        url=hook_url,
+        events=["app_deployed"],
+        send_all=False,
+        name="secured webhook",
     )
-    mail_body = notifier_body(platform="email", url="", events=[], send_all=True, name="mail")
+    key = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    hook_body["notifier"]["type_data"]["secret"] = key
+    hook = api.create_notifier(app_id, hook_body)
+    mail_body = notifier_body(
+        platform="email", url="", events=["app_deployed"], send_all=False, name="mail"
+    )
     mail_body["notifier"]["type_data"] = {"emails": ["ops@example.com"]}
     mail = api.create_notifier(app_id, mail_body)
     # the API's outbox publishes them (read back here over SASL_SSL too); the router applies them
@@ -128,6 +137,7 @@ def test_webhook_and_email_over_a_sasl_ssl_broker(secured_stack: Stack) -> None:
         60,
         "webhook",
     )
+    Webhook(key).verify(str(hooks[0]["body"]), dict(hooks[0]["headers"]))  # raises if not
     assert event_id in str(hooks[0]["body"])
     mails = _eventually(
         lambda: [m for m in read_messages(stack.mail_dir) if "ops@example.com" in str(m["To"])],
@@ -135,6 +145,7 @@ def test_webhook_and_email_over_a_sasl_ssl_broker(secured_stack: Stack) -> None:
         "mail",
     )
     assert mails[0]["X-Herald-Rcpt-To"] == "ops@example.com"
+    assert app_id in str(mails[0]["Subject"]), mails[0]["Subject"]
 
     status_out = subprocess.run(
         [sys.executable, "-m", "herald_devstack", "status"],
