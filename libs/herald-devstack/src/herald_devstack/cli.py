@@ -39,7 +39,7 @@ from herald_devstack.admin import (
 from herald_devstack.fault_cli import fault_app
 from herald_devstack.http_sink import read_requests
 from herald_devstack.smtp_sink import read_messages
-from herald_devstack.stack import Stack
+from herald_devstack.stack import DevSettings, KafkaSecurity, Stack
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, rich_markup_mode=None)
 notifier_app = typer.Typer(
@@ -65,9 +65,17 @@ def up(
     infra_only: Annotated[
         bool, typer.Option(help="Start Kafka, Postgres and the sinks, not the services")
     ] = False,
+    kafka_security: Annotated[
+        KafkaSecurity | None,
+        typer.Option(
+            help="How every service reaches Kafka: plaintext, or sasl_ssl (SCRAM-SHA-512 over "
+            "TLS, a local CA, on HERALD_DEV_KAFKA_SECURE_PORT). Default: HERALD_DEV_KAFKA_SECURITY,"
+            " else what the last `up` used, else plaintext",
+        ),
+    ] = None,
 ) -> None:
     """Start the local stack (whatever is not running yet) and print where each part listens."""
-    stack = Stack()
+    stack = Stack(None if kafka_security is None else DevSettings(kafka_security=kafka_security))
     console.print(f"starting Herald's local stack in {stack.settings.home} …")
     started = time.monotonic()
     try:
@@ -114,7 +122,7 @@ def topics(
     dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False,
 ) -> None:
     """Create or update the topics of deploy/topics.yaml on the local broker."""
-    plan = asyncio.run(apply_file(Stack().kafka.client_settings(), dry_run=dry_run))
+    plan = asyncio.run(apply_file(Stack().kafka_settings(), dry_run=dry_run))
     _progress(
         f"created {len(plan.created)}, grown {len(plan.grown)}, "
         f"reconfigured {len(plan.reconfigured)}, unchanged {len(plan.unchanged)}"
@@ -334,7 +342,7 @@ def demo(
     _progress(f"notifier {notifier['id']} for app {app_id} → {url} (through the config API)")
     # The API's outbox publishes the notifier asynchronously, and the router applies it as it
     # reads the topic: wait for the record itself, then give the router its moment.
-    kafka = stack.kafka.client_settings("herald-dev")
+    kafka = stack.kafka_settings("herald-dev")
     if not asyncio.run(config_published(kafka, notifier["id"], timeout_s=timeout)):
         _fail(RuntimeError(f"the notifier was not published within {timeout}s; see `logs api`"))
     time.sleep(0.5)

@@ -101,7 +101,7 @@ def restart(component: Component) -> None:
         stack.postgres.start()
     elif component == "kafka":
         stack.kafka.start()
-        asyncio.run(wait_until_ready(stack.kafka.client_settings(), timeout_s=120))
+        asyncio.run(wait_until_ready(stack.kafka_settings(), timeout_s=120))
     else:
         _process(stack, component)
         try:

@@ -187,14 +187,19 @@ class KafkaNode:
         return self.home / "tls"
 
     @property
-    def scram_password(self) -> str:
-        """The SCRAM user's password: made at the first format, kept in `tls_dir`."""
+    def scram_password_file(self) -> Path:
+        """The file holding the SCRAM user's password: made at the first format, in `tls_dir`."""
         path = self.tls_dir / "scram-password"
         if not path.exists():
             self.tls_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(18))
             path.chmod(0o600)
-        return path.read_text()
+        return path
+
+    @property
+    def scram_password(self) -> str:
+        """The SCRAM user's password (see `scram_password_file`)."""
+        return self.scram_password_file.read_text()
 
     def secure_settings(self, client_id: str = "herald", **fields: Any) -> KafkaSettings:
         """`KafkaSettings` of a client of the SASL_SSL listener (`fields` override).

@@ -14,15 +14,23 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from herald_core.settings import KafkaSettings
 from herald_core.topics import Channel
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from herald_devstack.kafka import PROJECT_ROOT, KafkaNode, kafka_version
+from herald_devstack.dev_settings import (
+    DevSettings,
+    KafkaSecurity,
+    check_security_fits_storage,
+    security_file,
+    with_recorded_security,
+)
+from herald_devstack.kafka import KafkaNode, kafka_version
 from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import ManagedProcess, port_open
+
+__all__ = ["CHAT_CHANNELS", "Component", "DevSettings", "KafkaSecurity", "ServiceSpec", "Stack"]
 
 Progress = Callable[[str], None]
 
@@ -38,44 +46,6 @@ CHAT_CHANNELS = (
     Channel.GITTER,
 )
 """The chat senders the local stack runs, one process each."""
-
-
-class DevSettings(BaseSettings):
-    """Where the local stack lives and listens (env prefix `HERALD_DEV_`)."""
-
-    model_config = SettingsConfigDict(env_prefix="HERALD_DEV_", frozen=True)
-
-    home: Path = Field(default=PROJECT_ROOT / "var")
-    kafka_port: int = 19092
-    kafka_controller_port: int = 19093
-    kafka_advertised_port: int | None = Field(
-        default=None,
-        description="The port the broker tells clients to connect to, and the services' "
-        "bootstrap: a proxy listening there and forwarding to kafka_port puts itself between "
-        "every client and the broker. None: kafka_port itself",
-    )
-    postgres_port: int = 15432
-    smtp_port: int = 12525
-    webhook_sink_port: int = 18099
-    api_port: int = 18080
-    api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"  # noqa: S105 - local
-    ingest_port: int = 18081
-    router_port: int = 18082
-    derive_port: int = 18083
-    recorder_port: int = 18084
-    alerter_port: int = 18085
-    sender_webhook_port: int = 18090
-    sender_email_port: int = 18091
-    chat_senders_base_port: int = Field(
-        default=18110,
-        description="The chat senders' health ports, one each from here (slack … gitter)",
-    )
-
-    @property
-    def kafka_bootstrap(self) -> str:
-        """The broker's address as its clients are given it: the advertised port's."""
-        port = self.kafka_port if self.kafka_advertised_port is None else self.kafka_advertised_port
-        return f"127.0.0.1:{port}"
 
 
 @dataclass(frozen=True)
@@ -137,13 +107,14 @@ class Stack:
         services: Collection[str] | None = None,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        self.settings = settings or DevSettings()
+        self.settings = with_recorded_security(settings or DevSettings())
         s = self.settings
         self.kafka = KafkaNode(
             s.home,
             port=s.kafka_port,
             controller_port=s.kafka_controller_port,
             advertised_port=s.kafka_advertised_port,
+            secure_port=s.kafka_secure_port if s.kafka_security is KafkaSecurity.SASL_SSL else None,
         )
         self.postgres = PostgresNode(s.home, port=s.postgres_port)
         self.smtp = ManagedProcess("smtp-sink", s.home)
@@ -206,6 +177,29 @@ class Stack:
     def webhook_sink_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.webhook_sink_port}"
 
+    def kafka_settings(self, client_id: str = "herald") -> KafkaSettings:
+        """The settings of a client of the broker as the stack's services reach it: the
+        SASL_SSL listener with `kafka_security="sasl_ssl"`, else the plaintext one."""
+        if self.settings.kafka_security is KafkaSecurity.SASL_SSL:
+            return self.kafka.secure_settings(client_id)
+        return self.kafka.client_settings(client_id)
+
+    def kafka_env(self, prefix: str) -> dict[str, str]:
+        """A service's `<prefix>KAFKA__…` variables: the bootstrap and, with sasl_ssl, the
+        SASL and TLS fields (the password from a file in the stack's home)."""
+        kafka = self.kafka_settings()
+        p = f"{prefix}KAFKA__"
+        env = {f"{p}BOOTSTRAP_SERVERS": kafka.bootstrap_servers}
+        if kafka.security_protocol != "PLAINTEXT":
+            env |= {
+                f"{p}SECURITY_PROTOCOL": kafka.security_protocol,
+                f"{p}SASL_MECHANISM": str(kafka.sasl_mechanism),
+                f"{p}SASL_USERNAME": str(kafka.sasl_username),
+                f"{p}SASL_PASSWORD_FILE": str(self.kafka.scram_password_file),
+                f"{p}SSL_CAFILE": str(kafka.ssl_cafile),
+            }
+        return env
+
     def process(self, name: str) -> ManagedProcess:
         """The process of service `name`: the same object every time, so that the child this
         stack started is reaped by whoever stops or kills it."""
@@ -217,14 +211,18 @@ class Stack:
     def up(self, progress: Progress, *, services: bool = True) -> None:
         """Start whatever is not running yet; each step reports as it finishes."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
+        check_security_fits_storage(self.settings, self.kafka)
+        security_file(self.settings.home).write_text(self.settings.kafka_security + "\n")
         started = time.monotonic()
         self.kafka.start()
-        ready_s = asyncio.run(wait_until_ready(self.kafka.client_settings(), timeout_s=120))
+        kafka = self.kafka_settings()
+        ready_s = asyncio.run(wait_until_ready(kafka, timeout_s=120))
         progress(
-            f"kafka {kafka_version()} ready on {self.kafka.bootstrap_servers} "
-            f"({time.monotonic() - started:.1f}s; answered after {ready_s:.1f}s of polling)"
+            f"kafka {kafka_version()} ready on {kafka.bootstrap_servers} "
+            f"({kafka.security_protocol}; {time.monotonic() - started:.1f}s; answered after "
+            f"{ready_s:.1f}s of polling)"
         )
-        plan = asyncio.run(apply_file(self.kafka.client_settings()))
+        plan = asyncio.run(apply_file(kafka))
         progress(
             f"topics: {len(plan.created)} created, {len(plan.reconfigured)} reconfigured, "
             f"{len(plan.unchanged)} unchanged"
@@ -258,7 +256,11 @@ class Stack:
         self, spec: ServiceSpec, env: Mapping[str, str] | None = None
     ) -> ManagedProcess:
         process = self.process(spec.name)
-        extra = {**self.service_env.get(spec.name, {}), **(env or {})}
+        extra = {
+            **self.kafka_env(spec.env_prefix),
+            **self.service_env.get(spec.name, {}),
+            **(env or {}),
+        }
         process.start([sys.executable, *spec.argv], env=spec.env(self.settings, extra))
         return process
 
@@ -340,7 +342,10 @@ class Stack:
         s = self.settings
         parts = [
             Component(
-                "kafka", self.kafka.bootstrap_servers, port_open(s.kafka_port), kafka_version()
+                "kafka",
+                self.kafka_settings().bootstrap_servers,
+                port_open(s.kafka_port),
+                f"{kafka_version()} {s.kafka_security}",
             ),
             Component("postgres", self.postgres.url, port_open(s.postgres_port)),
             Component(

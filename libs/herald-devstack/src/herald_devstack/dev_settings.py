@@ -1,0 +1,97 @@
+"""The local stack's settings (env prefix `HERALD_DEV_`), and the Kafka security its last `up`
+used, recorded in its home so that later commands need not be told again."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from herald_devstack.kafka import PROJECT_ROOT, KafkaNode
+
+
+class KafkaSecurity(StrEnum):
+    """How the local stack's clients reach the broker."""
+
+    PLAINTEXT = "plaintext"
+    SASL_SSL = "sasl_ssl"
+    """SCRAM-SHA-512 over TLS, the broker's certificate from a CA made in the stack's home."""
+
+
+class DevSettings(BaseSettings):
+    """Where the local stack lives and listens (env prefix `HERALD_DEV_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_DEV_", frozen=True)
+
+    home: Path = Field(default=PROJECT_ROOT / "var")
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_advertised_port: int | None = Field(
+        default=None,
+        description="The port the broker tells clients to connect to, and the services' "
+        "bootstrap: a proxy listening there and forwarding to kafka_port puts itself between "
+        "every client and the broker. None: kafka_port itself",
+    )
+    kafka_security: KafkaSecurity = Field(
+        default=KafkaSecurity.PLAINTEXT,
+        description="How the services, the topic apply and the readiness check reach the "
+        "broker: plaintext on kafka_port, or sasl_ssl (SCRAM-SHA-512, TLS from a local CA) on "
+        "kafka_secure_port. Unset, the stack keeps what its last `up` used",
+    )
+    kafka_secure_port: int = 19094
+    postgres_port: int = 15432
+    smtp_port: int = 12525
+    webhook_sink_port: int = 18099
+    api_port: int = 18080
+    api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"  # noqa: S105 - local
+    ingest_port: int = 18081
+    router_port: int = 18082
+    derive_port: int = 18083
+    recorder_port: int = 18084
+    alerter_port: int = 18085
+    sender_webhook_port: int = 18090
+    sender_email_port: int = 18091
+    chat_senders_base_port: int = Field(
+        default=18110,
+        description="The chat senders' health ports, one each from here (slack … gitter)",
+    )
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """The broker's address as its clients are given it: the advertised port's."""
+        port = self.kafka_port if self.kafka_advertised_port is None else self.kafka_advertised_port
+        return f"127.0.0.1:{port}"
+
+
+def security_file(home: Path) -> Path:
+    return home / "kafka-security"
+
+
+def with_recorded_security(settings: DevSettings) -> DevSettings:
+    """`settings`, with the security of the stack's last `up` unless they set their own: so
+    that `status`, `demo` and `down` need not be told again."""
+    recorded = security_file(settings.home)
+    if "kafka_security" in settings.model_fields_set or not recorded.exists():
+        return settings
+    value = recorded.read_text().strip()
+    if value not in set(KafkaSecurity):
+        return settings
+    return settings.model_copy(update={"kafka_security": KafkaSecurity(value)})
+
+
+def check_security_fits_storage(settings: DevSettings, node: KafkaNode) -> None:
+    """Refuse sasl_ssl on a home first started plaintext: the SCRAM user is made when the
+    broker's storage is formatted, so that broker has none and every login would fail.
+
+    Raises:
+        RuntimeError: saying to `herald-dev reset` first.
+    """
+    formatted = (node.home / "data" / "meta.properties").exists()
+    has_user = (node.tls_dir / "scram-password").exists()
+    if settings.kafka_security is KafkaSecurity.SASL_SSL and formatted and not has_user:
+        raise RuntimeError(
+            f"{settings.home} was first started plaintext, so its broker has no SASL user: "
+            "`herald-dev reset` first (it deletes the local data)"
+        )
