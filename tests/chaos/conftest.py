@@ -36,8 +36,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from herald_devstack.processes import free_port, free_ports
-from herald_devstack.stack import CHAT_CHANNELS, DevSettings, Stack
+from herald_devstack.free_stack import on_free_ports
+from herald_devstack.processes import free_port
+from herald_devstack.stack import DevSettings, Stack
 from herald_testing.fault_proxy_thread import ThreadedFaultProxy
 from herald_testing.ledger_receiver import LedgerReceiver
 from herald_testing.ledger_table import Row, render_table
@@ -92,33 +93,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _settings(home: Path, broker_proxy: ThreadedFaultProxy) -> DevSettings:
-    names = (
-        "kafka_controller_port",
-        "postgres_port",
-        "smtp_port",
-        "webhook_sink_port",
-        "api_port",
-        "ingest_port",
-        "router_port",
-        "derive_port",
-        "alerter_port",
-        "recorder_port",
-        "sender_webhook_port",
-        "sender_email_port",
+    """Free ports, the broker's client port behind the proxy, which it advertises."""
+    return on_free_ports(
+        home, kafka_port=broker_proxy.target[1], kafka_advertised_port=broker_proxy.port
     )
-    ports = {name: free_port() for name in names}
-    kafka = {"kafka_port": broker_proxy.target[1], "kafka_advertised_port": broker_proxy.port}
-    taken = {*ports.values(), *kafka.values()}
-    return DevSettings(home=home, chat_senders_base_port=_chat_ports(taken), **kafka, **ports)
-
-
-def _chat_ports(taken: set[int]) -> int:
-    """The first of a block of free ports, one per chat sender of the stack (they listen on
-    consecutive ports), none of them in `taken`."""
-    while True:
-        first = free_ports(len(CHAT_CHANNELS))
-        if taken.isdisjoint(range(first, first + len(CHAT_CHANNELS))):
-            return first
 
 
 def full_service_env(smtp_port: int) -> dict[str, dict[str, str]]:

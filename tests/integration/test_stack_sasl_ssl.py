@@ -25,44 +25,23 @@ from typing import Any
 import pytest
 from herald_devstack.admin import ConfigApi, notifier_body, post_event, sample_event
 from herald_devstack.cli import config_published
+from herald_devstack.free_stack import on_free_ports
 from herald_devstack.http_sink import read_requests
-from herald_devstack.processes import free_port, free_ports
 from herald_devstack.smtp_sink import read_messages
-from herald_devstack.stack import CHAT_CHANNELS, DevSettings, KafkaSecurity, Stack
+from herald_devstack.stack import KafkaSecurity, Stack
 from standardwebhooks import Webhook
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("api", "ingest", "router", "sender-webhook", "sender-email")
-PORTS = (
-    "kafka_port",
-    "kafka_controller_port",
-    "kafka_secure_port",
-    "postgres_port",
-    "smtp_port",
-    "webhook_sink_port",
-    "api_port",
-    "ingest_port",
-    "router_port",
-    "derive_port",
-    "alerter_port",
-    "recorder_port",
-    "sender_webhook_port",
-    "sender_email_port",
-)
 
 
 @pytest.fixture
 def secured_stack() -> Iterator[Stack]:
     home = Path(tempfile.mkdtemp(prefix="herald-secstack-"))
     os.chmod(home, 0o755)  # postgres runs as its own user when we are root
-    settings = DevSettings(
-        home=home,
-        kafka_security=KafkaSecurity.SASL_SSL,
-        chat_senders_base_port=free_ports(len(CHAT_CHANNELS)),
-        **{name: free_port() for name in PORTS},  # type: ignore[arg-type]
-    )
+    settings = on_free_ports(home, kafka_security=KafkaSecurity.SASL_SSL)
     stack = Stack(settings, services=SERVICES)
     try:
         stack.up(lambda line: print(f"  {line}"))

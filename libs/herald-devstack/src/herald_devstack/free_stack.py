@@ -1,0 +1,51 @@
+"""A local stack's settings on free ports, for tests and for stacks run side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from herald_devstack.dev_settings import DevSettings
+from herald_devstack.processes import free_port, free_ports
+from herald_devstack.stack import CHAT_CHANNELS
+
+CHAT_BLOCK = "chat_senders_base_port"
+
+
+def port_fields() -> list[str]:
+    """Every single-port setting of `DevSettings` (the chat senders' block and the optional
+    advertised port aside)."""
+    return [
+        name
+        for name, field in DevSettings.model_fields.items()
+        if name.endswith("_port") and field.annotation is int and name != CHAT_BLOCK
+    ]
+
+
+def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
+    """`DevSettings` in `home`, every port one that is free now, except those `fixed` gives
+    (with any other setting); the chat senders' block of consecutive ports clear of the rest."""
+    taken = {v for k, v in fixed.items() if k.endswith("_port") and isinstance(v, int)}
+    ports: dict[str, int] = {}
+    for name in port_fields():
+        if name not in fixed:
+            ports[name] = taken_too(taken)
+    chat = fixed.pop(CHAT_BLOCK, None) or chat_block(taken)
+    return DevSettings(home=home, **{CHAT_BLOCK: chat, **ports, **fixed})
+
+
+def taken_too(taken: set[int]) -> int:
+    """A port free now and not in `taken` (a port only chosen is not held: the kernel may
+    offer it again), added to `taken`."""
+    while (port := free_port()) in taken:
+        pass
+    taken.add(port)
+    return port
+
+
+def chat_block(taken: set[int]) -> int:
+    """The first of a block of free ports, one per chat sender, none of them in `taken`."""
+    while True:
+        first = free_ports(len(CHAT_CHANNELS))
+        if taken.isdisjoint(range(first, first + len(CHAT_CHANNELS))):
+            return first
