@@ -13,8 +13,8 @@ from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from herald_core.settings import KafkaSettings, tool_kafka_settings
 from herald_devstack.tls import TlsFiles, make_tls
-from herald_kafka import connection
 from herald_kafka.connection import (
+    Diagnosis,
     KafkaConnectFailed,
     bootstrap_hosts,
     client_options,
@@ -252,17 +252,16 @@ class _FailingClient:
     ],
 )
 async def test_a_start_that_fails_says_why(
-    monkeypatch: pytest.MonkeyPatch,
     error: BaseException | None,
     probe: BaseException,
     fatal: bool,
 ) -> None:
-    async def refuse(*_: Any, **__: Any) -> None:
-        raise probe
+    async def probed(kafka: KafkaSettings) -> Diagnosis:
+        """What `diagnose` makes of a connection that fails with `probe`."""
+        return explain(probe, kafka, "127.0.0.1:19092")
 
-    monkeypatch.setattr(connection, "create_conn", refuse)
     with pytest.raises(KafkaConnectFailed) as caught:
-        await start_client(_FailingClient(error), KafkaSettings(), timeout_s=0.05)
+        await start_client(_FailingClient(error), KafkaSettings(), timeout_s=0.05, diagnosis=probed)
     assert caught.value.fatal is fatal
     assert "Kafka at 127.0.0.1:19092 (PLAINTEXT)" in str(caught.value)
     assert isinstance(caught.value, KafkaConnectionError)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -196,10 +196,18 @@ async def diagnose(kafka: KafkaSettings, *, timeout_s: float = PROBE_TIMEOUT_S) 
     return (fatal or found or [Diagnosis("no bootstrap server given", True)])[0]
 
 
+Diagnose = Callable[[KafkaSettings], Awaitable[Diagnosis]]
+
+
 async def start_client(
-    client: Startable, kafka: KafkaSettings, *, timeout_s: float = START_TIMEOUT_S
+    client: Startable,
+    kafka: KafkaSettings,
+    *,
+    timeout_s: float = START_TIMEOUT_S,
+    diagnosis: Diagnose = diagnose,
 ) -> None:
-    """Start an aiokafka client within `timeout_s`, or raise naming the likely cause.
+    """Start an aiokafka client within `timeout_s`, or raise naming the likely cause, which
+    `diagnosis` finds (`diagnose`: one more connection to each bootstrap server).
 
     The caller still owns the client: it stops or closes it as before, started or not.
 
@@ -210,7 +218,7 @@ async def start_client(
     try:
         await asyncio.wait_for(client.start(), timeout_s)
     except (KafkaError, OSError, TimeoutError) as exc:
-        cause = await diagnose(kafka)
+        cause = await diagnosis(kafka)
         late = f"no start within {timeout_s:g} s; " if isinstance(exc, TimeoutError) else ""
         raise KafkaConnectFailed(
             f"Kafka at {kafka.bootstrap_servers} ({kafka.security_protocol}): {late}"
