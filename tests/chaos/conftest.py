@@ -28,17 +28,15 @@ At the end of the run the ledger's table (one row per scenario) is printed.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from herald_devstack.free_stack import on_free_ports
+from herald_devstack.free_stack import stack_on_free_ports
 from herald_devstack.processes import free_port
-from herald_devstack.stack import DevSettings, Stack
+from herald_devstack.stack import Stack
 from herald_testing.fault_proxy_thread import ThreadedFaultProxy
 from herald_testing.ledger_receiver import LedgerReceiver
 from herald_testing.ledger_table import Row, render_table
@@ -92,13 +90,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     )
 
 
-def _settings(home: Path, broker_proxy: ThreadedFaultProxy) -> DevSettings:
-    """Free ports, the broker's client port behind the proxy, which it advertises."""
-    return on_free_ports(
-        home, kafka_port=broker_proxy.target[1], kafka_advertised_port=broker_proxy.port
-    )
-
-
 def full_service_env(smtp_port: int) -> dict[str, dict[str, str]]:
     """The full run's settings: the short run's, a webhook request timeout, the e-mail and chat
     senders'."""
@@ -129,18 +120,20 @@ def broker_proxy() -> Iterator[ThreadedFaultProxy]:
 @pytest.fixture(scope="package")
 def chaos_stack(ledger_smtp_port: int, broker_proxy: ThreadedFaultProxy) -> Iterator[Stack]:
     STARTED.setdefault("at", time.monotonic())
-    home = Path(tempfile.mkdtemp(prefix="herald-chaos-"))
-    os.chmod(home, 0o755)  # postgres runs as its own user when we are root
     services, env = (
         (FULL_SERVICES, full_service_env(ledger_smtp_port)) if FULL_RUN else (SERVICES, SERVICE_ENV)
     )
-    stack = Stack(_settings(home, broker_proxy), services=services, service_env=env)
     try:
-        stack.up(lambda line: print(f"  {line}"))
-        yield stack
+        # the broker's client port behind the proxy, which it advertises
+        with stack_on_free_ports(
+            services,
+            prefix="herald-chaos-",
+            service_env=env,
+            kafka_port=broker_proxy.target[1],
+            kafka_advertised_port=broker_proxy.port,
+        ) as stack:
+            yield stack
     finally:
-        stack.down(lambda line: None)
-        shutil.rmtree(home, ignore_errors=True)
         STARTED["ended"] = time.monotonic()
 
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 import pytest
 from herald_devstack.admin import ConfigApi, notifier_body, post_event, sample_event
 from herald_devstack.cli import config_published
-from herald_devstack.free_stack import on_free_ports
+from herald_devstack.free_stack import stack_on_free_ports
 from herald_devstack.http_sink import read_requests
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import KafkaSecurity, Stack
@@ -39,16 +37,10 @@ SERVICES = ("api", "ingest", "router", "sender-webhook", "sender-email")
 
 @pytest.fixture
 def secured_stack() -> Iterator[Stack]:
-    home = Path(tempfile.mkdtemp(prefix="herald-secstack-"))
-    os.chmod(home, 0o755)  # postgres runs as its own user when we are root
-    settings = on_free_ports(home, kafka_security=KafkaSecurity.SASL_SSL)
-    stack = Stack(settings, services=SERVICES)
-    try:
-        stack.up(lambda line: print(f"  {line}"))
+    with stack_on_free_ports(
+        SERVICES, prefix="herald-secstack-", kafka_security=KafkaSecurity.SASL_SSL
+    ) as stack:
         yield stack
-    finally:
-        stack.down(lambda line: None)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _environ(stack: Stack, name: str) -> dict[str, str]:

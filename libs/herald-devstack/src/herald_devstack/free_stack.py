@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from herald_devstack.dev_settings import DevSettings
 from herald_devstack.processes import free_port, free_ports
-from herald_devstack.stack import CHAT_CHANNELS
+from herald_devstack.stack import CHAT_CHANNELS, Stack
 
 CHAT_BLOCK = "chat_senders_base_port"
 
@@ -49,3 +54,24 @@ def chat_block(taken: set[int]) -> int:
         first = free_ports(len(CHAT_CHANNELS))
         if taken.isdisjoint(range(first, first + len(CHAT_CHANNELS))):
             return first
+
+
+@contextmanager
+def stack_on_free_ports(
+    services: Sequence[str],
+    *,
+    prefix: str = "herald-stack-",
+    service_env: Mapping[str, Mapping[str, str]] | None = None,
+    **fixed: Any,
+) -> Iterator[Stack]:
+    """A `Stack` of `services` up in a temporary home on free ports (`on_free_ports(home,
+    **fixed)`), its progress printed; stopped and its home removed afterwards."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(home, 0o755)  # noqa: S103 - postgres runs as its own user when we are root
+    stack = Stack(on_free_ports(home, **fixed), services=services, service_env=service_env)
+    try:
+        stack.up(lambda line: print(f"  {line}"))  # noqa: T201 - a test's progress
+        yield stack
+    finally:
+        stack.down(lambda line: None)
+        shutil.rmtree(home, ignore_errors=True)
