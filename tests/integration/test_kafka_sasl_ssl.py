@@ -43,6 +43,7 @@ def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaNo
         port=free_port(),
         controller_port=free_port(),
         secure_port=free_port(),
+        mtls_port=free_port(),
         heap="512m",
     )
     node.start()
@@ -86,6 +87,68 @@ async def test_a_record_round_trips_over_sasl_ssl(secured_broker: KafkaNode) -> 
     # a group consumer (its coordinator found over SASL_SSL), then the admin and lag clients
     await commit_at_end(kafka, group, [topic])
     assert await consumer_lags(kafka, {group: [topic]}) == {group: 0}
+
+
+async def _round_trip(kafka: KafkaSettings) -> None:
+    """A topic made, a record produced and read back, all with `kafka`'s security alone."""
+    topic = f"secured-{uuid.uuid4().hex[:8]}"
+    async with admin_client(kafka) as admin:
+        await apply_topics(admin, [TopicSpec(name=topic, partitions=1, replication_factor=1)])
+    producer = idempotent_producer(kafka)
+    try:
+        await start_client(producer, kafka)
+        await send_all(producer, [OutgoingRecord(topic, kafka.client_id.encode(), b"k", [])])
+    finally:
+        await producer.stop()
+    async with AssignedReader(kafka, [topic], start="beginning") as reader:
+        deadline = time.monotonic() + 30
+        values: list[bytes | None] = []
+        while not values and time.monotonic() < deadline:
+            batches = await reader.getmany(timeout_ms=500)
+            values = [r.value for records in batches.values() for r in records]
+    assert values == [kafka.client_id.encode()]
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "PLAIN"])
+async def test_the_other_sasl_mechanisms_work_too(
+    secured_broker: KafkaNode, mechanism: str
+) -> None:
+    await _ready(secured_broker)
+    kafka = secured_broker.secure_settings(f"herald-{mechanism.lower()}", sasl_mechanism=mechanism)
+    await _round_trip(kafka)
+
+
+async def test_a_wrong_plain_password_fails_fast_and_says_so(secured_broker: KafkaNode) -> None:
+    await _ready(secured_broker)
+    kafka = secured_broker.secure_settings(sasl_mechanism="PLAIN", sasl_password="wrong-one")
+    error = await _fails_fast(kafka)
+    assert "SASL authentication as 'herald' (PLAIN)" in str(error)
+
+
+async def test_mutual_tls_with_the_client_certificate_works(secured_broker: KafkaNode) -> None:
+    await _ready(secured_broker)
+    await _round_trip(secured_broker.mtls_settings("herald-mtls"))
+
+
+async def test_mutual_tls_without_a_client_certificate_fails_fast(
+    secured_broker: KafkaNode,
+) -> None:
+    await _ready(secured_broker)
+    kafka = secured_broker.mtls_settings(ssl_certfile=None, ssl_keyfile=None)
+    error = await _fails_fast(kafka)
+    assert "certificate" in str(error), error
+
+
+async def test_mutual_tls_with_a_certificate_of_another_ca_fails_fast(
+    secured_broker: KafkaNode, tmp_path: Path
+) -> None:
+    await _ready(secured_broker)
+    other = make_tls(tmp_path / "other", ca_name="Some other CA")
+    kafka = secured_broker.mtls_settings(
+        ssl_certfile=other.client_cert, ssl_keyfile=other.client_key
+    )
+    error = await _fails_fast(kafka)
+    assert "certificate" in str(error), error
 
 
 async def _fails_fast(kafka: KafkaSettings) -> KafkaConnectFailed:

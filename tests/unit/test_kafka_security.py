@@ -171,6 +171,13 @@ def test_mtls_loads_the_client_certificate(tls: TlsFiles) -> None:
         security_options(kafka.model_copy(update={"ssl_keyfile": tls.broker.parent / "ca.pem"}))
 
 
+def _alert(reason: str) -> ssl.SSLError:
+    """The error Python raises when the peer's TLS alert arrives: `reason` names the alert."""
+    error = ssl.SSLError(1, f"[SSL: {reason}] alert")
+    error.reason = reason
+    return error
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -220,6 +227,9 @@ def _untrusted() -> ssl.SSLCertVerificationError:
             "not trusted (unable to get local issuer certificate); check ssl_cafile",
         ),
         (ssl.SSLError(1, "wrong version number"), True, "TLS handshake"),
+        (_alert("SSLV3_ALERT_BAD_CERTIFICATE"), True, "refused the client certificate"),
+        (_alert("TLSV1_ALERT_UNKNOWN_CA"), True, "check ssl_certfile and ssl_keyfile"),
+        (_alert("TLSV13_ALERT_CERTIFICATE_REQUIRED"), True, "refused the client certificate"),
         (SaslAuthenticationFailed("bad"), True, "SASL authentication as 'herald'"),
         (ConnectionRefusedError(111, "refused"), False, "cannot reach b:1"),
         (TimeoutError(), False, "did not answer"),

@@ -10,11 +10,14 @@ metadata says the broker is, so a proxy on another port is only in the way if th
 advertises it. The proxy (a test's fault proxy) forwards `advertised_port` to `port`. The KRaft
 controller listener is not advertised to clients and stays direct.
 
-With `secure_port`, the node also listens there with SASL_SSL: SCRAM-SHA-512 for the user
-`SCRAM_USER` (created with `StorageTool format --add-scram`, which KRaft reads from the
-metadata log) and TLS with a certificate for 127.0.0.1 from a throwaway CA (`herald_devstack.tls`,
-in `home/tls`). `secure_settings()` gives the `KafkaSettings` of a client of that listener; the
-PLAINTEXT one stays for the broker's own use, readiness and the topic file.
+With `secure_port`, the node also listens there with SASL_SSL: the user `SCRAM_USER` logs in
+with SCRAM-SHA-512 (the default), SCRAM-SHA-256 or PLAIN (the SCRAM credentials created with
+`StorageTool format --add-scram`, which KRaft reads from the metadata log; PLAIN's in the
+listener's JAAS line) over TLS with a certificate for 127.0.0.1 from a throwaway CA
+(`herald_devstack.tls`, in `home/tls`). With `mtls_port`, it listens there with SSL and requires
+a client certificate signed by that CA (mutual TLS, no SASL). `secure_settings()` and
+`mtls_settings()` give the `KafkaSettings` of a client of each; the PLAINTEXT listener stays for
+the broker's own use, readiness and the topic file.
 """
 
 from __future__ import annotations
@@ -64,15 +67,29 @@ log.cleaner.backoff.ms=1000
 
 
 SECURE_PROPERTIES = """\
-sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=\\
   org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=\\
+  org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=\\
+  org.apache.kafka.common.security.plain.PlainLoginModule required user_{user}="{password}";
 listener.name.sasl_ssl.ssl.keystore.type=PEM
 listener.name.sasl_ssl.ssl.keystore.location={keystore}
 """
 
+MTLS_PROPERTIES = """\
+listener.name.ssl.ssl.client.auth=required
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location={keystore}
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location={truststore}
+"""
+
 SCRAM_USER = "herald"
 SCRAM_MECHANISM = "SCRAM-SHA-512"
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+"""What the SASL_SSL listener accepts, all for `SCRAM_USER` with the same password."""
 
 
 def server_properties(
@@ -82,29 +99,47 @@ def server_properties(
     log_dir: Path,
     advertised_port: int | None = None,
     secure_port: int | None = None,
+    mtls_port: int | None = None,
     keystore: Path | None = None,
+    truststore: Path | None = None,
+    scram_password: str = "",
 ) -> str:
     """The node's server.properties: clients' listener bound on `port` and advertised on
     `advertised_port` (default `port`), the controller's direct on `controller_port`; with
-    `secure_port`, a SASL_SSL listener there whose PEM key and certificate are `keystore`.
-    Pure."""
+    `secure_port`, a SASL_SSL listener there (`SASL_MECHANISMS` for `SCRAM_USER`, whose PLAIN
+    password is `scram_password`); with `mtls_port`, an SSL listener there requiring a client
+    certificate signed by the CA in `truststore`. Both serve the PEM key and certificate of
+    `keystore`. Pure."""
     text = SERVER_PROPERTIES.format(
         port=port,
         advertised_port=port if advertised_port is None else advertised_port,
         controller_port=controller_port,
         log_dir=log_dir,
     )
-    if secure_port is None:
+    extra = {
+        name: listener_port
+        for name, listener_port in (("SASL_SSL", secure_port), ("SSL", mtls_port))
+        if listener_port is not None
+    }
+    if not extra:
         return text
-    secure = f"SASL_SSL://127.0.0.1:{secure_port}"
+    listeners = "".join(f",{name}://127.0.0.1:{p}" for name, p in extra.items())
+    protocols = "".join(f",{name}:{name}" for name in extra)
     lines = []
     for line in text.splitlines():
         if line.startswith(("listeners=", "advertised.listeners=")):
-            line = f"{line},{secure}"
+            line += listeners
         elif line.startswith("listener.security.protocol.map="):
-            line = f"{line},SASL_SSL:SASL_SSL"
+            line += protocols
         lines.append(line)
-    return "\n".join(lines) + "\n" + SECURE_PROPERTIES.format(keystore=keystore)
+    text = "\n".join(lines) + "\n"
+    if secure_port is not None:
+        text += SECURE_PROPERTIES.format(
+            keystore=keystore, user=SCRAM_USER, password=scram_password
+        )
+    if mtls_port is not None:
+        text += MTLS_PROPERTIES.format(keystore=keystore, truststore=truststore)
+    return text
 
 
 class KafkaSetupError(RuntimeError):
@@ -159,6 +194,8 @@ class KafkaNode:
     """Where clients are sent (a proxy forwarding to `port`); None: `port` itself."""
     secure_port: int | None = None
     """A SASL_SSL listener (SCRAM-SHA-512, TLS) beside the PLAINTEXT one; None: none."""
+    mtls_port: int | None = None
+    """An SSL listener requiring a client certificate from the node's CA; None: none."""
     process: ManagedProcess = field(init=False)
 
     def __post_init__(self) -> None:
@@ -222,6 +259,32 @@ class KafkaNode:
             }
         )
 
+    def mtls_settings(self, client_id: str = "herald", **fields: Any) -> KafkaSettings:
+        """`KafkaSettings` of a client of the mutual-TLS listener, with the client certificate
+        of the node's CA (`fields` override).
+
+        Raises:
+            KafkaSetupError: when the node has no `mtls_port`.
+        """
+        if self.mtls_port is None:
+            raise KafkaSetupError("this node has no mutual-TLS listener (mtls_port)")
+        return KafkaSettings(
+            **{
+                "bootstrap_servers": f"127.0.0.1:{self.mtls_port}",
+                "client_id": client_id,
+                "security_protocol": "SSL",
+                "ssl_cafile": self.tls_dir / "ca.pem",
+                "ssl_certfile": self.tls_dir / "client.pem",
+                "ssl_keyfile": self.tls_dir / "client.key",
+                **fields,
+            }
+        )
+
+    @property
+    def secured(self) -> bool:
+        """Whether the node has a TLS listener (and so needs its CA and certificates)."""
+        return self.secure_port is not None or self.mtls_port is not None
+
     def _java(self, *args: str, heap: str = "256m") -> list[str]:
         return ["java", f"-Xmx{heap}", "-cp", f"{ensure_jars()}/*", *args]
 
@@ -236,10 +299,13 @@ class KafkaNode:
                 log_dir=self.home / "data",
                 advertised_port=self.advertised_port,
                 secure_port=self.secure_port,
+                mtls_port=self.mtls_port,
                 keystore=self.tls_dir / "broker.pem",
+                truststore=self.tls_dir / "ca.pem",
+                scram_password=self.scram_password if self.secure_port is not None else "",
             )
         )
-        if self.secure_port is not None and not (self.tls_dir / "broker.pem").exists():
+        if self.secured and not (self.tls_dir / "broker.pem").exists():
             make_tls(self.tls_dir)
         if (self.home / "data" / "meta.properties").exists():
             return
@@ -271,11 +337,16 @@ class KafkaNode:
             raise KafkaSetupError(f"StorageTool format failed:\n{result.stdout}{result.stderr}")
 
     def _scram_users(self) -> list[str]:
-        """StorageTool's arguments creating the SASL_SSL listener's user; none without it."""
+        """StorageTool's arguments creating the SASL_SSL listener's SCRAM credentials (one per
+        SCRAM mechanism, same user and password); none without that listener."""
         if self.secure_port is None:
             return []
-        user = f"{SCRAM_MECHANISM}=[name={SCRAM_USER},password={self.scram_password}]"
-        return ["--add-scram", user]
+        arguments = []
+        for mechanism in SASL_MECHANISMS:
+            if mechanism.startswith("SCRAM-"):
+                user = f"{mechanism}=[name={SCRAM_USER},password={self.scram_password}]"
+                arguments += ["--add-scram", user]
+        return arguments
 
     def start(self) -> float:
         """Start the broker (if not running); returns when the process is spawned.

@@ -16,15 +16,22 @@ server that accepts and never answers) is cut off there.
     error                                   | diagnose says                       | fatal
     ----------------------------------------|-------------------------------------|------
     ssl.SSLCertVerificationError            | certificate not trusted: ssl_cafile | yes
+    the broker's TLS alert on a certificate | client certificate refused (mTLS)   | yes
     other ssl.SSLError                      | TLS handshake failed                | yes
     SASL authentication failed (broker)     | wrong username, password, mechanism | yes
     OSError (refused, unreachable), timeout | cannot reach host:port              | no
+
+A broker that requires a client certificate (mutual TLS) and refuses ours does so after the
+client's side of a TLS 1.3 handshake is done: aiokafka sees only "connection closed". So when a
+TLS connection closes like that, `diagnose` opens one more itself and reads the broker's answer
+to an ApiVersions request, where the broker's TLS alert surfaces (`tls_alert`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -142,6 +149,12 @@ def explain(error: BaseException, kafka: KafkaSettings, where: str) -> Diagnosis
             "check ssl_cafile (and ssl_check_hostname against the name in the certificate)",
             fatal=True,
         )
+    if isinstance(error, ssl.SSLError) and _is_certificate_alert(error):
+        return Diagnosis(
+            f"TLS: {where} refused the client certificate ({_reason(error)}); it requires one "
+            "signed by a CA it trusts: check ssl_certfile and ssl_keyfile",
+            fatal=True,
+        )
     if isinstance(error, ssl.SSLError):
         return Diagnosis(
             f"TLS handshake with {where} failed ({getattr(error, 'reason', None) or error}); "
@@ -163,6 +176,44 @@ def explain(error: BaseException, kafka: KafkaSettings, where: str) -> Diagnosis
             fatal=False,
         )
     return Diagnosis(f"cannot reach {where}: {text}", fatal=False)
+
+
+def _reason(error: ssl.SSLError) -> str:
+    return str(getattr(error, "reason", None) or error)
+
+
+def _is_certificate_alert(error: ssl.SSLError) -> bool:
+    """Whether `error` is the peer's TLS alert about our certificate (bad, unknown, missing,
+    from an unknown CA), as opposed to our own failure to verify the peer's."""
+    reason = _reason(error)
+    return "ALERT" in reason and ("CERTIFICATE" in reason or "UNKNOWN_CA" in reason)
+
+
+API_VERSIONS_REQUEST = struct.pack(">hhih", 18, 0, 1, 6) + b"herald"
+"""An ApiVersions v0 request (api key 18, correlation id 1, client id "herald"), unframed."""
+
+
+async def tls_alert(
+    host: str, port: int, context: ssl.SSLContext, *, timeout_s: float = PROBE_TIMEOUT_S
+) -> ssl.SSLError | None:
+    """The TLS error a broker's listener answers a first request with, if any: where a broker
+    that refuses our client certificate says so. None when it answers, or fails otherwise."""
+    writer = None
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=context), timeout_s
+        )
+        writer.write(struct.pack(">i", len(API_VERSIONS_REQUEST)) + API_VERSIONS_REQUEST)
+        await writer.drain()
+        await asyncio.wait_for(reader.readexactly(4), timeout_s)
+    except ssl.SSLError as exc:
+        return exc
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+    return None
 
 
 async def diagnose(kafka: KafkaSettings, *, timeout_s: float = PROBE_TIMEOUT_S) -> Diagnosis:
@@ -188,6 +239,9 @@ async def diagnose(kafka: KafkaSettings, *, timeout_s: float = PROBE_TIMEOUT_S) 
                 timeout_s,
             )
         except (OSError, KafkaError, TimeoutError) as exc:
+            context = options.get("ssl_context")
+            if isinstance(exc, KafkaConnectionError) and context is not None:
+                exc = await tls_alert(host, port, context, timeout_s=timeout_s) or exc
             found.append(explain(exc, kafka, f"{host}:{port}"))
             continue
         conn.close()
