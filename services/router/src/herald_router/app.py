@@ -36,6 +36,7 @@ from herald_kafka.connection import start_client
 from herald_kafka.consumer import ConsumerFactory, Record, group_consumer, run_group
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
+from herald_runtime.lifecycle import undone_on_failure
 from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
@@ -125,15 +126,16 @@ class RouterService:
         app = web.Application()
         add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
         app.router.add_get("/view", self._view_summary)
-        self._runner, self.port = await start_site(
-            app, self.settings.http.host, self.settings.http.port
-        )
-        await start_client(self.producer, self.settings.kafka)
+        async with undone_on_failure(self):
+            self._runner, self.port = await start_site(
+                app, self.settings.http.host, self.settings.http.port
+            )
+            await start_client(self.producer, self.settings.kafka)
+            await self.view.start()
         # Catching up decodes up to millions of config records that all stay alive: the cyclic
         # collector would walk them again and again (half the catch-up time at 1M notifiers,
         # docs/benchmarks.md). Pause it until the view is ready, then freeze what survived.
         gc.disable()
-        await self.view.start()
         self.tasks.keep_running(lambda: self.view.run(self._stop), "config-view", self._stop)
         self.tasks.keep_running(self._route_events, "router-loop", self._stop)
         return self
