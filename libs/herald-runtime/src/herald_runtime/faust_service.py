@@ -27,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self
 
@@ -35,6 +36,8 @@ import structlog
 from aiohttp import web
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -89,6 +92,14 @@ class FaustServiceSettings(BaseSettings):
         description="where a consumer group without committed offsets starts",
     )
     commit_interval_s: float = Field(default=2.8, gt=0, description="faust offset commits")
+    session_timeout_s: float = Field(
+        default=60.0,
+        ge=6,
+        le=90,
+        description="consumer-group session timeout: how long the group waits for a silent "
+        "worker (one that was killed) before its partitions move to the others; at least the "
+        "broker's group.min.session.timeout.ms (6 s), at most faust's request timeout (90 s)",
+    )
     data_dir: Path
 
     def changelog(self, table: str) -> str:
@@ -108,6 +119,8 @@ def faust_options(settings: FaustServiceSettings, **extra: Any) -> dict[str, Any
         "broker": brokers,
         "broker_client_id": settings.kafka.client_id,
         "broker_commit_interval": settings.commit_interval_s,
+        "broker_session_timeout": settings.session_timeout_s,
+        "broker_heartbeat_interval": heartbeat_interval_s(settings.session_timeout_s),
         "consumer_auto_offset_reset": settings.auto_offset_reset,
         "store": "memory://",
         "datadir": str(settings.data_dir),
@@ -122,6 +135,11 @@ def faust_options(settings: FaustServiceSettings, **extra: Any) -> dict[str, Any
         "stream_ack_cancelled_tasks": False,
         **extra,
     }
+
+
+def heartbeat_interval_s(session_timeout_s: float) -> float:
+    """faust's 3 s heartbeat, or a third of a shorter session timeout (Kafka's rule). Pure."""
+    return min(3.0, session_timeout_s / 3)
 
 
 RAW_SCHEMA: Mapping[str, Any] = {
@@ -154,12 +172,57 @@ def check_partitions(
             )
 
 
+class TopicPartition(Protocol):
+    """A faust `TP`: one partition of one topic."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+
+class Assignor(Protocol):
+    """The part of faust's partition assignor the shell reads: this worker's partitions."""
+
+    def assigned_actives(self) -> AbstractSet[TopicPartition]: ...
+
+    def assigned_standbys(self) -> AbstractSet[TopicPartition]: ...
+
+
+class PartitionsCollector(Collector):
+    """`herald_faust_assigned_partitions{topic,partition,role}`: 1 per partition this worker
+    holds, `role` = `active` (it processes the partition and owns its table shard) or `standby`
+    (it keeps a replica of the shard from the changelog). Read from faust at each scrape."""
+
+    def __init__(self, assignor: Callable[[], Assignor]) -> None:
+        self._assignor = assignor
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "herald_faust_assigned_partitions",
+            "Partitions assigned to this worker by faust (1 each), by role",
+            labels=["topic", "partition", "role"],
+        )
+        assignor = self._assignor()
+        for role, tps in (
+            ("active", assignor.assigned_actives()),
+            ("standby", assignor.assigned_standbys()),
+        ):
+            for tp in sorted(tps, key=lambda t: (t.topic, t.partition)):
+                family.add_metric([tp.topic, str(tp.partition), role], 1.0)
+        yield family
+
+
 class FaustApp(Protocol):
     """The part of `faust.App` the shell uses."""
 
     rebalancing: bool
     in_recovery: bool
     on_startup_finished: Callable[..., Any] | None
+
+    @property
+    def assignor(self) -> Assignor: ...
 
     @property
     def crashed(self) -> bool: ...
@@ -203,6 +266,7 @@ class FaustService:
         self.tasks = TaskSupervisor()
         self.app = app
         app.on_startup_finished = self._on_startup_finished
+        self.registry.register(PartitionsCollector(lambda: self.app.assignor))
         self._runner: web.AppRunner | None = None
         self._started = False
 
