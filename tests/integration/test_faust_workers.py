@@ -26,6 +26,7 @@ The tests print how many such repeats there were.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,8 @@ async def crash_states(bootstrap: str, apps: set[str]) -> dict[str, dict[str, An
     changelog = DeriveSettings().changelog_topic
     latest: dict[str, dict[str, Any]] = {}
     for record in await records_now(bootstrap, changelog, lambda r: r.key in keys):
-        assert record.key is not None and record.value is not None
+        assert record.key is not None
+        assert record.value is not None
         latest[record.key.decode()] = json.loads(record.value)
     return latest
 
@@ -145,7 +147,7 @@ async def test_derive_two_workers_one_killed_then_restarted_counts_stay_exact(
     for w in pair:
         w.start()
     split = await until_split(pair, [EVENTS], PARTITIONS)
-    print(f"derive partitions of {EVENTS}: {split}")  # noqa: T201
+    print(f"derive partitions of {EVENTS}: {split}")
 
     await crash_rounds(producer, apps, range(1, 17))
     # The victim is mid-stream: it has counted some crashes of its apps, maybe not all.
@@ -153,15 +155,21 @@ async def test_derive_two_workers_one_killed_then_restarted_counts_stay_exact(
     await eventually(
         lambda: _counted(bootstrap, mine, 5), timeout_s=60, interval_s=0.5, what="victim counts"
     )
+    killed_at = time.monotonic()
     victim.kill()
     await crash_rounds(producer, apps, range(17, 27))
     await until_split([survivor], [EVENTS], PARTITIONS)  # it took every partition over
+    took_over_s = time.monotonic() - killed_at
 
     await crash_rounds(producer, apps, range(27, 30))
+    restarted_at = time.monotonic()
     victim.start()  # the killed worker comes back while crashes keep coming
     await crash_rounds(producer, apps, range(30, 34))
     rejoined = await until_split(pair, [EVENTS], PARTITIONS)
-    print(f"derive partitions after the restart: {rejoined}")  # noqa: T201
+    print(
+        f"derive: survivor held all partitions {took_over_s:.1f}s after the kill; after the "
+        f"restart {time.monotonic() - restarted_at:.1f}s later: {rejoined}"
+    )
     await crash_rounds(producer, apps, range(34, ROUNDS + 1))
 
     everyone = set(apps)
@@ -176,13 +184,11 @@ async def test_derive_two_workers_one_killed_then_restarted_counts_stay_exact(
     assert {a: s["count"] for a, s in states.items()} == {a: ROUNDS for a in apps}
 
     derived = await events_of(bootstrap, everyone, "app_crashed")
-    expected = {
-        crashed_event_id(a, crash(a, n).id): (a, n) for a in apps for n in THRESHOLDS
-    }
+    expected = {crashed_event_id(a, crash(a, n).id): (a, n) for a in apps for n in THRESHOLDS}
     got = {e.id: (e.app_id, e.type_data["crash_count"]) for e in derived}
     assert set(got) == set(expected), _diff(set(got), set(expected))
     assert got == expected  # each app_crashed at its crash, with the count of that crash
-    print(  # noqa: T201
+    print(
         f"derive: {len(apps)} apps x {ROUNDS} crashes, {len(expected)} app_crashed expected, "
         f"{len(got)} distinct, {repeats(derived)} repeated records"
     )
@@ -253,10 +259,13 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
     for w in pair:
         w.start()
     split = await until_split(pair, topics, PARTITIONS)
-    print(f"alerter partitions of {PLATFORM_METRICS}: {split}")  # noqa: T201
+    print(f"alerter partitions of {PLATFORM_METRICS}: {split}")
     await send_all(
         producer,
-        [OutgoingRecord(CONFIG_ALERTS, rules(a).model_dump_json().encode(), a.encode()) for a in apps],
+        [
+            OutgoingRecord(CONFIG_ALERTS, rules(a).model_dump_json().encode(), a.encode())
+            for a in apps
+        ],
     )
     keys = {a.encode() for a in apps}
     await eventually(
@@ -275,15 +284,21 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
         interval_s=0.5,
         what="victim evaluating",
     )
+    killed_at = time.monotonic()
     victim.kill()
     await point_rounds(producer, apps, range(24, 36))
     await until_split([survivor], topics, PARTITIONS)
+    took_over_s = time.monotonic() - killed_at
 
     await point_rounds(producer, apps, range(36, 42))
+    restarted_at = time.monotonic()
     victim.start()
     await point_rounds(producer, apps, range(42, 48))
     rejoined = await until_split(pair, topics, PARTITIONS)
-    print(f"alerter partitions after the restart: {rejoined}")  # noqa: T201
+    print(
+        f"alerter: survivor held all partitions {took_over_s:.1f}s after the kill; after the "
+        f"restart {time.monotonic() - restarted_at:.1f}s later: {rejoined}"
+    )
     await point_rounds(producer, apps, range(48, total))
 
     expected = {i: (a, *k) for a in apps for i, k in incidents(a).items()}
@@ -303,7 +318,7 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
     assert got == expected
     per_app = Counter((e.app_id, e.type) for e in {e.id: e for e in found}.values())
     assert set(per_app.values()) == {CYCLES}  # one trigger and one resolution per incident
-    print(  # noqa: T201
+    print(
         f"alerter: {len(apps)} apps x {CYCLES} incidents, {len(expected)} events expected, "
         f"{len(got)} distinct, {repeats(found)} repeated records"
     )
