@@ -50,7 +50,7 @@ from herald_testing.topics import records_now
 
 from support.faust_workers import keys_on_every_partition, partition_of, until_split, worker
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 PARTITIONS = 6
