@@ -312,7 +312,10 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
         return found if set(expected) <= {e.id for e in found} else None
 
     # The last resolution of an app comes after everything else of its partition was handled.
-    found = await eventually(all_resolved, timeout_s=120, interval_s=1.0, what="all resolved")
+    try:
+        found = await eventually(all_resolved, timeout_s=120, interval_s=1.0, what="all resolved")
+    finally:
+        print(_counters(pair, "herald_alerter_points_total", "herald_alerter_evaluations"))
     got = {e.id: (e.app_id, e.type, _cycle(e)) for e in found}
     assert set(got) == set(expected), _diff(set(got), set(expected))
     assert got == expected
@@ -324,6 +327,15 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
     )
     for w in pair:
         assert w.terminate() == 0
+
+
+def _counters(workers: list[ServiceProcess], *prefixes: str) -> str:
+    """The workers' counters named by `prefixes`, for a failure's report."""
+    lines = []
+    for i, w in enumerate(workers):
+        scraped = w.metrics().splitlines()
+        lines += [f"worker {i}: {m}" for m in scraped if m.startswith(prefixes)]
+    return "\n".join(lines)
 
 
 def _cycle(event: Event) -> int:
