@@ -180,7 +180,10 @@ async def test_derive_two_workers_one_killed_then_restarted_counts_stay_exact(
         done = all(states.get(a, {}).get("last_event_id") == last[a] for a in apps)
         return states if done else None
 
-    states = await eventually(all_counted, timeout_s=120, interval_s=1.0, what="all counted")
+    try:
+        states = await eventually(all_counted, timeout_s=120, interval_s=1.0, what="all counted")
+    finally:
+        print(_counters(pair, "herald_faust_records_skipped_total", "herald_derive_events"))
     assert {a: s["count"] for a, s in states.items()} == {a: ROUNDS for a in apps}
 
     derived = await events_of(bootstrap, everyone, "app_crashed")
@@ -320,7 +323,14 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
     try:
         found = await eventually(all_resolved, timeout_s=120, interval_s=1.0, what="all resolved")
     finally:
-        print(_counters(pair, "herald_alerter_points_total", "herald_alerter_evaluations"))
+        print(
+            _counters(
+                pair,
+                "herald_faust_records_skipped_total",
+                "herald_alerter_points_total",
+                "herald_alerter_evaluations_total",
+            )
+        )
     got = {e.id: (e.app_id, e.type, _cycle(e)) for e in found}
     assert set(got) == set(expected), _diff(set(got), set(expected))
     assert got == expected

@@ -6,7 +6,12 @@ from typing import NamedTuple
 
 import pytest
 from herald_derive.settings import DeriveSettings
-from herald_runtime.faust_service import PartitionsCollector, faust_options, heartbeat_interval_s
+from herald_runtime.faust_service import (
+    OffsetGaps,
+    PartitionsCollector,
+    faust_options,
+    heartbeat_interval_s,
+)
 from herald_testing.service_process import assigned_partitions
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import ValidationError
@@ -56,3 +61,16 @@ def test_the_gauge_shows_active_and_standby_partitions() -> None:
     assert assigned_partitions(scraped, "standby") == {"cl": {1}}
     assignor.actives = set()  # read at each scrape
     assert assigned_partitions(generate_latest(registry).decode()) == {}
+
+
+def test_offset_gaps_count_records_left_out_within_a_generation() -> None:
+    registry = CollectorRegistry()
+    gaps = OffsetGaps(registry)
+    assert [gaps.see("t", 0, offset, 3) for offset in (10, 11, 12)] == [0, 0, 0]
+    assert gaps.see("t", 0, 20, 3) == 7  # 13..19 left out
+    assert gaps.see("t", 0, 13, 3) == 0  # going back (a seek) is not a gap
+    assert gaps.see("t", 0, 40, 4) == 0  # a new generation starts anywhere
+    assert gaps.see("t", 1, 5, 4) == 0  # another partition
+    assert gaps.see("t", 1, 7, 4) == 1
+    scraped = generate_latest(registry).decode()
+    assert 'herald_faust_records_skipped_total{topic="t"} 8.0' in scraped

@@ -122,7 +122,7 @@ class DeriveService(FaustService):
         log.info("derive_started", apps=len(self.table))
 
     async def _agent(self, stream: faust.StreamT[bytes]) -> None:
-        await handle_each(stream, self._handle_event, self._count_failure)
+        await handle_each(stream, self._handle_event, self._count_failure, self.gaps)
 
     async def _handle_event(self, record: Any) -> None:
         message = record.message
