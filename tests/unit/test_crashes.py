@@ -12,8 +12,10 @@ from herald_core.topics import EVENTS, load_topic_file
 from herald_derive.crashes import (
     HISTORY,
     CrashState,
+    Position,
     crashed_event_id,
     evaluate,
+    is_replay,
     is_reset,
 )
 from herald_derive.settings import DeriveSettings
@@ -215,6 +217,77 @@ def test_redeliveries_are_recognised_within_the_history() -> None:
     assert len(state.recent_event_ids) == HISTORY
     assert evaluate(state, crash(HISTORY + 5))[0] is state
     assert evaluate(state, crash(6))[0] is state
+
+
+def fold_read(
+    events: list[Event], state: CrashState | None = None, *, partition: int = 3, first: int = 100
+) -> tuple[CrashState | None, list[Event]]:
+    """Fold `events` as read from one partition, from offset `first` on."""
+    emitted: list[Event] = []
+    for offset, event in enumerate(events, start=first):
+        state, out = evaluate(state, event, position=Position(partition, offset))
+        emitted.extend(out)
+    return state, emitted
+
+
+def test_a_replay_longer_than_the_id_history_is_recognised_by_offset() -> None:
+    # A worker applied 3 x HISTORY crashes and was killed before committing; the worker that
+    # takes its partition over reads them all again from the same offsets.
+    stream = crashes(1, 3 * HISTORY)
+    state, emitted = fold_read(stream)
+    replayed, again = fold_read(stream, state)
+    assert replayed is state
+    assert again == []
+    assert state is not None
+    assert (state.count, state.applied_partition, state.applied_offset) == (
+        3 * HISTORY,
+        3,
+        100 + 3 * HISTORY - 1,
+    )
+    assert counts(emitted) == [(n, f"app_crashed_repeated@{n}") for n in (2, 5, 12)]
+
+
+def test_a_replay_then_new_records_go_on_counting() -> None:
+    state, _ = fold_read(crashes(1, 40))  # offsets 100..139
+    # the replay starts at the last commit (offset 110) and goes on past what was applied
+    state, emitted = fold_read(crashes(11, 45), state, first=110)
+    assert state is not None
+    assert state.count == 45
+    assert state.applied_offset == 144
+    assert emitted == []
+
+
+def test_the_stored_offset_is_that_of_the_latest_record_that_changed_the_state() -> None:
+    state, _ = fold_read([crash(1), ev("app_scaled", 2), crash(3)])
+    assert state is not None
+    assert state.applied_offset == 102
+    unchanged, _ = evaluate(state, ev("app_scaled", 4), position=Position(3, 103))
+    assert unchanged is state
+
+
+@pytest.mark.parametrize(
+    ("position", "replay"),
+    [
+        (Position(3, 99), True),
+        (Position(3, 100), True),
+        (Position(3, 101), False),
+        (Position(4, 50), False),  # another partition: offsets are not comparable
+        (None, False),
+    ],
+)
+def test_is_replay(position: Position | None, replay: bool) -> None:
+    state = CrashState(count=1, applied_partition=3, applied_offset=100)
+    assert is_replay(state, position) is replay
+    assert is_replay(None, position) is False
+
+
+def test_a_state_stored_before_offsets_were_kept_still_parses() -> None:
+    old = CrashState(count=2, last_event_id="e").model_dump_json(
+        exclude={"applied_partition", "applied_offset"}
+    )
+    state = CrashState.model_validate_json(old)
+    assert (state.count, state.applied_offset) == (2, None)
+    assert not is_replay(state, Position(0, 1))
 
 
 @pytest.mark.parametrize(

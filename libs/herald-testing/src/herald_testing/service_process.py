@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from herald_devstack.processes import free_port
+from prometheus_client.parser import text_string_to_metric_families
 
 from herald_testing.polling import eventually
 
@@ -64,6 +65,16 @@ class ServiceProcess:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
             return str(r.read().decode())
 
+    def assigned(self, role: str = "active") -> dict[str, set[int]]:
+        """The partitions faust gave this worker, by topic (`herald_faust_assigned_partitions`)."""
+        return assigned_partitions(self.metrics(), role)
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no commit, no leaving the group (a crash)."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
     def terminate(self) -> int:
         """SIGTERM, then wait for the drain; returns the exit status."""
         assert self.process is not None
@@ -77,6 +88,19 @@ class ServiceProcess:
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def assigned_partitions(scraped: str, role: str = "active") -> dict[str, set[int]]:
+    """`herald_faust_assigned_partitions` samples of one role in a `/metrics` text, by topic."""
+    found: dict[str, set[int]] = {}
+    for family in text_string_to_metric_families(scraped):
+        if family.name != "herald_faust_assigned_partitions":
+            continue
+        for sample in family.samples:
+            if sample.labels["role"] == role and sample.value == 1:
+                topic = sample.labels["topic"]
+                found.setdefault(topic, set()).add(int(sample.labels["partition"]))
+    return found
 
 
 async def started(service: ServiceProcess, timeout_s: float = 60) -> None:

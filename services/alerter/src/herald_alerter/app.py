@@ -139,10 +139,10 @@ class AlerterService(FaustService):
         log.info("alerter_started", apps=len(self.rules), states=len(self.states))
 
     async def _metrics_agent(self, stream: faust.StreamT[bytes]) -> None:
-        await handle_each(stream, self._handle_point_event, self._count_point_failure)
+        await handle_each(stream, self._handle_point_event, self._count_point_failure, self.gaps)
 
     async def _config_agent(self, stream: faust.StreamT[bytes]) -> None:
-        await handle_each(stream, self._handle_config_event, self._count_config_failure)
+        await handle_each(stream, self._handle_config_event, self._count_config_failure, self.gaps)
 
     async def _handle_point_event(self, record: Any) -> None:
         await self.tables.handle_point(record.key, record.value, record.message.headers)

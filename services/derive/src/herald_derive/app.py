@@ -6,8 +6,9 @@
 
 The agent emits first and stores the state second: a crash between the two repeats the same
 `app_crashed` (same deterministic id) after a restart, it never loses one. faust flushes the
-changelog before it commits offsets, so a restart replays at most the events since the last
-commit, and `evaluate` recognises them by id.
+changelog before it commits offsets, so a restart (or the worker that takes a killed worker's
+partitions over) replays at most the events since the last commit, and `evaluate` recognises
+every one of them by its offset (the state keeps the offset of the latest record applied).
 
 The service shell (faust options, the health site with `/livez`, `/readyz` and `/metrics`,
 readiness, start and stop) is `herald_runtime.faust_service`: faust's web server is off, faust
@@ -46,7 +47,7 @@ from herald_runtime.faust_service import (
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from herald_derive.crashes import CrashState, evaluate
+from herald_derive.crashes import CrashState, Position, evaluate
 from herald_derive.metrics import DeriveMetrics, Outcome
 from herald_derive.settings import TABLE, DeriveSettings
 
@@ -121,16 +122,24 @@ class DeriveService(FaustService):
         log.info("derive_started", apps=len(self.table))
 
     async def _agent(self, stream: faust.StreamT[bytes]) -> None:
-        await handle_each(stream, self._handle_event, self._count_failure)
+        await handle_each(stream, self._handle_event, self._count_failure, self.gaps)
 
     async def _handle_event(self, record: Any) -> None:
-        await self.handle(record.key, record.value, record.message.headers)
+        message = record.message
+        position = Position(message.partition, message.offset)
+        await self.handle(record.key, record.value, message.headers, position)
 
     def _count_failure(self) -> None:
         self.metrics.events.labels(Outcome.FAILED.value).inc()
 
-    async def handle(self, key: Any, value: Any, headers: Sequence[tuple[str, bytes]]) -> None:
-        """Apply one `notify.events` record: parse, evaluate, emit, store."""
+    async def handle(
+        self,
+        key: Any,
+        value: Any,
+        headers: Sequence[tuple[str, bytes]],
+        position: Position | None = None,
+    ) -> None:
+        """Apply one `notify.events` record read at `position`: parse, evaluate, emit, store."""
         try:
             event = Event.model_validate_json(value or b"")
         except ValidationError:
@@ -149,6 +158,7 @@ class DeriveService(FaustService):
         new, emitted = evaluate(
             state,
             event,
+            position=position,
             thresholds=self.settings.thresholds,
             quiet_period=self.settings.quiet_period,
         )

@@ -14,7 +14,10 @@ The rule, in full in docs/derive.md:
 - a crash at or before the latest reset belongs to the release before it and is ignored; a reset
   older than crashes already counted keeps those later crashes (exact while a streak holds at
   most `HISTORY` crashes);
-- an event id seen among the last `HISTORY` applied events is a redelivery and changes nothing;
+- a record at or before the offset of the latest record applied (`Position`: same partition
+  of notify.events) is a replay after a crash or a rebalance and changes nothing, however many
+  records the replay holds; an event id seen among the last `HISTORY` applied events is a
+  redelivery (the same event written twice) and changes nothing either;
 - everything else, `app_crashed` itself included (no feedback loop), changes nothing.
 
 Pure: no I/O, no clock; the same state and event always give the same result.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from herald_core.catalog import answers_to
 from herald_core.envelope import Event
@@ -62,6 +66,36 @@ class CrashState(BaseModel):
     recent_event_ids: tuple[str, ...] = Field(
         default=(), description="ids of the latest applied events, for redeliveries"
     )
+    applied_partition: int | None = Field(
+        default=None, ge=0, description="notify.events partition of the latest applied record"
+    )
+    applied_offset: int | None = Field(
+        default=None, ge=0, description="its offset: a record at or before it is a replay"
+    )
+
+
+class Position(NamedTuple):
+    """Where a record was read: its partition and offset in notify.events."""
+
+    partition: int
+    offset: int
+
+
+def is_replay(state: CrashState | None, position: Position | None) -> bool:
+    """True when the record at `position` was applied already (at or before the latest applied
+    record of the same partition). Pure.
+
+    An app's records are all in one partition (keyed by app id) and handled in offset order, and
+    the state in the changelog is the state after some record of that partition: every record
+    at or before it was applied, none after it. So a replay, however long, changes nothing.
+    """
+    return (
+        state is not None
+        and position is not None
+        and state.applied_partition == position.partition
+        and state.applied_offset is not None
+        and position.offset <= state.applied_offset
+    )
 
 
 def crashed_event_id(app_id: str, crash_event_id: str) -> str:
@@ -78,27 +112,35 @@ def evaluate(
     state: CrashState | None,
     event: Event,
     *,
+    position: Position | None = None,
     thresholds: Collection[int] = DEFAULT_THRESHOLDS,
     quiet_period: timedelta = DEFAULT_QUIET_PERIOD,
 ) -> tuple[CrashState | None, list[Event]]:
     """Fold one event of an app into its crash state. Pure.
 
-    Returns the new state (the same object when nothing changed, None while the app never
-    crashed) and the `app_crashed` events to emit (zero or one).
+    `position` is where the event's record was read (None: unknown, only ids recognise
+    repeats). Returns the new state (the same object when nothing changed, None while the app
+    never crashed) and the `app_crashed` events to emit (zero or one).
 
     Raises:
         InvalidEvent: only if the `app_crashed` built from a crash does not validate, which the
             catalog's `CrashData` model rules out for any crash that itself validated.
     """
-    if event.app_id is None:
+    if event.app_id is None or is_replay(state, position):
         return state, []
     if state is not None and event.id in state.recent_event_ids:
         return state, []  # a redelivery: already applied
     if event.type == CRASH:
-        return _crash(state, event, thresholds, quiet_period)
-    if is_reset(event):
-        return _reset(state, event), []
-    return state, []
+        new, emitted = _crash(state, event, thresholds, quiet_period)
+    elif is_reset(event):
+        new, emitted = _reset(state, event), []
+    else:
+        return state, []
+    if new is state or new is None or position is None:
+        return new, emitted
+    return new.model_copy(
+        update={"applied_partition": position.partition, "applied_offset": position.offset}
+    ), emitted
 
 
 def _crash(
