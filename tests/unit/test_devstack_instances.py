@@ -95,7 +95,7 @@ def test_the_port_scheme_is_the_formula() -> None:
         100 + 2 * 4 + 1
     )
     assert instance_port(base=100, service_index=2, instance=1, max_instances=5, first_port=7) == 7
-    with pytest.raises(ValueError, match="outside 1..5"):
+    with pytest.raises(ValueError, match=r"outside 1\.\.5"):
         instance_port(base=100, service_index=0, instance=6, max_instances=5, first_port=7)
 
 
