@@ -13,7 +13,7 @@ install: ## Install everything the stack and tests need (uv, Python deps, Kafka 
 	@bash deploy/local/bootstrap.sh
 
 ## The local stack (no Docker: real Kafka 4 from Maven Central, Postgres, SMTP and webhook sinks)
-up: install ## Start the whole stack in the background and print where each part listens
+up: install ## Start the whole stack in the background and print where each part listens (several instances: uv run herald-dev up --scale router=2)
 	@$(UV) run herald-dev up
 
 down: ## Stop the whole stack (data kept)
