@@ -38,10 +38,10 @@ test: install ## Run every test: unit, contract and integration (starts its own 
 test-unit: ## Run the fast tests only (no broker, no database)
 	@$(UV) run pytest tests/unit tests/contract -q
 
-chaos-short: install ## The CI subset of the chaos scenarios (part of `make test`, ~3 min): the ledger's table at the end
+chaos-short: install ## The CI subset of the chaos scenarios (part of `make test`, ~4 min): the ledger's table at the end
 	@$(UV) run pytest tests/chaos -p no:randomly -rs
 
-chaos: install ## Every chaos scenario on the whole stack as processes, longer load (~27 min): the ledger's table at the end
+chaos: install ## Every chaos scenario on the whole stack as processes, longer load (~34 min): the ledger's table at the end
 	@HERALD_CHAOS=full $(UV) run pytest tests/chaos -p no:randomly -rs --timeout 900
 
 lint: ## ruff lint and format check

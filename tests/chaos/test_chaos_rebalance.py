@@ -24,7 +24,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 import pytest
+from herald_core.topics import EVENTS, Channel, deliveries_topic
+from herald_devstack.instances import instance_name
 from herald_devstack.stack import Stack
+from herald_testing.polling import eventually
 
 from chaos.harness import FULL, SHORT, Chaos, Fault, Profile, Trial, in_thread
 
@@ -40,15 +43,34 @@ FULL_REBALANCE = replace(
     settle_timeout_s=300,
 )
 """20 000 events at 150 a second (about 133 s of load) over 30 apps."""
-SHORT_REBALANCE = replace(SHORT, rate_per_s=40, seconds=40)
-"""1 600 events: long enough for the instances to start and stop while they flow."""
+SHORT_REBALANCE = replace(SHORT, rate_per_s=40, seconds=30)
+"""1 200 events: long enough for the instances to start and stop while they flow."""
+
+
+WORK_TOPICS = {"router": EVENTS, "sender-webhook": deliveries_topic(Channel.WEBHOOK)}
+"""The topic whose partitions show that an instance took its share of the work."""
+
+
+def log_size(stack: Stack, name: str) -> int:
+    path = stack.process(name).log_file
+    return path.stat().st_size if path.exists() else 0
+
+
+def assigned_since(stack: Stack, name: str, offset: int, topic: str) -> bool:
+    """Whether instance `name` logged an assignment of some partition of `topic` after byte
+    `offset` of its log (herald_kafka.loop logs `partitions_assigned` on every assignment)."""
+    with stack.process(name).log_file.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode(errors="replace").splitlines()
+    return any("partitions_assigned" in line and f"{topic}:" in line for line in lines)
 
 
 @dataclass
 class Rebalance:
     """Scales `service` through `counts`, one step every `every_s` seconds from the start of
-    the load, and remembers how long each step took. A step over after the load's last event
-    was made is a problem in the row: that step was not under load."""
+    the load, and remembers how long each step took. After a step up, every new instance must
+    be assigned partitions of the service's main topic (it took its share). A step over after
+    the load's last event was made is a problem in the row: that step was not under load."""
 
     service: str
     counts: Sequence[int]
@@ -63,15 +85,33 @@ class Rebalance:
             load_started = time.monotonic()
             for count in self.counts:
                 await asyncio.sleep(self.every_s)
+                before = set(stack.running_instances(self.service))
+                names = [instance_name(self.service, k) for k in range(1, count + 1)]
+                logs = {name: log_size(stack, name) for name in names}
                 began = time.monotonic()
                 await in_thread(partial(stack.scale_to, self.service, count))
                 self.steps.append((count, time.monotonic() - began))
+                new = [n for n in stack.running_instances(self.service) if n not in before]
+                await self.took_partitions(trial, new, logs)
                 if time.monotonic() - load_started > self.load_s:
                     trial.ledger.problem(
                         f"{self.service} → {count} was over after the load: not under load"
                     )
 
         return fault
+
+    async def took_partitions(self, trial: Trial, names: list[str], logs: dict[str, int]) -> None:
+        """Wait until each instance of `names` was assigned some of the main topic's
+        partitions; a problem in the row when one was not within a minute."""
+        stack, topic = trial.chaos.stack, WORK_TOPICS[self.service]
+
+        def all_assigned() -> bool:
+            return all(assigned_since(stack, n, logs.get(n, 0), topic) for n in names)
+
+        try:
+            await eventually(all_assigned, timeout_s=60, interval_s=0.5, what="assignments")
+        except AssertionError:
+            trial.ledger.problem(f"{names} not all assigned partitions of {topic}")
 
     def describe(self) -> str:
         return ", ".join(f"→{count} in {took:.1f} s" for count, took in self.steps)
