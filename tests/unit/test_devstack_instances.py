@@ -67,6 +67,12 @@ def test_instance_names_go_both_ways() -> None:
             split_instance(bad, SERVICE_NAMES)
 
 
+def test_the_service_order_of_the_port_scheme_is_the_stacks() -> None:
+    assert tuple(spec.name for spec in Stack(DevSettings(home=Path("/d"))).services) == (
+        SERVICE_NAMES
+    )
+
+
 def test_no_service_name_looks_like_an_instance_of_another() -> None:
     for name in SERVICE_NAMES:
         assert split_instance(name, SERVICE_NAMES) == (name, 1)

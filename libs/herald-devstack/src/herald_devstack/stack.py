@@ -197,7 +197,6 @@ class Stack:
             ),
         ]
         known = {spec.name for spec in self.services}
-        assert tuple(spec.name for spec in self.services) == SERVICE_NAMES
         unknown = sorted({*(services or ()), *(service_env or {})} - known)
         if unknown:
             raise ValueError(f"unknown services {unknown}; the stack has {sorted(known)}")
@@ -434,7 +433,10 @@ class Stack:
     def down(self, progress: Progress) -> None:
         """Stop services first (they drain and commit), then the sinks and infrastructure."""
         for spec in reversed(self.services):
-            for name in reversed(self.running_instances(spec.name)):
+            # every possible instance, running or not: stop() also reaps a child of ours that
+            # someone else stopped
+            for k in range(self.settings.max_instances, 0, -1):
+                name = instance_name(spec.name, k)
                 if self.process(name).stop():
                     progress(f"stopped {name}")
         for process in (self.webhook_sink, self.smtp):
