@@ -171,3 +171,15 @@ def test_the_cli_refuses_a_bad_scale_before_starting_anything(
     assert result.exit_code == 2, result.output
     assert says in " ".join(result.output.split())
     assert not (tmp_path / "kafka").exists()
+
+
+def test_the_instance_block_is_chosen_below_the_ephemeral_ports(tmp_path: Path) -> None:
+    """An instance may start minutes after its port was chosen: a port of the ephemeral range,
+    free then, may be the local end of some connection by that time."""
+    from herald_devstack.processes import ephemeral_port_range
+
+    low, _ = ephemeral_port_range()
+    settings = on_free_ports(tmp_path)
+    size = instance_block_size(len(SERVICE_NAMES), settings.max_instances)
+    assert settings.instance_ports_base >= 20000
+    assert settings.instance_ports_base + size <= low

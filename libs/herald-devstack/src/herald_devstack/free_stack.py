@@ -12,7 +12,7 @@ from typing import Any
 
 from herald_devstack.dev_settings import DevSettings
 from herald_devstack.instances import instance_block_size
-from herald_devstack.processes import free_port, free_ports
+from herald_devstack.processes import free_port, free_ports, free_ports_below_ephemeral
 from herald_devstack.stack import CHAT_CHANNELS, SERVICE_NAMES, Stack
 
 CHAT_BLOCK = "chat_senders_base_port"
@@ -44,7 +44,7 @@ def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
         fixed.get("max_instances", DevSettings.model_fields["max_instances"].default)
     )
     size = instance_block_size(len(SERVICE_NAMES), max_instances)
-    instances = fixed.pop(INSTANCE_BLOCK, None) or free_block(size, taken)
+    instances = fixed.pop(INSTANCE_BLOCK, None) or instance_block(size, taken)
     return DevSettings(home=home, **{CHAT_BLOCK: chat, INSTANCE_BLOCK: instances, **ports, **fixed})
 
 
@@ -59,16 +59,18 @@ def taken_too(taken: set[int]) -> int:
 
 def chat_block(taken: set[int]) -> int:
     """The first of a block of free ports, one per chat sender, none of them in `taken`."""
-    return free_block(len(CHAT_CHANNELS), taken)
-
-
-def free_block(size: int, taken: set[int]) -> int:
-    """The first of `size` consecutive ports free now, none of them in `taken` (a block of
-    none: any port)."""
-    if size == 0:
-        return free_port()
     while True:
-        first = free_ports(size)
+        first = free_ports(len(CHAT_CHANNELS))
+        if taken.isdisjoint(range(first, first + len(CHAT_CHANNELS))):
+            return first
+
+
+def instance_block(size: int, taken: set[int]) -> int:
+    """The first of `size` consecutive ports free now, none in `taken`, below the kernel's
+    ephemeral range: an instance may start long after the ports were chosen (`scale_to`
+    minutes into a run), and a port of the ephemeral range may be some connection's by then."""
+    while True:
+        first = free_ports_below_ephemeral(max(size, 1))
         if taken.isdisjoint(range(first, first + size)):
             return first
 
