@@ -413,8 +413,9 @@ class Stack:
         for spec, process in started:
             self._wait_ready(spec, process, timeout_s)
         self.scale[service] = count
-        for name in reversed(self.running_instances(service)):
-            if self.spec(name).instance > count and self.process(name).stop() and progress:
+        for k in range(self.settings.max_instances, count, -1):
+            name = instance_name(service, k)
+            if self.process(name).stop() and progress:  # stop() also reaps one that died
                 progress(f"stopped {name}")
         if progress:
             progress(f"{service}: {count} instance{'s' if count > 1 else ''} ready")
