@@ -73,6 +73,12 @@ SERVICE_NAMES = (
 FAUST_PREFIXES = ("HERALD_DERIVE_", "HERALD_ALERTER_")
 
 
+def faust_data_dir(settings: DevSettings, name: str) -> Path:
+    """Where faust instance `name` (`derive`, `derive-2`) keeps its data: one directory each,
+    in the stack's home (faust creates the last level, not its parents)."""
+    return settings.home / "faust" / name
+
+
 @dataclass(frozen=True)
 class Component:
     name: str
@@ -131,7 +137,7 @@ class ServiceSpec:
             env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
         if p in FAUST_PREFIXES:
             # one faust data directory per instance, in the stack's home
-            env[f"{p}DATA_DIR"] = str(settings.home / "faust" / self.name)
+            env[f"{p}DATA_DIR"] = str(faust_data_dir(settings, self.name))
         env.update(extra or {})
         return env
 
@@ -311,6 +317,8 @@ class Stack:
         self, spec: ServiceSpec, env: Mapping[str, str] | None = None
     ) -> ManagedProcess:
         process = self.process(spec.name)
+        if spec.env_prefix in FAUST_PREFIXES:
+            faust_data_dir(self.settings, spec.name).parent.mkdir(parents=True, exist_ok=True)
         extra = {
             **self.kafka_env(spec.env_prefix),
             **self.service_env.get(spec.service, {}),
