@@ -8,11 +8,13 @@ Postgres.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from herald_devstack.free_stack import stack_on_free_ports
-from herald_devstack.stack import Stack
+from herald_devstack.stack import Component, Stack
+from herald_testing.polling import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -26,13 +28,20 @@ def environ(stack: Stack, name: str) -> dict[str, str]:
     return dict(entry.split("=", 1) for entry in raw.decode().split("\0") if "=" in entry)
 
 
+def all_ready(stack: Stack, names: tuple[str, ...]) -> dict[str, Component] | None:
+    """The stack's parts by name once every one of `names` runs and is ready, else None."""
+    parts = {part.name: part for part in stack.status()}
+    ready = all(name in parts and parts[name].detail == "ready" for name in names)
+    return parts if ready else None
+
+
 def test_instances_run_side_by_side_and_scale_while_the_stack_runs() -> None:
     scale = {"router": 2, "derive": 2, "alerter": 2}
     with stack_on_free_ports(SERVICES, prefix="herald-scale-", scale=scale) as stack:
-        parts = {part.name: part for part in stack.status()}
-        for name in ("router", "router-2", "derive", "derive-2", "alerter", "alerter-2"):
-            assert (parts[name].running, parts[name].detail) == (True, "ready"), parts[name]
-        assert len({parts[name].address for name in parts}) == len(parts)
+        names = ("router", "router-2", "derive", "derive-2", "alerter", "alerter-2")
+        # a faust worker is not ready while its group rebalances (the second one joining)
+        parts = asyncio.run(eventually(lambda: all_ready(stack, names), timeout_s=180))
+        assert len({part.address for part in parts.values()}) == len(parts)
         home = stack.settings.home
         for name in ("derive", "derive-2"):
             data_dir = environ(stack, name)["HERALD_DERIVE_DATA_DIR"]

@@ -183,3 +183,15 @@ def test_the_instance_block_is_chosen_below_the_ephemeral_ports(tmp_path: Path) 
     size = instance_block_size(len(SERVICE_NAMES), settings.max_instances)
     assert settings.instance_ports_base >= 20000
     assert settings.instance_ports_base + size <= low
+
+
+def test_fault_commands_take_an_instance_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HERALD_DEV_HOME", str(tmp_path))
+    known = CliRunner().invoke(app, ["fault", "kill", "router-2"])
+    assert known.exit_code == 1
+    assert "router-2 is not running" in " ".join(known.output.split())
+    unknown = CliRunner().invoke(app, ["fault", "kill", "router-9"])
+    assert unknown.exit_code == 1
+    assert "unknown component 'router-9'" in " ".join(unknown.output.split())
