@@ -13,7 +13,7 @@ install: ## Install everything the stack and tests need (uv, Python deps, Kafka 
 	@bash deploy/local/bootstrap.sh
 
 ## The local stack (no Docker: real Kafka 4 from Maven Central, Postgres, SMTP and webhook sinks)
-up: install ## Start the whole stack in the background and print where each part listens
+up: install ## Start the whole stack in the background and print where each part listens (several instances: uv run herald-dev up --scale router=2)
 	@$(UV) run herald-dev up
 
 down: ## Stop the whole stack (data kept)
@@ -38,10 +38,10 @@ test: install ## Run every test: unit, contract and integration (starts its own 
 test-unit: ## Run the fast tests only (no broker, no database)
 	@$(UV) run pytest tests/unit tests/contract -q
 
-chaos-short: install ## The CI subset of the chaos scenarios (part of `make test`, ~3 min): the ledger's table at the end
+chaos-short: install ## The CI subset of the chaos scenarios (part of `make test`, ~4 min): the ledger's table at the end
 	@$(UV) run pytest tests/chaos -p no:randomly -rs
 
-chaos: install ## Every chaos scenario on the whole stack as processes, longer load (~27 min): the ledger's table at the end
+chaos: install ## Every chaos scenario on the whole stack as processes, longer load (~34 min): the ledger's table at the end
 	@HERALD_CHAOS=full $(UV) run pytest tests/chaos -p no:randomly -rs --timeout 900
 
 lint: ## ruff lint and format check

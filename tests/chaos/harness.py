@@ -140,10 +140,13 @@ class Chaos:
         duplicates_allowed: bool = False,
         apps: int | None = None,
         url_base: str | None = None,
+        profile: Profile | None = None,
     ) -> Trial:
+        """A trial set up (apps, notifiers, probes) and ready to run; `profile` replaces the
+        run's for this trial only (a scenario that needs more load than the others)."""
         ledger = Ledger(name, duplicates_allowed=duplicates_allowed)
-        trial = Trial(self, ledger, url_base=url_base)
-        await trial.setup(apps or self.profile.apps)
+        trial = Trial(self, ledger, url_base=url_base, own_profile=profile)
+        await trial.setup(apps or trial.profile.apps)
         return trial
 
 
@@ -157,6 +160,13 @@ class Trial:
     """Where the notifiers post (`http://host:port`); None: the ledger's receiver."""
     channels: tuple[Channel, ...] = (WEBHOOK,)
     """The channels of the trial's notifiers: whose senders' groups and DLQs are watched."""
+    own_profile: Profile | None = None
+    """This trial's load and patience when not the run's (`Chaos.trial(profile=…)`)."""
+
+    @property
+    def profile(self) -> Profile:
+        """How hard this trial pushes: its own profile, else the run's."""
+        return self.own_profile or self.chaos.profile
 
     @property
     def prefix(self) -> str:
@@ -265,7 +275,7 @@ class Trial:
         ordered: bool = False,
     ) -> Row:
         """Load (and the fault beside it), settle, judge; the row joins the session's table."""
-        profile = self.chaos.profile
+        profile = self.profile
         generator = LoadGenerator(
             self.chaos.http,
             self.chaos.events_url,
@@ -290,7 +300,7 @@ class Trial:
     async def judge(self, watch: LagWatch, *, ordered: bool = False) -> Row:
         """Wait for quiet, read the DLQ and the history, and take the verdict."""
         quiet = await watch.quiet(
-            lambda: len(self.ledger.arrivals), timeout_s=self.chaos.profile.settle_timeout_s
+            lambda: len(self.ledger.arrivals), timeout_s=self.profile.settle_timeout_s
         )
         if not quiet:
             self.ledger.problem(f"not quiet after the settle timeout; lags {watch.last}")

@@ -103,3 +103,20 @@ def test_state_keys_are_per_notifier():
     step = ThreadStep("app-1:release_id:R1", True, False)
     assert state_key("n-1", step) == "n-1|app-1:release_id:R1"
     assert state_key("n-1", step) != state_key("n-2", step)
+
+
+def test_a_thread_written_here_gives_way_to_a_later_one_from_another_instance():
+    """A partition moved to another sender instance and back: that instance's later write,
+    read from the topic, is the thread's state, not this process's older own write."""
+    from datetime import timedelta
+
+    from herald_sender.channels.slack import latest_ref
+
+    own = ThreadRef(channel="C1", ts="1.0", open=True, updated_at=NOW)
+    later = ThreadRef(channel="C1", ts="1.0", open=False, updated_at=NOW + timedelta(seconds=5))
+    assert latest_ref(own, later) == later
+    assert latest_ref(later, own) == later
+    assert latest_ref(own, own.model_copy()) is own  # the topic's echo of our own write
+    assert latest_ref(own, None) is own
+    assert latest_ref(None, later) is later
+    assert latest_ref(None, None) is None

@@ -3,6 +3,7 @@
 \b
     herald-dev up        start Kafka, Postgres, the SMTP and webhook sinks and every service
     herald-dev status    what runs where
+    herald-dev scale     run N instances of a service: herald-dev scale router=3
     herald-dev demo      send an event through the real path and show the webhook it produced
     herald-dev notifier  add, list and remove notifiers through the config API
     herald-dev fault     kill, pause, resume or restart a service, the broker or Postgres
@@ -38,6 +39,7 @@ from herald_devstack.admin import (
 )
 from herald_devstack.fault_cli import fault_app
 from herald_devstack.http_sink import read_requests
+from herald_devstack.instances import parse_scale
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import DevSettings, KafkaSecurity, Stack
 
@@ -73,9 +75,19 @@ def up(
             " else what the last `up` used, else plaintext",
         ),
     ] = None,
+    scale: Annotated[
+        str,
+        typer.Option(
+            metavar="SERVICE=N,…",
+            help="Instances per service, e.g. router=2,sender-webhook=3 (instance k ≥ 2 is "
+            "named <service>-<k>, on its own port of the instance block). Default: "
+            "HERALD_DEV_SCALE (JSON), else one each",
+        ),
+    ] = "",
 ) -> None:
     """Start the local stack (whatever is not running yet) and print where each part listens."""
-    stack = Stack(None if kafka_security is None else DevSettings(kafka_security=kafka_security))
+    settings = None if kafka_security is None else DevSettings(kafka_security=kafka_security)
+    stack = _scaled_stack(settings, scale)
     console.print(f"starting Herald's local stack in {stack.settings.home} …")
     started = time.monotonic()
     try:
@@ -86,6 +98,35 @@ def up(
         f"up in {time.monotonic() - started:.1f}s. "
         "Try: herald-dev demo · herald-dev status · herald-dev down"
     )
+
+
+def _scaled_stack(settings: DevSettings | None, scale: str) -> Stack:
+    """The local stack at `scale` (`router=2,…`); a bad scale exits with a clear error."""
+    try:
+        return Stack(settings, scale=parse_scale(scale))
+    except ValueError as error:
+        console.print(f"[red]✗ --scale: {escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def scale(
+    counts: Annotated[
+        str, typer.Argument(metavar="SERVICE=N,…", help="e.g. router=3 or router=1,recorder=2")
+    ],
+) -> None:
+    """Run N instances of a running stack's service: start the missing ones and wait until
+    they are ready, stop the highest-numbered extra ones (they drain and commit)."""
+    stack = _scaled_stack(None, "")
+    try:
+        wanted = parse_scale(counts)
+        for service, count in wanted.items():
+            stack.scale_to(service, count, progress=_progress)
+    except ValueError as error:
+        console.print(f"[red]✗ {escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+    except RuntimeError as error:
+        _fail(error)
 
 
 @app.command()

@@ -57,6 +57,20 @@ class DevSettings(BaseSettings):
         default=18110,
         description="The chat senders' health ports, one each from here (slack … gitter)",
     )
+    instance_ports_base: int = Field(
+        default=18200,
+        description="The first port of the instance block: the health ports of every service's "
+        "instances 2 and up, max_instances - 1 per service in the stack's order "
+        "(herald_devstack.instances)",
+    )
+    max_instances: int = Field(
+        default=5, ge=1, description="The most instances `scale` may give one service"
+    )
+    scale: dict[str, int] = Field(
+        default_factory=dict,
+        description='Instances per service, e.g. {"router": 2, "sender-webhook": 3} (JSON in '
+        "HERALD_DEV_SCALE); a service not named runs one",
+    )
 
     @property
     def kafka_bootstrap(self) -> str:

@@ -28,7 +28,9 @@ from herald_devstack.stack import Stack
 fault_app = typer.Typer(help=__doc__, no_args_is_help=True, rich_markup_mode=None)
 console = Console()
 
-Component = Annotated[str, typer.Argument(help="A service name, kafka or postgres")]
+Component = Annotated[
+    str, typer.Argument(help="A service or instance name (router, router-2), kafka or postgres")
+]
 
 
 def _done(message: str) -> None:
@@ -44,9 +46,14 @@ def _process(stack: Stack, component: str) -> ManagedProcess:
     """The process behind `component`; exits with the list of names when it is unknown."""
     if component == "kafka":
         return stack.kafka.process
-    names = [spec.name for spec in stack.services]
-    if component not in names:
-        _refuse(f"unknown component {component!r}; try kafka, postgres or one of {names}")
+    try:
+        stack.spec(component)  # a service, or one of its instances (router-2)
+    except KeyError:
+        names = [spec.name for spec in stack.services]
+        _refuse(
+            f"unknown component {component!r}; try kafka, postgres, one of {names} or an "
+            "instance of one (router-2)"
+        )
     return stack.process(component)
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from herald_devstack.dev_settings import DevSettings
-from herald_devstack.processes import free_port, free_ports
-from herald_devstack.stack import CHAT_CHANNELS, Stack
+from herald_devstack.instances import instance_block_size
+from herald_devstack.processes import free_port, free_ports, free_ports_below_ephemeral
+from herald_devstack.stack import CHAT_CHANNELS, SERVICE_NAMES, Stack
 
 CHAT_BLOCK = "chat_senders_base_port"
+INSTANCE_BLOCK = "instance_ports_base"
 
 
 def port_fields() -> list[str]:
@@ -29,14 +31,21 @@ def port_fields() -> list[str]:
 
 def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
     """`DevSettings` in `home`, every port one that is free now, except those `fixed` gives
-    (with any other setting); the chat senders' block of consecutive ports clear of the rest."""
+    (with any other setting); the chat senders' block of consecutive ports and the instance
+    block (the ports of every service's instances 2 and up) each clear of the rest."""
     taken = {v for k, v in fixed.items() if k.endswith("_port") and isinstance(v, int)}
     ports: dict[str, int] = {}
     for name in port_fields():
         if name not in fixed:
             ports[name] = taken_too(taken)
     chat = fixed.pop(CHAT_BLOCK, None) or chat_block(taken)
-    return DevSettings(home=home, **{CHAT_BLOCK: chat, **ports, **fixed})
+    taken.update(range(chat, chat + len(CHAT_CHANNELS)))
+    max_instances = int(
+        fixed.get("max_instances", DevSettings.model_fields["max_instances"].default)
+    )
+    size = instance_block_size(len(SERVICE_NAMES), max_instances)
+    instances = fixed.pop(INSTANCE_BLOCK, None) or instance_block(size, taken)
+    return DevSettings(home=home, **{CHAT_BLOCK: chat, INSTANCE_BLOCK: instances, **ports, **fixed})
 
 
 def taken_too(taken: set[int]) -> int:
@@ -56,19 +65,33 @@ def chat_block(taken: set[int]) -> int:
             return first
 
 
+def instance_block(size: int, taken: set[int]) -> int:
+    """The first of `size` consecutive ports free now, none in `taken`, below the kernel's
+    ephemeral range: an instance may start long after the ports were chosen (`scale_to`
+    minutes into a run), and a port of the ephemeral range may be some connection's by then."""
+    while True:
+        first = free_ports_below_ephemeral(max(size, 1))
+        if taken.isdisjoint(range(first, first + size)):
+            return first
+
+
 @contextmanager
 def stack_on_free_ports(
     services: Sequence[str],
     *,
     prefix: str = "herald-stack-",
     service_env: Mapping[str, Mapping[str, str]] | None = None,
+    scale: Mapping[str, int] | None = None,
     **fixed: Any,
 ) -> Iterator[Stack]:
-    """A `Stack` of `services` up in a temporary home on free ports (`on_free_ports(home,
-    **fixed)`), its progress printed; stopped and its home removed afterwards."""
+    """A `Stack` of `services` (at `scale`) up in a temporary home on free ports
+    (`on_free_ports(home, **fixed)`), its progress printed; stopped, every instance of every
+    service, and its home removed afterwards."""
     home = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(home, 0o755)  # noqa: S103 - postgres runs as its own user when we are root
-    stack = Stack(on_free_ports(home, **fixed), services=services, service_env=service_env)
+    stack = Stack(
+        on_free_ports(home, **fixed), services=services, service_env=service_env, scale=scale
+    )
     try:
         stack.up(lambda line: print(f"  {line}"))  # noqa: T201 - a test's progress
         yield stack

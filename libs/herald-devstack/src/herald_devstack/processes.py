@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -34,6 +35,38 @@ def free_ports(count: int, *, attempts: int = 200) -> int:
         if all(_bindable(first + offset) for offset in range(1, count)):
             return first
     raise RuntimeError(f"no block of {count} free ports found")
+
+
+def ephemeral_port_range() -> tuple[int, int]:
+    """The kernel's range of ephemeral ports (`net.ipv4.ip_local_port_range`): where a bind to
+    port 0 and the local end of every outgoing connection take their port. Linux's default
+    when it cannot be read."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_ports_below_ephemeral(count: int, *, lowest: int = 20000, attempts: int = 200) -> int:
+    """The first of `count` consecutive TCP ports on 127.0.0.1, free now, between `lowest` and
+    the ephemeral range. Ports there are never handed out by the kernel, so they stay free
+    until someone binds them on purpose: for ports bound long after they are chosen (a service
+    instance started minutes into a run), where a port of the ephemeral range, free when
+    chosen, may meanwhile be the local end of some connection.
+
+    Raises:
+        RuntimeError: when no such block was found in `attempts` tries, or none fits.
+    """
+    low, _ = ephemeral_port_range()
+    highest_first = low - count
+    if highest_first < lowest:
+        raise RuntimeError(f"no room for {count} ports between {lowest} and {low}")
+    for _ in range(attempts):
+        first = lowest + secrets.randbelow(highest_first - lowest + 1)
+        if all(_bindable(first + offset) for offset in range(count)):
+            return first
+    raise RuntimeError(f"no block of {count} free ports found below {low}")
 
 
 def _bindable(port: int) -> bool:

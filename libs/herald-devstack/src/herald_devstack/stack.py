@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from herald_core.settings import KafkaSettings
@@ -26,11 +26,20 @@ from herald_devstack.dev_settings import (
     security_file,
     with_recorded_security,
 )
+from herald_devstack.instances import check_scale, instance_name, instance_port, split_instance
 from herald_devstack.kafka import KafkaNode, kafka_version
 from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import ManagedProcess, port_open
 
-__all__ = ["CHAT_CHANNELS", "Component", "DevSettings", "KafkaSecurity", "ServiceSpec", "Stack"]
+__all__ = [
+    "CHAT_CHANNELS",
+    "SERVICE_NAMES",
+    "Component",
+    "DevSettings",
+    "KafkaSecurity",
+    "ServiceSpec",
+    "Stack",
+]
 
 Progress = Callable[[str], None]
 
@@ -47,6 +56,28 @@ CHAT_CHANNELS = (
 )
 """The chat senders the local stack runs, one process each."""
 
+SERVICE_NAMES = (
+    "api",
+    "ingest",
+    "router",
+    "derive",
+    "alerter",
+    "recorder",
+    "sender-webhook",
+    "sender-email",
+    *(f"sender-{channel.value}" for channel in CHAT_CHANNELS),
+)
+"""Every service of the stack, in order: a service's place here fixes its instances' ports
+(herald_devstack.instances)."""
+
+FAUST_PREFIXES = ("HERALD_DERIVE_", "HERALD_ALERTER_")
+
+
+def faust_data_dir(settings: DevSettings, name: str) -> Path:
+    """Where faust instance `name` (`derive`, `derive-2`) keeps its data: one directory each,
+    in the stack's home (faust creates the last level, not its parents)."""
+    return settings.home / "faust" / name
+
 
 @dataclass(frozen=True)
 class Component:
@@ -58,12 +89,29 @@ class Component:
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """A Herald service process: its module, arguments, env prefix and health port."""
+    """A Herald service process: its module, arguments, env prefix and health port.
+
+    `name` is the process's: the service's own for instance 1, `<service>-<k>` for instance k
+    (`instance_of`). Every instance of a service has the same settings but its health port and
+    faust data directory, so they share the service's consumer groups.
+    """
 
     name: str
     argv: tuple[str, ...]
     env_prefix: str
     port: int
+    instance: int = 1
+
+    @property
+    def service(self) -> str:
+        """The service this process is an instance of (`router` for `router-2`)."""
+        return self.name if self.instance == 1 else self.name.removesuffix(f"-{self.instance}")
+
+    def instance_of(self, instance: int, port: int) -> ServiceSpec:
+        """Instance `instance` of this service (1-based), listening on `port`."""
+        return replace(
+            self, name=instance_name(self.service, instance), port=port, instance=instance
+        )
 
     def env(self, settings: DevSettings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The process's environment on top of ours: where everything listens, then `extra`."""
@@ -87,6 +135,9 @@ class ServiceSpec:
         if p == "HERALD_API_":
             env[f"{p}ADMIN_TOKEN"] = settings.api_admin_token
             env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
+        if p in FAUST_PREFIXES:
+            # one faust data directory per instance, in the stack's home
+            env[f"{p}DATA_DIR"] = str(faust_data_dir(settings, self.name))
         env.update(extra or {})
         return env
 
@@ -96,8 +147,10 @@ class Stack:
 
     `services` names the service processes to run (every one by default: `api`, `ingest`,
     `router`, `derive`, `alerter`, `recorder`, `sender-<channel>`); `service_env` adds settings
-    to a service's environment by name (a test scales its delays down this way). Unknown names
-    are refused.
+    to a service's environment by name (a test scales its delays down this way), every
+    instance of it alike. `scale` says how many instances a service runs (on top of
+    `settings.scale`; one when unnamed; `scale_to` changes it while the stack runs). Unknown
+    names and counts outside 1..`settings.max_instances` are refused.
     """
 
     def __init__(
@@ -106,6 +159,7 @@ class Stack:
         *,
         services: Collection[str] | None = None,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
+        scale: Mapping[str, int] | None = None,
     ) -> None:
         self.settings = with_recorded_security(settings or DevSettings())
         s = self.settings
@@ -155,6 +209,9 @@ class Stack:
         if services is not None:
             self.services = [spec for spec in self.services if spec.name in services]
         self.service_env = {name: dict(env) for name, env in (service_env or {}).items()}
+        self.scale = check_scale(
+            {**s.scale, **(scale or {})}, [spec.name for spec in self.services], s.max_instances
+        )
         self._processes: dict[str, ManagedProcess] = {}
 
     @property
@@ -242,7 +299,11 @@ class Stack:
         if services:
             # All start at once (each takes a few seconds to join its consumer groups), then
             # each is awaited in order.
-            pending = [(spec, self._start_service(spec)) for spec in self.services]
+            pending = [
+                (instance, self._start_service(instance))
+                for spec in self.services
+                for instance in self.instances(spec.name)
+            ]
             for spec, process in pending:
                 self._wait_ready(spec, process)
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
@@ -256,9 +317,11 @@ class Stack:
         self, spec: ServiceSpec, env: Mapping[str, str] | None = None
     ) -> ManagedProcess:
         process = self.process(spec.name)
+        if spec.env_prefix in FAUST_PREFIXES:
+            faust_data_dir(self.settings, spec.name).parent.mkdir(parents=True, exist_ok=True)
         extra = {
             **self.kafka_env(spec.env_prefix),
-            **self.service_env.get(spec.name, {}),
+            **self.service_env.get(spec.service, {}),
             **(env or {}),
         }
         process.start([sys.executable, *spec.argv], env=spec.env(self.settings, extra))
@@ -267,7 +330,8 @@ class Stack:
     def start_service(
         self, name: str, *, env: Mapping[str, str] | None = None, timeout_s: float = 90.0
     ) -> ManagedProcess:
-        """Start one service of the stack (if it is not running) and wait until it is ready.
+        """Start one service of the stack, or one instance of it (`router-2`), if it is not
+        running, and wait until it is ready.
 
         `env` is added to the service's environment for this start only (on top of the
         stack's `service_env`).
@@ -300,11 +364,69 @@ class Stack:
         self._wait_ready(spec, self.process(name), timeout_s)
 
     def spec(self, name: str) -> ServiceSpec:
-        """The service called `name`. Raises KeyError when the stack has none."""
-        for spec in self.services:
-            if spec.name == name:
-                return spec
-        raise KeyError(name)
+        """The process called `name`: a service (its first instance) or another instance of
+        one (`router-2`, up to `max_instances`). Raises KeyError when the stack has none."""
+        service, instance = split_instance(name, [spec.name for spec in self.services])
+        if instance > self.settings.max_instances:
+            raise KeyError(name)
+        base = next(spec for spec in self.services if spec.name == service)
+        return base.instance_of(instance, self.instance_port(service, instance))
+
+    def instance_port(self, service: str, instance: int) -> int:
+        """Where instance `instance` of `service` answers its health checks (the service's
+        own port for the first; herald_devstack.instances for the scheme)."""
+        s = self.settings
+        first = next(spec.port for spec in self.services if spec.name == service)
+        return instance_port(
+            base=s.instance_ports_base,
+            service_index=SERVICE_NAMES.index(service),
+            instance=instance,
+            max_instances=s.max_instances,
+            first_port=first,
+        )
+
+    def instances(self, service: str) -> list[ServiceSpec]:
+        """The instances `service` runs at its current scale, first to last.
+
+        Raises:
+            KeyError: when the stack has no such service.
+        """
+        if service not in {spec.name for spec in self.services}:
+            raise KeyError(service)
+        count = self.scale.get(service, 1)
+        return [self.spec(instance_name(service, k)) for k in range(1, count + 1)]
+
+    def running_instances(self, service: str) -> list[str]:
+        """The names of `service`'s instances whose process runs, whatever the scale says
+        (another `herald-dev` command may have scaled it)."""
+        names = [instance_name(service, k) for k in range(1, self.settings.max_instances + 1)]
+        return [name for name in names if self.process(name).pid() is not None]
+
+    def scale_to(
+        self, service: str, count: int, *, progress: Progress | None = None, timeout_s: float = 90
+    ) -> None:
+        """Run `count` instances of `service`: start the missing ones among 1..`count` and
+        wait until each is ready, then stop (SIGTERM: they drain and commit) the running ones
+        above `count`, highest first. The new instances join the service's consumer groups,
+        which rebalance.
+
+        Raises:
+            ValueError: when the stack has no such service or `count` is out of range.
+            RuntimeError: when an instance exits or is not ready within `timeout_s`.
+        """
+        names = [spec.name for spec in self.services]
+        check_scale({service: count}, names, self.settings.max_instances)
+        wanted = [self.spec(instance_name(service, k)) for k in range(1, count + 1)]
+        started = [(spec, self._start_service(spec)) for spec in wanted]
+        for spec, process in started:
+            self._wait_ready(spec, process, timeout_s)
+        self.scale[service] = count
+        for k in range(self.settings.max_instances, count, -1):
+            name = instance_name(service, k)
+            if self.process(name).stop() and progress:  # stop() also reaps one that died
+                progress(f"stopped {name}")
+        if progress:
+            progress(f"{service}: {count} instance{'s' if count > 1 else ''} ready")
 
     def _wait_ready(
         self, spec: ServiceSpec, process: ManagedProcess, timeout_s: float = 90.0
@@ -320,8 +442,12 @@ class Stack:
     def down(self, progress: Progress) -> None:
         """Stop services first (they drain and commit), then the sinks and infrastructure."""
         for spec in reversed(self.services):
-            if self.process(spec.name).stop():
-                progress(f"stopped {spec.name}")
+            # every possible instance, running or not: stop() also reaps a child of ours that
+            # someone else stopped
+            for k in range(self.settings.max_instances, 0, -1):
+                name = instance_name(spec.name, k)
+                if self.process(name).stop():
+                    progress(f"stopped {name}")
         for process in (self.webhook_sink, self.smtp):
             if process.stop():
                 progress(f"stopped {process.name}")
@@ -358,15 +484,19 @@ class Stack:
                 str(self.webhook_dir),
             ),
         ]
-        for spec in self.services:
-            url = f"http://127.0.0.1:{spec.port}"
-            ready = _http_ok(url + "/readyz")
-            alive = self.process(spec.name).pid() is not None
-            parts.append(
-                Component(
-                    spec.name, url, alive, "ready" if ready else ("starting" if alive else "")
+        for service in self.services:
+            running = self.running_instances(service.name)
+            listed = [spec.name for spec in self.instances(service.name)]
+            for name in sorted({*listed, *running}, key=lambda n: self.spec(n).instance):
+                spec = self.spec(name)
+                url = f"http://127.0.0.1:{spec.port}"
+                ready = _http_ok(url + "/readyz")
+                alive = name in running
+                parts.append(
+                    Component(
+                        spec.name, url, alive, "ready" if ready else ("starting" if alive else "")
+                    )
                 )
-            )
         return parts
 
 

@@ -125,6 +125,15 @@ def bot_credentials(type_data: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def latest_ref(own: ThreadRef | None, seen: ThreadRef | None) -> ThreadRef | None:
+    """Of this process's own write and the one read from the topic, the later (own on a tie:
+    the topic may not have shown it yet). With several sender instances a partition can move
+    away and come back: what was written here meanwhile is not the thread's last word. Pure."""
+    if own is None or seen is None:
+        return own or seen
+    return seen if seen.updated_at > own.updated_at else own
+
+
 class ThreadStore:
     """The deploy threads' message references: the state topic in memory, plus own writes."""
 
@@ -151,7 +160,9 @@ class ThreadStore:
         await self._view.stop()
 
     def get(self, key: str) -> ThreadRef | None:
-        return self._written.get(key) or self._view.table(THREADS_TOPIC).get(key)
+        """The thread's latest reference: this process's own write until the topic shows a
+        later one (another sender instance that owned the partition meanwhile)."""
+        return latest_ref(self._written.get(key), self._view.table(THREADS_TOPIC).get(key))
 
     def put(self, key: str, ref: ThreadRef) -> OutgoingRecord:
         """Remember `ref` now; the returned record makes it durable once acknowledged."""
