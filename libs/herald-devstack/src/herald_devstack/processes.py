@@ -31,12 +31,12 @@ def free_ports(count: int, *, attempts: int = 200) -> int:
         first = free_port()
         if first + count > 65535:
             continue
-        if all(_bindable(first + offset) for offset in range(1, count)):
+        if all(bindable(first + offset) for offset in range(1, count)):
             return first
     raise RuntimeError(f"no block of {count} free ports found")
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind(("127.0.0.1", port))
