@@ -144,11 +144,13 @@ class KafkaCluster:
         return path.read_text().strip()
 
     def start(self) -> None:
-        """Format (once) and start every node that is not running; returns when spawned."""
+        """Format (once) and start every node that is not running, all at once; returns when
+        each is spawned."""
         cluster_id = self.cluster_id()
         for node in self.nodes:
             node.cluster_id = cluster_id
-            node.start()
+        with ThreadPoolExecutor(max_workers=self.brokers) as pool:
+            list(pool.map(KafkaNode.start, self.nodes))
 
     def start_node(self, node_id: int) -> None:
         """Start one node again (after `kill` or `terminate`)."""
