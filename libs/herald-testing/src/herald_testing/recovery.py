@@ -49,10 +49,11 @@ def first_arrivals(
     events in `made` only (probes and other trials' are not). Pure."""
     found: dict[tuple[str, str], tuple[float, float]] = {}
     for arrival in arrivals:
-        if not arrival.ok or arrival.event_id not in made:
+        event_id = arrival.event_id
+        if not arrival.ok or event_id is None or event_id not in made:
             continue
-        key = (arrival.event_id, arrival.path)
-        at = made[arrival.event_id]
+        key = (event_id, arrival.path)
+        at = made[event_id]
         if key not in found or arrival.at < found[key][1]:
             found[key] = (at, arrival.at)
     return found
