@@ -23,15 +23,13 @@ from herald_core.settings import KafkaSettings
 from herald_core.topics import EVENTS
 from herald_devstack.cluster import (
     KafkaCluster,
-    PartitionState,
     busiest_leader,
-    describe_partitions,
     make_cluster,
     partition_leaders,
     wait_for_brokers,
 )
 from herald_devstack.free_stack import on_free_ports
-from herald_kafka.admin import admin_client, wait_until_ready
+from herald_kafka.admin import PartitionState, admin_client, describe_partitions, wait_until_ready
 from herald_kafka.connection import client_options
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
 from herald_kafka.topics import apply_file

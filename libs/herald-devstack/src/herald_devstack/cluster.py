@@ -19,7 +19,8 @@ every node's address, so any one of them being down does not stop a client from 
 
 The faults a test injects address a node by id: `kill` (SIGKILL), `terminate` (SIGTERM: a
 controlled shutdown that hands its partitions over first), `pause`/`resume` (SIGSTOP/SIGCONT),
-`start_node`; `partition_leaders` says which node leads each partition of a topic.
+`start_node`; `partition_leaders` says which node leads each partition of a topic
+(`herald_kafka.admin.describe_partitions` gives leaders, replicas and in-sync replicas).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka.errors import KafkaError, for_code
 from herald_core.settings import KafkaSettings
-from herald_kafka.admin import admin_client
+from herald_kafka import KafkaError
+from herald_kafka.admin import admin_client, describe_partitions
 
 from herald_devstack.kafka import KafkaNode, KafkaSetupError
 
@@ -232,36 +233,6 @@ def make_cluster(
 
 
 # --- what the cluster says about itself --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PartitionState:
-    """One partition as the cluster's metadata describes it."""
-
-    partition: int
-    leader: int
-    """The leading node's id; -1 when no node leads it."""
-    replicas: tuple[int, ...]
-    isr: tuple[int, ...]
-
-
-async def describe_partitions(kafka: KafkaSettings, topic: str) -> list[PartitionState]:
-    """Every partition of `topic`: its leader, replicas and in-sync replicas, by partition.
-
-    Raises:
-        aiokafka.errors.KafkaError: when the cluster does not answer or has no such topic.
-    """
-    async with admin_client(kafka) as admin:
-        (described,) = await admin.describe_topics([topic])
-    if described["error_code"] != 0:
-        raise for_code(described["error_code"])(f"cannot describe {topic}")
-    return sorted(
-        (
-            PartitionState(p["partition"], p["leader"], tuple(p["replicas"]), tuple(p["isr"]))
-            for p in described["partitions"]
-        ),
-        key=lambda state: state.partition,
-    )
 
 
 async def partition_leaders(kafka: KafkaSettings, topic: str) -> dict[int, int]:

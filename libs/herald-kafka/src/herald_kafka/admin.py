@@ -109,6 +109,36 @@ async def _current_layout(
     }
 
 
+@dataclass(frozen=True)
+class PartitionState:
+    """One partition as the cluster's metadata describes it."""
+
+    partition: int
+    leader: int
+    """The leading node's id; -1 when no node leads it."""
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+async def describe_partitions(kafka: KafkaSettings, topic: str) -> list[PartitionState]:
+    """Every partition of `topic`: its leader, replicas and in-sync replicas, by partition.
+
+    Raises:
+        aiokafka.errors.KafkaError: when the cluster does not answer or has no such topic.
+    """
+    async with admin_client(kafka) as admin:
+        (described,) = await admin.describe_topics([topic])
+    if described["error_code"] != 0:
+        raise for_code(described["error_code"])(f"cannot describe {topic}")
+    return sorted(
+        (
+            PartitionState(p["partition"], p["leader"], tuple(p["replicas"]), tuple(p["isr"]))
+            for p in described["partitions"]
+        ),
+        key=lambda state: state.partition,
+    )
+
+
 async def partition_counts(
     kafka: KafkaSettings, names: Sequence[str], *, timeout_s: float = 60.0
 ) -> dict[str, int]:
