@@ -47,7 +47,7 @@ chaos: install ## Every chaos scenario on the whole stack as processes, longer l
 cluster-short: install ## The CI form of the three-broker ledger run (part of `make test`, ~3 min): 2 000 events, a broker SIGKILLed
 	@$(UV) run pytest tests/cluster -p no:randomly -rs
 
-cluster: install ## Three brokers, prod topic profile: 20 000 events per run, a broker SIGKILLed, then the events' leader stopped (~15 min)
+cluster: install ## Three brokers, prod topic profile: 20 000 events per run, a broker SIGKILLed, then the events' leader stopped (~20 min)
 	@HERALD_CLUSTER=full $(UV) run pytest tests/cluster -p no:randomly -rs --timeout 1800
 
 lint: ## ruff lint and format check
