@@ -5,10 +5,11 @@
 
 The fault picks the node leading the most partitions of a topic when it strikes, SIGKILLs it
 (`kill`: a crash) or SIGTERMs it and waits until it exits (`stop`: a controlled shutdown that
-hands its partitions over), and starts it again `down_s` later, returning once all three
-brokers are registered. The run is the chaos harness's (open-loop load through ingest, the
-lag watch, the ledger's verdict) with each event's making time kept, so that the row's
-`recovery s` is herald_testing.recovery's: from the fault until the last late delivery.
+hands its partitions over), and starts it again `down_s` later, returning once the node
+answers and all three brokers are registered. The run is the chaos harness's (open-loop load
+through ingest, the lag watch, the ledger's verdict) with each event's making time kept, so
+that the row's `recovery s` is herald_testing.recovery's: from the fault until the last late
+delivery.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from herald_devstack.cluster import busiest_leader, partition_leaders, wait_for_brokers
+from herald_kafka.admin import wait_until_ready
 from herald_testing.ledger_table import Row
 from herald_testing.load import LoadGenerator
 from herald_testing.recovery import Recovery, recovery
@@ -67,6 +69,9 @@ def broker_lost(
         gone_s = time.time() - at
         await asyncio.sleep(max(0.0, at + down_s - time.time()))
         await in_thread(lambda: cluster.start_node(node))
+        # the node itself answers (a node just killed may still be listed until it is fenced),
+        # then the cluster counts all three
+        await wait_until_ready(cluster.node(node).client_settings(), timeout_s=180)
         await wait_for_brokers(kafka, cluster.brokers, timeout_s=180)
         return Struck(how, node, led, at, gone_s, time.time())
 
