@@ -44,6 +44,12 @@ chaos-short: install ## The CI subset of the chaos scenarios (part of `make test
 chaos: install ## Every chaos scenario on the whole stack as processes, longer load (~34 min): the ledger's table at the end
 	@HERALD_CHAOS=full $(UV) run pytest tests/chaos -p no:randomly -rs --timeout 900
 
+cluster-short: install ## The CI form of the three-broker ledger run (part of `make test`, ~3 min): 2 000 events, a broker SIGKILLed
+	@$(UV) run pytest tests/cluster -p no:randomly -rs
+
+cluster: install ## Three brokers, prod topic profile: 20 000 events per run, a broker SIGKILLed, then the events' leader stopped (~20 min)
+	@HERALD_CLUSTER=full $(UV) run pytest tests/cluster -p no:randomly -rs --timeout 1800
+
 lint: ## ruff lint and format check
 	@$(UV) run ruff check .
 	@$(UV) run ruff format --check .
@@ -77,4 +83,4 @@ clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short lint format typecheck schemas schemas-check bench bench-router bench-sender bench-alerter clean
+.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check bench bench-router bench-sender bench-alerter clean

@@ -343,7 +343,10 @@ async def measure_throughput(bootstrap: str, chosen: list[Case], repeats: int) -
         notifiers += case.notifiers(first_id)
         first_id += len(case.apps) * case.fanout
     feeder = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, transactional_id="bench-router"
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        transactional_id="bench-router",
     )
     await feeder.start()
     try:

@@ -313,6 +313,7 @@ async def measure(bootstrap: str, args: argparse.Namespace) -> list[Figure]:
         bootstrap_servers=bootstrap,
         transactional_id=f"bench-sender-{uuid.uuid4().hex[:6]}",
         enable_idempotence=True,
+        acks="all",
         linger_ms=5,
     )
     await producer.start()

@@ -119,7 +119,8 @@ class Chaos:
 
     @property
     def kafka(self) -> KafkaSettings:
-        return KafkaSettings(bootstrap_servers=self.stack.kafka.bootstrap_servers)
+        """A client of the stack's Kafka: every node's address on a cluster."""
+        return KafkaSettings(bootstrap_servers=self.stack.cluster.bootstrap_servers)
 
     @property
     def admin(self) -> ApiClient:
@@ -311,7 +312,7 @@ class Trial:
                 self.ledger.problem(f"{self.report.abandoned} events never accepted")
         if watch.max_total is not None:
             self.ledger.lag_seen(watch.max_total)
-        bootstrap = self.chaos.stack.kafka.bootstrap_servers
+        bootstrap = self.chaos.stack.cluster.bootstrap_servers
         for channel in self.channels:
             self.ledger.dead_lettered(await dead_letters(bootstrap, delivery_dlq_topic(channel)))
         notifier_ids = [sub.notifier_id for sub in self.ledger.subscribers.values()]

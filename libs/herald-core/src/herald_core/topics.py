@@ -3,6 +3,12 @@
 Topic names appear nowhere else in the code: services import them from here. The topic file
 (`deploy/topics.yaml`) is parsed by :func:`load_topic_file` into plain :class:`TopicSpec` values;
 creating them on a broker is `herald_kafka.admin`'s job. Pure: no I/O but reading the file.
+
+A file's `profiles` say how every topic is replicated where it is applied: each profile has a
+`replication_factor` and `config` set on every topic (a topic's own config wins), and
+`default_profile` names the one used when none is asked for. Herald's file has `dev` (one
+replica: a single broker) and `prod` (three replicas, `min.insync.replicas=2`, unclean leader
+election off). A file without profiles has one top-level `replication_factor` (default 1).
 """
 
 from __future__ import annotations
@@ -95,40 +101,99 @@ class TopicSpec:
     config: Mapping[str, str] = field(default_factory=dict)
 
 
-def _spec(name: str, entry: Mapping[str, Any], replication: int) -> TopicSpec:
+@dataclass(frozen=True)
+class TopicProfile:
+    """How every topic is replicated where a profile of the topic file is applied."""
+
+    name: str
+    replication_factor: int
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+DEFAULT_PROFILE = "dev"
+
+
+def config_value(value: object) -> str:
+    """A config value as Kafka spells it: YAML's booleans as `true`/`false`. Pure."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_profiles(document: Mapping[str, Any]) -> dict[str, TopicProfile]:
+    """The file's profiles by name; without `profiles`, one unnamed (`""`) profile with the
+    top-level `replication_factor` (default 1). Pure.
+
+    Raises:
+        ValueError: on a profile without a whole, positive replication factor.
+    """
+    raw = document.get("profiles")
+    if not raw:
+        return {"": TopicProfile("", int(document.get("replication_factor", 1)))}
+    profiles = {}
+    for name, entry in raw.items():
+        factor = (entry or {}).get("replication_factor")
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            raise ValueError(f"profile {name}: replication_factor must be a whole number >= 1")
+        config = {str(k): config_value(v) for k, v in (entry.get("config") or {}).items()}
+        profiles[str(name)] = TopicProfile(str(name), factor, config)
+    return profiles
+
+
+def select_profile(document: Mapping[str, Any], profile: str | None) -> TopicProfile:
+    """The profile `profile` of the file; None: its `default_profile` (`dev` unless it says).
+    Pure.
+
+    Raises:
+        ValueError: naming the file's profiles, when it has no such one.
+    """
+    profiles = parse_profiles(document)
+    if "" in profiles:
+        if profile is not None:
+            raise ValueError(f"the topic file has no profiles, so none called {profile!r}")
+        return profiles[""]
+    wanted = profile or str(document.get("default_profile", DEFAULT_PROFILE))
+    if wanted not in profiles:
+        raise ValueError(f"no topic profile {wanted!r}; the file has {sorted(profiles)}")
+    return profiles[wanted]
+
+
+def _spec(name: str, entry: Mapping[str, Any], profile: TopicProfile) -> TopicSpec:
     try:
-        return _checked_spec(name, entry, replication)
+        return _checked_spec(name, entry, profile)
     except (KeyError, TypeError, ValueError) as error:
         detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
         raise ValueError(f"{name}: {detail}") from None
 
 
-def _checked_spec(name: str, entry: Mapping[str, Any], replication: int) -> TopicSpec:
+def _checked_spec(name: str, entry: Mapping[str, Any], profile: TopicProfile) -> TopicSpec:
     cleanup = entry.get("cleanup", "delete")
     if cleanup not in ("delete", "compact", "compact,delete"):
         raise ValueError(f"cleanup must be delete, compact or compact,delete, not {cleanup!r}")
-    config = {"cleanup.policy": cleanup}
+    config = {**profile.config, "cleanup.policy": cleanup}
     if "retention" in entry:
         config["retention.ms"] = str(parse_duration_ms(entry["retention"]))
     for key, value in (entry.get("config") or {}).items():
-        config[str(key)] = str(value)
+        config[str(key)] = config_value(value)
     raw_partitions = entry["partitions"]
     if isinstance(raw_partitions, bool) or not isinstance(raw_partitions, int):
         raise ValueError(f"partitions must be a whole number, not {raw_partitions!r}")
     partitions = raw_partitions
     if partitions < 1:
         raise ValueError("partitions must be at least 1")
-    return TopicSpec(name, partitions, replication, config)
+    return TopicSpec(name, partitions, profile.replication_factor, config)
 
 
-def parse_topic_file(document: Mapping[str, Any]) -> list[TopicSpec]:
-    """Expand a parsed topic file into concrete topics, in file order. Pure.
+def parse_topic_file(document: Mapping[str, Any], profile: str | None = None) -> list[TopicSpec]:
+    """Expand a parsed topic file into concrete topics, in file order, replicated as
+    `profile` says (None: the file's default profile). Pure.
 
     Raises:
-        ValueError: on a malformed entry, with the topic name in the message.
+        ValueError: on a malformed entry, with the topic name in the message, or an unknown
+            profile.
     """
-    replication = int(document.get("replication_factor", 1))
-    specs = [_spec(name, entry, replication) for name, entry in document["topics"].items()]
+    chosen = select_profile(document, profile)
+    specs = [_spec(name, entry, chosen) for name, entry in document["topics"].items()]
     channels = document.get("channels", [])
     tiers = document.get("retry_tiers", [])
     for template, entry in (document.get("per_channel") or {}).items():
@@ -136,7 +201,7 @@ def parse_topic_file(document: Mapping[str, Any]) -> list[TopicSpec]:
             names = [template.format(channel=channel, tier=t) for t in tiers]
             if "{tier}" not in template:
                 names = [template.format(channel=channel)]
-            specs.extend(_spec(name, entry, replication) for name in names)
+            specs.extend(_spec(name, entry, chosen) for name in names)
     return specs
 
 
@@ -145,9 +210,15 @@ def default_topic_file() -> Path:
     return Path(__file__).resolve().parents[4] / "deploy" / "topics.yaml"
 
 
-def load_topic_file(path: Path | None = None) -> list[TopicSpec]:
-    """Read and expand the topic file (default: the project's)."""
-    return parse_topic_file(_read(path))
+def load_topic_file(path: Path | None = None, profile: str | None = None) -> list[TopicSpec]:
+    """Read and expand the topic file (default: the project's) for `profile` (default: the
+    file's default profile)."""
+    return parse_topic_file(_read(path), profile)
+
+
+def topic_profiles(path: Path | None = None) -> dict[str, TopicProfile]:
+    """The profiles the topic file declares, by name."""
+    return parse_profiles(_read(path))
 
 
 def retry_tiers(path: Path | None = None) -> list[str]:

@@ -2,6 +2,7 @@
 
 \b
     herald-dev up        start Kafka, Postgres, the SMTP and webhook sinks and every service
+                         (`--brokers 3`: a three-node Kafka cluster, the topics' prod profile)
     herald-dev status    what runs where
     herald-dev scale     run N instances of a service: herald-dev scale router=3
     herald-dev demo      send an event through the real path and show the webhook it produced
@@ -16,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -84,9 +86,24 @@ def up(
             "HERALD_DEV_SCALE (JSON), else one each",
         ),
     ] = "",
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=9,
+            help="Kafka nodes, each broker and controller: 1, or 3 for a cluster (node i on "
+            "HERALD_DEV_KAFKA_PORT + 10 * (i - 1); topics with the prod profile: 3 replicas, "
+            "min ISR 2). Default: HERALD_DEV_BROKERS, else what the last `up` used, else 1",
+        ),
+    ] = None,
 ) -> None:
     """Start the local stack (whatever is not running yet) and print where each part listens."""
-    settings = None if kafka_security is None else DevSettings(kafka_security=kafka_security)
+    told: dict[str, object] = {}
+    if kafka_security is not None:
+        told["kafka_security"] = kafka_security
+    if brokers is not None:
+        told["brokers"] = brokers
+    settings = DevSettings(**told) if told else None  # type: ignore[arg-type]
     stack = _scaled_stack(settings, scale)
     console.print(f"starting Herald's local stack in {stack.settings.home} …")
     started = time.monotonic()
@@ -103,9 +120,14 @@ def up(
 def _scaled_stack(settings: DevSettings | None, scale: str) -> Stack:
     """The local stack at `scale` (`router=2,…`); a bad scale exits with a clear error."""
     try:
-        return Stack(settings, scale=parse_scale(scale))
+        counts = parse_scale(scale)
     except ValueError as error:
         console.print(f"[red]✗ --scale: {escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        return Stack(settings, scale=counts)
+    except (RuntimeError, ValueError) as error:  # an unknown service, a home of other brokers
+        console.print(f"[red]✗ {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
 
 
@@ -158,16 +180,38 @@ def status() -> None:
     console.print(table)
 
 
+class TopicsAction(StrEnum):
+    APPLY = "apply"
+
+
 @app.command()
 def topics(
+    action: Annotated[
+        TopicsAction, typer.Argument(help="apply (the only action, and the default)")
+    ] = TopicsAction.APPLY,
     dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="The topic file's profile: dev (one replica) or prod (three, min ISR 2) "
+            "[default: prod on 3 brokers or more, else dev]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Create or update the topics of deploy/topics.yaml on the local broker."""
-    plan = asyncio.run(apply_file(Stack().kafka_settings(), dry_run=dry_run))
+    """Create or update the topics of deploy/topics.yaml on the local broker(s)."""
+    stack = Stack()
+    chosen = profile or stack.topic_profile
+    try:
+        plan = asyncio.run(apply_file(stack.kafka_settings(), dry_run=dry_run, profile=chosen))
+    except ValueError as error:
+        _fail(error)
     _progress(
-        f"created {len(plan.created)}, grown {len(plan.grown)}, "
+        f"{chosen} profile: created {len(plan.created)}, grown {len(plan.grown)}, "
         f"reconfigured {len(plan.reconfigured)}, unchanged {len(plan.unchanged)}"
     )
+    for warning in plan.warnings:
+        console.print(f"[yellow]! {escape(warning)}[/yellow]")
 
 
 @app.command()

@@ -1,5 +1,5 @@
-"""The local stack's settings (env prefix `HERALD_DEV_`), and the Kafka security its last `up`
-used, recorded in its home so that later commands need not be told again."""
+"""The local stack's settings (env prefix `HERALD_DEV_`), and the Kafka security and broker
+count its last `up` used, recorded in its home so that later commands need not be told again."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from herald_devstack.cluster import NodePorts, node_ports
 from herald_devstack.kafka import PROJECT_ROOT, KafkaNode
 
 
@@ -41,6 +42,19 @@ class DevSettings(BaseSettings):
         "kafka_secure_port. Unset, the stack keeps what its last `up` used",
     )
     kafka_secure_port: int = 19094
+    brokers: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="Kafka nodes, each broker and controller: 1, or 3 for a cluster with "
+        "replication factor 3 and min ISR 2 (herald_devstack.cluster). Unset, the stack keeps "
+        "what its last `up` used",
+    )
+    kafka_node_port_step: int = Field(
+        default=10,
+        description="In a cluster, node i (from 1) listens on kafka_port + step * (i - 1) and "
+        "its controller on kafka_controller_port + step * (i - 1)",
+    )
     postgres_port: int = 15432
     smtp_port: int = 12525
     webhook_sink_port: int = 18099
@@ -74,9 +88,19 @@ class DevSettings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        """The broker's address as its clients are given it: the advertised port's."""
+        """The broker's address as its clients are given it: the advertised port's; every
+        node's in a cluster."""
+        if self.brokers > 1:
+            return ",".join(f"127.0.0.1:{n.port}" for n in self.kafka_nodes)
         port = self.kafka_port if self.kafka_advertised_port is None else self.kafka_advertised_port
         return f"127.0.0.1:{port}"
+
+    @property
+    def kafka_nodes(self) -> list[NodePorts]:
+        """Where each Kafka node listens (herald_devstack.cluster's port layout)."""
+        return node_ports(
+            self.kafka_port, self.kafka_controller_port, self.brokers, self.kafka_node_port_step
+        )
 
 
 def security_file(home: Path) -> Path:
@@ -108,4 +132,51 @@ def check_security_fits_storage(settings: DevSettings, node: KafkaNode) -> None:
         raise RuntimeError(
             f"{settings.home} was first started plaintext, so its broker has no SASL user: "
             "`herald-dev reset` first (it deletes the local data)"
+        )
+
+
+def brokers_file(home: Path) -> Path:
+    return home / "kafka-brokers"
+
+
+def with_recorded_brokers(settings: DevSettings) -> DevSettings:
+    """`settings`, with the broker count of the stack's last `up` unless they set their own:
+    so that `status`, `down` and `fault` see every node."""
+    recorded = brokers_file(settings.home)
+    if "brokers" in settings.model_fields_set or not recorded.exists():
+        return settings
+    value = recorded.read_text().strip()
+    if not value.isdigit() or int(value) < 1:
+        return settings
+    return settings.model_copy(update={"brokers": int(value)})
+
+
+def formatted_brokers(home: Path) -> int | None:
+    """How many Kafka nodes the home's storage was formatted for: 1 when `kafka/` holds a
+    formatted node, the number of formatted `kafka-<n>/` otherwise; None when none is."""
+    if (home / "kafka" / "data" / "meta.properties").exists():
+        return 1
+    nodes = [path for path in home.glob("kafka-*/data/meta.properties") if path.is_file()]
+    return len(nodes) or None
+
+
+def check_brokers_fit_storage(settings: DevSettings) -> None:
+    """Refuse a broker count other than the one the home's Kafka was formatted with: a single
+    node's data is not a cluster's (its topics have one replica, its quorum one voter), and a
+    cluster's nodes would start with nodes missing from their quorum.
+
+    Raises:
+        RuntimeError: saying to `herald-dev reset` first.
+    """
+    recorded = brokers_file(settings.home)
+    formatted = formatted_brokers(settings.home)
+    if formatted is None:
+        return
+    if recorded.exists() and recorded.read_text().strip().isdigit():
+        formatted = max(formatted, int(recorded.read_text().strip()))
+    if formatted != settings.brokers:
+        raise RuntimeError(
+            f"{settings.home} holds a Kafka formatted for {formatted} broker(s), not "
+            f"{settings.brokers}: `herald-dev reset` first (it deletes the local data), or "
+            f"start it with --brokers {formatted}"
         )

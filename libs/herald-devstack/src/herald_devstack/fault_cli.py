@@ -6,10 +6,12 @@
     herald-dev fault resume kafka         SIGCONT
     herald-dev fault kill postgres        stop in immediate mode (crash recovery at next start)
     herald-dev fault restart router       start it again and wait until it is ready
+    herald-dev fault stop kafka-2         SIGTERM: a graceful stop (a broker hands over first)
 
-Components: every service (`herald-dev status` lists them), `kafka` and `postgres` (which can be
-killed and restarted, not paused). What Herald does meanwhile is in docs/operations.md (Faults)
-and what it promises in docs/guarantees.md; `make chaos` runs the same faults under load.
+Components: every service (`herald-dev status` lists them), `kafka` (on a cluster `kafka-1`,
+`kafka-2`, `kafka-3`) and `postgres` (which can be killed and restarted, not paused). What
+Herald does meanwhile is in docs/operations.md (Faults) and what it promises in
+docs/guarantees.md; `make chaos` and `make cluster` run the same faults under load.
 """
 
 from __future__ import annotations
@@ -44,17 +46,33 @@ def _refuse(message: str) -> None:
 
 def _process(stack: Stack, component: str) -> ManagedProcess:
     """The process behind `component`; exits with the list of names when it is unknown."""
-    if component == "kafka":
-        return stack.kafka.process
+    node = stack.cluster.by_name(component)
+    if node is not None:
+        return node.process
     try:
         stack.spec(component)  # a service, or one of its instances (router-2)
     except KeyError:
         names = [spec.name for spec in stack.services]
+        brokers = ", ".join(n.name for n in stack.cluster.nodes)
         _refuse(
-            f"unknown component {component!r}; try kafka, postgres, one of {names} or an "
+            f"unknown component {component!r}; try {brokers}, postgres, one of {names} or an "
             "instance of one (router-2)"
         )
     return stack.process(component)
+
+
+@fault_app.command()
+def stop(component: Component) -> None:
+    """SIGTERM a service or a broker and wait until it exits (a graceful stop)."""
+    stack = Stack()
+    if component == "postgres":
+        if not stack.postgres.stop():
+            _refuse("postgres is not running")
+        _done("postgres stopped")
+        return
+    if not _process(stack, component).stop(timeout_s=60):
+        _refuse(f"{component} is not running")
+    _done(f"{component} stopped (SIGTERM); `herald-dev fault restart {component}` starts it again")
 
 
 @fault_app.command()
@@ -106,9 +124,10 @@ def restart(component: Component) -> None:
     started = time.monotonic()
     if component == "postgres":
         stack.postgres.start()
-    elif component == "kafka":
-        stack.kafka.start()
-        asyncio.run(wait_until_ready(stack.kafka_settings(), timeout_s=120))
+    elif (node := stack.cluster.by_name(component)) is not None:
+        node.cluster_id = stack.cluster.cluster_id()
+        node.start()
+        asyncio.run(wait_until_ready(node.client_settings(), timeout_s=120))
     else:
         _process(stack, component)
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from herald_devstack.dev_settings import DevSettings
 from herald_devstack.instances import instance_block_size
-from herald_devstack.processes import free_port, free_ports, free_ports_below_ephemeral
+from herald_devstack.processes import bindable, free_port, free_ports, free_ports_below_ephemeral
 from herald_devstack.stack import CHAT_CHANNELS, SERVICE_NAMES, Stack
 
 CHAT_BLOCK = "chat_senders_base_port"
@@ -32,11 +32,19 @@ def port_fields() -> list[str]:
 def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
     """`DevSettings` in `home`, every port one that is free now, except those `fixed` gives
     (with any other setting); the chat senders' block of consecutive ports and the instance
-    block (the ports of every service's instances 2 and up) each clear of the rest."""
+    block (the ports of every service's instances 2 and up) each clear of the rest. With
+    `brokers` above 1, every node's client and controller ports are free and distinct."""
     taken = {v for k, v in fixed.items() if k.endswith("_port") and isinstance(v, int)}
     ports: dict[str, int] = {}
+    brokers = int(fixed.get("brokers", 1))
+    step = int(
+        fixed.get("kafka_node_port_step", DevSettings.model_fields["kafka_node_port_step"].default)
+    )
+    for name in ("kafka_port", "kafka_controller_port"):
+        if brokers > 1 and name not in fixed:
+            ports[name] = node_block(taken, brokers, step)
     for name in port_fields():
-        if name not in fixed:
+        if name not in fixed and name not in ports:
             ports[name] = taken_too(taken)
     chat = fixed.pop(CHAT_BLOCK, None) or chat_block(taken)
     taken.update(range(chat, chat + len(CHAT_CHANNELS)))
@@ -55,6 +63,17 @@ def taken_too(taken: set[int]) -> int:
         pass
     taken.add(port)
     return port
+
+
+def node_block(taken: set[int], brokers: int, step: int) -> int:
+    """A port such that it and the `brokers - 1` ports `step` apart after it are free now and
+    not in `taken` (all added to `taken`): one port of each node of a cluster."""
+    while True:
+        first = taken_too(taken)
+        others = [first + step * i for i in range(1, brokers)]
+        if all(p <= 65535 and p not in taken and bindable(p) for p in others):
+            taken.update(others)
+            return first
 
 
 def chat_block(taken: set[int]) -> int:

@@ -26,6 +26,7 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,10 @@ POM_DIR = PROJECT_ROOT / "deploy" / "local" / "kafka"
 JARS = POM_DIR / "target" / "lib"
 
 SERVER_PROPERTIES = """\
-# Written by herald-dev: a single-node KRaft broker for local runs and tests.
+# Written by herald-dev: a KRaft broker+controller for local runs and tests.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
+node.id={node_id}
+controller.quorum.voters={quorum_voters}
 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
 advertised.listeners=PLAINTEXT://127.0.0.1:{advertised_port}
 controller.listener.names=CONTROLLER
@@ -103,19 +104,29 @@ def server_properties(
     keystore: Path | None = None,
     truststore: Path | None = None,
     scram_password: str = "",
+    node_id: int = 1,
+    quorum_voters: str | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> str:
     """The node's server.properties: clients' listener bound on `port` and advertised on
     `advertised_port` (default `port`), the controller's direct on `controller_port`; with
     `secure_port`, a SASL_SSL listener there (`SASL_MECHANISMS` for `SCRAM_USER`, whose PLAIN
     password is `scram_password`); with `mtls_port`, an SSL listener there requiring a client
     certificate signed by the CA in `truststore`. Both serve the PEM key and certificate of
-    `keystore`. Pure."""
+    `keystore`.
+
+    One node alone by default; a node of a cluster (`herald_devstack.cluster`) gives its
+    `node_id`, the `quorum_voters` of every node and `overrides` of properties (replication
+    factors, min ISR). Pure."""
     text = SERVER_PROPERTIES.format(
         port=port,
         advertised_port=port if advertised_port is None else advertised_port,
         controller_port=controller_port,
         log_dir=log_dir,
+        node_id=node_id,
+        quorum_voters=quorum_voters or f"{node_id}@127.0.0.1:{controller_port}",
     )
+    text = with_overrides(text, overrides or {})
     extra = {
         name: listener_port
         for name, listener_port in (("SASL_SSL", secure_port), ("SSL", mtls_port))
@@ -140,6 +151,20 @@ def server_properties(
     if mtls_port is not None:
         text += MTLS_PROPERTIES.format(keystore=keystore, truststore=truststore)
     return text
+
+
+def with_overrides(text: str, overrides: Mapping[str, str]) -> str:
+    """`text` (a .properties file) with each key of `overrides` set to its value: in place
+    where the key is, appended where it is not. Pure."""
+    pending = dict(overrides)
+    lines = []
+    for line in text.splitlines():
+        key = line.split("=", 1)[0]
+        if not line.startswith("#") and key in pending:
+            line = f"{key}={pending.pop(key)}"
+        lines.append(line)
+    lines += [f"{key}={value}" for key, value in pending.items()]
+    return "\n".join(lines) + "\n"
 
 
 class KafkaSetupError(RuntimeError):
@@ -184,7 +209,7 @@ def kafka_version() -> str:
 
 @dataclass
 class KafkaNode:
-    """One broker+controller whose state lives under `state_dir/kafka`."""
+    """One broker+controller whose state lives under `state_dir/<name>` (`kafka` alone)."""
 
     state_dir: Path
     port: int = 19092
@@ -196,14 +221,23 @@ class KafkaNode:
     """A SASL_SSL listener (SCRAM-SHA-512, TLS) beside the PLAINTEXT one; None: none."""
     mtls_port: int | None = None
     """An SSL listener requiring a client certificate from the node's CA; None: none."""
+    name: str = "kafka"
+    """Its directory under `state_dir`, its pid and log files' name."""
+    node_id: int = 1
+    quorum_voters: str | None = None
+    """`controller.quorum.voters` of a cluster's node; None: this node alone."""
+    cluster_id: str | None = None
+    """The id its storage is formatted with (one for every node of a cluster); None: a new one."""
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    """server.properties set on top of the single node's (a cluster's replication factors)."""
     process: ManagedProcess = field(init=False)
 
     def __post_init__(self) -> None:
-        self.process = ManagedProcess("kafka", self.state_dir)
+        self.process = ManagedProcess(self.name, self.state_dir)
 
     @property
     def home(self) -> Path:
-        return self.state_dir / "kafka"
+        return self.state_dir / self.name
 
     @property
     def client_port(self) -> int:
@@ -303,6 +337,9 @@ class KafkaNode:
                 keystore=self.tls_dir / "broker.pem",
                 truststore=self.tls_dir / "ca.pem",
                 scram_password=self.scram_password if self.secure_port is not None else "",
+                node_id=self.node_id,
+                quorum_voters=self.quorum_voters,
+                overrides=self.overrides,
             )
         )
         if self.secured and not (self.tls_dir / "broker.pem").exists():
@@ -310,14 +347,17 @@ class KafkaNode:
         if (self.home / "data" / "meta.properties").exists():
             return
         cluster_id = (
-            subprocess.run(
-                self._java("kafka.tools.StorageTool", "random-uuid"),
-                capture_output=True,
-                text=True,
-                check=True,
+            self.cluster_id
+            or (
+                subprocess.run(
+                    self._java("kafka.tools.StorageTool", "random-uuid"),
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
             )
-            .stdout.strip()
-            .splitlines()[-1]
         )
         result = subprocess.run(
             self._java(

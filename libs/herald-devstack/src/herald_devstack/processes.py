@@ -32,7 +32,7 @@ def free_ports(count: int, *, attempts: int = 200) -> int:
         first = free_port()
         if first + count > 65535:
             continue
-        if all(_bindable(first + offset) for offset in range(1, count)):
+        if all(bindable(first + offset) for offset in range(1, count)):
             return first
     raise RuntimeError(f"no block of {count} free ports found")
 
@@ -64,12 +64,12 @@ def free_ports_below_ephemeral(count: int, *, lowest: int = 20000, attempts: int
         raise RuntimeError(f"no room for {count} ports between {lowest} and {low}")
     for _ in range(attempts):
         first = lowest + secrets.randbelow(highest_first - lowest + 1)
-        if all(_bindable(first + offset) for offset in range(count)):
+        if all(bindable(first + offset) for offset in range(count)):
             return first
     raise RuntimeError(f"no block of {count} free ports found below {low}")
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind(("127.0.0.1", port))

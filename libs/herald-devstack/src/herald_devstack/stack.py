@@ -19,15 +19,19 @@ from herald_core.topics import Channel
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
 
+from herald_devstack.cluster import make_cluster, wait_for_brokers
 from herald_devstack.dev_settings import (
     DevSettings,
     KafkaSecurity,
+    brokers_file,
+    check_brokers_fit_storage,
     check_security_fits_storage,
     security_file,
+    with_recorded_brokers,
     with_recorded_security,
 )
 from herald_devstack.instances import check_scale, instance_name, instance_port, split_instance
-from herald_devstack.kafka import KafkaNode, kafka_version
+from herald_devstack.kafka import kafka_version
 from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import ManagedProcess, port_open
 
@@ -161,15 +165,19 @@ class Stack:
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         scale: Mapping[str, int] | None = None,
     ) -> None:
-        self.settings = with_recorded_security(settings or DevSettings())
+        self.settings = with_recorded_brokers(with_recorded_security(settings or DevSettings()))
         s = self.settings
-        self.kafka = KafkaNode(
+        self.cluster = make_cluster(
             s.home,
-            port=s.kafka_port,
+            brokers=s.brokers,
+            kafka_port=s.kafka_port,
             controller_port=s.kafka_controller_port,
+            step=s.kafka_node_port_step,
             advertised_port=s.kafka_advertised_port,
             secure_port=s.kafka_secure_port if s.kafka_security is KafkaSecurity.SASL_SSL else None,
         )
+        self.kafka = self.cluster.nodes[0]
+        """The first (alone: the only) Kafka node; `cluster` has them all."""
         self.postgres = PostgresNode(s.home, port=s.postgres_port)
         self.smtp = ManagedProcess("smtp-sink", s.home)
         self.webhook_sink = ManagedProcess("webhook-sink", s.home)
@@ -239,7 +247,13 @@ class Stack:
         SASL_SSL listener with `kafka_security="sasl_ssl"`, else the plaintext one."""
         if self.settings.kafka_security is KafkaSecurity.SASL_SSL:
             return self.kafka.secure_settings(client_id)
-        return self.kafka.client_settings(client_id)
+        return self.cluster.client_settings(client_id)
+
+    @property
+    def topic_profile(self) -> str:
+        """The profile of deploy/topics.yaml the stack applies: `prod` (replication factor 3,
+        min ISR 2) on three brokers or more, `dev` (one replica) otherwise."""
+        return "prod" if self.settings.brokers >= 3 else "dev"
 
     def kafka_env(self, prefix: str) -> dict[str, str]:
         """A service's `<prefix>KAFKA__…` variables: the bootstrap and, with sasl_ssl, the
@@ -269,21 +283,28 @@ class Stack:
         """Start whatever is not running yet; each step reports as it finishes."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
         check_security_fits_storage(self.settings, self.kafka)
+        check_brokers_fit_storage(self.settings)
         security_file(self.settings.home).write_text(self.settings.kafka_security + "\n")
+        brokers_file(self.settings.home).write_text(f"{self.settings.brokers}\n")
         started = time.monotonic()
-        self.kafka.start()
+        self.cluster.start()
         kafka = self.kafka_settings()
         ready_s = asyncio.run(wait_until_ready(kafka, timeout_s=120))
+        if self.cluster.brokers > 1:
+            ready_s += asyncio.run(wait_for_brokers(kafka, self.cluster.brokers, timeout_s=120))
+        nodes = "" if self.cluster.brokers == 1 else f"{self.cluster.brokers} brokers, "
         progress(
             f"kafka {kafka_version()} ready on {kafka.bootstrap_servers} "
-            f"({kafka.security_protocol}; {time.monotonic() - started:.1f}s; answered after "
-            f"{ready_s:.1f}s of polling)"
+            f"({nodes}{kafka.security_protocol}; {time.monotonic() - started:.1f}s; answered "
+            f"after {ready_s:.1f}s of polling)"
         )
-        plan = asyncio.run(apply_file(kafka))
+        plan = asyncio.run(apply_file(kafka, profile=self.topic_profile))
         progress(
-            f"topics: {len(plan.created)} created, {len(plan.reconfigured)} reconfigured, "
-            f"{len(plan.unchanged)} unchanged"
+            f"topics ({self.topic_profile} profile): {len(plan.created)} created, "
+            f"{len(plan.reconfigured)} reconfigured, {len(plan.unchanged)} unchanged"
         )
+        for warning in plan.warnings:
+            progress(f"topics: {warning}")
         progress(f"postgres ready on {self.postgres.url} ({self.postgres.start():.1f}s)")
         self._start_sink(
             self.smtp, "herald_devstack.smtp_sink", self.settings.smtp_port, self.mail_dir
@@ -453,8 +474,8 @@ class Stack:
                 progress(f"stopped {process.name}")
         if self.postgres.stop():
             progress("stopped postgres")
-        if self.kafka.stop():
-            progress("stopped kafka")
+        for name in self.cluster.stop():
+            progress(f"stopped {name}")
 
     def reset(self, progress: Progress) -> None:
         """Stop everything and delete all local state."""
@@ -466,13 +487,27 @@ class Stack:
 
     def status(self) -> list[Component]:
         s = self.settings
-        parts = [
+        kafka = [
             Component(
                 "kafka",
                 self.kafka_settings().bootstrap_servers,
                 port_open(s.kafka_port),
                 f"{kafka_version()} {s.kafka_security}",
-            ),
+            )
+        ]
+        if self.cluster.brokers > 1:
+            kafka = [
+                Component(
+                    node.name,
+                    node.bootstrap_servers,
+                    port_open(node.port),
+                    f"{kafka_version()} node {node.node_id} of {self.cluster.brokers}, "
+                    f"controller :{node.controller_port}",
+                )
+                for node in self.cluster.nodes
+            ]
+        parts = [
+            *kafka,
             Component("postgres", self.postgres.url, port_open(s.postgres_port)),
             Component(
                 "smtp-sink", f"127.0.0.1:{s.smtp_port}", port_open(s.smtp_port), str(self.mail_dir)

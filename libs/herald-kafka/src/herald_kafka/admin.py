@@ -2,7 +2,10 @@
 
 Readiness means the admin client answers a metadata request, not that a port is open
 (docs/contributing.md). `apply_topics` creates missing topics, raises partition counts, and sets the
-declared configs; it never deletes a topic nor lowers a partition count (Kafka cannot).
+declared configs; it never deletes a topic nor lowers a partition count (Kafka cannot). An existing
+topic with another replication factor than the profile's is reported, not changed (Kafka moves
+replicas with a reassignment, not a config); if it has fewer replicas than the declared
+`min.insync.replicas`, that config is not set on it, since every acks=all write would be refused.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class TopicPlan:
     reconfigured: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    replication: list[tuple[str, int, int]] = field(default_factory=list)
+    """Existing topics whose replication factor is not the declared one: (name, has, declared)."""
 
     @property
     def changed(self) -> bool:
@@ -85,8 +90,53 @@ async def wait_until_ready(kafka: KafkaSettings, *, timeout_s: float = 60.0) -> 
 
 
 async def _current_partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    return {name: count for name, (count, _) in (await _current_layout(admin, names)).items()}
+
+
+async def _current_layout(
+    admin: AIOKafkaAdminClient, names: list[str]
+) -> dict[str, tuple[int, int]]:
+    """(partition count, replication factor) of each existing topic of `names`; the factor is
+    the fewest replicas any of its partitions has."""
     described = await admin.describe_topics(names)
-    return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+    return {
+        t["topic"]: (
+            len(t["partitions"]),
+            min((len(p["replicas"]) for p in t["partitions"]), default=0),
+        )
+        for t in described
+        if t["error_code"] == 0
+    }
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    """One partition as the cluster's metadata describes it."""
+
+    partition: int
+    leader: int
+    """The leading node's id; -1 when no node leads it."""
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+async def describe_partitions(kafka: KafkaSettings, topic: str) -> list[PartitionState]:
+    """Every partition of `topic`: its leader, replicas and in-sync replicas, by partition.
+
+    Raises:
+        aiokafka.errors.KafkaError: when the cluster does not answer or has no such topic.
+    """
+    async with admin_client(kafka) as admin:
+        (described,) = await admin.describe_topics([topic])
+    if described["error_code"] != 0:
+        raise for_code(described["error_code"])(f"cannot describe {topic}")
+    return sorted(
+        (
+            PartitionState(p["partition"], p["leader"], tuple(p["replicas"]), tuple(p["isr"]))
+            for p in described["partitions"]
+        ),
+        key=lambda state: state.partition,
+    )
 
 
 async def partition_counts(
@@ -143,15 +193,28 @@ def plan_existing(
     partitions: Mapping[str, int],
     configs: Mapping[str, Mapping[str, str]],
     plan: TopicPlan,
+    replication: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, int], list[TopicSpec]]:
     """Compare declared topics with the broker's: what to grow and what to reconfigure. Pure.
 
     Returns the new partition counts by topic and the specs whose configs differ, and records
     both (and topics with more partitions than declared, which Kafka cannot shrink) in `plan`.
+    `replication` (each topic's replication factor, when known) adds a warning per topic
+    whose factor is not the declared one, never a change; a topic with fewer replicas than
+    its declared `min.insync.replicas` keeps the min ISR it has.
     """
     grow: dict[str, int] = {}
     alter: list[TopicSpec] = []
-    for spec in specs:
+    for declared in specs:
+        has = (replication or {}).get(declared.name, declared.replication_factor)
+        if has != declared.replication_factor:
+            plan.replication.append((declared.name, has, declared.replication_factor))
+            plan.warnings.append(
+                f"{declared.name} has replication factor {has}, the profile declares "
+                f"{declared.replication_factor}: not changed (apply never deletes a topic; move "
+                "its replicas with kafka-reassign-partitions)"
+            )
+        spec = _fitting_min_isr(declared, has, plan)
         count = partitions.get(spec.name, spec.partitions)
         if count < spec.partitions:
             plan.grown.append((spec.name, count, spec.partitions))
@@ -169,7 +232,39 @@ def plan_existing(
     return grow, alter
 
 
+def _fitting_min_isr(spec: TopicSpec, replicas: int, plan: TopicPlan) -> TopicSpec:
+    """`spec` without its `min.insync.replicas` when the topic has fewer replicas than that
+    (every acks=all write would be refused), with a warning in `plan`. Pure but for `plan`."""
+    wanted = spec.config.get("min.insync.replicas")
+    if wanted is None or not wanted.isdigit() or int(wanted) <= replicas:
+        return spec
+    plan.warnings.append(
+        f"{spec.name}: min.insync.replicas={wanted} not set, the topic has {replicas} "
+        "replica(s) and every acks=all write would be refused"
+    )
+    config = {k: v for k, v in spec.config.items() if k != "min.insync.replicas"}
+    return TopicSpec(spec.name, spec.partitions, spec.replication_factor, config)
+
+
+async def _check_brokers(admin: AIOKafkaAdminClient, missing: Sequence[TopicSpec]) -> None:
+    """Refuse to create topics with more replicas than the cluster has brokers, saying so.
+
+    Raises:
+        ValueError: naming the factor and the broker count.
+    """
+    needed = max((s.replication_factor for s in missing), default=1)
+    if needed <= 1:
+        return
+    brokers = len((await admin.describe_cluster())["brokers"])
+    if brokers < needed:
+        raise ValueError(
+            f"the topics need replication factor {needed} but the cluster has {brokers} "
+            "broker(s): apply the profile that fits it (e.g. --profile dev on one broker)"
+        )
+
+
 async def _create_missing(admin: AIOKafkaAdminClient, missing: Sequence[TopicSpec]) -> list[str]:
+    await _check_brokers(admin, missing)
     created: list[str] = []
     for start in range(0, len(missing), 50):
         batch = missing[start : start + 50]
@@ -201,9 +296,11 @@ async def apply_topics(
         present.extend(s for s in missing if s.name not in plan.created)
     if not present:
         return plan
-    partitions = await _current_partitions(admin, [s.name for s in present])
+    layout = await _current_layout(admin, [s.name for s in present])
+    partitions = {name: count for name, (count, _) in layout.items()}
+    replication = {name: factor for name, (_, factor) in layout.items()}
     configs = await _current_configs(admin, present)
-    grow, alter = plan_existing(present, partitions, configs, plan)
+    grow, alter = plan_existing(present, partitions, configs, plan, replication)
     if not dry_run and grow:
         await admin.create_partitions({name: NewPartitions(n) for name, n in grow.items()})
     if not dry_run and alter:

@@ -1,6 +1,10 @@
 """`herald-topics`: create or update the topics of the topic file on a broker.
 
-herald-topics apply [--file deploy/topics.yaml] [--bootstrap-servers 127.0.0.1:19092] [--dry-run]
+herald-topics apply [--file deploy/topics.yaml] [--profile dev|prod]
+                    [--bootstrap-servers 127.0.0.1:19092] [--dry-run]
+
+The profile (`--profile`, else `HERALD_TOPIC_PROFILE`, else the file's `default_profile`, `dev`)
+says how every topic is replicated: `dev` one replica, `prod` three with min.insync.replicas=2.
 
 The security settings come from `HERALD_KAFKA_SECURITY_PROTOCOL`, `HERALD_KAFKA_SASL_…` and
 `HERALD_KAFKA_SSL_…` (`herald_core.settings.ToolKafkaSettings`, docs/operations.md).
@@ -28,9 +32,11 @@ async def apply_file(
     *,
     dry_run: bool = False,
     timeout_s: float = 60,
+    profile: str | None = None,
 ) -> TopicPlan:
-    """Wait for the broker, then apply the topic file to it."""
-    specs = load_topic_file(path)
+    """Wait for the broker, then apply the topic file to it as `profile` (None: the file's
+    default) replicates its topics."""
+    specs = load_topic_file(path, profile)
     await wait_until_ready(kafka, timeout_s=timeout_s)
     async with admin_client(kafka) as admin:
         return await apply_topics(admin, specs, dry_run=dry_run)
@@ -52,16 +58,30 @@ def apply(
     ] = DEFAULT_BOOTSTRAP,
     dry_run: Annotated[bool, typer.Option(help="Print the plan, change nothing")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker")] = 60.0,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HERALD_TOPIC_PROFILE",
+            help="The file's profile: dev (one replica) or prod (three, min ISR 2) "
+            "[default: the file's default_profile, dev]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create missing topics, add partitions and set configs. Never deletes anything."""
-    plan = asyncio.run(
-        apply_file(
-            tool_kafka_settings(bootstrap_servers, "herald-topics"),
-            file or _default_file(),
-            dry_run=dry_run,
-            timeout_s=timeout,
+    try:
+        plan = asyncio.run(
+            apply_file(
+                tool_kafka_settings(bootstrap_servers, "herald-topics"),
+                file or _default_file(),
+                dry_run=dry_run,
+                timeout_s=timeout,
+                profile=profile,
+            )
         )
-    )
+    except ValueError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
     verb = "would " if dry_run else ""
     typer.echo(f"{verb}create {len(plan.created)} topics: {', '.join(plan.created) or '-'}")
     for name, old, new in plan.grown:
@@ -73,11 +93,14 @@ def apply(
 
 
 @app.command("list")
-def list_topics(file: Annotated[Path | None, typer.Option()] = None) -> None:
-    """Print every topic the file declares, with partitions and configs."""
-    for spec in load_topic_file(file or _default_file()):
+def list_topics(
+    file: Annotated[Path | None, typer.Option()] = None,
+    profile: Annotated[str | None, typer.Option(envvar="HERALD_TOPIC_PROFILE")] = None,
+) -> None:
+    """Print every topic the file declares, with partitions, replication factor and configs."""
+    for spec in load_topic_file(file or _default_file(), profile):
         config = " ".join(f"{k}={v}" for k, v in sorted(spec.config.items()))
-        typer.echo(f"{spec.name}\t{spec.partitions}\t{config}")
+        typer.echo(f"{spec.name}\t{spec.partitions}\t{spec.replication_factor}\t{config}")
 
 
 def main() -> None:

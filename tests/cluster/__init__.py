@@ -1,0 +1,1 @@
+"""Ledger runs on a three-broker Kafka cluster (see conftest.py)."""
