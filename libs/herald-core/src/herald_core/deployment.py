@@ -33,6 +33,7 @@ KNOWN_SECRETS = frozenset(
         "herald-dev-unsubscribe-secret-change-me",  # herald_core.unsubscribe.DEV_SECRET
         "hrld_compose-admin-token-change-me",  # docker-compose.yml's placeholders
         "compose-jwt-secret-change-me",
+        "compose-ingest-token-change-me",
     }
 )
 """Secrets printed in this repository: never a production value, whatever the setting."""
