@@ -1,6 +1,6 @@
 """Ingest settings (env prefix `HERALD_INGEST_`).
 
-Producers authenticate (`auth`, docs/architecture.md "Ingest authentication"):
+Producers authenticate (`auth`, docs/operations.md "Ingest authentication"):
 
     HERALD_INGEST_AUTH__TOKENS='["<token>", "<next token>"]'   # Authorization: Bearer <token>
     HERALD_INGEST_AUTH__TOKEN_FILE=/run/secrets/ingest-tokens   # one per line (a secret mount)
