@@ -255,6 +255,7 @@ class Stack:
                 self._wait_ready(spec, process)
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
             progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
+            progress(f"ingest producer token (local runs only): {self.settings.ingest_token}")
 
     def _start_sink(self, process: ManagedProcess, module: str, port: int, directory: Path) -> None:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
