@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 from herald_api.native.unsubscribe_api import UnsubscribeSettings
@@ -15,6 +17,7 @@ from herald_api.settings import ApiSettings
 from herald_core.deployment import (
     DEV_ADMIN_TOKEN,
     DEV_INGEST_TOKEN,
+    KNOWN_SECRETS,
     Environment,
     environment_of,
     secret_problem,
@@ -295,3 +298,12 @@ def test_the_local_stack_gives_ingest_its_token_and_no_open_door():
     assert json.loads(env["HERALD_INGEST_AUTH__TOKENS"]) == [DEV_INGEST_TOKEN]
     assert "HERALD_INGEST_AUTH__OPEN" not in env
     assert stack.ingest_headers == {"Authorization": f"Bearer {DEV_INGEST_TOKEN}"}
+
+
+def test_the_compose_files_placeholder_secrets_are_all_known_and_refused():
+    """docker-compose.yml's defaults are published: each is in KNOWN_SECRETS."""
+    compose = (Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text()
+    defaults = re.findall(r"\$\{HERALD_\w*(?:TOKEN|SECRET)\w*:-([^}]+)\}", compose)
+    values = [v for d in defaults for v in (json.loads(d) if d.startswith("[") else [d])]
+    assert len(values) == 3, defaults
+    assert set(values) <= KNOWN_SECRETS
