@@ -131,6 +131,11 @@ class Chaos:
     def events_url(self) -> str:
         return f"{self.stack.ingest_url}/v1/events"
 
+    @property
+    def ingest_headers(self) -> dict[str, str]:
+        """The stack's producer token, which ingest asks of every POST."""
+        return self.stack.ingest_headers
+
     def lag_watch(self, *channels: Channel) -> LagWatch:
         return LagWatch(self.kafka, watched_groups(*channels))
 
@@ -227,7 +232,9 @@ class Trial:
         """One failed deployment every notifier of the app selects; not judged."""
         event, _ = deployment(app_id, 0)
         self.ledger.probe(event["id"])
-        async with self.chaos.http.post(self.chaos.events_url, json=event) as response:
+        async with self.chaos.http.post(
+            self.chaos.events_url, json=event, headers=self.chaos.ingest_headers
+        ) as response:
             assert response.status in (202, 503), await response.text()
 
     async def send_one(self, app_id: str, n: int = 0) -> str:
@@ -236,7 +243,9 @@ class Trial:
         event, answers_to = deployment(app_id, n)
 
         async def accepted() -> bool:
-            async with self.chaos.http.post(self.chaos.events_url, json=event) as response:
+            async with self.chaos.http.post(
+                self.chaos.events_url, json=event, headers=self.chaos.ingest_headers
+            ) as response:
                 assert response.status in (202, 503), await response.text()
                 return response.status == 202
 
@@ -284,6 +293,7 @@ class Trial:
             self.apps,
             deployment,
             rate_per_s=rate_per_s or profile.rate_per_s,
+            headers=self.chaos.ingest_headers,
         )
         watch = self.chaos.lag_watch(*self.channels)
         stop = asyncio.Event()

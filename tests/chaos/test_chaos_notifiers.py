@@ -67,7 +67,8 @@ class AppSequence:
         http, url = self.trial.chaos.http, self.trial.chaos.events_url
 
         async def accepted() -> bool:
-            async with http.post(url, json=event) as response:
+            headers = self.trial.chaos.ingest_headers
+            async with http.post(url, json=event, headers=headers) as response:
                 return response.status == 202
 
         async with self.lock:

@@ -72,7 +72,9 @@ def poison_value(name: str, marker: str, app_id: str) -> bytes:
 
 
 async def post(chaos: Chaos, event: dict[str, Any]) -> tuple[int, Any]:
-    async with chaos.http.post(chaos.events_url, json=event) as response:
+    async with chaos.http.post(
+        chaos.events_url, json=event, headers=chaos.ingest_headers
+    ) as response:
         return response.status, await response.json(content_type=None)
 
 

@@ -128,7 +128,9 @@ class Editor:
             "type_data": {"actor": "chaos@example.com"},
         }
         for event in (renamed, audited):
-            async with self.trial.chaos.http.post(self.trial.chaos.events_url, json=event) as sent:
+            async with self.trial.chaos.http.post(
+                self.trial.chaos.events_url, json=event, headers=self.trial.chaos.ingest_headers
+            ) as sent:
                 assert sent.status == 202, await sent.text()
         self.audited.append(audited["id"])
 

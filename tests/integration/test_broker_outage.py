@@ -21,7 +21,7 @@ from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
 from herald_devstack.kafka import KafkaNode
 from herald_devstack.processes import free_port
 from herald_ingest.app import IngestService
-from herald_ingest.settings import IngestSettings
+from herald_ingest.settings import IngestAuthSettings, IngestSettings
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
 from herald_testing.api_client import ApiClient
@@ -69,6 +69,7 @@ async def ingest(own_broker: KafkaNode) -> AsyncIterator[IngestService]:
         consume_platform_events=False,
         ack_timeout_s=ACK_TIMEOUT_S,
         readiness_probe_s=0.3,
+        auth=IngestAuthSettings(open=True),
     )
     async with IngestService(settings) as service:
         yield service

@@ -20,7 +20,8 @@ from typing import Any
 import aiohttp
 import pytest
 from herald_api.app import ApiService
-from herald_api.http.auth import TokenScope, create_token
+from herald_api.http.access import issue_stream_token
+from herald_api.http.auth import Principal, TokenScope, create_token, find_principal, revoke_token
 from herald_api.settings import ApiSettings
 from herald_api.stream.stream_cursor import encode_cursor
 from herald_api.stream.stream_hub import STREAMS
@@ -426,3 +427,111 @@ async def test_streams_are_capped_and_closed_cleanly_when_the_api_stops(
 async def read_every_message(sse: SseClient) -> None:
     while True:
         await sse.message(timeout_s=10)
+
+
+# --- stream tokens: browsers' EventSource and WebSocket send no Authorization ------------------
+
+
+async def stream_token(
+    http: Any, streams: Any, owner: str, headers: dict[str, str]
+) -> tuple[int, Any]:
+    target = f"http://127.0.0.1:{streams.port}/v1/owners/{owner}/events/stream/token"
+    async with http.post(target, headers=headers) as response:
+        return response.status, await response.json(content_type=None)
+
+
+async def test_a_stream_token_opens_the_stream_from_the_query_string(
+    api, streams, http, producer, unique
+):
+    owner = f"owner-{unique}"
+    owner_token = await token_for(api, TokenScope.OWNER, owner)
+    status, answer = await stream_token(http, streams, owner, bearer(owner_token))
+    assert status == 200, answer
+    assert answer["expires_in"] == 300
+    expires = datetime.fromisoformat(answer["expires_at"])
+    assert 290 <= (expires - datetime.now(UTC)).total_seconds() <= 301
+    assert answer["url"].endswith(f"/v1/owners/{owner}/events/stream?token={answer['token']}")
+
+    query = f"?token={answer['token']}"
+    sse = await open_sse(http, url(streams, owner, query), {"Accept": "text/event-stream"})
+    ws = await open_ws(http, url(streams, owner, query), headers={})
+    mine = event(unique, 1, owner, f"app-{unique}")
+    await produce(producer, mine)
+    assert [m.data for m in await sse.events(1)] == [mine.to_json()]
+    assert [body for _, body in await ws_frames(ws, 1)] == [mine.to_json()]
+    await ws.close()
+    sse.response.close()
+
+
+async def test_an_app_tokens_stream_token_stays_narrowed_to_its_app(api, streams, http, unique):
+    owner, app = f"owner-{unique}", f"app-{unique}"
+    admin = f"http://127.0.0.1:{api.port}"
+    async with http.put(
+        f"{admin}/v1/apps/{app}", json={"app": {"name": "a", "owner_id": owner}}, headers=ADMIN
+    ) as response:
+        assert response.status == 201
+    app_token = await token_for(api, TokenScope.APP, app)
+    status, answer = await stream_token(http, streams, owner, bearer(app_token))
+    assert status == 200, answer
+    query = f"?token={answer['token']}"
+    headers = {"Accept": "text/event-stream"}
+    status, _ = await get(http, url(streams, owner, f"{query}&app_id={app}-other"), headers)
+    assert status == 404, "an app token's stream token streams only its app"
+    sse = await open_sse(http, url(streams, owner, f"{query}&app_id={app}"), headers)
+    sse.response.close()
+
+    status, body = await stream_token(http, streams, f"other-{unique}", bearer(app_token))
+    assert status == 404, "no token for a stream its caller may not open"
+    assert body["status"] == 404
+    status, _ = await stream_token(http, streams, owner, {})
+    assert status == 401
+
+
+async def test_expired_altered_and_other_streams_tokens_are_refused(api, streams, http, unique):
+    owner = f"owner-{unique}"
+    owner_token = await token_for(api, TokenScope.OWNER, owner)
+    _, answer = await stream_token(http, streams, owner, bearer(owner_token))
+    token = answer["token"]
+    _, others = await stream_token(http, streams, f"other-{unique}", ADMIN)
+    secret = streams.settings.jwt_secret.get_secret_value()
+    caller = Principal(await token_id(api, owner_token), "stream", TokenScope.OWNER, owner)
+    path = f"/v1/owners/{owner}/events/stream"
+    expired = issue_stream_token(caller, path, secret, time.time() - 301)
+    header, payload, signature = token.split(".")
+    altered = f"{header}.{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    async with http.post(
+        f"http://127.0.0.1:{api.port}/v1/tokens/exchange", headers=bearer(owner_token), json={}
+    ) as response:
+        exchanged = (await response.json())["token"]
+
+    accept = {"Accept": "text/event-stream"}
+    refusals = {
+        "the stream token expired: ask for a new one": expired,
+        "the stream token is not valid": altered,
+        "the stream token was issued for another stream": others["token"],
+    }
+    for detail, bad in refusals.items():
+        status, body = await get(http, url(streams, owner, f"?token={bad}"), accept)
+        assert (status, body["detail"]) == (401, detail)
+    status, body = await get(http, url(streams, owner, f"?token={exchanged}"), accept)
+    assert (status, body["detail"]) == (401, "the stream token is not valid"), "no exchange JWT"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+        await http.ws_connect(url(streams, owner, f"?token={altered}"))
+    assert caught.value.status == 401
+
+    status, _ = await get(http, url(streams, owner), {**accept, **bearer(token)})
+    assert status == 401, "a stream token is no bearer token"
+    target = f"http://127.0.0.1:{streams.port}/v1/owners/{owner}/audit-log?token={token}"
+    async with http.get(target) as response:
+        assert response.status == 401, "nor does it open any other route"
+
+    async with api.pool.acquire() as connection:
+        await revoke_token(connection, caller.token_id)
+    status, body = await get(http, url(streams, owner, f"?token={token}"), accept)
+    assert (status, body["detail"]) == (401, "the stream token's API token was revoked")
+
+
+async def token_id(api: Any, token: str) -> str:
+    found = await find_principal(api.pool, token)
+    assert found is not None
+    return found.token_id

@@ -99,7 +99,9 @@ def test_webhook_and_email_over_a_sasl_ssl_broker(secured_stack: Stack) -> None:
         assert asyncio.run(config_published(kafka, notifier["id"], timeout_s=30)), notifier
     time.sleep(1)
 
-    status, answer = post_event(stack.ingest_url, sample_event(app_id, "app_deployed"))
+    status, answer = post_event(
+        stack.ingest_url, sample_event(app_id, "app_deployed"), stack.settings.ingest_token
+    )
     assert status == 202, answer
     event_id = answer["id"]
 

@@ -32,7 +32,7 @@ from herald_core.topics import CONFIG_NOTIFIERS, Channel
 from herald_devstack.processes import free_port
 from herald_devstack.smtp_sink import MaildirHandler, read_messages
 from herald_ingest.app import IngestService
-from herald_ingest.settings import IngestSettings
+from herald_ingest.settings import IngestAuthSettings, IngestSettings
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_router.app import RouterService
 from herald_router.settings import RouterSettings
@@ -126,7 +126,13 @@ class Herald:
 
 @pytest.fixture(scope="session")
 async def herald(kafka_settings: KafkaSettings, producer: Any) -> AsyncIterator[Herald]:
-    ingest = IngestService(IngestSettings(kafka=kafka_settings, http=LOCAL, log=QUIET))
+    # Opened explicitly (development only): the tests post from many sessions of their own;
+    # ingest's authentication has tests of its own (tests/integration/test_ingest_auth.py).
+    ingest = IngestService(
+        IngestSettings(
+            kafka=kafka_settings, http=LOCAL, log=QUIET, auth=IngestAuthSettings(open=True)
+        )
+    )
     router = RouterService(RouterSettings(kafka=kafka_settings, http=LOCAL, log=QUIET))
     sender = SenderService(
         SenderSettings(

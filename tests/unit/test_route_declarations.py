@@ -60,7 +60,7 @@ def mismatches(application: web.Application, routes: tuple[Route, ...]) -> dict[
 def test_every_route_has_one_declaration_and_every_declaration_is_mounted(built):
     found = mismatches(built, ROUTES)
     assert all(not what for what in found.values()), found
-    assert len(ROUTES) == 66
+    assert len(ROUTES) == 67
 
 
 def test_a_route_mounted_by_hand_is_noticed():
@@ -108,6 +108,8 @@ UNSCOPED = {
     " as the body's owner_id would leave it",
     "GET /v1/owners/{owner}/events/stream": "an app token of one of the owner's apps may stream"
     " it too, narrowed to its app",
+    "POST /v1/owners/{owner}/events/stream/token": "whoever may stream the owner gets a stream"
+    " token, an app token of one of its apps included",
 }
 
 

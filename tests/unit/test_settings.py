@@ -87,10 +87,11 @@ def test_an_update_does_not_leak_into_the_next_instance(monkeypatch):
         ("HERALD_INGEST_DEDUP_WINDOW_S", "0", lambda s: s.dedup_window_s == 0),
         ("HERALD_INGEST_CONSUME_PLATFORM_EVENTS", "false", lambda s: not s.consume_platform_events),
         (
-            "HERALD_INGEST_API_TOKEN",
-            "t0ken",
-            lambda s: s.api_token.get_secret_value() == "t0ken" and "t0ken" not in repr(s),
+            "HERALD_INGEST_AUTH__TOKENS",
+            '["t0ken", "n3xt"]',
+            lambda s: s.auth.token_values == ("t0ken", "n3xt") and "t0ken" not in repr(s),
         ),
+        ("HERALD_INGEST_AUTH__OPEN", "true", lambda s: s.auth.open and not s.auth.closed_to_all),
         (
             "HERALD_INGEST_KAFKA__REQUEST_TIMEOUT_MS",
             "5000",

@@ -181,12 +181,18 @@ def sample_event(
     }
 
 
-def post_event(ingest_url: str, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """POST one event to ingest; returns the status and the JSON answer."""
+def post_event(
+    ingest_url: str, event: dict[str, Any], token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST one event to ingest, with producer token `token` when given; returns the status
+    and the JSON answer."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(  # noqa: S310 - the local ingest URL
         f"{ingest_url}/v1/events",
         data=json.dumps(event).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     try:

@@ -385,7 +385,8 @@ def event(
 ) -> None:
     """Post one event to ingest and print its answer."""
     event = sample_event(app_id, event_type, json.loads(data) if data else None, owner_id=owner)
-    status_code, body = post_event(Stack().ingest_url, event)
+    stack = Stack()
+    status_code, body = post_event(stack.ingest_url, event, stack.settings.ingest_token)
     console.print(f"HTTP {status_code}")
     console.print_json(json.dumps(body))
 
@@ -431,7 +432,9 @@ def demo(
     if not asyncio.run(config_published(kafka, notifier["id"], timeout_s=timeout)):
         _fail(RuntimeError(f"the notifier was not published within {timeout}s; see `logs api`"))
     time.sleep(0.5)
-    status_code, answer = post_event(stack.ingest_url, sample_event(app_id, "app_deployed"))
+    status_code, answer = post_event(
+        stack.ingest_url, sample_event(app_id, "app_deployed"), stack.settings.ingest_token
+    )
     if status_code != 202:
         _fail(RuntimeError(f"ingest answered {status_code}: {answer}"))
     _progress(f"event {answer['id']} accepted (HTTP 202)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
+from herald_core.deployment import DEV_ADMIN_TOKEN, DEV_INGEST_TOKEN
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -59,8 +60,12 @@ class DevSettings(BaseSettings):
     smtp_port: int = 12525
     webhook_sink_port: int = 18099
     api_port: int = 18080
-    api_admin_token: str = "hrld_local-dev-admin-token-not-for-production"  # noqa: S105 - local
+    api_admin_token: str = DEV_ADMIN_TOKEN
     ingest_port: int = 18081
+    ingest_token: str = Field(
+        default=DEV_INGEST_TOKEN,
+        description="The producer token the stack gives ingest, and its tools send",
+    )
     router_port: int = 18082
     derive_port: int = 18083
     recorder_port: int = 18084

@@ -7,6 +7,7 @@ State (data, logs, pid files, received mail and webhooks) lives under one direct
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 import urllib.request
@@ -136,6 +137,8 @@ class ServiceSpec:
         if p == "HERALD_SENDER_":
             env[f"{p}SMTP__PORT"] = str(settings.smtp_port)  # the local SMTP sink
             env[f"{p}SMTP__UNSUBSCRIBE_BASE_URL"] = f"http://127.0.0.1:{settings.api_port}"
+        if p == "HERALD_INGEST_":
+            env[f"{p}AUTH__TOKENS"] = json.dumps([settings.ingest_token])
         if p == "HERALD_API_":
             env[f"{p}ADMIN_TOKEN"] = settings.api_admin_token
             env[f"{p}PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
@@ -239,6 +242,11 @@ class Stack:
         return f"http://127.0.0.1:{self.settings.ingest_port}"
 
     @property
+    def ingest_headers(self) -> dict[str, str]:
+        """What a producer sends ingest to be let in: the stack's producer token."""
+        return {"Authorization": f"Bearer {self.settings.ingest_token}"}
+
+    @property
     def webhook_sink_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.webhook_sink_port}"
 
@@ -329,6 +337,7 @@ class Stack:
                 self._wait_ready(spec, process)
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
             progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
+            progress(f"ingest producer token (local runs only): {self.settings.ingest_token}")
 
     def _start_sink(self, process: ManagedProcess, module: str, port: int, directory: Path) -> None:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,8 @@ class LoadGenerator:
     max_pause_s: float = 1.0
     give_up_s: float = 180.0
     request_timeout_s: float = 10.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Sent with every POST: ingest's `Authorization: Bearer <producer token>`."""
     report: LoadReport = field(default_factory=LoadReport)
 
     async def run(self, seconds: float) -> LoadReport:
@@ -113,7 +115,9 @@ class LoadGenerator:
         """One POST: (status or None when nothing answered, the pause before a retry, text)."""
         timeout = aiohttp.ClientTimeout(total=self.request_timeout_s)
         try:
-            async with self.http.post(self.ingest_url, json=event, timeout=timeout) as response:
+            async with self.http.post(
+                self.ingest_url, json=event, headers=self.headers, timeout=timeout
+            ) as response:
                 text = await response.text()
                 return response.status, self._pause(response.headers.get("Retry-After")), text
         except (aiohttp.ClientError, TimeoutError) as error:

@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from herald_core.logging import configure
+from herald_runtime.startup import no_problems, refuse_unsafe_start
 
 from herald_alerter.app import serve
 from herald_alerter.settings import AlerterSettings
@@ -14,6 +15,7 @@ from herald_alerter.settings import AlerterSettings
 def main() -> None:
     settings = AlerterSettings()
     configure(json=settings.log.json_output, level=settings.log.level, service="alerter")
+    refuse_unsafe_start("alerter", no_problems)
     sys.exit(asyncio.run(serve(settings)))
 
 

@@ -17,12 +17,15 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 import typer
 from herald_core.logging import configure
+from herald_runtime.startup import refuse_unsafe_start
 from rich.console import Console
 from rich.table import Table
 
 from herald_api.app import serve
 from herald_api.http.auth import TokenScope, create_token, revoke_token
+from herald_api.native.unsubscribe_api import UnsubscribeSettings
 from herald_api.pipes.rebuild import republish_everything
+from herald_api.production import production_problems
 from herald_api.settings import ApiSettings
 from herald_api.store.migrate import migrate as apply_migrations
 
@@ -50,6 +53,10 @@ def main_callback(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is None:
         settings = ApiSettings()
         configure(json=settings.log.json_output, level=settings.log.level, service="api")
+        unsubscribe = UnsubscribeSettings()
+        refuse_unsafe_start(
+            "api", lambda environment: production_problems(settings, unsubscribe, environment)
+        )
         asyncio.run(serve(settings))
 
 

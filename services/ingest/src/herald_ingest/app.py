@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import time
 from collections.abc import Sequence
 
@@ -34,6 +33,7 @@ from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.tasks import TaskSupervisor
 from prometheus_client import CollectorRegistry
 
+from herald_ingest.auth import refusal, server_ssl_context
 from herald_ingest.dedup import RecentIds
 from herald_ingest.intake import Limits, Status, Verdict, decode_body, outcome_status, triage
 from herald_ingest.records import dead_letter
@@ -89,10 +89,19 @@ class IngestService:
         self.tasks.keep_running(lambda: self.broker.run(self._stop), "broker-probe", self._stop)
         if self.settings.consume_platform_events:
             self.tasks.keep_running(self._consume, "ingest-consumer", self._stop)
+        tls = server_ssl_context(self.settings.auth)
         self._runner, self.port = await start_site(
-            self.web_app(), self.settings.http.host, self.settings.http.port
+            self.web_app(), self.settings.http.host, self.settings.http.port, ssl_context=tls
         )
-        log.info("ingest_listening", host=self.settings.http.host, port=self.port)
+        log.info(
+            "ingest_listening",
+            host=self.settings.http.host,
+            port=self.port,
+            https=tls is not None,
+            mtls=self.settings.auth.mtls,
+            open=self.settings.auth.open,
+            producer_tokens=len(self.settings.auth.tokens),
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -119,17 +128,11 @@ class IngestService:
         add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
         return app
 
-    def _authorised(self, request: web.Request) -> bool:
-        token = self.settings.api_token
-        if token is None:
-            return True
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), token.get_secret_value().encode())
-
     async def post_events(self, request: web.Request) -> web.Response:
         """Accept one event or a batch; 202 only once the broker has acknowledged them."""
-        if not self._authorised(request):
-            return problem(401, "a valid bearer token is required", kind="unauthorized")
+        refused = refusal(request, self.settings.auth)
+        if refused is not None:
+            return refused
         body = await request.read()
         try:
             items, batch = decode_body(body)

@@ -7,8 +7,10 @@ import asyncio
 
 from herald_core.logging import configure
 from herald_core.topics import Channel
+from herald_runtime.startup import refuse_unsafe_start
 
 from herald_sender.app import serve
+from herald_sender.production import production_problems
 from herald_sender.settings import SenderSettings
 
 
@@ -26,6 +28,9 @@ def main() -> None:
         json=settings.log.json_output,
         level=settings.log.level,
         service=f"sender-{settings.channel}",
+    )
+    refuse_unsafe_start(
+        f"sender-{settings.channel}", lambda environment: production_problems(settings, environment)
     )
     asyncio.run(serve(settings))
 

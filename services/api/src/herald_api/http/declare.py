@@ -109,6 +109,9 @@ class Route:
     params: tuple[Param, ...] = ()
     description: str = ""
     resource: str = ""  # what an admin route's 404 names to others ("user", "notifier")
+    # A bearer route that also takes a stream token in `?token=` (`access`): for browsers,
+    # whose EventSource and WebSocket cannot send Authorization
+    query_token: bool = False
     handler: Handler = field(kw_only=True)
 
 
@@ -264,6 +267,8 @@ def register(app: web.Application, routes: Sequence[Route]) -> None:
                 f"{route.method} {route.path}: a {route.scope} scope is a bearer route's,"
                 f" on a path with {{{route.scope.param}}}"
             )
+        if route.query_token and route.auth is not Auth.BEARER:
+            raise ValueError(f"{route.method} {route.path}: a query token opens bearer routes")
         declared[key] = route
         if route.method == "GET":
             app.router.add_get(route.path, route.handler)  # and HEAD, its twin

@@ -61,6 +61,14 @@ SECURITY_SCHEMES = {
         "bearerFormat": "API token (hrld_…) or JWT",
         "description": "A Herald API token, or a JWT from POST /v1/tokens/exchange",
     },
+    "streamToken": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "A stream token from POST /v1/owners/{owner}/events/stream/token, valid"
+        " five minutes for that owner's stream: for browsers, whose EventSource and WebSocket"
+        " cannot send Authorization",
+    },
     "basicAuth": {
         "type": "http",
         "scheme": "basic",
@@ -138,7 +146,7 @@ def operation(route: Route, components: Components) -> dict[str, Any]:
         "operationId": _operation_id(route),
         "summary": route.summary,
         "tags": [route.tag],
-        "security": SECURITY[route.auth],
+        "security": SECURITY[route.auth] + ([{"streamToken": []}] if route.query_token else []),
         "parameters": [_parameter(p) for p in params],
         "responses": {
             str(status): _response(answers[status], components) for status in sorted(answers)

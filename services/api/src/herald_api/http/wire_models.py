@@ -94,6 +94,21 @@ class TokenAnswer(BaseModel):
     )
 
 
+class StreamTokenAnswer(BaseModel):
+    token: str = Field(
+        description="Opens this owner's stream as the caller for `expires_in` seconds: pass it"
+        " as `?token=` (EventSource, WebSocket). Reconnecting after it expired needs a new one",
+        examples=["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJoZXJhbGQtc3RyZWFtIn0.c2ln"],
+    )
+    expires_at: AwareDatetime = Field(description="When the token stops opening the stream")
+    expires_in: int = Field(description="Seconds from now until then", examples=[300])
+    url: str = Field(
+        description="The stream's URL with the token, for `new EventSource(url)`; a WebSocket"
+        " client uses it with ws:// or wss://",
+        examples=["https://herald.example.org/v1/owners/org-1/events/stream?token=eyJ…"],
+    )
+
+
 class Liveness(BaseModel):
     status: Literal["ok", "failed"]
     detail: str | SkipJsonSchema[None] = None

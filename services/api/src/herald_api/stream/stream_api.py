@@ -30,6 +30,10 @@ Who may stream: an admin token any owner; an owner token its owner; an app token
 stream narrowed to that app (it may name only its app in `app_id`). Anything else is a 404, as
 everywhere in the API.
 
+Browsers: `EventSource` and `WebSocket` cannot send `Authorization`. A client holding a token
+asks `POST …/events/stream/token` for a stream token (five minutes, this owner's stream only,
+as the same caller) and opens the stream with `?token=` (`http.access`).
+
 Design: one Kafka consumer per connection, no group, every partition assigned (the topic is keyed
 by app id, so an owner's events are on every partition), positioned at the cursor or at the end
 before the answer starts. It is the simplest design in which resuming is exact: every
@@ -47,15 +51,19 @@ never slows another.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import structlog
 from aiohttp import web
 from herald_kafka import KafkaError
 
 from herald_api.http import wire_models as w
+from herald_api.http.access import STREAM_TOKEN_LIFETIME_S, issue_stream_token
 from herald_api.http.auth import Principal, TokenScope
 from herald_api.http.context import context, principal
-from herald_api.http.declare import Answer, Param, Route, problem_answer
-from herald_api.http.web import ApiProblem, invalid, not_found
+from herald_api.http.declare import Answer, Param, Route, ok_answer, problem_answer
+from herald_api.http.web import ApiProblem, invalid, json_response, not_found
 from herald_api.settings import ApiSettings
 from herald_api.stream.stream_cursor import CursorError, CursorExpired, decode_cursor
 from herald_api.stream.stream_filter import FilterError, StreamFilter, parse_filter
@@ -105,6 +113,27 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         ) from None
 
 
+async def stream_token(request: web.Request) -> web.Response:
+    """A short-lived token that opens this owner's stream as the caller, in a query string."""
+    owner = request.match_info["owner"]
+    await _authorize(request, principal(request), StreamFilter(owner))
+    settings = context(request).settings
+    path = PATH.format(owner=owner)
+    now = time.time()
+    token = issue_stream_token(
+        principal(request), path, settings.jwt_secret.get_secret_value(), now
+    )
+    expires = datetime.fromtimestamp(int(now) + STREAM_TOKEN_LIFETIME_S, UTC)
+    return json_response(
+        {
+            "token": token,
+            "expires_at": expires.isoformat(),
+            "expires_in": STREAM_TOKEN_LIFETIME_S,
+            "url": f"{settings.public_url.rstrip('/')}{path}?token={token}",
+        }
+    )
+
+
 def _filter_of(request: web.Request) -> StreamFilter:
     names = ("app_id", "addon_id", "type")
     try:
@@ -149,6 +178,16 @@ STREAM_NOTE = (
     " is lost. A client that falls behind is dropped (`event: dropped`; WS close 1008)."
     ' An app token streams only its app. See docs/faces.md, "Live event stream".'
 )
+STREAM_TOKEN_NOTE = (
+    "Browsers' `EventSource` and `WebSocket` cannot send `Authorization`. Ask for a stream"
+    " token with the usual bearer token (the server side of your web app holds it), then open"
+    " `GET /v1/owners/{owner}/events/stream?token=…` (the answer's `url`). The token is valid"
+    f" {STREAM_TOKEN_LIFETIME_S // 60} minutes, opens this owner's stream only, as the same"
+    " caller (an app token's stream stays narrowed to its app), and ends when the API token is"
+    " revoked. An expired, altered or other owner's token is a 401. Filters and `cursor` are"
+    " given to the stream itself. A stream opened in time stays open after the token expires;"
+    " reconnecting needs a new token."
+)
 STREAM_PARAMS = (
     Param("app_id", "query", "Only this app's events (repeatable)", {"type": "string"}),
     Param("addon_id", "query", "Only this add-on's events (repeatable)", {"type": "string"}),
@@ -190,6 +229,17 @@ ROUTES = (
         description=STREAM_NOTE,
         # No scope: besides the tokens that may see the owner, an app token of one of the
         # owner's apps may stream it, narrowed to its app (`_authorize`, after the filters).
+        query_token=True,
         handler=stream_events,
+    ),
+    Route(
+        "POST",
+        "/v1/owners/{owner}/events/stream/token",
+        "Get a short-lived token that opens the owner's live stream from a browser",
+        "events",
+        {200: ok_answer(w.StreamTokenAnswer)},
+        description=STREAM_TOKEN_NOTE,
+        # No scope, as the stream: whoever may stream the owner gets a token (`_authorize`).
+        handler=stream_token,
     ),
 )
