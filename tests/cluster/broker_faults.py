@@ -102,6 +102,7 @@ async def run_with_fault(trial: Trial, fault: ClusterFault) -> tuple[Row, Recove
         trial.apps,
         made,
         rate_per_s=profile.rate_per_s,
+        headers=trial.chaos.ingest_headers,
     )
     watch = trial.chaos.lag_watch(*trial.channels)
     stop = asyncio.Event()
