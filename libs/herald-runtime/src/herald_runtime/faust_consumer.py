@@ -43,7 +43,6 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any, cast
 
-import aiokafka
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from faust.types import TP, Message
 
@@ -62,12 +61,10 @@ class OrderedConsumerThread(AIOKafkaConsumerThread):
         cast(OrderedConsumer, self.consumer).note_starts(starts)
         return committed
 
-    async def _seek_to_start(
-        self, consumer: aiokafka.AIOKafkaConsumer
-    ) -> tuple[Mapping[TP, int | None], dict[TP, int]]:
-        """On the consumer thread: seek every assigned partition to where this generation
-        starts (fix 3). Returns the committed offsets (faust's view, None where there is none)
-        and the start of each partition whose start is known."""
+    async def _seek_to_start(self, consumer: Any) -> tuple[Mapping[TP, int | None], dict[TP, int]]:
+        """On the consumer thread: seek the aiokafka `consumer`'s partitions to where this
+        generation starts (fix 3). Returns the committed offsets (faust's view, None where there
+        is none) and the start of each partition whose start is known."""
         committed: Mapping[TP, int | None] = await consumer.seek_to_committed()
         starts = {tp: offset for tp, offset in committed.items() if offset}
         never = [
