@@ -8,6 +8,9 @@
     OrderedConsumerThread       its consumer thread
     start_offsets(app)          `OrderedConsumer.start_offset` of an app, for `OffsetGaps`
 
+Unlike the rest of herald-runtime this module imports faust: only the faust services (derive,
+alerter) import it, and they depend on faust-streaming; herald-runtime itself does not.
+
 Herald's tables (derive's crash counts, the alerter's states) assume that faust hands each
 partition's records to the agent in offset order, none left out, and that the committed offset
 never passes a record that was not handled. faust-streaming 0.15.3 breaks this after a

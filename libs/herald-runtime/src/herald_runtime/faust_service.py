@@ -12,7 +12,8 @@
     send_until_acked()     the emit step: retry a send while the broker refuses
 
 This module imports no faust: herald-runtime is shared by every service, only derive and alerter
-depend on faust-streaming. Each service builds its own `faust.App` (from `faust_options`) and
+depend on faust-streaming (they also use `herald_runtime.faust_consumer`, faust's consumer with
+Herald's fixes, which does import faust). Each service builds its own `faust.App` (from `faust_options`) and
 producer and hands them to `FaustService`, which uses them through the small `FaustApp` and
 `Lifecycle` protocols. The same goes for Kafka: the producer and the retryable error type are
 parameters, so herald-runtime needs no herald-kafka either: its dependencies (and uv.lock)
