@@ -13,11 +13,11 @@
 
 This module imports no faust: herald-runtime is shared by every service, only derive and alerter
 depend on faust-streaming (they also use `herald_runtime.faust_consumer`, faust's consumer with
-Herald's fixes, which does import faust). Each service builds its own `faust.App` (from `faust_options`) and
-producer and hands them to `FaustService`, which uses them through the small `FaustApp` and
-`Lifecycle` protocols. The same goes for Kafka: the producer and the retryable error type are
-parameters, so herald-runtime needs no herald-kafka either: its dependencies (and uv.lock)
-are unchanged.
+Herald's fixes, which does import faust). Each service builds its own `faust.App` (from
+`faust_options`) and producer and hands them to `FaustService`, which uses them through the
+small `FaustApp` and `Lifecycle` protocols. The same goes for Kafka: the producer and the
+retryable error type are parameters, so herald-runtime needs no herald-kafka either: its
+dependencies (and uv.lock) are unchanged.
 
 faust's web server is off, faust declares no topic (`topic_allow_declare=False`, every topic
 comes from deploy/topics.yaml) and the leader topic is disabled: nothing here needs a leader.
