@@ -74,3 +74,16 @@ def test_offset_gaps_count_records_left_out_within_a_generation() -> None:
     assert gaps.see("t", 1, 7, 4) == 1
     scraped = generate_latest(registry).decode()
     assert 'herald_faust_records_skipped_total{topic="t"} 8.0' in scraped
+
+
+def test_offset_gaps_check_a_generation_s_first_record_against_the_partition_s_start() -> None:
+    registry = CollectorRegistry()
+    starts = {("t", 0, 5): 100}
+    gaps = OffsetGaps(registry, lambda t, p, g: starts.get((t, p, g)))
+    assert gaps.see("t", 0, 144, 5) == 44  # 100..143 fetched and dropped before the first
+    assert gaps.see("t", 0, 145, 5) == 0
+    assert gaps.see("t", 0, 100, 5) == 0  # read again from the start: going back
+    assert gaps.see("t", 0, 7, 6) == 0  # a generation whose start is not known
+    assert gaps.see("t", 1, 3, 5) == 0
+    scraped = generate_latest(registry).decode()
+    assert 'herald_faust_records_skipped_total{topic="t"} 44.0' in scraped

@@ -12,11 +12,12 @@
     send_until_acked()     the emit step: retry a send while the broker refuses
 
 This module imports no faust: herald-runtime is shared by every service, only derive and alerter
-depend on faust-streaming. Each service builds its own `faust.App` (from `faust_options`) and
-producer and hands them to `FaustService`, which uses them through the small `FaustApp` and
-`Lifecycle` protocols. The same goes for Kafka: the producer and the retryable error type are
-parameters, so herald-runtime needs no herald-kafka either: its dependencies (and uv.lock)
-are unchanged.
+depend on faust-streaming (they also use `herald_runtime.faust_consumer`, faust's consumer with
+Herald's fixes, which does import faust). Each service builds its own `faust.App` (from
+`faust_options`) and producer and hands them to `FaustService`, which uses them through the
+small `FaustApp` and `Lifecycle` protocols. The same goes for Kafka: the producer and the
+retryable error type are parameters, so herald-runtime needs no herald-kafka either: its
+dependencies (and uv.lock) are unchanged.
 
 faust's web server is off, faust declares no topic (`topic_allow_declare=False`, every topic
 comes from deploy/topics.yaml) and the leader topic is disabled: nothing here needs a leader.
@@ -258,6 +259,7 @@ class FaustService:
         app: FaustApp,
         producer: Lifecycle,
         registry: CollectorRegistry | None = None,
+        starts: StartOffset | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
@@ -267,7 +269,7 @@ class FaustService:
         self.app = app
         app.on_startup_finished = self._on_startup_finished
         self.registry.register(PartitionsCollector(lambda: self.app.assignor))
-        self.gaps = OffsetGaps(self.registry)
+        self.gaps = OffsetGaps(self.registry, starts)
         self._runner: web.AppRunner | None = None
         self._started = False
 
@@ -329,24 +331,32 @@ class EventStream(Protocol):
     def events(self) -> AsyncIterable[Any]: ...
 
 
+StartOffset = Callable[[str, int, int], int | None]
+"""(topic, partition, generation) → the offset the partition starts at in that generation, if
+known: herald_runtime.faust_consumer.start_offsets."""
+
+
 class OffsetGaps:
     """Watches the offsets an agent is handed, per partition, within one consumer generation.
 
     Herald's tables assume that each partition's records are handled in offset order with none
     left out. A record further on than the next offset means faust skipped the records between
-    (docs/alerts.md, *Known failure*); they are counted in `herald_faust_records_skipped_total`
-    and logged (`records_skipped`). A transaction marker also takes an offset, so a topic
-    written in transactions shows a gap of one per transaction. Going back (a seek to the
-    committed offset) and a new generation (a rebalance) start the count afresh.
+    (docs/derive.md, *Records left out*); they are counted in
+    `herald_faust_records_skipped_total` and logged (`records_skipped`). The first record of a
+    partition in a generation is checked against where the partition starts (`starts`: the
+    committed offset, or the first one), when known. A transaction marker also takes an
+    offset, so a topic written in transactions shows a gap of one per transaction. Going back
+    (a seek to the committed offset) and a new generation (a rebalance) start the count afresh.
     """
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, starts: StartOffset | None = None) -> None:
         self.skipped = Counter(
             "herald_faust_records_skipped_total",
             "Records faust handed over out of order: offsets jumped over, by topic",
             ["topic"],
             registry=registry,
         )
+        self.starts = starts
         self._next: dict[tuple[str, int], tuple[int, int]] = {}
 
     def see(self, topic: str, partition: int, offset: int, generation: int) -> int:
@@ -354,7 +364,10 @@ class OffsetGaps:
         key = (topic, partition)
         expected = self._next.get(key)
         self._next[key] = (generation, offset + 1)
-        if expected is None or expected[0] != generation or offset <= expected[1]:
+        if expected is None or expected[0] != generation:
+            start = self.starts(topic, partition, generation) if self.starts else None
+            expected = None if start is None else (generation, start)
+        if expected is None or offset <= expected[1]:
             return 0
         jumped = offset - expected[1]
         self.skipped.labels(topic).inc(jumped)

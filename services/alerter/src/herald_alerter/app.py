@@ -31,6 +31,7 @@ from herald_kafka import KafkaError
 from herald_kafka.admin import partition_counts
 from herald_kafka.connection import faust_credentials
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
+from herald_runtime.faust_consumer import start_offsets, use_ordered_consumer
 from herald_runtime.faust_service import (
     RAW_SCHEMA,
     FaustService,
@@ -54,9 +55,10 @@ CONFIG_AGENT = "herald_alerter.apply_rules"
 
 
 def faust_app(settings: AlerterSettings) -> faust.App:
-    """An unstarted faust App configured from `settings` (no web server, no topic creation)."""
+    """An unstarted faust App configured from `settings` (no web server, no topic creation),
+    with Herald's `OrderedConsumer` (herald_runtime.faust_consumer)."""
     # Changelog writes are not awaited: batch them (5 ms) instead of one request per write.
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         **faust_options(
             settings,
@@ -66,6 +68,8 @@ def faust_app(settings: AlerterSettings) -> faust.App:
             ),
         ),
     )
+    use_ordered_consumer(app)
+    return app
 
 
 def _raw_schema() -> faust.Schema[bytes, bytes]:
@@ -102,7 +106,9 @@ class AlerterService(FaustService):
         self, settings: AlerterSettings, registry: CollectorRegistry | None = None
     ) -> None:
         app = faust_app(settings)
-        super().__init__(settings, app, idempotent_producer(settings.kafka), registry)
+        super().__init__(
+            settings, app, idempotent_producer(settings.kafka), registry, start_offsets(app)
+        )
         self.metrics = AlerterMetrics.create(self.registry)
         # bytes in, bytes out (the `raw` codec, see docs/derive.md): Herald encodes JSON itself.
         self.rules = app.Table(

@@ -35,6 +35,7 @@ from herald_kafka.producer import (
     idempotent_producer,
     send_all,
 )
+from herald_runtime.faust_consumer import start_offsets, use_ordered_consumer
 from herald_runtime.faust_service import (
     RAW_SCHEMA,
     FaustService,
@@ -57,8 +58,9 @@ AGENT = "herald_derive.count_crashes"
 
 
 def faust_app(settings: DeriveSettings) -> faust.App:
-    """An unstarted faust App configured from `settings` (no web server, no topic creation)."""
-    return faust.App(
+    """An unstarted faust App configured from `settings` (no web server, no topic creation),
+    with Herald's `OrderedConsumer` (herald_runtime.faust_consumer)."""
+    app = faust.App(
         settings.app_id,
         **faust_options(
             settings,
@@ -67,6 +69,8 @@ def faust_app(settings: DeriveSettings) -> faust.App:
             ),
         ),
     )
+    use_ordered_consumer(app)
+    return app
 
 
 def _raw_schema() -> faust.Schema[bytes, bytes]:
@@ -97,7 +101,9 @@ class DeriveService(FaustService):
 
     def __init__(self, settings: DeriveSettings, registry: CollectorRegistry | None = None) -> None:
         app = faust_app(settings)
-        super().__init__(settings, app, idempotent_producer(settings.kafka), registry)
+        super().__init__(
+            settings, app, idempotent_producer(settings.kafka), registry, start_offsets(app)
+        )
         self.metrics = DeriveMetrics.create(self.registry)
         self.table = app.Table(
             TABLE,
