@@ -29,6 +29,10 @@ if [ ! -f tests/interop/js_clevercloud/node_modules/.package-lock.json ] || [ te
   say "installing Clever Cloud's JavaScript client for the interop tests (npm ci)"
   (cd tests/interop/js_clevercloud && npm ci --no-audit --no-fund --silent)
 fi
+if [ ! -f tests/interop/asyncapi/node_modules/.package-lock.json ] || [ tests/interop/asyncapi/package-lock.json -nt tests/interop/asyncapi/node_modules/.package-lock.json ]; then
+  say "installing the AsyncAPI parser that validates schemas/asyncapi.yaml (npm ci)"
+  (cd tests/interop/asyncapi && npm ci --no-audit --no-fund --silent)
+fi
 
 for tool in java mvn; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Java 17+ and Maven): apt-get install openjdk-17-jre-headless maven" >&2; exit 1; }

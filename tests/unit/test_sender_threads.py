@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 from herald_core.envelope import Event
+from herald_core.thread_state import ThreadRef
 from herald_sender.threads import (
-    ThreadRef,
     ThreadStep,
     after_send,
     deploy_thread,

@@ -11,6 +11,10 @@ Files, under the project's `schemas/` unless `--out` says otherwise:
     catalog.v1.json                  the catalog as data: types, categories, aliases, groups
     metric_point.v1.schema.json      a `platform.metrics` value (herald_core.alerts.MetricPoint)
     app_alerts.v1.schema.json        a `notify.config.alerts` value (herald_core.alerts.AppAlerts)
+    <record>.v1.schema.json          every other record value Herald writes (`RECORDS`)
+    headers/<kind>.v1.schema.json    the headers of each kind of record (herald_core.record_headers)
+    asyncapi.yaml                    AsyncAPI 3.0: every topic of deploy/topics.yaml, its messages
+                                     pointing at the files above (herald_core.asyncapi)
 
 `render` is pure: the same catalog always gives byte-identical text (sorted keys, two-space
 indent, trailing newline). Only `generate` and `check` touch the file system, and only those
@@ -27,11 +31,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 
+from herald_core import record_headers as rh
+from herald_core import topics as t
 from herald_core.alerts import AppAlerts, MetricPoint
+from herald_core.asyncapi import TopicContract, asyncapi_document
 from herald_core.catalog import CATALOG, Catalog, EventType
+from herald_core.deliveries import Delivery, DeliveryResult
+from herald_core.directory import AppEntry, OwnerEntry
 from herald_core.envelope import Event
+from herald_core.notifier_commands import DisableNotifier
+from herald_core.notifiers import Notifier
+from herald_core.thread_state import ThreadRef
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE_FILE = "event.v1.schema.json"
@@ -39,6 +52,68 @@ CATALOG_FILE = "catalog.v1.json"
 METRIC_POINT_FILE = "metric_point.v1.schema.json"
 APP_ALERTS_FILE = "app_alerts.v1.schema.json"
 EVENTS_DIR = "events"
+HEADERS_DIR = "headers"
+ASYNCAPI_FILE = "asyncapi.yaml"
+NOTIFIER_FILE = "notifier.v1.schema.json"
+APP_ENTRY_FILE = "app_entry.v1.schema.json"
+OWNER_ENTRY_FILE = "owner_entry.v1.schema.json"
+DELIVERY_FILE = "delivery.v1.schema.json"
+DELIVERY_RESULT_FILE = "delivery_result.v1.schema.json"
+NOTIFIER_COMMAND_FILE = "notifier_command.v1.schema.json"
+SLACK_THREAD_FILE = "slack_thread.v1.schema.json"
+EVENT_HEADERS_FILE = f"{HEADERS_DIR}/event.v1.schema.json"
+DELIVERY_HEADERS_FILE = f"{HEADERS_DIR}/delivery.v1.schema.json"
+RETRY_HEADERS_FILE = f"{HEADERS_DIR}/delivery_retry.v1.schema.json"
+DELIVERY_DLQ_HEADERS_FILE = f"{HEADERS_DIR}/delivery_dlq.v1.schema.json"
+EVENT_DLQ_HEADERS_FILE = f"{HEADERS_DIR}/event_dlq.v1.schema.json"
+
+RECORDS: dict[str, tuple[type[BaseModel], str, str]] = {
+    NOTIFIER_FILE: (
+        Notifier,
+        t.CONFIG_NOTIFIERS,
+        "a notifier's state, keyed by notifier id (a tombstone when it is deleted)",
+    ),
+    APP_ENTRY_FILE: (
+        AppEntry,
+        t.CONFIG_APPS,
+        "an app's directory entry, keyed by app id (a tombstone when it is deleted)",
+    ),
+    OWNER_ENTRY_FILE: (
+        OwnerEntry,
+        t.CONFIG_OWNERS,
+        "an owner's directory entry, keyed by owner id (a tombstone when it is deleted)",
+    ),
+    DELIVERY_FILE: (
+        Delivery,
+        "notify.deliveries.<channel>",
+        "one event for one notifier, keyed by notifier id (also on its retry and DLQ topics)",
+    ),
+    DELIVERY_RESULT_FILE: (
+        DeliveryResult,
+        t.DELIVERY_RESULTS,
+        "one attempt's outcome, keyed by delivery id",
+    ),
+    NOTIFIER_COMMAND_FILE: (
+        DisableNotifier,
+        t.NOTIFIER_COMMANDS,
+        "a decision about a notifier taken outside the api, keyed by notifier id",
+    ),
+    SLACK_THREAD_FILE: (
+        ThreadRef,
+        t.SLACK_THREADS,
+        "the Slack message of a deploy thread, keyed `<notifier id>|<thread key>`",
+    ),
+}
+"""The record values besides events and alert inputs: file → (model, topic, what)."""
+
+HEADERS: dict[str, tuple[type[BaseModel], str]] = {
+    EVENT_HEADERS_FILE: (rh.EventHeaders, t.EVENTS),
+    DELIVERY_HEADERS_FILE: (rh.DeliveryHeaders, "notify.deliveries.<channel>"),
+    RETRY_HEADERS_FILE: (rh.RetryHeaders, "notify.deliveries.<channel>.retry.<tier>"),
+    DELIVERY_DLQ_HEADERS_FILE: (rh.DeliveryDeadLetterHeaders, "notify.deliveries.<channel>.dlq"),
+    EVENT_DLQ_HEADERS_FILE: (rh.EventDeadLetterHeaders, t.EVENTS_DLQ),
+}
+"""The header schemas: file → (model, topic)."""
 _SUFFIX = ".v1.schema.json"
 
 
@@ -122,6 +197,201 @@ def alert_schemas() -> dict[str, dict[str, Any]]:
     return found
 
 
+def record_schemas() -> dict[str, dict[str, Any]]:
+    """The schemas of every other record value (`RECORDS`) and of the headers (`HEADERS`), by
+    file name. Pure."""
+    found = {}
+    for name, (model, topic, what) in RECORDS.items():
+        schema = model.model_json_schema(mode="serialization")
+        schema.update({"$schema": DIALECT, "description": f"A {topic} value: {what}"})
+        found[name] = schema
+    for name, (model, topic) in HEADERS.items():
+        schema = model.model_json_schema(mode="validation", by_alias=True)
+        schema.update(
+            {
+                "$schema": DIALECT,
+                "description": f"The headers of a {topic} record, UTF-8 text each: "
+                + " ".join((model.__doc__ or "").split()),
+            }
+        )
+        found[name] = schema
+    return found
+
+
+def topic_contracts() -> dict[str, TopicContract]:
+    """What travels on each topic of deploy/topics.yaml, and which services write and read it."""
+    delivery_key = "The notifier id (one endpoint's deliveries keep their order)"
+    changelog = "faust's changelog of a table (docs/derive.md, docs/alerts.md); internal"
+    return {
+        t.PLATFORM_EVENTS: TopicContract(
+            "Platform event",
+            "An event as a platform producer writes it; ingest validates it "
+            "(and accepts legacy type names) before it goes to notify.events",
+            "The app id, else the owner id",
+            ENVELOPE_FILE,
+            readers=("ingest",),
+        ),
+        t.EVENTS: TopicContract(
+            "Event",
+            "A valid, normalised event",
+            "The app id, else the owner id",
+            ENVELOPE_FILE,
+            EVENT_HEADERS_FILE,
+            writers=("ingest", "derive", "alerter"),
+            readers=("router", "derive"),
+        ),
+        t.EVENTS_DLQ: TopicContract(
+            "Refused event",
+            "The bytes of an event refused by ingest or the router, as "
+            "received, with the reason in headers",
+            "The key of the record refused",
+            None,
+            EVENT_DLQ_HEADERS_FILE,
+            writers=("ingest", "router"),
+            readers=("herald-ops dlq",),
+        ),
+        t.CONFIG_NOTIFIERS: TopicContract(
+            "Notifier",
+            "A notifier's current state",
+            "The notifier id",
+            NOTIFIER_FILE,
+            writers=("api",),
+            readers=("router",),
+            tombstones=True,
+        ),
+        t.CONFIG_APPS: TopicContract(
+            "App entry",
+            "An app's directory entry",
+            "The app id",
+            APP_ENTRY_FILE,
+            writers=("api",),
+            readers=("router",),
+            tombstones=True,
+        ),
+        t.CONFIG_ALERTS: TopicContract(
+            "App alerts",
+            "Every alert rule of one app",
+            "The app id",
+            APP_ALERTS_FILE,
+            writers=("api",),
+            readers=("alerter",),
+            tombstones=True,
+        ),
+        t.CONFIG_OWNERS: TopicContract(
+            "Owner entry",
+            "An owner's directory entry",
+            "The owner id",
+            OWNER_ENTRY_FILE,
+            writers=("api",),
+            readers=("router",),
+            tombstones=True,
+        ),
+        t.PLATFORM_METRICS: TopicContract(
+            "Metric point",
+            "One measurement of an app's containers",
+            "The app id",
+            METRIC_POINT_FILE,
+            readers=("alerter",),
+        ),
+        t.DELIVERY_RESULTS: TopicContract(
+            "Delivery result",
+            "One delivery attempt's outcome",
+            "The delivery id",
+            DELIVERY_RESULT_FILE,
+            writers=("sender",),
+            readers=("recorder", "api"),
+        ),
+        t.NOTIFIER_COMMANDS: TopicContract(
+            "Notifier command",
+            "Disable a notifier whose endpoint keeps failing",
+            "The notifier id",
+            NOTIFIER_COMMAND_FILE,
+            writers=("recorder",),
+            readers=("api",),
+        ),
+        "herald-derive-crash_counts-changelog": TopicContract(
+            "Crash counts changelog",
+            changelog,
+            "faust's table key",
+            None,
+            writers=("derive",),
+            readers=("derive",),
+        ),
+        "herald-alerter-alert_rules-changelog": TopicContract(
+            "Alert rules changelog",
+            changelog,
+            "faust's table key (the app id)",
+            None,
+            writers=("alerter",),
+            readers=("alerter",),
+        ),
+        "herald-alerter-alert_state-changelog": TopicContract(
+            "Alert state changelog",
+            changelog,
+            "faust's table key (app id and alert id)",
+            None,
+            writers=("alerter",),
+            readers=("alerter",),
+        ),
+        t.SLACK_THREADS: TopicContract(
+            "Slack thread",
+            "The Slack message a deploy thread lives in",
+            "`<notifier id>|<thread key>`",
+            SLACK_THREAD_FILE,
+            writers=("sender slack",),
+            readers=("sender slack",),
+        ),
+        "notify.deliveries.{channel}": TopicContract(
+            "Delivery",
+            "One event for one notifier, for the channel's sender",
+            delivery_key,
+            DELIVERY_FILE,
+            DELIVERY_HEADERS_FILE,
+            writers=("router", "api"),
+            readers=("sender",),
+        ),
+        "notify.deliveries.{channel}.retry.{tier}": TopicContract(
+            "Delivery retry",
+            "A failed delivery waiting for its next attempt",
+            delivery_key,
+            DELIVERY_FILE,
+            RETRY_HEADERS_FILE,
+            writers=("sender",),
+            readers=("sender",),
+        ),
+        "notify.deliveries.{channel}.dlq": TopicContract(
+            "Dead delivery",
+            "A delivery that failed for good, as received",
+            delivery_key,
+            DELIVERY_FILE,
+            DELIVERY_DLQ_HEADERS_FILE,
+            writers=("sender",),
+            readers=("herald-ops dlq",),
+        ),
+    }
+
+
+def asyncapi_text(topic_file: dict[str, Any] | None = None) -> str:
+    """`schemas/asyncapi.yaml`'s text, from deploy/topics.yaml (or `topic_file`). Pure but for
+    reading the topic file when none is given."""
+    document = topic_file if topic_file is not None else _topic_file()
+    body = yaml.safe_dump(
+        asyncapi_document(document, topic_contracts()),
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+    return (
+        "# Generated by `uv run python -m herald_core.schemas generate` from herald_core's models\n"
+        "# and deploy/topics.yaml: do not edit by hand.\n" + body
+    )
+
+
+def _topic_file() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(t.default_topic_file().read_text(encoding="utf-8"))
+    return loaded
+
+
 def catalog_document(catalog: Catalog) -> dict[str, Any]:
     """The catalog as plain JSON data. Pure."""
     return {
@@ -176,6 +446,8 @@ def render(catalog: Catalog = CATALOG) -> dict[str, str]:
         ENVELOPE_FILE: _dump(envelope_schema(catalog)),
         CATALOG_FILE: _dump(catalog_document(catalog)),
         **{name: _dump(schema) for name, schema in alert_schemas().items()},
+        **{name: _dump(schema) for name, schema in record_schemas().items()},
+        ASYNCAPI_FILE: asyncapi_text(),
     }
     for event_type in catalog.types():
         path = f"{EVENTS_DIR}/{schema_file_name(event_type.id)}"

@@ -37,6 +37,7 @@ CONFIG_OWNERS = "notify.config.owners"
 PLATFORM_METRICS = "platform.metrics"
 DELIVERY_RESULTS = "notify.delivery-results"
 NOTIFIER_COMMANDS = "notify.commands.notifiers"
+SLACK_THREADS = "notify.state.slack-threads"
 
 
 class Channel(StrEnum):

@@ -35,9 +35,10 @@ from datetime import datetime
 from typing import Any
 
 from herald_core.envelope import Event
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from herald_core.thread_state import ThreadRef
+from herald_core.topics import SLACK_THREADS
 
-THREADS_TOPIC = "notify.state.slack-threads"
+THREADS_TOPIC = SLACK_THREADS
 
 _STARTS = frozenset({"release:create", "account.deploy.started"})
 _RESULTS = frozenset(
@@ -64,17 +65,6 @@ class ThreadStep:
     """Post a new message even if one is open for this key."""
     closes: bool
     """The deployment is over: the message shows its result."""
-
-
-class ThreadRef(BaseModel):
-    """The message a thread lives in, as stored on `THREADS_TOPIC`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    channel: str
-    ts: str
-    open: bool = True
-    updated_at: AwareDatetime
 
 
 def _deployment_key(event: Event) -> str | None:

@@ -43,6 +43,7 @@ from herald_core.errors import (
     RetryableDeliveryError,
 )
 from herald_core.settings import KafkaSettings
+from herald_core.thread_state import ThreadRef
 from herald_core.topics import Channel
 from herald_kafka.config_view import MaterializedView
 from herald_kafka.producer import OutgoingRecord
@@ -55,7 +56,6 @@ from herald_sender.safe_http import SafeHttpClient
 from herald_sender.settings import SenderSettings
 from herald_sender.threads import (
     THREADS_TOPIC,
-    ThreadRef,
     ThreadStep,
     after_send,
     deploy_thread,
