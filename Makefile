@@ -61,10 +61,10 @@ format: ## Apply ruff's fixes and formatting
 typecheck: ## Strict mypy on every library and service
 	@$(UV) run mypy libs/*/src services/*/src
 
-schemas: ## Regenerate the JSON Schemas in schemas/ from the catalog
+schemas: ## Regenerate schemas/ (JSON Schemas of every record, asyncapi.yaml) from the models
 	@$(UV) run python -m herald_core.schemas generate
 
-schemas-check: ## Fail if schemas/ drifted from the catalog
+schemas-check: ## Fail if schemas/ (JSON Schemas, asyncapi.yaml) drifted from the models
 	@$(UV) run python -m herald_core.schemas check
 
 bench: install ## Run the benchmarks (ratios against a baseline measured in the same run)

@@ -52,9 +52,7 @@ async def test_the_generated_document_is_valid_asyncapi() -> None:
         (("asyncapi: 3.0.0", "asyncapi: 3.0.0\nnonsense: 1"), "an unknown top-level field"),
     ],
 )
-async def test_a_broken_document_fails(
-    tmp_path: Path, broken: tuple[str, str], by: str
-) -> None:
+async def test_a_broken_document_fails(tmp_path: Path, broken: tuple[str, str], by: str) -> None:
     """The validation can fail: the same document, broken in one place, copied next to the
     schemas it refers to."""
     source = default_schema_dir()

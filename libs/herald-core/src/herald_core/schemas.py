@@ -237,8 +237,8 @@ def topic_contracts() -> dict[str, TopicContract]:
             "The app id, else the owner id",
             ENVELOPE_FILE,
             EVENT_HEADERS_FILE,
-            writers=("ingest", "derive", "alerter"),
-            readers=("router", "derive"),
+            writers=("ingest", "derive", "alerter", "api (outbox relay)"),
+            readers=("router", "derive", "api", "recorder"),
         ),
         t.EVENTS_DLQ: TopicContract(
             "Refused event",
@@ -347,7 +347,7 @@ def topic_contracts() -> dict[str, TopicContract]:
             delivery_key,
             DELIVERY_FILE,
             DELIVERY_HEADERS_FILE,
-            writers=("router", "api"),
+            writers=("router", "api", "herald-ops dlq replay"),
             readers=("sender",),
         ),
         "notify.deliveries.{channel}.retry.{tier}": TopicContract(
@@ -524,12 +524,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     differing = drift(out)
     if differing:
         sys.stderr.write(
-            f"{len(differing)} schema file(s) under {out} differ from the catalog; "
+            f"{len(differing)} schema file(s) under {out} differ from the catalog and models; "
             "run `uv run python -m herald_core.schemas generate`:\n"
         )
         sys.stderr.writelines(f"  {path}\n" for path in differing)
         return 1
-    sys.stdout.write(f"schemas under {out} match the catalog\n")
+    sys.stdout.write(f"schemas under {out} match the catalog and models\n")
     return 0
 
 
