@@ -333,3 +333,11 @@ def test_alert_rules_stay_the_config_alerts_payload() -> None:
     payload = channel["messages"][channel_id("notify.config.alerts")]["payload"]
     assert {"$ref": s.APP_ALERTS_FILE} in payload["oneOf"]
     assert AppAlerts.__name__ in json.loads((SCHEMAS / s.APP_ALERTS_FILE).read_text())["title"]
+
+
+def test_a_header_schema_no_model_makes_is_stale(tmp_path: Any) -> None:
+    s.generate(tmp_path)
+    (tmp_path / s.HEADERS_DIR / "gone.v1.schema.json").write_text("{}\n", encoding="utf-8")
+    assert s.drift(tmp_path) == [f"{s.HEADERS_DIR}/gone.v1.schema.json"]
+    s.generate(tmp_path)
+    assert s.drift(tmp_path) == []

@@ -102,7 +102,7 @@ def _channel(
         "address": address,
         "title": contract.title,
         "summary": contract.summary,
-        "messages": {cid: _message(contract)},
+        "messages": {cid: _message(cid, contract)},
         "bindings": {"kafka": _channel_binding(address, entry)},
     }
     parameters = {}
@@ -121,7 +121,7 @@ def _channel(
     return channel
 
 
-def _message(contract: TopicContract) -> dict[str, Any]:
+def _message(cid: str, contract: TopicContract) -> dict[str, Any]:
     payload: dict[str, Any]
     if contract.payload is None:
         payload = {"description": "Opaque bytes"}
@@ -132,7 +132,7 @@ def _message(contract: TopicContract) -> dict[str, Any]:
                 "oneOf": [payload, {"type": "null", "description": "A tombstone: the key is gone"}]
             }
     message: dict[str, Any] = {
-        "name": channel_id(contract.title),
+        "name": cid,
         "title": contract.title,
         "summary": contract.summary,
         "contentType": "application/json",
@@ -165,19 +165,23 @@ def _channel_binding(address: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     return binding
 
 
-def _servers() -> dict[str, Any]:
-    variables = {
+def _variables() -> dict[str, Any]:
+    """A fresh mapping per server: YAML would write a shared one as an anchor and an alias."""
+    return {
         "bootstrap": {
             "default": "localhost:9092",
             "description": "A bootstrap server (the Kafka settings' bootstrap_servers)",
         }
     }
+
+
+def _servers() -> dict[str, Any]:
     return {
         "plaintext": {
             "host": "{bootstrap}",
             "protocol": "kafka",
             "description": "security_protocol PLAINTEXT (the local stack)",
-            "variables": variables,
+            "variables": _variables(),
         },
         "secure": {
             "host": "{bootstrap}",
@@ -187,7 +191,7 @@ def _servers() -> dict[str, Any]:
                 "SASL_SSL (sasl_mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512); "
                 "SASL_PLAINTEXT takes the same mechanisms without TLS"
             ),
-            "variables": variables,
+            "variables": _variables(),
             "security": [
                 {"$ref": f"#/components/securitySchemes/{name}"} for name in _security_schemes()
             ],

@@ -18,7 +18,7 @@ Files, under the project's `schemas/` unless `--out` says otherwise:
 
 `render` is pure: the same catalog always gives byte-identical text (sorted keys, two-space
 indent, trailing newline). Only `generate` and `check` touch the file system, and only those
-files (plus stale `events/*.v1.schema.json`, which `generate` removes).
+files (plus stale `events/` and `headers/` `*.v1.schema.json`, which `generate` removes).
 """
 
 from __future__ import annotations
@@ -504,9 +504,13 @@ def _differing(out: Path, expected: dict[str, str]) -> list[str]:
 
 
 def _stale(out: Path, expected: dict[str, str]) -> list[str]:
-    events = out / EVENTS_DIR
-    found = sorted(events.glob(f"*{_SUFFIX}")) if events.is_dir() else []
-    return [f"{EVENTS_DIR}/{p.name}" for p in found if f"{EVENTS_DIR}/{p.name}" not in expected]
+    """Generated-looking files of the `events/` and `headers/` folders that render no longer
+    makes (a type or a header kind removed)."""
+    stale = []
+    for folder in (EVENTS_DIR, HEADERS_DIR):
+        found = sorted((out / folder).glob(f"*{_SUFFIX}")) if (out / folder).is_dir() else []
+        stale += [f"{folder}/{p.name}" for p in found if f"{folder}/{p.name}" not in expected]
+    return stale
 
 
 def main(argv: Sequence[str] | None = None) -> int:
