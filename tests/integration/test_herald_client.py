@@ -32,7 +32,7 @@ from herald_client import (
 from herald_core.catalog import CATALOG
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.settings import KafkaSettings
-from herald_core.topics import EVENTS, Channel
+from herald_core.topics import EVENTS, PLATFORM_EVENTS, Channel
 from herald_ingest.app import IngestService
 from herald_ingest.settings import IngestAuthSettings, IngestSettings
 from herald_testing.polling import eventually
@@ -146,6 +146,21 @@ async def test_every_catalog_type_through_kafka_async_and_sync(
 
     await assert_every_event_arrived(herald, receiver, async_path, async_events)
     await assert_every_event_arrived(herald, receiver, sync_path, sync_events)
+    for events in (async_events, sync_events):
+        await assert_written_as_herald_writes(herald, events)
+
+
+async def assert_written_as_herald_writes(herald: Herald, events: list[Event]) -> None:
+    """On `platform.events`: one record per event, keyed by app id, with the CloudEvents
+    headers, in the order sent (one key, one partition)."""
+    app_id = events[0].app_id or ""
+    records = await records_for_key(
+        herald.settings.bootstrap_servers, PLATFORM_EVENTS, app_id.encode(), len(events)
+    )
+    assert [headers_of(r)["ce_id"] for r in records] == [e.id for e in events]
+    assert [headers_of(r)["ce_type"] for r in records] == [e.type for e in events]
+    assert {headers_of(r)["ce_source"] for r in records} == {"/herald/herald-client-test"}
+    assert {headers_of(r)["ce_specversion"] for r in records} == {"1.0"}
 
 
 async def test_every_catalog_type_through_http_async_and_sync(
