@@ -3,8 +3,8 @@
 `deploy/local/bootstrap.sh` builds them from their Go module, at the version pinned in
 `deploy/local/tools.env`, into `<tools dir>/prometheus-<version>/bin`, the tools dir being
 `$HERALD_TOOLS_DIR`, else `~/.cache/herald-tools`: one folder per version, so a version bump
-builds afresh and never mixes binaries, and `git clean` or a new worktree keeps them. Tests and the local stack find them here, through
-`tool_path`, rather than on `PATH`, so the version they run is the pinned one.
+builds afresh and never mixes binaries, and `git clean` or a new worktree keeps them.
+Tests find them through `tool_path`, not on `PATH`, so they run the pinned version.
 """
 
 from __future__ import annotations
