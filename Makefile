@@ -9,7 +9,7 @@ UV := uv
 help: ## Show this list
 	@awk 'BEGIN {FS = ":.*## "} /^## / {printf "\n\033[1m%s\033[0m\n", substr($$0, 4)} /^[a-z-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: ## Install everything the stack and tests need (uv, Python deps, Kafka jars, Postgres)
+install: ## Install everything the stack and tests need (uv, Python deps, Kafka jars, Postgres, prometheus+promtool built with Go into ~/.cache/herald-tools or $$HERALD_TOOLS_DIR)
 	@bash deploy/local/bootstrap.sh
 
 ## The local stack (no Docker: real Kafka 4 from Maven Central, Postgres, SMTP and webhook sinks)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install what Herald's local stack and tests need on a fresh machine, and nothing twice:
 #   uv (from PyPI), the Python workspace (uv.lock), the Kafka broker jars (Maven Central),
-#   PostgreSQL server binaries (the distribution's package, when missing and we are root), and
-#   libfaketime for one chaos scenario (best effort).
-# Java 17+ and Maven must be on the machine (they are on ours); the script says so if not.
+#   PostgreSQL server binaries (the distribution's package, when missing and we are root),
+#   libfaketime for one chaos scenario (best effort), and prometheus and promtool (Go module,
+#   version in deploy/local/tools.env) in ${HERALD_TOOLS_DIR:-$HOME/.cache/herald-tools}.
+# Java 17+, Maven and Go must be on the machine (they are on ours); the script says so if not.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -61,5 +62,22 @@ if ! ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 
   else
     say "libfaketime not found (Debian: faketime): the chaos clock scenario will be skipped"
   fi
+fi
+# Prometheus and promtool (`promtool check rules` / `test rules` on deploy/prometheus/rules):
+# built from their Go module into a versioned folder outside the checkout, once per version.
+# shellcheck source=deploy/local/tools.env
+. deploy/local/tools.env
+tools_dir="${HERALD_TOOLS_DIR:-$HOME/.cache/herald-tools}/prometheus-${PROMETHEUS_VERSION}/bin"
+if [ ! -x "$tools_dir/prometheus" ] || [ ! -x "$tools_dir/promtool" ]; then
+  go_bin="$(command -v go || true)"
+  [ -n "$go_bin" ] || { [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go; }
+  [ -n "$go_bin" ] || { echo "error: Go is required to build prometheus and promtool ${PROMETHEUS_VERSION} (https://go.dev/doc/install), or put both in $tools_dir" >&2; exit 1; }
+  mkdir -p "$tools_dir"
+  for tool in prometheus promtool; do
+    if [ ! -x "$tools_dir/$tool" ]; then
+      say "building $tool ${PROMETHEUS_VERSION} with go install into $tools_dir (takes several minutes, once)"
+      GOBIN="$tools_dir" "$go_bin" install "github.com/prometheus/prometheus/cmd/$tool@${PROMETHEUS_VERSION}"
+    fi
+  done
 fi
 say "ready"
