@@ -3,17 +3,14 @@ replication factor 3, `min.insync.replicas=2`, unclean leader election off; an a
 survives one broker lost, is refused with NotEnoughReplicas when only one in-sync replica is
 left, and the cluster is whole again once the brokers are back.
 
-The cluster is this module's own (free ports, a temporary home), started once for its tests.
+The cluster is the package's stack's (`cluster_stack`, the topics applied with the prod profile
+by `up`), after the ledger runs: the services ride out the two brokers' loss like any client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -24,46 +21,27 @@ from herald_core.topics import EVENTS
 from herald_devstack.cluster import (
     KafkaCluster,
     busiest_leader,
-    make_cluster,
     partition_leaders,
     wait_for_brokers,
 )
-from herald_devstack.free_stack import on_free_ports
-from herald_kafka.admin import PartitionState, admin_client, describe_partitions, wait_until_ready
+from herald_devstack.stack import Stack
+from herald_kafka.admin import PartitionState, admin_client, describe_partitions
 from herald_kafka.connection import client_options
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, send_all
-from herald_kafka.topics import apply_file
 from herald_testing.polling import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.integration, pytest.mark.cluster_short, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[KafkaCluster]:
-    home = Path(tempfile.mkdtemp(prefix="herald-cluster-"))
-    settings = on_free_ports(home, brokers=3)
-    made = make_cluster(
-        home,
-        brokers=3,
-        kafka_port=settings.kafka_port,
-        controller_port=settings.kafka_controller_port,
-        step=settings.kafka_node_port_step,
-    )
-    try:
-        made.start()
-        yield made
-    finally:
-        made.stop()
-        shutil.rmtree(home, ignore_errors=True)
+def cluster(cluster_stack: Stack) -> KafkaCluster:
+    return cluster_stack.cluster
 
 
 @pytest.fixture(scope="module")
-async def kafka(cluster: KafkaCluster) -> KafkaSettings:
-    settings = cluster.client_settings("herald-cluster-test")
-    await wait_until_ready(settings, timeout_s=180)
+async def kafka(cluster_stack: Stack) -> KafkaSettings:
+    settings = cluster_stack.kafka_settings("herald-cluster-test")
     await wait_for_brokers(settings, 3, timeout_s=180)
-    plan = await apply_file(settings, profile="prod", timeout_s=120)
-    assert EVENTS in plan.created
     return settings
 
 
