@@ -77,6 +77,12 @@ async def dead_letter_of(settings: KafkaSettings, delivery: Delivery) -> dict[st
     return headers_of(record)
 
 
+def responses(service: SenderService, outcome: str) -> float:
+    """How many receiver answers `herald_sender_response_seconds` counted for `outcome`."""
+    labels = {"channel": CHANNEL.value, "outcome": outcome}
+    return service.registry.get_sample_value("herald_sender_response_seconds_count", labels) or 0
+
+
 def gaps(requests: list[Received]) -> list[float]:
     return [later.at - earlier.at for earlier, later in itertools.pairwise(requests)]
 
@@ -85,6 +91,7 @@ async def test_a_receiver_failing_three_times_gets_the_fourth_attempt(
     retrying_sender, producer, receiver: HttpReceiver, kafka_settings
 ) -> None:
     receiver.scripts["/flaky"] = [Reply(503), Reply(503), Reply(503)]
+    before = {o: responses(retrying_sender, o) for o in ("failed", "delivered")}
 
     delivery = await deliver(producer, receiver.url("/flaky"))
 
@@ -102,6 +109,9 @@ async def test_a_receiver_failing_three_times_gets_the_fourth_attempt(
     assert {r.reason for r in results[:3]} == {"server_error"}
     # Its last result is final (delivered or dead-lettered): no attempt is left to come.
     assert len(receiver.on("/flaky")) == 4
+    # Each answer timed by outcome (other tests' late retries may add to it: at least).
+    assert responses(retrying_sender, "failed") - before["failed"] >= 3
+    assert responses(retrying_sender, "delivered") - before["delivered"] >= 1
 
 
 async def test_retry_after_is_honoured_rounded_up_to_a_tier(

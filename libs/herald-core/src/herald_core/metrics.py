@@ -12,6 +12,14 @@ from enum import StrEnum
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+RESPONSE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class ResponseOutcome(StrEnum):
+    """How one send attempt to a receiver ended, for the response-time histogram."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class Outcome(StrEnum):
@@ -111,6 +119,7 @@ class SenderMetrics:
     latency: Histogram
     retries: Counter
     dead_letters: Counter
+    response: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SenderMetrics:
@@ -144,6 +153,13 @@ class SenderMetrics:
                 "herald_notification_dead_letters_total",
                 "Deliveries given up (permanent failure or exhausted), by channel and DLQ reason",
                 ["channel", "reason"],
+                registry=registry,
+            ),
+            response=Histogram(
+                "herald_sender_response_seconds",
+                "Time a receiver took to answer one attempt, by channel and outcome",
+                ["channel", "outcome"],
+                buckets=RESPONSE_BUCKETS,
                 registry=registry,
             ),
         )

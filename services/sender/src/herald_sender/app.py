@@ -46,7 +46,7 @@ from herald_core.errors import (
     RetryableDeliveryError,
 )
 from herald_core.markers import TEST_DETAIL_PREFIX
-from herald_core.metrics import SenderMetrics
+from herald_core.metrics import ResponseOutcome, SenderMetrics
 from herald_core.retry import (
     RetryHop,
     RetryState,
@@ -192,11 +192,12 @@ class SenderService:
         try:
             report = await self._send_left(delivery, left)
         except DeliveryError as error:
+            self._observe_response(started, ResponseOutcome.FAILED)
             if test:
                 return [self._test_failed(delivery, error, started, log_)]
             done = recipients_done_after(left, state.recipients_done, error.delivered)
             return self._after_failure(record, state, delivery, error, started, log_, done)
-        elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed_ms = self._observe_response(started, ResponseOutcome.DELIVERED) * 1000
         now = datetime.now(UTC)
         self.metrics.sent.labels(self.channel.value).inc()
         self.metrics.latency.labels(self.channel.value).observe(
@@ -216,6 +217,12 @@ class SenderService:
             ),
             *report.outputs,
         ]
+
+    def _observe_response(self, started: float, outcome: ResponseOutcome) -> float:
+        """Record how long the receiver took to answer since `started`; return it in seconds."""
+        elapsed_s = time.monotonic() - started
+        self.metrics.response.labels(self.channel.value, outcome.value).observe(elapsed_s)
+        return elapsed_s
 
     async def _send_left(self, delivery: Delivery, left: tuple[int, ...]) -> SendReport:
         """Send to the recipients `left` only (`x-recipients-done`); all of them done is done."""
