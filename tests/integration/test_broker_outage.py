@@ -101,6 +101,8 @@ async def test_broker_killed_and_restarted_under_ingest(
     assert headers["Retry-After"] == "5"
     assert body["type"].endswith("/unavailable")
     assert took_s < ACK_TIMEOUT_S + 2, f"the 503 took {took_s:.1f} s"
+    unavailable = {"reason": "broker_unavailable"}
+    assert ingest.registry.get_sample_value("herald_ingest_refused_total", unavailable) == 1
 
     async def unready() -> bool:
         return await readiness() == 503
@@ -184,6 +186,8 @@ async def test_the_api_while_the_broker_is_down(
         assert response.headers["Retry-After"] == "5"
     assert problem["type"].endswith("/unavailable")
     assert took_s < ACK_TIMEOUT_S + 2, f"the 503 took {took_s:.1f} s"
+    unavailable = {"reason": "broker_unavailable"}
+    assert ingest.registry.get_sample_value("herald_ingest_refused_total", unavailable) == 1
 
     async def unready() -> bool:
         async with http.get(f"http://127.0.0.1:{api_on_own_broker.port}/readyz") as response:

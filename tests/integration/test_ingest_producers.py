@@ -22,6 +22,7 @@ from herald_devstack.tls import make_tls
 from herald_ingest.app import IngestService
 from herald_ingest.settings import IngestAuthSettings, IngestSettings
 from herald_testing.polling import eventually
+from herald_testing.scrape import sample_value
 from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import find_record, records_now
 
@@ -79,6 +80,10 @@ async def test_production_ingest_takes_events_only_with_a_producer_token(
             http, url, refused, headers={"Authorization": f"Bearer {listed[:-1]}"}
         )
         assert headers["WWW-Authenticate"].endswith('error="invalid_token"')
+        async with http.get(f"http://127.0.0.1:{ingest.port}/metrics") as response:
+            scraped = await response.text()
+        unauthenticated = {"reason": "unauthenticated"}
+        assert sample_value(scraped, "herald_ingest_refused_total", unauthenticated) == 4
 
         accepted = [deployed(f"app-{unique}"), deployed(f"app-{unique}")]
         for event, token in zip(accepted, (listed, rotated), strict=True):

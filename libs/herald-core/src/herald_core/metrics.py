@@ -33,10 +33,24 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
+class Refusal(StrEnum):
+    """Why ingest refused a whole request before judging its events.
+
+    The label values of `herald_ingest_refused_total`.
+    """
+
+    UNAUTHENTICATED = "unauthenticated"  # 401: no producer token, or not a valid one
+    BROKER_UNAVAILABLE = "broker_unavailable"  # 503: the broker did not acknowledge in time
+    IN_FLIGHT = "in_flight"  # 503: an earlier request with the same event id awaits the broker
+    BATCH_TOO_LARGE = "batch_too_large"  # 413: more events than `max_batch`
+    EMPTY_BATCH = "empty_batch"  # 422: a batch without events
+
+
 @dataclass(frozen=True)
 class IngestMetrics:
     events: Counter
     rejected: Counter
+    refused: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
@@ -50,6 +64,12 @@ class IngestMetrics:
             rejected=Counter(
                 "herald_ingest_rejected_total",
                 "Events refused, by reason",
+                ["reason"],
+                registry=registry,
+            ),
+            refused=Counter(
+                "herald_ingest_refused_total",
+                "Requests to POST /v1/events refused as a whole, by reason",
                 ["reason"],
                 registry=registry,
             ),

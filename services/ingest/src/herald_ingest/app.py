@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import structlog
 from aiohttp import web
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
-from herald_core.metrics import IngestMetrics
+from herald_core.metrics import IngestMetrics, Refusal
 from herald_core.topics import PLATFORM_EVENTS
 from herald_kafka import AIOKafkaProducer, KafkaError
 from herald_kafka.connection import start_client
@@ -132,6 +132,7 @@ class IngestService:
         """Accept one event or a batch; 202 only once the broker has acknowledged them."""
         refused = refusal(request, self.settings.auth)
         if refused is not None:
+            self.metrics.refused.labels(Refusal.UNAUTHENTICATED.value).inc()
             return refused
         body = await request.read()
         try:
@@ -148,21 +149,25 @@ class IngestService:
                 reason=error.reason.value,
             )
         if len(items) > self.settings.max_batch:
+            self.metrics.refused.labels(Refusal.BATCH_TOO_LARGE.value).inc()
             return problem(
                 413, f"a batch holds at most {self.settings.max_batch} events, not {len(items)}"
             )
         if not items:
+            self.metrics.refused.labels(Refusal.EMPTY_BATCH.value).inc()
             return problem(422, "the batch is empty", kind="empty-batch")
         judged = [
             triage(item, self.recent, time.monotonic(), source="http", limits=self.limits)
             for item in items
         ]
         if self._in_flight & set(accepted_ids(judged)):
+            self.metrics.refused.labels(Refusal.IN_FLIGHT.value).inc()
             return unavailable("an earlier request with this event id still waits for the broker")
         try:
             verdicts = await self._publish(judged)
         except (TimeoutError, KafkaError) as error:
             log.warning("ingest_broker_unavailable", error=f"{type(error).__name__}: {error}"[:300])
+            self.metrics.refused.labels(Refusal.BROKER_UNAVAILABLE.value).inc()
             return unavailable("the broker did not acknowledge the events in time")
         return self._answer(verdicts, batch)
 
