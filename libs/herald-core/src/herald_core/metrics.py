@@ -6,6 +6,7 @@ own. Label values come only from enums (`Channel`, `FailureReason`, `Outcome`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -215,3 +216,36 @@ class ApiMetrics:
                 "herald_outbox_pending", "Outbox rows not yet published", registry=registry
             ),
         )
+
+
+class ConsumerLag:
+    """`herald_consumer_lag_records{group,topic}`: a Kafka-consuming service's own lag.
+
+    `herald_kafka.consumer.run_group(on_lag=…)` samples a running consumer's lag every few
+    seconds (high watermark minus position over its assigned partitions, `herald_kafka.lag`);
+    `reporter(group)` turns each sample into the gauge. One per registry, one reporter per
+    group: a topic whose partitions all moved to another instance reads 0 here (that instance
+    reports them).
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.gauge = Gauge(
+            "herald_consumer_lag_records",
+            "Records on the partitions assigned to this instance its consumer has not taken "
+            "yet, by consumer group and topic",
+            ["group", "topic"],
+            registry=registry,
+        )
+
+    def reporter(self, group: str) -> Callable[[Mapping[str, int]], None]:
+        """The `on_lag` of `group`'s consumer: sets each topic's lag, 0 for topics it lost."""
+        seen: set[str] = set()
+
+        def report(lags: Mapping[str, int]) -> None:
+            for topic in seen - set(lags):
+                self.gauge.labels(group, topic).set(0)
+            for topic, lag in lags.items():
+                self.gauge.labels(group, topic).set(lag)
+            seen.update(lags)
+
+        return report

@@ -35,6 +35,7 @@ from herald_core.settings import KafkaSettings
 
 from herald_kafka.closing import close_consumer
 from herald_kafka.connection import client_options, start_client
+from herald_kafka.lag import OWN_LAG_EVERY_S, LagReport, sample_own_lag
 from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler, handle_guarded
 from herald_kafka.producer import OutgoingRecord
 from herald_kafka.reader import topic_partitions
@@ -194,6 +195,8 @@ async def run_group(
     on_subscribed: Callable[[], None] | None = None,
     loop_class: Callable[..., GroupLoop] | None = None,
     consumer_factory: ConsumerFactory = group_consumer,
+    on_lag: LagReport | None = None,
+    lag_every_s: float = OWN_LAG_EVERY_S,
     **loop_options: Any,
 ) -> None:
     """The whole life of a service's consumer: start, subscribe, run until `stop`, close.
@@ -203,6 +206,8 @@ async def run_group(
     `consumer_factory` builds the unstarted consumer (`group_consumer` unless a service is given
     another, e.g. a benchmark that keeps a handle on it). The loop writes no record larger than
     `settings.max_record_bytes` unless `loop_options` say otherwise (`handle_guarded`).
+    `on_lag`, when given, gets the consumer's own lag per topic every `lag_every_s` seconds
+    while the loop runs (`herald_kafka.lag.sample_own_lag`).
     """
     consumer = consumer_factory(settings, group_id)
     try:
@@ -219,9 +224,30 @@ async def run_group(
         loop.subscribe()
         if on_subscribed is not None:
             on_subscribed()
-        await loop.run(stop)
+        if on_lag is None:
+            await loop.run(stop)
+        else:
+            await _run_sampling_lag(loop, consumer, stop, on_lag, lag_every_s)
     finally:
         await close_consumer(consumer)
+
+
+async def _run_sampling_lag(
+    loop: GroupLoop,
+    consumer: AIOKafkaConsumer,
+    stop: asyncio.Event,
+    on_lag: LagReport,
+    every_s: float,
+) -> None:
+    """Run `loop` until `stop`, sampling the consumer's own lag beside it; a loop that ends
+    (or fails) ends the sampling too."""
+    sampling_stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_own_lag(consumer, on_lag, sampling_stop, every_s))
+    try:
+        await loop.run(stop)
+    finally:
+        sampling_stop.set()
+        await sampler
 
 
 async def commit_at_end(settings: KafkaSettings, group_id: str, topics: Sequence[str]) -> None:

@@ -8,19 +8,38 @@ Read with the admin client (`list_consumer_group_offsets`) and one no-group cons
 (`beginning_offsets`, `end_offsets`); nothing is committed or joined. Operators and the chaos
 tests use it to know when a pipeline has caught up: every group at zero means every record
 written so far has been handled and its outputs acknowledged.
+
+A running consumer also measures its own lag, without asking the broker anything
+(`sample_own_lag`, run by `herald_kafka.consumer.run_group` when given `on_lag`):
+
+    own lag(topic) = Σ over the partitions assigned to it of
+                     high watermark (from its last fetch) - position (the next record it takes)
+
+Services export it as `herald_consumer_lag_records{group,topic}` (docs/operations.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
 from herald_core.settings import KafkaSettings
 
 from herald_kafka.admin import admin_client
 from herald_kafka.closing import close_consumer
 from herald_kafka.connection import client_options, start_client
 from herald_kafka.reader import topic_partitions
+
+log = structlog.get_logger(__name__)
+
+LagReport = Callable[[Mapping[str, int]], None]
+"""Given each sample of a consumer's own lag: topic → records behind, over its assignment."""
+
+OWN_LAG_EVERY_S = 5.0
 
 
 def group_lag(
@@ -74,3 +93,57 @@ async def consumer_lags(
         )
         for group, names in groups.items()
     }
+
+
+def lag_by_topic(
+    partitions: Iterable[TopicPartition],
+    highwaters: Mapping[TopicPartition, int | None],
+    positions: Mapping[TopicPartition, int | None],
+) -> dict[str, int]:
+    """Records behind per topic: high watermark minus position, summed over `partitions`. Pure.
+
+    A partition not fetched yet (no high watermark) or without a position counts 0, but its
+    topic is still in the answer.
+    """
+    lags: dict[str, int] = {}
+    for tp in partitions:
+        high, position = highwaters.get(tp), positions.get(tp)
+        behind = max(0, high - position) if high is not None and position is not None else 0
+        lags[tp.topic] = lags.get(tp.topic, 0) + behind
+    return lags
+
+
+async def own_lag(consumer: AIOKafkaConsumer, timeout_s: float = 1.0) -> dict[str, int]:
+    """A group consumer's lag per topic over the partitions assigned to it now.
+
+    The high watermarks are the ones its fetches brought back (no request of their own); a
+    position not known yet is looked up with `timeout_s`, and counts 0 if that runs out.
+    """
+    assigned = sorted(consumer.assignment())
+    highwaters = {tp: consumer.highwater(tp) for tp in assigned}
+    positions: dict[TopicPartition, int | None] = {}
+    for tp in assigned:
+        try:
+            positions[tp] = await asyncio.wait_for(consumer.position(tp), timeout_s)
+        except (TimeoutError, IllegalStateError):  # revoked meanwhile, or no position yet
+            positions[tp] = None
+    return lag_by_topic(assigned, highwaters, positions)
+
+
+async def sample_own_lag(
+    consumer: AIOKafkaConsumer,
+    report: LagReport,
+    stop: asyncio.Event,
+    every_s: float = OWN_LAG_EVERY_S,
+) -> None:
+    """Give `report` the consumer's own lag every `every_s` seconds until `stop` is set.
+
+    A sample that fails (a rebalance under way) is skipped: the next one comes `every_s` later.
+    """
+    while not stop.is_set():
+        try:
+            report(await own_lag(consumer))
+        except KafkaError as error:
+            log.debug("own_lag_skipped", error=f"{type(error).__name__}: {error}"[:200])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

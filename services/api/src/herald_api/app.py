@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 from herald_core.envelope import Event
-from herald_core.metrics import ApiMetrics
+from herald_core.metrics import ApiMetrics, ConsumerLag
 from herald_core.topics import EVENTS, NOTIFIER_COMMANDS
 from herald_kafka import AIOKafkaProducer
 from herald_kafka.connection import start_client
@@ -108,6 +108,7 @@ class ApiService:
         self.registry = registry or CollectorRegistry()
         self.tasks = TaskSupervisor(self.registry)
         self.metrics = ApiMetrics.create(self.registry)
+        self.lag = ConsumerLag(self.registry)
         self.producer = idempotent_producer(settings.kafka)
         self.results = ResultWaiters(settings.kafka, max_waiters=settings.notifier_test_max_waiting)
         self.port = settings.http.port
@@ -222,6 +223,7 @@ class ApiService:
             handle=self._directory_event,
             on_error=_log_and_skip,
             stop=self._stop,
+            on_lag=self.lag.reporter(self.settings.directory_group_id),
         )
 
     async def _follow_notifier_commands(self) -> None:
@@ -235,6 +237,7 @@ class ApiService:
             handle=self.commands.handle,
             on_error=log_and_skip,
             stop=self._stop,
+            on_lag=self.lag.reporter(self.settings.notifier_commands_group_id),
         )
 
     async def _directory_event(self, record: Record) -> list[OutgoingRecord]:

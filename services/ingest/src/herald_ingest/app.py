@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import structlog
 from aiohttp import web
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
-from herald_core.metrics import IngestMetrics, Refusal
+from herald_core.metrics import ConsumerLag, IngestMetrics, Refusal
 from herald_core.topics import PLATFORM_EVENTS
 from herald_kafka import AIOKafkaProducer, KafkaError
 from herald_kafka.connection import start_client
@@ -68,6 +68,7 @@ class IngestService:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = IngestMetrics.create(self.registry)
+        self.lag = ConsumerLag(self.registry)
         self.recent = RecentIds(settings.dedup_capacity, settings.dedup_window_s)
         self.producer: AIOKafkaProducer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
@@ -244,6 +245,7 @@ class IngestService:
             on_error=self._record_failed,
             stop=self._stop,
             on_subscribed=consuming,
+            on_lag=self.lag.reporter(self.settings.group_id),
         )
 
     async def _handle_record(self, record: Record) -> list[OutgoingRecord]:

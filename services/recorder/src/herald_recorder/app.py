@@ -23,6 +23,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 from herald_core.deliveries import DeliveryResult
+from herald_core.metrics import ConsumerLag
 from herald_core.topics import DELIVERY_RESULTS
 from herald_kafka import AIOKafkaProducer
 from herald_kafka.connection import start_client
@@ -61,6 +62,7 @@ class RecorderService:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = RecorderMetrics.create(self.registry)
+        self.lag = ConsumerLag(self.registry)
         self.port = settings.http.port
         self.pool: asyncpg.Pool | None = None
         self.writer: HistoryWriter | None = None
@@ -106,7 +108,12 @@ class RecorderService:
         if self.settings.health_enabled:
             await self._start_tracker()
         if self.settings.audit_enabled:
-            self.audit = AuditRecorder(self.settings, self.pool, self._stop)
+            self.audit = AuditRecorder(
+                self.settings,
+                self.pool,
+                self._stop,
+                on_lag=self.lag.reporter(self.settings.audit_group_id),
+            )
             self.tasks.keep_running(self.audit.run, "audit-log", self._stop)
         return self
 
@@ -116,7 +123,13 @@ class RecorderService:
         self._producer = idempotent_producer(self.settings.kafka)
         await start_client(self._producer, self.settings.kafka)
         self.tracker = HealthTracker(
-            self.settings, self.pool, self._stop, self.registry, self._clock, self._producer
+            self.settings,
+            self.pool,
+            self._stop,
+            self.registry,
+            self._clock,
+            self._producer,
+            on_lag=self.lag.reporter(self.settings.health_group_id),
         )
         self.tasks.keep_running(self.tracker.run, "health-tracker", self._stop)
 
@@ -149,6 +162,7 @@ class RecorderService:
                 on_error=self._failed,
                 stop=self._stop,
                 on_subscribed=recording,
+                on_lag=self.lag.reporter(self.settings.group_id),
                 max_records=self.settings.batch_max,
             )
         except HistoryUnavailable as error:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 import structlog
@@ -98,7 +98,9 @@ class AuditRecorder:
         *,
         group_id: str | None = None,
         retry_initial_s: float = 0.2,
+        on_lag: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
+        self._on_lag = on_lag
         self.settings = settings
         self.group_id = group_id or settings.audit_group_id
         self._pool = pool
@@ -125,6 +127,7 @@ class AuditRecorder:
             stop=self._stop,
             on_subscribed=subscribed,
             max_records=self.settings.batch_max,
+            on_lag=self._on_lag,
         )
 
     async def handle(self, record: Record) -> list[OutgoingRecord]:

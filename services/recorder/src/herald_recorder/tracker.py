@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
@@ -63,7 +63,10 @@ class HealthTracker:
         registry: CollectorRegistry,
         clock: Callable[[], datetime],
         producer: AIOKafkaProducer,
+        *,
+        on_lag: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
+        self._on_lag = on_lag
         self.settings = settings
         self.policy = Policy(
             window=timedelta(seconds=settings.health_window_s),
@@ -99,6 +102,7 @@ class HealthTracker:
             stop=self._stop,
             on_subscribed=subscribed,
             max_records=self.settings.batch_max,
+            on_lag=self._on_lag,
         )
 
     async def handle(self, record: Record) -> list[OutgoingRecord]:

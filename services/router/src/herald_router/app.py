@@ -28,7 +28,7 @@ from herald_core import headers as h
 from herald_core.envelope import Event
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.headers import header
-from herald_core.metrics import Outcome, RouterMetrics
+from herald_core.metrics import ConsumerLag, Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, route
 from herald_core.topics import EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
@@ -79,6 +79,7 @@ class RouterService:
         self._clock = clock
         self.registry = registry or CollectorRegistry()
         self.metrics = RouterMetrics.create(self.registry)
+        self.lag = ConsumerLag(self.registry)
         self.memory = RouterMemory()
         self.index = self.memory.notifiers
         self.view: MaterializedView[Any] = MaterializedView(
@@ -169,6 +170,7 @@ class RouterService:
             stop=self._stop,
             on_subscribed=routing,
             consumer_factory=self._consumer_factory,
+            on_lag=self.lag.reporter(self.settings.group_id),
         )
 
     async def _handle(self, record: Record) -> list[OutgoingRecord]:

@@ -46,7 +46,7 @@ from herald_core.errors import (
     RetryableDeliveryError,
 )
 from herald_core.markers import TEST_DETAIL_PREFIX
-from herald_core.metrics import ResponseOutcome, SenderMetrics
+from herald_core.metrics import ConsumerLag, ResponseOutcome, SenderMetrics
 from herald_core.retry import (
     RetryHop,
     RetryState,
@@ -103,6 +103,7 @@ class SenderService:
         self.tiers = retry_tiers_of(retry_tiers(), settings.retry_delays_s)
         self.registry = registry or CollectorRegistry()
         self.metrics = SenderMetrics.create(self.registry)
+        self.lag = ConsumerLag(self.registry)
         self.sender: Sender = factory(settings)
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
@@ -148,6 +149,7 @@ class SenderService:
             stop=self._stop,
             on_subscribed=lambda: self._subscribed.add("main"),
             loop_class=PipelinedConsumerLoop,
+            on_lag=self.lag.reporter(self.settings.consumer_group),
             admit=(lambda record: admission(record.value)) if admission else None,
             max_records=self.settings.max_records,
             concurrency=self.settings.concurrency,
@@ -165,6 +167,7 @@ class SenderService:
             wait_of=_wait_s,
             stop=self._stop,
             on_subscribed=lambda: self._subscribed.add("retry"),
+            on_lag=self.lag.reporter(self.settings.retry_consumer_group),
             max_records=100,
         )
 
