@@ -12,30 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from herald_core.settings import KafkaSettings
 from herald_core.topics import EVENTS, deliveries_topic
-from herald_kafka.connection import client_options
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_testing.polling import eventually
 from herald_testing.scrape import sample_value
 
-from support.helpers import deployed
+from support.helpers import create_topic, deployed
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
 
 RECORDS = 10
-
-
-async def create_topic(settings: KafkaSettings, name: str) -> None:
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 1, 1)])
-    finally:
-        await admin.close()
 
 
 async def test_a_held_consumer_reports_the_records_behind_it_then_zero(

@@ -29,6 +29,7 @@ from herald_core.envelope import Event
 from herald_core.settings import HttpSettings, LogSettings
 from herald_core.topics import EVENTS
 from herald_testing.polling import eventually
+from herald_testing.scrape import sample_value
 from pydantic import SecretStr
 
 from support.api import ADMIN_TOKEN
@@ -276,9 +277,17 @@ async def test_idle_streams_get_heartbeats_and_free_their_slot_when_the_client_l
         frame = json.loads((await ws.receive(timeout=HEARTBEAT_S * 6)).data)
         assert set(frame) == {"cursor", "heartbeat"}
     assert hub.open >= 2
+    assert await streams_open(http, streams) >= 2
     await ws.close()
     sse.response.close()
     await eventually(lambda: hub.open == 0, what="both streams closed", timeout_s=10)
+    assert await streams_open(http, streams) == 0
+
+
+async def streams_open(http: Any, service: Any) -> float | None:
+    """`herald_api_streams_open` as the API's /metrics says it."""
+    async with http.get(f"http://127.0.0.1:{service.port}/metrics") as response:
+        return sample_value(await response.text(), "herald_api_streams_open")
 
 
 async def test_a_slow_client_is_dropped_and_never_slows_another(streams, http, producer, unique):

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import NewTopic
 from herald_api.app import ApiService
 from herald_core import headers as h
 from herald_core.alerts import Metric, MetricPoint
@@ -38,6 +39,7 @@ from herald_core.topics import (
     Channel,
     deliveries_topic,
 )
+from herald_kafka.admin import admin_client
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_recorder.app import RecorderService
 from herald_recorder.settings import RecorderSettings
@@ -383,3 +385,9 @@ async def running_recorder(
     async with RecorderService(settings) as recorder:
         await eventually(lambda: recorder.ready()[0], timeout_s=30, what="recorder ready")
         yield recorder
+
+
+async def create_topic(settings: KafkaSettings, name: str, partitions: int = 1) -> None:
+    """Create a test topic of its own (one replica) on the session's broker."""
+    async with admin_client(settings) as admin:
+        await admin.create_topics([NewTopic(name, partitions, 1)])

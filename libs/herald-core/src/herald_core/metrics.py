@@ -192,6 +192,8 @@ class ApiMetrics:
     latency: Histogram
     outbox_published: Counter
     outbox_pending: Gauge
+    outbox_oldest: Gauge
+    streams_open: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> ApiMetrics:
@@ -214,6 +216,16 @@ class ApiMetrics:
             ),
             outbox_pending=Gauge(
                 "herald_outbox_pending", "Outbox rows not yet published", registry=registry
+            ),
+            outbox_oldest=Gauge(
+                "herald_outbox_oldest_pending_seconds",
+                "Age of the oldest outbox row not yet published (0 when none waits)",
+                registry=registry,
+            ),
+            streams_open=Gauge(
+                "herald_api_streams_open",
+                "Live event streams (SSE or WebSocket) open on this process",
+                registry=registry,
             ),
         )
 

@@ -95,6 +95,9 @@ def build_app(
     app[PROBES] = Probes(registry, ready, alive)
     openapi.prepare(app, context.settings.public_url, ROUTES)
     stream_api.prepare(app, context.settings)
+    if metrics is not None:
+        hub = app[stream_api.STREAMS]
+        metrics.streams_open.set_function(lambda: hub.open)
     unsubscribe_api.prepare(app)
     register(app, ROUTES)
     return app

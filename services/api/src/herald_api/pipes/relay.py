@@ -28,6 +28,17 @@ _LEADER_LOCK = 0x48455242  # "HERB": the relay's leadership lock
 SENT_RETENTION = timedelta(days=7)
 
 
+async def outbox_backlog(connection: asyncpg.Connection) -> tuple[int, float]:
+    """The outbox rows not yet published, and the age in seconds of the oldest (0 if none)."""
+    row = await connection.fetchrow(
+        "SELECT count(*) AS pending,"
+        " coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_s"
+        " FROM outbox WHERE sent_at IS NULL"
+    )
+    assert row is not None  # an aggregate always answers one row
+    return int(row["pending"]), max(0.0, float(row["oldest_s"]))
+
+
 def _record(row: asyncpg.Record) -> OutgoingRecord:
     headers = [(k, v.encode()) for k, v in json.loads(row["headers"])]
     return OutgoingRecord(row["topic"], row["value"], row["key"], headers)
@@ -100,10 +111,9 @@ class OutboxRelay:
                 continue  # more are waiting: no pause
             sweeps += 1
             if self.metrics is not None:
-                pending = await connection.fetchval(
-                    "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
-                )
+                pending, oldest_s = await outbox_backlog(connection)
                 self.metrics.outbox_pending.set(pending)
+                self.metrics.outbox_oldest.set(oldest_s)
             if sweeps % 600 == 1:
                 await connection.execute(
                     "DELETE FROM outbox WHERE sent_at < now() - $1::interval", SENT_RETENTION
