@@ -51,6 +51,7 @@ from herald_api.routes import ROUTES
 from herald_api.settings import ApiSettings
 from herald_api.store.migrate import migrate
 from herald_api.stream import stream_api
+from herald_api.stream.stream_hub import STREAMS
 
 log = structlog.get_logger(__name__)
 
@@ -96,7 +97,7 @@ def build_app(
     openapi.prepare(app, context.settings.public_url, ROUTES)
     stream_api.prepare(app, context.settings)
     if metrics is not None:
-        hub = app[stream_api.STREAMS]
+        hub = app[STREAMS]
         metrics.streams_open.set_function(lambda: hub.open)
     unsubscribe_api.prepare(app)
     register(app, ROUTES)
