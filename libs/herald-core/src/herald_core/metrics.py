@@ -86,6 +86,7 @@ class RouterMetrics:
     config_records: Gauge
     config_ready: Gauge
     config_lag: Gauge
+    config_staleness: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> RouterMetrics:
@@ -128,6 +129,11 @@ class RouterMetrics:
             config_lag=Gauge(
                 "herald_router_config_lag_records",
                 "Config records on the brokers the router has not applied yet",
+                registry=registry,
+            ),
+            config_staleness=Gauge(
+                "herald_router_config_staleness_seconds",
+                "Seconds since the router's config view last applied all the brokers had",
                 registry=registry,
             ),
         )

@@ -12,6 +12,7 @@ No consumer group: every instance reads everything (unlike faust's GlobalTable: 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
@@ -51,6 +52,8 @@ class MaterializedView(Generic[V]):
         self.rejected = 0
         self._next_offsets: dict[TopicPartition, int] = {}
         self.lag = 0
+        self._started_at: float | None = None
+        self._caught_up_at: float | None = None
 
     @property
     def ready(self) -> bool:
@@ -79,6 +82,7 @@ class MaterializedView(Generic[V]):
         )
         await reader.start()
         self._consumer = reader
+        self._started_at = time.monotonic()
         self._end_offsets = {tp: bounds.end for tp, bounds in reader.bounds.items()}
         await self._check_caught_up()
 
@@ -100,6 +104,18 @@ class MaterializedView(Generic[V]):
             self.lag = self._measure_lag()
             if not self.ready:
                 await self._check_caught_up()
+            if self.ready and self.lag == 0:
+                self._caught_up_at = time.monotonic()
+
+    def staleness_s(self, now: float) -> float:
+        """Seconds (monotonic `now`) since the view last had applied every record the brokers
+        had as of its last fetch; since its start if it never has, 0 before it starts.
+
+        A view that keeps up reads about its poll timeout; one falling behind, or whose
+        `run` stopped, grows by a second a second.
+        """
+        since = self._caught_up_at or self._started_at
+        return 0.0 if since is None else max(0.0, now - since)
 
     def _apply(self, topic: str, raw_key: bytes | None, raw_value: bytes | None) -> None:
         if raw_key is None:

@@ -85,6 +85,8 @@ class RouterService:
         self.view: MaterializedView[Any] = MaterializedView(
             settings.kafka, RouterMemory.decoders(), on_change=self.memory.on_change
         )
+        # read at each scrape: a view whose loop stopped shows it, probe or no probe
+        self.metrics.config_staleness.set_function(lambda: self.view.staleness_s(time.monotonic()))
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()

@@ -1,8 +1,10 @@
-"""Each consuming service measures its own lag (`herald_kafka.lag.sample_own_lag`) and exports it
-as `herald_consumer_lag_records{group,topic}` (docs/operations.md, *Metrics*).
+"""Metrics the services export about themselves (docs/operations.md, *Metrics*), on the real
+broker.
 
-On the real broker: a consumer held on its first record reports the records behind it, then 0
-once it has taken them all; and the in-process pipeline's services export the gauge on /metrics.
+Each consuming service measures its own lag (`herald_kafka.lag.sample_own_lag`) and exports it
+as `herald_consumer_lag_records{group,topic}`: a consumer held on its first record reports the
+records behind it, then 0 once it has taken them all; the in-process pipeline's services export
+the gauge on /metrics. The router's config view says how stale it is.
 """
 
 from __future__ import annotations
@@ -92,3 +94,16 @@ async def test_the_pipeline_services_export_their_lag_per_group_and_topic(
         return True
 
     await eventually(exported, timeout_s=60, what="herald_consumer_lag_records on /metrics")
+
+
+async def test_the_routers_config_view_reports_itself_fresh(herald: Herald, http: Any) -> None:
+    async def staleness() -> float | None:
+        async with http.get(f"http://127.0.0.1:{herald.router.port}/metrics") as response:
+            scraped = await response.text()
+        return sample_value(scraped, "herald_router_config_staleness_seconds")
+
+    async def fresh() -> bool:
+        value = await staleness()
+        return value is not None and value < 5
+
+    await eventually(fresh, timeout_s=60, what="a fresh config view")
