@@ -25,8 +25,10 @@ from herald_core.topics import (
     delivery_dlq_topic,
     retry_topic,
 )
+from herald_kafka.lag import topic_depths
 from herald_sender.app import SenderService
 from herald_sender.channels.webhook import WebhookSender
+from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver, Received, Reply
 from herald_testing.topics import find_record, headers_of
 
@@ -56,6 +58,7 @@ async def retrying_sender(kafka_settings: KafkaSettings) -> AsyncIterator[Sender
         connect_timeout_s=0.5,
         request_timeout_s=0.5,
         retry_delays_s=DELAYS,
+        dlq_depth_every_s=0.5,
     )
     async with running_sender(settings, sender_factory=WebhookSender.from_settings) as service:
         yield service
@@ -160,6 +163,18 @@ async def test_gone_is_dead_lettered_at_once(
     )
     # Its last result is final (delivered or dead-lettered): no attempt is left to come.
     assert len(receiver.on("/gone")) == 1
+    # The sender samples its DLQ's depth: at least this one, and what the broker says it holds.
+    dlq = delivery_dlq_topic(CHANNEL)
+
+    async def depth_sampled() -> bool:
+        held = (await topic_depths(kafka_settings, [dlq]))[dlq]
+        labels = {"channel": CHANNEL.value}
+        sampled = retrying_sender.registry.get_sample_value("herald_dlq_records", labels)
+        return held >= 1 and sampled == held
+
+    await eventually(
+        depth_sampled, timeout_s=30, what="herald_dlq_records equal to the DLQ's depth"
+    )
 
 
 async def test_a_silent_receiver_times_out_and_is_retried(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 from herald_core.metrics import ConsumerLag
-from herald_kafka.lag import lag_by_topic
+from herald_kafka.lag import depth_by_topic, lag_by_topic
 from prometheus_client import CollectorRegistry
 
 A0, A1, B0 = TopicPartition("a", 0), TopicPartition("a", 1), TopicPartition("b", 0)
@@ -39,3 +39,9 @@ def test_the_gauge_is_set_per_group_and_topic_and_zeroed_for_a_lost_topic() -> N
         return registry.get_sample_value("herald_consumer_lag_records", labels)
 
     assert (value("g-main", "a"), value("g-main", "b"), value("g-retry", "a.retry")) == (1, 0, 2)
+
+
+def test_depth_is_end_minus_beginning_summed_per_topic() -> None:
+    depths = depth_by_topic({A0: 3, A1: 0, B0: 7}, {A0: 10, A1: 4, B0: 7})
+
+    assert depths == {"a": 11, "b": 0}

@@ -147,6 +147,7 @@ class SenderMetrics:
     retries: Counter
     dead_letters: Counter
     response: Histogram
+    dlq_depth: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SenderMetrics:
@@ -187,6 +188,12 @@ class SenderMetrics:
                 "Time a receiver took to answer one attempt, by channel and outcome",
                 ["channel", "outcome"],
                 buckets=RESPONSE_BUCKETS,
+                registry=registry,
+            ),
+            dlq_depth=Gauge(
+                "herald_dlq_records",
+                "Records the channel's dead-letter topic holds (sampled by its sender)",
+                ["channel"],
                 registry=registry,
             ),
         )

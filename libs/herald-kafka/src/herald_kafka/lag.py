@@ -147,3 +147,33 @@ async def sample_own_lag(
             log.debug("own_lag_skipped", error=f"{type(error).__name__}: {error}"[:200])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
+
+
+def depth_by_topic(
+    beginnings: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+) -> dict[str, int]:
+    """Records each topic holds: end minus beginning offset, summed over its partitions. Pure."""
+    depths: dict[str, int] = {}
+    for tp, end in ends.items():
+        depths[tp.topic] = depths.get(tp.topic, 0) + max(0, end - beginnings.get(tp, 0))
+    return depths
+
+
+async def topic_depths(kafka: KafkaSettings, topics: Sequence[str]) -> dict[str, int]:
+    """How many records each of `topics` holds now (retention and purges moved its beginning).
+
+    One no-group consumer, closed on the way out: nothing is joined or committed.
+
+    Raises:
+        aiokafka.errors.KafkaError, OSError: when the broker cannot be reached.
+        LookupError: when a topic does not exist.
+    """
+    consumer = AIOKafkaConsumer(**client_options(kafka, enable_auto_commit=False))
+    try:
+        await start_client(consumer, kafka)
+        every = await topic_partitions(consumer, kafka, topics)
+        beginnings = await consumer.beginning_offsets(every)
+        ends = await consumer.end_offsets(every)
+    finally:
+        await close_consumer(consumer)
+    return {topic: 0 for topic in topics} | depth_by_topic(beginnings, ends)

@@ -29,6 +29,7 @@ written as a `dead_lettered` result only (no retry tier, no DLQ record).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -57,10 +58,11 @@ from herald_core.retry import (
     retry_tiers_of,
     retry_wait_s,
 )
-from herald_core.topics import deliveries_topic, retry_tiers, retry_topic
+from herald_core.topics import deliveries_topic, delivery_dlq_topic, retry_tiers, retry_topic
 from herald_kafka.connection import start_client
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.delayed import run_delayed_group
+from herald_kafka.lag import topic_depths
 from herald_kafka.pipelined import PipelinedConsumerLoop
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
@@ -126,6 +128,7 @@ class SenderService:
         await start_client(self.producer, self.settings.kafka)
         self.tasks.keep_running(self._consume, f"sender-{self.channel}", self._stop)
         self.tasks.keep_running(self._consume_retries, f"sender-{self.channel}-retry", self._stop)
+        self.tasks.keep_running(self._sample_dlq_depth, f"sender-{self.channel}-dlq", self._stop)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -170,6 +173,15 @@ class SenderService:
             on_lag=self.lag.reporter(self.settings.retry_consumer_group),
             max_records=100,
         )
+
+    async def _sample_dlq_depth(self) -> None:
+        """Set `herald_dlq_records{channel}` every `dlq_depth_every_s` until stopped."""
+        topic = delivery_dlq_topic(self.channel)
+        gauge = self.metrics.dlq_depth.labels(self.channel.value)
+        while not self._stop.is_set():
+            gauge.set((await topic_depths(self.settings.kafka, [topic]))[topic])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.dlq_depth_every_s)
 
     async def _attempt(self, record: Record) -> list[OutgoingRecord]:
         state = _state(record)

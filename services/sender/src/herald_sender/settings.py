@@ -123,6 +123,11 @@ class SenderSettings(BaseSettings):
     retry_group_id: str | None = Field(
         default=None, description="Default: <group id>-retry (herald-sender-<channel>-retry)"
     )
+    dlq_depth_every_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the channel's DLQ depth (herald_dlq_records) is sampled",
+    )
 
     @property
     def consumer_group(self) -> str:
