@@ -139,12 +139,15 @@ async def sample_own_lag(
     """Give `report` the consumer's own lag every `every_s` seconds until `stop` is set.
 
     A sample that fails (a rebalance under way) is skipped: the next one comes `every_s` later.
+    Measuring must never stop consuming, so no error ends the sampling.
     """
     while not stop.is_set():
         try:
             report(await own_lag(consumer))
         except KafkaError as error:
             log.debug("own_lag_skipped", error=f"{type(error).__name__}: {error}"[:200])
+        except Exception as error:  # a bug here must not take the consumer loop down
+            log.warning("own_lag_failed", error=f"{type(error).__name__}: {error}"[:200])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
 

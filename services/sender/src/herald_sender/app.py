@@ -59,6 +59,7 @@ from herald_core.retry import (
     retry_wait_s,
 )
 from herald_core.topics import deliveries_topic, delivery_dlq_topic, retry_tiers, retry_topic
+from herald_kafka import KafkaError
 from herald_kafka.connection import start_client
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.delayed import run_delayed_group
@@ -175,11 +176,18 @@ class SenderService:
         )
 
     async def _sample_dlq_depth(self) -> None:
-        """Set `herald_dlq_records{channel}` every `dlq_depth_every_s` until stopped."""
+        """Set `herald_dlq_records{channel}` every `dlq_depth_every_s` until stopped.
+
+        A sample the broker does not answer is skipped (the gauge keeps its last value): the
+        consumers report a broker outage already.
+        """
         topic = delivery_dlq_topic(self.channel)
         gauge = self.metrics.dlq_depth.labels(self.channel.value)
         while not self._stop.is_set():
-            gauge.set((await topic_depths(self.settings.kafka, [topic]))[topic])
+            try:
+                gauge.set((await topic_depths(self.settings.kafka, [topic]))[topic])
+            except (KafkaError, OSError, LookupError) as error:
+                log.debug("dlq_depth_skipped", error=f"{type(error).__name__}: {error}"[:200])
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.settings.dlq_depth_every_s)
 
