@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import structlog
 from aiohttp import web
+from herald_core import headers as h
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.metrics import IngestMetrics
 from herald_core.topics import PLATFORM_EVENTS
@@ -35,7 +36,15 @@ from prometheus_client import CollectorRegistry
 
 from herald_ingest.auth import refusal, server_ssl_context
 from herald_ingest.dedup import RecentIds
-from herald_ingest.intake import Limits, Status, Verdict, decode_body, outcome_status, triage
+from herald_ingest.intake import (
+    Limits,
+    Status,
+    Verdict,
+    arriving_trace,
+    decode_body,
+    outcome_status,
+    triage,
+)
 from herald_ingest.records import dead_letter
 from herald_ingest.settings import IngestSettings
 
@@ -153,8 +162,13 @@ class IngestService:
             )
         if not items:
             return problem(422, "the batch is empty", kind="empty-batch")
+        trace = arriving_trace(
+            request.headers.get(h.TRACEPARENT), request.headers.get(h.TRACESTATE)
+        )
         judged = [
-            triage(item, self.recent, time.monotonic(), source="http", limits=self.limits)
+            triage(
+                item, self.recent, time.monotonic(), source="http", limits=self.limits, trace=trace
+            )
             for item in items
         ]
         if self._in_flight & set(accepted_ids(judged)):
@@ -251,6 +265,9 @@ class IngestService:
             key=record.key,
             original_headers=list(record.headers),
             limits=self.limits,
+            trace=arriving_trace(
+                h.header(record.headers, h.TRACEPARENT), h.header(record.headers, h.TRACESTATE)
+            ),
         )
         self._count(verdict)
         if verdict.status is Status.ACCEPTED and verdict.event is not None:
