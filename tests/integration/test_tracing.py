@@ -1,0 +1,130 @@
+"""W3C trace context on the real path: ingest → router → webhook sender → receiver.
+
+The `traceparent` an event arrives with (HTTP header or `platform.events` record header) keeps
+its trace id on the `notify.events` record, the delivery record and the webhook request the
+receiver gets; an event without one gets a new trace.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import aiohttp
+import pytest
+from herald_core import headers as h
+from herald_core import tracing
+from herald_core.notifiers import Notifier, Scope, Selection
+from herald_core.topics import EVENTS, PLATFORM_EVENTS, Channel, deliveries_topic
+from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.receivers import HttpReceiver
+from herald_testing.topics import find_record, headers_of
+
+from support.helpers import deployed
+from support.pipeline import Herald
+
+pytestmark = pytest.mark.integration
+
+
+def webhook(app_id: str, url: str) -> Notifier:
+    return Notifier(
+        id=f"n-{uuid.uuid4().hex[:12]}",
+        name="traced hook",
+        scope=Scope.APP,
+        app_id=app_id,
+        platform=Channel.WEBHOOK,
+        selection=Selection(selected_event_ids=("app_deployed",)),
+        type_data={"webhook_url": url, "format": "raw"},
+    )
+
+
+async def post(url: str, body: object, headers: dict[str, str]) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **headers},
+        ) as r,
+    ):
+        return r.status
+
+
+def trace_of(value: str | None) -> tracing.TraceParent:
+    parsed = tracing.parse(value)
+    assert parsed is not None, f"not a valid traceparent: {value!r}"
+    return parsed
+
+
+async def test_the_http_traceparent_reaches_the_webhook_with_the_same_trace_id(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    event = deployed(app_id)
+    sent = tracing.new_traceparent()
+
+    status = await post(
+        herald.events_url, event, {"traceparent": str(sent), "tracestate": "herald=test"}
+    )
+
+    assert status == 202
+    [request] = await receiver.wait_for(f"/{app_id}")
+    received = trace_of(request.headers.get("traceparent"))
+    assert received.trace_id == sent.trace_id
+    assert received.span_id != sent.span_id  # the delivery's own span, a descendant of ours
+    bootstrap = herald.settings.bootstrap_servers
+    on_events = await find_record(
+        bootstrap, EVENTS, lambda r: event["id"].encode() in (r.value or b"")
+    )
+    assert trace_of(headers_of(on_events)[h.TRACEPARENT]).trace_id == sent.trace_id
+    assert headers_of(on_events)[h.TRACESTATE] == "herald=test"
+    on_deliveries = await find_record(
+        bootstrap,
+        deliveries_topic(Channel.WEBHOOK),
+        lambda r: event["id"].encode() in (r.value or b""),
+    )
+    assert headers_of(on_deliveries)[h.TRACEPARENT] == str(received)
+    assert json.loads(on_deliveries.value)["traceparent"] == str(received)
+
+
+async def test_an_event_without_a_valid_traceparent_starts_a_trace(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    event = deployed(app_id)
+
+    assert await post(herald.events_url, event, {"traceparent": "00-not-a-trace-01"}) == 202
+
+    [request] = await receiver.wait_for(f"/{app_id}")
+    received = trace_of(request.headers.get("traceparent"))
+    on_events = await find_record(
+        herald.settings.bootstrap_servers, EVENTS, lambda r: event["id"].encode() in r.value
+    )
+    assert trace_of(headers_of(on_events)[h.TRACEPARENT]).trace_id == received.trace_id
+    assert h.TRACESTATE not in headers_of(on_events)
+
+
+async def test_a_platform_events_traceparent_reaches_the_webhook(
+    herald: Herald, receiver: HttpReceiver, unique: str
+) -> None:
+    app_id = f"app-{unique}"
+    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    event = deployed(app_id)
+    sent = tracing.new_traceparent()
+
+    await send_all(
+        herald.producer,
+        [
+            OutgoingRecord(
+                PLATFORM_EVENTS,
+                json.dumps(event).encode(),
+                app_id.encode(),
+                [(h.TRACEPARENT, str(sent).encode())],
+            )
+        ],
+    )
+
+    [request] = await receiver.wait_for(f"/{app_id}")
+    assert trace_of(request.headers.get("traceparent")).trace_id == sent.trace_id
