@@ -100,7 +100,9 @@ async def test_an_event_without_a_valid_traceparent_starts_a_trace(
     [request] = await receiver.wait_for(f"/{app_id}")
     received = trace_of(request.headers.get("traceparent"))
     on_events = await find_record(
-        herald.settings.bootstrap_servers, EVENTS, lambda r: event["id"].encode() in r.value
+        herald.settings.bootstrap_servers,
+        EVENTS,
+        lambda r: event["id"].encode() in (r.value or b""),
     )
     assert trace_of(headers_of(on_events)[h.TRACEPARENT]).trace_id == received.trace_id
     assert h.TRACESTATE not in headers_of(on_events)

@@ -266,7 +266,8 @@ class IngestService:
             original_headers=list(record.headers),
             limits=self.limits,
             trace=arriving_trace(
-                h.header(record.headers, h.TRACEPARENT), h.header(record.headers, h.TRACESTATE)
+                h.header(list(record.headers), h.TRACEPARENT),
+                h.header(list(record.headers), h.TRACESTATE),
             ),
         )
         self._count(verdict)
