@@ -88,6 +88,8 @@ class Trace:
 
     parent: TraceParent
     state: str | None = None
+    given: bool = True
+    """Whether `parent` came with the event (else Herald started the trace)."""
 
 
 def arriving_trace(traceparent: str | None, state: str | None) -> Trace:
@@ -96,7 +98,7 @@ def arriving_trace(traceparent: str | None, state: str | None) -> Trace:
     invalid), so that every event has one."""
     parent = parse(traceparent)
     if parent is None:
-        return Trace(incoming(None))
+        return Trace(incoming(None), given=False)
     return Trace(parent, tracestate(state))
 
 
