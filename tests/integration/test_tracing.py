@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,8 +19,12 @@ from herald_core import tracing
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import EVENTS, PLATFORM_EVENTS, Channel, deliveries_topic
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_runtime.spans import SpanRecorder
+from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import find_record, headers_of
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from support.helpers import deployed
 from support.pipeline import Herald
@@ -130,3 +136,48 @@ async def test_a_platform_events_traceparent_reaches_the_webhook(
 
     [request] = await receiver.wait_for(f"/{app_id}")
     assert trace_of(request.headers.get("traceparent")).trace_id == sent.trace_id
+
+
+@pytest.fixture
+def exported(herald: Herald) -> Iterator[InMemorySpanExporter]:
+    """The session's services record their spans into an in-memory exporter for one test."""
+    exporter = InMemorySpanExporter()
+    recorder = SpanRecorder("herald-test", SimpleSpanProcessor(exporter))
+    services = (herald.ingest, herald.router, herald.sender)
+    for service in services:
+        service.spans = recorder
+    try:
+        yield exporter
+    finally:
+        for service in services:
+            service.spans = None
+
+
+async def test_the_exported_spans_share_the_trace_id_the_receiver_got(
+    herald: Herald, receiver: HttpReceiver, unique: str, exported: InMemorySpanExporter
+) -> None:
+    app_id = f"app-{unique}"
+    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    event = deployed(app_id)
+    sent = tracing.new_traceparent()
+
+    assert await post(herald.events_url, event, {"traceparent": str(sent)}) == 202
+
+    [request] = await receiver.wait_for(f"/{app_id}")
+    received = trace_of(request.headers.get("traceparent"))
+
+    def ours() -> dict[str, Any]:
+        return {
+            s.name: s
+            for s in exported.get_finished_spans()
+            if s.attributes and s.attributes.get("herald.event.id") == event["id"]
+        }
+
+    await eventually(lambda: set(ours()) == {"ingest", "route", "send"}, what="three spans")
+    spans = ours()
+    assert {format(s.context.trace_id, "032x") for s in spans.values()} == {sent.trace_id}
+    ingest, route, send = spans["ingest"], spans["route"], spans["send"]
+    assert format(ingest.parent.span_id, "016x") == sent.span_id
+    assert route.parent.span_id == ingest.context.span_id
+    assert format(route.context.span_id, "016x") == received.span_id
+    assert send.parent.span_id == route.context.span_id
