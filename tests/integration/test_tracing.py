@@ -7,6 +7,7 @@ receiver gets; an event without one gets a new trace.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,15 +15,18 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from herald_core import headers as h
 from herald_core import tracing
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import EVENTS, PLATFORM_EVENTS, Channel, deliveries_topic
 from herald_kafka.producer import OutgoingRecord, send_all
-from herald_runtime.spans import SpanRecorder
+from herald_runtime.health import start_site
+from herald_runtime.spans import SpanRecorder, otlp_recorder
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import find_record, headers_of
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -181,3 +185,35 @@ async def test_the_exported_spans_share_the_trace_id_the_receiver_got(
     assert route.parent.span_id == ingest.context.span_id
     assert format(route.context.span_id, "016x") == received.span_id
     assert send.parent.span_id == route.context.span_id
+
+
+async def test_spans_go_to_an_otlp_collector_when_an_endpoint_is_set() -> None:
+    """A stand-in collector on loopback receives the OTLP/HTTP export (protobuf)."""
+    bodies: list[bytes] = []
+
+    async def collect(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        return web.Response(status=200, content_type="application/x-protobuf")
+
+    app = web.Application()
+    app.router.add_post("/v1/traces", collect)
+    runner, port = await start_site(app, "127.0.0.1", 0)
+    try:
+        recorder = otlp_recorder("herald-router", f"http://127.0.0.1:{port}")
+        assert recorder is not None
+        span = tracing.new_traceparent()
+        recorder.record("route", span, None, 1)
+        await asyncio.to_thread(recorder.shutdown)  # exports the last batch
+    finally:
+        await runner.cleanup()
+
+    [body] = bodies
+    exported = ExportTraceServiceRequest.FromString(body)
+    [resource_spans] = exported.resource_spans
+    [scope_spans] = resource_spans.scope_spans
+    [route] = scope_spans.spans
+    assert (route.name, route.trace_id.hex(), route.span_id.hex()) == (
+        "route",
+        span.trace_id,
+        span.span_id,
+    )

@@ -16,9 +16,13 @@ from herald_core.topics import Channel
 from herald_ingest.dedup import RecentIds
 from herald_ingest.intake import Trace, arriving_trace, triage
 from herald_router.records import delivery_record
+from herald_runtime.spans import SpanRecorder, otlp_recorder, traces_url
 from herald_sender.channels.chat import identity_headers
 from herald_sender.channels.webhook import render_webhook
 from herald_sender.mail import render_email
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
@@ -223,3 +227,53 @@ def test_a_mail_carries_x_herald_traceparent():
     )
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
     assert parsed[h.HERALD_TRACEPARENT] == PARENT
+
+
+# --- OpenTelemetry spans (herald_runtime.spans) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "url"),
+    [
+        ("http://collector:4318", "http://collector:4318/v1/traces"),
+        ("http://collector:4318/", "http://collector:4318/v1/traces"),
+        ("https://otel.example.com/custom/traces", "https://otel.example.com/custom/traces"),
+    ],
+)
+def test_traces_url(endpoint, url):
+    assert traces_url(endpoint) == url
+
+
+def test_no_endpoint_no_recorder():
+    assert otlp_recorder("herald-router", None) is None
+    assert otlp_recorder("herald-router", "") is None
+
+
+def test_a_recorded_span_has_herald_ids_parent_and_service():
+    exporter = InMemorySpanExporter()
+    recorder = SpanRecorder("herald-router", SimpleSpanProcessor(exporter))
+    parent = tracing.TraceParent(TRACE_ID, SPAN_ID)
+    kid = tracing.child(parent, "d-1")
+
+    recorder.record("route", kid, parent, 1_000, end_ns=2_000, attributes={"herald.x": "y"})
+    recorder.record("send", tracing.child(kid, "1"), kid, 3_000, error="timeout: 10 s")
+
+    route_span, send_span = exporter.get_finished_spans()
+    assert route_span.name == "route"
+    assert format(route_span.context.trace_id, "032x") == TRACE_ID
+    assert format(route_span.context.span_id, "016x") == kid.span_id
+    assert format(route_span.parent.span_id, "016x") == SPAN_ID
+    assert (route_span.start_time, route_span.end_time) == (1_000, 2_000)
+    assert route_span.attributes["herald.x"] == "y"
+    assert route_span.resource.attributes["service.name"] == "herald-router"
+    assert route_span.status.status_code is StatusCode.OK
+    assert send_span.status.status_code is StatusCode.ERROR
+    assert send_span.status.description == "timeout: 10 s"
+
+
+def test_a_root_span_has_no_parent():
+    exporter = InMemorySpanExporter()
+    SpanRecorder("herald-ingest", SimpleSpanProcessor(exporter)).record(
+        "ingest", tracing.new_traceparent(), None, 1
+    )
+    assert exporter.get_finished_spans()[0].parent is None
