@@ -43,6 +43,7 @@ from herald_testing.ledger_table import Row, render_table
 
 from chaos.chat_trial import CHAT_SERVICES
 from chaos.harness import FULL, SHORT, Chaos, Profile
+from chaos.selection import keep_short_only
 
 FULL_RUN = os.environ.get("HERALD_CHAOS", "").strip().lower() == "full"
 HERE = Path(__file__).resolve().parent
@@ -69,13 +70,8 @@ STARTED: dict[str, float] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if FULL_RUN:
-        return
-    ours = [item for item in items if HERE in Path(str(item.path)).parents]
-    dropped = [item for item in ours if item.get_closest_marker("chaos_short") is None]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]
+    if not FULL_RUN:
+        keep_short_only(config, items, HERE, "chaos_short")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -253,8 +253,11 @@ class Trial:
         self.ledger.accepted(Sent(event["id"], app_id, answers_to, time.time()))
         return str(event["id"])
 
-    async def probe_until_routed(self, subscribers: Sequence[Subscriber], timeout_s: float = 60):
-        """Probe the apps of `subscribers` until each has received a probe."""
+    async def probe_until_routed(self, subscribers: Sequence[Subscriber], timeout_s: float = 120):
+        """Probe the apps of `subscribers` until each has received a probe. Two minutes by
+        default: after a scenario that scaled a service or faulted the broker, the groups may
+        still be settling on a loaded machine. On timeout, says which apps still wait and what
+        each service's /readyz answers."""
         paths = {sub.path: sub.app_id for sub in subscribers}
 
         def waiting() -> set[str]:
@@ -271,9 +274,16 @@ class Trial:
                 await self.probe(app_id)
             return not apps
 
-        await eventually(
-            routed, timeout_s=timeout_s, interval_s=1.0, what="a probe at every notifier"
-        )
+        try:
+            await eventually(
+                routed, timeout_s=timeout_s, interval_s=1.0, what="a probe at every notifier"
+            )
+        except AssertionError as error:
+            states = await in_thread(self.chaos.stack.status)
+            services = ", ".join(f"{c.name}: {c.detail or 'down'}" for c in states)
+            raise AssertionError(
+                f"{error}; still waiting: {sorted(waiting())}; {services}"
+            ) from None
 
     # --- the run ---------------------------------------------------------------------------------
     async def run(

@@ -31,6 +31,7 @@ from herald_testing.ledger_receiver import LedgerReceiver
 from herald_testing.ledger_table import Row, render_table
 
 from chaos.harness import Chaos, Profile
+from chaos.selection import keep_short_only
 from cluster.broker_faults import FIGURES
 
 FULL_RUN = os.environ.get("HERALD_CLUSTER", "").strip().lower() == "full"
@@ -59,13 +60,8 @@ STARTED: dict[str, float] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if FULL_RUN:
-        return
-    ours = [item for item in items if HERE in Path(str(item.path)).parents]
-    dropped = [item for item in ours if item.get_closest_marker("cluster_short") is None]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]
+    if not FULL_RUN:
+        keep_short_only(config, items, HERE, "cluster_short")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -12,6 +12,9 @@ CE_TIME = "ce_time"
 CE_SPECVERSION = "ce_specversion"
 CE_SUBJECT = "ce_subject"
 TRACEPARENT = "traceparent"
+"""W3C trace context (`herald_core.tracing`): on every record, and on webhook and chat requests."""
+TRACESTATE = "tracestate"
+"""W3C vendor trace state, passed on as received (ingest) beside `traceparent`."""
 
 ATTEMPT = "x-attempt"
 DUE_AT = "x-due-at"
@@ -47,6 +50,8 @@ HERALD_DELIVERY_ID = "X-Herald-Delivery-Id"
 receiver (a self-hosted chat server behind a proxy, a mail filter) can drop repeats."""
 HERALD_EVENT_ID = "X-Herald-Event-Id"
 """On every chat request: the id of the event delivered (a chat payload carries none)."""
+HERALD_TRACEPARENT = "X-Herald-Traceparent"
+"""On every mail: the delivery's W3C `traceparent` (mail has no standard trace header)."""
 
 Headers = list[tuple[str, bytes]]
 
@@ -84,9 +89,17 @@ def is_test(headers: Sequence[tuple[str, bytes]] | None) -> bool:
 
 
 def cloudevent_headers(
-    event_id: str, event_type: str, source: str, time_iso: str, traceparent: str | None = None
+    event_id: str,
+    event_type: str,
+    source: str,
+    time_iso: str,
+    traceparent: str | None = None,
+    tracestate: str | None = None,
 ) -> Headers:
-    """CloudEvents binary-mode attributes of a `notify.events` record. Pure."""
+    """CloudEvents binary-mode attributes of a `notify.events` record, and its trace context.
+
+    Pure.
+    """
     headers = [
         (CE_ID, event_id.encode()),
         (CE_TYPE, event_type.encode()),
@@ -96,4 +109,6 @@ def cloudevent_headers(
     ]
     if traceparent:
         headers.append((TRACEPARENT, traceparent.encode()))
+        if tracestate:
+            headers.append((TRACESTATE, tracestate.encode()))
     return headers

@@ -43,6 +43,7 @@ class EventHeaders(_Headers):
     ce_time: str = Field(description="The event's `created_at`, RFC 3339")
     ce_specversion: str = Field(pattern=r"^1\.0$", description="CloudEvents 1.0")
     traceparent: str | None = Field(default=None, description="W3C trace context")
+    tracestate: str | None = Field(default=None, description="W3C vendor trace state")
 
 
 class DeliveryHeaders(_Headers):
@@ -56,6 +57,7 @@ class DeliveryHeaders(_Headers):
     ce_time: str | None = None
     ce_specversion: str | None = None
     traceparent: str | None = Field(default=None, description="W3C trace context")
+    tracestate: str | None = Field(default=None, description="W3C vendor trace state")
     delivery_id: str | None = Field(
         default=None, alias=h.DELIVERY_ID, description="The delivery's id (`id` of the value)"
     )

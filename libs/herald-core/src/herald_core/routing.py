@@ -35,12 +35,13 @@ from enum import StrEnum
 from functools import cache
 
 from herald_core.catalog import CATALOG, Family, answers_to
-from herald_core.deliveries import Delivery, Recipient
+from herald_core.deliveries import Delivery, Recipient, delivery_id
 from herald_core.directory import Directory
 from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Preset, Scope, Selection
 from herald_core.recipients import resolve_recipients
 from herald_core.topics import Channel
+from herald_core.tracing import child_value
 
 
 class Exclusion(StrEnum):
@@ -270,10 +271,18 @@ def route(
     *,
     traceparent: str | None = None,
 ) -> list[Delivery]:
-    """One delivery per notifier that receives the event. Pure."""
+    """One delivery per notifier that receives the event. Pure.
+
+    Each delivery carries a child of the event's `traceparent` (`herald_core.tracing.child`,
+    seeded with the delivery id): the same trace id, a span of its own.
+    """
     return [
         Delivery.for_(
-            event, d.notifier, routed_at, recipients=d.recipients, traceparent=traceparent
+            event,
+            d.notifier,
+            routed_at,
+            recipients=d.recipients,
+            traceparent=child_value(traceparent, delivery_id(event.id, d.notifier.id)),
         )
         for d in explain(event, notifiers, directory)
         if d.delivered

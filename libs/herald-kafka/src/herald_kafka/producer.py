@@ -68,13 +68,15 @@ def fitted(record: OutgoingRecord, limit: int) -> OutgoingRecord:
     return OutgoingRecord(record.topic, value[: max(0, room)], record.key, headers)
 
 
-def event_record(event: Event, traceparent: str | None = None) -> OutgoingRecord:
+def event_record(
+    event: Event, traceparent: str | None = None, tracestate: str | None = None
+) -> OutgoingRecord:
     """The `notify.events` record: keyed by app id (else owner id), CloudEvents binary headers.
 
     Pure. Shared by every writer of events: ingest, derive and alerter.
     """
     headers = h.cloudevent_headers(
-        event.id, event.type, event.source, event.created_at.isoformat(), traceparent
+        event.id, event.type, event.source, event.created_at.isoformat(), traceparent, tracestate
     )
     return OutgoingRecord(EVENTS, event.to_json(), event.key.encode(), headers)
 

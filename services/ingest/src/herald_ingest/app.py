@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import structlog
 from aiohttp import web
+from herald_core import headers as h
+from herald_core import tracing
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.metrics import ConsumerLag, IngestMetrics, Refusal
 from herald_core.topics import PLATFORM_EVENTS
@@ -30,12 +32,23 @@ from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.probe import DependencyProbe
 from herald_runtime.problems import problem, problem_middleware
 from herald_runtime.signals import stop_event_on_signals
+from herald_runtime.spans import SpanRecorder, now_ns, otlp_recorder
 from herald_runtime.tasks import TaskSupervisor
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
 from herald_ingest.auth import refusal, server_ssl_context
 from herald_ingest.dedup import RecentIds
-from herald_ingest.intake import Limits, Status, Verdict, decode_body, outcome_status, triage
+from herald_ingest.intake import (
+    Limits,
+    Status,
+    Trace,
+    Verdict,
+    arriving_trace,
+    decode_body,
+    outcome_status,
+    triage,
+)
 from herald_ingest.records import dead_letter
 from herald_ingest.settings import IngestSettings
 
@@ -64,8 +77,17 @@ def unavailable(detail: str) -> web.Response:
 class IngestService:
     """Owns the producer, the HTTP site and the consumer loop; an async context manager."""
 
-    def __init__(self, settings: IngestSettings, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        registry: CollectorRegistry | None = None,
+        *,
+        spans: SpanRecorder | None = None,
+    ) -> None:
+        """`spans`: where to record spans (a test's in-memory exporter); by default an OTLP
+        exporter when `settings.otlp_endpoint` is set, else none."""
         self.settings = settings
+        self.spans = spans or otlp_recorder("herald-ingest", settings.otlp_endpoint)
         self.registry = registry or CollectorRegistry()
         self.metrics = IngestMetrics.create(self.registry)
         self.lag = ConsumerLag(self.registry)
@@ -111,6 +133,8 @@ class IngestService:
             await self._runner.cleanup()
         await self.tasks.join()
         await stop_producer(self.producer)
+        if self.spans is not None:
+            await asyncio.to_thread(self.spans.shutdown)
 
     def ready(self) -> tuple[bool, str]:
         if not self.broker.ok:
@@ -131,6 +155,7 @@ class IngestService:
 
     async def post_events(self, request: web.Request) -> web.Response:
         """Accept one event or a batch; 202 only once the broker has acknowledged them."""
+        start_ns = now_ns()
         refused = refusal(request, self.settings.auth)
         if refused is not None:
             self.metrics.refused.labels(Refusal.UNAUTHENTICATED.value).inc()
@@ -157,8 +182,13 @@ class IngestService:
         if not items:
             self.metrics.refused.labels(Refusal.EMPTY_BATCH.value).inc()
             return problem(422, "the batch is empty", kind="empty-batch")
+        trace = arriving_trace(
+            request.headers.get(h.TRACEPARENT), request.headers.get(h.TRACESTATE)
+        )
         judged = [
-            triage(item, self.recent, time.monotonic(), source="http", limits=self.limits)
+            triage(
+                item, self.recent, time.monotonic(), source="http", limits=self.limits, trace=trace
+            )
             for item in items
         ]
         if self._in_flight & set(accepted_ids(judged)):
@@ -170,7 +200,33 @@ class IngestService:
             log.warning("ingest_broker_unavailable", error=f"{type(error).__name__}: {error}"[:300])
             self.metrics.refused.labels(Refusal.BROKER_UNAVAILABLE.value).inc()
             return unavailable("the broker did not acknowledge the events in time")
+        self._record_spans(judged, trace, start_ns, "http", SpanKind.SERVER)
         return self._answer(verdicts, batch)
+
+    def _record_spans(
+        self, judged: Sequence[Judged], trace: Trace, start_ns: int, source: str, kind: SpanKind
+    ) -> None:
+        """One `ingest` span per event written: the span of its record's `traceparent`."""
+        if self.spans is None:
+            return
+        for verdict, record in judged:
+            if verdict.status is not Status.ACCEPTED or verdict.event is None or record is None:
+                continue
+            span = tracing.parse(h.header(record.headers, h.TRACEPARENT))
+            if span is None:
+                continue
+            self.spans.record(
+                "ingest",
+                span,
+                trace.parent if trace.given else None,
+                start_ns,
+                attributes={
+                    "herald.event.id": verdict.event.id,
+                    "herald.event.type": verdict.event.type,
+                    "herald.ingest.source": source,
+                },
+                kind=kind,
+            )
 
     def _answer(self, verdicts: Sequence[Verdict], batch: bool) -> web.Response:
         status = outcome_status(verdicts, batch)
@@ -249,6 +305,11 @@ class IngestService:
         )
 
     async def _handle_record(self, record: Record) -> list[OutgoingRecord]:
+        start_ns = now_ns()
+        trace = arriving_trace(
+            h.header(list(record.headers), h.TRACEPARENT),
+            h.header(list(record.headers), h.TRACESTATE),
+        )
         verdict, out = triage(
             None,
             self.recent,
@@ -258,10 +319,14 @@ class IngestService:
             key=record.key,
             original_headers=list(record.headers),
             limits=self.limits,
+            trace=trace,
         )
         self._count(verdict)
         if verdict.status is Status.ACCEPTED and verdict.event is not None:
             self.recent.mark(verdict.event.id, time.monotonic())
+        # Recorded before the broker's ack (the consumer loop writes it): the span is the
+        # event's intake, and a record handled again is traced again.
+        self._record_spans([(verdict, out)], trace, start_ns, PLATFORM_EVENTS, SpanKind.CONSUMER)
         return [out] if out is not None else []
 
     def _record_failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:

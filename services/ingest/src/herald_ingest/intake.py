@@ -15,6 +15,7 @@ from typing import Any
 from herald_core.envelope import Event
 from herald_core.errors import FailureReason, InvalidEvent
 from herald_core.intake import parse_event, strict_loads
+from herald_core.tracing import TraceParent, child, incoming, parse, tracestate
 from herald_kafka.producer import OutgoingRecord
 
 from herald_ingest.dedup import RecentIds
@@ -81,6 +82,32 @@ class Limits:
     record_bytes: int | None = None
 
 
+@dataclass(frozen=True)
+class Trace:
+    """The trace context an event arrives with: its `traceparent` and `tracestate`."""
+
+    parent: TraceParent
+    state: str | None = None
+    given: bool = True
+    """Whether `parent` came with the event (else Herald started the trace)."""
+
+
+def arriving_trace(traceparent: str | None, state: str | None) -> Trace:
+    """The trace an HTTP request or a `platform.events` record brings: its `traceparent` when
+    valid (with its `tracestate`), else a new trace (without: W3C drops a state whose parent is
+    invalid), so that every event has one."""
+    parent = parse(traceparent)
+    if parent is None:
+        return Trace(incoming(None), given=False)
+    return Trace(parent, tracestate(state))
+
+
+def _event_trace(trace: Trace | None, event_id: str) -> tuple[str | None, str | None]:
+    if trace is None:
+        return None, None
+    return str(child(trace.parent, event_id)), trace.state
+
+
 def triage(
     item: Any,
     recent: RecentIds,
@@ -91,13 +118,18 @@ def triage(
     key: bytes | None = None,
     original_headers: list[tuple[str, bytes]] | None = None,
     limits: Limits = Limits(),
+    trace: Trace | None = None,
 ) -> tuple[Verdict, OutgoingRecord | None]:
-    """Judge one event and say what to write: the event, its dead letter, or nothing."""
+    """Judge one event and say what to write: the event, its dead letter, or nothing.
+
+    With `trace` (the request's or the record's trace context, `herald_core.tracing`), the
+    event's record carries a child of it: the same trace id, a span id of the event's own.
+    """
     try:
         if raw is None and not isinstance(item, dict):
             raise InvalidEvent(FailureReason.INVALID_ENVELOPE, "each event must be a JSON object")
         event = parse_event(item if raw is None else raw)
-        record = event_record(event)
+        record = event_record(event, *_event_trace(trace, event.id))
         size = len(record.value or b"")
         if limits.event_bytes is not None and size > limits.event_bytes:
             raise InvalidEvent(

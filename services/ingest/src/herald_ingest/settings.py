@@ -111,6 +111,11 @@ class IngestSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings(client_id="herald-ingest")
     http: HttpSettings = HttpSettings(port=18081)
     log: LogSettings = LogSettings()
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="An OpenTelemetry collector (OTLP/HTTP, `http://collector:4318`): export"
+        " this service's spans there. Default: no spans exported (docs/architecture.md Tracing)",
+    )
     group_id: str = "herald-ingest"
     consume_platform_events: bool = True
     auth: IngestAuthSettings = IngestAuthSettings()

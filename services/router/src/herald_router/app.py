@@ -25,6 +25,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 from herald_core import headers as h
+from herald_core import tracing
+from herald_core.deliveries import Delivery
 from herald_core.envelope import Event
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.headers import header
@@ -38,7 +40,9 @@ from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_prod
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.lifecycle import undone_on_failure
 from herald_runtime.signals import stop_event_on_signals
+from herald_runtime.spans import SpanRecorder, now_ns, otlp_recorder
 from herald_runtime.tasks import TaskSupervisor
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
@@ -73,8 +77,12 @@ class RouterService:
         *,
         consumer_factory: ConsumerFactory = group_consumer,
         clock: Callable[[], datetime] = utc_now,
+        spans: SpanRecorder | None = None,
     ) -> None:
+        """`spans`: where to record `route` spans (a test's in-memory exporter); by default an
+        OTLP exporter when `settings.otlp_endpoint` is set, else none."""
         self.settings = settings
+        self.spans = spans or otlp_recorder("herald-router", settings.otlp_endpoint)
         self._consumer_factory = consumer_factory
         self._clock = clock
         self.registry = registry or CollectorRegistry()
@@ -148,6 +156,8 @@ class RouterService:
         await self.tasks.join()
         await self.view.stop()
         await stop_producer(self.producer)
+        if self.spans is not None:
+            await asyncio.to_thread(self.spans.shutdown)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -183,6 +193,7 @@ class RouterService:
                 FailureReason.INVALID_ENVELOPE, str(exc.errors(include_url=False)[:3])
             ) from exc
         started = time.perf_counter()
+        start_ns = now_ns()
         now = self._clock()
         traceparent = header(list(record.headers), h.TRACEPARENT)
         directory = self.memory.directory
@@ -204,7 +215,33 @@ class RouterService:
                 delivery_id=delivery.id,
                 channel=delivery.channel.value,
             )
+        self._record_spans(event, deliveries, traceparent, start_ns)
         return [delivery_record(d, list(record.headers)) for d in deliveries]
+
+    def _record_spans(
+        self, event: Event, deliveries: list[Delivery], traceparent: str | None, start_ns: int
+    ) -> None:
+        """One `route` span per delivery: the span of its `traceparent`, a child of the
+        event's."""
+        parent = tracing.parse(traceparent)
+        if self.spans is None or parent is None:
+            return
+        for delivery in deliveries:
+            span = tracing.parse(delivery.traceparent)
+            if span is not None:
+                self.spans.record(
+                    "route",
+                    span,
+                    parent,
+                    start_ns,
+                    attributes={
+                        "herald.event.id": event.id,
+                        "herald.delivery.id": delivery.id,
+                        "herald.notifier.id": delivery.notifier.id,
+                        "herald.channel": delivery.channel.value,
+                    },
+                    kind=SpanKind.CONSUMER,
+                )
 
     def _failed(self, record: Record, exc: Exception) -> list[OutgoingRecord]:
         self.metrics.events.labels(Outcome.DEAD_LETTERED.value).inc()

@@ -21,6 +21,11 @@ class RouterSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings(client_id="herald-router")
     http: HttpSettings = HttpSettings(port=18082)
     log: LogSettings = LogSettings()
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="An OpenTelemetry collector (OTLP/HTTP, `http://collector:4318`): export"
+        " this service's spans there. Default: no spans exported (docs/architecture.md Tracing)",
+    )
     group_id: str = "herald-router"
     ready_timeout_s: float = Field(
         default=300.0, gt=0, description="Give up catching up after this"

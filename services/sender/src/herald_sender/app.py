@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 from herald_core import headers as h
+from herald_core import tracing
 from herald_core.deliveries import AttemptOutcome, Delivery
 from herald_core.errors import (
     DeliveryError,
@@ -68,7 +69,9 @@ from herald_kafka.pipelined import PipelinedConsumerLoop
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
 from herald_runtime.signals import stop_event_on_signals
+from herald_runtime.spans import SpanRecorder, now_ns, otlp_recorder
 from herald_runtime.tasks import TaskSupervisor
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
@@ -88,11 +91,14 @@ class SenderService:
         registry: CollectorRegistry | None = None,
         *,
         sender_factory: Callable[[SenderSettings], Sender] | None = None,
+        spans: SpanRecorder | None = None,
     ) -> None:
         """Build the service; nothing starts before `__aenter__`.
 
         `sender_factory` replaces the channel's own (tests run the webhook sender on a channel
-        no other test consumes). Raises ValueError when the channel has no sender or the retry
+        no other test consumes); `spans` is where to record `send` spans (a test's in-memory
+        exporter; by default an OTLP exporter when `settings.otlp_endpoint` is set, else none).
+        Raises ValueError when the channel has no sender or the retry
         delays do not match the topic file's tiers.
         """
         factories = sender_factories()
@@ -102,6 +108,9 @@ class SenderService:
                 f"no sender for channel {settings.channel} yet; have {sorted(factories)}"
             )
         self.settings = settings
+        self.spans = spans or otlp_recorder(
+            f"herald-sender-{settings.channel}", settings.otlp_endpoint
+        )
         self.channel = settings.channel
         self.tiers = retry_tiers_of(retry_tiers(), settings.retry_delays_s)
         self.registry = registry or CollectorRegistry()
@@ -137,6 +146,8 @@ class SenderService:
         await self.tasks.join()
         await stop_producer(self.producer)
         await self.sender.__aexit__(None, None, None)
+        if self.spans is not None:
+            await asyncio.to_thread(self.spans.shutdown)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -213,7 +224,7 @@ class SenderService:
         started = time.monotonic()
         left = recipients_left(len(delivery.recipients), state.recipients_done)
         try:
-            report = await self._send_left(delivery, left)
+            report = await self._traced(delivery, left, state.attempts + 1)
         except DeliveryError as error:
             self._observe_response(started, ResponseOutcome.FAILED)
             if test:
@@ -246,6 +257,35 @@ class SenderService:
         elapsed_s = time.monotonic() - started
         self.metrics.response.labels(self.channel.value, outcome.value).observe(elapsed_s)
         return elapsed_s
+
+    async def _traced(self, delivery: Delivery, left: tuple[int, ...], attempt: int) -> SendReport:
+        """`_send_left`, recorded as a `send` span (a child of the delivery's) when tracing."""
+        parent = tracing.parse(delivery.traceparent)
+        if self.spans is None or parent is None:
+            return await self._send_left(delivery, left)
+        start_ns = now_ns()
+        error: str | None = None
+        try:
+            return await self._send_left(delivery, left)
+        except DeliveryError as failed:
+            error = f"{failed.reason.value}: {failed}"[:300]
+            raise
+        finally:
+            self.spans.record(
+                "send",
+                tracing.child(parent, f"{delivery.id}/{attempt}"),
+                parent,
+                start_ns,
+                attributes={
+                    "herald.delivery.id": delivery.id,
+                    "herald.event.id": delivery.event.id,
+                    "herald.notifier.id": delivery.notifier.id,
+                    "herald.channel": self.channel.value,
+                    "herald.attempt": attempt,
+                },
+                error=error,
+                kind=SpanKind.CLIENT,
+            )
 
     async def _send_left(self, delivery: Delivery, left: tuple[int, ...]) -> SendReport:
         """Send to the recipients `left` only (`x-recipients-done`); all of them done is done."""

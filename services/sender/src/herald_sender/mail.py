@@ -26,9 +26,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
+from herald_core import tracing
 from herald_core.deliveries import Delivery, Recipient
 from herald_core.errors import FailureReason, PermanentDeliveryError
-from herald_core.headers import HERALD_DELIVERY_ID
+from herald_core.headers import HERALD_DELIVERY_ID, HERALD_TRACEPARENT
 from herald_core.unsubscribe import unsubscribe_token
 from jinja2 import PackageLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
@@ -132,6 +133,9 @@ def render_email(
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     message["X-Herald-Event-Type"] = delivery.event.type
     message[HERALD_DELIVERY_ID] = delivery.id
+    traceparent = tracing.parse(delivery.traceparent)
+    if traceparent is not None:
+        message[HERALD_TRACEPARENT] = str(traceparent)
     message.set_content(_ENV.get_template(f"{name}.txt").render(**context))
     message.add_alternative(_ENV.get_template(f"{name}.html").render(**context), subtype="html")
     return message

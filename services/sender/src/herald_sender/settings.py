@@ -90,6 +90,11 @@ class SenderSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings(client_id="herald-sender")
     http: HttpSettings = HttpSettings(port=18090)
     log: LogSettings = LogSettings()
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="An OpenTelemetry collector (OTLP/HTTP, `http://collector:4318`): export"
+        " this service's spans there. Default: no spans exported (docs/architecture.md Tracing)",
+    )
     smtp: SmtpSettings = SmtpSettings()
     chat: ChatSettings = ChatSettings()
     group_id: str | None = Field(default=None, description="Default: herald-sender-<channel>")

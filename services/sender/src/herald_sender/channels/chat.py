@@ -34,7 +34,7 @@ from herald_core.headers import HERALD_DELIVERY_ID, HERALD_EVENT_ID
 from herald_core.topics import Channel
 
 from herald_sender.channels import SendReport
-from herald_sender.channels.webhook import response_excerpt
+from herald_sender.channels.webhook import response_excerpt, trace_headers
 from herald_sender.chat import (
     ChatOptions,
     hipchat_form,
@@ -65,8 +65,13 @@ class ChatRequest:
 
 
 def identity_headers(delivery: Delivery) -> dict[str, str]:
-    """The headers that name `delivery` and its event on every chat request. Pure."""
-    return {HERALD_DELIVERY_ID: delivery.id, HERALD_EVENT_ID: delivery.event.id}
+    """The headers that name `delivery` and its event on every chat request, and its trace
+    context (`traceparent`). Pure."""
+    return {
+        HERALD_DELIVERY_ID: delivery.id,
+        HERALD_EVENT_ID: delivery.event.id,
+        **trace_headers(delivery),
+    }
 
 
 def chat_request(channel: Channel, delivery: Delivery, payload: Mapping[str, Any]) -> ChatRequest:

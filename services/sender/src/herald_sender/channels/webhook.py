@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
+from herald_core import tracing
 from herald_core.deliveries import Delivery
 from herald_core.errors import FailureReason, PermanentDeliveryError
+from herald_core.headers import TRACEPARENT, TRACESTATE
 from herald_core.notifiers import WebhookFormat
 from herald_core.topics import Channel
 
@@ -66,6 +68,8 @@ RESERVED_HEADERS = frozenset(
         "content-length",
         "content-type",
         EVENT_TYPE_HEADER,
+        TRACEPARENT,
+        TRACESTATE,
         "convox-signature",
         *SIGNING_HEADERS,
     }
@@ -111,10 +115,19 @@ def render_webhook(
         "content-type": content_type(fmt),
         EVENT_TYPE_HEADER: delivery.event.type,
         **signing_headers(type_data, delivery.id, now, body),
+        **trace_headers(delivery),
     }
     if fmt is WebhookFormat.CONVOX:  # Convox's own signature, beside Standard Webhooks'
         own.update(convox_headers(type_data, now, body))
     return WebhookRequest(url=url, body=body, headers={**custom_headers(type_data), **own})
+
+
+def trace_headers(delivery: Delivery) -> dict[str, str]:
+    """`traceparent` with the delivery's trace context (`herald_core.tracing`), when it has one:
+    on every webhook and chat request, so that the receiver joins the event's trace. An invalid
+    one (a record written by hand) is not sent. Pure."""
+    parsed = tracing.parse(delivery.traceparent)
+    return {TRACEPARENT: str(parsed)} if parsed else {}
 
 
 def custom_headers(type_data: Mapping[str, Any]) -> dict[str, str]:
