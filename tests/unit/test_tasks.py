@@ -121,3 +121,50 @@ async def test_a_fatal_error_is_not_retried_and_is_the_failure():
 )
 def test_is_fatal(error, fatal):
     assert is_fatal(error) is fatal
+
+
+async def test_join_cancels_a_task_still_blocked_after_the_grace():
+    """A loop that ignores the stop event (blocked on a broker that is down) is cancelled."""
+    tasks = TaskSupervisor()
+    stop = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def blocked() -> None:
+        try:
+            await asyncio.Event().wait()  # never set: waits for what will not come
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    quick_runs = 0
+
+    async def quick() -> None:
+        nonlocal quick_runs
+        quick_runs += 1
+        await stop.wait()
+
+    tasks.keep_running(blocked, "consumer", stop)
+    tasks.keep_running(quick, "relay", stop)
+    await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(tasks.join(grace_s=0.2), 5)
+    assert cancelled.is_set()
+    assert quick_runs == 1
+    assert tasks.alive  # cancelled at stop is no failure
+
+
+async def test_join_waits_for_tasks_that_finish_within_the_grace():
+    tasks = TaskSupervisor()
+    stop = asyncio.Event()
+    finished = asyncio.Event()
+
+    async def draining() -> None:
+        await stop.wait()
+        await asyncio.sleep(0.1)  # the batch in flight committed
+        finished.set()
+
+    tasks.keep_running(draining, "consumer", stop)
+    await asyncio.sleep(0.01)
+    stop.set()
+    await tasks.join(grace_s=5)
+    assert finished.is_set()

@@ -30,6 +30,8 @@ log = structlog.get_logger(__name__)
 
 TaskFactory = Callable[[], Coroutine[Any, Any, Any]]
 
+STOP_GRACE_S = 10.0  # how long `join` lets tasks finish their work after the stop event
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -129,6 +131,19 @@ class TaskSupervisor:
     def alive(self) -> bool:
         return self.failure is None
 
-    async def join(self) -> None:
-        """Wait for every task to finish (after the stop event was set); re-raise nothing."""
+    async def join(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Wait for every task to finish (after the stop event was set); re-raise nothing.
+
+        A task still running after `grace_s` is cancelled and logged (`task_cancelled_at_stop`):
+        a loop blocked on a broker that is down (aiokafka's `getmany` waits for a group
+        assignment without a timeout, an unacknowledged send waits for its request timeout)
+        must not keep the process from stopping. What it had not committed is read again by the
+        next consumer of its group; the outbox rows it had not marked sent are published again.
+        """
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(self._tasks, timeout=grace_s)
+        for task in pending:
+            log.warning("task_cancelled_at_stop", task=task.get_name(), grace_s=grace_s)
+            task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
