@@ -19,7 +19,9 @@ from herald_api.app import ApiService
 from herald_api.settings import ApiSettings, OAuthProviderSettings
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import Channel
+from herald_devstack.free_stack import stack_on_free_ports
 from herald_devstack.processes import free_port
+from herald_devstack.stack import KafkaSecurity, Stack
 from herald_sender.app import SenderService
 from herald_testing.oauth_standin import DISCORD_HOOK, SLACK_HOOK, OAuthStandIn
 from herald_testing.receivers import HttpReceiver
@@ -92,3 +94,22 @@ def alerter(kafka_settings: Any, tmp_path: Path) -> Iterator[ServiceProcess]:
         yield process
     finally:
         process.stop()
+
+
+SECURED_STACK_SERVICES = ("api", "ingest", "router", "recorder", "sender-webhook", "sender-email")
+
+
+@pytest.fixture(scope="session")
+def secured_stack() -> Iterator[Stack]:
+    """The local stack as processes, on free ports in a temporary home: its own Kafka over
+    SASL_SSL (SCRAM-SHA-512, a local CA), Postgres, sinks, the services of the webhook and
+    e-mail paths, and Prometheus scraping them every second. Started once for the tests that
+    use it (test_stack_sasl_ssl, test_stack_prometheus)."""
+    with stack_on_free_ports(
+        SECURED_STACK_SERVICES,
+        prefix="herald-secstack-",
+        kafka_security=KafkaSecurity.SASL_SSL,
+        prometheus=True,
+        prometheus_scrape_interval_s=1.0,
+    ) as stack:
+        yield stack

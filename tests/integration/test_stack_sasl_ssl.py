@@ -3,9 +3,8 @@ SASL_SSL (SCRAM-SHA-512, the broker's certificate checked against the stack's CA
 event posted to ingest becomes both a signed webhook (verified with the `standardwebhooks`
 package) and an e-mail.
 
-Only the services of those two paths run (api, ingest, router, the webhook and e-mail
-senders), as processes, on free ports in a temporary home, with the stack's own Kafka,
-Postgres and sinks.
+The stack is the session's `secured_stack` (tests/integration/conftest.py), which
+tests/integration/test_stack_prometheus.py scrapes too.
 """
 
 from __future__ import annotations
@@ -16,31 +15,21 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from herald_devstack.admin import ConfigApi, notifier_body, post_event, sample_event
 from herald_devstack.cli import config_published
-from herald_devstack.free_stack import stack_on_free_ports
 from herald_devstack.http_sink import read_requests
 from herald_devstack.smtp_sink import read_messages
-from herald_devstack.stack import KafkaSecurity, Stack
+from herald_devstack.stack import Stack
 from standardwebhooks import Webhook
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("api", "ingest", "router", "sender-webhook", "sender-email")
-
-
-@pytest.fixture
-def secured_stack() -> Iterator[Stack]:
-    with stack_on_free_ports(
-        SERVICES, prefix="herald-secstack-", kafka_security=KafkaSecurity.SASL_SSL
-    ) as stack:
-        yield stack
 
 
 def _environ(stack: Stack, name: str) -> dict[str, str]:
@@ -60,7 +49,7 @@ def _eventually(probe: Callable[[], list[Any]], timeout_s: float, what: str) -> 
     raise AssertionError(f"no {what} within {timeout_s}s")
 
 
-@pytest.mark.timeout(300)  # Kafka, Postgres and five services from cold
+@pytest.mark.timeout(300)  # Kafka, Postgres and six services from cold (the first user)
 def test_webhook_and_email_over_a_sasl_ssl_broker(secured_stack: Stack) -> None:
     stack = secured_stack
     secure = f"127.0.0.1:{stack.settings.kafka_secure_port}"

@@ -96,6 +96,14 @@ def up(
             "min ISR 2). Default: HERALD_DEV_BROKERS, else what the last `up` used, else 1",
         ),
     ] = None,
+    prometheus: Annotated[
+        bool | None,
+        typer.Option(
+            help="Run Prometheus (built by `make install`) scraping every service and "
+            "evaluating deploy/prometheus/rules, on HERALD_DEV_PROMETHEUS_PORT (19090). "
+            "Default: HERALD_DEV_PROMETHEUS, else on",
+        ),
+    ] = None,
 ) -> None:
     """Start the local stack (whatever is not running yet) and print where each part listens."""
     told: dict[str, object] = {}
@@ -103,6 +111,8 @@ def up(
         told["kafka_security"] = kafka_security
     if brokers is not None:
         told["brokers"] = brokers
+    if prometheus is not None:
+        told["prometheus"] = prometheus
     settings = DevSettings(**told) if told else None  # type: ignore[arg-type]
     stack = _scaled_stack(settings, scale)
     console.print(f"starting Herald's local stack in {stack.settings.home} …")

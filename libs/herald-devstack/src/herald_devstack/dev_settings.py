@@ -70,6 +70,15 @@ class DevSettings(BaseSettings):
     derive_port: int = 18083
     recorder_port: int = 18084
     alerter_port: int = 18085
+    prometheus_port: int = 19090
+    prometheus: bool = Field(
+        default=True,
+        description="Run Prometheus (the version `make install` builds) scraping every service "
+        "and evaluating deploy/prometheus/rules; skipped with a notice when it is not built",
+    )
+    prometheus_scrape_interval_s: float = Field(
+        default=5.0, gt=0, description="How often the local Prometheus scrapes and evaluates rules"
+    )
     sender_webhook_port: int = 18090
     sender_email_port: int = 18091
     chat_senders_base_port: int = Field(

@@ -33,7 +33,9 @@ def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
     """`DevSettings` in `home`, every port one that is free now, except those `fixed` gives
     (with any other setting); the chat senders' block of consecutive ports and the instance
     block (the ports of every service's instances 2 and up) each clear of the rest. With
-    `brokers` above 1, every node's client and controller ports are free and distinct."""
+    `brokers` above 1, every node's client and controller ports are free and distinct.
+    Prometheus stays off unless `prometheus=True` is given: only the tests that scrape pay
+    for it."""
     taken = {v for k, v in fixed.items() if k.endswith("_port") and isinstance(v, int)}
     ports: dict[str, int] = {}
     brokers = int(fixed.get("brokers", 1))
@@ -53,6 +55,7 @@ def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
     )
     size = instance_block_size(len(SERVICE_NAMES), max_instances)
     instances = fixed.pop(INSTANCE_BLOCK, None) or instance_block(size, taken)
+    fixed.setdefault("prometheus", False)  # a test that scrapes asks for it
     return DevSettings(home=home, **{CHAT_BLOCK: chat, INSTANCE_BLOCK: instances, **ports, **fixed})
 
 

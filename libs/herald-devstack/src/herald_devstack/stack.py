@@ -35,6 +35,8 @@ from herald_devstack.instances import check_scale, instance_name, instance_port,
 from herald_devstack.kafka import kafka_version
 from herald_devstack.postgres import PostgresNode
 from herald_devstack.processes import ManagedProcess, port_open
+from herald_devstack.prometheus import PrometheusNode, Target
+from herald_devstack.tools import ToolMissing
 
 __all__ = [
     "CHAT_CHANNELS",
@@ -184,6 +186,9 @@ class Stack:
         self.postgres = PostgresNode(s.home, port=s.postgres_port)
         self.smtp = ManagedProcess("smtp-sink", s.home)
         self.webhook_sink = ManagedProcess("webhook-sink", s.home)
+        self.prometheus = PrometheusNode(
+            s.home, port=s.prometheus_port, interval_s=s.prometheus_scrape_interval_s
+        )
         self.services = [
             ServiceSpec("api", ("-m", "herald_api"), "HERALD_API_", s.api_port),
             ServiceSpec("ingest", ("-m", "herald_ingest"), "HERALD_INGEST_", s.ingest_port),
@@ -336,8 +341,38 @@ class Stack:
             for spec, process in pending:
                 self._wait_ready(spec, process)
                 progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
+            self._start_prometheus(progress)
             progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
             progress(f"ingest producer token (local runs only): {self.settings.ingest_token}")
+
+    def scrape_targets(self) -> list[Target]:
+        """Every service instance at the stack's current scale, as Prometheus scrapes them."""
+        return [
+            Target(spec.name, instance.name, instance.port)
+            for spec in self.services
+            for instance in self.instances(spec.name)
+        ]
+
+    def _start_prometheus(self, progress: Progress) -> None:
+        """Start Prometheus scraping every instance (or reload it when it runs), unless the
+        settings turn it off; a server `make install` has not built is skipped with a notice."""
+        if not self.settings.prometheus:
+            return
+        targets = self.scrape_targets()
+        self.prometheus.write_config(targets)
+        if self.prometheus.process.pid() is not None:
+            self.prometheus.reload()
+            return
+        try:
+            self.prometheus.start()
+        except ToolMissing as missing:
+            progress(f"prometheus skipped: {missing}")
+            return
+        _wait(self.prometheus.ready, 60, "prometheus /-/ready", self.prometheus.process)
+        progress(
+            f"prometheus on {self.prometheus.url} scraping {len(targets)} instances every "
+            f"{self.settings.prometheus_scrape_interval_s:g}s, rules from deploy/prometheus/rules"
+        )
 
     def _start_sink(self, process: ManagedProcess, module: str, port: int, directory: Path) -> None:
         process.start([sys.executable, "-m", module, "--port", str(port), "--dir", str(directory)])
@@ -455,6 +490,9 @@ class Stack:
             name = instance_name(service, k)
             if self.process(name).stop() and progress:  # stop() also reaps one that died
                 progress(f"stopped {name}")
+        if self.prometheus.process.pid() is not None:
+            self.prometheus.write_config(self.scrape_targets())
+            self.prometheus.reload()
         if progress:
             progress(f"{service}: {count} instance{'s' if count > 1 else ''} ready")
 
@@ -478,7 +516,7 @@ class Stack:
                 name = instance_name(spec.name, k)
                 if self.process(name).stop():
                     progress(f"stopped {name}")
-        for process in (self.webhook_sink, self.smtp):
+        for process in (self.prometheus.process, self.webhook_sink, self.smtp):
             if process.stop():
                 progress(f"stopped {process.name}")
         if self.postgres.stop():
@@ -528,6 +566,16 @@ class Stack:
                 str(self.webhook_dir),
             ),
         ]
+        if self.settings.prometheus:
+            up, total = self.prometheus.targets_up()
+            parts.append(
+                Component(
+                    "prometheus",
+                    self.prometheus.url,
+                    self.prometheus.process.pid() is not None,
+                    f"{up}/{total} targets up" if total else "",
+                )
+            )
         for service in self.services:
             running = self.running_instances(service.name)
             listed = [spec.name for spec in self.instances(service.name)]
