@@ -52,7 +52,7 @@ from herald_testing.topics import records_now
 
 from support.faust_workers import keys_on_every_partition, partition_of, until_split, worker
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(480)]
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 PARTITIONS = 6
@@ -160,7 +160,9 @@ async def test_derive_two_workers_one_killed_then_restarted_counts_stay_exact(
     killed_at = time.monotonic()
     victim.kill()
     await crash_rounds(producer, apps, range(17, 27))
-    await until_split([survivor], [EVENTS], PARTITIONS)  # it took every partition over
+    # it took every partition over: the group notices the kill after the session timeout, then
+    # the survivor restores the victim's tables from their changelogs (slow on a loaded machine)
+    await until_split([survivor], [EVENTS], PARTITIONS, timeout_s=150)
     took_over_s = time.monotonic() - killed_at
 
     await crash_rounds(producer, apps, range(27, 30))

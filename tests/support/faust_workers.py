@@ -70,5 +70,26 @@ async def until_split(
                 return False
         return True
 
-    await eventually(settled, timeout_s=timeout_s, interval_s=0.5, what="partitions split")
+    try:
+        await eventually(settled, timeout_s=timeout_s, interval_s=0.5, what="partitions split")
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}\n{_describe(workers, topics)}") from None
     return split(workers, topics[0])
+
+
+def _describe(workers: list[ServiceProcess], topics: list[str]) -> str:
+    """Each worker's readiness, partitions (active and standby) and log tail: what a split
+    that did not happen looked like."""
+    parts = []
+    for w in workers:
+        try:
+            ready = w.ready()
+            active = {t: sorted(w.assigned().get(t, set())) for t in topics}
+            standby = {t: sorted(w.assigned("standby").get(t, set())) for t in topics}
+        except (AssertionError, OSError) as unreadable:  # exited, or its port does not answer
+            parts.append(f"--- {w.log.name}: {unreadable}\n{w.tail(25)}")
+            continue
+        parts.append(
+            f"--- {w.log.name}: ready={ready} active={active} standby={standby}\n{w.tail(25)}"
+        )
+    return "\n".join(parts)
