@@ -54,7 +54,9 @@ if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl 
 fi
 # libfaketime, for the chaos scenario of a sender whose clock is off (tests/chaos/test_chaos_clock.py
 # skips without it): best effort, nothing else needs it.
-if ! ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 >/dev/null 2>&1; then
+# (found when either path exists: `ls` of both would fail whenever one of them is missing)
+if ! compgen -G "/usr/lib/*/faketime/libfaketime.so.1" >/dev/null \
+  && [ ! -e /usr/lib/faketime/libfaketime.so.1 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     say "installing libfaketime (apt-get install faketime) for the chaos clock scenario"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; } \
