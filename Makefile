@@ -67,6 +67,12 @@ schemas: ## Regenerate schemas/ (JSON Schemas of every record, asyncapi.yaml) fr
 schemas-check: ## Fail if schemas/ (JSON Schemas, asyncapi.yaml) drifted from the models
 	@$(UV) run python -m herald_core.schemas check
 
+dashboards: ## Regenerate deploy/grafana/dashboards/ (Herald's Grafana dashboards) from herald_devstack.dashboards
+	@$(UV) run herald-dev dashboards
+
+dashboards-check: ## Fail if deploy/grafana/dashboards/ drifted from the generator (herald_devstack.dashboards)
+	@$(UV) run herald-dev dashboards --check
+
 bench: install ## Run the benchmarks (ratios against a baseline measured in the same run)
 	@$(UV) run python bench/run.py
 
@@ -83,4 +89,4 @@ clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check bench bench-router bench-sender bench-alerter clean
+.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check bench bench-router bench-sender bench-alerter clean

@@ -8,6 +8,7 @@
     herald-dev demo      send an event through the real path and show the webhook it produced
     herald-dev notifier  add, list and remove notifiers through the config API
     herald-dev fault     kill, pause, resume or restart a service, the broker or Postgres
+    herald-dev dashboards  write the Grafana dashboards' JSON (`--check`: fail if it drifted)
     herald-dev down      stop everything (data is kept); `reset` also deletes it
 """
 
@@ -18,6 +19,7 @@ import json
 import logging
 import time
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -29,6 +31,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from herald_devstack import dashboards as grafana_dashboards
 from herald_devstack.admin import (
     DEFAULT_OWNER,
     ApiProblem,
@@ -463,6 +466,32 @@ def demo(
             " `sender-webhook`"
         )
     )
+
+
+@app.command()
+def dashboards(
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the files differ")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="[default: deploy/grafana/dashboards]", show_default=False),
+    ] = None,
+) -> None:
+    """Write Herald's Grafana dashboards (herald_devstack.dashboards) as JSON, or check them."""
+    folder = out or grafana_dashboards.default_dashboard_dir()
+    if check:
+        drifted = grafana_dashboards.drift(folder)
+        if drifted:
+            for line in grafana_dashboards.drift_report(folder, drifted):
+                console.print(escape(line), highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        _progress(f"the dashboards under {folder} match the generator")
+        return
+    changed = grafana_dashboards.generate(folder)
+    _progress(f"{len(changed)} dashboard file(s) written under {folder}")
+    for name in changed:
+        console.print(f"  {name}", highlight=False)
 
 
 def main() -> None:
