@@ -33,6 +33,8 @@ def test_one_job_per_service_each_instance_a_labelled_target() -> None:
     assert config["rule_files"] == ["/r/herald.rules.yml"]
     assert job_names(config) == ["router", "sender-webhook"]
     router, sender = config["scrape_configs"]
+    assert "honor_labels" not in router
+    assert sender["honor_labels"] is True  # the sender's own `channel` label is kept
     assert router["static_configs"] == [
         {"targets": ["127.0.0.1:18082"], "labels": {"instance_name": "router"}},
         {"targets": ["127.0.0.1:18201"], "labels": {"instance_name": "router-2"}},

@@ -222,3 +222,6 @@ def test_every_dashboard_panel_returns_data_after_traffic(secured_stack: Stack) 
             break
         time.sleep(2)
     assert not empty, "panels without data:\n" + "\n".join(empty)
+    # the senders' own `channel` label is kept (honor_labels), not renamed beside the target's
+    assert query(stack, 'count(herald_notifications_total{channel="webhook"})')
+    assert not query(stack, '{__name__=~"herald_.+", exported_channel!=""}')

@@ -58,6 +58,9 @@ def scrape_config(
             {
                 "job_name": job,
                 "metrics_path": "/metrics",
+                # a sender's metrics carry `channel` themselves: theirs wins over the target's
+                # (else Prometheus renames theirs `exported_channel`)
+                **({"honor_labels": True} if job.startswith(SENDER_JOB_PREFIX) else {}),
                 "static_configs": [
                     {
                         "targets": [f"127.0.0.1:{target.port}"],
