@@ -2,8 +2,8 @@
 # Install what Herald's local stack and tests need on a fresh machine, and nothing twice:
 #   uv (from PyPI), the Python workspace (uv.lock), the Kafka broker jars (Maven Central),
 #   PostgreSQL server binaries (the distribution's package, when missing and we are root),
-#   libfaketime for one chaos scenario (best effort), and prometheus and promtool (Go module,
-#   version in deploy/local/tools.env) in ${HERALD_TOOLS_DIR:-$HOME/.cache/herald-tools}.
+#   libfaketime for one chaos scenario (best effort), and prometheus, promtool and helm (Go
+#   modules, versions in deploy/local/tools.env) in ${HERALD_TOOLS_DIR:-$HOME/.cache/herald-tools}.
 # Java 17+, Maven and Go must be on the machine (they are on ours); the script says so if not.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -81,5 +81,15 @@ if [ ! -x "$tools_dir/prometheus" ] || [ ! -x "$tools_dir/promtool" ]; then
       GOBIN="$tools_dir" "$go_bin" install "github.com/prometheus/prometheus/cmd/$tool@${PROMETHEUS_VERSION}"
     fi
   done
+fi
+# Helm (`helm lint` and `helm template` of the chart in deploy/helm/herald), the same way.
+helm_dir="${HERALD_TOOLS_DIR:-$HOME/.cache/herald-tools}/helm-${HELM_VERSION}/bin"
+if [ ! -x "$helm_dir/helm" ]; then
+  go_bin="$(command -v go || true)"
+  [ -n "$go_bin" ] || { [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go; }
+  [ -n "$go_bin" ] || { echo "error: Go is required to build helm ${HELM_VERSION} (https://go.dev/doc/install), or put it in $helm_dir" >&2; exit 1; }
+  mkdir -p "$helm_dir"
+  say "building helm ${HELM_VERSION} with go install into $helm_dir (takes several minutes, once)"
+  GOBIN="$helm_dir" "$go_bin" install "helm.sh/helm/v4/cmd/helm@${HELM_VERSION}"
 fi
 say "ready"

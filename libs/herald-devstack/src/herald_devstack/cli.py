@@ -9,6 +9,7 @@
     herald-dev notifier  add, list and remove notifiers through the config API
     herald-dev fault     kill, pause, resume or restart a service, the broker or Postgres
     herald-dev dashboards  write the Grafana dashboards' JSON (`--check`: fail if it drifted)
+    herald-dev helm-files  write the Helm chart's generated files (`--check`: fail if drifted)
     herald-dev down      stop everything (data is kept); `reset` also deletes it
 """
 
@@ -32,6 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from herald_devstack import dashboards as grafana_dashboards
+from herald_devstack import helm_files
 from herald_devstack.admin import (
     DEFAULT_OWNER,
     ApiProblem,
@@ -490,6 +492,29 @@ def dashboards(
         return
     changed = grafana_dashboards.generate(folder)
     _progress(f"{len(changed)} dashboard file(s) written under {folder}")
+    for name in changed:
+        console.print(f"  {name}", highlight=False)
+
+
+@app.command("helm-files")
+def helm_files_command(
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the files differ")
+    ] = False,
+) -> None:
+    """Write the Helm chart's generated files (dashboards, files/topics.json), or check them."""
+    chart = helm_files.default_chart_dir()
+    if check:
+        drifted = helm_files.drift(chart)
+        if drifted:
+            for line in drifted:
+                console.print(escape(line), highlight=False)
+            console.print("run `herald-dev helm-files` to regenerate them", highlight=False)
+            raise typer.Exit(1)
+        _progress(f"the generated files of {chart} match their sources")
+        return
+    changed = helm_files.write(chart)
+    _progress(f"{len(changed)} file(s) written under {chart}")
     for name in changed:
         console.print(f"  {name}", highlight=False)
 

@@ -1,7 +1,7 @@
-"""Where the binaries `make install` builds outside the checkout are: prometheus and promtool.
+"""Where the binaries `make install` builds outside the checkout are: prometheus, promtool, helm.
 
 `deploy/local/bootstrap.sh` builds them from their Go module, at the version pinned in
-`deploy/local/tools.env`, into `<tools dir>/prometheus-<version>/bin`, the tools dir being
+`deploy/local/tools.env`, into `<tools dir>/<package>-<version>/bin`, the tools dir being
 `$HERALD_TOOLS_DIR`, else `~/.cache/herald-tools`: one folder per version, so a version bump
 builds afresh and never mixes binaries, and `git clean` or a new worktree keeps them.
 Tests find them through `tool_path`, not on `PATH`, so they run the pinned version.
@@ -22,6 +22,7 @@ DEFAULT_TOOLS_DIR = Path.home() / ".cache" / "herald-tools"
 PACKAGES: Mapping[str, tuple[str, str]] = {
     "prometheus": ("prometheus", "PROMETHEUS_VERSION"),
     "promtool": ("prometheus", "PROMETHEUS_VERSION"),
+    "helm": ("helm", "HELM_VERSION"),
 }
 
 
@@ -51,7 +52,8 @@ def tools_dir(environ: Mapping[str, str] = os.environ) -> Path:
 def tool_path(
     name: str, environ: Mapping[str, str] = os.environ, versions_text: str | None = None
 ) -> Path:
-    """The pinned version of tool `name` (`prometheus`, `promtool`), where `make install` puts it.
+    """The pinned version of tool `name` (`prometheus`, `promtool`, `helm`), where `make install`
+    puts it.
 
     Raises:
         KeyError: `name` is not a tool `make install` builds.
