@@ -77,9 +77,7 @@ def topics_document(path: Path | None = None) -> dict[str, Any]:
 
 def render_all(topic_file: Path | None = None) -> dict[str, str]:
     """Every generated file of the chart, by path relative to the chart's folder."""
-    files = {
-        f"{DASHBOARDS_FOLDER}/{name}": text for name, text in dashboards.render_all().items()
-    }
+    files = {f"{DASHBOARDS_FOLDER}/{name}": text for name, text in dashboards.render_all().items()}
     files[TOPICS_FILE] = json.dumps(topics_document(topic_file), indent=2) + "\n"
     return files
 
@@ -90,9 +88,7 @@ def drift(chart: Path, rendered: Mapping[str, str] | None = None) -> list[str]:
     Reads only.
     """
     expected = render_all() if rendered is None else rendered
-    found = {
-        f"{DASHBOARDS_FOLDER}/{p.name}" for p in (chart / DASHBOARDS_FOLDER).glob("*.json")
-    }
+    found = {f"{DASHBOARDS_FOLDER}/{p.name}" for p in (chart / DASHBOARDS_FOLDER).glob("*.json")}
     problems = [f"{name}: stale" for name in sorted(found - set(expected))]
     for name, text in sorted(expected.items()):
         path = chart / name
