@@ -9,7 +9,7 @@ UV := uv
 help: ## Show this list
 	@awk 'BEGIN {FS = ":.*## "} /^## / {printf "\n\033[1m%s\033[0m\n", substr($$0, 4)} /^[a-z-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: ## Install everything the stack and tests need (uv, Python deps, Kafka jars, Postgres, prometheus+promtool built with Go into ~/.cache/herald-tools or $$HERALD_TOOLS_DIR)
+install: ## Install everything the stack and tests need (uv, Python deps, Kafka jars, Postgres, prometheus+promtool+helm built with Go into ~/.cache/herald-tools or $$HERALD_TOOLS_DIR)
 	@bash deploy/local/bootstrap.sh
 
 ## The local stack (no Docker: real Kafka 4 from Maven Central, Postgres, SMTP and webhook sinks)
@@ -67,11 +67,19 @@ schemas: ## Regenerate schemas/ (JSON Schemas of every record, asyncapi.yaml) fr
 schemas-check: ## Fail if schemas/ (JSON Schemas, asyncapi.yaml) drifted from the models
 	@$(UV) run python -m herald_core.schemas check
 
-dashboards: ## Regenerate deploy/grafana/dashboards/ (Herald's Grafana dashboards) from herald_devstack.dashboards
+dashboards: ## Regenerate deploy/grafana/dashboards/ (Herald's Grafana dashboards) from herald_devstack.dashboards, and the chart's copy
 	@$(UV) run herald-dev dashboards
+	@$(UV) run herald-dev helm-files
 
 dashboards-check: ## Fail if deploy/grafana/dashboards/ drifted from the generator (herald_devstack.dashboards)
 	@$(UV) run herald-dev dashboards --check
+
+helm-files: ## Regenerate the Helm chart's generated files (its dashboards, files/topics.json from deploy/topics.yaml)
+	@$(UV) run herald-dev helm-files
+
+helm-check: ## helm lint + template of deploy/helm/herald for its three value sets, every manifest validated, env names checked
+	@$(UV) run herald-dev helm-files --check
+	@$(UV) run pytest tests/contract/test_helm_chart.py -q -p no:randomly
 
 bench: install ## Run the benchmarks (ratios against a baseline measured in the same run)
 	@$(UV) run python bench/run.py
@@ -89,4 +97,4 @@ clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check bench bench-router bench-sender bench-alerter clean
+.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check helm-files helm-check bench bench-router bench-sender bench-alerter clean
