@@ -41,6 +41,7 @@ from herald_core.settings import ToolKafkaSettings
 from herald_core.topics import load_topic_file
 from herald_derive.settings import DeriveSettings
 from herald_devstack import helm_files
+from herald_devstack.smoke.helm import process_specs
 from herald_devstack.stack import CHAT_CHANNELS
 from herald_devstack.tools import tool_path
 from herald_ingest.settings import IngestSettings
@@ -383,3 +384,64 @@ def test_dashboards_configmap_carries_every_dashboard_for_the_sidecar() -> None:
     assert set(config_map["data"]) == {p.name for p in source.glob("*.json")}
     for name, text in config_map["data"].items():
         assert json.loads(text) == json.loads((source / name).read_text())
+
+
+# --- the smoke run's reading of the chart --------------------------------------------------------
+def test_process_specs_of_the_minimal_rendering() -> None:
+    text = render_text("minimal")
+    specs = {s.name: s for s in process_specs(text)}
+    secret = next(d for d in yaml.safe_load_all(text) if d and d["kind"] == "Secret")
+    values = secret["stringData"]
+    assert [s.name for s in process_specs(text) if s.job] == ["herald-topics", "herald-migrate"]
+    assert set(specs) == {"herald-topics", "herald-migrate"} | {
+        f"herald-{n}" for n in (*SERVICES, "sender-webhook", "sender-email")
+    }
+    for spec in specs.values():
+        assert spec.port == (None if spec.job else 8080)
+        assert spec.argv == tuple(accepted_argv(spec.name, text))
+        assert set(spec.env) <= accepted_names(list(spec.argv))
+    api = specs["herald-api"]
+    assert api.env["HERALD_API_JWT_SECRET"] == values["jwt-secret"]
+    assert api.env["HERALD_UNSUBSCRIBE_SECRET"] == values["unsubscribe-secret"]
+    assert (
+        specs["herald-sender-email"].env["HERALD_SENDER_SMTP__UNSUBSCRIBE_SECRET"]
+        == (values["unsubscribe-secret"])
+    )
+    assert specs["herald-migrate"].env["HERALD_API_DATABASE_URL"] == values["database-url"]
+    ingest = specs["herald-ingest"]
+    assert ingest.files == {"/etc/herald/ingest/tokens": values["ingest-tokens"].encode()}
+    assert ingest.env["HERALD_INGEST_AUTH__TOKEN_FILE"] == "/etc/herald/ingest/tokens"
+    assert all(s.grace_s == 60 for s in specs.values() if not s.job)
+
+
+def accepted_argv(name: str, text: str) -> list[str]:
+    """The rendered command + args of workload `name`."""
+    doc = next(
+        d
+        for d in yaml.safe_load_all(text)
+        if d and d["kind"] in WORKLOADS and d["metadata"]["name"] == name
+    )
+    (container,) = containers(doc)
+    return [*container["command"], *container.get("args", [])]
+
+
+def test_process_specs_resolve_production_files_from_existing_secrets() -> None:
+    existing = {
+        "herald-credentials": {
+            k: b"x" * 40
+            for k in ("admin-token", "jwt-secret", "unsubscribe-secret", "ingest-tokens")
+        }
+        | {"database-url": b"postgresql://db/herald", "smtp-password": b"p"},
+        "herald-kafka-user": {"password": b"scram"},
+        "kafka-cluster-ca-cert": {"ca.crt": b"-----BEGIN CERTIFICATE-----"},
+    }
+    specs = process_specs(render_text("production"), existing=existing)
+    router = next(s for s in specs if s.name == "herald-router")
+    assert router.files == {
+        "/etc/herald/kafka-sasl/password": b"scram",
+        "/etc/herald/kafka-tls/ca.crt": b"-----BEGIN CERTIFICATE-----",
+    }
+    assert router.env["HERALD_ROUTER_KAFKA__SASL_PASSWORD_FILE"] in router.files
+    assert router.env["HERALD_ROUTER_KAFKA__SSL_CAFILE"] in router.files
+    with pytest.raises(ValueError, match="herald-credentials"):
+        process_specs(render_text("production"))
