@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import subprocess
 from collections.abc import Mapping
@@ -445,3 +446,50 @@ def test_process_specs_resolve_production_files_from_existing_secrets() -> None:
     assert router.env["HERALD_ROUTER_KAFKA__SSL_CAFILE"] in router.files
     with pytest.raises(ValueError, match="herald-credentials"):
         process_specs(render_text("production"))
+
+
+@pytest.mark.parametrize("value_set", ["minimal", "all-channels"])
+def test_rendered_settings_start_in_production(
+    value_set: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each Deployment's resolved environment builds its settings, and HERALD_ENV=production
+    finds no development default in them (the generated secrets are long and random)."""
+    from herald_api.production import production_problems as api_problems
+    from herald_core.deployment import Environment
+    from herald_core.topics import Channel
+    from herald_ingest.production import start_problems
+    from herald_sender.production import production_problems as sender_problems
+
+    settings_of = {
+        "herald_api": ApiSettings,
+        "herald_ingest": IngestSettings,
+        "herald_router": RouterSettings,
+        "herald_derive": DeriveSettings,
+        "herald_alerter": AlerterSettings,
+        "herald_recorder": RecorderSettings,
+        "herald_sender": SenderSettings,
+    }
+    for spec in process_specs(render_text(value_set)):
+        if spec.job:
+            continue
+        for name in [n for n in os.environ if n.startswith("HERALD_")]:
+            monkeypatch.delenv(name)
+        moved = {path: tmp_path / spec.name / path.lstrip("/") for path in spec.files}
+        for path, content in spec.files.items():
+            moved[path].parent.mkdir(parents=True, exist_ok=True)
+            moved[path].write_bytes(content)
+        for name, value in spec.env.items():
+            monkeypatch.setenv(name, str(moved.get(value, value)))
+        assert spec.env["HERALD_ENV"] == "production"
+        module = spec.argv[2]
+        if module == "herald_sender":
+            settings = SenderSettings(channel=Channel(spec.argv[-1]))
+            problems = sender_problems(settings, Environment.PRODUCTION)
+        elif module == "herald_api":
+            problems = api_problems(ApiSettings(), UnsubscribeSettings(), Environment.PRODUCTION)
+        elif module == "herald_ingest":
+            problems = start_problems(IngestSettings(), Environment.PRODUCTION)
+        else:
+            settings_of[module]()
+            problems = []
+        assert problems == [], spec.name
