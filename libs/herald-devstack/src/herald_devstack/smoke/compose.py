@@ -15,7 +15,7 @@ image's ENTRYPOINT) followed by its command; its environment the image's ENV, th
 `env_file`s, then its `environment`; its probe port and path come from its `healthcheck`, its
 grace from `stop_grace_period` (Compose's default: 10s); a service that another one awaits
 with `service_completed_successfully` is a job. Files bind-mounted into it and its Compose
-`secrets` become the spec's `files`.
+`secrets` (their `file`, or the variable their `environment` names) become the spec's `files`.
 """
 
 from __future__ import annotations
@@ -159,9 +159,11 @@ def compose_specs(
     image: ImageConfig,
     *,
     project_dir: Path,
+    variables: Mapping[str, str | None] | None = None,
     provided: frozenset[str] = PROVIDED,
 ) -> list[ProcessSpec]:
     """A spec per Herald container of `document` (jobs first, then services, in file order).
+    `variables` are those the file was interpolated with: a secret's `environment` reads them.
 
     Raises:
         ComposeError: for a service without a readiness healthcheck, or a mount or secret
@@ -175,7 +177,7 @@ def compose_specs(
         if rule.get("condition") == "service_completed_successfully"
     }
     specs = [
-        _spec(name, service, image, name in awaited, document, project_dir)
+        _spec(name, service, image, name in awaited, document, project_dir, variables or {})
         for name, service in services.items()
         if name not in provided and _herald_image(service)
     ]
@@ -206,6 +208,7 @@ def _spec(
     job: bool,
     document: Mapping[str, Any],
     project_dir: Path,
+    variables: Mapping[str, str | None],
 ) -> ProcessSpec:
     entrypoint = (
         _words(service["entrypoint"]) if "entrypoint" in service else list(image.entrypoint)
@@ -218,7 +221,7 @@ def _spec(
         name=name,
         argv=argv,
         env=env,
-        files=_files(name, service, document, project_dir),
+        files=_files(name, service, document, project_dir, variables),
         port=port,
         ready_path=ready_path,
         grace_s=duration_s(str(grace)) if grace is not None else COMPOSE_DEFAULT_GRACE_S,
@@ -260,7 +263,11 @@ def _probe(name: str, service: Mapping[str, Any], job: bool) -> tuple[int | None
 
 
 def _files(
-    name: str, service: Mapping[str, Any], document: Mapping[str, Any], project_dir: Path
+    name: str,
+    service: Mapping[str, Any],
+    document: Mapping[str, Any],
+    project_dir: Path,
+    variables: Mapping[str, str | None],
 ) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for volume in service.get("volumes") or []:
@@ -273,10 +280,18 @@ def _files(
         secret = entry if isinstance(entry, str) else entry["source"]
         given = "" if isinstance(entry, str) else str(entry.get("target", ""))
         target = given if given.startswith("/") else f"/run/secrets/{given or secret}"
-        source: str | None = (declared.get(secret) or {}).get("file")
-        if source is None:
-            raise ComposeError(f"{name}: secret {secret} has no `file` to read")
-        files[target] = (project_dir / source).read_bytes()
+        definition = declared.get(secret) or {}
+        if "file" in definition:
+            files[target] = (project_dir / str(definition["file"])).read_bytes()
+        elif "environment" in definition:
+            value = variables.get(str(definition["environment"]))
+            if not value:
+                raise ComposeError(
+                    f"{name}: secret {secret} reads ${definition['environment']}, which is not set"
+                )
+            files[target] = value.encode()
+        else:
+            raise ComposeError(f"{name}: secret {secret} has neither `file` nor `environment`")
     return files
 
 
