@@ -12,6 +12,7 @@ from herald_devstack.smoke.runner import (
     SmokeFailure,
     SmokeRun,
     StopResult,
+    local_address,
     localize,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "SmokeFailure",
     "SmokeRun",
     "StopResult",
+    "local_address",
     "localize",
 ]

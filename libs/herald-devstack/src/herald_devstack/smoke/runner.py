@@ -95,6 +95,20 @@ def localize(
     return tuple(args), env
 
 
+def local_address(text: str, target: LocalTarget) -> str:
+    """`text` (a URL an operator would use with the description, say) with its hosts mapped
+    as `localize` maps a variable's. Pure.
+
+    Raises:
+        LocalizeError: when it names a host `target` does not map.
+    """
+    problems: list[str] = []
+    mapped = _map_hosts(text, target.hosts, "address", problems)
+    if problems:
+        raise LocalizeError("\n".join(problems))
+    return mapped
+
+
 def _executable(command: str) -> str:
     """`python` is this interpreter; a console script is the one beside it; anything else is
     left alone (an absolute path mapped by `LocalTarget.paths` already)."""
@@ -205,6 +219,11 @@ class SmokeRun:
     there (`"api:8080" -> "api"`, the published `"127.0.0.1:8081" -> "api"`): they become
     that service's local address once its port is chosen.
 
+    `check_env`, when given, lists what is wrong with a spec's environment before anything
+    starts (tests/support/settings_names.py: a variable the service does not read, i.e. a
+    misnamed one, which pydantic-settings would ignore silently). `cwd` is where the processes
+    run: the checkout, as the image's WORKDIR holds the same layout.
+
     Use as a context manager: `start()` on entry, every process killed on exit.
     """
 
@@ -213,6 +232,7 @@ class SmokeRun:
     workdir: Path
     service_addresses: Mapping[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    check_env: Callable[[ProcessSpec], list[str]] | None = None
     job_timeout_s: float = 180.0
     ready_timeout_s: float = 180.0
     progress: Callable[[str], None] = lambda line: None
@@ -264,6 +284,7 @@ class SmokeRun:
         target = self.local_target
         out, problems = [], []
         for spec in self.specs:
+            problems += self.check_env(spec) if self.check_env else []
             try:
                 argv, env = localize(spec, target, self.ports.get(spec.name), self._dir(spec))
             except LocalizeError as error:
