@@ -66,7 +66,11 @@ def unknown_settings(spec: ProcessSpec) -> list[str]:
     cls = settings_class(module) if module else None
     if cls is None:
         allowed = PROCESS_WIDE
-        return [f"{spec.name}: {k} is read by no Herald process" for k in herald_vars if k not in allowed]
+        return [
+            f"{spec.name}: {k} is read by no Herald process"
+            for k in herald_vars
+            if k not in allowed
+        ]
     prefix = str(cls.model_config.get("env_prefix", ""))
     problems = []
     for key in herald_vars:
@@ -80,7 +84,7 @@ def unknown_settings(spec: ProcessSpec) -> list[str]:
 
 
 def _is_field(model: type[BaseModel], path: list[str]) -> bool:
-    field = model.model_fields.get(path[0])
+    field = next((f for name, f in model.model_fields.items() if path[0] in {name, f.alias}), None)
     if field is None:
         return False
     if len(path) == 1:

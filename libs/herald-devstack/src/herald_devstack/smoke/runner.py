@@ -44,8 +44,9 @@ PYTHONS = re.compile(r"^python(3(\.\d+)?)?$")
 HTTP_PORT_VARIABLE = re.compile(r"^HERALD_[A-Z]+_HTTP__PORT$")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-# `host:port` anywhere in a value: not glued to a longer name before, a port of 1-5 digits.
-_HOST_PORT = re.compile(r"(?<![\w.-])(?P<host>[A-Za-z0-9][\w.-]*):(?P<port>\d{1,5})(?![\d.])")
+# `host:port` anywhere in a value: not glued to a longer name before, a port of 1-5 digits that
+# ends there (`user:password@` is not an address).
+_HOST_PORT = re.compile(r"(?<![\w.-])(?P<host>[A-Za-z0-9][\w.-]*):(?P<port>\d{1,5})(?![\w.@])")
 # A URL's authority without a port: scheme://[user[:password]@]host followed by / ? # or the end.
 _URL_HOST = re.compile(
     r"(?P<prefix>[a-z][a-z0-9+.-]*://(?:[^@/\s]*@)?)(?P<host>[A-Za-z0-9][\w.-]*)(?=[/?#,\s]|$)"
@@ -395,17 +396,21 @@ class SmokeRun:
         for running in services:
             with contextlib.suppress(ProcessLookupError):
                 running.popen.send_signal(signal.SIGTERM)
-        results = []
-        for running in services:
-            deadline = started + running.spec.grace_s
-            try:
-                code = running.popen.wait(timeout=max(deadline - time.monotonic(), 0.0))
-                seconds = time.monotonic() - started
-            except subprocess.TimeoutExpired:
-                seconds = time.monotonic() - started
-                _kill_group(running.popen)
-                code = running.popen.wait()
-            results.append(StopResult(running.spec.name, code, seconds, running.spec.grace_s))
+        exited: dict[str, tuple[int, float]] = {}
+        while len(exited) < len(services):
+            now = time.monotonic() - started
+            for running in services:
+                name = running.spec.name
+                if name in exited:
+                    continue
+                code = running.popen.poll()
+                if code is None and now > running.spec.grace_s:
+                    _kill_group(running.popen)  # as the orchestrator would, after the grace
+                    code = running.popen.wait()
+                if code is not None:
+                    exited[name] = (code, now)
+            time.sleep(0.05)
+        results = [StopResult(r.spec.name, *exited[r.spec.name], r.spec.grace_s) for r in services]
         return results
 
     def kill_all(self) -> None:
