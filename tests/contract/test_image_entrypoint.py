@@ -41,7 +41,8 @@ def test_each_command_runs_its_module(args: list[str], argv: list[str]) -> None:
 @pytest.mark.parametrize("module", sorted(MODULES.values()))
 def test_every_module_exists_and_runs_as_a_script(module: str) -> None:
     spec = importlib.util.find_spec(module)
-    assert spec is not None and spec.origin is not None, module
+    assert spec is not None, module
+    assert spec.origin is not None, module
     if spec.submodule_search_locations is not None:  # a package: python -m runs its __main__
         assert importlib.util.find_spec(f"{module}.__main__") is not None, module
     else:

@@ -95,9 +95,9 @@ def test_the_compose_stack_delivers_and_stops_cleanly(infra: Stack, tmp_path: Pa
         service_addresses=service_addresses(document, specs),
         cwd=ROOT,
         check_env=unknown_settings,
-        progress=lambda line: print(f"  {line}"),  # noqa: T201 - a test's progress
+        progress=lambda line: print(f"  {line}"),
     ) as run:
-        print(f"  {len(specs)} containers ready in {time.monotonic() - started:.1f}s")  # noqa: T201
+        print(f"  {len(specs)} containers ready in {time.monotonic() - started:.1f}s")
         services = {s.name for s in specs if not s.job}
         assert {"ingest", "api", "router", "sender-webhook", "sender-email"} <= services
         assert {"topic-init", "migrate"} == {s.name for s in specs if s.job}
@@ -148,7 +148,7 @@ def test_the_compose_stack_delivers_and_stops_cleanly(infra: Stack, tmp_path: Pa
         )
         unsubscribe = str(mails[0]["List-Unsubscribe"]).strip("<>")
         assert unsubscribe.startswith(run.url("api", "/v1/unsubscribe/")), unsubscribe
-        with urllib.request.urlopen(unsubscribe, timeout=10) as page:  # noqa: S310 - loopback
+        with urllib.request.urlopen(unsubscribe, timeout=10) as page:
             assert page.status == 200  # the API's page whose button unsubscribes
 
         # A burst of events in flight while every service is told to stop.
@@ -170,7 +170,7 @@ def test_the_compose_stack_delivers_and_stops_cleanly(infra: Stack, tmp_path: Pa
         results = run.stop_all_with_sigterm()
         sender.join(timeout=30)
 
-    print(  # noqa: T201 - the figures of the run
+    print(
         "  stopped: "
         + ", ".join(f"{r.name} {r.exit_code} in {r.seconds:.1f}s/{r.grace_s:g}s" for r in results)
         + f"; burst: {len(burst_statuses)} posted, statuses {sorted(set(burst_statuses))}"
