@@ -225,12 +225,14 @@ def test_a_renamed_variable_fails_the_run() -> None:
     document = copy.deepcopy(_document())
     env = document["services"]["sender-webhook"]["environment"]
     env["HERALD_SENDER_KAFKA_BOOTSTRAP_SERVERS"] = env.pop("HERALD_SENDER_KAFKA__BOOTSTRAP_SERVERS")
-    with pytest.raises(LocalizeError) as error:
-        _run(document).localized()
+    run = _run(document)
+    with pytest.raises(LocalizeError) as error, run:  # fails before starting anything
+        pytest.fail("the run started")
     assert (
         "sender-webhook: HERALD_SENDER_KAFKA_BOOTSTRAP_SERVERS is not a setting of herald_sender"
         in str(error.value)
     )
+    assert run.alive() == {}
 
 
 def test_a_variable_of_another_service_fails_the_run() -> None:
