@@ -1,6 +1,17 @@
 # syntax=docker/dockerfile:1
-# One image for every Herald service and the topic-init job (docker-compose.yml):
-#   python -m herald_<service> [...]       herald-topics apply --file /app/deploy/topics.yaml ...
+# One image for every Herald service and job (docker-compose.yml, docs/deploy.md "The image").
+# Its entry point, `herald <command> [args]` (herald_runtime.entrypoint), runs one of them:
+#
+#   docker build -t herald:dev .
+#   docker run herald:dev router                  # ingest | api | router | derive | alerter | recorder
+#   docker run herald:dev sender --channel slack  # one sender per channel
+#   docker run herald:dev api migrate             # the API's migrations (and its admin commands)
+#   docker run herald:dev topics apply --file /app/deploy/topics.yaml --bootstrap-servers kafka:9092
+#   docker run herald:dev ops --help              # the operators' commands
+#   docker run herald:dev webhook-sink --port 9000 --dir /tmp/webhooks   # a receiver for trials
+#
+# `herald` execs `python -m <module>`, so the service is the container's main process and gets
+# SIGTERM itself (it drains and commits within the stop grace period). Services listen on 8080.
 #
 # The workspace is installed into /app/.venv as uv.lock pins it (--frozen, no dev group). Its own
 # packages stay editable under /app, the same layout as a checkout, so the paths the code derives
@@ -50,3 +61,5 @@ ENV PATH=/app/.venv/bin:$PATH \
 
 USER 10001:10001
 EXPOSE 8080
+ENTRYPOINT ["herald"]
+CMD ["--help"]

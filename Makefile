@@ -50,6 +50,9 @@ cluster-short: install ## The CI form of the three-broker ledger run (part of `m
 cluster: install ## Three brokers, prod topic profile: 20 000 events per run, a broker SIGKILLed, then the events' leader stopped (~20 min)
 	@HERALD_CLUSTER=full $(UV) run pytest tests/cluster -p no:randomly -rs --timeout 1800
 
+smoke-compose: install ## Run every container of docker-compose.yml as a local process against a local broker and Postgres; an event must become a webhook (~1 min)
+	@$(UV) run pytest tests/integration/test_compose_smoke.py -p no:randomly -s
+
 lint: ## ruff lint and format check
 	@$(UV) run ruff check .
 	@$(UV) run ruff format --check .

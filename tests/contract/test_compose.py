@@ -5,9 +5,13 @@ stack here. Instead:
 
 - the compose file is validated against the Compose Specification's JSON Schema, as vendored by
   the `check-jsonschema` package (`--builtin-schema vendor.compose-spec`, nothing downloaded);
-- every service package (`services/*/src/herald_*`) must be run by a compose service that waits
-  for topic-init, has a /readyz healthcheck, reads only its own `HERALD_<SERVICE>_` variables and
-  is scraped by Prometheus; a new service without a compose entry fails here;
+- every service package (`services/*/src/herald_*`) must be run by a compose service (through the
+  image's entry point, `herald <command>`) that waits for topic-init, has a /readyz healthcheck,
+  reads only its own `HERALD_<SERVICE>_` variables and is scraped by Prometheus; a new service
+  without a compose entry fails here; a sender runs for every channel docs/channels.md lists;
+- no credential is written in the file: each is `${VAR:?...}` from `.env`, and `.env.example`
+  lists every variable; ingest requires producer tokens; e-mail unsubscribe links point at the
+  API's published port; Grafana gets the provisioning and dashboards where they say;
 - topic-init must apply the topic file that the Dockerfile copies into the image, to a broker
   that can host it (one node: replication factor 1, no auto-created topics).
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
+import json
 import re
 import shlex
 import tomllib
@@ -26,19 +31,25 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from dotenv import dotenv_values
 from herald_core.topics import Channel, load_topic_file
+from herald_devstack.stack import CHAT_CHANNELS
+from herald_runtime.entrypoint import UnknownCommand, command_for
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+GRAFANA_PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
 TOPIC_FILE = "deploy/topics.yaml"  # relative to the repository root and to the build context
 
 KAFKA = "kafka"
 TOPIC_INIT = "topic-init"
 SENDER_MODULE = "herald_sender"
-SENDER_CHANNELS = {"webhook", "email"}  # the channels compose deploys a sender for, for now
+SENDER_CHANNELS = {"webhook", "email", *(str(c) for c in CHAT_CHANNELS)}  # docs/channels.md
+PROCESS_WIDE = {"herald_api": {"HERALD_UNSUBSCRIBE_SECRET"}}  # unprefixed, read by the module
 VALIDATOR = "check-jsonschema==0.39.0"
 
 
@@ -51,23 +62,37 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
+def _words(value: Any) -> list[str]:
+    return shlex.split(value) if isinstance(value, str) else [str(v) for v in value or []]
+
+
 def _argv(service: dict[str, Any]) -> list[str]:
-    """The process a compose service starts: entrypoint followed by command."""
-    argv: list[str] = []
-    for key in ("entrypoint", "command"):
-        value = service.get(key) or []
-        argv += shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
-    return argv
+    """The process a compose service starts: its entrypoint (else the image's) and command."""
+    if "entrypoint" in service:
+        entrypoint = _words(service["entrypoint"])
+    else:
+        entrypoint = _words(json.loads(next(a for k, a in _dockerfile() if k == "ENTRYPOINT")))
+    return entrypoint + _words(service.get("command"))
 
 
 def _option(argv: list[str], name: str) -> str | None:
     return next((value for flag, value in pairwise(argv) if flag == name), None)
 
 
+def _resolved(argv: list[str]) -> list[str]:
+    """`argv` with the image's `herald <command>` entry point replaced by what it execs."""
+    if argv and argv[0] == "herald":
+        try:
+            return command_for(argv[1:], python="python")
+        except UnknownCommand:
+            return argv
+    return argv
+
+
 def _module(argv: list[str]) -> str | None:
-    """`herald_x` for `python -m herald_x ...`, else None."""
-    module = _option(argv, "-m")
-    return module if module and module.startswith("herald_") else None
+    """`herald_x` for `herald x ...` or `python -m herald_x ...` (a service package), else None."""
+    module = _option(_resolved(argv), "-m")
+    return module if module in MODULES else None
 
 
 def _env(service: dict[str, Any]) -> dict[str, str]:
@@ -135,12 +160,20 @@ def _copied(
     return {k: target / v.relative_to(base) for k, v in stage.items() if v.is_relative_to(base)}
 
 
+MODULES = sorted(p.name for p in ROOT.glob("services/*/src/herald_*") if p.is_dir())
 COMPOSE = _load_yaml(COMPOSE_FILE)
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-HERALD_SERVICES = {
-    name: module for name, s in SERVICES.items() if (module := _module(_argv(s))) is not None
+JOBS = {  # what others wait for to complete: topic-init, migrate
+    target
+    for s in SERVICES.values()
+    for target, rule in (s.get("depends_on") or {}).items()
+    if isinstance(rule, dict) and rule.get("condition") == "service_completed_successfully"
 }
-MODULES = sorted(p.name for p in ROOT.glob("services/*/src/herald_*") if p.is_dir())
+HERALD_SERVICES = {
+    name: module
+    for name, s in SERVICES.items()
+    if name not in JOBS and (module := _module(_argv(s))) is not None
+}
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +248,7 @@ def test_service_packages_are_discovered() -> None:
 @pytest.mark.parametrize("module", MODULES)
 def test_every_service_package_runs_in_compose(module: str) -> None:
     running = [name for name, m in HERALD_SERVICES.items() if m == module]
-    assert running, f"no service in docker-compose.yml runs `python -m {module}`"
+    assert running, f"no service in docker-compose.yml runs {module} (`herald <command>`)"
 
 
 def test_a_sender_runs_for_each_deployed_channel() -> None:
@@ -225,7 +258,7 @@ def test_a_sender_runs_for_each_deployed_channel() -> None:
         if module == SENDER_MODULE
     }
     assert channels <= {str(c) for c in Channel}, f"unknown channel in {channels}"
-    assert channels >= SENDER_CHANNELS
+    assert channels == SENDER_CHANNELS
 
 
 @pytest.mark.parametrize("name", sorted(HERALD_SERVICES))
@@ -241,7 +274,8 @@ def test_herald_service_env_uses_its_own_prefix(name: str) -> None:
     prefix = _prefix(HERALD_SERVICES[name])
     env = _env(SERVICES[name])
     assert env, f"{name} sets no environment"
-    strays = sorted(key for key in env if not key.startswith(prefix))
+    own = PROCESS_WIDE.get(HERALD_SERVICES[name], set())
+    strays = sorted(key for key in env if not key.startswith(prefix) and key not in own)
     assert not strays, f"{name} runs {HERALD_SERVICES[name]}, which reads only {prefix}*"
 
 
@@ -282,7 +316,8 @@ def test_ingest_is_published_on_8080() -> None:
 def test_topic_init_applies_the_topic_file_in_the_image(internal_bootstrap: str) -> None:
     topic_init = SERVICES[TOPIC_INIT]
     argv = _argv(topic_init)
-    assert argv[:2] == ["herald-topics", "apply"]
+    assert argv[:3] == ["herald", "topics", "apply"]
+    assert _resolved(argv)[1:4] == ["-m", "herald_kafka.topics", "apply"]
     assert _option(argv, "--file") == str(_image_paths()[TOPIC_FILE])
     assert _option(argv, "--bootstrap-servers") == internal_bootstrap
     assert topic_init["depends_on"][KAFKA]["condition"] == "service_healthy"
@@ -291,11 +326,13 @@ def test_topic_init_applies_the_topic_file_in_the_image(internal_bootstrap: str)
     assert env["HERALD_TOPIC_FILE"] == str(_image_paths()[TOPIC_FILE])
 
 
-def test_the_image_installs_the_herald_topics_command() -> None:
+def test_the_image_installs_its_entry_point() -> None:
     scripts: dict[str, str] = {}
     for pyproject in ROOT.glob("*/*/pyproject.toml"):
         scripts |= tomllib.loads(pyproject.read_text())["project"].get("scripts", {})
-    assert "herald-topics" in scripts
+    assert scripts["herald"] == "herald_runtime.entrypoint:main"
+    entrypoints = [a for k, a in _dockerfile() if k == "ENTRYPOINT"]
+    assert [json.loads(a) for a in entrypoints] == [["herald"]]
 
 
 def test_every_topic_fits_the_broker(kafka_env: dict[str, str]) -> None:
@@ -387,3 +424,109 @@ def test_prometheus_scrapes_herald_service(name: str) -> None:
     ]
     assert jobs, f"no scrape job in {PROMETHEUS_FILE.name} has target {target}"
     assert all(job.get("metrics_path", "/metrics") == "/metrics" for job in jobs)
+
+
+# --- Secrets, ingest, links, Grafana, the webhook sink ---------------------------------------
+
+CREDENTIALS = re.compile(r"(PASSWORD|SECRET|TOKEN|TOKENS)$")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _raw_env_lines() -> list[tuple[str, str]]:
+    """(key, raw value) of every `KEY: value` line of the file, before any interpolation."""
+    pairs = []
+    for line in COMPOSE_FILE.read_text().splitlines():
+        match = re.match(r"\s+([A-Z][A-Z0-9_]*):\s*(.*)$", line)
+        if match:
+            pairs.append((match[1], match[2]))
+    return pairs
+
+
+def test_no_credential_is_written_in_the_compose_file() -> None:
+    credentials = [(k, v) for k, v in _raw_env_lines() if CREDENTIALS.search(k)]
+    assert len(credentials) >= 6, credentials
+    for key, value in credentials:
+        assert re.fullmatch(r"\$\{[A-Z_]+:\?set [A-Z_]+ in \.env\}", value), (key, value)
+    urls = [v for k, v in _raw_env_lines() if "postgresql://" in v]
+    assert all("${POSTGRES_PASSWORD:?" in v for v in urls), urls
+
+
+def test_env_example_lists_every_variable_the_file_reads() -> None:
+    lines = COMPOSE_FILE.read_text().splitlines()
+    read = {
+        v for line in lines if not line.lstrip().startswith("#") for v in _VARIABLE.findall(line)
+    }
+    read |= {str(s["environment"]) for s in (COMPOSE.get("secrets") or {}).values()}
+    example = dotenv_values(ENV_EXAMPLE)
+    assert read == set(example), read ^ set(example)
+    assert all(example.values())
+
+
+def test_env_files_stay_out_of_git_and_the_image() -> None:
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    ignored = DOCKERIGNORE.read_text().split()
+    assert ".env" in ignored
+    assert ".env.example" in ignored
+
+
+def test_ingest_requires_producer_tokens_from_a_secret() -> None:
+    env = _env(SERVICES["ingest"])
+    assert "HERALD_INGEST_AUTH__OPEN" not in env
+    token_file = env["HERALD_INGEST_AUTH__TOKEN_FILE"]
+    secrets = SERVICES["ingest"]["secrets"]
+    assert token_file in {f"/run/secrets/{name}" for name in secrets}
+    assert COMPOSE["secrets"]["ingest-tokens"] == {"environment": "HERALD_INGEST_TOKENS"}
+
+
+def _published_host_port(name: str) -> str:
+    """`127.0.0.1:8081` for `127.0.0.1:8081:8080` (the service's HTTP port)."""
+    published = [str(p) for p in SERVICES[name].get("ports") or []]
+    ours = [p.rsplit(":", 1)[0] for p in published if p.endswith(f":{_http_port(name)}")]
+    assert len(ours) == 1, published
+    return ours[0] if ours[0].count(":") == 1 else f"127.0.0.1:{ours[0]}"
+
+
+def test_email_links_point_at_the_apis_published_port() -> None:
+    """The e-mail sender's unsubscribe links open the API where a browser reaches it."""
+    public_url = _env(SERVICES["api"])["HERALD_API_PUBLIC_URL"]
+    assert public_url == f"http://{_published_host_port('api')}"
+    assert _env(SERVICES["sender-email"])["HERALD_SENDER_SMTP__UNSUBSCRIBE_BASE_URL"] == public_url
+
+
+def test_the_migrate_job_runs_before_the_database_users() -> None:
+    migrate = SERVICES["migrate"]
+    assert _resolved(_argv(migrate))[1:] == ["-m", "herald_api", "migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("api", "recorder"):
+        assert SERVICES[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    assert _env(SERVICES["api"])["HERALD_API_MIGRATE_ON_START"] == "false"
+
+
+def test_grafana_is_pinned_and_provisioned_as_the_files_say() -> None:
+    grafana = SERVICES["grafana"]
+    image, _, tag = grafana["image"].partition(":")
+    assert image == "grafana/grafana"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", tag), tag
+    mounts = dict(str(v).split(":")[:2] for v in grafana["volumes"])
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    dashboards = _load_yaml(GRAFANA_PROVISIONING / "dashboards" / "herald.yaml")
+    path = dashboards["providers"][0]["options"]["path"]
+    assert mounts["./deploy/grafana/dashboards"] == path
+    assert list((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
+    datasource = _load_yaml(GRAFANA_PROVISIONING / "datasources" / "prometheus.yaml")
+    prometheus_port = str(SERVICES["prometheus"]["ports"][0]).rsplit(":", 1)[1]
+    assert datasource["datasources"][0]["url"] == f"http://prometheus:{prometheus_port}"
+
+
+def test_the_webhook_sink_is_on_the_webhook_senders_loopback() -> None:
+    sink = SERVICES["webhook-sink"]
+    argv = _resolved(_argv(sink))
+    assert argv[1:3] == ["-m", "herald_devstack.http_sink"]
+    assert sink["network_mode"] == "service:sender-webhook"
+    assert _option(argv, "--host") == "127.0.0.1"
+    assert _option(argv, "--port") != _http_port("sender-webhook")
+    assert _env(SERVICES["sender-webhook"])["HERALD_SENDER_ALLOW_LOOPBACK_TARGETS"] == "true"
+    assert _env(SERVICES["api"])["HERALD_API_ALLOW_LOOPBACK_TARGETS"] == "true"

@@ -31,7 +31,11 @@ KNOWN_SECRETS = frozenset(
         DEV_INGEST_TOKEN,
         "herald-local-development-only-change-me",  # ApiSettings.jwt_secret's default
         "herald-dev-unsubscribe-secret-change-me",  # herald_core.unsubscribe.DEV_SECRET
-        "hrld_compose-admin-token-change-me",  # docker-compose.yml's placeholders
+        "hrld_change-me-admin-token",  # .env.example's placeholders (docker-compose.yml)
+        "change-me-jwt-secret",
+        "change-me-ingest-producer-token",
+        "change-me-unsubscribe-secret",
+        "hrld_compose-admin-token-change-me",  # docker-compose.yml's former defaults
         "compose-jwt-secret-change-me",
         "compose-ingest-token-change-me",
     }

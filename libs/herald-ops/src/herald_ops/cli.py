@@ -211,3 +211,7 @@ def purge_command(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
