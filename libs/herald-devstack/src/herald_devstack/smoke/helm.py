@@ -35,28 +35,14 @@ from typing import Any
 
 import yaml
 
+from herald_devstack.smoke.model import ProcessSpec
+
 DEFAULT_GRACE_S = 30.0
 WORKLOAD_KINDS = ("Job", "Deployment")
 _REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
 Store = Mapping[str, Mapping[str, bytes]]
 """Objects of one kind (Secret, ConfigMap) by name: their keys and contents."""
-
-
-# TODO(lead): import from herald_devstack.smoke.model
-@dataclass(frozen=True)
-class ProcessSpec:
-    """One process of a deployment description, as the smoke runner starts it."""
-
-    name: str
-    argv: tuple[str, ...]
-    env: Mapping[str, str]
-    files: Mapping[str, bytes]
-    port: int | None
-    ready_path: str = "/readyz"
-    live_path: str = "/livez"
-    grace_s: float = 30.0
-    job: bool = False
 
 
 @dataclass(frozen=True)
