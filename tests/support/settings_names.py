@@ -40,12 +40,16 @@ OWN_UNPREFIXED = {"herald_api": frozenset({"HERALD_UNSUBSCRIBE_SECRET"})}
 
 
 def module_of(argv: Sequence[str]) -> str | None:
-    """The module `argv` runs: through the image's `herald` entry point or `python -m`."""
-    if argv and Path(argv[0]).name == "herald":
+    """The module `argv` runs: through the image's `herald` entry point, a service's own
+    console script (`herald-api migrate` reads the API's settings) or `python -m`."""
+    program = Path(argv[0]).name if argv else ""
+    if program == "herald":
         try:
             return command_for(argv[1:], python="python")[2]
         except UnknownCommand:
             return None
+    if program.replace("-", "_") in SETTINGS:
+        return program.replace("-", "_")
     args = list(argv)
     return args[args.index("-m") + 1] if "-m" in args[:-1] else None
 

@@ -96,6 +96,23 @@ def test_localize_maps_hosts_ports_files_and_the_interpreter() -> None:
     }
 
 
+def test_a_mapped_path_is_not_mapped_again() -> None:
+    """A mounted file's local copy lives under the work directory, here under `/tmp`, which is
+    itself a mapped folder (an emptyDir): each path is mapped once."""
+    spec = _spec(
+        {
+            "HERALD_ROUTER_HTTP__PORT": "8080",
+            "HERALD_ROUTER_TOKEN_FILE": "/etc/herald/tokens",
+            "HERALD_ROUTER_DATA_DIR": "/tmp/data",
+        },
+        files={"/etc/herald/tokens": b"t"},
+    )
+    target = LocalTarget(HOSTS, paths={"/tmp": "/local/tmp"})
+    _, env = localize(spec, target, 4242, WORK / "svc")
+    assert env["HERALD_ROUTER_TOKEN_FILE"] == str(WORK / "svc" / "files" / "etc/herald/tokens")
+    assert env["HERALD_ROUTER_DATA_DIR"] == "/local/tmp/data"
+
+
 def test_a_host_and_port_in_two_variables_are_mapped_together() -> None:
     spec = _spec(
         {

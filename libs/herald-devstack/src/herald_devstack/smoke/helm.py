@@ -240,3 +240,71 @@ def process_specs(rendered: str, *, existing: Store | None = None) -> list[Proce
         containers = [*(pod.get("initContainers") or []), *pod["containers"]]
         specs.extend(_spec(doc, c, objects, alone=len(containers) == 1) for c in containers)
     return specs
+
+
+def _pod_labels(doc: Mapping[str, Any]) -> Mapping[str, str]:
+    return (doc["spec"]["template"].get("metadata") or {}).get("labels") or {}
+
+
+def _target_port(container: Mapping[str, Any], target: int | str) -> int | None:
+    if isinstance(target, int) or str(target).isdigit():
+        return int(target)
+    declared = (p for p in container.get("ports") or [] if p.get("name") == target)
+    return next((int(p["containerPort"]) for p in declared), None)
+
+
+def service_addresses(rendered: str, namespace: str) -> dict[str, str]:
+    """Every address a rendered Service gives a Deployment's HTTP port, to that Deployment's
+    process name: `<service>:<port>`, `<service>.<namespace>:<port>`, `….svc:<port>` and
+    `….svc.cluster.local:<port>`, as cluster DNS resolves them. Pure.
+
+    A Service port counts when its `targetPort` is the port the container's readiness probe
+    uses (the port the runner gives the process); a selector matching no single-container
+    Deployment names nothing.
+    """
+    docs = _documents(rendered)
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    addresses: dict[str, str] = {}
+    for service in (d for d in docs if d["kind"] == "Service"):
+        selector = (service.get("spec") or {}).get("selector") or {}
+        for deployment in deployments:
+            labels = _pod_labels(deployment)
+            pod = deployment["spec"]["template"]["spec"]
+            if not selector or any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            if len(pod["containers"]) != 1:
+                continue
+            container = pod["containers"][0]
+            ready = container.get("readinessProbe") or {}
+            probed = _probe_port(container, ready) if "httpGet" in ready else None
+            name = service["metadata"]["name"]
+            for port in service["spec"].get("ports") or []:
+                target = _target_port(container, port.get("targetPort", port["port"]))
+                if probed is None or target != probed:
+                    continue
+                for host in (
+                    name,
+                    f"{name}.{namespace}",
+                    f"{name}.{namespace}.svc",
+                    f"{name}.{namespace}.svc.cluster.local",
+                ):
+                    addresses[f"{host}:{port['port']}"] = deployment["metadata"]["name"]
+    return addresses
+
+
+def empty_dir_paths(rendered: str) -> set[str]:
+    """Where the workloads mount emptyDir volumes (`/tmp`, a data folder): each pod gets them
+    empty and writable; here they are local folders (`LocalTarget.paths`). Pure."""
+    paths: set[str] = set()
+    for doc in _documents(rendered):
+        if doc["kind"] not in WORKLOAD_KINDS:
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        empty = {v["name"] for v in pod.get("volumes") or [] if "emptyDir" in v}
+        for container in [*(pod.get("initContainers") or []), *pod["containers"]]:
+            paths.update(
+                m["mountPath"].rstrip("/") or "/"
+                for m in container.get("volumeMounts") or []
+                if m["name"] in empty
+            )
+    return paths

@@ -120,9 +120,14 @@ def _executable(command: str) -> str:
 
 
 def _map_paths(value: str, paths: Mapping[str, str]) -> str:
-    for container, local in sorted(paths.items(), key=lambda item: -len(item[0])):
-        value = re.sub(rf"(?<![\w/.-]){re.escape(container)}(?=/|$|[\s,;:=])", local, value)
-    return value
+    """`value` with every in-container path of `paths` (the longest first) replaced in one
+    pass, so a local path put in is never mapped again (a mounted file lands under the work
+    directory, which may itself be under a mapped folder such as `/tmp`)."""
+    if not paths:
+        return value
+    alternatives = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
+    pattern = rf"(?<![\w/.-])(?:{alternatives})(?=/|$|[\s,;:=])"
+    return re.sub(pattern, lambda match: paths[match[0]], value)
 
 
 def _map_hosts(value: str, hosts: Mapping[str, str], where: str, problems: list[str]) -> str:

@@ -1,0 +1,186 @@
+"""The Helm chart run as rendered: every Job and Deployment container of `helm template`'s output,
+as local processes against a local Kafka, Postgres and sinks (no cluster here).
+
+The chart is rendered for deploy/helm/values/minimal.yaml plus tests/integration/
+helm-smoke-values.yaml (which says why each of its few values is there: webhooks on loopback).
+`herald_devstack.smoke.helm` reads each container's command, arguments and environment with the
+rendered Secrets resolved and its mounted files; what changes when it runs here is listed in
+docs/deploy.md: the host names (the broker, Postgres, the SMTP server, the Services' cluster
+names), each service's port (all would listen on 8080), and the image's and emptyDir folders.
+
+The topic and migration Jobs run first and must exit 0; then one process per Deployment, each
+ready on its readiness probe. An app and a webhook notifier created through the API with the
+admin token of the rendered Secret, and an event posted to ingest with the Secret's producer
+token, become a webhook. Then a burst of events is posted while every process gets SIGTERM,
+and each must exit 0 within the pod's `terminationGracePeriodSeconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from herald_devstack.admin import ConfigApi, notifier_body, post_event, sample_event
+from herald_devstack.cli import config_published
+from herald_devstack.free_stack import stack_on_free_ports
+from herald_devstack.http_sink import read_requests
+from herald_devstack.smoke.helm import empty_dir_paths, process_specs, service_addresses
+from herald_devstack.smoke.model import LocalTarget
+from herald_devstack.smoke.runner import SmokeRun
+from herald_devstack.stack import Stack
+from herald_devstack.tools import tool_path
+
+from support.settings_names import unknown_settings
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy" / "helm" / "herald"
+VALUES = (
+    ROOT / "deploy" / "helm" / "values" / "minimal.yaml",
+    Path(__file__).parent / "helm-smoke-values.yaml",
+)
+NAMESPACE = "herald"
+IMAGE_ROOT = "/app"
+"""Where the Dockerfile installs the workspace, in the layout of a checkout."""
+
+
+def render(chart: Path = CHART) -> str:
+    """`helm template` of `chart` for the smoke value set (no cluster: no connection)."""
+    args = ["template", "herald", str(chart), "--namespace", NAMESPACE]
+    for values in VALUES:
+        args += ["-f", str(values)]
+    done = subprocess.run(
+        [str(tool_path("helm")), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def helm_target(rendered: str, infra: Stack, volumes: Path) -> LocalTarget:
+    """The hosts the smoke value set names, at the local stack's addresses; `0.0.0.0` (listen
+    everywhere) is loopback; the image's `/app` is the checkout and every emptyDir mount a
+    fresh folder under `volumes`."""
+    paths = {IMAGE_ROOT: str(ROOT)}
+    for mount in sorted(empty_dir_paths(rendered)):
+        local = volumes / mount.lstrip("/")
+        local.mkdir(parents=True, exist_ok=True)
+        paths[mount] = str(local)
+    return LocalTarget(
+        hosts={
+            "kafka:9092": infra.kafka_settings().bootstrap_servers,
+            "postgres:5432": f"127.0.0.1:{infra.settings.postgres_port}",
+            "smtp.example.org:587": f"127.0.0.1:{infra.settings.smtp_port}",
+            "0.0.0.0": "127.0.0.1",  # a listen address: loopback here
+        },
+        paths=paths,
+    )
+
+
+def _eventually(probe, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {timeout_s}s")
+
+
+@pytest.fixture(scope="module")
+def infra() -> Iterator[Stack]:
+    """Kafka, Postgres, the SMTP and webhook sinks of a local stack, and none of its services:
+    the chart's containers are the services."""
+    with stack_on_free_ports([], prefix="herald-helm-smoke-") as stack:
+        yield stack
+
+
+@pytest.mark.timeout(300)
+def test_the_rendered_chart_delivers_and_stops_cleanly(infra: Stack, tmp_path: Path) -> None:
+    rendered = render()
+    specs = process_specs(rendered)
+    services = {s.name for s in specs if not s.job}
+    assert {s.name for s in specs if s.job} == {"herald-topics", "herald-migrate"}
+    assert {"herald-api", "herald-ingest", "herald-router", "herald-sender-webhook"} <= services
+    started = time.monotonic()
+    with SmokeRun(
+        specs,
+        helm_target(rendered, infra, tmp_path / "volumes"),
+        tmp_path / "run",
+        service_addresses=service_addresses(rendered, NAMESPACE),
+        cwd=ROOT,
+        check_env=unknown_settings,
+        progress=lambda line: print(f"  {line}"),
+    ) as run:
+        print(f"  {len(specs)} containers done or ready in {time.monotonic() - started:.1f}s")
+        api_spec = next(s for s in specs if s.name == "herald-api")
+        ingest_spec = next(s for s in specs if s.name == "herald-ingest")
+        # The credentials the chart generated into its Secret, as the pods get them.
+        admin_token = api_spec.env["HERALD_API_ADMIN_TOKEN"]
+        token_file = ingest_spec.env["HERALD_INGEST_AUTH__TOKEN_FILE"]
+        token = ingest_spec.files[token_file].decode().split()[0]
+
+        api = ConfigApi(run.url("herald-api"), admin_token)
+        app_id = f"helm-{secrets.token_hex(4)}"
+        api.ensure_app(app_id, "u-helm")
+        hook = api.create_notifier(
+            app_id,
+            notifier_body(
+                platform="webhook",
+                url=f"{infra.webhook_sink_url}/{app_id}",
+                events=["app_deployed"],
+                send_all=False,
+                name="hook",
+            ),
+        )
+        kafka = infra.kafka_settings("helm-smoke-test")
+        assert asyncio.run(config_published(kafka, hook["id"], timeout_s=60)), hook
+
+        status, _ = post_event(run.url("herald-ingest"), sample_event(app_id, "app_deployed"))
+        assert status == 401, "ingest must refuse an event without a producer token"
+        event = sample_event(app_id, "app_deployed")
+        status, answer = post_event(run.url("herald-ingest"), event, token)
+        assert status == 202, answer
+        hooks = _eventually(
+            lambda: [r for r in read_requests(infra.webhook_dir) if r["path"] == f"/{app_id}"],
+            90,
+            "webhook",
+        )
+        assert event["id"] in str(hooks[0]["body"])
+        print(f"  webhook delivered {time.monotonic() - started:.1f}s after the start")
+
+        # A burst of events in flight while every process is told to stop.
+        burst_statuses: list[int] = []
+
+        def burst() -> None:
+            for _ in range(200):
+                try:
+                    code, _ = post_event(
+                        run.url("herald-ingest"), sample_event(app_id, "app_deployed"), token
+                    )
+                except OSError:
+                    break  # ingest has stopped listening
+                burst_statuses.append(code)
+
+        sender = threading.Thread(target=burst, daemon=True)
+        sender.start()
+        _eventually(lambda: len(burst_statuses) >= 10, 30, "burst under way")
+        results = run.stop_all_with_sigterm()
+        sender.join(timeout=30)
+
+    print(
+        "  stopped: "
+        + ", ".join(f"{r.name} {r.exit_code} in {r.seconds:.1f}s/{r.grace_s:g}s" for r in results)
+        + f"; burst: {len(burst_statuses)} posted, statuses {sorted(set(burst_statuses))}"
+        + f"; total {time.monotonic() - started:.1f}s"
+    )
+    assert {r.name for r in results} == services
+    unclean = [r for r in results if not r.clean]
+    assert not unclean, unclean
+    assert set(burst_statuses) <= {202, 503}, burst_statuses
