@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -31,56 +30,13 @@ from herald_devstack.cli import config_published
 from herald_devstack.free_stack import stack_on_free_ports
 from herald_devstack.http_sink import read_requests
 from herald_devstack.smoke.helm import empty_dir_paths, process_specs, service_addresses
-from herald_devstack.smoke.model import LocalTarget
 from herald_devstack.smoke.runner import SmokeRun
 from herald_devstack.stack import Stack
-from herald_devstack.tools import tool_path
 
+from support.helm_smoke import NAMESPACE, ROOT, helm_target, render
 from support.settings_names import unknown_settings
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "deploy" / "helm" / "herald"
-VALUES = (
-    ROOT / "deploy" / "helm" / "values" / "minimal.yaml",
-    Path(__file__).parent / "helm-smoke-values.yaml",
-)
-NAMESPACE = "herald"
-IMAGE_ROOT = "/app"
-"""Where the Dockerfile installs the workspace, in the layout of a checkout."""
-
-
-def render(chart: Path = CHART) -> str:
-    """`helm template` of `chart` for the smoke value set (no cluster: no connection)."""
-    args = ["template", "herald", str(chart), "--namespace", NAMESPACE]
-    for values in VALUES:
-        args += ["-f", str(values)]
-    done = subprocess.run(
-        [str(tool_path("helm")), *args], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def helm_target(rendered: str, infra: Stack, volumes: Path) -> LocalTarget:
-    """The hosts the smoke value set names, at the local stack's addresses; `0.0.0.0` (listen
-    everywhere) is loopback; the image's `/app` is the checkout and every emptyDir mount a
-    fresh folder under `volumes`."""
-    paths = {IMAGE_ROOT: str(ROOT)}
-    for mount in sorted(empty_dir_paths(rendered)):
-        local = volumes / mount.lstrip("/")
-        local.mkdir(parents=True, exist_ok=True)
-        paths[mount] = str(local)
-    return LocalTarget(
-        hosts={
-            "kafka:9092": infra.kafka_settings().bootstrap_servers,
-            "postgres:5432": f"127.0.0.1:{infra.settings.postgres_port}",
-            "smtp.example.org:587": f"127.0.0.1:{infra.settings.smtp_port}",
-            "0.0.0.0": "127.0.0.1",  # a listen address: loopback here
-        },
-        paths=paths,
-    )
 
 
 def _eventually(probe, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
@@ -108,10 +64,20 @@ def test_the_rendered_chart_delivers_and_stops_cleanly(infra: Stack, tmp_path: P
     services = {s.name for s in specs if not s.job}
     assert {s.name for s in specs if s.job} == {"herald-topics", "herald-migrate"}
     assert {"herald-api", "herald-ingest", "herald-router", "herald-sender-webhook"} <= services
+    empty_dirs = empty_dir_paths(rendered)
+    target = helm_target(
+        kafka=infra.kafka_settings().bootstrap_servers,
+        postgres=f"127.0.0.1:{infra.settings.postgres_port}",
+        smtp=f"127.0.0.1:{infra.settings.smtp_port}",
+        volumes=tmp_path / "volumes",
+        empty_dirs=empty_dirs,
+    )
+    for mount in empty_dirs:  # each pod gets its emptyDir volumes created, empty
+        Path(target.paths[mount]).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with SmokeRun(
         specs,
-        helm_target(rendered, infra, tmp_path / "volumes"),
+        target,
         tmp_path / "run",
         service_addresses=service_addresses(rendered, NAMESPACE),
         cwd=ROOT,

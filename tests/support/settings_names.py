@@ -10,12 +10,14 @@ it imports the services' settings, which no library may.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from herald_core.env_names import env_names
 from herald_devstack.smoke.model import ProcessSpec
 from herald_runtime.entrypoint import UnknownCommand, command_for
 from pydantic import BaseModel
@@ -83,8 +85,14 @@ def unknown_settings(spec: ProcessSpec) -> list[str]:
         if not key.startswith(prefix):
             problems.append(f"{spec.name}: {key} is not a setting of {module} (it reads {prefix}*)")
         elif not _is_field(cls, key.removeprefix(prefix).lower().split("__")):
-            problems.append(f"{spec.name}: {key} is not a setting of {module}")
+            problems.append(f"{spec.name}: {key} is not a setting of {module}{_hint(key, cls)}")
     return problems
+
+
+def _hint(key: str, cls: type[BaseSettings]) -> str:
+    """` (did you mean X?)` for the setting whose name is closest to `key`, if one is close."""
+    close = difflib.get_close_matches(key, sorted(env_names(cls)), n=1, cutoff=0.9)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _is_field(model: type[BaseModel], path: list[str]) -> bool:

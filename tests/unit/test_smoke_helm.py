@@ -8,7 +8,12 @@ from __future__ import annotations
 import base64
 
 import pytest
-from herald_devstack.smoke.helm import expand, process_specs
+from herald_devstack.smoke.helm import (
+    empty_dir_paths,
+    expand,
+    process_specs,
+    service_addresses,
+)
 
 MANIFESTS = """
 apiVersion: v1
@@ -128,3 +133,40 @@ def test_a_container_without_command_is_refused() -> None:
 
 def test_expand_follows_kubernetes() -> None:
     assert expand("$(A)-$$(A)-$(B)", {"A": "1"}) == "1-$(A)-$(B)"
+
+
+SERVICE = """
+apiVersion: v1
+kind: Service
+metadata: {name: web-svc}
+spec:
+  selector: {app: web}
+  ports:
+    - {name: http, port: 80, targetPort: http}
+    - {name: metrics, port: 9100, targetPort: 9100}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nobody}
+spec:
+  selector: {app: none}
+  ports: [{port: 80, targetPort: 9000}]
+"""
+
+
+def test_service_addresses_name_the_deployment_behind_the_probed_port() -> None:
+    labelled = MANIFESTS.replace(
+        "metadata: {name: web}\nspec:\n  template:\n",
+        "metadata: {name: web}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n",
+    )
+    addresses = service_addresses(labelled + "---" + SERVICE, "ns")
+    assert addresses == {
+        "web-svc:80": "web",
+        "web-svc.ns:80": "web",
+        "web-svc.ns.svc:80": "web",
+        "web-svc.ns.svc.cluster.local:80": "web",
+    }
+
+
+def test_empty_dir_paths_are_the_mounted_folders() -> None:
+    assert empty_dir_paths(MANIFESTS) == {"/tmp"}
