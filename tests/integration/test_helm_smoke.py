@@ -18,6 +18,7 @@ and each must exit 0 within the pod's `terminationGracePeriodSeconds`.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import threading
 import time
@@ -52,8 +53,8 @@ def _eventually(probe, timeout_s: float, what: str):  # type: ignore[no-untyped-
 @pytest.fixture(scope="module")
 def infra() -> Iterator[Stack]:
     """Kafka, Postgres, the SMTP and webhook sinks of a local stack, and none of its services:
-    the chart's containers are the services."""
-    with stack_on_free_ports([], prefix="herald-helm-smoke-") as stack:
+    the chart's containers are the services, and its topic job creates the topics."""
+    with stack_on_free_ports([], prefix="herald-helm-smoke-", topics=False) as stack:
         yield stack
 
 
@@ -85,6 +86,10 @@ def test_the_rendered_chart_delivers_and_stops_cleanly(infra: Stack, tmp_path: P
         progress=lambda line: print(f"  {line}"),
     ) as run:
         print(f"  {len(specs)} containers done or ready in {time.monotonic() - started:.1f}s")
+        created = re.search(r"create (\d+) topics", run.log("herald-topics"))
+        assert created, run.log("herald-topics")
+        assert int(created[1]) > 0, run.log("herald-topics")
+        print(f"  the topic job created {created[1]} topics")
         api_spec = next(s for s in specs if s.name == "herald-api")
         ingest_spec = next(s for s in specs if s.name == "herald-ingest")
         # The credentials the chart generated into its Secret, as the pods get them.

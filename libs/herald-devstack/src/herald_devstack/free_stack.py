@@ -104,18 +104,20 @@ def stack_on_free_ports(
     prefix: str = "herald-stack-",
     service_env: Mapping[str, Mapping[str, str]] | None = None,
     scale: Mapping[str, int] | None = None,
+    topics: bool = True,
     **fixed: Any,
 ) -> Iterator[Stack]:
     """A `Stack` of `services` (at `scale`) up in a temporary home on free ports
     (`on_free_ports(home, **fixed)`), its progress printed; stopped, every instance of every
-    service, and its home removed afterwards."""
+    service, and its home removed afterwards. Without `topics`, no topic is created (a
+    description's own topic job does it)."""
     home = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(home, 0o755)  # noqa: S103 - postgres runs as its own user when we are root
     stack = Stack(
         on_free_ports(home, **fixed), services=services, service_env=service_env, scale=scale
     )
     try:
-        stack.up(lambda line: print(f"  {line}"))  # noqa: T201 - a test's progress
+        stack.up(lambda line: print(f"  {line}"), topics=topics)  # noqa: T201 - a test's progress
         yield stack
     finally:
         stack.down(lambda line: None)

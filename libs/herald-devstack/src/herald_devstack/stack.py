@@ -292,8 +292,9 @@ class Stack:
         return self._processes[name]
 
     # --- start -------------------------------------------------------------------------------
-    def up(self, progress: Progress, *, services: bool = True) -> None:
-        """Start whatever is not running yet; each step reports as it finishes."""
+    def up(self, progress: Progress, *, services: bool = True, topics: bool = True) -> None:
+        """Start whatever is not running yet; each step reports as it finishes. Without
+        `topics`, deploy/topics.yaml is not applied (a description's own topic job does it)."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
         check_security_fits_storage(self.settings, self.kafka)
         check_brokers_fit_storage(self.settings)
@@ -311,13 +312,14 @@ class Stack:
             f"({nodes}{kafka.security_protocol}; {time.monotonic() - started:.1f}s; answered "
             f"after {ready_s:.1f}s of polling)"
         )
-        plan = asyncio.run(apply_file(kafka, profile=self.topic_profile))
-        progress(
-            f"topics ({self.topic_profile} profile): {len(plan.created)} created, "
-            f"{len(plan.reconfigured)} reconfigured, {len(plan.unchanged)} unchanged"
-        )
-        for warning in plan.warnings:
-            progress(f"topics: {warning}")
+        if topics:
+            plan = asyncio.run(apply_file(kafka, profile=self.topic_profile))
+            progress(
+                f"topics ({self.topic_profile} profile): {len(plan.created)} created, "
+                f"{len(plan.reconfigured)} reconfigured, {len(plan.unchanged)} unchanged"
+            )
+            for warning in plan.warnings:
+                progress(f"topics: {warning}")
         progress(f"postgres ready on {self.postgres.url} ({self.postgres.start():.1f}s)")
         self._start_sink(
             self.smtp, "herald_devstack.smtp_sink", self.settings.smtp_port, self.mail_dir
