@@ -53,6 +53,9 @@ cluster: install ## Three brokers, prod topic profile: 20 000 events per run, a 
 smoke-compose: install ## Run every container of docker-compose.yml as a local process against a local broker and Postgres; an event must become a webhook (~1 min)
 	@$(UV) run pytest tests/integration/test_compose_smoke.py -p no:randomly -s
 
+smoke-helm: install ## Run every Job and Deployment container `helm template` renders as a local process against a local broker and Postgres; an event must become a webhook (~1 min)
+	@$(UV) run pytest tests/integration/test_helm_smoke.py -p no:randomly -s
+
 lint: ## ruff lint and format check
 	@$(UV) run ruff check .
 	@$(UV) run ruff format --check .
@@ -100,4 +103,4 @@ clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check helm-files helm-check bench bench-router bench-sender bench-alerter clean
+.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check helm-files helm-check smoke-compose smoke-helm bench bench-router bench-sender bench-alerter clean
