@@ -65,6 +65,7 @@ def test_the_rendered_chart_delivers_and_stops_cleanly(infra: Stack, tmp_path: P
     services = {s.name for s in specs if not s.job}
     assert {s.name for s in specs if s.job} == {"herald-topics", "herald-migrate"}
     assert {"herald-api", "herald-ingest", "herald-router", "herald-sender-webhook"} <= services
+    assert len(services) == rendered.count("\nkind: Deployment\n")  # one container each
     empty_dirs = empty_dir_paths(rendered)
     target = helm_target(
         kafka=infra.kafka_settings().bootstrap_servers,
