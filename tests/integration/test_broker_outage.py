@@ -227,3 +227,6 @@ async def test_the_api_stops_within_the_grace_when_the_broker_dies_as_it_starts(
     await asyncio.wait_for(service.__aexit__(None, None, None), 60)
     took_s = time.monotonic() - started
     assert took_s < 30, f"the stop took {took_s:.1f} s"  # a hang detector, not a speed target
+    await asyncio.sleep(0.5)  # what the stop cancelled has run its last step
+    left = [t for t in asyncio.all_tasks() if "aiokafka" in repr(t.get_coro())]
+    assert not left, f"Kafka clients still running after the stop: {left}"

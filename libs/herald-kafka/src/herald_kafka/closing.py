@@ -24,10 +24,12 @@ async def close_consumer(consumer: AIOKafkaConsumer) -> None:
     try:
         await consumer.stop()
     except asyncio.CancelledError as error:
+        # the fetcher's leftover, or we are being cancelled (a stop that outlived its grace):
+        # either way the connections are closed, and our own cancellation goes on
+        await _close_client(consumer, error)
         task = asyncio.current_task()
         if task is not None and task.cancelling():
-            raise  # we are being cancelled: not the fetcher's leftover
-        await _close_client(consumer, error)
+            raise
     except Exception as error:  # the broker's errors, or what a pending fetch left behind
         await _close_client(consumer, error)
 

@@ -118,8 +118,8 @@ class ConsumerLoop(LoopBase):
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; the batch in flight is finished and committed first."""
         while not stop.is_set():
-            batches = await self._consumer.getmany(
-                timeout_ms=self._poll_timeout_ms, max_records=self._max_records
+            batches = await self._fetch(
+                stop, timeout_ms=self._poll_timeout_ms, max_records=self._max_records
             )
             if not batches:
                 continue

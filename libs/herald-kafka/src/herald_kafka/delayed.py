@@ -119,8 +119,8 @@ class DelayedConsumerLoop(LoopBase):
         """Run until `stop` is set; the batch in flight is finished and committed first."""
         while not stop.is_set():
             self._resume_due()
-            batches = await self._consumer.getmany(
-                timeout_ms=self._poll_ms(), max_records=self._max_records
+            batches = await self._fetch(
+                stop, timeout_ms=self._poll_ms(), max_records=self._max_records
             )
             if not batches:
                 continue

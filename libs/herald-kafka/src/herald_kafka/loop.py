@@ -76,6 +76,32 @@ async def handle_guarded(
     return _fit(outputs, max_record_bytes)
 
 
+async def fetch_or_stop(
+    consumer: AIOKafkaConsumer,
+    stop: asyncio.Event,
+    *,
+    timeout_ms: int,
+    max_records: int | None = None,
+) -> dict[TopicPartition, list[Record]]:
+    """`consumer.getmany(...)`, or nothing once `stop` is set before it returned (the fetch
+    is cancelled: what it had not handed over is fetched again by whoever reads next)."""
+    if stop.is_set():
+        return {}
+    fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=timeout_ms, max_records=max_records))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((fetch, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            await asyncio.wait((fetch,))  # its cancellation runs to the end (fetch context left)
+    if fetch.cancelled():
+        return {}
+    batches: dict[TopicPartition, list[Record]] = fetch.result()
+    return batches
+
+
 def _is_dead_letter(output: OutgoingRecord) -> bool:
     return any(key == h.DLQ_REASON for key, _ in output.headers)
 
@@ -164,6 +190,16 @@ class LoopBase(ABC):
             await self._idle.wait()
         finally:
             self._draining -= 1
+
+    async def _fetch(
+        self, stop: asyncio.Event, *, timeout_ms: int, max_records: int | None = None
+    ) -> dict[TopicPartition, list[Record]]:
+        """`getmany`, given up (nothing returned) when `stop` is set meanwhile: aiokafka's
+        `getmany` waits for a group assignment in progress without any timeout, so with the
+        broker gone mid-join it would never return and the loop would never see `stop`."""
+        return await fetch_or_stop(
+            self._consumer, stop, timeout_ms=timeout_ms, max_records=max_records
+        )
 
     def _forget(self, revoked: list[TopicPartition]) -> None:  # noqa: B027 - an optional hook
         """Drop what the loop keeps about partitions it lost (after `drain`)."""

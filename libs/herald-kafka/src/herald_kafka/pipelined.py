@@ -128,7 +128,7 @@ class PipelinedConsumerLoop(LoopBase):
             if fetching and self._in_flight < self._max_pending:
                 timeout_ms = self._poll_timeout_ms if self._in_flight == 0 else 10
                 room = min(self._max_records, self._max_pending - self._in_flight)
-                self._start(await self._consumer.getmany(timeout_ms=timeout_ms, max_records=room))
+                self._start(await self._fetch(stop, timeout_ms=timeout_ms, max_records=room))
             else:
                 await self._wait_progress(self._poll_timeout_ms / 1000)
             hurry = stop.is_set() or self._draining or self._in_flight >= self._max_pending

@@ -152,8 +152,21 @@ async def broker_reachable(producer: AIOKafkaProducer, timeout_s: float) -> None
 async def stop_producer(producer: AIOKafkaProducer, timeout_s: float = 10.0) -> None:
     """Flush and close `producer`, but give up after `timeout_s`: with the broker down, aiokafka
     keeps retrying what it holds and a plain `stop()` would hold the service's shutdown until
-    the orchestrator kills it. Nothing acknowledged is lost: what is left was never acked."""
+    the orchestrator kills it. Nothing acknowledged is lost: what is left was never acked.
+
+    Abandoning ends aiokafka's sender task (which fails the batches it holds), so that `stop()`
+    goes on to close the connections instead of leaving a client retrying in the background
+    (aiokafka offers no public way to do that; `_sender` is its own attribute)."""
+    stopping = asyncio.ensure_future(producer.stop())
     try:
-        await asyncio.wait_for(asyncio.shield(producer.stop()), timeout_s)
+        await asyncio.wait_for(asyncio.shield(stopping), timeout_s)
+        return
     except TimeoutError:
         log.warning("producer_stop_abandoned", timeout_s=timeout_s)
+    sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+    if sender_task is not None:
+        sender_task.cancel()
+    try:
+        await asyncio.wait_for(stopping, timeout_s)
+    except (TimeoutError, KafkaError, OSError) as error:
+        log.warning("producer_close_failed", error=f"{type(error).__name__}: {error}"[:300])

@@ -44,6 +44,9 @@ def _record(row: asyncpg.Record) -> OutgoingRecord:
     return OutgoingRecord(row["topic"], row["value"], row["key"], headers)
 
 
+STOP_WAIT_S = 2.0  # how long a batch in flight at stop may still wait for its acks
+
+
 class OutboxRelay:
     """Publishes pending outbox rows while it holds the leader lock."""
 
@@ -107,7 +110,10 @@ class OutboxRelay:
         sweeps = 0
         while not stop.is_set():
             self._wake.clear()
-            if await self.publish_pending(connection) == self._batch:
+            published = await self._publish_unless_stopped(connection, stop)
+            if published is None:
+                return
+            if published == self._batch:
                 continue  # more are waiting: no pause
             sweeps += 1
             if self.metrics is not None:
@@ -120,6 +126,26 @@ class OutboxRelay:
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_any(stop), self._poll_s)
+
+    async def _publish_unless_stopped(
+        self, connection: asyncpg.Connection, stop: asyncio.Event
+    ) -> int | None:
+        """`publish_pending`; when `stop` comes meanwhile, the batch gets `STOP_WAIT_S` more to
+        be acknowledged, then is given up (None): its rows stay pending and the next leader
+        publishes them (at least once), instead of a broker that is down holding the stop."""
+        publishing = asyncio.ensure_future(self.publish_pending(connection))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((publishing, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if publishing.done():
+            return publishing.result()
+        try:
+            return await asyncio.wait_for(publishing, STOP_WAIT_S)
+        except TimeoutError:
+            log.warning("outbox_publish_abandoned_at_stop", wait_s=STOP_WAIT_S)
+            return None
 
     async def _wait_any(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]

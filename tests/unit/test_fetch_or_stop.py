@@ -1,0 +1,65 @@
+"""herald_kafka.loop.fetch_or_stop: a fetch that never returns (aiokafka's `getmany` waiting for
+a group assignment while the broker is gone) does not keep a loop from seeing its stop event."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from herald_kafka.loop import fetch_or_stop
+
+
+class Consumer:
+    """`getmany` as aiokafka's behaves: returns what it has, or blocks (`hang`)."""
+
+    def __init__(self, batches: dict[Any, list[Any]] | None = None, *, hang: bool = False):
+        self.batches = batches or {}
+        self.hang = hang
+        self.cancelled = False
+        self.calls: list[tuple[int, int | None]] = []
+
+    async def getmany(self, *, timeout_ms: int, max_records: int | None = None) -> Any:
+        self.calls.append((timeout_ms, max_records))
+        if self.hang:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+        return self.batches
+
+
+async def test_a_fetch_returns_its_batches() -> None:
+    consumer = Consumer({"tp": [1, 2]})
+    got = await fetch_or_stop(consumer, asyncio.Event(), timeout_ms=50, max_records=7)  # type: ignore[arg-type]
+    assert got == {"tp": [1, 2]}
+    assert consumer.calls == [(50, 7)]
+
+
+async def test_a_hanging_fetch_is_given_up_when_stop_is_set() -> None:
+    consumer = Consumer(hang=True)
+    stop = asyncio.Event()
+    fetching = asyncio.create_task(fetch_or_stop(consumer, stop, timeout_ms=50))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    assert not fetching.done()
+    stop.set()
+    assert await asyncio.wait_for(fetching, 2) == {}
+    assert consumer.cancelled
+
+
+async def test_nothing_is_fetched_once_stopped() -> None:
+    consumer = Consumer({"tp": [1]})
+    stop = asyncio.Event()
+    stop.set()
+    assert await fetch_or_stop(consumer, stop, timeout_ms=50) == {}  # type: ignore[arg-type]
+    assert consumer.calls == []
+
+
+async def test_cancelling_the_caller_cancels_the_fetch() -> None:
+    consumer = Consumer(hang=True)
+    fetching = asyncio.create_task(fetch_or_stop(consumer, asyncio.Event(), timeout_ms=50))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    fetching.cancel()
+    await asyncio.gather(fetching, return_exceptions=True)
+    await asyncio.sleep(0)
+    assert consumer.cancelled
