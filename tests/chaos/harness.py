@@ -279,10 +279,16 @@ class Trial:
                 routed, timeout_s=timeout_s, interval_s=1.0, what="a probe at every notifier"
             )
         except AssertionError as error:
-            states = await in_thread(self.chaos.stack.status)
-            services = ", ".join(f"{c.name}: {c.detail or 'down'}" for c in states)
+            stack = self.chaos.stack
+            states = await in_thread(stack.status)
+            services = ", ".join(f"{c.name}: {c.detail or 'no detail'}" for c in states)
+            logs = "\n".join(
+                f"--- {name} ---\n{stack.process(name).tail(12)}"
+                for name in ("api", "router", "sender-webhook")
+                if name in {spec.name for spec in stack.services}
+            )
             raise AssertionError(
-                f"{error}; still waiting: {sorted(waiting())}; {services}"
+                f"{error}; still waiting: {sorted(waiting())}; {services}\n{logs}"
             ) from None
 
     # --- the run ---------------------------------------------------------------------------------
