@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from herald_kafka.consumer import ConsumerLoop
 from herald_kafka.loop import fetch_or_stop
 
 
@@ -63,3 +64,40 @@ async def test_cancelling_the_caller_cancels_the_fetch() -> None:
     await asyncio.gather(fetching, return_exceptions=True)
     await asyncio.sleep(0)
     assert consumer.cancelled
+
+
+async def test_any_of_several_events_gives_the_fetch_up() -> None:
+    consumer = Consumer(hang=True)
+    stop, drain = asyncio.Event(), asyncio.Event()
+    fetching = asyncio.create_task(fetch_or_stop(consumer, stop, drain, timeout_ms=50))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    drain.set()
+    assert await asyncio.wait_for(fetching, 2) == {}
+    assert consumer.cancelled
+    assert not stop.is_set()
+
+
+async def test_a_rebalance_drain_gives_up_the_loops_fetch() -> None:
+    """The deadlock it breaks: a fetch waiting for the new assignment, the revoke callback
+    (`drain`) waiting for the loop, the loop waiting in its fetch."""
+    consumer = Consumer(hang=True)
+    loop = ConsumerLoop(
+        consumer=consumer,  # type: ignore[arg-type]
+        producer=None,  # type: ignore[arg-type]
+        handle=None,  # type: ignore[arg-type]
+        on_error=None,  # type: ignore[arg-type]
+        topics=["t"],
+        max_records=10,
+        poll_timeout_ms=50,
+        retry_pause_s=0.1,
+    )
+    loop._idle.clear()  # records in flight (the pipelined loop holds them across fetches)
+    stop = asyncio.Event()
+    fetching = asyncio.create_task(loop._fetch(stop, timeout_ms=50))
+    await asyncio.sleep(0.05)
+    draining = asyncio.create_task(loop.drain())
+    assert await asyncio.wait_for(fetching, 2) == {}
+    assert consumer.cancelled
+    loop._idle.set()  # the loop committed what it held
+    await asyncio.wait_for(draining, 2)
+    assert not loop._drain_requested.is_set()

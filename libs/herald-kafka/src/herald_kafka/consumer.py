@@ -18,8 +18,9 @@ whose handler raises is given to `on_error`, which turns it into outputs of its 
 letter with the reason), so one bad record never blocks its partition. If producing or
 committing fails, the batch's partitions are rewound to the first uncommitted record and the batch
 is tried again after a pause: at-least-once, never a loss. A rebalance waits for the batch in
-flight to be committed before the partitions go (the listener waits on an idle flag that is never
-held across `getmany`, so it cannot deadlock).
+flight to be committed before the partitions go (the listener waits on an idle flag; a fetch in
+progress is given up when it starts waiting, so a rebalance cannot deadlock on aiokafka's
+`getmany`, which waits for the new assignment).
 """
 
 from __future__ import annotations

@@ -78,21 +78,21 @@ async def handle_guarded(
 
 async def fetch_or_stop(
     consumer: AIOKafkaConsumer,
-    stop: asyncio.Event,
-    *,
+    *stops: asyncio.Event,
     timeout_ms: int,
     max_records: int | None = None,
 ) -> dict[TopicPartition, list[Record]]:
-    """`consumer.getmany(...)`, or nothing once `stop` is set before it returned (the fetch
-    is cancelled: what it had not handed over is fetched again by whoever reads next)."""
-    if stop.is_set():
+    """`consumer.getmany(...)`, or nothing once one of `stops` is set before it returned (the
+    fetch is cancelled: what it had not handed over is fetched again by whoever reads next)."""
+    if any(stop.is_set() for stop in stops):
         return {}
     fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=timeout_ms, max_records=max_records))
-    stopped = asyncio.ensure_future(stop.wait())
+    stopped = [asyncio.ensure_future(stop.wait()) for stop in stops]
     try:
-        await asyncio.wait((fetch, stopped), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((fetch, *stopped), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        stopped.cancel()
+        for waiter in stopped:
+            waiter.cancel()
         if not fetch.done():
             fetch.cancel()
             await asyncio.wait((fetch,))  # its cancellation runs to the end (fetch context left)
@@ -171,6 +171,7 @@ class LoopBase(ABC):
         self._idle = asyncio.Event()  # set while nothing fetched is left uncommitted
         self._idle.set()
         self._draining = 0  # rebalances waiting in `drain`
+        self._drain_requested = asyncio.Event()  # set while `_draining`: a fetch gives up
 
     def subscribe(self) -> None:
         """Subscribe with the rebalance listener; call once, after the consumer started."""
@@ -183,22 +184,33 @@ class LoopBase(ABC):
     async def drain(self) -> None:
         """Return once everything fetched is committed (a rebalance waits here).
 
-        The idle flag is never held across `getmany`, so waiting cannot deadlock.
+        A fetch in progress is given up first: once a rebalance has begun, aiokafka's
+        `getmany` waits for the new assignment, which waits for this revoke callback, which
+        waits for the loop to commit what it holds (the pipelined loop holds records across
+        fetches): without this, the three would wait on each other for ever.
         """
         self._draining += 1
+        self._drain_requested.set()
         try:
             await self._idle.wait()
         finally:
             self._draining -= 1
+            if not self._draining:
+                self._drain_requested.clear()
 
     async def _fetch(
         self, stop: asyncio.Event, *, timeout_ms: int, max_records: int | None = None
     ) -> dict[TopicPartition, list[Record]]:
-        """`getmany`, given up (nothing returned) when `stop` is set meanwhile: aiokafka's
-        `getmany` waits for a group assignment in progress without any timeout, so with the
-        broker gone mid-join it would never return and the loop would never see `stop`."""
+        """`getmany`, given up (nothing returned) when `stop` is set or a rebalance asks the
+        loop to drain meanwhile: aiokafka's `getmany` waits for a group assignment in progress
+        without any timeout, so with the broker gone mid-join it would never return, and in a
+        rebalance it would wait for the very drain that waits for this loop (`drain`)."""
         return await fetch_or_stop(
-            self._consumer, stop, timeout_ms=timeout_ms, max_records=max_records
+            self._consumer,
+            stop,
+            self._drain_requested,
+            timeout_ms=timeout_ms,
+            max_records=max_records,
         )
 
     def _forget(self, revoked: list[TopicPartition]) -> None:  # noqa: B027 - an optional hook
