@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -37,8 +36,10 @@ from herald_devstack.smoke.compose import (
 from herald_devstack.smoke.runner import SmokeRun, local_address
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import Stack
+from herald_testing.polling import until
 
 from support.settings_names import unknown_settings
+from support.smoke_burst import stop_during_burst, stopped_line
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +53,6 @@ def _test_env(path: Path) -> dict[str, str | None]:
     values["HERALD_API_ADMIN_TOKEN"] = "hrld_" + secrets.token_hex(16)
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return dotenv_values(path)
-
-
-def _eventually(probe, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} within {timeout_s}s")
 
 
 @pytest.fixture(scope="module")
@@ -135,13 +126,13 @@ def test_the_compose_stack_delivers_and_stops_cleanly(infra: Stack, tmp_path: Pa
         status, answer = post_event(run.url("ingest"), event, token)
         assert status == 202, answer
 
-        hooks = _eventually(
+        hooks = until(
             lambda: [r for r in read_requests(infra.webhook_dir) if r["path"] == f"/{app_id}"],
             90,
             "webhook",
         )
         assert event["id"] in str(hooks[0]["body"])
-        mails = _eventually(
+        mails = until(
             lambda: [m for m in read_messages(infra.mail_dir) if app_id in str(m["To"])],
             90,
             "e-mail",
@@ -151,30 +142,10 @@ def test_the_compose_stack_delivers_and_stops_cleanly(infra: Stack, tmp_path: Pa
         with urllib.request.urlopen(unsubscribe, timeout=10) as page:
             assert page.status == 200  # the API's page whose button unsubscribes
 
-        # A burst of events in flight while every service is told to stop.
-        burst_statuses: list[int] = []
+        # A burst of events in flight while every process is told to stop.
+        results, burst_statuses = stop_during_burst(run, run.url("ingest"), app_id, token)
 
-        def burst() -> None:
-            for _ in range(200):
-                try:
-                    code, _ = post_event(
-                        run.url("ingest"), sample_event(app_id, "app_deployed"), token
-                    )
-                except OSError:
-                    break  # ingest has stopped listening
-                burst_statuses.append(code)
-
-        sender = threading.Thread(target=burst, daemon=True)
-        sender.start()
-        _eventually(lambda: len(burst_statuses) >= 10, 30, "burst under way")
-        results = run.stop_all_with_sigterm()
-        sender.join(timeout=30)
-
-    print(
-        "  stopped: "
-        + ", ".join(f"{r.name} {r.exit_code} in {r.seconds:.1f}s/{r.grace_s:g}s" for r in results)
-        + f"; burst: {len(burst_statuses)} posted, statuses {sorted(set(burst_statuses))}"
-    )
+    print(stopped_line(results, burst_statuses))
     assert {r.name for r in results} == services
     unclean = [r for r in results if not r.clean]
     assert not unclean, unclean

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,21 +32,13 @@ from herald_devstack.http_sink import read_requests
 from herald_devstack.smoke.helm import empty_dir_paths, process_specs, service_addresses
 from herald_devstack.smoke.runner import SmokeRun
 from herald_devstack.stack import Stack
+from herald_testing.polling import until
 
 from support.helm_smoke import NAMESPACE, ROOT, helm_target, render
 from support.settings_names import unknown_settings
+from support.smoke_burst import stop_during_burst, stopped_line
 
 pytestmark = pytest.mark.integration
-
-
-def _eventually(probe, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} within {timeout_s}s")
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +110,7 @@ def test_the_rendered_chart_delivers_and_stops_cleanly(infra: Stack, tmp_path: P
         event = sample_event(app_id, "app_deployed")
         status, answer = post_event(run.url("herald-ingest"), event, token)
         assert status == 202, answer
-        hooks = _eventually(
+        hooks = until(
             lambda: [r for r in read_requests(infra.webhook_dir) if r["path"] == f"/{app_id}"],
             90,
             "webhook",
@@ -128,30 +119,9 @@ def test_the_rendered_chart_delivers_and_stops_cleanly(infra: Stack, tmp_path: P
         print(f"  webhook delivered {time.monotonic() - started:.1f}s after the start")
 
         # A burst of events in flight while every process is told to stop.
-        burst_statuses: list[int] = []
+        results, burst_statuses = stop_during_burst(run, run.url("herald-ingest"), app_id, token)
 
-        def burst() -> None:
-            for _ in range(200):
-                try:
-                    code, _ = post_event(
-                        run.url("herald-ingest"), sample_event(app_id, "app_deployed"), token
-                    )
-                except OSError:
-                    break  # ingest has stopped listening
-                burst_statuses.append(code)
-
-        sender = threading.Thread(target=burst, daemon=True)
-        sender.start()
-        _eventually(lambda: len(burst_statuses) >= 10, 30, "burst under way")
-        results = run.stop_all_with_sigterm()
-        sender.join(timeout=30)
-
-    print(
-        "  stopped: "
-        + ", ".join(f"{r.name} {r.exit_code} in {r.seconds:.1f}s/{r.grace_s:g}s" for r in results)
-        + f"; burst: {len(burst_statuses)} posted, statuses {sorted(set(burst_statuses))}"
-        + f"; total {time.monotonic() - started:.1f}s"
-    )
+    print(stopped_line(results, burst_statuses) + f"; total {time.monotonic() - started:.1f}s")
     assert {r.name for r in results} == services
     unclean = [r for r in results if not r.clean]
     assert not unclean, unclean

@@ -14,7 +14,7 @@ import math
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from herald_devstack.http_sink import read_requests
 from herald_devstack.prometheus import COMPOSE_CONFIG, job_names
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import Stack
+from herald_testing.polling import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -63,17 +64,6 @@ def get_json(url: str) -> dict[str, Any]:
         return dict(json.loads(response.read()))
 
 
-def wait_for(probe: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not within {timeout_s}s (last: {last!r})")
-
-
 def panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(panel title, expression) of every query of every panel, rows' nested panels too."""
     for panel in dashboard.get("panels", []):
@@ -103,7 +93,7 @@ def test_prometheus_scrapes_every_instance_loads_the_rules_and_follows_scaling(
     assert jobs == [spec.name for spec in stack.services]
     compose_jobs = set(job_names(yaml.safe_load(COMPOSE_CONFIG.read_text())))
     assert set(jobs) <= compose_jobs, "a local job the compose configuration does not scrape"
-    wait_for(lambda: all_targets_up(stack), 60, "every instance scraped and up")
+    until(lambda: all_targets_up(stack), 60, "every instance scraped and up")
     active = get_json(f"{stack.prometheus.url}/api/v1/targets?state=active")["data"]
     by_name = {t["labels"]["instance_name"]: t["labels"] for t in active["activeTargets"]}
     assert by_name["sender-webhook"]["channel"] == "webhook"
@@ -126,10 +116,10 @@ def test_prometheus_scrapes_every_instance_loads_the_rules_and_follows_scaling(
 
     stack.scale_to("router", 2)  # the configuration is rewritten and reloaded
     try:
-        wait_for(lambda: "router-2" in names_up(stack), 60, "router-2 scraped")
+        until(lambda: "router-2" in names_up(stack), 60, "router-2 scraped")
     finally:
         stack.scale_to("router", 1)
-    wait_for(lambda: "router-2" not in names_up(stack, every=True), 60, "router-2 dropped")
+    until(lambda: "router-2" not in names_up(stack, every=True), 60, "router-2 dropped")
 
 
 def names_up(stack: Stack, *, every: bool = False) -> set[str]:
@@ -174,7 +164,7 @@ def send_traffic(stack: Stack) -> None:
         time.sleep(1)
         return bool(hooks())
 
-    wait_for(first_delivered, 60, "the first webhook")
+    until(first_delivered, 60, "the first webhook")
     sent = 0
     while sent < EVENTS:
         status, answer = post_event(
@@ -182,8 +172,8 @@ def send_traffic(stack: Stack) -> None:
         )
         assert status == 202, answer
         sent += 1
-    wait_for(lambda: len(hooks()) > EVENTS, 60, f"{EVENTS} more webhooks")
-    wait_for(
+    until(lambda: len(hooks()) > EVENTS, 60, f"{EVENTS} more webhooks")
+    until(
         lambda: [m for m in read_messages(stack.mail_dir) if "observed@" in str(m["To"])],
         60,
         "the e-mails",
@@ -194,7 +184,7 @@ def test_every_dashboard_panel_returns_data_after_traffic(secured_stack: Stack) 
     stack = secured_stack
     files = sorted(DASHBOARDS.glob("*.json"))
     assert files, f"no dashboard in {DASHBOARDS}"
-    wait_for(lambda: all_targets_up(stack), 60, "every instance scraped and up")
+    until(lambda: all_targets_up(stack), 60, "every instance scraped and up")
     send_traffic(stack)
     time.sleep(3 * stack.settings.prometheus_scrape_interval_s)  # the last scrapes land
 

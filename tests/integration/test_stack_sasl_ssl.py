@@ -15,9 +15,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from herald_devstack.admin import ConfigApi, notifier_body, post_event, sample_event
@@ -25,6 +23,7 @@ from herald_devstack.cli import config_published
 from herald_devstack.http_sink import read_requests
 from herald_devstack.smtp_sink import read_messages
 from herald_devstack.stack import Stack
+from herald_testing.polling import until
 from standardwebhooks import Webhook
 
 pytestmark = pytest.mark.integration
@@ -37,16 +36,6 @@ def _environ(stack: Stack, name: str) -> dict[str, str]:
     assert pid is not None, name
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     return dict(entry.split("=", 1) for entry in raw.decode().split("\0") if "=" in entry)
-
-
-def _eventually(probe: Callable[[], list[Any]], timeout_s: float, what: str) -> list[Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} within {timeout_s}s")
 
 
 @pytest.mark.timeout(300)  # Kafka, Postgres and six services from cold (the first user)
@@ -94,14 +83,14 @@ def test_webhook_and_email_over_a_sasl_ssl_broker(secured_stack: Stack) -> None:
     assert status == 202, answer
     event_id = answer["id"]
 
-    hooks = _eventually(
+    hooks = until(
         lambda: [r for r in read_requests(stack.webhook_dir) if r["path"] == f"/{app_id}"],
         60,
         "webhook",
     )
     Webhook(key).verify(str(hooks[0]["body"]), dict(hooks[0]["headers"]))  # raises if not
     assert event_id in str(hooks[0]["body"])
-    mails = _eventually(
+    mails = until(
         lambda: [m for m in read_messages(stack.mail_dir) if "ops@example.com" in str(m["To"])],
         60,
         "mail",

@@ -101,3 +101,31 @@ async def test_a_rebalance_drain_gives_up_the_loops_fetch() -> None:
     loop._idle.set()  # the loop committed what it held
     await asyncio.wait_for(draining, 2)
     assert not loop._drain_requested.is_set()
+
+
+async def test_a_loop_fetching_while_a_drain_waits_lets_the_drain_finish() -> None:
+    """A batch loop that goes idle while a rebalance waits fetches again at once: with the
+    drain's event still set the fetch returns nothing, and must yield so that the drain runs
+    (a loop spinning without awaiting anything would freeze the process)."""
+    loop = ConsumerLoop(
+        consumer=Consumer({}),  # type: ignore[arg-type]
+        producer=None,  # type: ignore[arg-type]
+        handle=None,  # type: ignore[arg-type]
+        on_error=None,  # type: ignore[arg-type]
+        topics=["t"],
+        max_records=10,
+        poll_timeout_ms=50,
+        retry_pause_s=0.1,
+    )
+    loop._idle.clear()  # a batch being processed
+    draining = asyncio.create_task(loop.drain())
+    await asyncio.sleep(0)
+    stop = asyncio.Event()
+
+    async def batch_done_then_fetch() -> None:
+        loop._idle.set()  # the batch committed; in the same step the loop fetches again
+        while not draining.done():
+            await loop._fetch(stop, timeout_ms=50)
+
+    await asyncio.wait_for(batch_done_then_fetch(), 2)
+    assert not loop._drain_requested.is_set()

@@ -85,6 +85,9 @@ async def fetch_or_stop(
     """`consumer.getmany(...)`, or nothing once one of `stops` is set before it returned (the
     fetch is cancelled: what it had not handed over is fetched again by whoever reads next)."""
     if any(stop.is_set() for stop in stops):
+        # yield all the same: a loop that fetches again at once (its drain not resumed yet)
+        # must not spin without letting the drain run and clear its event
+        await asyncio.sleep(0)
         return {}
     fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=timeout_ms, max_records=max_records))
     stopped = [asyncio.ensure_future(stop.wait()) for stop in stops]

@@ -32,3 +32,20 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout_s}s (last: {last!r})")
         await asyncio.sleep(interval_s)
+
+
+def until(probe: Callable[[], T], timeout_s: float, what: str, *, interval_s: float = 0.2) -> T:
+    """`eventually` for code without an event loop (a test driving processes): call `probe`
+    until it returns something truthy, and return that.
+
+    Raises:
+        AssertionError: when `timeout_s` passes first.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s}s (last: {last!r})")
+        time.sleep(interval_s)
