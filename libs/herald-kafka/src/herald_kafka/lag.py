@@ -171,12 +171,38 @@ async def topic_depths(kafka: KafkaSettings, topics: Sequence[str]) -> dict[str,
         aiokafka.errors.KafkaError, OSError: when the broker cannot be reached.
         LookupError: when a topic does not exist.
     """
-    consumer = AIOKafkaConsumer(**client_options(kafka, enable_auto_commit=False))
+    probe = DepthProbe(kafka)
     try:
-        await start_client(consumer, kafka)
-        every = await topic_partitions(consumer, kafka, topics)
-        beginnings = await consumer.beginning_offsets(every)
-        ends = await consumer.end_offsets(every)
+        return await probe.depths(topics)
     finally:
-        await close_consumer(consumer)
-    return {topic: 0 for topic in topics} | depth_by_topic(beginnings, ends)
+        await probe.close()
+
+
+class DepthProbe:
+    """`topic_depths` for a sampler: one no-group consumer kept between samples (started on
+    first use, dropped after a failure and started again on the next), so that sampling every
+    few seconds opens no new connection each time."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._kafka = kafka
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def depths(self, topics: Sequence[str]) -> dict[str, int]:
+        """As `topic_depths`; the same errors."""
+        try:
+            if self._consumer is None:
+                consumer = AIOKafkaConsumer(**client_options(self._kafka, enable_auto_commit=False))
+                self._consumer = consumer
+                await start_client(consumer, self._kafka)
+            every = await topic_partitions(self._consumer, self._kafka, topics)
+            beginnings = await self._consumer.beginning_offsets(every)
+            ends = await self._consumer.end_offsets(every)
+        except BaseException:
+            await self.close()
+            raise
+        return {topic: 0 for topic in topics} | depth_by_topic(beginnings, ends)
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await close_consumer(consumer)

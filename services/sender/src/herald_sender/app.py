@@ -64,7 +64,7 @@ from herald_kafka import KafkaError
 from herald_kafka.connection import start_client
 from herald_kafka.consumer import Record, run_group
 from herald_kafka.delayed import run_delayed_group
-from herald_kafka.lag import topic_depths
+from herald_kafka.lag import DepthProbe
 from herald_kafka.pipelined import PipelinedConsumerLoop
 from herald_kafka.producer import OutgoingRecord, idempotent_producer, stop_producer
 from herald_runtime.health import add_health_routes, start_site
@@ -194,13 +194,17 @@ class SenderService:
         """
         topic = delivery_dlq_topic(self.channel)
         gauge = self.metrics.dlq_depth.labels(self.channel.value)
-        while not self._stop.is_set():
-            try:
-                gauge.set((await topic_depths(self.settings.kafka, [topic]))[topic])
-            except (KafkaError, OSError, LookupError) as error:
-                log.debug("dlq_depth_skipped", error=f"{type(error).__name__}: {error}"[:200])
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.settings.dlq_depth_every_s)
+        probe = DepthProbe(self.settings.kafka)  # one client for every sample
+        try:
+            while not self._stop.is_set():
+                try:
+                    gauge.set((await probe.depths([topic]))[topic])
+                except (KafkaError, OSError, LookupError) as error:
+                    log.debug("dlq_depth_skipped", error=f"{type(error).__name__}: {error}"[:200])
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.settings.dlq_depth_every_s)
+        finally:
+            await probe.close()
 
     async def _attempt(self, record: Record) -> list[OutgoingRecord]:
         state = _state(record)
