@@ -44,7 +44,7 @@ pytestmark = [
     ),
 ]
 
-MAX_EXAMPLES = int(os.environ.get("HERALD_FUZZ_EXAMPLES", "15"))  # per operation and mode
+MAX_EXAMPLES = int(os.environ.get("HERALD_FUZZ_EXAMPLES", "10"))  # per operation and mode
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
