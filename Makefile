@@ -93,6 +93,11 @@ bench: install ## Run the benchmarks (ratios against a baseline measured in the 
 bench-router: install ## Router vs raw aiokafka (fan-out 1, 10), config view at 100k and 1M notifiers (~5 min)
 	@$(UV) run python bench/router.py
 
+profile-router: install ## Profile the router under bench-router's throughput load with py-spy (collapsed stacks in var/profiles/router.raw; docs/performance.md)
+	@mkdir -p var/profiles
+	@$(UV) run py-spy record --format raw -o var/profiles/router.raw --rate 250 --nonblocking -- python bench/router.py --only throughput --quick
+	@$(UV) run python bench/profile_summary.py var/profiles/router.raw --under herald_router
+
 bench-sender: install ## Sender vs a raw aiohttp loop (webhook, 20 ms and 0 ms receiver) and e-mail vs raw aiosmtplib (~3 min)
 	@$(UV) run python bench/sender.py
 
@@ -103,4 +108,4 @@ clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check helm-files helm-check smoke-compose smoke-helm bench bench-router bench-sender bench-alerter clean
+.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check helm-files helm-check smoke-compose smoke-helm bench bench-router profile-router bench-sender bench-alerter clean
