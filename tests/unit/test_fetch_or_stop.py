@@ -30,6 +30,20 @@ class Consumer:
         return self.batches
 
 
+def loop_on(consumer: Consumer) -> ConsumerLoop:
+    """A batch loop on `consumer`; only its fetch and drain are exercised."""
+    return ConsumerLoop(
+        consumer=consumer,  # type: ignore[arg-type]
+        producer=None,  # type: ignore[arg-type]
+        handle=None,  # type: ignore[arg-type]
+        on_error=None,  # type: ignore[arg-type]
+        topics=["t"],
+        max_records=10,
+        poll_timeout_ms=50,
+        retry_pause_s=0.1,
+    )
+
+
 async def test_a_fetch_returns_its_batches() -> None:
     consumer = Consumer({"tp": [1, 2]})
     got = await fetch_or_stop(consumer, asyncio.Event(), timeout_ms=50, max_records=7)  # type: ignore[arg-type]
@@ -81,16 +95,7 @@ async def test_a_rebalance_drain_gives_up_the_loops_fetch() -> None:
     """The deadlock it breaks: a fetch waiting for the new assignment, the revoke callback
     (`drain`) waiting for the loop, the loop waiting in its fetch."""
     consumer = Consumer(hang=True)
-    loop = ConsumerLoop(
-        consumer=consumer,  # type: ignore[arg-type]
-        producer=None,  # type: ignore[arg-type]
-        handle=None,  # type: ignore[arg-type]
-        on_error=None,  # type: ignore[arg-type]
-        topics=["t"],
-        max_records=10,
-        poll_timeout_ms=50,
-        retry_pause_s=0.1,
-    )
+    loop = loop_on(consumer)
     loop._idle.clear()  # records in flight (the pipelined loop holds them across fetches)
     stop = asyncio.Event()
     fetching = asyncio.create_task(loop._fetch(stop, timeout_ms=50))
@@ -107,16 +112,7 @@ async def test_a_loop_fetching_while_a_drain_waits_lets_the_drain_finish() -> No
     """A batch loop that goes idle while a rebalance waits fetches again at once: with the
     drain's event still set the fetch returns nothing, and must yield so that the drain runs
     (a loop spinning without awaiting anything would freeze the process)."""
-    loop = ConsumerLoop(
-        consumer=Consumer({}),  # type: ignore[arg-type]
-        producer=None,  # type: ignore[arg-type]
-        handle=None,  # type: ignore[arg-type]
-        on_error=None,  # type: ignore[arg-type]
-        topics=["t"],
-        max_records=10,
-        poll_timeout_ms=50,
-        retry_pause_s=0.1,
-    )
+    loop = loop_on(Consumer({}))
     loop._idle.clear()  # a batch being processed
     draining = asyncio.create_task(loop.drain())
     await asyncio.sleep(0)
