@@ -33,6 +33,7 @@ import yaml
 from click.testing import CliRunner, Result
 from dotenv import dotenv_values
 from herald_core.topics import Channel, load_topic_file
+from herald_devstack.smoke.compose import dockerfile_instructions
 from herald_devstack.stack import CHAT_CHANNELS
 from herald_runtime.entrypoint import UnknownCommand, command_for
 
@@ -108,19 +109,7 @@ def _prefix(module: str) -> str:
 
 def _dockerfile() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
-    instructions: list[tuple[str, str]] = []
-    pending = ""
-    for raw in DOCKERFILE.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        keyword, _, arguments = (pending + line).partition(" ")
-        instructions.append((keyword.upper(), arguments.strip()))
-        pending = ""
-    return instructions
+    return dockerfile_instructions(DOCKERFILE.read_text())
 
 
 def _copy(arguments: str) -> tuple[str | None, list[str], str]:

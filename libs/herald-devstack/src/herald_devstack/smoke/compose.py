@@ -123,7 +123,7 @@ def image_config(dockerfile: Path) -> ImageConfig:
     refers to another variable, such as PATH's, is left out: the runner sets PATH)."""
     entrypoint: tuple[str, ...] = ()
     env: dict[str, str] = {}
-    for keyword, arguments in _instructions(dockerfile.read_text()):
+    for keyword, arguments in dockerfile_instructions(dockerfile.read_text()):
         if keyword == "FROM":
             entrypoint, env = (), {}
         elif keyword == "ENTRYPOINT":
@@ -136,7 +136,9 @@ def image_config(dockerfile: Path) -> ImageConfig:
     return ImageConfig(entrypoint, env)
 
 
-def _instructions(text: str) -> list[tuple[str, str]]:
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """A Dockerfile's (INSTRUCTION, arguments) pairs, continuation lines joined and comments
+    dropped. Pure."""
     out, pending = [], ""
     for raw in text.splitlines():
         line = raw.strip()
