@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,6 @@ import pytest
 from aiohttp import web
 from herald_core import headers as h
 from herald_core import tracing
-from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import EVENTS, PLATFORM_EVENTS, Channel, deliveries_topic
 from herald_kafka.producer import OutgoingRecord, send_all
 from herald_runtime.health import start_site
@@ -30,22 +28,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from support.helpers import deployed
+from support.helpers import deployed, webhook_notifier
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
-
-
-def webhook(app_id: str, url: str) -> Notifier:
-    return Notifier(
-        id=f"n-{uuid.uuid4().hex[:12]}",
-        name="traced hook",
-        scope=Scope.APP,
-        app_id=app_id,
-        platform=Channel.WEBHOOK,
-        selection=Selection(selected_event_ids=("app_deployed",)),
-        type_data={"webhook_url": url, "format": "raw"},
-    )
 
 
 async def post(url: str, body: object, headers: dict[str, str]) -> int:
@@ -70,7 +56,7 @@ async def test_the_http_traceparent_reaches_the_webhook_with_the_same_trace_id(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    await herald.add_notifier(webhook_notifier(app_id, receiver.url(f"/{app_id}")))
     event = deployed(app_id)
     sent = tracing.new_traceparent()
 
@@ -102,7 +88,7 @@ async def test_an_event_without_a_valid_traceparent_starts_a_trace(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    await herald.add_notifier(webhook_notifier(app_id, receiver.url(f"/{app_id}")))
     event = deployed(app_id)
 
     assert await post(herald.events_url, event, {"traceparent": "00-not-a-trace-01"}) == 202
@@ -122,7 +108,7 @@ async def test_a_platform_events_traceparent_reaches_the_webhook(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    await herald.add_notifier(webhook_notifier(app_id, receiver.url(f"/{app_id}")))
     event = deployed(app_id)
     sent = tracing.new_traceparent()
 
@@ -161,7 +147,7 @@ async def test_the_exported_spans_share_the_trace_id_the_receiver_got(
     herald: Herald, receiver: HttpReceiver, unique: str, exported: InMemorySpanExporter
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    await herald.add_notifier(webhook_notifier(app_id, receiver.url(f"/{app_id}")))
     event = deployed(app_id)
     sent = tracing.new_traceparent()
 

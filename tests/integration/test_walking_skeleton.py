@@ -7,14 +7,12 @@ HTTP receiver on loopback. Tests keep apart by unique app ids on the shared topi
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 import pytest
 from herald_core.deliveries import delivery_id
-from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import (
     DELIVERY_RESULTS,
     EVENTS_DLQ,
@@ -26,25 +24,10 @@ from herald_kafka.producer import OutgoingRecord, send_all
 from herald_testing.receivers import HttpReceiver
 from herald_testing.topics import find_record, headers_of
 
-from support.helpers import deployed
+from support.helpers import deployed, webhook_notifier
 from support.pipeline import Herald
 
 pytestmark = pytest.mark.integration
-
-
-def webhook(
-    app_id: str, url: str, *, events: tuple[str, ...] = ("app_deployed",), active: bool = True
-) -> Notifier:
-    return Notifier(
-        id=f"n-{uuid.uuid4().hex[:12]}",
-        name="test hook",
-        scope=Scope.APP,
-        app_id=app_id,
-        platform=Channel.WEBHOOK,
-        active=active,
-        selection=Selection(selected_event_ids=events),
-        type_data={"webhook_url": url, "format": "raw"},
-    )
 
 
 async def post(url: str, body: Any) -> tuple[int, str, Any]:
@@ -59,11 +42,11 @@ async def post(url: str, body: Any) -> tuple[int, str, Any]:
         return r.status, r.headers.get("Content-Type", ""), await r.json(content_type=None)
 
 
-async def test_event_posted_over_http_reaches_the_webhook(
+async def test_event_posted_over_http_reaches_the_webhook_notifier(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    notifier = webhook(app_id, receiver.url(f"/{app_id}"))
+    notifier = webhook_notifier(app_id, receiver.url(f"/{app_id}"))
     await herald.add_notifier(notifier)
     event = deployed(app_id)
 
@@ -83,11 +66,11 @@ async def test_event_posted_over_http_reaches_the_webhook(
     assert json.loads(result.value)["outcome"] == "delivered"
 
 
-async def test_event_produced_to_platform_events_reaches_the_webhook(
+async def test_event_produced_to_platform_events_reaches_the_webhook_notifier(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    notifier = webhook(app_id, receiver.url(f"/{app_id}"))
+    notifier = webhook_notifier(app_id, receiver.url(f"/{app_id}"))
     await herald.add_notifier(notifier)
     event = deployed(app_id)
 
@@ -136,7 +119,7 @@ async def test_poison_record_on_platform_events_goes_to_dlq_and_routing_continue
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    await herald.add_notifier(webhook_notifier(app_id, receiver.url(f"/{app_id}")))
     poison = f"poison-{unique}".encode() + b"\xff{{"
     good = deployed(app_id)
     await send_all(
@@ -160,7 +143,7 @@ async def test_batch_answers_each_event(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    await herald.add_notifier(webhook_notifier(app_id, receiver.url(f"/{app_id}")))
     good, bad = deployed(app_id), {**deployed(app_id), "created_at": "yesterday"}
 
     status, _, answer = await post(herald.events_url, [good, bad])
@@ -176,7 +159,7 @@ async def test_repeated_event_id_is_dropped(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url(f"/{app_id}")))
+    await herald.add_notifier(webhook_notifier(app_id, receiver.url(f"/{app_id}")))
     event = deployed(app_id)
 
     first = await post(herald.events_url, event)
@@ -196,13 +179,13 @@ async def test_other_app_unselected_type_inactive_and_deleted_notifiers_get_noth
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    wanted = webhook(app_id, receiver.url("/wanted"))
-    other_app = webhook(f"other-{unique}", receiver.url("/other-app"))
-    unselected = webhook(
+    wanted = webhook_notifier(app_id, receiver.url("/wanted"))
+    other_app = webhook_notifier(f"other-{unique}", receiver.url("/other-app"))
+    unselected = webhook_notifier(
         app_id, receiver.url("/unselected"), events=("app_restarted", "addon_deleted")
     )
-    inactive = webhook(app_id, receiver.url("/inactive"), active=False)
-    deleted = webhook(app_id, receiver.url("/deleted"))
+    inactive = webhook_notifier(app_id, receiver.url("/inactive"), active=False)
+    deleted = webhook_notifier(app_id, receiver.url("/deleted"))
     for notifier in (wanted, other_app, unselected, inactive, deleted):
         await herald.add_notifier(notifier)
     await herald.remove_notifier(deleted.id)
@@ -218,7 +201,9 @@ async def test_other_app_unselected_type_inactive_and_deleted_notifiers_get_noth
     others = {"/other-app": other_app, "/unselected": unselected, "/inactive": inactive}
     others["/deleted"] = deleted
     for path, notifier in others.items():
-        reopened = webhook(app_id, receiver.url(path)).model_copy(update={"id": notifier.id})
+        reopened = webhook_notifier(app_id, receiver.url(path)).model_copy(
+            update={"id": notifier.id}
+        )
         await herald.add_notifier(reopened)
     later = deployed(app_id)
     await post(herald.events_url, later)
@@ -231,9 +216,11 @@ async def test_alias_selection_fires_a_clever_cloud_style_selection(
     herald: Herald, receiver: HttpReceiver, unique: str
 ) -> None:
     app_id = f"app-{unique}"
-    await herald.add_notifier(webhook(app_id, receiver.url("/fail"), events=("DEPLOYMENT_FAIL",)))
     await herald.add_notifier(
-        webhook(app_id, receiver.url("/success"), events=("DEPLOYMENT_SUCCESS",))
+        webhook_notifier(app_id, receiver.url("/fail"), events=("DEPLOYMENT_FAIL",))
+    )
+    await herald.add_notifier(
+        webhook_notifier(app_id, receiver.url("/success"), events=("DEPLOYMENT_SUCCESS",))
     )
 
     await post(herald.events_url, deployed(app_id, status="build-error"))
@@ -253,7 +240,7 @@ async def test_failing_receiver_is_dead_lettered_with_its_reason(
 ) -> None:
     app_id = f"app-{unique}"
     receiver.statuses["/gone"] = 404
-    notifier = webhook(app_id, receiver.url("/gone"))
+    notifier = webhook_notifier(app_id, receiver.url("/gone"))
     await herald.add_notifier(notifier)
     event = deployed(app_id)
 

@@ -391,3 +391,19 @@ async def create_topic(settings: KafkaSettings, name: str, partitions: int = 1) 
     """Create a test topic of its own (one replica) on the session's broker."""
     async with admin_client(settings) as admin:
         await admin.create_topics([NewTopic(name, partitions, 1)])
+
+
+def webhook_notifier(
+    app_id: str, url: str, *, events: tuple[str, ...] = ("app_deployed",), active: bool = True
+) -> Notifier:
+    """An app webhook notifier posting raw JSON to `url`, selecting `events`."""
+    return Notifier(
+        id=f"n-{uuid.uuid4().hex[:12]}",
+        name="test hook",
+        scope=Scope.APP,
+        app_id=app_id,
+        platform=Channel.WEBHOOK,
+        active=active,
+        selection=Selection(selected_event_ids=events),
+        type_data={"webhook_url": url, "format": "raw"},
+    )
