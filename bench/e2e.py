@@ -257,7 +257,9 @@ class Phase:
             "missing": missing,
             "sent_rate": self.events / (self.sent[-1] - self.sent[0]) if len(self.sent) > 1 else 0,
             "delivered_rate": len(lat) / span if span else 0,
-            "send_lag_p99": quantile(sorted(s - d for s, d in zip(self.sent, self.due)), 0.99),
+            "send_lag_p99": quantile(
+                sorted(s - d for s, d in zip(self.sent, self.due, strict=True)), 0.99
+            ),
             **{f"p{int(q * 100)}": quantile(lat, q) for q in (0.5, 0.9, 0.99)},
             "max": lat[-1] if lat else math.nan,
             "hops": {
@@ -306,7 +308,7 @@ async def run_phase(
         await asyncio.wait(in_flight)
     accepted = phase.statuses.get(202, 0)
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while await rx.count(http) - start_count < accepted and time.monotonic() < deadline:
+    while await rx.count(http) - start_count < accepted and time.monotonic() < deadline:  # noqa: ASYNC110 - another process counts
         await asyncio.sleep(0.2)
     await asyncio.sleep(0.5)  # duplicates, stragglers
     for name, seq, arrival, _path in await rx.results(http, start_count):
@@ -361,9 +363,7 @@ def report(summaries: Sequence[dict[str, Any]]) -> str:
         if hops:
             lines.append(
                 "   hops p50/p99: "
-                + ", ".join(
-                    f"{name} {ms(h['p50'])}/{ms(h['p99'])}" for name, h in hops.items()
-                )
+                + ", ".join(f"{name} {ms(h['p50'])}/{ms(h['p99'])}" for name, h in hops.items())
             )
         if set(s["statuses"]) != {"202"}:
             lines.append(f"   statuses: {s['statuses']}")

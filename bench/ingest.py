@@ -15,7 +15,7 @@ process, taking turns under the same load:
 The load is `bench/loadgen.py` in its own process: 64 keep-alive connections, one single-event
 request outstanding on each (closed loop), for a few seconds per sample; every event has a
 distinct id. Samples go in pairs, H B then B H; the ratio is the median of the per-pair ratios.
-Targets: ≥ 3 000 requests/s and ≥ 0.7× the baseline (floor 1 500/s).
+Targets: ≥ 3 000 requests/s and ≥ 0.7x the baseline (floor 1 500/s).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -126,7 +127,9 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 60) 
     raise TimeoutError(f"the server on {port} was not ready in {timeout_s} s")
 
 
-def start_ingest(bootstrap: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_ingest(
+    bootstrap: str, port: int, log: Path, profile: str | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "HERALD_INGEST_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
@@ -134,9 +137,23 @@ def start_ingest(bootstrap: str, port: int, log: Path) -> subprocess.Popen[bytes
         "HERALD_INGEST_AUTH__TOKENS": json.dumps([TOKEN]),
         "HERALD_INGEST_LOG__JSON": "true",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "herald_ingest"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
+    argv = [sys.executable, "-m", "herald_ingest"]
+    if profile:  # py-spy (the dev group's) samples the service; stopped with it
+        spy = Path(sys.executable).parent / "py-spy"
+        argv = [
+            str(spy),
+            "record",
+            "--format",
+            "raw",
+            "-o",
+            profile,
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--",
+            *argv,
+        ]
+    return subprocess.Popen(argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
 def start_bare(bootstrap: str, port: int) -> subprocess.Popen[bytes]:
@@ -181,7 +198,10 @@ class Load:
 
 async def measure(bootstrap: str, args: argparse.Namespace, workdir: Path) -> Figure:
     herald_port, bare_port = free_port(), free_port()
-    procs = [start_ingest(bootstrap, herald_port, workdir / "ingest.log"), start_bare(bootstrap, bare_port)]
+    procs = [
+        start_ingest(bootstrap, herald_port, workdir / "ingest.log", args.profile),
+        start_bare(bootstrap, bare_port),
+    ]
     try:
         wait_ready(herald_port, procs[0])
         wait_ready(bare_port, procs[1])
@@ -196,7 +216,7 @@ async def measure(bootstrap: str, args: argparse.Namespace, workdir: Path) -> Fi
         )
     finally:
         for proc in procs:
-            proc.terminate()
+            proc.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
         for proc in procs:
             try:
                 proc.wait(timeout=10)
@@ -236,6 +256,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="2 samples of 3 s")
     parser.add_argument("--json", help="write the figure here")
+    parser.add_argument("--profile", help="record ingest under py-spy into this raw file")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.seconds = 2, 3.0
