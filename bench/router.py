@@ -559,6 +559,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"config view sizes: {FIRST_SIZE} and N (default {DEFAULT_MAX_NOTIFIERS}); "
         f"only N when N <= {FIRST_SIZE}",
     )
+    parser.add_argument(
+        "--fanouts",
+        type=_positive,
+        nargs="+",
+        default=[1, 10, 100],
+        metavar="F",
+        help="fan-outs of the throughput part (default 1 10 100; --quick: 1); B2 compares the "
+        "CPU per delivery at 100 and 10",
+    )
     parser.add_argument("--only", choices=("throughput", "view"), help="run one part only")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every figure to OUT")
     parser.add_argument("--view-only", action="store_true", help=argparse.SUPPRESS)
@@ -635,7 +644,7 @@ def run(args: argparse.Namespace, infra: LocalInfra, result: dict[str, Any]) -> 
     bootstrap = infra.bootstrap_servers
     if args.only != "view":
         events = args.events or (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
-        chosen = cases(events, (1,) if args.quick else (1, 10))
+        chosen = cases(events, (1,) if args.quick else tuple(args.fanouts))
         repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
         progress(f"throughput: {len(chosen)} cases, {repeats} samples per side each")
         _part(
