@@ -7,7 +7,7 @@ UV := uv
 
 ## Getting started
 help: ## Show this list
-	@awk 'BEGIN {FS = ":.*## "} /^## / {printf "\n\033[1m%s\033[0m\n", substr($$0, 4)} /^[a-z-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^## / {printf "\n\033[1m%s\033[0m\n", substr($$0, 4)} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 install: ## Install everything the stack and tests need (uv, Python deps, Kafka jars, Postgres, prometheus+promtool+helm built with Go into ~/.cache/herald-tools or $$HERALD_TOOLS_DIR)
 	@bash deploy/local/bootstrap.sh
@@ -96,7 +96,7 @@ bench-quick: install ## `make bench` with each benchmark in its quick form (~15 
 bench-micro: install ## Intake, routing and the in-process pipeline against their baselines (~2 min)
 	@$(UV) run python bench/run.py
 
-bench-router: install ## Router vs raw aiokafka (fan-out 1, 10), config view at 100k and 1M notifiers (~5 min)
+bench-router: install ## Router vs raw aiokafka (fan-out 1, 10, 100), config view at 100k and 1M notifiers (~5 min)
 	@$(UV) run python bench/router.py
 
 profile-router: install ## Profile the router under bench-router's throughput load with py-spy (collapsed stacks in var/profiles/router.raw; docs/performance.md)

@@ -138,7 +138,7 @@ def summary(out: Path) -> list[str]:
                     f" MiB; bare python + aiohttp + aiokafka {document['floor_mib']:.1f} MiB"
                 )
     lines.append("")
-    lines.append("targets (issue 19):")
+    lines.append("targets (docs/benchmarks.md, Targets):")
     lines.extend(f"  {k:<34} {v}" for k, v in TARGETS.items())
     return lines
 
