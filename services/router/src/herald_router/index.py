@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from herald_core.delivery_json import SnapshotCache
 from herald_core.directory import AppEntry, Directory, OwnerEntry
 from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
@@ -80,10 +81,12 @@ class RouterMemory:
     def __init__(self) -> None:
         self.notifiers = NotifierIndex()
         self.directory = Directory()
+        self.snapshots = SnapshotCache()
 
     def on_change(self, topic: str, key: str, old: Any, new: Any) -> None:
         if topic == CONFIG_NOTIFIERS:
             self.notifiers.on_change(topic, key, old, new)
+            self.snapshots.forget(key)
         elif topic == CONFIG_APPS:
             if new is None:
                 self.directory.remove_app(key)
