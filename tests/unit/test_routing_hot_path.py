@@ -195,7 +195,8 @@ def test_delivery_records_equal_the_models_records(
         SnapshotCache(),
     )
     assert fast == plain
-    assert [r.id for r in routed] == [Delivery.model_validate_json(p.value or b"").id for p in plain]
+    ids = [Delivery.model_validate_json(record.value or b"").id for record in plain]
+    assert [r.id for r in routed] == ids
 
 
 def test_a_delivery_spliced_from_a_non_canonical_event_reads_as_the_same_delivery():
