@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -70,6 +71,7 @@ from pipeline import TopicCount
 
 OUTPUT = deliveries_topic(Channel.WEBHOOK)
 TARGET = 0.8  # the router at >= 0.8 of the pass-through at fan-out 1
+CPU_TARGET = 1.1  # the router's CPU per delivery at fan-out 100 within 1.1 x that at 10
 WARMUP_ROUNDS = 2
 SAMPLE_TIMEOUT_S = 120.0
 VIEW_TIMEOUT_S = 1800.0
@@ -224,6 +226,8 @@ class Backlog:
         self._gate = gate
         self.case: Case | None = None
         self.output_starts: dict[TopicPartition, int] = {}
+        self.cpu_per_delivery: list[float] = []
+        """This process's CPU seconds per delivery written, per timed sample (B2)."""
 
     async def sample(self) -> tuple[int, float]:
         """Feed one backlog, open the gate, time the draining; returns (events, seconds)."""
@@ -237,12 +241,13 @@ class Backlog:
         self._gate.open(starts)
         self.output_starts = await self._output.ends()
         before = sum(self.output_starts.values())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await self._feeder.commit_transaction()
         try:
             await self._output.reach(before + n * self.case.fanout, SAMPLE_TIMEOUT_S)
         finally:
             self._gate.close()
+        self.cpu_per_delivery.append((time.process_time() - cpu) / (n * self.case.fanout))
         return n, time.perf_counter() - started
 
 
@@ -302,7 +307,9 @@ async def _run_case(
         f"{case.name}: records of {sizes['total']:.0f} B (router) and {copied['total']:.0f} B "
         f"(pass-through); warm-up {time.perf_counter() - started:.1f}s"
     )
+    router.cpu_per_delivery.clear()
     samples = await compare_async(router.sample, copy.sample, repeats=repeats)
+    cpu_us = statistics.median(router.cpu_per_delivery) * 1e6
     figure = Figure(
         case.name,
         "ev/s",
@@ -316,6 +323,7 @@ async def _run_case(
             "events": case.events,
             "apps": len(case.apps),
             "router_record_bytes": sizes,
+            "router_cpu_us_per_delivery": round(cpu_us, 2),
             "pass_through_record_bytes": copied,
         },
     )
@@ -609,7 +617,27 @@ def report_throughput(figures: list[Figure]) -> list[str]:
                 f"target router >= {TARGET} x pass-through at fan-out 1, {f.name}: "
                 f"{f.ratio:.2f} ({verdict}, spread {f.spread:.0%})"
             )
+    lines += cpu_per_delivery_lines(figures)
     print("\n" + "\n".join(lines))
+    return lines
+
+
+def cpu_per_delivery_lines(figures: list[Figure]) -> list[str]:
+    """B2: the router's CPU per delivery at fan-out 100 against 10, one-app and spread. The
+    CPU is this process's during the router's timed samples (the pass-through's consumer is
+    paused then): what the router spends per delivery, plus the benchmark's own polling."""
+    cpu = {f.name: f.extra["router_cpu_us_per_delivery"] for f in figures}
+    lines = []
+    for layout in ("one-app", "spread"):
+        wide, narrow = cpu.get(f"f100.{layout}"), cpu.get(f"f10.{layout}")
+        if wide is None or narrow is None:
+            continue
+        ratio = wide / narrow
+        verdict = "met" if ratio <= CPU_TARGET else "NOT met"
+        lines.append(
+            f"target CPU per delivery f100 / f10 <= {CPU_TARGET}, {layout}: {ratio:.2f} "
+            f"({wide:.1f} us vs {narrow:.1f} us; {verdict})"
+        )
     return lines
 
 
