@@ -15,6 +15,7 @@ from typing import Any
 
 from herald_core import tracing
 from herald_core.catalog import CATALOG
+from herald_core.compact_notifiers import from_model
 from herald_core.deliveries import DELIVERY_NAMESPACE, Delivery, Recipient, delivery_id
 from herald_core.delivery_json import SnapshotCache, delivery_json, snapshot_json, time_json
 from herald_core.directory import (
@@ -178,7 +179,8 @@ HEADERS = [
 def test_delivery_records_equal_the_models_records(
     event: Event, candidates: list[Notifier], traceparent: str | None
 ):
-    """Byte for byte: topic, key, value and headers, as the plain path writes them."""
+    """Byte for byte: topic, key, value and headers, as the plain path writes them (the
+    router routes its compact notifiers, the plain path the models)."""
     routed_at = START + timedelta(hours=1, microseconds=123)
     headers = HEADERS if traceparent else HEADERS[:3]
     plain = [
@@ -188,7 +190,7 @@ def test_delivery_records_equal_the_models_records(
     fast, routed = delivery_records(
         event.id,
         event.to_json(),
-        receivers(event, candidates, DIRECTORY),
+        receivers(event, [from_model(n) for n in candidates], DIRECTORY),
         time_json(routed_at),
         tracing.parse(traceparent),
         headers,

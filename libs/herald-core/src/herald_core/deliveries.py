@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from herald_core.envelope import Event
-from herald_core.notifiers import Notifier
+from herald_core.notifiers import NotifierLike
 from herald_core.topics import Channel
 
 DELIVERY_NAMESPACE = uuid.UUID("6f0c8a52-41b1-5f8e-9a63-4e6a3c1d2b70")
@@ -81,7 +81,7 @@ class Delivery(BaseModel):
     def for_(
         cls,
         event: Event,
-        notifier: Notifier,
+        notifier: NotifierLike,
         routed_at: datetime,
         *,
         recipients: tuple[Recipient, ...] = (),

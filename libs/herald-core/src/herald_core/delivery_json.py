@@ -20,7 +20,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, TypeAdapter
 
 from herald_core.deliveries import NotifierSnapshot, Recipient
-from herald_core.notifiers import Notifier
+from herald_core.notifiers import NotifierLike
 from herald_core.topics import Channel
 
 _TIME = TypeAdapter(AwareDatetime)
@@ -32,7 +32,7 @@ def time_json(at: datetime) -> bytes:
     return _TIME.dump_json(at)
 
 
-def snapshot_json(notifier: Notifier) -> bytes:
+def snapshot_json(notifier: NotifierLike) -> bytes:
     """The notifier's `NotifierSnapshot`, as a delivery's `notifier` field is written."""
     return (
         NotifierSnapshot(
@@ -91,9 +91,9 @@ class SnapshotCache:
     is the one the view holds (a changed notifier is a new object: encoded again)."""
 
     def __init__(self) -> None:
-        self._encoded: dict[str, tuple[Notifier, bytes]] = {}
+        self._encoded: dict[str, tuple[NotifierLike, bytes]] = {}
 
-    def get(self, notifier: Notifier) -> bytes:
+    def get(self, notifier: NotifierLike) -> bytes:
         held = self._encoded.get(notifier.id)
         if held is not None and held[0] is notifier:
             return held[1]

@@ -38,7 +38,7 @@ from herald_core.catalog import CATALOG, Condition, Family, answers_to
 from herald_core.deliveries import Delivery, Recipient, delivery_id
 from herald_core.directory import Directory
 from herald_core.envelope import Event
-from herald_core.notifiers import Notifier, Preset, Scope, Selection
+from herald_core.notifiers import NotifierLike, Preset, Scope, SelectionLike
 from herald_core.recipients import resolve_recipients
 from herald_core.topics import Channel
 from herald_core.tracing import child_value
@@ -60,7 +60,7 @@ class Exclusion(StrEnum):
 class Decision:
     """One notifier's verdict for one event."""
 
-    notifier: Notifier
+    notifier: NotifierLike
     exclusion: Exclusion | None = None
     detail: str = ""
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
@@ -75,7 +75,7 @@ def event_owner(event: Event, directory: Directory) -> str | None:
     return directory.owner_of(event.app_id, event.owner_id)
 
 
-def in_scope(notifier: Notifier, event: Event, directory: Directory | None = None) -> bool:
+def in_scope(notifier: NotifierLike, event: Event, directory: Directory | None = None) -> bool:
     """True when the event concerns what the notifier watches (its app, owner or user)."""
     directory = directory or Directory()
     if notifier.scope is Scope.APP:
@@ -92,7 +92,7 @@ def in_scope(notifier: Notifier, event: Event, directory: Directory | None = Non
     return owner is not None and owner in directory.owners_of_user(user_id)
 
 
-def in_resources(notifier: Notifier, event: Event) -> bool:
+def in_resources(notifier: NotifierLike, event: Event) -> bool:
     """An owner notifier's app and add-on lists are one list of resources (Clever Cloud's hook
     `scope`): without either it watches everything; otherwise the event's app or add-on must
     be listed."""
@@ -122,7 +122,7 @@ def is_alert(answers: frozenset[str]) -> bool:
     return bool(answers & _alert_ids())
 
 
-def selects(selection: Selection, answers: frozenset[str]) -> bool:
+def selects(selection: SelectionLike, answers: frozenset[str]) -> bool:
     """True when the selection wants an event answering to `answers`."""
     if selection.send_all_events:
         return True
@@ -133,7 +133,7 @@ def selects(selection: Selection, answers: frozenset[str]) -> bool:
     return bool(answers & frozenset(selection.selected_event_ids))
 
 
-def listed_by_alert(notifier: Notifier, event: Event) -> bool:
+def listed_by_alert(notifier: NotifierLike, event: Event) -> bool:
     """True when the event lists this notifier (`type_data.notifier_ids`). Only alert events
     route by it: `alert_added` and `alert_deleted` carry the rule's list too, but they are
     ordinary events that only notifiers selecting them get."""
@@ -213,7 +213,7 @@ def _conditions_of(event_type: str) -> tuple[Condition, ...]:
 
 
 def _exclusion(
-    notifier: Notifier, event: Event, answers: Answers, directory: Directory
+    notifier: NotifierLike, event: Event, answers: Answers, directory: Directory
 ) -> Exclusion | None:
     """Rules 2 to 5 for one notifier, without words: None when they let the event through."""
     if not notifier.active:
@@ -228,7 +228,7 @@ def _exclusion(
     return None
 
 
-def _why(exclusion: Exclusion, notifier: Notifier, event: Event) -> str:
+def _why(exclusion: Exclusion, notifier: NotifierLike, event: Event) -> str:
     """The words for rules 2 to 5's exclusions (`explain` only: routing never needs them)."""
     if exclusion is Exclusion.INACTIVE:
         return "the notifier is not active"
@@ -239,7 +239,7 @@ def _why(exclusion: Exclusion, notifier: Notifier, event: Event) -> str:
     return f"{event.type} is not selected"
 
 
-def _received(notifier: Notifier, event: Event, directory: Directory) -> Decision:
+def _received(notifier: NotifierLike, event: Event, directory: Directory) -> Decision:
     """Rule 6, for a notifier that rules 2 to 5 let through."""
     recipients = resolve_recipients(notifier, event, directory)
     if notifier.platform is Channel.EMAIL and not recipients:
@@ -247,7 +247,9 @@ def _received(notifier: Notifier, event: Event, directory: Directory) -> Decisio
     return Decision(notifier, recipients=recipients)
 
 
-def decide(notifier: Notifier, event: Event, answers: Answers, directory: Directory) -> Decision:
+def decide(
+    notifier: NotifierLike, event: Event, answers: Answers, directory: Directory
+) -> Decision:
     """The verdict for one notifier (rules 2 to 6; rule 1 and 7 are the caller's)."""
     exclusion = _exclusion(notifier, event, answers, directory)
     if exclusion is not None:
@@ -256,7 +258,7 @@ def decide(notifier: Notifier, event: Event, answers: Answers, directory: Direct
 
 
 def explain(
-    event: Event, notifiers: Iterable[Notifier], directory: Directory | None = None
+    event: Event, notifiers: Iterable[NotifierLike], directory: Directory | None = None
 ) -> list[Decision]:
     """A verdict for every candidate notifier, in notifier id order. Pure."""
     directory = directory or Directory()
@@ -270,12 +272,12 @@ def explain(
     return one_default_mail([decide(n, event, answers, directory) for n in ordered])
 
 
-def _by_id(notifier: Notifier) -> str:
+def _by_id(notifier: NotifierLike) -> str:
     return notifier.id
 
 
 def receivers(
-    event: Event, notifiers: Iterable[Notifier], directory: Directory | None = None
+    event: Event, notifiers: Iterable[NotifierLike], directory: Directory | None = None
 ) -> list[Decision]:
     """The delivered verdicts of `explain`, in the same order, without judging the excluded
     candidates in words: what routing needs, at routing's pace. Pure.
@@ -341,7 +343,7 @@ def _key(recipient: Recipient) -> str:
 
 def route(
     event: Event,
-    notifiers: Iterable[Notifier],
+    notifiers: Iterable[NotifierLike],
     routed_at: datetime,
     directory: Directory | None = None,
     *,

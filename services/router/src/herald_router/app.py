@@ -104,7 +104,10 @@ class RouterService:
         self._by_outcome: dict[str, PromCounter] = {}
         self._by_channel: dict[str, PromCounter] = {}
         self.view: MaterializedView[Any] = MaterializedView(
-            settings.kafka, RouterMemory.decoders(), on_change=self.memory.on_change
+            settings.kafka,
+            RouterMemory.decoders(),
+            on_change=self.memory.on_change,
+            kept=(),  # the memory indexes every record itself (herald_router.index)
         )
         # read at each scrape: a view whose loop stopped shows it, probe or no probe
         self.metrics.config_staleness.set_function(lambda: self.view.staleness_s(time.monotonic()))

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from herald_core.compact_notifiers import CompactNotifier, decode_notifier
 from herald_core.delivery_json import SnapshotCache
 from herald_core.directory import AppEntry, Directory, OwnerEntry
 from herald_core.envelope import Event
-from herald_core.notifiers import Notifier, Scope
+from herald_core.notifiers import Scope
 from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS, CONFIG_OWNERS
 
 from herald_router.digest import ViewDigest
@@ -24,12 +25,12 @@ class NotifierIndex:
     the digest of every notifier held (`herald_router.digest`), kept current."""
 
     def __init__(self) -> None:
-        self._by_id: dict[str, Notifier] = {}
+        self._by_id: dict[str, CompactNotifier] = {}
         self._by_scope: dict[tuple[Scope, str], set[str]] = defaultdict(set)
         self.digest = ViewDigest()
 
     @staticmethod
-    def _scope_key(notifier: Notifier) -> tuple[Scope, str]:
+    def _scope_key(notifier: CompactNotifier) -> tuple[Scope, str]:
         subject = {
             Scope.APP: notifier.app_id,
             Scope.OWNER: notifier.owner_id,
@@ -37,7 +38,9 @@ class NotifierIndex:
         }
         return notifier.scope, subject[notifier.scope] or ""
 
-    def on_change(self, topic: str, key: str, old: Notifier | None, new: Notifier | None) -> None:
+    def on_change(
+        self, topic: str, key: str, old: CompactNotifier | None, new: CompactNotifier | None
+    ) -> None:
         """Apply one notifier update or tombstone."""
         previous = self._by_id.pop(key, None)
         if previous is not None:
@@ -46,14 +49,15 @@ class NotifierIndex:
             if not bucket:
                 del self._by_scope[self._scope_key(previous)]
         if new is not None:
+            key = new.id if new.id == key else key  # the interned id: one string for both
             self._by_id[key] = new
             self._by_scope[self._scope_key(new)].add(key)
         self.digest.change(previous, new)
 
-    def get(self, notifier_id: str) -> Notifier | None:
+    def get(self, notifier_id: str) -> CompactNotifier | None:
         return self._by_id.get(notifier_id)
 
-    def candidates(self, event: Event, directory: Directory | None = None) -> list[Notifier]:
+    def candidates(self, event: Event, directory: Directory | None = None) -> list[CompactNotifier]:
         """Notifiers that may care about `event` (routing still checks scope and selection)."""
         directory = directory or Directory()
         owner = directory.owner_of(event.app_id, event.owner_id)
@@ -101,7 +105,7 @@ class RouterMemory:
     @staticmethod
     def decoders() -> dict[str, Any]:
         return {
-            CONFIG_NOTIFIERS: Notifier.model_validate_json,
+            CONFIG_NOTIFIERS: decode_notifier,
             CONFIG_APPS: AppEntry.model_validate_json,
             CONFIG_OWNERS: OwnerEntry.model_validate_json,
         }
