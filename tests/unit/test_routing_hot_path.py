@@ -126,7 +126,7 @@ def notifiers(draw: st.DrawFn) -> list[Notifier]:
         found.append(
             Notifier(
                 id=f"n-{k}",
-                name=draw(st.sampled_from(["", "Ops \"quoted\" ✓", "x"])),
+                name=draw(st.sampled_from(["", 'Ops "quoted" ✓', "x"])),
                 active=draw(st.booleans()),
                 is_default=draw(st.booleans()),
                 scope=scope,
