@@ -179,6 +179,8 @@ def sender_settings(bootstrap: str, channel: Channel, smtp_port: int) -> SenderS
         concurrency=CONCURRENCY,
         endpoint_concurrency=CONCURRENCY,
         endpoint_rate_per_s=0,
+        host_concurrency=CONCURRENCY,
+        host_rate_per_s=0,
         smtp=SmtpSettings(port=smtp_port),
     )
 

@@ -13,8 +13,9 @@ The main consumer (`herald_kafka.pipelined.PipelinedConsumerLoop`) sends up to `
 deliveries at once, each notifier's in order (deliveries are keyed by notifier id), fetches on
 while slow receivers answer, and commits an offset once every delivery up to it is delivered,
 on a retry tier or dead-lettered. HTTP channels also wait for their endpoint's limits
-(`herald_sender.endpoints`), before a delivery takes one of the `concurrency` slots (the loop's
-`admit`, the sender's `admission`), so one busy host's queue does not hold up the others.
+(`herald_sender.endpoints`, per URL and per host), before a delivery takes one of the
+`concurrency` slots (the loop's `admit`, the sender's `admission`), so one busy endpoint's
+queue does not hold up the others.
 The retry consumer stays sequential: its records are few, and it pauses partitions on records
 not yet due.
 
@@ -167,6 +168,7 @@ class SenderService:
             on_lag=self.lag.reporter(self.settings.consumer_group),
             admit=(lambda record: admission(record.value)) if admission else None,
             max_records=self.settings.max_records,
+            max_uncommitted=self.settings.max_uncommitted,
             concurrency=self.settings.concurrency,
         )
 

@@ -117,13 +117,30 @@ class SenderSettings(BaseSettings):
     max_records: int = Field(
         default=500, ge=1, description="Records per batch; a batch commits once it is all sent"
     )
+    max_uncommitted: int = Field(
+        default=10_000,
+        ge=1,
+        description="Records held in memory, finished ones waiting behind an unfinished one"
+        " (a hanging receiver) included; at least the unfinished bound",
+    )
     endpoint_rate_per_s: float = Field(
         default=50.0,
         ge=0,
-        description="Requests per second to one HTTP endpoint (host), bursts of as many; 0: off",
+        description="Requests per second to one HTTP endpoint (webhook URL), bursts of as"
+        " many; 0: off",
     )
     endpoint_concurrency: int = Field(
-        default=10, ge=1, description="Requests in flight to one HTTP endpoint (host)"
+        default=10, ge=1, description="Requests in flight to one HTTP endpoint (webhook URL)"
+    )
+    host_rate_per_s: float = Field(
+        default=500.0,
+        ge=0,
+        description="Requests per second to one host, over all its URLs, bursts of as many; 0: off",
+    )
+    host_concurrency: int = Field(
+        default=50,
+        ge=1,
+        description="Requests (and connections) in flight to one host, over all its URLs",
     )
     retry_group_id: str | None = Field(
         default=None, description="Default: <group id>-retry (herald-sender-<channel>-retry)"
