@@ -116,6 +116,14 @@ class SenderService:
         self.tiers = retry_tiers_of(retry_tiers(), settings.retry_delays_s)
         self.registry = registry or CollectorRegistry()
         self.metrics = SenderMetrics.create(self.registry)
+        # Bound once: `labels()` per delivery costs a lock and a dict lookup each time.
+        self._sent = self.metrics.sent.labels(self.channel.value)
+        self._latency = self.metrics.latency.labels(self.channel.value)
+        self._response = {
+            outcome: self.metrics.response.labels(self.channel.value, outcome.value)
+            for outcome in ResponseOutcome
+        }
+        self._log: structlog.BoundLogger | None = None
         self.lag = ConsumerLag(self.registry)
         self.sender: Sender = factory(settings)
         self.producer = idempotent_producer(settings.kafka)
@@ -219,11 +227,10 @@ class SenderService:
                 log.warning("test_delivery_invalid", detail=detail)
                 return []  # no result without a delivery, and a test is never dead-lettered
             return [self._dead_letter(record, state, FailureReason.INVALID_PAYLOAD, detail)]
-        log_ = log.bind(
+        log_ = self._logger().bind(
             delivery_id=delivery.id,
             event_id=delivery.event.id,
             notifier_id=delivery.notifier.id,
-            channel=self.channel.value,
             attempt=state.attempts + 1,
             test=test,
         )
@@ -239,10 +246,8 @@ class SenderService:
             return self._after_failure(record, state, delivery, error, started, log_, done)
         elapsed_ms = self._observe_response(started, ResponseOutcome.DELIVERED) * 1000
         now = datetime.now(UTC)
-        self.metrics.sent.labels(self.channel.value).inc()
-        self.metrics.latency.labels(self.channel.value).observe(
-            max(0.0, (now - delivery.event.created_at).total_seconds())
-        )
+        self._sent.inc()
+        self._latency.observe(max(0.0, (now - delivery.event.created_at).total_seconds()))
         log_.info("delivery_sent", status=report.status, duration_ms=round(elapsed_ms, 1))
         return [
             result_record(
@@ -258,16 +263,25 @@ class SenderService:
             *report.outputs,
         ]
 
+    def _logger(self) -> structlog.BoundLogger:
+        """The module's logger bound to the channel, once, at first use (after `configure`):
+        binding the lazy module logger per delivery costs a full configuration lookup."""
+        if self._log is None:
+            self._log = log.bind(channel=self.channel.value)
+        return self._log
+
     def _observe_response(self, started: float, outcome: ResponseOutcome) -> float:
         """Record how long the receiver took to answer since `started`; return it in seconds."""
         elapsed_s = time.monotonic() - started
-        self.metrics.response.labels(self.channel.value, outcome.value).observe(elapsed_s)
+        self._response[outcome].observe(elapsed_s)
         return elapsed_s
 
     async def _traced(self, delivery: Delivery, left: tuple[int, ...], attempt: int) -> SendReport:
         """`_send_left`, recorded as a `send` span (a child of the delivery's) when tracing."""
+        if self.spans is None:
+            return await self._send_left(delivery, left)
         parent = tracing.parse(delivery.traceparent)
-        if self.spans is None or parent is None:
+        if parent is None:
             return await self._send_left(delivery, left)
         start_ns = now_ns()
         error: str | None = None
