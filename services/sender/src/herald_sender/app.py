@@ -34,6 +34,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -83,6 +84,27 @@ from herald_sender.settings import SenderSettings
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class SharedParts:
+    """What the channels of one process share: one registry (metrics labelled by channel), one
+    supervisor and one lag reporter, so that one health site reports them all."""
+
+    registry: CollectorRegistry
+    metrics: SenderMetrics
+    lag: ConsumerLag
+    tasks: TaskSupervisor
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> SharedParts:
+        registry = registry or CollectorRegistry()
+        return cls(
+            registry,
+            SenderMetrics.create(registry),
+            ConsumerLag(registry),
+            TaskSupervisor(registry),
+        )
+
+
 class SenderService:
     """Owns one channel's sender, consumer loop and health site; an async context manager."""
 
@@ -93,12 +115,15 @@ class SenderService:
         *,
         sender_factory: Callable[[SenderSettings], Sender] | None = None,
         spans: SpanRecorder | None = None,
+        shared: SharedParts | None = None,
     ) -> None:
         """Build the service; nothing starts before `__aenter__`.
 
         `sender_factory` replaces the channel's own (tests run the webhook sender on a channel
         no other test consumes); `spans` is where to record `send` spans (a test's in-memory
         exporter; by default an OTLP exporter when `settings.otlp_endpoint` is set, else none).
+        With `shared` (`SenderProcess`, several channels in one process) the service uses the
+        process's registry, metrics and supervisor and serves no health site of its own.
         Raises ValueError when the channel has no sender or the retry
         delays do not match the topic file's tiers.
         """
@@ -114,8 +139,10 @@ class SenderService:
         )
         self.channel = settings.channel
         self.tiers = retry_tiers_of(retry_tiers(), settings.retry_delays_s)
-        self.registry = registry or CollectorRegistry()
-        self.metrics = SenderMetrics.create(self.registry)
+        parts = shared or SharedParts.create(registry)
+        self._own_site = shared is None
+        self.registry = parts.registry
+        self.metrics = parts.metrics
         # Bound once: `labels()` per delivery costs a lock and a dict lookup each time.
         self._sent = self.metrics.sent.labels(self.channel.value)
         self._latency = self.metrics.latency.labels(self.channel.value)
@@ -124,12 +151,12 @@ class SenderService:
             for outcome in ResponseOutcome
         }
         self._log: structlog.BoundLogger | None = None
-        self.lag = ConsumerLag(self.registry)
+        self.lag = parts.lag
         self.sender: Sender = factory(settings)
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()
-        self.tasks = TaskSupervisor(self.registry)
+        self.tasks = parts.tasks
         self._runner: web.AppRunner | None = None
         self._subscribed: set[str] = set()
 
@@ -138,11 +165,12 @@ class SenderService:
         return consuming, f"sending {self.channel}" if consuming else "joining groups"
 
     async def __aenter__(self) -> SenderService:
-        app = web.Application()
-        add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
-        self._runner, self.port = await start_site(
-            app, self.settings.http.host, self.settings.http.port
-        )
+        if self._own_site:
+            app = web.Application()
+            add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
+            self._runner, self.port = await start_site(
+                app, self.settings.http.host, self.settings.http.port
+            )
         await self.sender.__aenter__()
         await start_client(self.producer, self.settings.kafka)
         self.tasks.keep_running(self._consume, f"sender-{self.channel}", self._stop)
@@ -481,8 +509,64 @@ def _wait_s(record: Record) -> float | None:
     return retry_wait_s(record.headers, record.timestamp)
 
 
+class SenderProcess:
+    """Several channels in one process (`--channel slack,discord`): one `SenderService` per
+    channel, each with its own consumer groups, retry and DLQ topics as if it ran alone, sharing
+    one registry, supervisor and health site. Ready once every channel is."""
+
+    def __init__(self, settings: SenderSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.parts = SharedParts.create(registry)
+        self.registry = self.parts.registry
+        self.services = [
+            SenderService(one, shared=self.parts) for one in settings.per_channel_settings()
+        ]
+        self.port = settings.http.port
+        self._runner: web.AppRunner | None = None
+
+    def ready(self) -> tuple[bool, str]:
+        waiting = [str(s.channel) for s in self.services if not s.ready()[0]]
+        channels = ",".join(str(s.channel) for s in self.services)
+        return (
+            (False, f"joining groups: {','.join(waiting)}")
+            if waiting
+            else (
+                True,
+                f"sending {channels}",
+            )
+        )
+
+    async def __aenter__(self) -> SenderProcess:
+        app = web.Application()
+        add_health_routes(app, self.registry, self.ready, lambda: self.parts.tasks.failure)
+        self._runner, self.port = await start_site(
+            app, self.settings.http.host, self.settings.http.port
+        )
+        entered: list[SenderService] = []
+        try:
+            for service in self.services:
+                await service.__aenter__()
+                entered.append(service)
+        except BaseException:
+            await self._close(entered)
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close(self.services)
+
+    async def _close(self, services: list[SenderService]) -> None:
+        for service in services:  # every stop first: they share one supervisor to join
+            service._stop.set()
+        for service in reversed(services):
+            await service.__aexit__(None, None, None)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
 async def serve(settings: SenderSettings) -> None:
     """Run until SIGTERM/SIGINT, then drain."""
     stop = stop_event_on_signals()
-    async with SenderService(settings):
+    service = SenderProcess(settings) if len(settings.served_channels) > 1 else None
+    async with service or SenderService(settings):
         await stop.wait()
