@@ -96,7 +96,9 @@ RECEIVER = textwrap.dedent(
     app.router.add_post("/hook/{delay}", hook)
     app.router.add_post("/hang", hang)
     app.router.add_get("/count", count)
-    web.run_app(app, host="127.0.0.1", port=http_port, print=None, access_log=None)
+    web.run_app(
+        app, host="127.0.0.1", port=http_port, print=None, access_log=None, shutdown_timeout=1
+    )
     """
 )
 
@@ -125,7 +127,11 @@ class Receiver:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
 def make_deliveries(
