@@ -104,7 +104,7 @@ profile-router: install ## Profile the router under bench-router's throughput lo
 	@$(UV) run py-spy record --format raw -o var/profiles/router.raw --rate 250 --nonblocking -- python bench/router.py --only throughput --quick
 	@$(UV) run python bench/profile_summary.py var/profiles/router.raw --under herald_router
 
-bench-sender: install ## Sender vs a raw aiohttp loop (webhook, 20 ms and 0 ms receiver) and e-mail vs raw aiosmtplib (~3 min)
+bench-sender: install ## Sender vs a raw aiohttp loop (webhook, 20 ms and 0 ms receiver), one hanging endpoint of 100 (B6), e-mail vs raw aiosmtplib (~5 min)
 	@$(UV) run python bench/sender.py
 
 bench-alerter: install ## Alerter points/s with 10 000 active rules vs a raw consumer of the same points (~5 min)
