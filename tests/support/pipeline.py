@@ -110,7 +110,7 @@ class Herald:
             ],
         )
         await eventually(
-            lambda: self.router.view.table(CONFIG_NOTIFIERS).get(notifier.id) == notifier,
+            lambda: self.router.notifiers.get(notifier.id) == notifier,
             what=f"router sees notifier {notifier.id}",
         )
 
@@ -119,7 +119,7 @@ class Herald:
             self.producer, [OutgoingRecord(CONFIG_NOTIFIERS, None, notifier_id.encode())]
         )
         await eventually(
-            lambda: notifier_id not in self.router.view.table(CONFIG_NOTIFIERS),
+            lambda: notifier_id not in self.router.notifiers,
             what=f"router forgets notifier {notifier_id}",
         )
 

@@ -47,11 +47,12 @@ _EVERYTHING_OFF = CompactSelection()
 _SELECTIONS: dict[CompactSelection, CompactSelection] = {}
 
 
-class CompactNotifier(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CompactNotifier(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """`herald_core.notifiers.Notifier`'s fields, in its order (the encoding depends on it).
 
     Not frozen only so that `__post_init__` can share what it decoded; nothing changes a
-    notifier after that (an update is a new record, decoded into a new struct)."""
+    notifier after that (an update is a new record, decoded into a new struct). Outside the
+    cyclic collector (`gc=False`): it holds no container that could close a cycle."""
 
     id: Id
     name: Name = ""
@@ -67,7 +68,10 @@ class CompactNotifier(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     families: tuple[Family, ...] = ()
     platform: Channel
     selection: CompactSelection = _EVERYTHING_OFF
-    type_data: dict[str, Any] = {}
+    type_data_json: msgspec.Raw = msgspec.field(name="type_data", default=msgspec.Raw(b"{}"))
+    """`type_data` as JSON: what routing reads of it (an e-mail notifier's recipients, the
+    snapshot encoded once per notifier) is decoded on use, and bytes take a third of the
+    memory of the dictionary."""
     version: int = 1
     created_at: Aware | None = None
     updated_at: Aware | None = None
@@ -81,6 +85,13 @@ class CompactNotifier(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         self.owner_id = _intern(self.owner_id)
         self.user_id = _intern(self.user_id)
         self.selection = _SELECTIONS.setdefault(self.selection, self.selection)
+        self.type_data_json = _object_json(self.type_data_json)
+
+    @property
+    def type_data(self) -> dict[str, Any]:
+        """The platform's settings, decoded (a new dictionary each time)."""
+        decoded: dict[str, Any] = _OBJECT.decode(self.type_data_json)
+        return decoded
 
     @property
     def channel(self) -> Channel:
@@ -102,6 +113,24 @@ def decode_notifier(raw: bytes) -> CompactNotifier:
         return _DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return from_model(Notifier.model_validate_json(raw))
+
+
+_OBJECT = msgspec.json.Decoder(dict[str, Any])
+
+
+def _object_json(raw: msgspec.Raw) -> msgspec.Raw:
+    """`raw` as the model writes a `dict[str, Any]` (no spaces, UTF-8 unescaped), copied out
+    of the record's buffer. Raises ValidationError unless `raw` is a JSON object."""
+    if bytes(memoryview(raw)[:3]) == b"{}":
+        return _EMPTY_OBJECT
+    try:
+        decoded = _OBJECT.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"type_data: {exc}") from None
+    return msgspec.Raw(_ENCODER.encode(decoded))
+
+
+_EMPTY_OBJECT = msgspec.Raw(b"{}")
 
 
 def _intern(value: str | None) -> str | None:

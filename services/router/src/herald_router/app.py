@@ -33,7 +33,7 @@ from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.headers import header
 from herald_core.metrics import ConsumerLag, Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, receivers
-from herald_core.topics import EVENTS, EVENTS_DLQ
+from herald_core.topics import CONFIG_APPS, CONFIG_OWNERS, EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
 from herald_kafka.connection import start_client
 from herald_kafka.consumer import ConsumerFactory, Record, group_consumer, run_group
@@ -48,7 +48,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 from pydantic import ValidationError
 
-from herald_router.index import RouterMemory
+from herald_router.index import AsModels, RouterMemory
 from herald_router.records import Routed, delivery_records
 from herald_router.settings import RouterSettings
 
@@ -100,6 +100,8 @@ class RouterService:
         self.lag = ConsumerLag(self.registry)
         self.memory = RouterMemory()
         self.index = self.memory.notifiers
+        self.notifiers = AsModels(self.index)
+        """Notifier id → `Notifier`, converted from the index on each read (tests, tools)."""
         self.snapshots = self.memory.snapshots
         self._by_outcome: dict[str, PromCounter] = {}
         self._by_channel: dict[str, PromCounter] = {}
@@ -107,7 +109,8 @@ class RouterService:
             settings.kafka,
             RouterMemory.decoders(),
             on_change=self.memory.on_change,
-            kept=(),  # the memory indexes every record itself (herald_router.index)
+            # notifiers are held once, in the memory's index (herald_router.index)
+            kept=(CONFIG_APPS, CONFIG_OWNERS),
         )
         # read at each scrape: a view whose loop stopped shows it, probe or no probe
         self.metrics.config_staleness.set_function(lambda: self.view.staleness_s(time.monotonic()))

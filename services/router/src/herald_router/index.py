@@ -8,13 +8,14 @@ dictionary look-ups; the pure routing rules then decide.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from herald_core.compact_notifiers import CompactNotifier, decode_notifier
+from herald_core.compact_notifiers import CompactNotifier, decode_notifier, to_model
 from herald_core.delivery_json import SnapshotCache
 from herald_core.directory import AppEntry, Directory, OwnerEntry
 from herald_core.envelope import Event
-from herald_core.notifiers import Scope
+from herald_core.notifiers import Notifier, Scope
 from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS, CONFIG_OWNERS
 
 from herald_router.digest import ViewDigest
@@ -75,8 +76,31 @@ class NotifierIndex:
             ids |= {i for i in listed if isinstance(i, str) and i in self._by_id}
         return [self._by_id[i] for i in sorted(ids)]
 
+    def ids(self) -> list[str]:
+        return list(self._by_id)
+
     def __len__(self) -> int:
         return len(self._by_id)
+
+
+class AsModels(Mapping[str, Notifier]):
+    """The index read as notifier id → `Notifier` model, converted on each read: for tests and
+    tools that compare what the router holds with what was published."""
+
+    def __init__(self, index: NotifierIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, notifier_id: str) -> Notifier:
+        held = self._index.get(notifier_id)
+        if held is None:
+            raise KeyError(notifier_id)
+        return to_model(held)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index.ids())
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 class RouterMemory:
