@@ -30,6 +30,7 @@ from herald_core.envelope import Event, EventUser
 from herald_core.notifiers import Notifier, Preset, Scope, Selection
 from herald_core.routing import Answers, explain, receivers, route
 from herald_core.topics import Channel
+from herald_core.wire_event import decode_event
 from herald_router.records import delivery_record, delivery_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -180,7 +181,7 @@ def test_delivery_records_equal_the_models_records(
     event: Event, candidates: list[Notifier], traceparent: str | None
 ):
     """Byte for byte: topic, key, value and headers, as the plain path writes them (the
-    router routes its compact notifiers, the plain path the models)."""
+    router routes its wire events and compact notifiers, the plain path the models)."""
     routed_at = START + timedelta(hours=1, microseconds=123)
     headers = HEADERS if traceparent else HEADERS[:3]
     plain = [
@@ -190,7 +191,7 @@ def test_delivery_records_equal_the_models_records(
     fast, routed = delivery_records(
         event.id,
         event.to_json(),
-        receivers(event, [from_model(n) for n in candidates], DIRECTORY),
+        receivers(decode_event(event.to_json()), [from_model(n) for n in candidates], DIRECTORY),
         time_json(routed_at),
         tracing.parse(traceparent),
         headers,

@@ -7,7 +7,8 @@ stays a plain container that every service can parse cheaply.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from datetime import datetime
+from typing import Any, Protocol, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +23,28 @@ class EventUser(BaseModel):
     id: str | None = None
     username: str | None = None
     email: str | None = None
+
+
+class EventLike(Protocol):
+    """What routing reads of an event: an `Event`, or the router's `WireEvent`
+    (herald_core.wire_event), which holds the same fields under the same names."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def app_id(self) -> str | None: ...
+    @property
+    def owner_id(self) -> str | None: ...
+    @property
+    def addon_id(self) -> str | None: ...
+    @property
+    def rack(self) -> str | None: ...
+    @property
+    def type_data(self) -> dict[str, Any]: ...
 
 
 class Event(BaseModel):

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from herald_core.deliveries import Recipient
 from herald_core.directory import Directory, OwnerEntry, OwnerKind
-from herald_core.envelope import Event
+from herald_core.envelope import EventLike
 from herald_core.notifiers import NotifierLike, Scope
 from herald_core.topics import Channel
 
@@ -34,7 +34,7 @@ def _members(owner: OwnerEntry | None) -> list[Recipient]:
     ]
 
 
-def _owner_recipients(event: Event, directory: Directory) -> list[Recipient]:
+def _owner_recipients(event: EventLike, directory: Directory) -> list[Recipient]:
     owner_id = directory.owner_of(event.app_id, event.owner_id)
     owner = directory.owner(owner_id)
     if owner is None or owner.kind is OwnerKind.ORGANISATION:
@@ -44,7 +44,7 @@ def _owner_recipients(event: Event, directory: Directory) -> list[Recipient]:
     return [Recipient(address=m.email, name=m.name, user_id=m.user_id) for m in chosen if m.email]
 
 
-def _collaborators(event: Event, directory: Directory) -> list[Recipient]:
+def _collaborators(event: EventLike, directory: Directory) -> list[Recipient]:
     app = directory.app(event.app_id)
     if app is None:
         return []
@@ -76,7 +76,7 @@ def unique_recipients(candidates: Iterable[Recipient]) -> tuple[Recipient, ...]:
 
 
 def resolve_recipients(
-    notifier: NotifierLike, event: Event, directory: Directory
+    notifier: NotifierLike, event: EventLike, directory: Directory
 ) -> tuple[Recipient, ...]:
     """The e-mail recipients of `notifier` for `event` (empty for channels without recipients)."""
     if notifier.platform is not Channel.EMAIL:

@@ -37,7 +37,7 @@ from functools import cache
 from herald_core.catalog import CATALOG, Condition, Family, answers_to
 from herald_core.deliveries import Delivery, Recipient, delivery_id
 from herald_core.directory import Directory
-from herald_core.envelope import Event
+from herald_core.envelope import Event, EventLike
 from herald_core.notifiers import NotifierLike, Preset, Scope, SelectionLike
 from herald_core.recipients import resolve_recipients
 from herald_core.topics import Channel
@@ -70,12 +70,12 @@ class Decision:
         return self.exclusion is None
 
 
-def event_owner(event: Event, directory: Directory) -> str | None:
+def event_owner(event: EventLike, directory: Directory) -> str | None:
     """The owner the event belongs to now: its app's current owner, else the stated one."""
     return directory.owner_of(event.app_id, event.owner_id)
 
 
-def in_scope(notifier: NotifierLike, event: Event, directory: Directory | None = None) -> bool:
+def in_scope(notifier: NotifierLike, event: EventLike, directory: Directory | None = None) -> bool:
     """True when the event concerns what the notifier watches (its app, owner or user)."""
     directory = directory or Directory()
     if notifier.scope is Scope.APP:
@@ -92,7 +92,7 @@ def in_scope(notifier: NotifierLike, event: Event, directory: Directory | None =
     return owner is not None and owner in directory.owners_of_user(user_id)
 
 
-def in_resources(notifier: NotifierLike, event: Event) -> bool:
+def in_resources(notifier: NotifierLike, event: EventLike) -> bool:
     """An owner notifier's app and add-on lists are one list of resources (Clever Cloud's hook
     `scope`): without either it watches everything; otherwise the event's app or add-on must
     be listed."""
@@ -133,7 +133,7 @@ def selects(selection: SelectionLike, answers: frozenset[str]) -> bool:
     return bool(answers & frozenset(selection.selected_event_ids))
 
 
-def listed_by_alert(notifier: NotifierLike, event: Event) -> bool:
+def listed_by_alert(notifier: NotifierLike, event: EventLike) -> bool:
     """True when the event lists this notifier (`type_data.notifier_ids`). Only alert events
     route by it: `alert_added` and `alert_deleted` carry the rule's list too, but they are
     ordinary events that only notifiers selecting them get."""
@@ -151,7 +151,7 @@ def answer_families(answers: frozenset[str]) -> frozenset[Family]:
     return frozenset(found)
 
 
-def selection_answers(event: Event, answers: frozenset[str]) -> frozenset[str]:
+def selection_answers(event: EventLike, answers: frozenset[str]) -> frozenset[str]:
     """The ids selections match: the event's own, plus, for a resolution, those of the incident
     it resolves (whoever was told `app_alert_triggered` is told `app_alert_resolved`). Pure."""
     type_id = CATALOG.canonical(event.type)
@@ -161,7 +161,7 @@ def selection_answers(event: Event, answers: frozenset[str]) -> frozenset[str]:
     return answers | answers_to(resolved, event.type_data)
 
 
-def is_forwarded(event: Event) -> bool:
+def is_forwarded(event: EventLike) -> bool:
     """False for audit-only types, which no selection can forward."""
     return event.type not in CATALOG.audit_only_ids()
 
@@ -178,7 +178,7 @@ class Answers:
     """The families of its type and alias ids."""
 
     @classmethod
-    def of(cls, event: Event) -> Answers:
+    def of(cls, event: EventLike) -> Answers:
         """Worked out once per event type and outcome of the alias conditions that apply to
         it: the answer depends on nothing else, and the router asks for every event."""
         key = (event.type, tuple(c.holds(event.type_data) for c in _conditions_of(event.type)))
@@ -190,7 +190,7 @@ class Answers:
         return found
 
     @classmethod
-    def _work_out(cls, event: Event) -> Answers:
+    def _work_out(cls, event: EventLike) -> Answers:
         own = answers_to(event.type, event.type_data)
         return cls(own, selection_answers(event, own), answer_families(own))
 
@@ -213,7 +213,7 @@ def _conditions_of(event_type: str) -> tuple[Condition, ...]:
 
 
 def _exclusion(
-    notifier: NotifierLike, event: Event, answers: Answers, directory: Directory
+    notifier: NotifierLike, event: EventLike, answers: Answers, directory: Directory
 ) -> Exclusion | None:
     """Rules 2 to 5 for one notifier, without words: None when they let the event through."""
     if not notifier.active:
@@ -228,7 +228,7 @@ def _exclusion(
     return None
 
 
-def _why(exclusion: Exclusion, notifier: NotifierLike, event: Event) -> str:
+def _why(exclusion: Exclusion, notifier: NotifierLike, event: EventLike) -> str:
     """The words for rules 2 to 5's exclusions (`explain` only: routing never needs them)."""
     if exclusion is Exclusion.INACTIVE:
         return "the notifier is not active"
@@ -239,7 +239,7 @@ def _why(exclusion: Exclusion, notifier: NotifierLike, event: Event) -> str:
     return f"{event.type} is not selected"
 
 
-def _received(notifier: NotifierLike, event: Event, directory: Directory) -> Decision:
+def _received(notifier: NotifierLike, event: EventLike, directory: Directory) -> Decision:
     """Rule 6, for a notifier that rules 2 to 5 let through."""
     recipients = resolve_recipients(notifier, event, directory)
     if notifier.platform is Channel.EMAIL and not recipients:
@@ -248,7 +248,7 @@ def _received(notifier: NotifierLike, event: Event, directory: Directory) -> Dec
 
 
 def decide(
-    notifier: NotifierLike, event: Event, answers: Answers, directory: Directory
+    notifier: NotifierLike, event: EventLike, answers: Answers, directory: Directory
 ) -> Decision:
     """The verdict for one notifier (rules 2 to 6; rule 1 and 7 are the caller's)."""
     exclusion = _exclusion(notifier, event, answers, directory)
@@ -258,7 +258,7 @@ def decide(
 
 
 def explain(
-    event: Event, notifiers: Iterable[NotifierLike], directory: Directory | None = None
+    event: EventLike, notifiers: Iterable[NotifierLike], directory: Directory | None = None
 ) -> list[Decision]:
     """A verdict for every candidate notifier, in notifier id order. Pure."""
     directory = directory or Directory()
@@ -277,7 +277,7 @@ def _by_id(notifier: NotifierLike) -> str:
 
 
 def receivers(
-    event: Event, notifiers: Iterable[NotifierLike], directory: Directory | None = None
+    event: EventLike, notifiers: Iterable[NotifierLike], directory: Directory | None = None
 ) -> list[Decision]:
     """The delivered verdicts of `explain`, in the same order, without judging the excluded
     candidates in words: what routing needs, at routing's pace. Pure.

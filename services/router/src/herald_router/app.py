@@ -28,12 +28,12 @@ from aiohttp import web
 from herald_core import headers as h
 from herald_core import tracing
 from herald_core.delivery_json import time_json
-from herald_core.envelope import Event
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.headers import header
 from herald_core.metrics import ConsumerLag, Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, receivers
 from herald_core.topics import CONFIG_APPS, CONFIG_OWNERS, EVENTS, EVENTS_DLQ
+from herald_core.wire_event import WireEvent, decode_event
 from herald_kafka.config_view import MaterializedView
 from herald_kafka.connection import start_client
 from herald_kafka.consumer import ConsumerFactory, Record, group_consumer, run_group
@@ -206,7 +206,7 @@ class RouterService:
 
     async def _handle(self, record: Record) -> list[OutgoingRecord]:
         try:
-            event = Event.model_validate_json(record.value or b"")
+            event = decode_event(record.value or b"")
         except ValidationError as exc:
             raise InvalidEvent(
                 FailureReason.INVALID_ENVELOPE, str(exc.errors(include_url=False)[:3])
@@ -250,7 +250,7 @@ class RouterService:
             _bound(self.metrics.deliveries, self._by_channel, channel).inc(count)
 
     def _record_spans(
-        self, event: Event, routed: list[Routed], parent: tracing.TraceParent, start_ns: int
+        self, event: WireEvent, routed: list[Routed], parent: tracing.TraceParent, start_ns: int
     ) -> None:
         """One `route` span per delivery: the span of its `traceparent`, a child of the
         event's."""

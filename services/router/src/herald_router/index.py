@@ -14,7 +14,7 @@ from typing import Any
 from herald_core.compact_notifiers import CompactNotifier, decode_notifier, to_model
 from herald_core.delivery_json import SnapshotCache
 from herald_core.directory import AppEntry, Directory, OwnerEntry
-from herald_core.envelope import Event
+from herald_core.envelope import EventLike
 from herald_core.notifiers import Notifier, Scope
 from herald_core.topics import CONFIG_APPS, CONFIG_NOTIFIERS, CONFIG_OWNERS
 
@@ -58,7 +58,9 @@ class NotifierIndex:
     def get(self, notifier_id: str) -> CompactNotifier | None:
         return self._by_id.get(notifier_id)
 
-    def candidates(self, event: Event, directory: Directory | None = None) -> list[CompactNotifier]:
+    def candidates(
+        self, event: EventLike, directory: Directory | None = None
+    ) -> list[CompactNotifier]:
         """Notifiers that may care about `event` (routing still checks scope and selection)."""
         directory = directory or Directory()
         owner = directory.owner_of(event.app_id, event.owner_id)
