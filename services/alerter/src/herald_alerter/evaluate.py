@@ -242,7 +242,11 @@ def evaluate(
     """
     if not matches(rule, point):
         return Evaluation(state, (), Verdict.IGNORED)
-    if state is not None and _watch(rule) != _watched(state):
+    if state is not None and (
+        state.metric != rule.metric
+        or state.container_type != rule.container_type
+        or state.send_when_below != rule.send_when_below
+    ):
         state = None  # the rule was re-targeted: start from nothing
     if state is not None and point.at <= state.last_at:
         verdict = Verdict.DUPLICATE if point.at == state.last_at else Verdict.LATE
@@ -273,7 +277,14 @@ def needs_checkpoint(stored: AlertState | None, new: AlertState, every_s: float)
     """
     if stored is None:
         return True
-    if new[:3] != stored[:3] or new[4:] != stored[4:]:  # all but last_at
+    if (
+        new.since != stored.since
+        or new.fired_at != stored.fired_at
+        or new.reminders != stored.reminders
+        or new.metric != stored.metric
+        or new.container_type != stored.container_type
+        or new.send_when_below != stored.send_when_below
+    ):
         return True
     return (new.last_at - stored.last_at).total_seconds() >= every_s
 

@@ -92,7 +92,7 @@ class Shard:
 
     latest: dict[bytes, AlertState] = field(default_factory=dict)
     stored: dict[bytes, AlertState] = field(default_factory=dict)
-    touched: set[bytes] = field(default_factory=set)  # changed since the last checkpoint
+    due: set[bytes] = field(default_factory=set)  # to write at the next checkpoint
 
 
 class AlerterTables:
@@ -105,6 +105,7 @@ class AlerterTables:
         self._checkpoint_s = checkpoint_s
         self._points = {o: metrics.points.labels(o.value) for o in PointOutcome}
         self._verdicts = {v: metrics.evaluations.labels(v.value) for v in Verdict}
+        self._configs = {o: metrics.configs.labels(o.value) for o in ConfigOutcome}
 
     def state(self, app_id: str, alert_id: str) -> AlertState | None:
         """The latest state of one rule, if a held partition has it."""
@@ -117,17 +118,17 @@ class AlerterTables:
     def handle_config(self, key: bytes | None, value: bytes | None) -> None:
         """Apply one `notify.config.alerts` record: store the rules, drop orphaned states."""
         if not key:
-            self.metrics.configs.labels(ConfigOutcome.MISKEYED.value).inc()
+            self._configs[ConfigOutcome.MISKEYED].inc()
             return
         new: AppAlerts | None = None
         if value:
             try:
                 new = AppAlerts.model_validate_json(value)
             except ValidationError:
-                self.metrics.configs.labels(ConfigOutcome.UNPARSABLE.value).inc()
+                self._configs[ConfigOutcome.UNPARSABLE].inc()
                 return
             if new.app_id.encode() != key:
-                self.metrics.configs.labels(ConfigOutcome.MISKEYED.value).inc()
+                self._configs[ConfigOutcome.MISKEYED].inc()
                 return
         old = self.rules.get(key)
         app_id = key.decode()
@@ -135,16 +136,16 @@ class AlerterTables:
             self._drop(state_key(app_id, alert_id), app_id, alert_id)
         if new is None:
             self.rules.pop(key, None)
-            self.metrics.configs.labels(ConfigOutcome.DELETED.value).inc()
+            self._configs[ConfigOutcome.DELETED].inc()
             return
         self.rules[key] = AppRules.of(new)
-        self.metrics.configs.labels(ConfigOutcome.APPLIED.value).inc()
+        self._configs[ConfigOutcome.APPLIED].inc()
 
     def _drop(self, key: bytes, app_id: str, alert_id: str) -> None:
         for shard in self.shards.values():
             if key in shard.latest:
                 del shard.latest[key]
-                shard.touched.add(key)
+                shard.due.add(key)
                 log.info("alert_state_dropped", app_id=app_id, alert_id=alert_id)
 
     def handle_points(self, partition: int, records: Iterable[Record]) -> list[OutgoingRecord]:
@@ -198,7 +199,7 @@ class AlerterTables:
         watching = rules.watching.get((point.metric, point.container_type)) if rules else None
         if rules is None or not watching:
             return PointOutcome.NO_RULE
-        latest = shard.latest
+        latest, stored = shard.latest, shard.stored
         for rule, skey in watching:
             state = latest.get(skey)
             result = evaluate(state, point, rule, rules.alerts)
@@ -214,26 +215,26 @@ class AlerterTables:
                     verdict=result.verdict.value,
                     event_ids=[e.id for e in result.events],
                 )
-            if result.state is not None and result.state is not state:
-                latest[skey] = result.state
-                shard.touched.add(skey)
+            new = result.state
+            if new is not None and new is not state:
+                latest[skey] = new
+                if needs_checkpoint(stored.get(skey), new, self._checkpoint_s):
+                    shard.due.add(skey)
         return PointOutcome.EVALUATED
 
     def checkpoint(self) -> list[StateRecord]:
-        """The states to write now: each touched state the changelog does not hold closely
-        enough (`needs_checkpoint`), a tombstone for each dropped one. Call `written` once
-        they are acknowledged."""
+        """The states to write now: each state the changelog does not hold closely enough
+        (`needs_checkpoint`, as they were evaluated), a tombstone for each dropped one. Call
+        `written` once they are acknowledged, `unwritten` if they could not be."""
         found: list[StateRecord] = []
         for partition, shard in self.shards.items():
-            for key in shard.touched:
+            for key in shard.due:
                 new = shard.latest.get(key)
-                stored = shard.stored.get(key)
-                if new is None:
-                    if stored is not None:
-                        found.append(StateRecord(partition, key, None))
-                elif needs_checkpoint(stored, new, self._checkpoint_s):
+                if new is not None:
                     found.append(StateRecord(partition, key, new))
-            shard.touched.clear()
+                elif key in shard.stored:
+                    found.append(StateRecord(partition, key, None))
+            shard.due.clear()
         return found
 
     def written(self, records: Sequence[StateRecord]) -> None:
@@ -252,7 +253,7 @@ class AlerterTables:
         for record in records:
             shard = self.shards.get(record.partition)
             if shard is not None:
-                shard.touched.add(record.key)
+                shard.due.add(record.key)
 
     def hold(self, partition: int, changelog: Iterable[tuple[bytes | None, bytes | None]]) -> int:
         """Take a partition on from its changelog records (key, value), in offset order.
@@ -280,7 +281,7 @@ class AlerterTables:
             )
             if outlived(state, rule):
                 del shard.latest[key]
-                shard.touched.add(key)
+                shard.due.add(key)
                 log.info("alert_state_dropped", app_id=app, alert_id=alert_id)
         self.shards[partition] = shard
         return len(shard.latest)
