@@ -117,6 +117,7 @@ class AlerterLoop(LoopBase):
         self._to_restore: set[TopicPartition] = set()
         self._next: dict[TopicPartition, int] = {}  # the next offset expected of a partition
         self._uncommitted: dict[TopicPartition, int] = {}
+        self._writing: asyncio.Future[None] | None = None  # the writes of the last batch
         self._committed_at = time.monotonic()
         self.rebalancing = True  # until the first assignment is restored
 
@@ -140,47 +141,76 @@ class AlerterLoop(LoopBase):
         # a loop started again after a failure may have evaluated points it never emitted:
         # start from the changelog
         self.tables.release(list(self.tables.shards))
-        while not stop.is_set():
-            batches = await self._fetch(
-                stop, timeout_ms=self._poll_timeout_ms, max_records=self._max_records
-            )
+        try:
+            while not stop.is_set():
+                batches = await self._fetch(
+                    stop, timeout_ms=self._poll_timeout_ms, max_records=self._max_records
+                )
+                self._idle.clear()
+                try:
+                    if self._to_restore:
+                        await self._settle()
+                        await self._restore()
+                    await self._process(batches, stop)
+                    if self._drain_requested.is_set():  # a rebalance waits: finish, commit
+                        await self._settle()
+                        await self._commit()
+                finally:
+                    self._idle.set()
+        finally:
             self._idle.clear()
             try:
-                if self._to_restore:
-                    await self._restore()
-                await self._process(batches, stop)
+                await self._settle()
+                await self._commit()
             finally:
-                if self._drain_requested.is_set():  # a rebalance waits: commit what is done
-                    await self._commit()
                 self._idle.set()
-        self._idle.clear()
-        try:
-            await self._commit()
-        finally:
-            self._idle.set()
 
     async def _process(
         self, batches: dict[TopicPartition, list[Record]], stop: asyncio.Event
     ) -> None:
+        """Evaluate a batch, then hand its writes to the writer once the previous batch's are
+        done: the next batch is fetched and evaluated while this one's are acknowledged."""
         events: list[OutgoingRecord] = []
+        offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
             if not records or tp not in self.assigned:
                 continue
             self._watch_gaps(tp, records)
             events.extend(self.tables.handle_points(tp.partition, records))
-        if events and not await send_until_acked(self._producer, events, stop):
-            return
+            offsets[tp] = records[-1].offset + 1
         states = self.tables.checkpoint()
+        await self._settle()
+        if events or states:
+            self._writing = asyncio.ensure_future(self._write(events, states, offsets, stop))
+        else:
+            self._uncommitted.update(offsets)
+        if time.monotonic() - self._committed_at >= self.service.settings.commit_interval_s:
+            await self._commit()
+
+    async def _settle(self) -> None:
+        """Wait for the batch being written (its failure, a bug, ends the loop)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
+
+    async def _write(
+        self,
+        events: Sequence[OutgoingRecord],
+        states: Sequence[StateRecord],
+        offsets: dict[TopicPartition, int],
+        stop: asyncio.Event,
+    ) -> None:
+        """Events first (acknowledged), then states (acknowledged), then the offsets may be
+        committed. Given up when `stop` comes first: nothing of the batch is committed."""
+        if events and not await send_until_acked(self._producer, events, stop):
+            self.tables.unwritten(states)
+            return
         if states:
             if not await self._write_states(states, stop):
                 self.tables.unwritten(states)
                 return
             self.tables.written(states)
-        for tp, records in batches.items():
-            if records and tp in self.assigned:
-                self._uncommitted[tp] = records[-1].offset + 1
-        if time.monotonic() - self._committed_at >= self.service.settings.commit_interval_s:
-            await self._commit()
+        self._uncommitted.update(offsets)
 
     async def _write_states(self, states: Sequence[StateRecord], stop: asyncio.Event) -> bool:
         topic = self.service.settings.state_changelog
