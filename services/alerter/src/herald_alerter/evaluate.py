@@ -123,7 +123,6 @@ class PointLike(Protocol):
     def at(self) -> datetime: ...
 
 
-_METRICS = {m.value: m for m in Metric}
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)\Z")
 
 
@@ -131,7 +130,7 @@ class _WirePoint(msgspec.Struct):
     """The usual shape of a `platform.metrics` value, for msgspec's decoder."""
 
     app_id: str
-    metric: str
+    metric: Metric
     value: float
     at: str
     container_type: str = "web"
@@ -155,20 +154,11 @@ def parse_point(raw: bytes) -> Point:
         wire: _WirePoint | None = _DECODER.decode(raw)
     except msgspec.MsgspecError:
         wire = None
-    if (
-        wire is not None
-        and wire.metric in _METRICS
-        and math.isfinite(wire.value)
-        and _RFC3339.match(wire.at)
-    ):
-        at = _when(wire.at)
-        return Point(wire.app_id, _METRICS[wire.metric], wire.container_type, wire.value, at)
+    if wire is not None and math.isfinite(wire.value) and _RFC3339.match(wire.at):
+        at = datetime.fromisoformat(wire.at)
+        return Point(wire.app_id, wire.metric, wire.container_type, wire.value, at)
     point = MetricPoint.model_validate_json(raw)
     return Point(point.app_id, point.metric, point.container_type, point.value, point.at)
-
-
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
 
 
 class Verdict(StrEnum):
