@@ -8,9 +8,10 @@ One throwaway Kafka 4 broker (`herald_testing.infra.LocalInfra`, topics from dep
 2. Per sample, with the alerter stopped, a backlog of points goes to `platform.metrics` (rounds
    of one point per rule, 10 s of metric time apart, later than every earlier sample's).
 3. Alerter: `python -m herald_alerter` (the real process, production app id, offsets committed
-   every 200 ms) starts, reads the rules, restores its states and drains the backlog. Timed from `/readyz` until
-   its consumer group has committed the end of every partition, polled every 250 ms (points
-   committed before ready are left out of both the count and the time), then SIGTERM.
+   every 200 ms) starts, reads the rules, restores its states and drains the backlog. Timed from
+   `/readyz` until its consumer group has committed the end of every partition, polled every
+   250 ms (points committed before ready are left out of both the count and the time), then
+   SIGTERM.
 4. Baseline: a plain aiokafka consumer (no group) reads the same backlog, the same offsets of
    every partition, to its end, decoding nothing.
 

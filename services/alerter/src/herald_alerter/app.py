@@ -6,6 +6,7 @@
                              parse → the app's rules on that metric → evaluate in memory
                              → emit the batch's events (await acks)
                              → write the batch's state changes (await acks) → commit
+                             (the next batch is fetched and evaluated meanwhile)
     state  ◄──► <app_id>-alert_state-changelog  (compacted; key "<app>␟<alert>", the
                                                  partition of the app's points)
 
