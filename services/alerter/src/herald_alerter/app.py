@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -57,7 +56,6 @@ from herald_alerter.tables import AlerterTables, StateRecord
 log = structlog.get_logger(__name__)
 
 SEND_RETRY_MAX_S = 30.0
-WRITES_IN_FLIGHT = 4  # batches evaluated ahead of their acknowledgements, at most
 POLL_TIMEOUT_MS = 200
 
 
@@ -120,8 +118,7 @@ class AlerterLoop(LoopBase):
         self._to_restore: set[TopicPartition] = set()
         self._next: dict[TopicPartition, int] = {}  # the next offset expected of a partition
         self._uncommitted: dict[TopicPartition, int] = {}
-        # the writes of the batches evaluated and not yet acknowledged, oldest first
-        self._writing: deque[asyncio.Future[bool]] = deque()
+        self._writing: asyncio.Future[None] | None = None  # the writes of the last batch
         self._committed_at = time.monotonic()
         self.rebalancing = True  # until the first assignment is restored
 
@@ -172,9 +169,8 @@ class AlerterLoop(LoopBase):
     async def _process(
         self, batches: dict[TopicPartition, list[Record]], stop: asyncio.Event
     ) -> None:
-        """Evaluate a batch and chain its writes after those of the batches before it: the
-        next batches are fetched and evaluated while these are acknowledged (at most
-        `WRITES_IN_FLIGHT` batches ahead)."""
+        """Evaluate a batch, then hand its writes to the writer once the previous batch's are
+        done: the next batch is fetched and evaluated while this one's are acknowledged."""
         events: list[OutgoingRecord] = []
         offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
@@ -184,46 +180,38 @@ class AlerterLoop(LoopBase):
             events.extend(self.tables.handle_points(tp.partition, records))
             offsets[tp] = records[-1].offset + 1
         states = self.tables.checkpoint()
-        while len(self._writing) >= WRITES_IN_FLIGHT:
-            await self._writing.popleft()
-        if events or states or self._writing:
-            previous = self._writing[-1] if self._writing else None
-            writing = self._write(previous, events, states, offsets, stop)
-            self._writing.append(asyncio.ensure_future(writing))
+        await self._settle()
+        if events or states:
+            self._writing = asyncio.ensure_future(self._write(events, states, offsets, stop))
         else:
             self._uncommitted.update(offsets)
         if time.monotonic() - self._committed_at >= self.service.settings.commit_interval_s:
             await self._commit()
 
     async def _settle(self) -> None:
-        """Wait for every batch being written (a failure, a bug, ends the loop)."""
-        while self._writing:
-            await self._writing.popleft()
+        """Wait for the batch being written (its failure, a bug, ends the loop)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
 
     async def _write(
         self,
-        previous: asyncio.Future[bool] | None,
         events: Sequence[OutgoingRecord],
         states: Sequence[StateRecord],
         offsets: dict[TopicPartition, int],
         stop: asyncio.Event,
-    ) -> bool:
-        """After the previous batch's writes: events first (acknowledged), then states
-        (acknowledged), then the offsets may be committed. Given up, and so are the batches
-        after it, when `stop` comes first: nothing of the batch is committed."""
-        if previous is not None and not await previous:
-            self.tables.unwritten(states)
-            return False
+    ) -> None:
+        """Events first (acknowledged), then states (acknowledged), then the offsets may be
+        committed. Given up when `stop` comes first: nothing of the batch is committed."""
         if events and not await send_until_acked(self._producer, events, stop):
             self.tables.unwritten(states)
-            return False
+            return
         if states:
             if not await self._write_states(states, stop):
                 self.tables.unwritten(states)
-                return False
+                return
             self.tables.written(states)
         self._uncommitted.update(offsets)
-        return True
 
     async def _write_states(self, states: Sequence[StateRecord], stop: asyncio.Event) -> bool:
         topic = self.service.settings.state_changelog
