@@ -101,7 +101,7 @@ profile-router: install ## Profile the router under bench-router's throughput lo
 bench-sender: install ## Sender vs a raw aiohttp loop (webhook, 20 ms and 0 ms receiver) and e-mail vs raw aiosmtplib (~3 min)
 	@$(UV) run python bench/sender.py
 
-bench-alerter: install ## Alerter points/s with 10 000 active rules vs a raw consumer of the same points (~5 min)
+bench-alerter: install ## Alerter points/s with 10 000 active rules vs a raw consumer of the same points (~2 min)
 	@$(UV) run python bench/alerter.py
 
 clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
