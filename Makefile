@@ -7,7 +7,7 @@ UV := uv
 
 ## Getting started
 help: ## Show this list
-	@awk 'BEGIN {FS = ":.*## "} /^## / {printf "\n\033[1m%s\033[0m\n", substr($$0, 4)} /^[a-z-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^## / {printf "\n\033[1m%s\033[0m\n", substr($$0, 4)} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 install: ## Install everything the stack and tests need (uv, Python deps, Kafka jars, Postgres, prometheus+promtool+helm built with Go into ~/.cache/herald-tools or $$HERALD_TOOLS_DIR)
 	@bash deploy/local/bootstrap.sh
@@ -87,10 +87,16 @@ helm-check: ## helm lint + template of deploy/helm/herald for its three value se
 	@$(UV) run herald-dev helm-files --check
 	@$(UV) run pytest tests/contract/test_helm_chart.py -q -p no:randomly
 
-bench: install ## Run the benchmarks (ratios against a baseline measured in the same run)
+bench: install ## Every benchmark with its baseline and ratio, JSON and PNG plots in var/bench/latest (~40 min; progress on stderr)
+	@$(UV) run python bench/all.py
+
+bench-quick: install ## `make bench` with each benchmark in its quick form (~15 min)
+	@$(UV) run python bench/all.py --quick
+
+bench-micro: install ## Intake, routing and the in-process pipeline against their baselines (~2 min)
 	@$(UV) run python bench/run.py
 
-bench-router: install ## Router vs raw aiokafka (fan-out 1, 10), config view at 100k and 1M notifiers (~5 min)
+bench-router: install ## Router vs raw aiokafka (fan-out 1, 10, 100), config view at 100k and 1M notifiers (~5 min)
 	@$(UV) run python bench/router.py
 
 profile-router: install ## Profile the router under bench-router's throughput load with py-spy (collapsed stacks in var/profiles/router.raw; docs/performance.md)
@@ -98,14 +104,26 @@ profile-router: install ## Profile the router under bench-router's throughput lo
 	@$(UV) run py-spy record --format raw -o var/profiles/router.raw --rate 250 --nonblocking -- python bench/router.py --only throughput --quick
 	@$(UV) run python bench/profile_summary.py var/profiles/router.raw --under herald_router
 
-bench-sender: install ## Sender vs a raw aiohttp loop (webhook, 20 ms and 0 ms receiver) and e-mail vs raw aiosmtplib (~3 min)
+bench-sender: install ## Sender vs a raw aiohttp loop (webhook, 20 ms and 0 ms receiver), one hanging endpoint of 100 (B6), e-mail vs raw aiosmtplib (~5 min)
 	@$(UV) run python bench/sender.py
 
 bench-alerter: install ## Alerter points/s with 10 000 active rules vs a raw consumer of the same points (~2 min)
 	@$(UV) run python bench/alerter.py
 
+bench-e2e: install ## Whole local stack, open loop at 100 and 500 events/s over 20 webhook endpoints: latency p50/p90/p99 and where it goes (~3 min)
+	@$(UV) run python bench/e2e.py
+
+bench-ingest: install ## Ingest POST /v1/events (acks=all) vs a bare aiohttp handler producing the same records (~2 min)
+	@$(UV) run python bench/ingest.py
+
+bench-footprint: install ## Every service's idle RSS on the whole local stack (~1.5 min)
+	@$(UV) run python bench/footprint.py
+
+bench-alertmanager: install ## The whole stack vs Prometheus Alertmanager v0.35.0 on a burst of 5 000 (builds Alertmanager once into the tools folder; ~5 min)
+	@$(UV) run python bench/alertmanager.py
+
 clean: ## Remove caches and build output (keeps var/ and the Kafka jars)
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check helm-files helm-check smoke-compose smoke-helm bench bench-router profile-router bench-sender bench-alerter clean
+.PHONY: help install up down status demo reset topics test test-unit chaos chaos-short cluster cluster-short lint format typecheck schemas schemas-check dashboards dashboards-check helm-files helm-check smoke-compose smoke-helm bench bench-quick bench-micro bench-router profile-router bench-sender bench-alerter bench-e2e bench-ingest bench-footprint bench-alertmanager clean

@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -70,6 +71,7 @@ from pipeline import TopicCount
 
 OUTPUT = deliveries_topic(Channel.WEBHOOK)
 TARGET = 0.8  # the router at >= 0.8 of the pass-through at fan-out 1
+CPU_TARGET = 1.1  # the router's CPU per delivery at fan-out 100 within 1.1 x that at 10
 WARMUP_ROUNDS = 2
 SAMPLE_TIMEOUT_S = 120.0
 VIEW_TIMEOUT_S = 1800.0
@@ -224,6 +226,8 @@ class Backlog:
         self._gate = gate
         self.case: Case | None = None
         self.output_starts: dict[TopicPartition, int] = {}
+        self.cpu_per_delivery: list[float] = []
+        """This process's CPU seconds per delivery written, per timed sample (B2)."""
 
     async def sample(self) -> tuple[int, float]:
         """Feed one backlog, open the gate, time the draining; returns (events, seconds)."""
@@ -237,12 +241,13 @@ class Backlog:
         self._gate.open(starts)
         self.output_starts = await self._output.ends()
         before = sum(self.output_starts.values())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await self._feeder.commit_transaction()
         try:
             await self._output.reach(before + n * self.case.fanout, SAMPLE_TIMEOUT_S)
         finally:
             self._gate.close()
+        self.cpu_per_delivery.append((time.process_time() - cpu) / (n * self.case.fanout))
         return n, time.perf_counter() - started
 
 
@@ -302,7 +307,9 @@ async def _run_case(
         f"{case.name}: records of {sizes['total']:.0f} B (router) and {copied['total']:.0f} B "
         f"(pass-through); warm-up {time.perf_counter() - started:.1f}s"
     )
+    router.cpu_per_delivery.clear()
     samples = await compare_async(router.sample, copy.sample, repeats=repeats)
+    cpu_us = statistics.median(router.cpu_per_delivery) * 1e6
     figure = Figure(
         case.name,
         "ev/s",
@@ -316,6 +323,7 @@ async def _run_case(
             "events": case.events,
             "apps": len(case.apps),
             "router_record_bytes": sizes,
+            "router_cpu_us_per_delivery": round(cpu_us, 2),
             "pass_through_record_bytes": copied,
         },
     )
@@ -559,6 +567,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"config view sizes: {FIRST_SIZE} and N (default {DEFAULT_MAX_NOTIFIERS}); "
         f"only N when N <= {FIRST_SIZE}",
     )
+    parser.add_argument(
+        "--fanouts",
+        type=_positive,
+        nargs="+",
+        default=[1, 10, 100],
+        metavar="F",
+        help="fan-outs of the throughput part (default 1 10 100; --quick: 1); B2 compares the "
+        "CPU per delivery at 100 and 10",
+    )
     parser.add_argument("--only", choices=("throughput", "view"), help="run one part only")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every figure to OUT")
     parser.add_argument("--view-only", action="store_true", help=argparse.SUPPRESS)
@@ -600,7 +617,27 @@ def report_throughput(figures: list[Figure]) -> list[str]:
                 f"target router >= {TARGET} x pass-through at fan-out 1, {f.name}: "
                 f"{f.ratio:.2f} ({verdict}, spread {f.spread:.0%})"
             )
+    lines += cpu_per_delivery_lines(figures)
     print("\n" + "\n".join(lines))
+    return lines
+
+
+def cpu_per_delivery_lines(figures: list[Figure]) -> list[str]:
+    """B2: the router's CPU per delivery at fan-out 100 against 10, one-app and spread. The
+    CPU is this process's during the router's timed samples (the pass-through's consumer is
+    paused then): what the router spends per delivery, plus the benchmark's own polling."""
+    cpu = {f.name: f.extra["router_cpu_us_per_delivery"] for f in figures}
+    lines = []
+    for layout in ("one-app", "spread"):
+        wide, narrow = cpu.get(f"f100.{layout}"), cpu.get(f"f10.{layout}")
+        if wide is None or narrow is None:
+            continue
+        ratio = wide / narrow
+        verdict = "met" if ratio <= CPU_TARGET else "NOT met"
+        lines.append(
+            f"target CPU per delivery f100 / f10 <= {CPU_TARGET}, {layout}: {ratio:.2f} "
+            f"({wide:.1f} us vs {narrow:.1f} us; {verdict})"
+        )
     return lines
 
 
@@ -635,7 +672,7 @@ def run(args: argparse.Namespace, infra: LocalInfra, result: dict[str, Any]) -> 
     bootstrap = infra.bootstrap_servers
     if args.only != "view":
         events = args.events or (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
-        chosen = cases(events, (1,) if args.quick else (1, 10))
+        chosen = cases(events, (1,) if args.quick else tuple(args.fanouts))
         repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
         progress(f"throughput: {len(chosen)} cases, {repeats} samples per side each")
         _part(

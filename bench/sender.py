@@ -49,7 +49,7 @@ from herald_devstack.kafka import kafka_version
 from herald_devstack.processes import free_port
 from herald_sender.app import SenderService
 from herald_sender.channels.email import render_email
-from herald_sender.channels.webhook import render_webhook
+from herald_sender.channels.webhook import WebhookSender, render_webhook
 from herald_sender.settings import SenderSettings, SmtpSettings
 from herald_testing.infra import LocalInfra
 from herald_testing.polling import eventually
@@ -77,6 +77,11 @@ RECEIVER = textwrap.dedent(
         counts["http"] += 1
         return web.Response(text="ok")
 
+    async def hang(request):
+        await request.read()
+        await asyncio.sleep(3600)  # a receiver that never answers: the sender's timeout ends it
+        return web.Response(text="late")
+
     async def count(request):
         return web.json_response(counts)
 
@@ -89,8 +94,11 @@ RECEIVER = textwrap.dedent(
     controller.start()
     app = web.Application()
     app.router.add_post("/hook/{delay}", hook)
+    app.router.add_post("/hang", hang)
     app.router.add_get("/count", count)
-    web.run_app(app, host="127.0.0.1", port=http_port, print=None, access_log=None)
+    web.run_app(
+        app, host="127.0.0.1", port=http_port, print=None, access_log=None, shutdown_timeout=1
+    )
     """
 )
 
@@ -119,10 +127,17 @@ class Receiver:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
-def make_deliveries(channel: Channel, count: int, url: str) -> list[Delivery]:
+def make_deliveries(
+    channel: Channel, count: int, url: str, url_of: Callable[[int], str] | None = None
+) -> list[Delivery]:
+    """`count` deliveries over NOTIFIERS notifiers; notifier k posts to `url_of(k)` if given."""
     now = datetime.now(UTC)
     notifiers = [
         Notifier(
@@ -131,7 +146,11 @@ def make_deliveries(channel: Channel, count: int, url: str) -> list[Delivery]:
             app_id="app-bench",
             platform=channel,
             selection=Selection(send_all_events=True),
-            type_data={"webhook_url": url, "format": "raw", "secret": "whsec_" + "A" * 32}
+            type_data={
+                "webhook_url": url_of(k) if url_of else url,
+                "format": "raw",
+                "secret": "whsec_" + "A" * 32,
+            }
             if channel is not Channel.EMAIL
             else {"emails": ["ops@example.com"]},
         )
@@ -179,6 +198,8 @@ def sender_settings(bootstrap: str, channel: Channel, smtp_port: int) -> SenderS
         concurrency=CONCURRENCY,
         endpoint_concurrency=CONCURRENCY,
         endpoint_rate_per_s=0,
+        host_concurrency=CONCURRENCY,
+        host_rate_per_s=0,
         smtp=SmtpSettings(port=smtp_port),
     )
 
@@ -270,6 +291,83 @@ async def measure_webhook(
     return figures
 
 
+ENDPOINTS = 100  # B6: the notifiers' URLs, one of them hanging
+
+
+async def measure_hanging(
+    bootstrap: str, receiver: Receiver, producer: AIOKafkaProducer, args: argparse.Namespace
+) -> Figure:
+    """B6: healthy endpoints' throughput with one endpoint of 100 that never answers, against
+    the same healthy deliveries without it (two senders with the default per-URL limits, so
+    that the hanging endpoint's backlog in one does not weigh on the other)."""
+    base = f"http://127.0.0.1:{receiver.http_port}"
+    hanging_url = f"{base}/hang"
+
+    def url_of(k: int) -> str:
+        endpoint = k % ENDPOINTS
+        return hanging_url if endpoint == 0 else f"{base}/hook/{args.delays[0]}?e={endpoint}"
+
+    n = args.deliveries
+    progress(f"one hanging endpoint of {ENDPOINTS}: {args.repeats} samples of {n} per side")
+    with_hang = [make_deliveries(Channel.WEBHOOK, n, "", url_of) for _ in range(args.repeats + 1)]
+    healthy = [
+        [d for d in b if d.notifier.type_data["webhook_url"] != hanging_url] for b in with_hang
+    ]
+    # Two topics no earlier pass wrote to: a new group reads its topic from the start.
+    settings = {
+        channel: sender_settings(bootstrap, channel, receiver.smtp_port).model_copy(
+            update={
+                "endpoint_concurrency": 10,
+                "endpoint_rate_per_s": 50.0,
+                # every hanging delivery times out: a warning each, not worth printing
+                "log": LogSettings(json=False, level="error"),
+            }
+        )
+        for channel in (Channel.APNS, Channel.WEBPUSH)
+    }
+    hang_side = SenderService(settings[Channel.APNS], sender_factory=WebhookSender.from_settings)
+    clean_side = SenderService(
+        settings[Channel.WEBPUSH], sender_factory=WebhookSender.from_settings
+    )
+    async with hang_side, clean_side:
+        await eventually(
+            lambda: hang_side.ready()[0] and clean_side.ready()[0], timeout_s=60, what="senders"
+        )
+        await herald_pass(receiver, producer, Channel.WEBPUSH, healthy)()  # warm-up
+        with_hang.pop()
+        samples = await compare_async(
+            hanging_pass(receiver, producer, with_hang, hanging_url),
+            herald_pass(receiver, producer, Channel.WEBPUSH, healthy),
+            repeats=args.repeats,
+        )
+    return Figure(
+        name="hanging-endpoint",
+        unit="/s",
+        samples=samples,
+        herald_label=f"healthy deliveries/s, 1 of {ENDPOINTS} endpoints never answers",
+        baseline_label="the same healthy deliveries, no hanging endpoint",
+        meaning=f"B6: 1 - ratio is the drop; receiver answers after {args.delays[0]} ms",
+    )
+
+
+def hanging_pass(
+    receiver: Receiver, producer: AIOKafkaProducer, batches: list[Any], hanging_url: str
+) -> Pass:
+    """A sample with the hanging endpoint's deliveries in it, timed until every healthy one has
+    been answered (the hanging ones wait for the sender's request timeout, then a retry tier)."""
+
+    async def run() -> tuple[int, float]:
+        batch = batches.pop()
+        healthy = sum(1 for d in batch if d.notifier.type_data["webhook_url"] != hanging_url)
+        target = await receiver.count("http") + healthy
+        await release(producer, Channel.APNS, batch)
+        started = time.perf_counter()
+        await receiver.until("http", target)
+        return healthy, time.perf_counter() - started
+
+    return run
+
+
 async def measure_email(
     bootstrap: str, receiver: Receiver, producer: AIOKafkaProducer, args: argparse.Namespace
 ) -> Figure:
@@ -322,6 +420,8 @@ async def measure(bootstrap: str, args: argparse.Namespace) -> list[Figure]:
             receiver.session = session
             await eventually(_answers(receiver), timeout_s=30, what="receiver up")
             figures = await measure_webhook(bootstrap, receiver, producer, args)
+            if args.hanging:
+                figures.append(await measure_hanging(bootstrap, receiver, producer, args))
             if args.mails:
                 figures.append(await measure_email(bootstrap, receiver, producer, args))
             return figures
@@ -349,6 +449,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--delays", type=int, nargs="+", default=[20, 0], help="receiver delays (ms)"
     )
+    parser.add_argument(
+        "--no-hanging", dest="hanging", action="store_false", help="skip B6 (hanging endpoint)"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args(argv)
 
@@ -371,6 +474,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         infra.stop()
     print(table(figures))
+    for figure in figures:
+        if figure.name == "hanging-endpoint":
+            drop = 1 - figure.ratio
+            verdict = "met" if drop <= 0.05 else "floor met" if drop <= 0.15 else "NOT met"
+            print(f"\nB6: healthy throughput drop {drop:.1%} (target <= 5%, floor 15%): {verdict}")
     webhook = [f for f in figures if f.name.startswith("webhook")]
     if webhook:
         slow = webhook[0]

@@ -17,7 +17,6 @@ import pytest
 from herald_api.model.account_notifiers import notifier_id_for
 from herald_api.model.defaults import DEFAULT_HOOK_NAME, default_hook_id
 from herald_core.deliveries import delivery_id
-from herald_core.topics import CONFIG_NOTIFIERS
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 
@@ -147,10 +146,7 @@ async def test_an_owner_first_named_by_an_app_registration_gets_the_default_hook
     hook = f"{default_hook_id(org)}.0"
     directory = herald.router.memory.directory
     await eventually(
-        lambda: (
-            directory.email_of_user(user) == address
-            and hook in herald.router.view.table(CONFIG_NOTIFIERS)
-        ),
+        lambda: directory.email_of_user(user) == address and hook in herald.router.notifiers,
         what="the router knows the member and the hook",
     )
     event = shop_deployed(app, org)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from herald_core.topics import CONFIG_NOTIFIERS
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
@@ -53,7 +52,7 @@ def account_event(user_id: str, event_type: str, **type_data: Any) -> dict[str, 
 
 async def router_selection(herald: Herald, notifier_id: str, wanted: set[str]) -> None:
     def current() -> bool:
-        notifier = herald.router.view.table(CONFIG_NOTIFIERS).get(notifier_id)
+        notifier = herald.router.notifiers.get(notifier_id)
         return notifier is not None and set(notifier.selection.selected_event_ids) == wanted
 
     await eventually(current, what=f"the router sees {notifier_id} select {sorted(wanted)}")

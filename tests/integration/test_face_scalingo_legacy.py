@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from herald_api.app import ApiService
 from herald_core.settings import KafkaSettings
-from herald_core.topics import CONFIG_NOTIFIERS, Channel
+from herald_core.topics import Channel
 from herald_sender.app import SenderService
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
@@ -149,8 +149,8 @@ async def test_a_webhook_notification_gets_deployments_in_seed_002s_json_and_not
     await router_forgets(herald, [notification["id"]])
     await eventually(
         lambda: (
-            herald.router.view.table(CONFIG_NOTIFIERS).get(second["id"]) is not None
-            and herald.router.view.table(CONFIG_NOTIFIERS)[second["id"]].active
+            herald.router.notifiers.get(second["id"]) is not None
+            and herald.router.notifiers[second["id"]].active
         ),
         what="the router sees the second notification enabled",
     )

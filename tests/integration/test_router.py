@@ -233,7 +233,7 @@ class DeliveryReader:
 
 
 async def wait_for_config(herald: Herald, notifiers: list[Notifier]) -> None:
-    table = herald.router.view.table(CONFIG_NOTIFIERS)
+    table = herald.router.notifiers
     await eventually(
         lambda: all(table.get(n.id) == n for n in notifiers),
         timeout_s=60,
@@ -371,7 +371,7 @@ async def test_notifier_changes_take_effect_in_order_while_events_flow(
     async with DeliveryReader(herald, f"o{unique}-ev-") as reader:
         stop = asyncio.Event()
         flowing = asyncio.create_task(flow(stop))
-        table = herald.router.view.table(CONFIG_NOTIFIERS)
+        table = herald.router.notifiers
         for version in versions:
             await publish_notifiers(herald.producer, [version])
             await eventually(

@@ -6,8 +6,9 @@ Isolation: the session `herald` fixture's sender consumes `notify.deliveries.web
 chat tests every chat channel's topic, so this module runs its own `SenderService` with the
 webhook sender injected (`sender_factory`) on the APNs topics, which no other test consumes,
 with its own consumer groups and tier delays scaled down. Deliveries are produced directly.
-Every receiver is on 127.0.0.1, one endpoint, so that sender has no endpoint rate; the rate is
-tested on a `WebhookSender` built from settings the same way, without Kafka.
+Every receiver is on 127.0.0.1, one host, so that sender has no endpoint or host rate; the rate is
+tested on a `WebhookSender` built from settings the same way, without Kafka (and through Kafka,
+per URL and with a hanging endpoint, in test_endpoint_limits).
 """
 
 from __future__ import annotations
@@ -62,7 +63,13 @@ def settings_for(kafka: KafkaSettings, channel: Channel, **options: Any) -> Send
 @pytest.fixture(scope="module")
 async def sender(kafka_settings: KafkaSettings) -> AsyncIterator[SenderService]:
     settings = settings_for(
-        kafka_settings, CHANNEL, concurrency=64, endpoint_concurrency=64, endpoint_rate_per_s=0
+        kafka_settings,
+        CHANNEL,
+        concurrency=64,
+        endpoint_concurrency=64,
+        endpoint_rate_per_s=0,
+        host_concurrency=64,
+        host_rate_per_s=0,
     )
     async with running_sender(settings, sender_factory=WebhookSender.from_settings) as service:
         yield service

@@ -20,7 +20,6 @@ from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.topics import (
     CONFIG_APPS,
-    CONFIG_NOTIFIERS,
     CONFIG_OWNERS,
     EVENTS,
     Channel,
@@ -117,7 +116,7 @@ async def test_simulate_agrees_with_the_router(
     assert sorted(rules.values()) == ["inactive", "scope", "selection"]
     assert len(predicted) == 3, "default notifier, the slack crash notifier, the owner-wide one"
 
-    router_table = herald.router.view.table(CONFIG_NOTIFIERS)
+    router_table = herald.router.notifiers
     await eventually(
         lambda: (
             all(n in router_table for n in [*predicted, *rules])

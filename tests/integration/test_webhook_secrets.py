@@ -18,7 +18,7 @@ import pytest
 from herald_api.http.auth import TokenScope, create_token
 from herald_api.store import notifier_store
 from herald_core.notifiers import Notifier, Scope, Selection
-from herald_core.topics import CONFIG_NOTIFIERS, Channel
+from herald_core.topics import Channel
 from herald_testing.api_client import ApiClient
 from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver, Received
@@ -63,7 +63,7 @@ async def routed(herald: Herald, notifier_id: str, version: int = 1) -> None:
     """Wait until the router holds this version of the notifier (or a later one)."""
 
     def seen() -> bool:
-        found = herald.router.view.table(CONFIG_NOTIFIERS).get(notifier_id)
+        found = herald.router.notifiers.get(notifier_id)
         return found is not None and found.version >= version
 
     await eventually(seen, what=f"the router sees {notifier_id} v{version}")

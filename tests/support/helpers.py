@@ -32,7 +32,6 @@ from herald_core.intake import parse_event
 from herald_core.notifiers import Notifier, Scope, Selection
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import (
-    CONFIG_NOTIFIERS,
     DELIVERY_RESULTS,
     EVENTS,
     PLATFORM_METRICS,
@@ -127,7 +126,7 @@ async def app_events(
 
 
 async def router_sees(herald: Herald, notifier_ids: list[str], timeout_s: float = 20.0) -> None:
-    table = herald.router.view.table(CONFIG_NOTIFIERS)
+    table = herald.router.notifiers
     await eventually(
         lambda: all(i in table for i in notifier_ids),
         timeout_s=timeout_s,
@@ -136,7 +135,7 @@ async def router_sees(herald: Herald, notifier_ids: list[str], timeout_s: float 
 
 
 async def router_forgets(herald: Herald, notifier_ids: list[str], timeout_s: float = 20.0) -> None:
-    table = herald.router.view.table(CONFIG_NOTIFIERS)
+    table = herald.router.notifiers
     await eventually(
         lambda: not any(i in table for i in notifier_ids),
         timeout_s=timeout_s,

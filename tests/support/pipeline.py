@@ -110,7 +110,7 @@ class Herald:
             ],
         )
         await eventually(
-            lambda: self.router.view.table(CONFIG_NOTIFIERS).get(notifier.id) == notifier,
+            lambda: self.router.notifiers.get(notifier.id) == notifier,
             what=f"router sees notifier {notifier.id}",
         )
 
@@ -119,7 +119,7 @@ class Herald:
             self.producer, [OutgoingRecord(CONFIG_NOTIFIERS, None, notifier_id.encode())]
         )
         await eventually(
-            lambda: notifier_id not in self.router.view.table(CONFIG_NOTIFIERS),
+            lambda: notifier_id not in self.router.notifiers,
             what=f"router forgets notifier {notifier_id}",
         )
 
@@ -142,9 +142,11 @@ async def herald(kafka_settings: KafkaSettings, producer: Any) -> AsyncIterator[
             channel=Channel.WEBHOOK,
             allow_loopback_targets=True,
             request_timeout_s=3,
-            # Every test receiver is on 127.0.0.1, one endpoint: no rate between tests.
+            # Every test receiver is on 127.0.0.1, one host: no rate between tests.
             endpoint_rate_per_s=0,
             endpoint_concurrency=64,
+            host_rate_per_s=0,
+            host_concurrency=64,
         )
     )
     async with ingest, router, sender:

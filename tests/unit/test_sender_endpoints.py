@@ -1,4 +1,4 @@
-"""Per-endpoint limits (`herald_sender.endpoints`): the key, the rate, the cap, the bound."""
+"""Per-endpoint limits (`herald_sender.endpoints`): the keys, the rates, the caps, the bound."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextvars
 import time
 
 import pytest
-from herald_sender.endpoints import EndpointLimits, endpoint_of
+from herald_sender.endpoints import EndpointLimits, endpoint_of, limiter
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ from herald_sender.endpoints import EndpointLimits, endpoint_of
         ("http://[::1/", ""),
     ],
 )
-def test_endpoint_of_is_the_lower_case_host(url, key):
+def test_the_host_key_is_the_lower_case_host(url, key):
     assert endpoint_of(url) == key
 
 
@@ -40,18 +40,56 @@ async def test_the_rate_holds_requests_to_one_endpoint_back():
     assert time.monotonic() - started >= 0.04
 
 
-async def test_endpoints_do_not_share_a_rate():
-    limits = EndpointLimits(rate_per_s=5, concurrency=100)
+@pytest.mark.parametrize(
+    "urls",
+    [
+        [f"http://host{i}.example/x" for i in range(20)],
+        [f"https://hooks.example.com/services/T{i}/B{i}/secret" for i in range(20)],
+    ],
+    ids=["hosts", "urls-of-one-host"],
+)
+async def test_endpoints_do_not_share_a_rate(urls):
+    limits = EndpointLimits(rate_per_s=1, concurrency=100, host_rate_per_s=0, host_concurrency=100)
     times: list[float] = []
     started = time.monotonic()
-    urls = [f"http://host{i}.example/x" for i in range(20)]
     await asyncio.gather(*(hit(limits, url, times) for url in urls))
     assert time.monotonic() - started < 0.5  # one request each, within every burst
 
 
-async def test_a_rate_below_one_per_second_spaces_requests():
-    limits = EndpointLimits(rate_per_s=0.5, concurrency=10)
-    assert limits._limiter().time_period == 2  # one request every 2 s
+async def test_the_urls_of_one_host_share_the_hosts_cap():
+    limits = EndpointLimits(rate_per_s=0, concurrency=10, host_concurrency=3)
+    in_flight = peak = 0
+
+    async def one(i: int) -> None:
+        nonlocal in_flight, peak
+        async with limits.slot(f"http://a.example/{i}"):
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+
+    await asyncio.gather(*(one(i) for i in range(12)))
+    assert peak == 3
+
+
+async def test_the_urls_of_one_host_share_the_hosts_rate():
+    limits = EndpointLimits(rate_per_s=0, concurrency=100, host_rate_per_s=200)
+    times: list[float] = []
+    started = time.monotonic()
+    await asyncio.gather(*(hit(limits, f"http://a.example/{i}", times) for i in range(210)))
+    # A burst of 200, then 10 more at 200/s: at least 0.05 s (lower bound only).
+    assert time.monotonic() - started >= 0.04
+
+
+def test_the_host_cap_defaults_to_the_urls():
+    limits = EndpointLimits(rate_per_s=0, concurrency=4)
+    limits.slot("http://a.example/")
+    assert limits.host_gate("a.example").in_flight._value == 4
+
+
+def test_a_rate_below_one_per_second_spaces_requests():
+    assert limiter(0.5).time_period == 2  # one request every 2 s
+    assert limiter(0) is None
 
 
 async def test_at_most_concurrency_requests_are_in_flight_per_endpoint():
@@ -84,14 +122,20 @@ async def test_the_endpoints_remembered_are_bounded_and_idle_ones_go_first():
         async with limits.slot(f"http://h{i}.example/"):
             pass
     assert len(limits) == 3
-    assert "busy.example" in limits._endpoints  # in use: never forgotten
+    assert limits.url_gate("http://busy.example/")  # in use: never forgotten
+    assert limits.host_gate("busy.example")
     busy.set()
     await holder
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"rate_per_s": -1, "concurrency": 1}, {"rate_per_s": 1, "concurrency": 0}],
+    [
+        {"rate_per_s": -1, "concurrency": 1},
+        {"rate_per_s": 1, "concurrency": 0},
+        {"rate_per_s": 1, "concurrency": 1, "host_rate_per_s": -1},
+        {"rate_per_s": 1, "concurrency": 1, "host_concurrency": 0},
+    ],
 )
 def test_limits_refuse_nonsense(kwargs):
     with pytest.raises(ValueError, match="rate_per_s >= 0"):
@@ -109,20 +153,22 @@ async def test_a_request_cancelled_while_waiting_gives_its_place_back(concurrenc
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
-    endpoint = limits._endpoints["a.example"]
-    assert endpoint.users == 0
-    assert endpoint.in_flight._value == concurrency
+    for gate in (limits.url_gate("http://a.example/"), limits.host_gate("a.example")):
+        assert gate.users == 0
+        assert gate.in_flight._value == concurrency
 
 
 async def test_a_slot_inside_the_same_endpoints_slot_is_the_same_place():
     limits = EndpointLimits(rate_per_s=0, concurrency=1)
-    admitted, sending = limits.slot("http://a.example/x"), limits.slot("https://A.example/y")
+    admitted, sending = limits.slot("http://a.example/x"), limits.slot("http://a.example/x")
     async with admitted, asyncio.timeout(1), sending:  # one place, or a deadlock
-        assert limits._endpoints["a.example"].users == 1
-    assert limits._endpoints["a.example"].users == 0
+        assert limits.url_gate("http://a.example/x").users == 1
+        assert limits.host_gate("a.example").users == 1
+    assert limits.url_gate("http://a.example/x").users == 0
 
 
 async def test_a_slot_elsewhere_inside_one_is_a_place_of_its_own():
-    limits = EndpointLimits(rate_per_s=0, concurrency=1)
-    async with limits.slot("http://a.example/"), limits.slot("http://b.example/"):
-        assert limits._endpoints["b.example"].in_flight.locked()
+    limits = EndpointLimits(rate_per_s=0, concurrency=1, host_concurrency=2)
+    async with limits.slot("http://a.example/x"), limits.slot("http://a.example/y"):
+        assert limits.url_gate("http://a.example/y").in_flight.locked()
+        assert limits.host_gate("a.example").in_flight.locked()

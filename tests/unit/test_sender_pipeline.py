@@ -176,6 +176,32 @@ async def test_fetching_stops_at_max_pending():
     await task
 
 
+async def test_finished_records_behind_a_stuck_one_do_not_stop_the_fetch():
+    release = asyncio.Event()
+
+    async def handle(record):
+        if record.offset == 0:
+            await release.wait()
+        return []
+
+    batches = [{P0: recs(P0, [f"k{i}".encode() for i in range(5)], first=5 * n)} for n in range(4)]
+    consumer = FakeConsumer(batches)
+    loop = make_loop(
+        consumer, FakeProducer(), handle, concurrency=2, max_pending=5, max_uncommitted=15
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    # One record unfinished, 14 finished behind it: held up to max_uncommitted, not max_pending.
+    await until(lambda: loop.in_flight == 15)
+    await asyncio.sleep(0.05)
+    assert len(consumer.batches) == 1  # the fourth batch waits for room
+    assert consumer.committed(P0) == 0
+    release.set()
+    await until(lambda: consumer.committed(P0) == 20)
+    stop.set()
+    await task
+
+
 async def test_a_failed_produce_rewinds_to_the_first_uncommitted_record():
     async def handle(record):
         return output(record)

@@ -61,7 +61,7 @@ def text_value(text: str, limit: int = 1000) -> bytes:
     return text.encode()[:limit].decode("utf-8", "ignore").encode()
 
 
-def header(headers: Headers | tuple[tuple[str, bytes], ...] | None, key: str) -> str | None:
+def header(headers: Sequence[tuple[str, bytes]] | None, key: str) -> str | None:
     """The last value of `key` decoded as UTF-8, or None. Pure."""
     found = None
     for name, value in headers or ():

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from herald_core.deliveries import Recipient
 from herald_core.directory import Directory, OwnerEntry, OwnerKind
 from herald_core.envelope import Event
-from herald_core.notifiers import Notifier, Scope
+from herald_core.notifiers import NotifierLike, Scope
 from herald_core.topics import Channel
 
 
@@ -76,7 +76,7 @@ def unique_recipients(candidates: Iterable[Recipient]) -> tuple[Recipient, ...]:
 
 
 def resolve_recipients(
-    notifier: Notifier, event: Event, directory: Directory
+    notifier: NotifierLike, event: Event, directory: Directory
 ) -> tuple[Recipient, ...]:
     """The e-mail recipients of `notifier` for `event` (empty for channels without recipients)."""
     if notifier.platform is not Channel.EMAIL:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Generic, TypeVar
 
 import structlog
@@ -39,12 +39,19 @@ class MaterializedView(Generic[V]):
         *,
         on_change: ChangeListener[V] | None = None,
         poll_timeout_ms: int = 200,
+        kept: Collection[str] | None = None,
     ) -> None:
+        """`kept`: the topics whose values the view holds (`table`); by default all. A topic
+        left out is only passed on to `on_change` (with `old` always None), for a listener
+        that indexes the values itself: a million notifiers are then held once, not twice."""
         self._settings = settings
         self._decoders = dict(decoders)
         self._on_change = on_change
         self._poll_timeout_ms = poll_timeout_ms
-        self._tables: dict[str, dict[str, V]] = {topic: {} for topic in decoders}
+        self._tables: dict[str, dict[str, V]] = {
+            topic: {} for topic in decoders if kept is None or topic in kept
+        }
+        self._passed_on: dict[str, V] = {}  # stands in for a table not kept: always empty
         self._ready = asyncio.Event()
         self._end_offsets: dict[TopicPartition, int] = {}
         self._consumer: AssignedReader | None = None
@@ -123,7 +130,7 @@ class MaterializedView(Generic[V]):
             log.warning("config_record_without_key", topic=topic)
             return
         key = raw_key.decode("utf-8", "replace")
-        table = self._tables[topic]
+        table = self._tables.get(topic, self._passed_on)
         old = table.get(key)
         if raw_value is None:
             table.pop(key, None)
@@ -135,7 +142,8 @@ class MaterializedView(Generic[V]):
                 self.rejected += 1
                 log.warning("config_record_rejected", topic=topic, key=key, error=str(exc)[:300])
                 return
-            table[key] = new
+            if table is not self._passed_on:
+                table[key] = new
         self.applied += 1
         if self._on_change is not None:
             self._on_change(topic, key, old, new)

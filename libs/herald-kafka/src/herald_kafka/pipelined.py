@@ -3,7 +3,9 @@
 `ConsumerLoop(concurrency=n)` handles a batch concurrently but waits for its slowest record
 before it fetches again, so one slow receiver stalls every other. This loop slides instead:
 
-    fetch   while fewer than `max_pending` records are in flight: getmany, and start a task
+    fetch   while fewer than `max_pending` records are unfinished (handled or waiting to be)
+            and fewer than `max_uncommitted` are held (finished ones awaiting the commit of an
+            earlier record included): getmany, and start a task
             per record; at most `concurrency` handlers run at once (a semaphore), and a record
             starts only once the previous record of its key on its partition has finished
             (records of one key stay in order; a record without a key orders nothing); with
@@ -14,9 +16,10 @@ before it fetches again, so one slow receiver stalls every other. This loop slid
             every ack, then commit offset+1 of the last one
 
 So an offset is committed only once every record up to it has its outputs on Kafka, as in
-`ConsumerLoop`; a slow record holds back its partition's commit (and, once `max_pending` records
-wait behind it, the fetch), not the handling of the records after it. Handlers keep running
-while a flush awaits its acks.
+`ConsumerLoop`; a slow record holds back its partition's commit, not the handling of the
+records after it: finished records wait behind it (up to `max_uncommitted`, 10 x `max_pending`
+by default, which is what a hanging receiver's timeout needs to ride out at full speed) while
+the fetch goes on. Handlers keep running while a flush awaits its acks.
 
 Failures: a handler that raises becomes `on_error`'s outputs (`handle_guarded`). If producing
 or committing fails, every task in flight is cancelled, each partition is rewound to its first
@@ -74,6 +77,7 @@ class PipelinedConsumerLoop(LoopBase):
         concurrency: int = 64,
         max_records: int = 500,
         max_pending: int | None = None,
+        max_uncommitted: int | None = None,
         poll_timeout_ms: int = 200,
         commit_interval_s: float = 0.05,
         retry_pause_s: float = 1.0,
@@ -95,6 +99,7 @@ class PipelinedConsumerLoop(LoopBase):
         )
         self._concurrency = concurrency
         self._max_pending = max_pending or max(2 * max_records, 4 * concurrency)
+        self._max_uncommitted = max(max_uncommitted or 10 * self._max_pending, self._max_pending)
         self._commit_interval_s = commit_interval_s
         self._admit = admit
         self._limit = asyncio.Semaphore(concurrency)
@@ -102,6 +107,7 @@ class PipelinedConsumerLoop(LoopBase):
         self._chains: dict[ChainKey, asyncio.Task[Sequence[OutgoingRecord]]] = {}
         self._group: asyncio.TaskGroup | None = None
         self._in_flight = 0
+        self._unfinished = 0
         self._progress = asyncio.Event()
         self.processed = 0
         self.commits = 0
@@ -125,13 +131,17 @@ class PipelinedConsumerLoop(LoopBase):
         last_flush = time.monotonic()
         while not (stop.is_set() and self._in_flight == 0):
             fetching = not stop.is_set() and not self._draining
-            if fetching and self._in_flight < self._max_pending:
+            room = min(
+                self._max_records,
+                self._max_pending - self._unfinished,
+                self._max_uncommitted - self._in_flight,
+            )
+            if fetching and room > 0:
                 timeout_ms = self._poll_timeout_ms if self._in_flight == 0 else 10
-                room = min(self._max_records, self._max_pending - self._in_flight)
                 self._start(await self._fetch(stop, timeout_ms=timeout_ms, max_records=room))
             else:
                 await self._wait_progress(self._poll_timeout_ms / 1000)
-            hurry = stop.is_set() or self._draining or self._in_flight >= self._max_pending
+            hurry = stop.is_set() or self._draining or room <= 0
             if hurry or time.monotonic() - last_flush >= self._commit_interval_s:
                 await self._flush()
                 last_flush = time.monotonic()
@@ -151,6 +161,7 @@ class PipelinedConsumerLoop(LoopBase):
                 task.add_done_callback(functools.partial(self._finished, key))
                 queue.append(_Slot(record, task))
                 self._in_flight += 1
+                self._unfinished += 1
         if self._in_flight:
             self._idle.clear()
 
@@ -168,6 +179,7 @@ class PipelinedConsumerLoop(LoopBase):
     def _finished(self, key: ChainKey, task: asyncio.Task[Sequence[OutgoingRecord]]) -> None:
         if self._chains.get(key) is task:
             del self._chains[key]
+        self._unfinished -= 1
         self._progress.set()
 
     async def _wait_progress(self, timeout_s: float) -> None:

@@ -11,22 +11,23 @@ Spans are recorded once a hop is done, with the start and end it measured, and h
 OpenTelemetry SDK's span processor (batched export off the event loop) directly: Herald chooses
 the span ids (the router's are derived from delivery ids, so they are the same every time an
 event is routed again), which an SDK tracer would draw at random.
+
+The OpenTelemetry SDK and the OTLP exporter (protobuf, an HTTP client: several MiB) are
+imported only when a recorder is made: a service without a collector never loads them.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from herald_core.tracing import TraceParent
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-SCOPE = InstrumentationScope("herald")
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
+
 Attributes = Mapping[str, str | int | float | bool]
 
 
@@ -57,8 +58,14 @@ class SpanRecorder:
     production, an in-memory one in tests)."""
 
     def __init__(self, service: str, processor: SpanProcessor) -> None:
+        from opentelemetry.sdk.resources import Resource  # lazy: the module doc
+        from opentelemetry.sdk.trace import ReadableSpan
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
         self.resource = Resource.create({"service.name": service})
         self.processor = processor
+        self._span = ReadableSpan
+        self._scope = InstrumentationScope("herald")
 
     def record(
         self,
@@ -73,7 +80,7 @@ class SpanRecorder:
         kind: SpanKind = SpanKind.INTERNAL,
     ) -> None:
         """Export the span `span` (ids and flags), a child of `parent` (None: a root)."""
-        finished = ReadableSpan(
+        finished = self._span(
             name,
             context=span_context(span),
             parent=span_context(parent, remote=True) if parent is not None else None,
@@ -83,7 +90,7 @@ class SpanRecorder:
             status=Status(StatusCode.ERROR, error) if error else Status(StatusCode.OK),
             start_time=start_ns,
             end_time=end_ns if end_ns is not None else now_ns(),
-            instrumentation_scope=SCOPE,
+            instrumentation_scope=self._scope,
         )
         self.processor.on_end(finished)
 
@@ -97,4 +104,9 @@ def otlp_recorder(service: str, endpoint: str | None) -> SpanRecorder | None:
     tracing) without one."""
     if not endpoint:
         return None
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # lazy: the module doc
+        OTLPSpanExporter,
+    )
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     return SpanRecorder(service, BatchSpanProcessor(OTLPSpanExporter(traces_url(endpoint))))

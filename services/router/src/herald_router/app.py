@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,13 +27,13 @@ import structlog
 from aiohttp import web
 from herald_core import headers as h
 from herald_core import tracing
-from herald_core.deliveries import Delivery
+from herald_core.delivery_json import time_json
 from herald_core.envelope import Event
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.headers import header
 from herald_core.metrics import ConsumerLag, Outcome, RouterMetrics
-from herald_core.routing import is_forwarded, route
-from herald_core.topics import EVENTS, EVENTS_DLQ
+from herald_core.routing import is_forwarded, receivers
+from herald_core.topics import CONFIG_APPS, CONFIG_OWNERS, EVENTS, EVENTS_DLQ
 from herald_kafka.config_view import MaterializedView
 from herald_kafka.connection import start_client
 from herald_kafka.consumer import ConsumerFactory, Record, group_consumer, run_group
@@ -44,10 +45,11 @@ from herald_runtime.spans import SpanRecorder, now_ns, otlp_recorder
 from herald_runtime.tasks import TaskSupervisor
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 from pydantic import ValidationError
 
-from herald_router.index import RouterMemory
-from herald_router.records import delivery_record
+from herald_router.index import AsModels, RouterMemory
+from herald_router.records import Routed, delivery_records
 from herald_router.settings import RouterSettings
 
 log = structlog.get_logger(__name__)
@@ -61,6 +63,14 @@ def _dead_letter(record: Record, reason: FailureReason, detail: str) -> Outgoing
         (h.DLQ_SOURCE, b"router"),
     ]
     return OutgoingRecord(EVENTS_DLQ, record.value, record.key, headers)
+
+
+def _bound(metric: PromCounter, children: dict[str, PromCounter], label: str) -> PromCounter:
+    """`metric.labels(label)`, looked up once and kept in `children`."""
+    child = children.get(label)
+    if child is None:
+        child = children[label] = metric.labels(label)
+    return child
 
 
 def utc_now() -> datetime:
@@ -90,8 +100,17 @@ class RouterService:
         self.lag = ConsumerLag(self.registry)
         self.memory = RouterMemory()
         self.index = self.memory.notifiers
+        self.notifiers = AsModels(self.index)
+        """Notifier id → `Notifier`, converted from the index on each read (tests, tools)."""
+        self.snapshots = self.memory.snapshots
+        self._by_outcome: dict[str, PromCounter] = {}
+        self._by_channel: dict[str, PromCounter] = {}
         self.view: MaterializedView[Any] = MaterializedView(
-            settings.kafka, RouterMemory.decoders(), on_change=self.memory.on_change
+            settings.kafka,
+            RouterMemory.decoders(),
+            on_change=self.memory.on_change,
+            # notifiers are held once, in the memory's index (herald_router.index)
+            kept=(CONFIG_APPS, CONFIG_OWNERS),
         )
         # read at each scrape: a view whose loop stopped shows it, probe or no probe
         self.metrics.config_staleness.set_function(lambda: self.view.staleness_s(time.monotonic()))
@@ -195,38 +214,48 @@ class RouterService:
         started = time.perf_counter()
         start_ns = now_ns()
         now = self._clock()
-        traceparent = header(list(record.headers), h.TRACEPARENT)
+        traceparent = header(record.headers, h.TRACEPARENT)
+        parent = tracing.parse(traceparent)
         directory = self.memory.directory
-        deliveries = route(
-            event, self.index.candidates(event, directory), now, directory, traceparent=traceparent
+        verdicts = receivers(event, self.index.candidates(event, directory), directory)
+        # the record's value as it arrived: `Event` has just accepted it, and every reader of
+        # a delivery parses it with the same model (herald_core.delivery_json)
+        records, routed = delivery_records(
+            event.id,
+            record.value or b"",
+            verdicts,
+            time_json(now),
+            parent,
+            record.headers,
+            self.snapshots,
         )
-        outcome = Outcome.ROUTED if deliveries else Outcome.UNMATCHED
+        outcome = Outcome.ROUTED if routed else Outcome.UNMATCHED
         if not is_forwarded(event):
             outcome = Outcome.AUDIT_ONLY
-        self.metrics.events.labels(outcome.value).inc()
+        self._count(outcome, routed)
         self.metrics.routing_seconds.observe(time.perf_counter() - started)
         self.metrics.event_age.observe(max(0.0, (now - event.created_at).total_seconds()))
-        for delivery in deliveries:
-            self.metrics.deliveries.labels(delivery.channel.value).inc()
-            log.debug(
-                "delivery_routed",
-                event_id=event.id,
-                notifier_id=delivery.notifier.id,
-                delivery_id=delivery.id,
-                channel=delivery.channel.value,
-            )
-        self._record_spans(event, deliveries, traceparent, start_ns)
-        return [delivery_record(d, list(record.headers)) for d in deliveries]
+        if parent is not None and self.spans is not None:
+            self._record_spans(event, routed, parent, start_ns)
+        return records
+
+    def _count(self, outcome: Outcome, routed: list[Routed]) -> None:
+        """The event's outcome and its deliveries by channel, with each label's child bound
+        once (`labels()` looks its child up by a lock-guarded dictionary each time)."""
+        _bound(self.metrics.events, self._by_outcome, outcome.value).inc()
+        if len(routed) == 1:
+            _bound(self.metrics.deliveries, self._by_channel, routed[0].channel.value).inc()
+            return
+        for channel, count in Counter(r.channel.value for r in routed).items():
+            _bound(self.metrics.deliveries, self._by_channel, channel).inc(count)
 
     def _record_spans(
-        self, event: Event, deliveries: list[Delivery], traceparent: str | None, start_ns: int
+        self, event: Event, routed: list[Routed], parent: tracing.TraceParent, start_ns: int
     ) -> None:
         """One `route` span per delivery: the span of its `traceparent`, a child of the
         event's."""
-        parent = tracing.parse(traceparent)
-        if self.spans is None or parent is None:
-            return
-        for delivery in deliveries:
+        assert self.spans is not None
+        for delivery in routed:
             span = tracing.parse(delivery.traceparent)
             if span is not None:
                 self.spans.record(
@@ -237,7 +266,7 @@ class RouterService:
                     attributes={
                         "herald.event.id": event.id,
                         "herald.delivery.id": delivery.id,
-                        "herald.notifier.id": delivery.notifier.id,
+                        "herald.notifier.id": delivery.notifier_id,
                         "herald.channel": delivery.channel.value,
                     },
                     kind=SpanKind.CONSUMER,

@@ -1,7 +1,8 @@
 """An order-independent digest of the notifiers the router holds (its view's checksum).
 
 Each notifier counts as the BLAKE2b-128 of its JSON as the router re-encodes it
-(`Notifier.model_dump_json()`: every field, in the model's order; what a delivery carries), and
+(`Notifier.model_dump_json()`: every field, in the model's order; the router's compact structs
+encode to the same bytes, `herald_core.compact_notifiers`), and
 the digest is the sum of those numbers modulo 2**128, with the number of notifiers beside it.
 A sum does not depend on the order notifiers were read in (partitions interleave differently
 on every start), two copies of one notifier do not cancel out (as they would with XOR), and a
@@ -16,14 +17,22 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from herald_core.compact_notifiers import CompactNotifier, notifier_json
 from herald_core.notifiers import Notifier
 
 MODULUS = 2**128
 
+Held = Notifier | CompactNotifier
 
-def notifier_hash(notifier: Notifier) -> int:
-    """The number one notifier adds to the digest. Pure."""
-    encoded = notifier.model_dump_json().encode()
+
+def notifier_hash(notifier: Held) -> int:
+    """The number one notifier adds to the digest: a model and its compact struct (the
+    router's) give the same one, their JSON being the same bytes. Pure."""
+    encoded = (
+        notifier_json(notifier)
+        if isinstance(notifier, CompactNotifier)
+        else notifier.model_dump_json().encode()
+    )
     return int.from_bytes(hashlib.blake2b(encoded, digest_size=16).digest(), "big")
 
 
@@ -34,15 +43,15 @@ class ViewDigest:
     count: int = 0
     total: int = 0
 
-    def add(self, notifier: Notifier) -> None:
+    def add(self, notifier: Held) -> None:
         self.count += 1
         self.total = (self.total + notifier_hash(notifier)) % MODULUS
 
-    def remove(self, notifier: Notifier) -> None:
+    def remove(self, notifier: Held) -> None:
         self.count -= 1
         self.total = (self.total - notifier_hash(notifier)) % MODULUS
 
-    def change(self, old: Notifier | None, new: Notifier | None) -> None:
+    def change(self, old: Held | None, new: Held | None) -> None:
         """`old` replaced by `new` (either may be None: a creation, a tombstone)."""
         if old is not None:
             self.remove(old)
@@ -59,7 +68,7 @@ class ViewDigest:
         return f"{self.count}:{self.total:032x}"
 
 
-def digest_of(notifiers: Iterable[Notifier]) -> ViewDigest:
+def digest_of(notifiers: Iterable[Held]) -> ViewDigest:
     """The digest of `notifiers`, read in any order. Pure."""
     digest = ViewDigest()
     for notifier in notifiers:

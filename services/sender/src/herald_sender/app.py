@@ -13,8 +13,9 @@ The main consumer (`herald_kafka.pipelined.PipelinedConsumerLoop`) sends up to `
 deliveries at once, each notifier's in order (deliveries are keyed by notifier id), fetches on
 while slow receivers answer, and commits an offset once every delivery up to it is delivered,
 on a retry tier or dead-lettered. HTTP channels also wait for their endpoint's limits
-(`herald_sender.endpoints`), before a delivery takes one of the `concurrency` slots (the loop's
-`admit`, the sender's `admission`), so one busy host's queue does not hold up the others.
+(`herald_sender.endpoints`, per URL and per host), before a delivery takes one of the
+`concurrency` slots (the loop's `admit`, the sender's `admission`), so one busy endpoint's
+queue does not hold up the others.
 The retry consumer stays sequential: its records are few, and it pauses partitions on records
 not yet due.
 
@@ -33,6 +34,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -82,6 +84,27 @@ from herald_sender.settings import SenderSettings
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class SharedParts:
+    """What the channels of one process share: one registry (metrics labelled by channel), one
+    supervisor and one lag reporter, so that one health site reports them all."""
+
+    registry: CollectorRegistry
+    metrics: SenderMetrics
+    lag: ConsumerLag
+    tasks: TaskSupervisor
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> SharedParts:
+        registry = registry or CollectorRegistry()
+        return cls(
+            registry,
+            SenderMetrics.create(registry),
+            ConsumerLag(registry),
+            TaskSupervisor(registry),
+        )
+
+
 class SenderService:
     """Owns one channel's sender, consumer loop and health site; an async context manager."""
 
@@ -92,12 +115,15 @@ class SenderService:
         *,
         sender_factory: Callable[[SenderSettings], Sender] | None = None,
         spans: SpanRecorder | None = None,
+        shared: SharedParts | None = None,
     ) -> None:
         """Build the service; nothing starts before `__aenter__`.
 
         `sender_factory` replaces the channel's own (tests run the webhook sender on a channel
         no other test consumes); `spans` is where to record `send` spans (a test's in-memory
         exporter; by default an OTLP exporter when `settings.otlp_endpoint` is set, else none).
+        With `shared` (`SenderProcess`, several channels in one process) the service uses the
+        process's registry, metrics and supervisor and serves no health site of its own.
         Raises ValueError when the channel has no sender or the retry
         delays do not match the topic file's tiers.
         """
@@ -113,14 +139,24 @@ class SenderService:
         )
         self.channel = settings.channel
         self.tiers = retry_tiers_of(retry_tiers(), settings.retry_delays_s)
-        self.registry = registry or CollectorRegistry()
-        self.metrics = SenderMetrics.create(self.registry)
-        self.lag = ConsumerLag(self.registry)
+        parts = shared or SharedParts.create(registry)
+        self._own_site = shared is None
+        self.registry = parts.registry
+        self.metrics = parts.metrics
+        # Bound once: `labels()` per delivery costs a lock and a dict lookup each time.
+        self._sent = self.metrics.sent.labels(self.channel.value)
+        self._latency = self.metrics.latency.labels(self.channel.value)
+        self._response = {
+            outcome: self.metrics.response.labels(self.channel.value, outcome.value)
+            for outcome in ResponseOutcome
+        }
+        self._log: structlog.BoundLogger | None = None
+        self.lag = parts.lag
         self.sender: Sender = factory(settings)
         self.producer = idempotent_producer(settings.kafka)
         self.port = settings.http.port
         self._stop = asyncio.Event()
-        self.tasks = TaskSupervisor(self.registry)
+        self.tasks = parts.tasks
         self._runner: web.AppRunner | None = None
         self._subscribed: set[str] = set()
 
@@ -129,11 +165,12 @@ class SenderService:
         return consuming, f"sending {self.channel}" if consuming else "joining groups"
 
     async def __aenter__(self) -> SenderService:
-        app = web.Application()
-        add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
-        self._runner, self.port = await start_site(
-            app, self.settings.http.host, self.settings.http.port
-        )
+        if self._own_site:
+            app = web.Application()
+            add_health_routes(app, self.registry, self.ready, lambda: self.tasks.failure)
+            self._runner, self.port = await start_site(
+                app, self.settings.http.host, self.settings.http.port
+            )
         await self.sender.__aenter__()
         await start_client(self.producer, self.settings.kafka)
         self.tasks.keep_running(self._consume, f"sender-{self.channel}", self._stop)
@@ -167,6 +204,7 @@ class SenderService:
             on_lag=self.lag.reporter(self.settings.consumer_group),
             admit=(lambda record: admission(record.value)) if admission else None,
             max_records=self.settings.max_records,
+            max_uncommitted=self.settings.max_uncommitted,
             concurrency=self.settings.concurrency,
         )
 
@@ -217,11 +255,10 @@ class SenderService:
                 log.warning("test_delivery_invalid", detail=detail)
                 return []  # no result without a delivery, and a test is never dead-lettered
             return [self._dead_letter(record, state, FailureReason.INVALID_PAYLOAD, detail)]
-        log_ = log.bind(
+        log_ = self._logger().bind(
             delivery_id=delivery.id,
             event_id=delivery.event.id,
             notifier_id=delivery.notifier.id,
-            channel=self.channel.value,
             attempt=state.attempts + 1,
             test=test,
         )
@@ -237,10 +274,8 @@ class SenderService:
             return self._after_failure(record, state, delivery, error, started, log_, done)
         elapsed_ms = self._observe_response(started, ResponseOutcome.DELIVERED) * 1000
         now = datetime.now(UTC)
-        self.metrics.sent.labels(self.channel.value).inc()
-        self.metrics.latency.labels(self.channel.value).observe(
-            max(0.0, (now - delivery.event.created_at).total_seconds())
-        )
+        self._sent.inc()
+        self._latency.observe(max(0.0, (now - delivery.event.created_at).total_seconds()))
         log_.info("delivery_sent", status=report.status, duration_ms=round(elapsed_ms, 1))
         return [
             result_record(
@@ -256,16 +291,25 @@ class SenderService:
             *report.outputs,
         ]
 
+    def _logger(self) -> structlog.BoundLogger:
+        """The module's logger bound to the channel, once, at first use (after `configure`):
+        binding the lazy module logger per delivery costs a full configuration lookup."""
+        if self._log is None:
+            self._log = log.bind(channel=self.channel.value)
+        return self._log
+
     def _observe_response(self, started: float, outcome: ResponseOutcome) -> float:
         """Record how long the receiver took to answer since `started`; return it in seconds."""
         elapsed_s = time.monotonic() - started
-        self.metrics.response.labels(self.channel.value, outcome.value).observe(elapsed_s)
+        self._response[outcome].observe(elapsed_s)
         return elapsed_s
 
     async def _traced(self, delivery: Delivery, left: tuple[int, ...], attempt: int) -> SendReport:
         """`_send_left`, recorded as a `send` span (a child of the delivery's) when tracing."""
+        if self.spans is None:
+            return await self._send_left(delivery, left)
         parent = tracing.parse(delivery.traceparent)
-        if self.spans is None or parent is None:
+        if parent is None:
             return await self._send_left(delivery, left)
         start_ns = now_ns()
         error: str | None = None
@@ -465,8 +509,64 @@ def _wait_s(record: Record) -> float | None:
     return retry_wait_s(record.headers, record.timestamp)
 
 
+class SenderProcess:
+    """Several channels in one process (`--channel slack,discord`): one `SenderService` per
+    channel, each with its own consumer groups, retry and DLQ topics as if it ran alone, sharing
+    one registry, supervisor and health site. Ready once every channel is."""
+
+    def __init__(self, settings: SenderSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.parts = SharedParts.create(registry)
+        self.registry = self.parts.registry
+        self.services = [
+            SenderService(one, shared=self.parts) for one in settings.per_channel_settings()
+        ]
+        self.port = settings.http.port
+        self._runner: web.AppRunner | None = None
+
+    def ready(self) -> tuple[bool, str]:
+        waiting = [str(s.channel) for s in self.services if not s.ready()[0]]
+        channels = ",".join(str(s.channel) for s in self.services)
+        return (
+            (False, f"joining groups: {','.join(waiting)}")
+            if waiting
+            else (
+                True,
+                f"sending {channels}",
+            )
+        )
+
+    async def __aenter__(self) -> SenderProcess:
+        app = web.Application()
+        add_health_routes(app, self.registry, self.ready, lambda: self.parts.tasks.failure)
+        self._runner, self.port = await start_site(
+            app, self.settings.http.host, self.settings.http.port
+        )
+        entered: list[SenderService] = []
+        try:
+            for service in self.services:
+                await service.__aenter__()
+                entered.append(service)
+        except BaseException:
+            await self._close(entered)
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close(self.services)
+
+    async def _close(self, services: list[SenderService]) -> None:
+        for service in services:  # every stop first: they share one supervisor to join
+            service._stop.set()
+        for service in reversed(services):
+            await service.__aexit__(None, None, None)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
 async def serve(settings: SenderSettings) -> None:
     """Run until SIGTERM/SIGINT, then drain."""
     stop = stop_event_on_signals()
-    async with SenderService(settings):
+    service = SenderProcess(settings) if len(settings.served_channels) > 1 else None
+    async with service or SenderService(settings):
         await stop.wait()

@@ -15,7 +15,7 @@ def production_problems(settings: SenderSettings, environment: Environment) -> l
     problems = []
     if settings.allow_loopback_targets:
         problems.append(loopback_problem("HERALD_SENDER_ALLOW_LOOPBACK_TARGETS"))
-    if settings.channel is Channel.EMAIL:  # the only channel that signs unsubscribe links
+    if Channel.EMAIL in settings.served_channels:  # the only channel signing unsubscribe links
         problem = secret_problem(
             "HERALD_SENDER_SMTP__UNSUBSCRIBE_SECRET",
             settings.smtp.unsubscribe_secret.get_secret_value(),

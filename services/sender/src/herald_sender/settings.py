@@ -1,15 +1,16 @@
-"""Sender settings (env prefix `HERALD_SENDER_`); one process per channel (`--channel`)."""
+"""Sender settings (env prefix `HERALD_SENDER_`); one channel per process (`--channel`), or several
+(`--channel slack,discord`, `HERALD_SENDER_CHANNELS`)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import Channel
 from herald_core.unsubscribe import DEV_SECRET
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from herald_sender.chat.options import ChatOptions
@@ -87,6 +88,11 @@ class SenderSettings(BaseSettings):
     )
 
     channel: Channel = Channel.WEBHOOK
+    channels: Annotated[tuple[Channel, ...], NoDecode] = Field(
+        default=(),
+        description="Several channels in one process, comma-separated (slack,discord,…), each"
+        " with its own consumer groups and topics as if it ran alone; empty: `channel` alone",
+    )
     kafka: KafkaSettings = KafkaSettings(client_id="herald-sender")
     http: HttpSettings = HttpSettings(port=18090)
     log: LogSettings = LogSettings()
@@ -117,13 +123,30 @@ class SenderSettings(BaseSettings):
     max_records: int = Field(
         default=500, ge=1, description="Records per batch; a batch commits once it is all sent"
     )
+    max_uncommitted: int = Field(
+        default=10_000,
+        ge=1,
+        description="Records held in memory, finished ones waiting behind an unfinished one"
+        " (a hanging receiver) included; at least the unfinished bound",
+    )
     endpoint_rate_per_s: float = Field(
         default=50.0,
         ge=0,
-        description="Requests per second to one HTTP endpoint (host), bursts of as many; 0: off",
+        description="Requests per second to one HTTP endpoint (webhook URL), bursts of as"
+        " many; 0: off",
     )
     endpoint_concurrency: int = Field(
-        default=10, ge=1, description="Requests in flight to one HTTP endpoint (host)"
+        default=10, ge=1, description="Requests in flight to one HTTP endpoint (webhook URL)"
+    )
+    host_rate_per_s: float = Field(
+        default=500.0,
+        ge=0,
+        description="Requests per second to one host, over all its URLs, bursts of as many; 0: off",
+    )
+    host_concurrency: int = Field(
+        default=50,
+        ge=1,
+        description="Requests (and connections) in flight to one host, over all its URLs",
     )
     retry_group_id: str | None = Field(
         default=None, description="Default: <group id>-retry (herald-sender-<channel>-retry)"
@@ -133,6 +156,36 @@ class SenderSettings(BaseSettings):
         gt=0,
         description="How often the channel's DLQ depth (herald_dlq_records) is sampled",
     )
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _one_group_per_channel(self) -> SenderSettings:
+        if len(set(self.channels)) != len(self.channels):
+            raise ValueError("channels: a channel is named twice")
+        if len(self.channels) > 1 and (self.group_id or self.retry_group_id):
+            raise ValueError(
+                "group_id and retry_group_id name one channel's groups: leave them unset"
+                " with several channels (each gets herald-sender-<channel>)"
+            )
+        return self
+
+    @property
+    def served_channels(self) -> tuple[Channel, ...]:
+        """The channels this process sends: `channels`, else `channel` alone."""
+        return self.channels or (self.channel,)
+
+    def per_channel_settings(self) -> list[SenderSettings]:
+        """One channel's settings per served channel (its own groups, topics, metrics)."""
+        return [
+            self.model_copy(update={"channel": channel, "channels": ()})
+            for channel in self.served_channels
+        ]
 
     @property
     def consumer_group(self) -> str:

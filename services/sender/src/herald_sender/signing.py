@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import math
@@ -60,8 +61,10 @@ HEADER_SIGNATURE = "webhook-signature"
 SIGNING_HEADERS = frozenset({HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE})
 
 
+@functools.lru_cache(maxsize=4096)
 def decode_secret(secret: str) -> bytes:
-    """The HMAC key of a ``whsec_<base64>`` secret (prefix optional, padding optional). Pure.
+    """The HMAC key of a ``whsec_<base64>`` secret (prefix optional, padding optional). Pure,
+    so cached: a sender signs with the same secrets over and over (a refusal is not cached).
 
     Raises:
         ValueError: when the rest is not base64 or decodes to nothing. The message never

@@ -12,11 +12,12 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import PackageLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 REF_PREFIX = "#/components/schemas/"
 EXAMPLE_STRINGS = {
@@ -30,7 +31,12 @@ _CODE_SPAN = re.compile(r"`([^`]+)`")
 
 @functools.cache
 def _environment() -> SandboxedEnvironment:
-    """The template environment, built (and the template compiled) once per process."""
+    """The template environment, built (and the template compiled) once per process, on the
+    first request for the page: jinja2 is imported only then, so an API that never serves
+    /docs never loads it."""
+    from jinja2 import PackageLoader, StrictUndefined  # lazy, see above
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         loader=PackageLoader("herald_api", "templates"),
         autoescape=True,

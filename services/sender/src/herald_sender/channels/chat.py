@@ -22,8 +22,10 @@ Slack's bot-token mode (deploy threads) lives in `herald_sender.channels.slack`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -43,7 +45,7 @@ from herald_sender.chat import (
     with_flow_token,
 )
 from herald_sender.classify import MAX_RETRY_AFTER_S, classify_http
-from herald_sender.endpoints import EndpointLimits
+from herald_sender.endpoints import EndpointLimits, admission_of, limits_of
 from herald_sender.safe_http import SafeHttpClient
 from herald_sender.settings import SenderSettings
 
@@ -101,15 +103,31 @@ def _hipchat_request(
     type_data: Mapping[str, Any], payload: Mapping[str, Any], identity: Mapping[str, str]
 ) -> ChatRequest:
     """API v1 `rooms/message` on the notifier's server (`webhook_url`, else Hipchat's own)."""
-    token = type_data.get("token")
-    if not isinstance(token, str) or not token:
+    url = _hipchat_target(type_data)
+    if url is None:
         raise PermanentDeliveryError(FailureReason.INVALID_TYPE_DATA, "the notifier has no token")
-    server = str(type_data.get("webhook_url") or HIPCHAT_DEFAULT_SERVER)
     return ChatRequest(
-        url=hipchat_url(token, base=server.removesuffix("/").removesuffix("/v1/rooms/message")),
+        url=url,
         body=hipchat_form(payload),
         headers={"content-type": "application/x-www-form-urlencoded", **identity},
     )
+
+
+def _hipchat_target(type_data: Mapping[str, Any]) -> str | None:
+    token = type_data.get("token")
+    if not isinstance(token, str) or not token:
+        return None
+    server = str(type_data.get("webhook_url") or HIPCHAT_DEFAULT_SERVER)
+    return hipchat_url(token, base=server.removesuffix("/").removesuffix("/v1/rooms/message"))
+
+
+def chat_target(channel: Channel, type_data: Mapping[str, Any]) -> str | None:
+    """The URL `chat_request` posts a webhook notifier's messages to, or None (no URL: Slack's
+    bot-token mode, or type_data `chat_request` refuses). Pure."""
+    if channel is Channel.HIPCHAT:
+        return _hipchat_target(type_data)
+    url = type_data.get("webhook_url")
+    return url if isinstance(url, str) and url else None
 
 
 def discord_retry_after(headers: Mapping[str, str], body: bytes) -> float | None:
@@ -170,10 +188,7 @@ class ChatSender:
         return cls(
             client_of(settings),
             settings.chat.options(),
-            limits=EndpointLimits(
-                rate_per_s=settings.endpoint_rate_per_s,
-                concurrency=settings.endpoint_concurrency,
-            ),
+            limits=limits_of(settings),
         )
 
     async def __aenter__(self) -> Self:
@@ -182,6 +197,11 @@ class ChatSender:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
+
+    def admission(self, value: bytes | None) -> AbstractAsyncContextManager[object]:
+        """The endpoint place of a delivery record, taken before the consumer's slot
+        (`herald_sender.endpoints.admission_of`)."""
+        return admission_of(self._limits, value, functools.partial(chat_target, self.channel))
 
     async def send(self, delivery: Delivery) -> SendReport:
         payload = render_chat(self.channel, delivery, self._options)
@@ -214,7 +234,7 @@ def client_of(settings: SenderSettings) -> SafeHttpClient:
         connect_timeout_s=settings.connect_timeout_s,
         total_timeout_s=settings.request_timeout_s,
         max_body_bytes=settings.max_response_bytes,
-        limit_per_host=settings.endpoint_concurrency,
+        limit_per_host=settings.host_concurrency,
     )
 
 

@@ -3,8 +3,11 @@
 Rendering is pure and lives in `herald_sender.mail` (from the summary every human channel
 shares, `herald_sender.summary`); this module connects, sends and classifies SMTP replies.
 
-Sending reuses one SMTP connection across deliveries (checked with NOOP, reopened when it is
-gone). Outcomes (docs/architecture.md, Channels):
+Sending reuses one SMTP connection across deliveries, reopened when it is gone: a connection
+idle for more than `NOOP_AFTER_IDLE_S` is checked with NOOP first (servers drop idle
+connections after minutes; RFC 5321 suggests 5), one used just before is not (a round trip per
+message saved). Messages are rendered before the connection is taken, so one delivery renders
+while another talks to the server. Outcomes (docs/architecture.md, Channels):
 
     no recipients                         → PermanentDeliveryError(INVALID_RECIPIENT)
     connection refused / dropped, timeout → RetryableDeliveryError(CONNECTION_ERROR / TIMEOUT)
@@ -24,8 +27,10 @@ others; nothing about a delivery is kept in memory between attempts.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import ClassVar, Self
 
@@ -46,6 +51,7 @@ from herald_sender.summary import SummaryOptions
 from herald_sender.summary.facts import one_line
 
 _AUTH_CODES = frozenset({530, 534, 535})
+NOOP_AFTER_IDLE_S = 5.0
 
 Clock = Callable[[], datetime]
 
@@ -106,6 +112,7 @@ class EmailSender:
         self._options = options or SummaryOptions()
         self._clock = clock
         self._client: aiosmtplib.SMTP | None = None
+        self._used_at = 0.0  # time.monotonic() of the connection's last reply
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -129,8 +136,11 @@ class EmailSender:
                 client.close()
 
     async def _connected(self) -> aiosmtplib.SMTP:
-        """The open connection, checked with NOOP; a new one when it is gone."""
+        """The open connection, checked with NOOP after `NOOP_AFTER_IDLE_S` idle; a new one
+        when it is gone."""
         if self._client is not None and self._client.is_connected:
+            if time.monotonic() - self._used_at < NOOP_AFTER_IDLE_S:
+                return self._client
             try:
                 await self._client.noop()
                 return self._client
@@ -159,39 +169,57 @@ class EmailSender:
         s = self._settings
         now = self._clock()
         envelope_from = parseaddr(s.from_address)[1] or s.from_address
-        errors: list[DeliveryError] = []
+        errors: list[tuple[int, DeliveryError]] = []  # by recipient, sorted at the end
         delivered: list[int] = []
+        messages: list[tuple[int, str, EmailMessage]] = []
+        for index, recipient in enumerate(delivery.recipients):
+            try:
+                message = render_email(
+                    delivery,
+                    recipient,
+                    from_addr=s.from_address,
+                    unsubscribe_base_url=s.unsubscribe_base_url,
+                    secret=s.unsubscribe_secret.get_secret_value(),
+                    now=now,
+                    options=self._options,
+                )
+            except DeliveryError as unusable:
+                errors.append((index, unusable))
+                continue
+            messages.append((index, recipient.address.strip(), message))
         async with self._lock:
-            for index, recipient in enumerate(delivery.recipients):
+            for index, address, message in messages:
                 try:
-                    message = render_email(
-                        delivery,
-                        recipient,
-                        from_addr=s.from_address,
-                        unsubscribe_base_url=s.unsubscribe_base_url,
-                        secret=s.unsubscribe_secret.get_secret_value(),
-                        now=now,
-                        options=self._options,
-                    )
-                except DeliveryError as unusable:
-                    errors.append(unusable)
-                    continue
-                try:
-                    client = await self._connected()
-                    await client.send_message(
-                        message, sender=envelope_from, recipients=[recipient.address.strip()]
-                    )
+                    await self._send_one(message, envelope_from, address)
                 except (aiosmtplib.SMTPException, OSError) as exc:
+                    self._used_at = 0.0  # whatever went wrong, check the connection next time
                     failure = classify_smtp_error(exc)
-                    errors.append(failure)
+                    errors.append((index, failure))
                     if failure.reason in (FailureReason.CONNECTION_ERROR, FailureReason.TIMEOUT):
                         await self._drop()
                         break  # the server is gone: the rest waits for the retry
                     continue
                 delivered.append(index)
         if errors:
-            raise worst(errors, delivered)
+            raise worst([error for _, error in sorted(errors, key=lambda e: e[0])], delivered)
         return SendReport(status=250)
+
+    async def _send_one(self, message: EmailMessage, sender: str, address: str) -> None:
+        """Send one message; on a connection reused without a NOOP that turns out to be gone,
+        once more on a new one (the server dropped it between two messages: nothing was sent).
+        """
+        unchecked = self._client is not None and self._client.is_connected
+        unchecked = unchecked and time.monotonic() - self._used_at < NOOP_AFTER_IDLE_S
+        client = await self._connected()
+        try:
+            await client.send_message(message, sender=sender, recipients=[address])
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+            if not unchecked:
+                raise
+            await self._drop()
+            client = await self._connected()
+            await client.send_message(message, sender=sender, recipients=[address])
+        self._used_at = time.monotonic()
 
     async def _drop(self) -> None:
         client, self._client = self._client, None

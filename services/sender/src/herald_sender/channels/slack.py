@@ -51,7 +51,7 @@ from herald_kafka.producer import OutgoingRecord
 from herald_sender.channels import SendReport
 from herald_sender.channels.chat import ChatRequest, ChatSender, client_of, identity_headers
 from herald_sender.chat import ChatOptions, render_chat
-from herald_sender.endpoints import EndpointLimits
+from herald_sender.endpoints import EndpointLimits, limits_of
 from herald_sender.safe_http import SafeHttpClient
 from herald_sender.settings import SenderSettings
 from herald_sender.threads import (
@@ -195,10 +195,7 @@ class SlackSender(ChatSender):
         return cls(
             client_of(settings),
             settings.chat.options(),
-            limits=EndpointLimits(
-                rate_per_s=settings.endpoint_rate_per_s,
-                concurrency=settings.endpoint_concurrency,
-            ),
+            limits=limits_of(settings),
             api_base_url=settings.chat.slack_api_base_url,
             threads=ThreadStore(settings.kafka),
         )

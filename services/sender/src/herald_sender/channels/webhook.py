@@ -21,8 +21,6 @@ that are not valid HTTP (the API refuses all of these at creation already).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -41,7 +39,7 @@ from herald_sender.channels import SendReport
 from herald_sender.chat import ChatOptions
 from herald_sender.classify import classify_http
 from herald_sender.convox import convox_headers
-from herald_sender.endpoints import EndpointLimits
+from herald_sender.endpoints import EndpointLimits, admission_of, limits_of
 from herald_sender.formats import content_type, render_body, webhook_format
 from herald_sender.outcomes import RESPONSE_EXCERPT_MAX
 from herald_sender.safe_http import DEFAULT_LIMIT_PER_HOST, SafeHttpClient
@@ -187,12 +185,9 @@ class WebhookSender:
                 connect_timeout_s=settings.connect_timeout_s,
                 total_timeout_s=settings.request_timeout_s,
                 max_body_bytes=settings.max_response_bytes,
-                limit_per_host=settings.endpoint_concurrency,
+                limit_per_host=settings.host_concurrency,
             ),
-            limits=EndpointLimits(
-                rate_per_s=settings.endpoint_rate_per_s,
-                concurrency=settings.endpoint_concurrency,
-            ),
+            limits=limits_of(settings),
             options=settings.chat.options(),
         )
 
@@ -204,18 +199,9 @@ class WebhookSender:
         await self._client.aclose()
 
     def admission(self, value: bytes | None) -> AbstractAsyncContextManager[object]:
-        """The endpoint place of a delivery record, taken before the consumer's slot.
-
-        Reads only the notifier's URL (a record that does not parse is admitted at once; the
-        shell dead-letters it). Inside it, `send` does not wait for the endpoint again.
-        """
-        try:
-            type_data = json.loads(value or b"")["notifier"]["type_data"]
-        except (ValueError, KeyError, TypeError):
-            return contextlib.nullcontext()
-        if not isinstance(type_data, dict):
-            return contextlib.nullcontext()
-        return self._limits.slot(_endpoint_url(type_data))
+        """The endpoint place of a delivery record, taken before the consumer's slot
+        (`herald_sender.endpoints.admission_of`)."""
+        return admission_of(self._limits, value, _endpoint_url)
 
     async def send(self, delivery: Delivery) -> SendReport:
         async with self._limits.slot(_endpoint_url(delivery.notifier.type_data)):
