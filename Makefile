@@ -107,7 +107,7 @@ profile-router: install ## Profile the router under bench-router's throughput lo
 bench-sender: install ## Sender vs a raw aiohttp loop (webhook, 20 ms and 0 ms receiver), one hanging endpoint of 100 (B6), e-mail vs raw aiosmtplib (~5 min)
 	@$(UV) run python bench/sender.py
 
-bench-alerter: install ## Alerter points/s with 10 000 active rules vs a raw consumer of the same points (~5 min)
+bench-alerter: install ## Alerter points/s with 10 000 active rules vs a raw consumer of the same points (~2 min)
 	@$(UV) run python bench/alerter.py
 
 bench-e2e: install ## Whole local stack, open loop at 100 and 500 events/s over 20 webhook endpoints: latency p50/p90/p99 and where it goes (~3 min)

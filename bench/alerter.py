@@ -8,9 +8,10 @@ One throwaway Kafka 4 broker (`herald_testing.infra.LocalInfra`, topics from dep
 2. Per sample, with the alerter stopped, a backlog of points goes to `platform.metrics` (rounds
    of one point per rule, 10 s of metric time apart, later than every earlier sample's).
 3. Alerter: `python -m herald_alerter` (the real process, production app id, offsets committed
-   every 200 ms) starts, recovers its tables and drains the backlog. Timed from `/readyz` until
-   its consumer group has committed the end of every partition, polled every 250 ms (points
-   committed before ready are left out of both the count and the time), then SIGTERM.
+   every 200 ms) starts, reads the rules, restores its states and drains the backlog. Timed from
+   `/readyz` until its consumer group has committed the end of every partition, polled every
+   250 ms (points committed before ready are left out of both the count and the time), then
+   SIGTERM.
 4. Baseline: a plain aiokafka consumer (no group) reads the same backlog, the same offsets of
    every partition, to its end, decoding nothing.
 
@@ -52,7 +53,9 @@ APPS, METRICS = 2000, (Metric.CPU, Metric.MEMORY, Metric.SWAP, Metric.RPM, Metri
 HOT_EVERY = 20  # one app in 20 is above its cpu limit
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 STEP = timedelta(seconds=10)
-DEFAULT_ROUNDS, QUICK_ROUNDS = 5, 1
+# 200 000 points per sample: long enough that the finish line (a commit every 200 ms, polled
+# every 250 ms) is a few percent of a sample at 50 000 points/s
+DEFAULT_ROUNDS, QUICK_ROUNDS = 20, 1
 DEFAULT_REPEATS, QUICK_REPEATS = 4, 2
 POLL_S = 0.25
 # The alerter's command line after the interpreter: point it at a cProfile wrapper to profile.

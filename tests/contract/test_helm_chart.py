@@ -300,7 +300,7 @@ def test_faust_services_keep_their_data_folder_on_a_volume() -> None:
         for d in of_kind(rendered("minimal"), "Deployment")
         if any(e["name"].endswith("_DATA_DIR") for e in containers(d)[0]["env"])
     }
-    assert names == {"herald-derive", "herald-alerter"}
+    assert names == {"herald-derive"}
 
 
 def test_hook_jobs_migrate_and_create_the_topics_before_the_services() -> None:

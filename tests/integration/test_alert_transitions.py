@@ -17,8 +17,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from herald_alerter.settings import AlerterSettings
 from herald_api.app import ApiService
+from herald_core.topics import CONFIG_ALERTS
 from herald_sender.app import SenderService
 from herald_testing.api_client import ApiClient
 from herald_testing.oauth_standin import DISCORD_HOOK, OAuthStandIn, connect_integration
@@ -26,6 +26,7 @@ from herald_testing.receivers import HttpReceiver
 from herald_testing.service_process import ServiceProcess, started
 from herald_testing.topics import records_for_key
 
+from support.alerter import rules_read
 from support.api import ADMIN_TOKEN
 from support.helpers import cpu_points, post_event
 from support.pipeline import Herald, MailSink
@@ -94,14 +95,12 @@ async def test_each_notifier_gets_one_firing_one_reminder_one_resolution(
     )
     assert status == 201, body
     await started(alerter)
-    # The alerter has stored the app's rules (its rules changelog) before any point is sent.
+    # The outbox relay has written the app's rules, and the alerter has read them, before any
+    # point is sent.
     await records_for_key(
-        kafka_settings.bootstrap_servers,
-        AlerterSettings().rules_changelog,
-        app.encode(),
-        1,
-        timeout_s=30,
+        kafka_settings.bootstrap_servers, CONFIG_ALERTS, app.encode(), 1, timeout_s=30
     )
+    await rules_read(kafka_settings.bootstrap_servers, [alerter])
 
     await cpu_points(producer, app, T0, (0, 0.91))  # fires at once
     await cpu_points(producer, app, T0, (30, 0.93), (60, 0.95))  # still firing; reminder 1 at 60 s

@@ -1,9 +1,8 @@
 """Metric alerts end to end: `python -m herald_alerter` as a real process on the session broker.
 
-The alerter runs with its production faust app id, `herald-alerter`, so its changelogs are the
-ones deploy/topics.yaml declares (the broker creates nothing, faust is told to declare nothing).
-The tests share that consumer group and those changelogs, one process at a time, and keep apart
-by unique app ids.
+The alerter runs with its production app id, `herald-alerter`, so its consumer group and state
+changelog are the ones deploy/topics.yaml declares (the broker creates no topic). The tests share
+that group and that changelog, one process at a time, and keep apart by unique app ids.
 
 Rules are written to `notify.config.alerts` as the API's outbox relay writes them (an `AppAlerts`
 keyed by app id); points to `platform.metrics` as the metrics pipeline does (keyed by app id).
@@ -25,10 +24,12 @@ from herald_core.envelope import Event
 from herald_core.notifiers import Notifier, Scope
 from herald_core.topics import CONFIG_ALERTS, PLATFORM_METRICS, Channel
 from herald_kafka.producer import OutgoingRecord, send_all
+from herald_testing.polling import eventually
 from herald_testing.receivers import HttpReceiver
 from herald_testing.service_process import ServiceProcess, started
-from herald_testing.topics import records_for_key
+from herald_testing.topics import records_now
 
+from support.alerter import rules_read
 from support.helpers import app_events, cpu_points
 from support.pipeline import Herald, MailSink
 
@@ -51,13 +52,15 @@ def app_alerts(app_id: str, notifier_ids: tuple[str, ...], **changes: Any) -> Ap
     return AppAlerts(app_id=app_id, owner_id=f"owner-{app_id}", app_name="shop", alerts=(rule,))
 
 
-async def put_rules(producer: Any, bootstrap: str, alerts: AppAlerts) -> None:
-    """Write the app's rules and wait until the alerter stored them (its rules changelog)."""
+async def put_rules(
+    producer: Any, bootstrap: str, alerts: AppAlerts, alerter: ServiceProcess
+) -> None:
+    """Write the app's rules and wait until the alerter has read them."""
     key = alerts.app_id.encode()
     await send_all(
         producer, [OutgoingRecord(CONFIG_ALERTS, alerts.model_dump_json().encode(), key)]
     )
-    await records_for_key(bootstrap, SETTINGS.rules_changelog, key, 1, timeout_s=30)
+    await rules_read(bootstrap, [alerter])
 
 
 def has(event_type: str) -> Callable[[list[Event]], bool]:
@@ -74,7 +77,7 @@ async def test_points_beyond_the_limit_fire_then_resolve(
     app_id = f"hot-{unique}"
     bootstrap = kafka_settings.bootstrap_servers
     await started(alerter)
-    await put_rules(producer, bootstrap, app_alerts(app_id, ("n-mail", "n-hook")))
+    await put_rules(producer, bootstrap, app_alerts(app_id, ("n-mail", "n-hook")), alerter)
     # Bad input first: neither a malformed record nor an unknown metric stops the agent.
     key = app_id.encode()
     bad = {"app_id": app_id, "metric": "disk_io", "value": 1, "at": T0.isoformat()}
@@ -116,13 +119,18 @@ async def test_a_restart_mid_incident_neither_refires_nor_forgets(
     bootstrap = kafka_settings.bootstrap_servers
     alerts = app_alerts(app_id, ("n-1",))
     await started(alerter)
-    await put_rules(producer, bootstrap, alerts)
+    await put_rules(producer, bootstrap, alerts, alerter)
     await cpu_points(producer, app_id, T0, (0, 90), (60, 91))
     await app_events(bootstrap, app_id, has("app_alert_triggered"), timeout_s=40)
-    # The state changelog holds the firing incident before the process stops.
+    # The state changelog holds the firing incident before the process stops (the points may
+    # have come in one batch or two: one state record, or a pending one first).
     skey = state_key(app_id, alerts.alerts[0].id)
-    states = await records_for_key(bootstrap, SETTINGS.state_changelog, skey, 2, timeout_s=30)
-    assert json.loads(states[-1].value)["fired_at"] is not None
+
+    async def firing_stored() -> bool:
+        states = await records_now(bootstrap, SETTINGS.state_changelog, lambda r: r.key == skey)
+        return bool(states) and json.loads(states[-1].value or b"{}")["fired_at"] is not None
+
+    await eventually(firing_stored, timeout_s=30, interval_s=0.5, what="firing state stored")
 
     assert alerter.terminate() == 0
     await started(alerter)
@@ -170,7 +178,10 @@ async def test_an_alert_reaches_its_email_and_webhook_notifiers_then_resolves(
     await herald.add_notifier(hook)
     await started(alerter)
     await put_rules(
-        producer, kafka_settings.bootstrap_servers, app_alerts(app_id, (mail.id, hook.id))
+        producer,
+        kafka_settings.bootstrap_servers,
+        app_alerts(app_id, (mail.id, hook.id)),
+        alerter,
     )
 
     await cpu_points(producer, app_id, T0, (0, 90), (30, 95), (60, 97))

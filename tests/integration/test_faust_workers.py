@@ -1,13 +1,14 @@
-"""derive and the alerter as two faust workers each, one SIGKILLed mid-stream, then restarted.
+"""derive and the alerter as two workers each, one SIGKILLed mid-stream, then restarted.
 
 Each test runs two real worker processes of one service in its production consumer group (so
 the changelogs are the ones deploy/topics.yaml declares), each with its own health port and data
 directory, and feeds them a stream of inputs for apps on every partition:
 
-1. both workers join and split the partitions (faust's `herald_faust_assigned_partitions`);
+1. both workers join and split the partitions (derive: faust's
+   `herald_faust_assigned_partitions`; the alerter: `herald_alerter_assigned_partitions`);
 2. half-way through, one worker is SIGKILLed: no drain, no commit. The commit interval is 60 s,
    so nothing it did since it joined is committed: the survivor, once the group has dropped the
-   dead member (session timeout), recovers the dead worker's table shards from the changelog and
+   dead member (session timeout), recovers the dead worker's state from the changelog and
    handles again every record of those partitions since the last commit. The dead worker had
    already applied and stored most of them: every one is a replay the state must recognise;
 3. more inputs go to the survivor alone, then the killed worker is started again while inputs
@@ -21,8 +22,8 @@ final counts are exact. A record may be written twice with the same id and the s
 (emit, then store: a worker killed between the two emits again after recovery); Herald's
 guarantee is at least once with stable ids, and the router's delivery ids follow the event's.
 The tests print how many such repeats there were. The workers running at the end must also have
-seen faust hand every record over in offset order (`herald_faust_records_skipped_total` is 0;
-docs/derive.md, *Records in order*).
+handled every record in offset order (`herald_faust_records_skipped_total`, derive.md *Records
+in order*, and `herald_alerter_records_skipped_total` are 0).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from herald_testing.polling import eventually
 from herald_testing.service_process import ServiceProcess
 from herald_testing.topics import records_now
 
+from support.alerter import rules_read
 from support.faust_workers import keys_on_every_partition, partition_of, until_split, worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(480)]
@@ -263,7 +265,7 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
     apps = keys_on_every_partition(f"hot-{unique}", 3, PARTITIONS)
     pair = workers("alerter", commit_interval_s=SLOW_COMMITS)
     victim, survivor = pair
-    topics = [PLATFORM_METRICS, CONFIG_ALERTS]
+    topics = [PLATFORM_METRICS]  # every worker reads all of notify.config.alerts
     for w in pair:
         w.start()
     split = await until_split(pair, topics, PARTITIONS)
@@ -275,13 +277,7 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
             for a in apps
         ],
     )
-    keys = {a.encode() for a in apps}
-    await eventually(
-        lambda: _stored(bootstrap, ALERTER.rules_changelog, keys),
-        timeout_s=60,
-        interval_s=0.5,
-        what="rules stored",
-    )
+    await rules_read(bootstrap, pair)
 
     total = CYCLES * len(CYCLE)
     await point_rounds(producer, apps, range(0, 24))  # 4 incidents per app
@@ -326,14 +322,14 @@ async def test_alerter_two_workers_one_killed_then_restarted_incidents_stay_exac
         print(
             _counters(
                 pair,
-                "herald_faust_records_skipped_total",
+                "herald_alerter_records_skipped_total",
                 "herald_alerter_points_total",
                 "herald_alerter_evaluations_total",
             )
         )
     got = {e.id: (e.app_id, e.type, _cycle(e)) for e in found}
     assert set(got) == set(expected), _diff(set(got), set(expected))
-    assert _skipped(pair) == 0  # faust handed every record over in offset order
+    assert _skipped(pair) == 0  # every record handled in offset order
     assert got == expected
     per_app = Counter((e.app_id, e.type) for e in {e.id: e for e in found}.values())
     assert set(per_app.values()) == {CYCLES}  # one trigger and one resolution per incident
@@ -354,13 +350,16 @@ def _counters(workers: list[ServiceProcess], *prefixes: str) -> str:
     return "\n".join(lines)
 
 
+SKIPPED = ("herald_faust_records_skipped_total{", "herald_alerter_records_skipped_total ")
+
+
 def _skipped(workers: list[ServiceProcess]) -> float:
-    """Offsets the running workers saw faust jump over (`herald_faust_records_skipped_total`)."""
+    """Offsets the running workers saw jumped over (derive: faust's; the alerter: its own)."""
     return sum(
         float(line.rsplit(" ", 1)[1])
         for w in workers
         for line in w.metrics().splitlines()
-        if line.startswith("herald_faust_records_skipped_total{")
+        if line.startswith(SKIPPED)
     )
 
 

@@ -1,6 +1,6 @@
-"""Several instances of a service in the local stack, as processes: two derive and two alerter
-workers (faust) side by side, each on its own health port and data directory, and the router
-scaled with `scale_to` while the stack runs; `down` stops every instance.
+"""Several instances of a service in the local stack, as processes: two derive workers (faust),
+each on its own health port and data directory, and two alerter workers side by side, and the
+router scaled with `scale_to` while the stack runs; `down` stops every instance.
 
 Only those services run, on free ports in a temporary home, with the stack's own Kafka and
 Postgres.
@@ -47,9 +47,7 @@ def test_instances_run_side_by_side_and_scale_while_the_stack_runs() -> None:
             data_dir = environ(stack, name)["HERALD_DERIVE_DATA_DIR"]
             assert data_dir == str(home / "faust" / name)
             assert Path(data_dir).is_dir()  # faust made it: the worker really uses its own
-        assert environ(stack, "alerter-2")["HERALD_ALERTER_DATA_DIR"] == str(
-            home / "faust" / "alerter-2"
-        )
+        assert "HERALD_ALERTER_DATA_DIR" not in environ(stack, "alerter-2")  # not faust
 
         said: list[str] = []
         stack.scale_to("router", 1, progress=said.append)

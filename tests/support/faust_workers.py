@@ -1,9 +1,9 @@
-"""Two faust workers of one service on the session broker (tests/integration/test_faust_workers.py).
+"""Two workers of one service on the session broker (tests/integration/test_faust_workers.py).
 
-Each worker is a real `python -m herald_<name>` process with its own health port and faust data
-directory, in the service's production consumer group (so its changelogs are the ones
-deploy/topics.yaml declares). A short session timeout lets the group notice a killed worker in
-seconds rather than a minute.
+Each worker is a real `python -m herald_<name>` process with its own health port (and, for
+derive, its own faust data directory), in the service's production consumer group (so its
+changelogs are the ones deploy/topics.yaml declares). A short session timeout lets the group
+notice a killed worker in seconds rather than a minute.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ SESSION_TIMEOUT_S = "8"
 
 
 def worker(name: str, bootstrap: str, home: Path, index: int, **settings: str) -> ServiceProcess:
-    """Worker `index` of service `name`: its own port (ServiceProcess), data dir and log."""
+    """Worker `index` of service `name`: its own port (ServiceProcess), log and, for faust
+    (derive), data dir."""
+    if name == "derive":
+        settings = {"data_dir": str(home / f"{name}-{index}-data"), **settings}
     return ServiceProcess(
         name,
         bootstrap,
         home / f"{name}-{index}.log",
-        data_dir=str(home / f"{name}-{index}-data"),
         session_timeout_s=SESSION_TIMEOUT_S,
         **settings,
     )

@@ -11,11 +11,14 @@ from herald_alerter.evaluate import (
     RESOLVED,
     TRIGGERED,
     AlertState,
+    Point,
     Verdict,
     alert_event_id,
     dropped_rules,
     evaluate,
     needs_checkpoint,
+    outlived,
+    parse_point,
     rules_for,
 )
 from herald_alerter.settings import AlerterSettings
@@ -24,6 +27,7 @@ from herald_core.catalog import answers_to
 from herald_core.envelope import Event
 from herald_core.intake import parse_event
 from herald_core.topics import load_topic_file
+from pydantic import ValidationError
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 APP = "app-1"
@@ -254,6 +258,10 @@ def test_deleted_disabled_and_retargeted_rules_lose_their_state() -> None:
     assert dropped_rules(old, new) == {"al-b", "al-c", "al-d"}
     assert dropped_rules(old, None) == {"al-a", "al-b", "al-c", "al-d"}
     assert dropped_rules(None, new) == set()
+    # the same, told from a recovered state and the rule as it is now
+    state = AlertState(Metric.CPU, "web", False, T0)
+    now = {r.id: r for r in new.alerts}
+    assert [k for k in "abcd" if outlived(state, now.get(f"al-{k}"))] == ["b", "c", "d"]
 
 
 def test_a_new_limit_keeps_the_incident_and_resolves_against_it() -> None:
@@ -278,15 +286,72 @@ def test_a_state_of_another_watch_starts_over() -> None:
 def test_the_state_round_trips_through_json() -> None:
     state, _, _ = run([(0, 90), (120, 91)], rule(remind_every_s=60))
     assert state is not None
-    assert AlertState.model_validate_json(state.model_dump_json()) == state
+    assert AlertState.from_json(state.to_json()) == state
 
 
-def test_settings_and_topic_file_declare_both_changelogs() -> None:
+def test_a_state_written_by_the_faust_alerter_still_reads() -> None:
+    """The changelog keeps the JSON the faust-based alerter wrote (pydantic's form)."""
+    written = (
+        b'{"metric":"cpu","container_type":"web","send_when_below":false,'
+        b'"last_at":"2026-03-01T08:02:00Z","since":"2026-03-01T08:00:00Z",'
+        b'"fired_at":"2026-03-01T08:02:00Z","reminders":0}'
+    )
+    state = AlertState.from_json(written)
+    assert state == AlertState(
+        Metric.CPU, "web", False, T0 + timedelta(seconds=120), T0, T0 + timedelta(seconds=120)
+    )
+    assert AlertState.from_json(state.to_json()) == state
+    with pytest.raises(ValidationError):
+        AlertState.from_json(written.replace(b"reminders", b"extra"))
+    with pytest.raises(ValidationError):
+        AlertState.from_json(written.replace(b"08:02:00Z", b"08:02:00"))  # no time zone
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"app_id":"a","metric":"cpu","value":91.5,"at":"2026-03-01T08:00:00Z"}',
+        b'{"app_id":"a","metric":"rpm","value":3,"at":"2026-03-01T08:00:00.25+02:00",'
+        b'"container_type":"worker","extra":1}',
+        b'{"app_id":"a","metric":"5XX","value":"3","at":"2026-03-01T08:00:00Z"}',  # lax
+        b'{"app_id":"a","metric":"cpu","value":1,"at":1772352000}',  # unix time
+        b'{"app_id":"a","metric":"cpu","value":true,"at":"2026-03-01T08:00:00Z"}',  # lax
+        b'{"app_id":"a","metric":"cpu","value":1,"at":"2026-03-01 08:00:00Z"}',
+    ],
+)
+def test_parse_point_reads_what_metric_point_reads(raw: bytes) -> None:
+    expected = MetricPoint.model_validate_json(raw)
+    parsed = parse_point(raw)
+    assert parsed == Point(
+        expected.app_id, expected.metric, expected.container_type, expected.value, expected.at
+    )
+    assert parsed.at.isoformat() == expected.at.isoformat()  # event ids are built from it
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"[]",
+        b'{"app_id":"a","metric":"disk_io","value":1,"at":"2026-03-01T08:00:00Z"}',
+        b'{"app_id":"a","metric":"cpu","value":1,"at":"2026-03-01T08:00:00"}',  # naive
+        b'{"app_id":"a","metric":"cpu","value":1,"at":"2026-W09-7T08:00:00Z"}',
+        b'{"metric":"cpu","value":1,"at":"2026-03-01T08:00:00Z"}',
+    ],
+)
+def test_parse_point_refuses_what_metric_point_refuses(raw: bytes) -> None:
+    with pytest.raises(ValidationError) as refused:
+        MetricPoint.model_validate_json(raw)
+    with pytest.raises(ValidationError) as also:
+        parse_point(raw)
+    assert also.value.errors() == refused.value.errors()
+
+
+def test_settings_and_topic_file_declare_the_state_changelog() -> None:
     settings = AlerterSettings()
     assert settings.http.port == 18085
     specs = {s.name: s.partitions for s in load_topic_file()}
-    for topic in (settings.rules_changelog, settings.state_changelog):
-        assert specs[topic] == settings.table_partitions
+    assert specs[settings.state_changelog] == settings.table_partitions
     assert specs["platform.metrics"] == specs["notify.config.alerts"] == settings.table_partitions
 
 

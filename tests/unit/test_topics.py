@@ -285,12 +285,11 @@ DESIGN_PER_CHANNEL = [
 ]
 
 
-# faust's internal topics (services/derive, docs/derive.md; services/alerter, docs/alerts.md):
-# the broker creates no topic by itself, so the topic file declares them too. Compacted: a
-# table's changelog.
+# The changelogs of services/derive's faust table (docs/derive.md) and of services/alerter's
+# state (docs/alerts.md): the broker creates no topic by itself, so the topic file declares them
+# too. Compacted: a table's changelog.
 FAUST_TOPICS = [
     "herald-derive-crash_counts-changelog",
-    "herald-alerter-alert_rules-changelog",
     "herald-alerter-alert_state-changelog",
 ]
 

@@ -191,7 +191,7 @@ topic (KEDA), whether an HPA or KEDA scales it.
 - {name: ingest, key: ingest, prefix: HERALD_INGEST_, command: [python, -m, herald_ingest], faust: false, hpa: {{ $v.ingest.autoscaling.enabled }}, keda: false, public: true}
 - {name: router, key: router, prefix: HERALD_ROUTER_, command: [python, -m, herald_router], faust: false, hpa: false, keda: {{ $v.keda.enabled }}, group: herald-router, topic: notify.events, public: false}
 - {name: derive, key: derive, prefix: HERALD_DERIVE_, command: [python, -m, herald_derive], faust: true, hpa: false, keda: false, public: false}
-- {name: alerter, key: alerter, prefix: HERALD_ALERTER_, command: [python, -m, herald_alerter], faust: true, hpa: false, keda: false, public: false}
+- {name: alerter, key: alerter, prefix: HERALD_ALERTER_, command: [python, -m, herald_alerter], faust: false, hpa: false, keda: false, public: false}
 - {name: recorder, key: recorder, prefix: HERALD_RECORDER_, command: [python, -m, herald_recorder], faust: false, hpa: false, keda: false, public: false}
 {{- range $channel := list "webhook" "email" "slack" "mattermost" "rocketchat" "discord" "msteams" "googlechat" "hipchat" "flowdock" "gitter" }}
 {{- if (index $v.senders $channel).enabled }}

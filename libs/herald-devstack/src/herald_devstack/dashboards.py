@@ -407,8 +407,8 @@ def kafka() -> DashboardSpec:
         (
             PanelSpec(
                 "Consumer lag, by group and topic",
-                "herald_consumer_lag_records summed over each group's instances (faust workers, "
-                "derive and alerter, are not covered).",
+                "herald_consumer_lag_records summed over each group's instances (derive, a "
+                "faust worker, is not covered).",
                 (
                     Query(
                         "sum by (group, topic) (herald_consumer_lag_records)",

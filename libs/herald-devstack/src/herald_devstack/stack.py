@@ -77,7 +77,7 @@ SERVICE_NAMES = (
 """Every service of the stack, in order: a service's place here fixes its instances' ports
 (herald_devstack.instances)."""
 
-FAUST_PREFIXES = ("HERALD_DERIVE_", "HERALD_ALERTER_")
+FAUST_PREFIXES = ("HERALD_DERIVE_",)
 
 
 def faust_data_dir(settings: DevSettings, name: str) -> Path:

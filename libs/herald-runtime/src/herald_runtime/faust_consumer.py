@@ -8,14 +8,14 @@
     OrderedConsumerThread       its consumer thread
     start_offsets(app)          `OrderedConsumer.start_offset` of an app, for `OffsetGaps`
 
-Unlike the rest of herald-runtime this module imports faust: only the faust services (derive,
-alerter) import it, and they depend on faust-streaming; herald-runtime itself does not.
+Unlike the rest of herald-runtime this module imports faust: only the faust service (derive)
+imports it, and it depends on faust-streaming; herald-runtime itself does not.
 
-Herald's tables (derive's crash counts, the alerter's states) assume that faust hands each
-partition's records to the agent in offset order, none left out, and that the committed offset
-never passes a record that was not handled. faust-streaming 0.15.3 breaks this after a
-rebalance, when it has recovered the tables. These are workarounds of its behaviour
-(docs/derive.md, *Two or more workers*, *Records in order*):
+Herald's tables (derive's crash counts; the alerter's states, while it ran on faust) assume
+that faust hands each partition's records to the agent in offset order, none left out, and
+that the committed offset never passes a record that was not handled. faust-streaming 0.15.3
+breaks this after a rebalance, when it has recovered the tables. These are workarounds of its
+behaviour (docs/derive.md, *Two or more workers*, *Records in order*):
 
 1. **Source partitions resumed before the seek.** At the end of a recovery faust resumes the
    source partitions, then seeks them to the committed offsets, then resumes the flow, which

@@ -1,4 +1,4 @@
-"""The shell of a faust-streaming service (derive, alerter): settings, faust options, lifecycle.
+"""The shell of a faust-streaming service (derive): settings, faust options, lifecycle.
 
     FaustServiceSettings   the settings every faust service has; a service subclasses it with
                            its env prefix, its defaults (`app_id_field`, `data_dir_field`) and
@@ -11,8 +11,8 @@
     handle_each()          an agent's body: one failing record is counted and logged, not fatal
     send_until_acked()     the emit step: retry a send while the broker refuses
 
-This module imports no faust: herald-runtime is shared by every service, only derive and alerter
-depend on faust-streaming (they also use `herald_runtime.faust_consumer`, faust's consumer with
+This module imports no faust: herald-runtime is shared by every service, only derive depends on
+faust-streaming (it also uses `herald_runtime.faust_consumer`, faust's consumer with
 Herald's fixes, which does import faust). Each service builds its own `faust.App` (from
 `faust_options`) and producer and hands them to `FaustService`, which uses them through the
 small `FaustApp` and `Lifecycle` protocols. The same goes for Kafka: the producer and the

@@ -1,7 +1,7 @@
 """A Herald service as a real process (`python -m herald_<name>`) on the session broker.
 
-The stream processors (derive, alerter) are tested this way: faust runs its own loop, and a
-restart test needs a process to stop. They run with their production faust app ids, so their
+The stream processors (derive, alerter) are tested this way: derive runs faust's own loop, and
+a restart test needs a process to stop. They run with their production app ids, so their
 changelogs are the ones deploy/topics.yaml declares; tests share those groups one process at a
 time and keep apart by unique app ids.
 """
@@ -66,7 +66,7 @@ class ServiceProcess:
             return str(r.read().decode())
 
     def assigned(self, role: str = "active") -> dict[str, set[int]]:
-        """The partitions faust gave this worker, by topic (`herald_faust_assigned_partitions`)."""
+        """The partitions the group gave this worker, by topic (`assigned_partitions`)."""
         return assigned_partitions(self.metrics(), role)
 
     def kill(self) -> None:
@@ -90,14 +90,18 @@ class ServiceProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+ASSIGNED_FAMILIES = ("herald_faust_assigned_partitions", "herald_alerter_assigned_partitions")
+"""derive's (faust: `role` active or standby) and the alerter's (no `role`: all active)."""
+
+
 def assigned_partitions(scraped: str, role: str = "active") -> dict[str, set[int]]:
-    """`herald_faust_assigned_partitions` samples of one role in a `/metrics` text, by topic."""
+    """The partitions of one role in a `/metrics` text (`ASSIGNED_FAMILIES`), by topic."""
     found: dict[str, set[int]] = {}
     for family in text_string_to_metric_families(scraped):
-        if family.name != "herald_faust_assigned_partitions":
+        if family.name not in ASSIGNED_FAMILIES:
             continue
         for sample in family.samples:
-            if sample.labels["role"] == role and sample.value == 1:
+            if sample.labels.get("role", "active") == role and sample.value == 1:
                 topic = sample.labels["topic"]
                 found.setdefault(topic, set()).add(int(sample.labels["partition"]))
     return found

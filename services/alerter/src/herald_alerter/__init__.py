@@ -1,1 +1,1 @@
-"""herald_alerter: metric alert rules → alert events, a faust-streaming processor."""
+"""herald_alerter: metric alert rules → alert events, on Herald's own consumer shell (aiokafka)."""

@@ -27,12 +27,14 @@ Pure: no I/O, no clock; the same state, point and rule always give the same resu
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
+import msgspec
 from herald_core.alerts import AlertRule, AppAlerts, Metric, MetricPoint
 from herald_core.envelope import Event
 from herald_core.intake import parse_event
@@ -45,8 +47,39 @@ RESOLVED = "app_alert_resolved"
 ALERTER_NAMESPACE = uuid.UUID("8f0d3c52-41a6-5e2b-b7c9-6d1e0a4f93b2")
 
 
-class AlertState(BaseModel):
-    """What the alerter remembers of one rule: the latest point and the open incident."""
+class AlertState(NamedTuple):
+    """What the alerter remembers of one rule: the latest point and the open incident.
+
+    A named tuple: one is built per point evaluated, which a pydantic model made the costliest
+    step of the alerter (docs/performance.md, Alerter). Its JSON form, the value of the state
+    changelog, is `to_json`/`from_json` (validated by `StoredAlertState`).
+    """
+
+    metric: Metric
+    container_type: str
+    send_when_below: bool
+    last_at: datetime  # time of the latest point applied
+    since: datetime | None = None  # first point beyond the limit of the current incident
+    fired_at: datetime | None = None  # set while firing
+    reminders: int = 0  # reminders emitted while firing
+
+    @property
+    def firing(self) -> bool:
+        return self.fired_at is not None
+
+    def to_json(self) -> bytes:
+        """The changelog value (the same JSON as before the alerter left faust)."""
+        return StoredAlertState(**self._asdict()).model_dump_json().encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> AlertState:
+        """Parse a changelog value. Raises pydantic.ValidationError when it is not one."""
+        stored = StoredAlertState.model_validate_json(raw)
+        return cls(**stored.model_dump())
+
+
+class StoredAlertState(BaseModel):
+    """The JSON form of `AlertState` on the state changelog (a record schema of its own)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -60,9 +93,72 @@ class AlertState(BaseModel):
     fired_at: AwareDatetime | None = Field(default=None, description="set while firing")
     reminders: int = Field(default=0, ge=0, description="reminders emitted while firing")
 
+
+class Point(NamedTuple):
+    """A metric point as the alerter evaluates it: `MetricPoint`'s fields, without pydantic."""
+
+    app_id: str
+    metric: Metric
+    container_type: str
+    value: float
+    at: datetime
+
+
+class PointLike(Protocol):
+    """A `MetricPoint` or a `Point`."""
+
     @property
-    def firing(self) -> bool:
-        return self.fired_at is not None
+    def app_id(self) -> str: ...
+
+    @property
+    def metric(self) -> Metric: ...
+
+    @property
+    def container_type(self) -> str: ...
+
+    @property
+    def value(self) -> float: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)\Z")
+
+
+class _WirePoint(msgspec.Struct):
+    """The usual shape of a `platform.metrics` value, for msgspec's decoder."""
+
+    app_id: str
+    metric: Metric
+    value: float
+    at: str
+    container_type: str = "web"
+
+
+_DECODER = msgspec.json.Decoder(_WirePoint)
+
+
+def parse_point(raw: bytes) -> Point:
+    """A `platform.metrics` value as a `Point`. Pure.
+
+    The usual shape (strings, a known metric, a finite number, an RFC 3339 time with its
+    offset) is read with msgspec, several times faster than pydantic here (docs/performance.md,
+    Alerter); anything else goes through `MetricPoint`, so what is accepted, and how it is
+    refused, is exactly pydantic's.
+
+    Raises:
+        pydantic.ValidationError: when the value is not a `MetricPoint`.
+    """
+    try:
+        wire: _WirePoint | None = _DECODER.decode(raw)
+    except msgspec.MsgspecError:
+        wire = None
+    if wire is not None and math.isfinite(wire.value) and _RFC3339.match(wire.at):
+        at = datetime.fromisoformat(wire.at)
+        return Point(wire.app_id, wire.metric, wire.container_type, wire.value, at)
+    point = MetricPoint.model_validate_json(raw)
+    return Point(point.app_id, point.metric, point.container_type, point.value, point.at)
 
 
 class Verdict(StrEnum):
@@ -79,14 +175,13 @@ class Verdict(StrEnum):
     RESOLVED = "resolved"
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     state: AlertState | None
     events: tuple[Event, ...]
     verdict: Verdict
 
 
-def matches(rule: AlertRule, point: MetricPoint) -> bool:
+def matches(rule: AlertRule, point: PointLike) -> bool:
     """True when `rule` is active and watches the point's metric and container type. Pure."""
     return (
         not rule.disabled
@@ -95,7 +190,7 @@ def matches(rule: AlertRule, point: MetricPoint) -> bool:
     )
 
 
-def rules_for(alerts: AppAlerts | None, point: MetricPoint) -> list[AlertRule]:
+def rules_for(alerts: AppAlerts | None, point: PointLike) -> list[AlertRule]:
     """The app's active rules that watch this point. Pure."""
     return [r for r in alerts.alerts if matches(r, point)] if alerts is not None else []
 
@@ -113,13 +208,19 @@ def dropped_rules(old: AppAlerts | None, new: AppAlerts | None) -> set[str]:
     return gone
 
 
+def outlived(state: AlertState, rule: AlertRule | None) -> bool:
+    """True when a stored state has no rule left to serve: its rule was deleted, disabled or
+    re-targeted (what `dropped_rules` finds from a change, found from the state). Pure."""
+    return rule is None or rule.disabled or _watch(rule) != _watched(state)
+
+
 def beyond(rule: AlertRule, value: float) -> bool:
     """True when `value` is on the wrong side of the rule's limit (equal is within). Pure."""
     return value < rule.limit if rule.send_when_below else value > rule.limit
 
 
 def evaluate(
-    state: AlertState | None, point: MetricPoint, rule: AlertRule, alerts: AppAlerts
+    state: AlertState | None, point: PointLike, rule: AlertRule, alerts: AppAlerts
 ) -> Evaluation:
     """Fold one point into one rule's state. Pure.
 
@@ -131,32 +232,33 @@ def evaluate(
     """
     if not matches(rule, point):
         return Evaluation(state, (), Verdict.IGNORED)
-    if state is not None and _watch(rule) != (
-        state.metric,
-        state.container_type,
-        state.send_when_below,
+    if state is not None and (
+        state.metric != rule.metric
+        or state.container_type != rule.container_type
+        or state.send_when_below != rule.send_when_below
     ):
         state = None  # the rule was re-targeted: start from nothing
     if state is not None and point.at <= state.last_at:
         verdict = Verdict.DUPLICATE if point.at == state.last_at else Verdict.LATE
         return Evaluation(state, (), verdict)
+    if not beyond(rule, point.value):
+        if state is None:
+            fresh = AlertState(rule.metric, rule.container_type, rule.send_when_below, point.at)
+            return Evaluation(fresh, (), Verdict.WITHIN)
+        if state.fired_at is not None:
+            assert state.since is not None
+            events = _events(RESOLVED, point, rule, alerts, state.since, status="resolved")
+            return Evaluation(_reset(state, point), events, Verdict.RESOLVED)
+        return Evaluation(_reset(state, point), (), Verdict.WITHIN)
     current = state or AlertState(
-        metric=rule.metric,
-        container_type=rule.container_type,
-        send_when_below=rule.send_when_below,
-        last_at=point.at,
+        rule.metric, rule.container_type, rule.send_when_below, last_at=point.at
     )
-    if beyond(rule, point.value):
-        return _beyond(current, point, rule, alerts)
-    if current.firing:
-        assert current.since is not None
-        events = _events(RESOLVED, point, rule, alerts, current.since, status="resolved")
-        return Evaluation(_reset(current, point), events, Verdict.RESOLVED)
-    return Evaluation(_reset(current, point), (), Verdict.WITHIN)
+    return _beyond(current, point, rule, alerts)
 
 
 def needs_checkpoint(stored: AlertState | None, new: AlertState, every_s: float) -> bool:
-    """True when `new` must be written to the state table rather than only kept in memory. Pure.
+    """True when `new` must be written to the state changelog rather than only kept in memory.
+    Pure.
 
     Every transition is written (anything but `last_at` differs from the stored state); a
     `last_at` alone only once it is `every_s` (metric time) past the stored one, which bounds
@@ -165,26 +267,33 @@ def needs_checkpoint(stored: AlertState | None, new: AlertState, every_s: float)
     """
     if stored is None:
         return True
-    if new.model_copy(update={"last_at": stored.last_at}) != stored:
+    if (
+        new.since != stored.since
+        or new.fired_at != stored.fired_at
+        or new.reminders != stored.reminders
+        or new.metric != stored.metric
+        or new.container_type != stored.container_type
+        or new.send_when_below != stored.send_when_below
+    ):
         return True
     return (new.last_at - stored.last_at).total_seconds() >= every_s
 
 
 def _beyond(
-    current: AlertState, point: MetricPoint, rule: AlertRule, alerts: AppAlerts
+    current: AlertState, point: PointLike, rule: AlertRule, alerts: AppAlerts
 ) -> Evaluation:
     since = current.since or point.at
-    seen = current.model_copy(update={"last_at": point.at, "since": since})
+    seen = current._replace(last_at=point.at, since=since)
     if current.fired_at is None:
         if (point.at - since).total_seconds() < rule.duration_before_trigger_s:
             return Evaluation(seen, (), Verdict.PENDING)
-        fired = seen.model_copy(update={"fired_at": point.at, "reminders": 0})
+        fired = seen._replace(fired_at=point.at, reminders=0)
         events = _events(TRIGGERED, point, rule, alerts, since, status="firing")
         return Evaluation(fired, events, Verdict.FIRED)
     due = _reminders_due(current.fired_at, point.at, rule.remind_every_s)
     if due <= current.reminders:
         return Evaluation(seen, (), Verdict.FIRING)
-    reminded = seen.model_copy(update={"reminders": due})
+    reminded = seen._replace(reminders=due)
     events = _events(TRIGGERED, point, rule, alerts, since, status="firing", reminder=due)
     return Evaluation(reminded, events, Verdict.REMINDED)
 
@@ -195,14 +304,16 @@ def _reminders_due(fired_at: datetime, at: datetime, every_s: float | None) -> i
     return int((at - fired_at).total_seconds() // every_s)
 
 
-def _reset(current: AlertState, point: MetricPoint) -> AlertState:
-    return current.model_copy(
-        update={"last_at": point.at, "since": None, "fired_at": None, "reminders": 0}
-    )
+def _reset(current: AlertState, point: PointLike) -> AlertState:
+    return AlertState(current.metric, current.container_type, current.send_when_below, point.at)
 
 
 def _watch(rule: AlertRule) -> tuple[Metric, str, bool]:
     return rule.metric, rule.container_type, rule.send_when_below
+
+
+def _watched(state: AlertState) -> tuple[Metric, str, bool]:
+    return state.metric, state.container_type, state.send_when_below
 
 
 def alert_event_id(kind: str, app_id: str, alert_id: str, since: datetime, reminder: int) -> str:
@@ -219,7 +330,7 @@ def alert_name(rule: AlertRule) -> str:
 
 def _events(
     kind: str,
-    point: MetricPoint,
+    point: PointLike,
     rule: AlertRule,
     alerts: AppAlerts,
     since: datetime,

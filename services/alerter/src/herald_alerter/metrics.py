@@ -37,6 +37,7 @@ class AlerterMetrics:
     evaluations: Counter
     configs: Counter
     emitted: Counter
+    skipped: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlerterMetrics:
@@ -63,6 +64,12 @@ class AlerterMetrics:
                 "herald_alerter_events_emitted_total",
                 "alert events written to notify.events, by verdict (fired, reminded, resolved)",
                 ["verdict"],
+                registry=registry,
+            ),
+            skipped=Counter(
+                "herald_alerter_records_skipped",
+                "platform.metrics offsets the consumer jumped over (0 unless something is wrong: "
+                "a partition's points are evaluated in offset order, none left out)",
                 registry=registry,
             ),
         )

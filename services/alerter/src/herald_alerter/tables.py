@@ -1,41 +1,54 @@
-"""The alerter's work on its two tables, without faust: what each record does (docs/alerts.md).
+"""The alerter's state in memory, without Kafka: what each record does (docs/alerts.md).
 
-    AlerterTables(rules, states, metrics, emit, checkpoint_s)
-        .handle_config(key, value)    one `notify.config.alerts` record → the rules table
-        .handle_point(key, value, headers)
-                                      one `platform.metrics` record → evaluate → emit → state
+    AlerterTables(metrics, checkpoint_s)
+        .handle_config(key, value)        one `notify.config.alerts` record → the rules; the
+                                          states of deleted, disabled, re-targeted rules go
+        .handle_points(partition, records)
+                                          a batch of one `platform.metrics` partition →
+                                          evaluate → the alert events to emit, in order
+        .checkpoint()                     the state records to write: every transition, and a
+                                          quiet rule's `last_at` every `checkpoint_s`
+        .written(records)                 those records are on the changelog now
+        .hold(partition, records)         a partition taken on: its states from the changelog,
+                                          less those whose rule is gone meanwhile
+        .release(partitions)              partitions given up: their states are forgotten
 
-The tables are any mutable mappings of bytes: faust's changelog-backed tables in the service,
-plain dicts in the unit tests. `emit` sends and awaits the acknowledgements; it is awaited
-before the state is stored, so a crash between the two repeats the same events (deterministic
-ids), it never loses one. Parsed forms of the tables' values are kept while the table holds the
-very same bytes.
+The rules of every app are held (every worker reads all of `notify.config.alerts`); states only
+for the partitions this worker holds, each under its partition's number, which is also the
+changelog partition it is written to (both topics are keyed by app id: docs/alerts.md).
+
+The shell (`herald_alerter.app`) sends `handle_points`' events and awaits their acks before it
+asks for `checkpoint()`, and commits offsets only once the checkpoint is acked: a crash between
+the two repeats the same events (deterministic ids), it never loses one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import structlog
 from herald_core import headers as h
-from herald_core.alerts import AppAlerts, MetricPoint
+from herald_core.alerts import AlertRule, AppAlerts, Metric
+from herald_kafka import Record
 from herald_kafka.producer import OutgoingRecord, event_record
 from pydantic import ValidationError
 
 from herald_alerter.evaluate import (
     AlertState,
+    Verdict,
     dropped_rules,
     evaluate,
     needs_checkpoint,
-    rules_for,
+    outlived,
+    parse_point,
 )
 from herald_alerter.metrics import AlerterMetrics, ConfigOutcome, PointOutcome
 
 log = structlog.get_logger(__name__)
 
-Table = MutableMapping[bytes, bytes]
-Emit = Callable[[list[OutgoingRecord]], Awaitable[None]]
+Watch = tuple[Metric, str]
 
 
 def state_key(app_id: str, alert_id: str) -> bytes:
@@ -43,120 +56,157 @@ def state_key(app_id: str, alert_id: str) -> bytes:
     return f"{app_id}\x1f{alert_id}".encode()
 
 
+@dataclass(frozen=True)
+class AppRules:
+    """One app's rules, and its active ones by what they watch (metric, container type), each
+    with its state key."""
+
+    alerts: AppAlerts
+    watching: dict[Watch, tuple[tuple[AlertRule, bytes], ...]]
+
+    @classmethod
+    def of(cls, alerts: AppAlerts) -> AppRules:
+        watching: dict[Watch, list[tuple[AlertRule, bytes]]] = {}
+        for rule in alerts.alerts:
+            if not rule.disabled:
+                entry = (rule, state_key(alerts.app_id, rule.id))
+                watching.setdefault((rule.metric, rule.container_type), []).append(entry)
+        return cls(alerts, {w: tuple(rules) for w, rules in watching.items()})
+
+
+class StateRecord(NamedTuple):
+    """A record of the state changelog: a state (None: a tombstone) in its partition."""
+
+    partition: int
+    key: bytes
+    state: AlertState | None
+
+    @property
+    def value(self) -> bytes | None:
+        return None if self.state is None else self.state.to_json()
+
+
+@dataclass
+class Shard:
+    """The states of one partition: the latest in memory, and those the changelog holds."""
+
+    latest: dict[bytes, AlertState] = field(default_factory=dict)
+    stored: dict[bytes, AlertState] = field(default_factory=dict)
+    due: set[bytes] = field(default_factory=set)  # to write at the next checkpoint
+
+
 class AlerterTables:
-    """The rules and states tables, and what a config record or a metric point does to them."""
+    """Every app's rules and the held partitions' states, and what records do to them."""
 
-    def __init__(
-        self,
-        rules: Table,
-        states: Table,
-        metrics: AlerterMetrics,
-        emit: Emit,
-        checkpoint_s: float,
-    ) -> None:
-        self.rules = rules
-        self.states = states
+    def __init__(self, metrics: AlerterMetrics, checkpoint_s: float) -> None:
         self.metrics = metrics
-        self._emit = emit
+        self.rules: dict[bytes, AppRules] = {}
+        self.shards: dict[int, Shard] = {}
         self._checkpoint_s = checkpoint_s
-        self._parsed_rules: dict[bytes, tuple[bytes, AppAlerts]] = {}
-        # Per state key: (the bytes in the table, their parsed state, the latest state), the
-        # latest being newer than the stored one by `last_at` only (needs_checkpoint).
-        self._parsed_states: dict[bytes, tuple[bytes, AlertState, AlertState]] = {}
+        self._points = {o: metrics.points.labels(o.value) for o in PointOutcome}
+        self._verdicts = {v: metrics.evaluations.labels(v.value) for v in Verdict}
+        self._configs = {o: metrics.configs.labels(o.value) for o in ConfigOutcome}
 
-    def app_alerts(self, app_key: bytes) -> AppAlerts | None:
-        """The app's rules from the table, parsed once per stored value."""
-        raw = self.rules.get(app_key)
-        if raw is None:
-            return None
-        cached = self._parsed_rules.get(app_key)
-        if cached is not None and cached[0] is raw:
-            return cached[1]
-        alerts = AppAlerts.model_validate_json(raw)
-        self._parsed_rules[app_key] = (raw, alerts)
-        return alerts
+    def state(self, app_id: str, alert_id: str) -> AlertState | None:
+        """The latest state of one rule, if a held partition has it."""
+        key = state_key(app_id, alert_id)
+        for shard in self.shards.values():
+            if key in shard.latest:
+                return shard.latest[key]
+        return None
 
-    def _state(self, key: bytes) -> tuple[bytes | None, AlertState | None, AlertState | None]:
-        """(stored bytes, stored state, latest state) of one rule."""
-        raw = self.states.get(key)
-        if raw is None:
-            return None, None, None
-        cached = self._parsed_states.get(key)
-        if cached is not None and cached[0] is raw:
-            return cached
-        state = AlertState.model_validate_json(raw)
-        self._parsed_states[key] = (raw, state, state)
-        return raw, state, state
-
-    def _keep(self, key: bytes, new: AlertState) -> None:
-        """Keep `new` in memory, and write it to the table when `needs_checkpoint` says so."""
-        raw, stored, _ = self._state(key)
-        if raw is None or stored is None or needs_checkpoint(stored, new, self._checkpoint_s):
-            raw = new.model_dump_json().encode()
-            self.states[key] = raw
-            self._parsed_states[key] = (raw, new, new)
-        else:
-            self._parsed_states[key] = (raw, stored, new)
-
-    def handle_config(self, key: Any, value: Any) -> None:
+    def handle_config(self, key: bytes | None, value: bytes | None) -> None:
         """Apply one `notify.config.alerts` record: store the rules, drop orphaned states."""
-        if not isinstance(key, bytes) or not key:
-            self.metrics.configs.labels(ConfigOutcome.MISKEYED.value).inc()
+        if not key:
+            self._configs[ConfigOutcome.MISKEYED].inc()
             return
         new: AppAlerts | None = None
         if value:
             try:
                 new = AppAlerts.model_validate_json(value)
             except ValidationError:
-                self.metrics.configs.labels(ConfigOutcome.UNPARSABLE.value).inc()
+                self._configs[ConfigOutcome.UNPARSABLE].inc()
                 return
             if new.app_id.encode() != key:
-                self.metrics.configs.labels(ConfigOutcome.MISKEYED.value).inc()
+                self._configs[ConfigOutcome.MISKEYED].inc()
                 return
+        old = self.rules.get(key)
         app_id = key.decode()
-        for alert_id in sorted(dropped_rules(self.app_alerts(key), new)):
-            skey = state_key(app_id, alert_id)
-            self._parsed_states.pop(skey, None)
-            if skey in self.states:
-                del self.states[skey]
-                log.info("alert_state_dropped", app_id=app_id, alert_id=alert_id)
-        self._parsed_rules.pop(key, None)
+        for alert_id in sorted(dropped_rules(old.alerts if old else None, new)):
+            self._drop(state_key(app_id, alert_id), app_id, alert_id)
         if new is None:
-            if key in self.rules:
-                del self.rules[key]
-            self.metrics.configs.labels(ConfigOutcome.DELETED.value).inc()
+            self.rules.pop(key, None)
+            self._configs[ConfigOutcome.DELETED].inc()
             return
-        self.rules[key] = bytes(value)
-        self.metrics.configs.labels(ConfigOutcome.APPLIED.value).inc()
+        self.rules[key] = AppRules.of(new)
+        self._configs[ConfigOutcome.APPLIED].inc()
 
-    async def handle_point(
-        self, key: Any, value: Any, headers: Sequence[tuple[str, bytes]]
-    ) -> None:
-        """Apply one `platform.metrics` record: evaluate every rule that watches it."""
+    def _drop(self, key: bytes, app_id: str, alert_id: str) -> None:
+        for shard in self.shards.values():
+            if key in shard.latest:
+                del shard.latest[key]
+                shard.due.add(key)
+                log.info("alert_state_dropped", app_id=app_id, alert_id=alert_id)
+
+    def handle_points(self, partition: int, records: Iterable[Record]) -> list[OutgoingRecord]:
+        """Evaluate a batch of one partition's points, in offset order; the events to emit.
+
+        A record that fails (a bug, never bad input) is logged and counted, and the batch goes
+        on: one record must not hold its partition up.
+        """
+        shard = self.shards.setdefault(partition, Shard())
+        outcomes = dict.fromkeys(PointOutcome, 0)
+        verdicts = dict.fromkeys(Verdict, 0)
+        events: list[OutgoingRecord] = []
+        for record in records:
+            try:
+                outcome = self._point(shard, record, verdicts, events)
+            except Exception as exc:  # one record never stops the batch (as handle_guarded)
+                outcome = PointOutcome.FAILED
+                log.warning(
+                    "record_failed",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    error_type=type(exc).__name__,
+                    error=str(exc)[:500],
+                )
+            outcomes[outcome] += 1
+        for outcome, n in outcomes.items():
+            if n:
+                self._points[outcome].inc(n)
+        for verdict, n in verdicts.items():
+            if n:
+                self._verdicts[verdict].inc(n)
+        return events
+
+    def _point(
+        self,
+        shard: Shard,
+        record: Record,
+        verdicts: dict[Verdict, int],
+        events: list[OutgoingRecord],
+    ) -> PointOutcome:
         try:
-            point = MetricPoint.model_validate_json(value or b"")
+            point = parse_point(record.value or b"")
         except ValidationError as exc:
             unknown = any(e["loc"] == ("metric",) for e in exc.errors())
-            outcome = PointOutcome.UNKNOWN_METRIC if unknown else PointOutcome.UNPARSABLE
-            self.metrics.points.labels(outcome.value).inc()
-            return
+            return PointOutcome.UNKNOWN_METRIC if unknown else PointOutcome.UNPARSABLE
         app_key = point.app_id.encode()
-        if key != app_key:  # the tables' shards are the record's partition: trust app keys only
-            self.metrics.points.labels(PointOutcome.MISKEYED.value).inc()
-            return
-        alerts = self.app_alerts(app_key)
-        rules = rules_for(alerts, point)
-        if alerts is None or not rules:
-            self.metrics.points.labels(PointOutcome.NO_RULE.value).inc()
-            return
-        for rule in rules:
-            skey = state_key(point.app_id, rule.id)
-            _, _, state = self._state(skey)
-            result = evaluate(state, point, rule, alerts)
-            self.metrics.evaluations.labels(result.verdict.value).inc()
+        if record.key != app_key:  # a shard is the record's partition: trust app keys only
+            return PointOutcome.MISKEYED
+        rules = self.rules.get(app_key)
+        watching = rules.watching.get((point.metric, point.container_type)) if rules else None
+        if rules is None or not watching:
+            return PointOutcome.NO_RULE
+        latest, stored = shard.latest, shard.stored
+        for rule, skey in watching:
+            state = latest.get(skey)
+            result = evaluate(state, point, rule, rules.alerts)
+            verdicts[result.verdict] += 1
             if result.events:
-                traceparent = h.header(list(headers), h.TRACEPARENT)
-                await self._emit([event_record(e, traceparent) for e in result.events])
+                traceparent = h.header(list(record.headers), h.TRACEPARENT)
+                events.extend(event_record(e, traceparent) for e in result.events)
                 self.metrics.emitted.labels(result.verdict.value).inc(len(result.events))
                 log.info(
                     "alert_events_emitted",
@@ -165,6 +215,78 @@ class AlerterTables:
                     verdict=result.verdict.value,
                     event_ids=[e.id for e in result.events],
                 )
-            if result.state is not None and result.state is not state:
-                self._keep(skey, result.state)
-        self.metrics.points.labels(PointOutcome.EVALUATED.value).inc()
+            new = result.state
+            if new is not None and new is not state:
+                latest[skey] = new
+                if needs_checkpoint(stored.get(skey), new, self._checkpoint_s):
+                    shard.due.add(skey)
+        return PointOutcome.EVALUATED
+
+    def checkpoint(self) -> list[StateRecord]:
+        """The states to write now: each state the changelog does not hold closely enough
+        (`needs_checkpoint`, as they were evaluated), a tombstone for each dropped one. Call
+        `written` once they are acknowledged, `unwritten` if they could not be."""
+        found: list[StateRecord] = []
+        for partition, shard in self.shards.items():
+            for key in shard.due:
+                new = shard.latest.get(key)
+                if new is not None:
+                    found.append(StateRecord(partition, key, new))
+                elif key in shard.stored:
+                    found.append(StateRecord(partition, key, None))
+            shard.due.clear()
+        return found
+
+    def written(self, records: Sequence[StateRecord]) -> None:
+        """`records` (from `checkpoint`) are acknowledged: the changelog holds them."""
+        for record in records:
+            shard = self.shards.get(record.partition)
+            if shard is None:
+                continue  # given up meanwhile
+            if record.state is None:
+                shard.stored.pop(record.key, None)
+            else:
+                shard.stored[record.key] = record.state
+
+    def unwritten(self, records: Sequence[StateRecord]) -> None:
+        """`records` (from `checkpoint`) could not be written: they are due again."""
+        for record in records:
+            shard = self.shards.get(record.partition)
+            if shard is not None:
+                shard.due.add(record.key)
+
+    def hold(self, partition: int, changelog: Iterable[tuple[bytes | None, bytes | None]]) -> int:
+        """Take a partition on from its changelog records (key, value), in offset order.
+
+        States whose rule was deleted, disabled or re-targeted while nobody held the
+        partition are dropped (a tombstone at the next checkpoint). Returns the states held.
+        """
+        shard = Shard()
+        for key, value in changelog:
+            if key is None:
+                continue
+            if value is None:
+                shard.stored.pop(key, None)
+                continue
+            try:
+                shard.stored[key] = AlertState.from_json(value)
+            except ValidationError:
+                log.warning("alert_state_unreadable", key=key.decode(errors="replace"))
+        shard.latest = dict(shard.stored)
+        for key, state in shard.stored.items():
+            app, _, alert_id = key.decode(errors="replace").partition("\x1f")
+            rules = self.rules.get(app.encode())
+            rule = (
+                next((r for r in rules.alerts.alerts if r.id == alert_id), None) if rules else None
+            )
+            if outlived(state, rule):
+                del shard.latest[key]
+                shard.due.add(key)
+                log.info("alert_state_dropped", app_id=app, alert_id=alert_id)
+        self.shards[partition] = shard
+        return len(shard.latest)
+
+    def release(self, partitions: Iterable[int]) -> None:
+        """Forget the states of partitions given up (the changelog has what they need)."""
+        for partition in partitions:
+            self.shards.pop(partition, None)
