@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from herald_core.topics import Channel
 
 from herald_devstack.kafka import PROJECT_ROOT
@@ -95,7 +94,9 @@ def job_names(config: Mapping[str, Any]) -> list[str]:
     return [job["job_name"] for job in config.get("scrape_configs", [])]
 
 
-def compose_job_names(config: Mapping[str, Any], combined: Mapping[str, Sequence[str]]) -> list[str]:
+def compose_job_names(
+    config: Mapping[str, Any], combined: Mapping[str, Sequence[str]]
+) -> list[str]:
     """The job names of a configuration with one job per sender channel (the compose stack's),
     as the local stack names them: the jobs of the channels a combined process sends
     (`combined`, e.g. {"sender-chat": ["slack", …]}) become that process's one job, where the

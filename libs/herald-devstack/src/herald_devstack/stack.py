@@ -114,6 +114,7 @@ def check_not_a_chat_channel(names: Collection[str]) -> None:
             f"one process, {CHAT_SENDER}: name {CHAT_SENDER} (scaling it scales them all)"
         )
 
+
 FAUST_PREFIXES = ("HERALD_DERIVE_", "HERALD_ALERTER_")
 
 
