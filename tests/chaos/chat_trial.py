@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from herald_core.topics import Channel
+from herald_devstack.stack import CHAT_SENDER
 from herald_testing.ledger import Subscriber
 
 from chaos.harness import Trial
@@ -31,8 +32,9 @@ CHAT_PLATFORMS: tuple[tuple[str, Channel], ...] = (
 """(platform id in the API, the channel its sender serves): the chat services under test
 (Slack by incoming webhook)."""
 
-CHAT_SERVICES = tuple(f"sender-{channel.value}" for _, channel in CHAT_PLATFORMS)
-"""The stack's sender processes of those channels (`herald_devstack.stack`)."""
+CHAT_SERVICES = (CHAT_SENDER,)
+"""The stack's sender processes of those channels (`herald_devstack.stack`): one, which sends
+every chat channel."""
 
 
 def platform_of(apps: Sequence[str], app_id: str) -> str:

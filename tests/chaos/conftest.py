@@ -1,15 +1,16 @@
 """Chaos scenarios: the whole stack as real processes, faults injected, the ledger's verdict.
 
 One stack per run of this folder (`Stack` on free ports in a temporary home, as `herald-dev
-up` starts it, without the services no scenario uses: derive, alerter, the Hipchat, Flowdock
-and Gitter senders, and in a short run the e-mail and chat senders), started by the first
+up` starts it, without the services no scenario uses: derive, alerter, and in a short run
+the e-mail and chat senders), started by the first
 scenario and stopped after the last one (package scope), so the rest of `make test` does not
 run beside it. One receiver for every scenario, webhooks and chat posts alike. In a full run
 the e-mail sender mails the port of `ledger_smtp_port` (where the SMTP scenarios put their
 receiver), the webhook sender gives up on a request after 5 s (the network scenarios hold
-requests longer), and the senders of Slack, Mattermost, Rocket.Chat, Discord, Teams and Google
-Chat run with the webhook sender's retry tiers and limits (the chat scenario's notifiers post to
-the receiver on loopback, which the stack allows).
+requests longer), and the chat sender (one process for every chat channel; the scenarios use
+Slack, Mattermost, Rocket.Chat, Discord, Teams and Google Chat) runs with the webhook sender's
+retry tiers and limits (the chat scenario's notifiers post to the receiver on loopback, which
+the stack allows).
 
 The broker sits behind a fault proxy (`broker_proxy`, healthy unless a scenario breaks it): it
 advertises the proxy's port, so every Kafka client goes through it, the services' and this

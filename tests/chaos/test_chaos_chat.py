@@ -1,14 +1,14 @@
-"""Chat notifiers under faults: the receiver answering 503 for a while and, meanwhile, every
-chat sender SIGKILLed and restarted. Full run only.
+"""Chat notifiers under faults: the receiver answering 503 for a while and, meanwhile, the chat
+sender (one process for every chat channel) SIGKILLed and restarted. Full run only.
 
 The trial's apps have chat notifiers of six platforms (Slack by incoming webhook, Mattermost,
 Rocket.Chat, Discord, Teams, Google Chat; `chaos.chat_trial`), posting to the ledger's
 receiver, which names each post by its `X-Herald-Delivery-Id` and `X-Herald-Event-Id`. While
 the load runs, the receiver answers 503 to every post for 8 s; from 4 s in, inside that
-window, each of the six chat senders is killed (SIGKILL) and started again, twice, one kill
-every 0.75 s. The retry tiers (1, 2, 4, 8, 16 s: conftest.py) outlast the 503s, so nothing may
+window, the chat sender is killed (SIGKILL) and started again, twice (the second kill once it
+is ready again). The retry tiers (1, 2, 4, 8, 16 s: conftest.py) outlast the 503s, so nothing may
 be lost nor dead-lettered; a sender killed between the receiver's answer and its commit sends
-that post again, so duplicates are allowed and counted. The verdict reads the six senders'
+that post again, so duplicates are allowed and counted. The verdict reads the six channels'
 consumer groups and DLQs.
 
 The kills fall inside the 503s on purpose: a sender killed after a failed attempt's result but

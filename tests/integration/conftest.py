@@ -96,15 +96,24 @@ def alerter(kafka_settings: Any, tmp_path: Path) -> Iterator[ServiceProcess]:
         process.stop()
 
 
-SECURED_STACK_SERVICES = ("api", "ingest", "router", "recorder", "sender-webhook", "sender-email")
+SECURED_STACK_SERVICES = (
+    "api",
+    "ingest",
+    "router",
+    "recorder",
+    "sender-webhook",
+    "sender-email",
+    "sender-chat",
+)
 
 
 @pytest.fixture(scope="session")
 def secured_stack() -> Iterator[Stack]:
     """The local stack as processes, on free ports in a temporary home: its own Kafka over
-    SASL_SSL (SCRAM-SHA-512, a local CA), Postgres, sinks, the services of the webhook and
-    e-mail paths, and Prometheus scraping them every second. Started once for the tests that
-    use it (test_stack_sasl_ssl, test_stack_prometheus)."""
+    SASL_SSL (SCRAM-SHA-512, a local CA), Postgres, sinks, the services of the webhook,
+    e-mail and chat paths (one sender process for every chat channel), and Prometheus scraping
+    them every second. Started once for the tests that use it (test_stack_sasl_ssl,
+    test_stack_prometheus, test_stack_chat_sender)."""
     with stack_on_free_ports(
         SECURED_STACK_SERVICES,
         prefix="herald-secstack-",

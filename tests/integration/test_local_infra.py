@@ -18,7 +18,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from herald_core.settings import KafkaSettings
 from herald_core.topics import TopicSpec, load_topic_file
-from herald_devstack.processes import free_port, free_ports, port_open
+from herald_devstack.processes import free_port, port_open
 from herald_devstack.smtp_sink import read_messages, start_sink
 from herald_devstack.stack import CHAT_CHANNELS
 from herald_kafka.admin import apply_topics
@@ -124,13 +124,12 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "RECORDER_PORT",
             "SENDER_WEBHOOK_PORT",
             "SENDER_EMAIL_PORT",
+            "SENDER_CHAT_PORT",
         )
     }
-    chat_base = free_ports(len(CHAT_CHANNELS))
     env = {
         **os.environ,
         "HERALD_DEV_HOME": str(home),
-        "HERALD_DEV_CHAT_SENDERS_BASE_PORT": str(chat_base),
         **{f"HERALD_DEV_{k}": v for k, v in ports.items()},
     }
     try:
@@ -149,9 +148,10 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
             "recorder ready",
             "sender-webhook ready",
             "sender-email ready",
-            *(f"sender-{channel} ready" for channel in CHAT_CHANNELS),
+            f"sender-chat ready on http://127.0.0.1:{ports['SENDER_CHAT_PORT']} "
+            f"({len(CHAT_CHANNELS)} chat channels: slack, mattermost,",
         ):
-            assert part in up.stdout, f"{part!r} missing from:\n{up.stdout}"
+            assert part in " ".join(up.stdout.split()), f"{part!r} missing from:\n{up.stdout}"
         demo = _herald_dev(env, "demo", "--timeout", "60")
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "webhook received" in demo.stdout
@@ -162,14 +162,16 @@ def test_herald_dev_up_demo_down(tmp_path: Path) -> None:
         listed = _herald_dev({**env, "COLUMNS": "250"}, "notifier", "list", "--app", made[2])
         assert listed.returncode == 0, listed.stdout + listed.stderr
         assert made[1] in listed.stdout
-        status = _herald_dev(env, "status")
-        assert status.stdout.count(" up ") >= 12 + len(CHAT_CHANNELS), status.stdout
+        status = _herald_dev({**env, "COLUMNS": "250"}, "status")
+        assert status.stdout.count(" up ") >= 13, status.stdout  # one sender for every chat
+        chat = next(line for line in status.stdout.splitlines() if "sender-chat" in line)
+        assert f"ready ({len(CHAT_CHANNELS)} chat channels: slack," in chat, status.stdout
+        assert not any(f"sender-{c} " in status.stdout for c in CHAT_CHANNELS), status.stdout
     finally:
         down = _herald_dev(env, "down")
         shutil.rmtree(home, ignore_errors=True)
     assert down.returncode == 0, down.stdout + down.stderr
-    every_port = [*map(int, ports.values()), *range(chat_base, chat_base + len(CHAT_CHANNELS))]
-    assert not any(port_open(p) for p in every_port), "something still listens after down"
+    assert not any(port_open(int(p)) for p in ports.values()), "something still listens after down"
     assert not list(home.glob("run/*.pid"))
 
 

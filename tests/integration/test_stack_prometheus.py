@@ -22,9 +22,9 @@ import pytest
 import yaml
 from herald_devstack.admin import ConfigApi, notifier_body, post_event, sample_event
 from herald_devstack.http_sink import read_requests
-from herald_devstack.prometheus import COMPOSE_CONFIG, job_names
+from herald_devstack.prometheus import COMPOSE_CONFIG, compose_job_names, job_names
 from herald_devstack.smtp_sink import read_messages
-from herald_devstack.stack import Stack
+from herald_devstack.stack import CHAT_CHANNELS, CHAT_SENDER, Stack
 from herald_testing.polling import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -32,14 +32,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "herald.rules.yml"
-# What Grafana puts in place of its variables; the stack delivers webhooks, so `$channel` is one.
+# What Grafana puts in place of its variables; `$channel` is each channel the traffic goes
+# through: webhooks (a sender of its own) and Slack (in the one process of every chat channel).
 GRAFANA_VARIABLES = {
     "$__rate_interval": "1m",
     "$__interval": "5s",
     "$__range": "5m",
-    "${channel}": "webhook",
-    "$channel": "webhook",
 }
+CHANNELS = ("webhook", "slack")
 EVENTS = 12
 
 
@@ -73,8 +73,8 @@ def panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 yield str(panel.get("title", "")), str(target["expr"])
 
 
-def with_variables(expr: str) -> str:
-    for name, value in GRAFANA_VARIABLES.items():
+def with_variables(expr: str, channel: str) -> str:
+    for name, value in {**GRAFANA_VARIABLES, "${channel}": channel, "$channel": channel}.items():
         expr = expr.replace(name, value)
     return expr
 
@@ -91,13 +91,17 @@ def test_prometheus_scrapes_every_instance_loads_the_rules_and_follows_scaling(
     config = yaml.safe_load(stack.prometheus.config_file.read_text())
     jobs = job_names(config)
     assert jobs == [spec.name for spec in stack.services]
-    compose_jobs = set(job_names(yaml.safe_load(COMPOSE_CONFIG.read_text())))
+    combined = {CHAT_SENDER: [channel.value for channel in CHAT_CHANNELS]}
+    compose_jobs = set(compose_job_names(yaml.safe_load(COMPOSE_CONFIG.read_text()), combined))
     assert set(jobs) <= compose_jobs, "a local job the compose configuration does not scrape"
     until(lambda: all_targets_up(stack), 60, "every instance scraped and up")
     active = get_json(f"{stack.prometheus.url}/api/v1/targets?state=active")["data"]
     by_name = {t["labels"]["instance_name"]: t["labels"] for t in active["activeTargets"]}
     assert by_name["sender-webhook"]["channel"] == "webhook"
     assert by_name["router"]["job"] == "router"
+    # every chat channel in one process: no `channel` of the target's, its metrics carry theirs
+    assert by_name[CHAT_SENDER]["job"] == CHAT_SENDER
+    assert "channel" not in by_name[CHAT_SENDER]
 
     rules = get_json(f"{stack.prometheus.url}/api/v1/rules?type=alert")["data"]["groups"]
     loaded = {rule["name"] for group in rules for rule in group["rules"]}
@@ -132,7 +136,8 @@ def names_up(stack: Stack, *, every: bool = False) -> set[str]:
 
 
 def send_traffic(stack: Stack) -> None:
-    """A webhook and an e-mail notifier, `EVENTS` events through ingest, all delivered."""
+    """A webhook, a Slack and an e-mail notifier, `EVENTS` events through ingest, all
+    delivered (the Slack posts to the webhook sink, which records any path)."""
     api = ConfigApi(stack.api_url, stack.settings.api_admin_token)
     app_id = f"observed-{int(time.time())}"
     api.ensure_app(app_id, "u-dev")
@@ -144,6 +149,16 @@ def send_traffic(stack: Stack) -> None:
             events=["app_deployed"],
             send_all=False,
             name="observed webhook",
+        ),
+    )
+    api.create_notifier(
+        app_id,
+        notifier_body(
+            platform="slack",
+            url=f"{stack.webhook_sink_url}/slack/{app_id}",
+            events=["app_deployed"],
+            send_all=False,
+            name="observed slack",
         ),
     )
     mail = notifier_body(
@@ -174,6 +189,11 @@ def send_traffic(stack: Stack) -> None:
         sent += 1
     until(lambda: len(hooks()) > EVENTS, 60, f"{EVENTS} more webhooks")
     until(
+        lambda: [r for r in read_requests(stack.webhook_dir) if r["path"] == f"/slack/{app_id}"],
+        60,
+        "the Slack posts",
+    )
+    until(
         lambda: [m for m in read_messages(stack.mail_dir) if "observed@" in str(m["To"])],
         60,
         "the e-mails",
@@ -189,9 +209,10 @@ def test_every_dashboard_panel_returns_data_after_traffic(secured_stack: Stack) 
     time.sleep(3 * stack.settings.prometheus_scrape_interval_s)  # the last scrapes land
 
     queries = [
-        (path.stem, title, expr)
+        (path.stem, title, with_variables(expr, channel))
         for path in files
         for title, expr in panel_targets(json.loads(path.read_text()))
+        for channel in (CHANNELS if "channel}" in expr or "$channel" in expr else CHANNELS[:1])
     ]
     assert len(queries) >= len(files) * 3, queries
 
@@ -199,7 +220,7 @@ def test_every_dashboard_panel_returns_data_after_traffic(secured_stack: Stack) 
         return [
             f"{dashboard} / {title}: {expr}"
             for dashboard, title, expr in queries
-            if not finite(query(stack, with_variables(expr)))
+            if not finite(query(stack, expr))
         ]
 
     # a rate needs two scrapes of the new values and a sampled gauge (lag, DLQ depth) its
@@ -214,4 +235,7 @@ def test_every_dashboard_panel_returns_data_after_traffic(secured_stack: Stack) 
     assert not empty, "panels without data:\n" + "\n".join(empty)
     # the senders' own `channel` label is kept (honor_labels), not renamed beside the target's
     assert query(stack, 'count(herald_notifications_total{channel="webhook"})')
+    assert query(
+        stack, f'count(herald_notifications_total{{channel="slack", job="{CHAT_SENDER}"}})'
+    )
     assert not query(stack, '{__name__=~"herald_.+", exported_channel!=""}')

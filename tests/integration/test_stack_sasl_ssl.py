@@ -38,7 +38,7 @@ def _environ(stack: Stack, name: str) -> dict[str, str]:
     return dict(entry.split("=", 1) for entry in raw.decode().split("\0") if "=" in entry)
 
 
-@pytest.mark.timeout(300)  # Kafka, Postgres and six services from cold (the first user)
+@pytest.mark.timeout(300)  # Kafka, Postgres and seven services from cold (the first user)
 def test_webhook_and_email_over_a_sasl_ssl_broker(secured_stack: Stack) -> None:
     stack = secured_stack
     secure = f"127.0.0.1:{stack.settings.kafka_secure_port}"

@@ -1,26 +1,25 @@
 """`herald_devstack.free_stack.on_free_ports`: a stack's settings with every port free and
-distinct, the given ones kept, the chat senders' block clear of the rest."""
+distinct, the given ones kept."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from herald_devstack.free_stack import CHAT_BLOCK, on_free_ports, port_fields
-from herald_devstack.stack import CHAT_CHANNELS, KafkaSecurity
+from herald_devstack.free_stack import on_free_ports, port_fields
+from herald_devstack.stack import KafkaSecurity
 
 
 def test_every_port_is_chosen_and_none_twice(tmp_path: Path) -> None:
     settings = on_free_ports(tmp_path)
     ports = [getattr(settings, name) for name in port_fields()]
-    chat = range(
-        settings.chat_senders_base_port, settings.chat_senders_base_port + len(CHAT_CHANNELS)
-    )
     assert len(set(ports)) == len(ports)
-    assert not set(ports) & set(chat)
-    assert {"kafka_port", "kafka_secure_port", "api_port", "sender_email_port"} <= set(
-        port_fields()
-    )
-    assert CHAT_BLOCK not in port_fields()
+    assert {
+        "kafka_port",
+        "kafka_secure_port",
+        "api_port",
+        "sender_email_port",
+        "sender_chat_port",
+    } <= set(port_fields())
     assert "kafka_advertised_port" not in port_fields()
     assert (settings.home, settings.kafka_advertised_port) == (tmp_path, None)
 

@@ -17,7 +17,13 @@ from herald_devstack.instances import (
     parse_scale,
     split_instance,
 )
-from herald_devstack.stack import CHAT_CHANNELS, SERVICE_NAMES, DevSettings, Stack
+from herald_devstack.stack import (
+    CHAT_CHANNELS,
+    CHAT_SENDER,
+    SERVICE_NAMES,
+    DevSettings,
+    Stack,
+)
 from typer.testing import CliRunner
 
 
@@ -91,9 +97,8 @@ def test_every_instance_of_every_service_has_its_own_port_in_the_block() -> None
     assert sorted(extra) == list(block)  # each slot used once, none twice
     assert all(stack.instance_port(name, 1) == first[name] for name in SERVICE_NAMES)
     singles = [getattr(settings, n) for n in port_fields()]
-    chat = range(settings.chat_senders_base_port, settings.chat_senders_base_port + 9)
-    assert not set(block) & ({*singles, *chat})
-    assert (block.start, block.stop - 1) == (18200, 18267)  # as docs/operations.md says
+    assert not set(block) & set(singles)
+    assert (block.start, block.stop - 1) == (18200, 18235)  # as docs/operations.md says
 
 
 def test_the_port_scheme_is_the_formula() -> None:
@@ -131,6 +136,42 @@ def test_a_stack_refuses_a_scale_outside_its_services(tmp_path: Path) -> None:
         Stack(DevSettings(home=tmp_path)).spec("router-6")
 
 
+def test_one_process_sends_every_chat_channel(tmp_path: Path) -> None:
+    settings = DevSettings(home=tmp_path)
+    stack = Stack(settings, scale={CHAT_SENDER: 2})
+    chat = stack.spec(CHAT_SENDER)
+    assert chat.argv == (
+        "-m",
+        "herald_sender",
+        "--channel",
+        "slack,mattermost,rocketchat,discord,msteams,googlechat,hipchat,flowdock,gitter",
+    )
+    assert chat.argv[-1].split(",") == [channel.value for channel in CHAT_CHANNELS]
+    assert chat.port == settings.sender_chat_port == 18110
+    assert [spec.name for spec in stack.instances(CHAT_SENDER)] == ["sender-chat", "sender-chat-2"]
+    assert [t.job for t in stack.scrape_targets()].count(CHAT_SENDER) == 2
+    senders = [name for name in SERVICE_NAMES if name.startswith("sender-")]
+    assert senders == ["sender-webhook", "sender-email", "sender-chat"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"services": ["api", "sender-slack"]},
+        {"service_env": {"sender-discord": {}}},
+        {"scale": {"sender-msteams": 2}},
+        {"scale": {"gitter": 2}},
+    ],
+)
+def test_a_chat_channel_named_as_a_service_points_to_the_chat_sender(
+    tmp_path: Path, kwargs: dict[str, object]
+) -> None:
+    with pytest.raises(ValueError, match="one process, sender-chat: name sender-chat"):
+        Stack(DevSettings(home=tmp_path), **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="scaling it scales them all"):
+        Stack(DevSettings(home=tmp_path)).scale_to("sender-slack", 2)
+
+
 def test_the_scale_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERALD_DEV_SCALE", '{"router": 3}')
     assert Stack(DevSettings(home=Path("/d"))).scale == {"router": 3}
@@ -144,11 +185,7 @@ def test_free_ports_keep_the_instance_block_clear_of_every_other_port(tmp_path: 
         settings.instance_ports_base + instance_block_size(len(SERVICE_NAMES), 4),
     )
     singles = {getattr(settings, n) for n in port_fields()}
-    chat = range(
-        settings.chat_senders_base_port, settings.chat_senders_base_port + len(CHAT_CHANNELS)
-    )
     assert not set(block) & singles
-    assert not set(block) & set(chat)
     stack = Stack(settings)
     every = [stack.instance_port(n, k) for n in SERVICE_NAMES for k in range(1, 5)]
     assert len(set(every)) == len(every)
@@ -161,6 +198,8 @@ def test_free_ports_keep_the_instance_block_clear_of_every_other_port(tmp_path: 
         (["up", "--scale", "router=0"], "router=0"),
         (["up", "--scale", "router"], "expected <service>=<instances>"),
         (["scale", "sender-webhook=9"], "sender-webhook=9"),
+        (["scale", "sender-slack=2"], "from one process, sender-chat: name sender-chat"),
+        (["up", "--scale", "discord=2"], "from one process, sender-chat"),
     ],
 )
 def test_the_cli_refuses_a_bad_scale_before_starting_anything(

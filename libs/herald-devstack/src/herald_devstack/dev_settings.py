@@ -81,9 +81,10 @@ class DevSettings(BaseSettings):
     )
     sender_webhook_port: int = 18090
     sender_email_port: int = 18091
-    chat_senders_base_port: int = Field(
+    sender_chat_port: int = Field(
         default=18110,
-        description="The chat senders' health ports, one each from here (slack … gitter)",
+        description="The health port of the one sender process of every chat channel "
+        "(sender-chat: slack … gitter)",
     )
     instance_ports_base: int = Field(
         default=18200,

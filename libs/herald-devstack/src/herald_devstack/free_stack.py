@@ -12,27 +12,25 @@ from typing import Any
 
 from herald_devstack.dev_settings import DevSettings
 from herald_devstack.instances import instance_block_size
-from herald_devstack.processes import bindable, free_port, free_ports, free_ports_below_ephemeral
-from herald_devstack.stack import CHAT_CHANNELS, SERVICE_NAMES, Stack
+from herald_devstack.processes import bindable, free_port, free_ports_below_ephemeral
+from herald_devstack.stack import SERVICE_NAMES, Stack
 
-CHAT_BLOCK = "chat_senders_base_port"
 INSTANCE_BLOCK = "instance_ports_base"
 
 
 def port_fields() -> list[str]:
-    """Every single-port setting of `DevSettings` (the chat senders' block and the optional
-    advertised port aside)."""
+    """Every single-port setting of `DevSettings` (the optional advertised port aside)."""
     return [
         name
         for name, field in DevSettings.model_fields.items()
-        if name.endswith("_port") and field.annotation is int and name != CHAT_BLOCK
+        if name.endswith("_port") and field.annotation is int
     ]
 
 
 def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
     """`DevSettings` in `home`, every port one that is free now, except those `fixed` gives
-    (with any other setting); the chat senders' block of consecutive ports and the instance
-    block (the ports of every service's instances 2 and up) each clear of the rest. With
+    (with any other setting); the instance block (the ports of every service's instances 2 and
+    up) clear of the rest. With
     `brokers` above 1, every node's client and controller ports are free and distinct.
     Prometheus stays off unless `prometheus=True` is given: only the tests that scrape pay
     for it."""
@@ -48,15 +46,13 @@ def on_free_ports(home: Path, **fixed: Any) -> DevSettings:
     for name in port_fields():
         if name not in fixed and name not in ports:
             ports[name] = taken_too(taken)
-    chat = fixed.pop(CHAT_BLOCK, None) or chat_block(taken)
-    taken.update(range(chat, chat + len(CHAT_CHANNELS)))
     max_instances = int(
         fixed.get("max_instances", DevSettings.model_fields["max_instances"].default)
     )
     size = instance_block_size(len(SERVICE_NAMES), max_instances)
     instances = fixed.pop(INSTANCE_BLOCK, None) or instance_block(size, taken)
     fixed.setdefault("prometheus", False)  # a test that scrapes asks for it
-    return DevSettings(home=home, **{CHAT_BLOCK: chat, INSTANCE_BLOCK: instances, **ports, **fixed})
+    return DevSettings(home=home, **{INSTANCE_BLOCK: instances, **ports, **fixed})
 
 
 def taken_too(taken: set[int]) -> int:
@@ -76,14 +72,6 @@ def node_block(taken: set[int], brokers: int, step: int) -> int:
         others = [first + step * i for i in range(1, brokers)]
         if all(p <= 65535 and p not in taken and bindable(p) for p in others):
             taken.update(others)
-            return first
-
-
-def chat_block(taken: set[int]) -> int:
-    """The first of a block of free ports, one per chat sender, none of them in `taken`."""
-    while True:
-        first = free_ports(len(CHAT_CHANNELS))
-        if taken.isdisjoint(range(first, first + len(CHAT_CHANNELS))):
             return first
 
 

@@ -11,8 +11,8 @@ consecutive ports that nothing else of the stack uses:
 `service_index` is the service's place in the stack's full list of services (`api` 0,
 `ingest` 1, `router` 2, …), whatever subset a stack runs, so a port depends on the settings
 alone: a later `herald-dev status` or `down` finds `router-2` where `up` started it. With the
-defaults (`instance_ports_base` 18200, `max_instances` 5, 17 services) the block is
-18200 to 18267.
+defaults (`instance_ports_base` 18200, `max_instances` 5, 9 services) the block is
+18200 to 18235.
 """
 
 from __future__ import annotations

@@ -3,8 +3,12 @@ service instance the stack runs and evaluating Herald's alert rules.
 
 The configuration is generated from the stack's instances (`scrape_config`, pure): one job per
 service, named as in `deploy/prometheus/prometheus.yml` (the compose stack's), each instance a
-target on its health port with an `instance_name` label (`router-2`), and the senders'
-`channel` label. Scaling a service rewrites it and asks the server to reload (`/-/reload`).
+target on its health port with an `instance_name` label (`router-2`), and a one-channel
+sender's `channel` label (`sender-webhook`: `webhook`). The process of every chat channel
+(`sender-chat`) has no `channel` target label: its metrics carry each channel's own, and the
+compose stack's jobs of those channels (`sender-slack`, …) are its one job here
+(`compose_job_names`). Scaling a service rewrites the configuration and asks the server to
+reload (`/-/reload`).
 State (the TSDB, the generated file, the log) lives in `<home>/prometheus`.
 """
 
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from herald_core.topics import Channel
 
 from herald_devstack.kafka import PROJECT_ROOT
 from herald_devstack.processes import ManagedProcess
@@ -26,6 +31,7 @@ from herald_devstack.tools import tool_path
 RULES_DIR = PROJECT_ROOT / "deploy" / "prometheus" / "rules"
 COMPOSE_CONFIG = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 SENDER_JOB_PREFIX = "sender-"
+CHANNELS = frozenset(channel.value for channel in Channel)
 
 
 @dataclass(frozen=True)
@@ -76,14 +82,32 @@ def scrape_config(
 
 def _labels(target: Target) -> dict[str, str]:
     labels = {"instance_name": target.instance_name}
-    if target.job.startswith(SENDER_JOB_PREFIX):
-        labels["channel"] = target.job.removeprefix(SENDER_JOB_PREFIX)
+    channel = target.job.removeprefix(SENDER_JOB_PREFIX)
+    if target.job.startswith(SENDER_JOB_PREFIX) and channel in CHANNELS:
+        # one channel's sender; a process of several channels has no label of its own
+        labels["channel"] = channel
     return labels
 
 
 def job_names(config: Mapping[str, Any]) -> list[str]:
     """The job names of a Prometheus configuration, in order. Pure."""
     return [job["job_name"] for job in config.get("scrape_configs", [])]
+
+
+def compose_job_names(
+    config: Mapping[str, Any], combined: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """The job names of a configuration with one job per sender channel (the compose stack's),
+    as the local stack names them: the jobs of the channels a combined process sends
+    (`combined`, e.g. {"sender-chat": ["slack", …]}) become that process's one job, where the
+    first of them was. Pure."""
+    merged = {f"{SENDER_JOB_PREFIX}{c}": job for job, cs in combined.items() for c in cs}
+    names: list[str] = []
+    for name in job_names(config):
+        name = merged.get(name, name)
+        if name not in names:
+            names.append(name)
+    return names
 
 
 class PrometheusNode:

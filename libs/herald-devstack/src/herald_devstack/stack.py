@@ -40,6 +40,7 @@ from herald_devstack.tools import ToolMissing
 
 __all__ = [
     "CHAT_CHANNELS",
+    "CHAT_SENDER",
     "SERVICE_NAMES",
     "Component",
     "DevSettings",
@@ -61,7 +62,15 @@ CHAT_CHANNELS = (
     Channel.FLOWDOCK,
     Channel.GITTER,
 )
-"""The chat senders the local stack runs, one process each."""
+"""The chat channels the local stack sends, all in one sender process (`CHAT_SENDER`). The
+push channels (`apns`, `webpush`) have no sender yet, and the live stream is the API's: the
+stack runs none of them."""
+
+CHAT_SENDER = "sender-chat"
+"""The one sender process of every chat channel (`--channel slack,mattermost,…`): each channel
+keeps its own consumer groups, topics and `channel` metric label, on one health port. The
+webhook and e-mail senders keep a process each: webhooks carry most deliveries and e-mail waits
+on an SMTP relay, so each is scaled on its own and shares no event loop with the chat posts."""
 
 SERVICE_NAMES = (
     "api",
@@ -72,10 +81,39 @@ SERVICE_NAMES = (
     "recorder",
     "sender-webhook",
     "sender-email",
-    *(f"sender-{channel.value}" for channel in CHAT_CHANNELS),
+    CHAT_SENDER,
 )
 """Every service of the stack, in order: a service's place here fixes its instances' ports
 (herald_devstack.instances)."""
+
+CHAT_CHANNEL_NAMES = {
+    name: channel
+    for channel in CHAT_CHANNELS
+    for name in (channel.value, f"sender-{channel.value}")
+}
+"""What a chat channel alone was called (`sender-slack`, `slack`): no process of the stack
+has these names any more, and a command naming one is told to use `CHAT_SENDER`."""
+
+
+LEGACY_CHAT_SENDERS = tuple(f"sender-{channel.value}" for channel in CHAT_CHANNELS)
+"""The chat senders' processes when each chat channel had its own: `down` stops any left."""
+
+
+def check_not_a_chat_channel(names: Collection[str]) -> None:
+    """Refuse a chat channel named as if it were a service of its own (`sender-slack`), saying
+    that `CHAT_SENDER` runs it with every other chat channel.
+
+    Raises:
+        ValueError: naming the channels and the process to use instead.
+    """
+    named = sorted({name for name in names if name in CHAT_CHANNEL_NAMES})
+    if named:
+        channels = ", ".join(channel.value for channel in CHAT_CHANNELS)
+        raise ValueError(
+            f"{', '.join(named)}: the local stack sends every chat channel ({channels}) from "
+            f"one process, {CHAT_SENDER}: name {CHAT_SENDER} (scaling it scales them all)"
+        )
+
 
 FAUST_PREFIXES = ("HERALD_DERIVE_",)
 
@@ -155,11 +193,13 @@ class Stack:
     """Starts, checks and stops the local stack.
 
     `services` names the service processes to run (every one by default: `api`, `ingest`,
-    `router`, `derive`, `alerter`, `recorder`, `sender-<channel>`); `service_env` adds settings
-    to a service's environment by name (a test scales its delays down this way), every
-    instance of it alike. `scale` says how many instances a service runs (on top of
-    `settings.scale`; one when unnamed; `scale_to` changes it while the stack runs). Unknown
-    names and counts outside 1..`settings.max_instances` are refused.
+    `router`, `derive`, `alerter`, `recorder`, `sender-webhook`, `sender-email`, and
+    `sender-chat` for every chat channel); `service_env` adds settings to a service's
+    environment by name (a test scales its delays down this way), every instance of it alike.
+    `scale` says how many instances a service runs (on top of `settings.scale`; one when
+    unnamed; `scale_to` changes it while the stack runs). Unknown names, a chat channel named
+    as a service (`sender-slack`: `sender-chat` sends it) and counts outside
+    1..`settings.max_instances` are refused.
     """
 
     def __init__(
@@ -208,17 +248,16 @@ class Stack:
                 "HERALD_SENDER_",
                 s.sender_email_port,
             ),
-            *(
-                ServiceSpec(
-                    f"sender-{channel}",
-                    ("-m", "herald_sender", "--channel", channel.value),
-                    "HERALD_SENDER_",
-                    s.chat_senders_base_port + index,
-                )
-                for index, channel in enumerate(CHAT_CHANNELS)
+            ServiceSpec(
+                CHAT_SENDER,
+                ("-m", "herald_sender", "--channel", ",".join(c.value for c in CHAT_CHANNELS)),
+                "HERALD_SENDER_",
+                s.sender_chat_port,
             ),
         ]
         known = {spec.name for spec in self.services}
+        check_not_a_chat_channel({*(services or ()), *(service_env or {}), *(scale or {})})
+        check_not_a_chat_channel(s.scale)
         unknown = sorted({*(services or ()), *(service_env or {})} - known)
         if unknown:
             raise ValueError(f"unknown services {unknown}; the stack has {sorted(known)}")
@@ -342,7 +381,7 @@ class Stack:
             ]
             for spec, process in pending:
                 self._wait_ready(spec, process)
-                progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}")
+                progress(f"{spec.name} ready on http://127.0.0.1:{spec.port}{_serves(spec)}")
             self._start_prometheus(progress)
             progress(f"api admin token (local runs only): {self.settings.api_admin_token}")
             progress(f"ingest producer token (local runs only): {self.settings.ingest_token}")
@@ -482,6 +521,7 @@ class Stack:
             RuntimeError: when an instance exits or is not ready within `timeout_s`.
         """
         names = [spec.name for spec in self.services]
+        check_not_a_chat_channel([service])
         check_scale({service: count}, names, self.settings.max_instances)
         wanted = [self.spec(instance_name(service, k)) for k in range(1, count + 1)]
         started = [(spec, self._start_service(spec)) for spec in wanted]
@@ -518,6 +558,10 @@ class Stack:
                 name = instance_name(spec.name, k)
                 if self.process(name).stop():
                     progress(f"stopped {name}")
+        for name in LEGACY_CHAT_SENDERS:
+            # a stack started before the chat channels shared one process
+            if self.process(name).stop():
+                progress(f"stopped {name}")
         for process in (self.prometheus.process, self.webhook_sink, self.smtp):
             if process.stop():
                 progress(f"stopped {process.name}")
@@ -586,12 +630,16 @@ class Stack:
                 url = f"http://127.0.0.1:{spec.port}"
                 ready = _http_ok(url + "/readyz")
                 alive = name in running
-                parts.append(
-                    Component(
-                        spec.name, url, alive, "ready" if ready else ("starting" if alive else "")
-                    )
-                )
+                state = "ready" if ready else ("starting" if alive else "")
+                parts.append(Component(spec.name, url, alive, state + _serves(spec)))
         return parts
+
+
+def _serves(spec: ServiceSpec) -> str:
+    """What a progress or status line adds about a process sending several channels."""
+    if spec.service != CHAT_SENDER:
+        return ""
+    return f" ({len(CHAT_CHANNELS)} chat channels: {', '.join(c.value for c in CHAT_CHANNELS)})"
 
 
 def _http_ok(url: str) -> bool:
