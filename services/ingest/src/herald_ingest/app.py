@@ -13,12 +13,14 @@ import json
 import time
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
 import structlog
 from aiohttp import web
 from herald_core import headers as h
 from herald_core import tracing
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
+from herald_core.fast_intake import fast_events
 from herald_core.metrics import ConsumerLag, IngestMetrics, Refusal
 from herald_core.topics import PLATFORM_EVENTS
 from herald_kafka import AIOKafkaProducer, KafkaError
@@ -194,8 +196,9 @@ class IngestService:
             self._refusals[Refusal.UNAUTHENTICATED].inc()
             return refused
         body = await request.read()
+        fast = fast_events(body)  # well-formed events in one pass; None: judge them slowly
         try:
-            items, batch = decode_body(body)
+            items, batch = fast if fast is not None else decode_body(body)
         except InvalidEvent as error:
             # Kept in the background when the broker is slow: the client's error is its own.
             with contextlib.suppress(TimeoutError, KafkaError):
@@ -218,12 +221,10 @@ class IngestService:
         trace = arriving_trace(
             request.headers.get(h.TRACEPARENT), request.headers.get(h.TRACESTATE)
         )
-        judged = [
-            triage(
-                item, self.recent, time.monotonic(), source="http", limits=self.limits, trace=trace
-            )
-            for item in items
-        ]
+        judged = self._judge(items, trace)
+        if fast is not None and any(v.status is Status.REJECTED for v, _ in judged):
+            # too large: judged again from the body's JSON, as the slow path writes its letter
+            judged = self._judge(decode_body(body)[0], trace)
         ids = accepted_ids(judged)
         if self._in_flight and not self._in_flight.isdisjoint(ids):
             self._refusals[Refusal.IN_FLIGHT].inc()
@@ -236,6 +237,13 @@ class IngestService:
             return unavailable("the broker did not acknowledge the events in time")
         self._record_spans(judged, trace, start_ns, "http", SpanKind.SERVER)
         return self._answer(verdicts, batch)
+
+    def _judge(self, items: Sequence[Any], trace: Trace) -> list[Judged]:
+        now = time.monotonic()
+        return [
+            triage(item, self.recent, now, source="http", limits=self.limits, trace=trace)
+            for item in items
+        ]
 
     def _record_spans(
         self, judged: Sequence[Judged], trace: Trace, start_ns: int, source: str, kind: SpanKind
