@@ -60,6 +60,11 @@ from herald_ingest.settings import IngestSettings
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_S = 5
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations between two collections of the young generation (Python's default: 700). A
+request allocates a few hundred objects that mostly die with it; collecting every 700 made
+the collector walk the objects of the requests still in flight some 40 times a second at
+2 000 requests/s (about 14 µs per request)."""
 Judged = tuple[Verdict, OutgoingRecord | None]
 
 
@@ -413,5 +418,6 @@ async def serve(settings: IngestSettings) -> None:
         # each request's garbage sets off no longer walk it.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         await stop.wait()
         log.info("ingest_stopping")
