@@ -61,10 +61,10 @@ log = structlog.get_logger(__name__)
 
 RETRY_AFTER_S = 5
 GC_YOUNG_THRESHOLD = 20_000
-"""Allocations between two collections of the young generation (Python's default: 700). A
-request allocates a few hundred objects that mostly die with it; collecting every 700 made
-the collector walk the objects of the requests still in flight some 40 times a second at
-2 000 requests/s (about 14 µs per request)."""
+"""Net allocations between two collections of the young generation (Python's default: 700).
+A request's objects mostly die with it; at 700 the collector ran about 100 young collections a
+second under the benchmark's load, each walking the objects of the requests in flight
+(docs/performance.md, Ingest)."""
 Judged = tuple[Verdict, OutgoingRecord | None]
 
 
