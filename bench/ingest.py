@@ -15,6 +15,8 @@ process, taking turns under the same load:
 The load is `bench/loadgen.py` in its own process: 64 keep-alive connections, one single-event
 request outstanding on each (closed loop), for a few seconds per sample; every event has a
 distinct id. Samples go in pairs, H B then B H; the ratio is the median of the per-pair ratios.
+Each server's CPU time per answered request (user + system, from /proc) is reported beside:
+on a shared machine it moves less than the rates do (not measured under `--profile`).
 Targets: ≥ 3 000 requests/s and ≥ 0.7x the baseline (floor 1 500/s).
 """
 
@@ -160,18 +162,35 @@ def start_bare(bootstrap: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", BARE, bootstrap, str(port)])
 
 
-class Load:
-    """Runs loadgen.py against a port with fresh event ids each sample."""
+def cpu_seconds(pid: int) -> float:
+    """The user + system CPU time of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, workdir: Path, connections: int, seconds: float) -> None:
+
+class Load:
+    """Runs loadgen.py against a port with fresh event ids each sample; with `pids` (port →
+    server pid) it adds up each server's CPU time and answered requests."""
+
+    def __init__(
+        self, workdir: Path, connections: int, seconds: float, pids: dict[int, int] | None = None
+    ) -> None:
         self.workdir, self.connections, self.seconds = workdir, connections, seconds
         self.round = 0
+        self.pids = pids or {}
+        self.cpu: dict[int, list[float]] = {port: [0.0, 0.0] for port in self.pids}
+
+    def cpu_us_per_request(self, port: int) -> float | None:
+        cpu_s, requests = self.cpu.get(port, (0.0, 0.0))
+        return cpu_s / requests * 1e6 if requests else None
 
     async def __call__(self, port: int) -> tuple[int, float]:
         self.round += 1
         path = self.workdir / f"bodies-{self.round}.json"
         # enough distinct ids for the sample at up to 20k requests/s
         path.write_text(json.dumps(bodies(int(20_000 * self.seconds), f"ev{self.round}")))
+        pid = self.pids.get(port)
+        cpu_before = cpu_seconds(pid) if pid is not None else 0.0
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             str(BENCH / "loadgen.py"),
@@ -188,11 +207,15 @@ class Load:
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await proc.communicate()
+        if pid is not None:
+            self.cpu[port][0] += cpu_seconds(pid) - cpu_before
         path.unlink()
         result = json.loads(out)
         accepted = int(result["statuses"].get("202", 0))
         if accepted != result["requests"]:
             raise RuntimeError(f"not every request was accepted: {result['statuses']}")
+        if pid is not None:
+            self.cpu[port][1] += accepted
         return accepted, float(result["seconds"])
 
 
@@ -205,7 +228,8 @@ async def measure(bootstrap: str, args: argparse.Namespace, workdir: Path) -> Fi
     try:
         wait_ready(herald_port, procs[0])
         wait_ready(bare_port, procs[1])
-        load = Load(workdir, args.connections, args.seconds)
+        pids = {} if args.profile else {herald_port: procs[0].pid, bare_port: procs[1].pid}
+        load = Load(workdir, args.connections, args.seconds, pids)
         progress("warm-up, one short sample each")
         warm = Load(workdir, args.connections, 1.0)
         await warm(herald_port)
@@ -222,6 +246,8 @@ async def measure(bootstrap: str, args: argparse.Namespace, workdir: Path) -> Fi
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    cpu = {"herald": load.cpu_us_per_request(herald_port)}
+    cpu["baseline"] = load.cpu_us_per_request(bare_port)
     figure = Figure(
         "ingest.http",
         "req/s",
@@ -239,7 +265,7 @@ async def measure(bootstrap: str, args: argparse.Namespace, workdir: Path) -> Fi
         f"ingest answers {figure.herald:.0f} single-event requests/s at {figure.ratio:.0%} of the "
         f"bare handler's rate (target ≥ {TARGET_RPS:.0f}/s and ≥ {TARGET_RATIO}x, floor "
         f"{FLOOR_RPS:.0f}/s): {grade(figure)}",
-        {"connections": args.connections, "seconds": args.seconds},
+        {"connections": args.connections, "seconds": args.seconds, "cpu_us_per_request": cpu},
     )
 
 
@@ -281,6 +307,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs", flush=True)
     figures = run(args)
     print(table(figures))
+    for figure in figures:
+        cpu = figure.extra.get("cpu_us_per_request") or {}
+        if cpu.get("herald") and cpu.get("baseline"):
+            print(
+                f"  cpu per request: herald {cpu['herald']:.0f} µs, baseline"
+                f" {cpu['baseline']:.0f} µs ({cpu['herald'] / cpu['baseline']:.2f}x)"
+            )
     if args.json:
         with open(args.json, "w") as out:
             json.dump([f.as_json() for f in figures], out)

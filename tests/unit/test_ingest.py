@@ -10,9 +10,11 @@ from herald_core.errors import FailureReason, InvalidEvent
 from herald_core.headers import header
 from herald_core.intake import parse_event
 from herald_core.topics import EVENTS, EVENTS_DLQ
+from herald_ingest.app import Children, single_answer
 from herald_ingest.dedup import RecentIds
 from herald_ingest.intake import Status, Verdict, decode_body, outcome_status, triage
 from herald_ingest.records import event_record
+from prometheus_client import CollectorRegistry, Counter
 
 EVENT = {
     "id": "evt-1",
@@ -504,3 +506,27 @@ def test_event_record_traceparent(traceparent, present):
     assert (h.TRACEPARENT in names(record.headers)) is present
     if present:
         assert header(record.headers, h.TRACEPARENT) == traceparent
+
+
+@pytest.mark.parametrize("status", [Status.ACCEPTED, Status.DUPLICATE])
+@pytest.mark.parametrize("event_id", ["evt-1", 'quote " back \\ slash', "é ünïcode ☃", "\u2028"])
+def test_single_answer_is_the_json_dump_of_the_verdict(status, event_id):
+    verdict = Verdict(status, event=parse_event(item(id=event_id)))
+    assert single_answer(verdict) == json.dumps(verdict.as_json()).encode()
+
+
+def test_single_answer_of_a_refusal_is_the_json_dump_of_the_verdict():
+    verdict = Verdict(Status.REJECTED, error=InvalidEvent(FailureReason.UNKNOWN_TYPE, "no"))
+    assert single_answer(verdict) == json.dumps(verdict.as_json()).encode()
+
+
+def test_metric_children_are_bound_once_and_only_when_used():
+    registry = CollectorRegistry()
+    counter = Counter("t_total", "t", ["outcome"], registry=registry)
+    children = Children(counter)
+    assert registry.get_sample_value("t_total", {"outcome": "accepted"}) is None
+    children[Status.ACCEPTED].inc()
+    children[Status.ACCEPTED].inc()
+    assert children[Status.ACCEPTED] is counter.labels("accepted")
+    assert registry.get_sample_value("t_total", {"outcome": "accepted"}) == 2
+    assert registry.get_sample_value("t_total", {"outcome": "duplicate"}) is None

@@ -122,13 +122,20 @@ def triage(
 ) -> tuple[Verdict, OutgoingRecord | None]:
     """Judge one event and say what to write: the event, its dead letter, or nothing.
 
+    `item` is a decoded JSON value, or an `Event` already parsed; an `Event` that turns out too
+    large is dead-lettered as its canonical JSON (the HTTP path judges the body's items again
+    then, so that the letter holds what the producer sent).
+
     With `trace` (the request's or the record's trace context, `herald_core.tracing`), the
     event's record carries a child of it: the same trace id, a span id of the event's own.
     """
     try:
-        if raw is None and not isinstance(item, dict):
+        if isinstance(item, Event):  # already parsed (`herald_core.fast_intake`)
+            event = item
+        elif raw is None and not isinstance(item, dict):
             raise InvalidEvent(FailureReason.INVALID_ENVELOPE, "each event must be a JSON object")
-        event = parse_event(item if raw is None else raw)
+        else:
+            event = parse_event(item if raw is None else raw)
         record = event_record(event, *_event_trace(trace, event.id))
         size = len(record.value or b"")
         if limits.event_bytes is not None and size > limits.event_bytes:
@@ -137,7 +144,12 @@ def triage(
                 f"the event is {size} bytes, more than the {limits.event_bytes} accepted",
             )
     except InvalidEvent as error:
-        body = raw if raw is not None else json.dumps(item, default=str).encode()
+        if raw is not None:
+            body = raw
+        elif isinstance(item, Event):
+            body = item.to_json()
+        else:
+            body = json.dumps(item, default=str).encode()
         letter = dead_letter(
             body,
             error,

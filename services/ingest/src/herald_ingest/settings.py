@@ -10,6 +10,7 @@ Producers authenticate (`auth`, docs/operations.md "Ingest authentication"):
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
@@ -83,8 +84,9 @@ class IngestAuthSettings(BaseModel):
             raise ValueError("a producer token is empty")
         return self
 
-    @property
+    @cached_property
     def token_values(self) -> tuple[str, ...]:
+        """The tokens in clear, read once (every request compares with them)."""
         return tuple(t.get_secret_value() for t in self.tokens)
 
     @property
