@@ -193,6 +193,8 @@ def test_failures_and_state_come_from_the_history_and_the_notifiers():
         ({"urls": [{"url": "https://x.example.com"}], "colour": "blue"}, {"colour"}),
         ({"urls": [{"url": "https://x.example.com"}], "name": 3}, {"name"}),
         ({"urls": [{"url": "https://x.example.com"}], "scope": "app_1"}, {"scope"}),
+        ({"url": {"nested": "object"}}, {"url"}),  # the older shape, wrong: not a 500
+        ({"url": "https://x.example.com", "format": "teams"}, {"format"}),
     ],
 )
 def test_every_problem_of_a_webhook_is_listed(body, fields):

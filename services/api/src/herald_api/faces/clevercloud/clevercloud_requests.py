@@ -143,9 +143,13 @@ def parse_webhook(
     errors = shape_errors(CcWebhookIn, body)
     common = _common(body, owner_id, facts, errors)
     raw_urls = body.get("urls")
-    if raw_urls is None and body.get("url") is not None:
-        raw_urls = [{"url": body["url"], "format": body.get("format") or "raw"}]
-    urls = _urls(raw_urls, errors, allow_loopback)
+    single = raw_urls is None and body.get("url") is not None
+    if single and ("url" in errors or "format" in errors):
+        urls: tuple[tuple[str, str], ...] = ()  # the older shape is wrong: said under its names
+    else:
+        if single:
+            raw_urls = [{"url": body["url"], "format": body.get("format") or "raw"}]
+        urls = _urls(raw_urls, errors, allow_loopback)
     if errors:
         raise InvalidNotifier(errors)
     return WebhookRequest(common, urls)
