@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from herald_core.schemas import ASYNCAPI_FILE, default_schema_dir
 from herald_testing.node_client import NPM_CI_TIMEOUT_S, RUN_TIMEOUT_S, NodeClient, stdout_lines
 
@@ -40,7 +41,9 @@ async def test_the_generated_document_is_valid_asyncapi() -> None:
 
     assert errors(report) == [], report
     assert code == 0, report
-    assert "valid AsyncAPI 3.0.0, 17 channels" in report, report
+    channels = len(yaml.safe_load((default_schema_dir() / ASYNCAPI_FILE).read_text())["channels"])
+    assert channels >= 10, "the document should describe every topic family"
+    assert f"valid AsyncAPI 3.0.0, {channels} channels" in report, report  # the parser read all
 
 
 @pytest.mark.timeout(TIMEOUT_S)
