@@ -268,7 +268,9 @@ def run(args: argparse.Namespace) -> list[Figure]:
     progress(f"starting the local stack ({len(SERVICE_NAMES)} services) on free ports")
     with (
         tempfile.TemporaryDirectory(prefix="herald-bench-am-") as tmp,
-        stack_on_free_ports(SERVICE_NAMES, prefix="herald-bench-am-stack-") as stack,
+        stack_on_free_ports(
+            SERVICE_NAMES, prefix="herald-bench-am-stack-", service_env=args.service_env
+        ) as stack,
     ):
         return [asyncio.run(measure(stack, binary, Path(tmp), args))]
 
@@ -279,7 +281,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="samples per side")
     parser.add_argument("--quick", action="store_true", help="1 sample of 1 000 per side")
     parser.add_argument("--json", help="write the figure here")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="SERVICE:NAME=VALUE",
+        help="a setting for one service of the stack (repeatable), e.g. "
+        "sender-webhook:HERALD_SENDER_HOST_RATE_PER_S=100000 to lift the per-host politeness "
+        "limit that Alertmanager does not have",
+    )
     args = parser.parse_args(argv)
+    args.service_env = {}
+    for item in args.env:
+        service, _, assignment = item.partition(":")
+        name, _, value = assignment.partition("=")
+        args.service_env.setdefault(service, {})[name] = value
     if args.quick:
         args.events, args.repeats = 1000, 1
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs", flush=True)
