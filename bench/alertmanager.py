@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from typing import Any
 
 import aiohttp
 from e2e import Receiver, add_webhook_apps, deployed, post_event, quantile, receiver, until_routed
-from harness import Figure, Samples, progress, table
+from harness import Figure, Samples, progress, service_env, stop_process, table, write_figures
 from herald_devstack.free_stack import stack_on_free_ports
 from herald_devstack.processes import free_port
 from herald_devstack.stack import SERVICE_NAMES, Stack
@@ -102,12 +101,7 @@ class Alertmanager:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -291,19 +285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "limit that Alertmanager does not have",
     )
     args = parser.parse_args(argv)
-    args.service_env = {}
-    for item in args.env:
-        service, _, assignment = item.partition(":")
-        name, _, value = assignment.partition("=")
-        args.service_env.setdefault(service, {})[name] = value
+    args.service_env = service_env(args.env)
     if args.quick:
         args.events, args.repeats = 1000, 1
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs", flush=True)
     figures = run(args)
     print(table(figures))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump([f.as_json() for f in figures], out)
+    write_figures(args.json, figures)
     return 0
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from harness import progress
+from harness import progress, service_env, stop_process
 from herald_core.settings import KafkaSettings
 from herald_core.topics import Channel, deliveries_topic
 from herald_devstack.free_stack import stack_on_free_ports
@@ -124,12 +124,7 @@ class Receiver:
             return data
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 @contextmanager
@@ -452,11 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     duration = 5.0 if args.quick else args.duration
     services = ("api", "ingest", "router", "sender-webhook") if args.minimal else SERVICE_NAMES
-    env: dict[str, dict[str, str]] = {}
-    for item in args.env:
-        service, _, assignment = item.partition(":")
-        name, _, value = assignment.partition("=")
-        env.setdefault(service, {})[name] = value
+    env = service_env(args.env)
     started = time.monotonic()
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs", flush=True)
     summaries = run(args.rates, duration, warmup_s=args.warmup, services=services, service_env=env)

@@ -10,9 +10,11 @@ Only ratios are meant to be compared between machines or runs.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -192,3 +194,30 @@ def table(figures: list[Figure]) -> str:
         lines.append(f"  baseline: {f.baseline_label}")
         lines.append(f"  meaning:  {f.meaning}")
     return "\n".join(lines)
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM `proc`, then SIGKILL it if it has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def write_figures(path: str | None, figures: list[Figure]) -> None:
+    """Every figure as JSON into `path`, when one was given (`--json`)."""
+    if path:
+        with open(path, "w") as out:
+            json.dump([f.as_json() for f in figures], out)
+
+
+def service_env(items: list[str]) -> dict[str, dict[str, str]]:
+    """`--env SERVICE:NAME=VALUE` arguments as service → {name: value}."""
+    env: dict[str, dict[str, str]] = {}
+    for item in items:
+        service, _, assignment = item.partition(":")
+        name, _, value = assignment.partition("=")
+        env.setdefault(service, {})[name] = value
+    return env

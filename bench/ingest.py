@@ -36,7 +36,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import Figure, compare_async, progress, table
+from harness import Figure, compare_async, progress, table, write_figures
 from herald_core.settings import KafkaSettings
 from herald_devstack.processes import free_port
 from herald_kafka.topics import apply_file
@@ -314,9 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  cpu per request: herald {cpu['herald']:.0f} µs, baseline"
                 f" {cpu['baseline']:.0f} µs ({cpu['herald'] / cpu['baseline']:.2f}x)"
             )
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump([f.as_json() for f in figures], out)
+    write_figures(args.json, figures)
     return 0
 
 

@@ -37,7 +37,7 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 from aiokafka import AIOKafkaProducer
-from harness import Figure, compare_async, progress, table
+from harness import Figure, compare_async, progress, stop_process, table
 from herald_core import headers as h
 from herald_core.deliveries import Delivery, Recipient
 from herald_core.intake import parse_event
@@ -126,12 +126,7 @@ class Receiver:
             await asyncio.sleep(0.01)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 def make_deliveries(
