@@ -80,7 +80,6 @@ class CompactNotifier(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, 
         needed = {Scope.APP: self.app_id, Scope.OWNER: self.owner_id, Scope.USER: self.user_id}
         if not needed[self.scope]:
             raise ValueError(f"a notifier of scope {self.scope} needs {self.scope}_id")
-        self.id = sys.intern(self.id)
         self.app_id = _intern(self.app_id)
         self.owner_id = _intern(self.owner_id)
         self.user_id = _intern(self.user_id)

@@ -50,7 +50,7 @@ class NotifierIndex:
             if not bucket:
                 del self._by_scope[self._scope_key(previous)]
         if new is not None:
-            key = new.id if new.id == key else key  # the interned id: one string for both
+            key = new.id if new.id == key else key  # the struct's id: one string for both
             self._by_id[key] = new
             self._by_scope[self._scope_key(new)].add(key)
         self.digest.change(previous, new)
