@@ -19,7 +19,7 @@ from herald_core.envelope import Event
 from herald_core.settings import HttpSettings, KafkaSettings, LogSettings
 from herald_core.topics import CONFIG_NOTIFIERS, EVENTS
 from herald_devstack.kafka import KafkaNode
-from herald_devstack.processes import free_port
+from herald_devstack.processes import distinct_free_ports
 from herald_ingest.app import IngestService
 from herald_ingest.settings import IngestAuthSettings, IngestSettings
 from herald_kafka.admin import wait_until_ready
@@ -50,7 +50,8 @@ def webhook_notifier(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[KafkaNode]:
-    node = KafkaNode(tmp_path, port=free_port(), controller_port=free_port(), heap="512m")
+    port, controller = distinct_free_ports(2)
+    node = KafkaNode(tmp_path, port=port, controller_port=controller, heap="512m")
     node.start()
     try:
         yield node

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from herald_core.settings import KafkaSettings
 from herald_devstack.kafka import KafkaNode, KafkaSetupError
-from herald_devstack.processes import free_port
+from herald_devstack.processes import distinct_free_ports, free_port
 from herald_kafka import KafkaError
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.producer import broker_reachable, idempotent_producer
@@ -113,9 +113,8 @@ async def test_the_link_flows_while_the_test_loop_is_blocked(
 
 
 def test_a_broker_will_not_advertise_a_port_nobody_listens_on(tmp_path: Path) -> None:
-    node = KafkaNode(
-        tmp_path, port=free_port(), controller_port=free_port(), advertised_port=free_port()
-    )
+    port, controller, advertised = distinct_free_ports(3)
+    node = KafkaNode(tmp_path, port=port, controller_port=controller, advertised_port=advertised)
     with pytest.raises(KafkaSetupError, match="nothing listens"):
         node.start()
     assert node.process.pid() is None

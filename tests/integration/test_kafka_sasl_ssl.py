@@ -23,7 +23,7 @@ from herald_core.intake import parse_event
 from herald_core.settings import KafkaSettings
 from herald_core.topics import EVENTS, TopicSpec
 from herald_devstack.kafka import KafkaNode
-from herald_devstack.processes import free_port
+from herald_devstack.processes import distinct_free_ports
 from herald_devstack.tls import make_tls
 from herald_kafka.admin import admin_client, apply_topics, wait_until_ready
 from herald_kafka.connection import KafkaConnectFailed, start_client
@@ -38,12 +38,13 @@ FAIL_WITHIN_S = 10.0
 
 @pytest.fixture(scope="module")
 def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaNode]:
+    port, controller, secure, mtls = distinct_free_ports(4)
     node = KafkaNode(
         tmp_path_factory.mktemp("secured"),
-        port=free_port(),
-        controller_port=free_port(),
-        secure_port=free_port(),
-        mtls_port=free_port(),
+        port=port,
+        controller_port=controller,
+        secure_port=secure,
+        mtls_port=mtls,
         heap="512m",
     )
     node.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from herald_devstack.free_stack import on_free_ports, port_fields
+from herald_devstack.processes import bindable, distinct_free_ports
 from herald_devstack.stack import KafkaSecurity
 
 
@@ -36,3 +37,10 @@ def test_what_is_given_is_kept(tmp_path: Path) -> None:
     others = [getattr(settings, n) for n in port_fields() if n != "kafka_port"]
     assert 40001 not in others
     assert 40002 not in others
+
+
+def test_distinct_free_ports_are_different_and_free() -> None:
+    for _ in range(50):
+        ports = distinct_free_ports(4)
+        assert len(set(ports)) == 4
+        assert all(bindable(port) for port in ports)

@@ -22,6 +22,19 @@ def free_port() -> int:
         return port
 
 
+def distinct_free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1 that nothing listens on right now: all bound at
+    once before any is released, so that two are never the same (as two `free_port()` calls in
+    a row can be, when the kernel hands the released port out again)."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
 def free_ports(count: int, *, attempts: int = 200) -> int:
     """The first of `count` consecutive TCP ports on 127.0.0.1 that are free right now.
 

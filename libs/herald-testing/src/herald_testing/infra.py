@@ -17,7 +17,7 @@ from pathlib import Path
 
 from herald_devstack.kafka import KafkaNode
 from herald_devstack.postgres import PostgresNode
-from herald_devstack.processes import free_port
+from herald_devstack.processes import distinct_free_ports, free_port
 from herald_kafka.admin import wait_until_ready
 from herald_kafka.topics import apply_file
 
@@ -74,7 +74,8 @@ class LocalInfra:
         state = Path(tempfile.mkdtemp(prefix=PREFIX))
         os.chmod(state, 0o755)  # noqa: S103 - the postgres user must read it when we run as root
         (state / OWNER).write_text(str(os.getpid()))
-        return cls(state, KafkaNode(state, port=free_port(), controller_port=free_port()))
+        port, controller = distinct_free_ports(2)
+        return cls(state, KafkaNode(state, port=port, controller_port=controller))
 
     @property
     def bootstrap_servers(self) -> str:
