@@ -37,7 +37,7 @@ from herald_core.settings import KafkaSettings
 from herald_kafka.closing import close_consumer
 from herald_kafka.connection import client_options, start_client
 from herald_kafka.lag import OWN_LAG_EVERY_S, LagReport, sample_own_lag
-from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler, handle_guarded
+from herald_kafka.loop import ErrorHandler, RecordHandler, RecordLoop, handle_guarded
 from herald_kafka.producer import OutgoingRecord
 from herald_kafka.reader import topic_partitions
 from herald_kafka.records import Record
@@ -82,7 +82,7 @@ def group_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> 
     return AIOKafkaConsumer(**options)
 
 
-class ConsumerLoop(LoopBase):
+class ConsumerLoop(RecordLoop):
     """Consume, handle, produce, await acks, commit; until `stop` is set."""
 
     def __init__(
@@ -190,8 +190,8 @@ async def run_group(
     topics: Sequence[str],
     *,
     producer: AIOKafkaProducer,
-    handle: RecordHandler,
-    on_error: ErrorHandler,
+    handle: RecordHandler | None = None,
+    on_error: ErrorHandler | None = None,
     stop: asyncio.Event,
     on_subscribed: Callable[[], None] | None = None,
     loop_class: Callable[..., GroupLoop] | None = None,
@@ -204,6 +204,8 @@ async def run_group(
 
     `on_subscribed` runs once the group subscription is made (services flip readiness there).
     `loop_class` is `ConsumerLoop` unless given (the retry consumer passes its delayed loop).
+    `handle` and `on_error` go to the loop when given; a loop that works on whole batches itself
+    (the alerter's, a `LoopBase` that is no `RecordLoop`) takes neither.
     `consumer_factory` builds the unstarted consumer (`group_consumer` unless a service is given
     another, e.g. a benchmark that keeps a handle on it). The loop writes no record larger than
     `settings.max_record_bytes` unless `loop_options` say otherwise (`handle_guarded`).
@@ -214,13 +216,12 @@ async def run_group(
     try:
         # inside: a start that fails (no broker) still closes its client
         await start_client(consumer, settings)
+        handlers = {} if handle is None else {"handle": handle, "on_error": on_error}
         loop = (loop_class or ConsumerLoop)(
             consumer=consumer,
             producer=producer,
-            handle=handle,
-            on_error=on_error,
             topics=topics,
-            **{"max_record_bytes": settings.max_record_bytes, **loop_options},
+            **{"max_record_bytes": settings.max_record_bytes, **handlers, **loop_options},
         )
         loop.subscribe()
         if on_subscribed is not None:

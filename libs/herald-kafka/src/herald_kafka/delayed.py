@@ -45,7 +45,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from herald_core.settings import KafkaSettings
 
 from herald_kafka.consumer import run_group
-from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler
+from herald_kafka.loop import ErrorHandler, RecordHandler, RecordLoop
 from herald_kafka.producer import OutgoingRecord
 from herald_kafka.records import Record
 
@@ -59,7 +59,7 @@ WaitOf = Callable[[Record], float | None]
 """How long the writer meant a record to wait, in seconds; None when it does not say."""
 
 
-class DelayedConsumerLoop(LoopBase):
+class DelayedConsumerLoop(RecordLoop):
     """Handle each record once it is due, pausing partitions whose head is not; until `stop`."""
 
     def __init__(

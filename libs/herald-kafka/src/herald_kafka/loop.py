@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -145,7 +146,10 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class LoopBase(ABC):
-    """The shared shell of a group consumer loop; subclasses implement `run`."""
+    """The shared shell of a group consumer loop; subclasses implement `run`.
+
+    A loop that hands records to a handler one at a time is a `RecordLoop`; a loop that works
+    on whole batches itself (the alerter's) derives from this class directly."""
 
     rewind_event = "batch_failed_rewinding"
 
@@ -154,8 +158,6 @@ class LoopBase(ABC):
         *,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
-        handle: RecordHandler,
-        on_error: ErrorHandler,
         topics: Sequence[str],
         max_records: int,
         poll_timeout_ms: int,
@@ -164,8 +166,6 @@ class LoopBase(ABC):
     ) -> None:
         self._consumer = consumer
         self._producer = producer
-        self._handle = handle
-        self._on_error = on_error
         self._topics = list(topics)
         self._max_records = max_records
         self._poll_timeout_ms = poll_timeout_ms
@@ -225,9 +225,6 @@ class LoopBase(ABC):
     def _abandon_in_flight(self) -> None:  # noqa: B027 - an optional hook
         """Before a rewind: drop the work fetched and not committed (it will be read again)."""
 
-    async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
-        return await handle_guarded(self._handle, self._on_error, record, self._max_record_bytes)
-
     async def _commit_after_acks(
         self,
         outputs: Sequence[OutgoingRecord],
@@ -254,3 +251,15 @@ class LoopBase(ABC):
             await asyncio.sleep(self._retry_pause_s)
             return False
         return True
+
+
+class RecordLoop(LoopBase):
+    """A loop that hands each record to `handle`, a failure to `on_error` (`handle_guarded`)."""
+
+    def __init__(self, *, handle: RecordHandler, on_error: ErrorHandler, **base: Any) -> None:
+        super().__init__(**base)
+        self._handle = handle
+        self._on_error = on_error
+
+    async def _handle_one(self, record: Record) -> Sequence[OutgoingRecord]:
+        return await handle_guarded(self._handle, self._on_error, record, self._max_record_bytes)

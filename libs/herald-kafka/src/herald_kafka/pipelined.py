@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from herald_kafka.loop import ErrorHandler, LoopBase, RecordHandler
+from herald_kafka.loop import ErrorHandler, RecordHandler, RecordLoop
 from herald_kafka.producer import OutgoingRecord
 from herald_kafka.records import Record
 
@@ -61,7 +61,7 @@ class _Slot:
     task: asyncio.Task[Sequence[OutgoingRecord]]
 
 
-class PipelinedConsumerLoop(LoopBase):
+class PipelinedConsumerLoop(RecordLoop):
     """Consume, handle many at once, produce, await acks, commit in order; until `stop`."""
 
     rewind_event = "flush_failed_rewinding"

@@ -95,7 +95,7 @@ async def send_until_acked(
 class AlerterLoop(LoopBase):
     """Consume `platform.metrics` a batch at a time: evaluate, emit, checkpoint, commit.
 
-    Built by `run_group` (`loop_class`); its per-record `handle` and `on_error` are not used.
+    Built by `run_group` (`loop_class`), with no per-record handler: it works on whole batches.
     A rebalance (the listener of `LoopBase`) waits for the batch in flight and commits. Every
     partition then assigned is restored from the state changelog before any of its points is
     handled, even one held before (another worker may have had it in between, should this one
@@ -423,8 +423,6 @@ class AlerterService:
                 settings.app_id,
                 [PLATFORM_METRICS],
                 producer=self.producer,
-                handle=_unused_handle,
-                on_error=_unused_on_error,
                 stop=self._stop,
                 on_subscribed=subscribed,
                 loop_class=self._make_loop,
@@ -439,14 +437,6 @@ class AlerterService:
             )
         finally:
             self._subscribed = False
-
-
-async def _unused_handle(record: Record) -> list[OutgoingRecord]:
-    raise NotImplementedError("AlerterLoop handles batches")
-
-
-def _unused_on_error(record: Record, exc: Exception) -> list[OutgoingRecord]:
-    raise NotImplementedError("AlerterLoop handles batches")
 
 
 async def serve(settings: AlerterSettings) -> int:
