@@ -16,31 +16,28 @@ tests/unit/test_fast_intake.py holds the two paths to agreeing over generated in
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from pydantic import ValidationError
 
 from herald_core.catalog import CATALOG, Catalog
 from herald_core.envelope import Event, EventUser
-
-_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-_Ref = Annotated[str, msgspec.Meta(max_length=200)]
+from herald_core.wire_event import EventId, Reference, TypeName
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
     """`Event`'s fields with its bounds; `created_at` and `user` left to pydantic."""
 
-    id: _Id
-    type: _Name
+    id: EventId
+    type: TypeName
     created_at: str
-    source: _Name = "unknown"
-    app_id: _Ref | None = None
-    app_name: _Ref | None = None
-    owner_id: _Ref | None = None
-    addon_id: _Ref | None = None
-    rack: _Ref | None = None
+    source: TypeName = "unknown"
+    app_id: Reference | None = None
+    app_name: Reference | None = None
+    owner_id: Reference | None = None
+    addon_id: Reference | None = None
+    rack: Reference | None = None
     user: dict[str, Any] | None = None
     type_data: dict[str, Any] = msgspec.field(default_factory=dict)
 

@@ -18,7 +18,13 @@ import msgspec
 
 from herald_core.envelope import Event
 
-Short = Annotated[str, msgspec.Meta(max_length=200)]
+# `Event`'s bounds, as msgspec states them (ingest's fast path, herald_core.fast_intake, too)
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+"""`Event.id`."""
+TypeName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+"""`Event.type` and `Event.source`."""
+Reference = Annotated[str, msgspec.Meta(max_length=200)]
+"""`Event.app_id`, `app_name`, `owner_id`, `addon_id`, `rack`."""
 Aware = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
@@ -33,15 +39,15 @@ class WireUser(msgspec.Struct, gc=False):
 class WireEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
     """`Event`'s fields and checks."""
 
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    type: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    id: EventId
+    type: TypeName
     created_at: Aware
-    source: Annotated[str, msgspec.Meta(min_length=1, max_length=120)] = "unknown"
-    app_id: Short | None = None
-    app_name: Short | None = None
-    owner_id: Short | None = None
-    addon_id: Short | None = None
-    rack: Short | None = None
+    source: TypeName = "unknown"
+    app_id: Reference | None = None
+    app_name: Reference | None = None
+    owner_id: Reference | None = None
+    addon_id: Reference | None = None
+    rack: Reference | None = None
     user: WireUser | None = None
     type_data: dict[str, Any] = {}
 
