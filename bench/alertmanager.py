@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,16 @@ from typing import Any
 
 import aiohttp
 from e2e import Receiver, add_webhook_apps, deployed, post_event, quantile, receiver, until_routed
-from harness import Figure, Samples, progress, service_env, stop_process, table, write_figures
+from harness import (
+    Figure,
+    Samples,
+    progress,
+    service_env,
+    stop_process,
+    table,
+    wait_ready,
+    write_figures,
+)
 from herald_devstack.free_stack import stack_on_free_ports
 from herald_devstack.processes import free_port
 from herald_devstack.stack import SERVICE_NAMES, Stack
@@ -88,17 +96,12 @@ class Alertmanager:
             stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"alertmanager did not start (see {home / 'alertmanager.log'})")
-            time.sleep(0.2)
+        try:
+            wait_ready(f"{self.url}/-/ready", self.proc)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(
+                f"alertmanager did not start (see {home / 'alertmanager.log'})"
+            ) from exc
 
     def stop(self) -> None:
         stop_process(self.proc)

@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -221,3 +222,19 @@ def service_env(items: list[str]) -> dict[str, dict[str, str]]:
         name, _, value = assignment.partition("=")
         env.setdefault(service, {})[name] = value
     return env
+
+
+def wait_ready(url: str, proc: subprocess.Popen[Any], timeout_s: float = 60) -> None:
+    """Poll `url` until it answers 200; fail when `proc` exits or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} was not ready in {timeout_s} s")

@@ -31,12 +31,10 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import Figure, compare_async, progress, table, write_figures
+from harness import Figure, compare_async, progress, table, wait_ready, write_figures
 from herald_core.settings import KafkaSettings
 from herald_devstack.processes import free_port
 from herald_kafka.topics import apply_file
@@ -112,21 +110,6 @@ def bodies(count: int, prefix: str) -> list[str]:
         )
         for i in range(count)
     ]
-
-
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the server on {port} was not ready in {timeout_s} s")
 
 
 def start_ingest(
@@ -226,8 +209,8 @@ async def measure(bootstrap: str, args: argparse.Namespace, workdir: Path) -> Fi
         start_bare(bootstrap, bare_port),
     ]
     try:
-        wait_ready(herald_port, procs[0])
-        wait_ready(bare_port, procs[1])
+        wait_ready(f"http://127.0.0.1:{herald_port}/readyz", procs[0])
+        wait_ready(f"http://127.0.0.1:{bare_port}/readyz", procs[1])
         pids = {} if args.profile else {herald_port: procs[0].pid, bare_port: procs[1].pid}
         load = Load(workdir, args.connections, args.seconds, pids)
         progress("warm-up, one short sample each")
