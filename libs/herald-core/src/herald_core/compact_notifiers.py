@@ -119,14 +119,13 @@ _OBJECT = msgspec.json.Decoder(dict[str, Any])
 
 def _object_json(raw: msgspec.Raw) -> msgspec.Raw:
     """`raw` as the model writes a `dict[str, Any]` (no spaces, UTF-8 unescaped), copied out
-    of the record's buffer. Raises ValidationError unless `raw` is a JSON object."""
-    if bytes(memoryview(raw)[:3]) == b"{}":
-        return _EMPTY_OBJECT
+    of the record's buffer; every empty one is the same object. Raises ValueError unless `raw`
+    is a JSON object."""
     try:
         decoded = _OBJECT.decode(raw)
     except msgspec.ValidationError as exc:
         raise ValueError(f"type_data: {exc}") from None
-    return msgspec.Raw(_ENCODER.encode(decoded))
+    return msgspec.Raw(_ENCODER.encode(decoded)) if decoded else _EMPTY_OBJECT
 
 
 _EMPTY_OBJECT = msgspec.Raw(b"{}")

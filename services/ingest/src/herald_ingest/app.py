@@ -12,7 +12,6 @@ import gc
 import json
 import time
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -21,7 +20,7 @@ from herald_core import headers as h
 from herald_core import tracing
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.fast_intake import fast_events
-from herald_core.metrics import ConsumerLag, IngestMetrics, Refusal
+from herald_core.metrics import Children, ConsumerLag, IngestMetrics, Refusal
 from herald_core.topics import PLATFORM_EVENTS
 from herald_kafka import AIOKafkaProducer, KafkaError
 from herald_kafka.connection import start_client
@@ -40,7 +39,7 @@ from herald_runtime.signals import stop_event_on_signals
 from herald_runtime.spans import SpanRecorder, now_ns, otlp_recorder
 from herald_runtime.tasks import TaskSupervisor
 from opentelemetry.trace import SpanKind
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 
 from herald_ingest.auth import refusal, server_ssl_context
 from herald_ingest.dedup import RecentIds
@@ -94,20 +93,6 @@ def unavailable(detail: str) -> web.Response:
     response = problem(503, detail, kind="unavailable")
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
-
-
-class Children(dict[StrEnum, Counter]):
-    """A counter's children by label value, each bound (`labels()`) the first time it is used,
-    so that /metrics shows the same series as when every increment called `labels()`."""
-
-    def __init__(self, counter: Counter) -> None:
-        super().__init__()
-        self._counter = counter
-
-    def __missing__(self, value: StrEnum) -> Counter:
-        child: Counter = self._counter.labels(value.value)
-        self[value] = child
-        return child
 
 
 class IngestService:

@@ -30,7 +30,7 @@ from herald_core import tracing
 from herald_core.delivery_json import time_json
 from herald_core.errors import FailureReason, InvalidEvent, NotifyError
 from herald_core.headers import header
-from herald_core.metrics import ConsumerLag, Outcome, RouterMetrics
+from herald_core.metrics import Children, ConsumerLag, Outcome, RouterMetrics
 from herald_core.routing import is_forwarded, receivers
 from herald_core.topics import CONFIG_APPS, CONFIG_OWNERS, EVENTS, EVENTS_DLQ
 from herald_core.wire_event import WireEvent, decode_event
@@ -45,7 +45,6 @@ from herald_runtime.spans import SpanRecorder, now_ns, otlp_recorder
 from herald_runtime.tasks import TaskSupervisor
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
-from prometheus_client import Counter as PromCounter
 from pydantic import ValidationError
 
 from herald_router.index import AsModels, RouterMemory
@@ -63,14 +62,6 @@ def _dead_letter(record: Record, reason: FailureReason, detail: str) -> Outgoing
         (h.DLQ_SOURCE, b"router"),
     ]
     return OutgoingRecord(EVENTS_DLQ, record.value, record.key, headers)
-
-
-def _bound(metric: PromCounter, children: dict[str, PromCounter], label: str) -> PromCounter:
-    """`metric.labels(label)`, looked up once and kept in `children`."""
-    child = children.get(label)
-    if child is None:
-        child = children[label] = metric.labels(label)
-    return child
 
 
 def utc_now() -> datetime:
@@ -103,8 +94,8 @@ class RouterService:
         self.notifiers = AsModels(self.index)
         """Notifier id → `Notifier`, converted from the index on each read (tests, tools)."""
         self.snapshots = self.memory.snapshots
-        self._by_outcome: dict[str, PromCounter] = {}
-        self._by_channel: dict[str, PromCounter] = {}
+        self._outcomes = Children(self.metrics.events)
+        self._deliveries = Children(self.metrics.deliveries)
         self.view: MaterializedView[Any] = MaterializedView(
             settings.kafka,
             RouterMemory.decoders(),
@@ -242,12 +233,12 @@ class RouterService:
     def _count(self, outcome: Outcome, routed: list[Routed]) -> None:
         """The event's outcome and its deliveries by channel, with each label's child bound
         once (`labels()` looks its child up by a lock-guarded dictionary each time)."""
-        _bound(self.metrics.events, self._by_outcome, outcome.value).inc()
+        self._outcomes[outcome].inc()
         if len(routed) == 1:
-            _bound(self.metrics.deliveries, self._by_channel, routed[0].channel.value).inc()
+            self._deliveries[routed[0].channel].inc()
             return
-        for channel, count in Counter(r.channel.value for r in routed).items():
-            _bound(self.metrics.deliveries, self._by_channel, channel).inc(count)
+        for channel, count in Counter(r.channel for r in routed).items():
+            self._deliveries[channel].inc(count)
 
     def _record_spans(
         self, event: WireEvent, routed: list[Routed], parent: tracing.TraceParent, start_ns: int
